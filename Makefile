@@ -1,0 +1,60 @@
+# ShareEntraide — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+
+# Python of the Lambda runtime (python3.13): pyenv's if present, else the one on PATH.
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) \
+                      $(shell command -v python3.13 2>/dev/null) python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+MOTO_PORT ?= 5000
+
+.PHONY: help run test unit integration lint typecheck format bench lock clean
+
+help:
+	@echo "make run        the whole pipeline on 127.0.0.1 (form on :$(PORT), moto on :$(MOTO_PORT))"
+	@echo "make test       lint, typecheck, cfn-lint and every test"
+	@echo "make bench      the benchmarks under bench/"
+	@echo "make lock       re-pin requirements.lock from pyproject.toml"
+
+# The virtual environment is (re)built when the pinned dependencies change.
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/entraide local run --port $(PORT) --moto-port $(MOTO_PORT)
+
+test: lint typecheck
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -m integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python bench/cold_start.py
+
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,74 @@
+"""POST /offers: a need or an offer from the form or the JSON API, stored as pending."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide import web
+from entraide.api import error_response, html_response, json_response
+from entraide.errors import DomainError, InvalidInput
+from entraide.geo import PostcodeDirectory
+from entraide.ids import new_id
+from entraide.intake import BodyFormat, SubmittedBody, read_body, submit_post
+from entraide.observability import logger, metrics
+from entraide.settings import Settings
+from entraide.store import EntraideTable
+
+settings = Settings.from_environ(os.environ)
+table = EntraideTable(settings.table_name)
+app = APIGatewayRestResolver()
+
+
+@app.post("/offers")
+def create_post() -> Response[str]:
+    event = app.current_event
+    submitted = read_body(
+        event.body,
+        content_type=event.headers.get("content-type"),
+        is_base64=bool(event.is_base64_encoded),
+        max_bytes=settings.max_body_bytes,
+    )
+    # Kept for the error page, which shows the form again with these values.
+    app.context["submitted"] = submitted
+    post = submit_post(
+        submitted.fields, table=table, directory=PostcodeDirectory.default(), new_id=new_id
+    )
+    metrics.add_metric(name="PostAccepted", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "Post stored as pending",
+        extra={"post_id": post.id, "departement": post.departement, "kind": post.kind.value},
+    )
+    if submitted.format is BodyFormat.FORM:
+        return html_response(201, web.render_confirmation_page(post))
+    return json_response(201, {"id": post.id, "status": post.status.value})
+
+
+def _error_page(error: DomainError) -> str:
+    submitted: SubmittedBody | None = app.context.get("submitted")
+    if isinstance(error, InvalidInput):
+        return web.render_form_page(
+            table.open_activations(),
+            values=submitted.form_values() if submitted else {},
+            errors=error.errors,
+            commune_choices=error.choices,
+        )
+    return web.render_message_page("Demande non enregistrée", error.message)
+
+
+@app.exception_handler(DomainError)
+def refuse(error: DomainError) -> Response[str]:
+    metrics.add_metric(name="PostRefused", unit=MetricUnit.Count, value=1)
+    logger.info("Post refused", extra={"reason": type(error).__name__})
+    return error_response(error, app.current_event.headers, _error_page)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,31 @@
+"""GET /: the French form to post a need or an offer, with the open activations."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide import web
+from entraide.api import html_response
+from entraide.observability import logger, metrics
+from entraide.settings import Settings
+from entraide.store import EntraideTable
+
+settings = Settings.from_environ(os.environ)
+table = EntraideTable(settings.table_name)
+app = APIGatewayRestResolver()
+
+
+@app.get("/")
+def form_page() -> Response[str]:
+    return html_response(200, web.render_form_page(table.open_activations()))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,252 @@
+"""``entraide``: the operators' command line.
+
+    entraide activation open --departement 11 --hazard inondation
+    entraide activation close ID
+    entraide activation list [--all] [--json]
+    entraide local run [--port 3000] [--moto-port 5000]
+    entraide local fire FUNCTION
+
+Activation commands work against AWS (the table named by ``--table``, or the
+``TableName`` output of the CloudFormation stack ``--stack``) and against the
+local stack, which they find through the state file it writes under ``var/``
+while it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from entraide.errors import DomainError
+from entraide.models import Activation, AlertLevel, Hazard
+
+DEFAULT_STACK = "shareentraide"
+DEFAULT_STATE_FILE = Path("var") / "local-stack.json"
+
+
+class CliError(Exception):
+    """A problem the operator can fix; printed without a traceback."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    table_name: str
+    client: Any
+    description: str
+
+
+def _local_state(path: Path) -> dict[str, Any] | None:
+    """The running local stack's state, or None when none runs."""
+    if not path.is_file():
+        return None
+    state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (OSError, KeyError, ValueError):
+        return None  # left behind by a stack that did not stop cleanly
+    return state
+
+
+def resolve_target(args: argparse.Namespace) -> Target:
+    import boto3
+
+    if args.table:
+        return Target(args.table, boto3.client("dynamodb"), f"table {args.table} (AWS)")
+    state = None if args.aws else _local_state(Path(args.state_file))
+    if state is not None:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=state["endpoint_url"],
+            region_name=state["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+        )
+        table = state["outputs"]["TableName"]
+        return Target(table, client, f"local stack ({state['endpoint_url']}, table {table})")
+    cloudformation = boto3.client("cloudformation")
+    try:
+        stack = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0]
+    except Exception as exc:  # botocore errors: no credentials, no stack, no network
+        raise CliError(
+            f"Aucune pile locale en cours et pile AWS « {args.stack} » introuvable ({exc}). "
+            "Lancez « make run », ou passez --table / --stack."
+        ) from exc
+    outputs = {out["OutputKey"]: out["OutputValue"] for out in stack.get("Outputs", [])}
+    if "TableName" not in outputs:
+        raise CliError(f"La pile « {args.stack} » n'a pas de sortie TableName.")
+    table = outputs["TableName"]
+    return Target(table, boto3.client("dynamodb"), f"stack {args.stack} (table {table})")
+
+
+def _table(args: argparse.Namespace) -> Any:
+    from entraide.store import EntraideTable
+
+    target = resolve_target(args)
+    print(f"→ {target.description}", file=sys.stderr)
+    return EntraideTable(target.table_name, client=target.client)
+
+
+def _activation_line(activation: Activation) -> str:
+    closed = activation.closed_at.isoformat(timespec="minutes") if activation.closed_at else "-"
+    return "  ".join(
+        [
+            activation.id,
+            activation.hazard.value,
+            ",".join(activation.departements),
+            activation.level.value,
+            activation.hashtag,
+            activation.opened_at.isoformat(timespec="minutes"),
+            closed,
+            activation.origin,
+        ]
+    )
+
+
+def _activation_json(activation: Activation) -> dict[str, Any]:
+    return {
+        "id": activation.id,
+        "hazard": activation.hazard.value,
+        "departements": list(activation.departements),
+        "level": activation.level.value,
+        "hashtag": activation.hashtag,
+        "opened_at": activation.opened_at.isoformat(),
+        "closed_at": activation.closed_at.isoformat() if activation.closed_at else None,
+        "origin": activation.origin,
+    }
+
+
+def cmd_activation_open(args: argparse.Namespace) -> int:
+    from entraide.activations import open_activation
+    from entraide.ids import new_id
+
+    activation = open_activation(
+        _table(args),
+        departements=args.departement,
+        hazard=Hazard.parse(args.hazard),
+        level=AlertLevel(args.level),
+        hashtag=args.hashtag,
+        new_id=new_id,
+    )
+    print(f"Activation ouverte : {_activation_line(activation)}")
+    return 0
+
+
+def cmd_activation_close(args: argparse.Namespace) -> int:
+    from entraide.activations import close_activation
+
+    activation = close_activation(_table(args), args.id)
+    print(f"Activation fermée : {_activation_line(activation)}")
+    return 0
+
+
+def cmd_activation_list(args: argparse.Namespace) -> int:
+    from entraide.activations import list_activations
+
+    found = list_activations(_table(args), include_closed=args.all)
+    if args.json:
+        print(json.dumps([_activation_json(a) for a in found], ensure_ascii=False, indent=2))
+    elif not found:
+        print("Aucune activation ouverte : la plateforme est en sommeil.")
+    else:
+        print("id  aléa  départements  niveau  hashtag  ouverte  fermée  origine")
+        for activation in found:
+            print(_activation_line(activation))
+    return 0
+
+
+def cmd_local_run(args: argparse.Namespace) -> int:
+    from entraide_local.stack import run_from_cli
+
+    return run_from_cli(
+        template=Path(args.template),
+        port=args.port,
+        moto_port=args.moto_port,
+        state_file=Path(args.state_file),
+    )
+
+
+def cmd_local_fire(args: argparse.Namespace) -> int:
+    from entraide_local.stack import fire_from_state
+
+    result = fire_from_state(Path(args.state_file), args.function)
+    print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def _departement_list(text: str) -> list[str]:
+    return [code.strip() for code in text.split(",") if code.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="entraide", description="ShareEntraide operators' CLI")
+    parser.add_argument(
+        "--state-file",
+        default=os.environ.get("ENTRAIDE_STATE_FILE", str(DEFAULT_STATE_FILE)),
+        help="state file of the local stack (default: var/local-stack.json)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    activation = commands.add_parser("activation", help="open, close and list activations")
+    activation.add_argument("--table", default=os.environ.get("ENTRAIDE_TABLE"))
+    activation.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
+    activation.add_argument(
+        "--aws", action="store_true", help="ignore a running local stack and use AWS"
+    )
+    actions = activation.add_subparsers(dest="action", required=True)
+
+    open_ = actions.add_parser("open", help="wake the platform up for départements")
+    open_.add_argument(
+        "--departement",
+        "-d",
+        action="extend",
+        type=_departement_list,
+        required=True,
+        help="département code(s): 11, 2A, 974; repeat or separate by commas",
+    )
+    open_.add_argument("--hazard", required=True, help=", ".join(h.value for h in Hazard))
+    open_.add_argument("--level", default="orange", choices=[level.value for level in AlertLevel])
+    open_.add_argument("--hashtag", help="default: derived, e.g. #InondationsAude")
+    open_.set_defaults(handler=cmd_activation_open)
+
+    close = actions.add_parser("close", help="put the platform back to sleep")
+    close.add_argument("id")
+    close.set_defaults(handler=cmd_activation_close)
+
+    list_ = actions.add_parser("list", help="open activations (all with --all)")
+    list_.add_argument("--all", action="store_true", help="include closed activations")
+    list_.add_argument("--json", action="store_true")
+    list_.set_defaults(handler=cmd_activation_list)
+
+    local = commands.add_parser("local", help="the local stack (moto server + event glue)")
+    local_actions = local.add_subparsers(dest="action", required=True)
+    run = local_actions.add_parser("run", help="start the whole pipeline on this machine")
+    run.add_argument("--template", default="template.yaml")
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    run.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    run.set_defaults(handler=cmd_local_run)
+    fire = local_actions.add_parser("fire", help="run a scheduled function now")
+    fire.add_argument("function", help="logical id or folder name, e.g. activate")
+    fire.set_defaults(handler=cmd_local_fire)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (DomainError, CliError) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # a bad --hazard or --departement
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

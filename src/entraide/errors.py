@@ -1,0 +1,69 @@
+"""Typed domain errors. Handlers map them to HTTP statuses; nothing here knows HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from entraide.models import FieldError
+
+
+class DomainError(Exception):
+    """Base of every error a person can cause; ``message`` is French."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    """One or more fields are wrong; ``errors`` says which and why."""
+
+    def __init__(self, errors: Sequence[FieldError], choices: Sequence[str] = ()) -> None:
+        super().__init__("Certains champs sont à corriger.")
+        self.errors = list(errors)
+        # Communes a person may pick from when a postal code covers several.
+        self.choices = tuple(choices)
+
+
+class MalformedBody(DomainError):
+    """The body cannot be read at all (broken JSON, not an object, bad encoding)."""
+
+
+class UnsupportedContentType(DomainError):
+    """The body is neither JSON nor an urlencoded form."""
+
+
+class PayloadTooLarge(DomainError):
+    """The body is larger than the platform accepts."""
+
+
+class SpamSuspected(DomainError):
+    """The honeypot field, invisible to people, was filled in."""
+
+
+class PlatformAsleep(DomainError):
+    """No open activation covers the post's département."""
+
+    def __init__(self, departement: str, departement_name: str) -> None:
+        super().__init__(
+            f"ShareEntraide n'est pas activé pour le département {departement_name} "
+            f"({departement}) : aucune alerte en cours. Les annonces y sont fermées pour "
+            "le moment."
+        )
+        self.departement = departement
+
+
+class ActivationNotFound(DomainError):
+    def __init__(self, activation_id: str) -> None:
+        super().__init__(f"Activation introuvable : {activation_id}.")
+        self.activation_id = activation_id
+
+
+class ActivationAlreadyClosed(DomainError):
+    def __init__(self, activation_id: str) -> None:
+        super().__init__(f"L'activation {activation_id} est déjà fermée.")
+        self.activation_id = activation_id
+
+
+class ConcurrentChange(DomainError):
+    """A conditional write lost against another writer; the caller may retry."""

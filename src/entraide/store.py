@@ -1,0 +1,303 @@
+"""The single DynamoDB table: item layout and every access pattern.
+
+See docs/data-model.md. Posts keep their contact details in a separate item
+(``sk = CONTACT``) written in the same transaction, so that the post item, its
+stream records and every index carry no email or phone number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from entraide.errors import ActivationAlreadyClosed, ActivationNotFound, ConcurrentChange
+from entraide.models import (
+    Activation,
+    AlertLevel,
+    Category,
+    Contact,
+    Hazard,
+    Kind,
+    Post,
+    PostStatus,
+)
+
+Item = dict[str, Any]
+ClientFactory = Callable[[], Any]
+
+BY_STATUS = "by_status"
+BY_MONTH = "by_month"
+BY_CELL = "by_cell"
+# Partition-key attribute of each index (overloaded: ENTITY#value).
+INDEX_PARTITION_KEYS = {BY_STATUS: "gsi1pk", BY_MONTH: "gsi2pk", BY_CELL: "gsi3pk"}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _month(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def post_key(post_id: str) -> Item:
+    return {"pk": f"POST#{post_id}", "sk": "POST"}
+
+
+def contact_key(post_id: str) -> Item:
+    return {"pk": f"POST#{post_id}", "sk": "CONTACT"}
+
+
+def activation_key(activation_id: str) -> Item:
+    return {"pk": f"ACTIVATION#{activation_id}", "sk": "ACTIVATION"}
+
+
+def post_to_item(post: Post) -> Item:
+    created = _iso(post.created_at)
+    return {
+        **post_key(post.id),
+        "entity": "post",
+        "id": post.id,
+        "kind": post.kind.value,
+        "category": post.category.value,
+        "title": post.title,
+        "description": post.description,
+        "postcode": post.postcode,
+        "commune": post.commune,
+        "insee": post.insee,
+        "departement": post.departement,
+        # DynamoDB numbers are decimals; str() keeps the 5 decimals of the table.
+        "lat": Decimal(str(post.lat)),
+        "lon": Decimal(str(post.lon)),
+        "geohash": post.geohash,
+        "activation_id": post.activation_id,
+        "status": post.status.value,
+        "version": post.version,
+        "created_at": created,
+        "gsi1pk": f"POST#{post.status.value}",
+        "gsi1sk": f"{created}#{post.id}",
+        "gsi2pk": f"POST#{_month(post.created_at)}",
+        "gsi2sk": f"{created}#{post.id}",
+    }
+
+
+def post_from_item(item: Mapping[str, Any]) -> Post:
+    return Post(
+        id=item["id"],
+        kind=Kind(item["kind"]),
+        category=Category(item["category"]),
+        title=item["title"],
+        description=item["description"],
+        postcode=item["postcode"],
+        commune=item["commune"],
+        insee=item["insee"],
+        departement=item["departement"],
+        lat=float(item["lat"]),
+        lon=float(item["lon"]),
+        geohash=item["geohash"],
+        activation_id=item["activation_id"],
+        status=PostStatus(item["status"]),
+        created_at=_parse_iso(item["created_at"]),
+        version=int(item["version"]),
+    )
+
+
+def contact_to_item(post_id: str, contact: Contact) -> Item:
+    item: Item = {**contact_key(post_id), "entity": "contact", "email": contact.email}
+    if contact.phone:
+        item["phone"] = contact.phone
+    return item
+
+
+def activation_to_item(activation: Activation) -> Item:
+    opened = _iso(activation.opened_at)
+    state = "open" if activation.is_open else "closed"
+    item: Item = {
+        **activation_key(activation.id),
+        "entity": "activation",
+        "id": activation.id,
+        "hazard": activation.hazard.value,
+        "departements": list(activation.departements),
+        "level": activation.level.value,
+        "hashtag": activation.hashtag,
+        "opened_at": opened,
+        "origin": activation.origin,
+        "state": state,
+        "gsi1pk": f"ACTIVATION#{state}",
+        "gsi1sk": f"{opened}#{activation.id}",
+        "gsi2pk": f"ACTIVATION#{_month(activation.opened_at)}",
+        "gsi2sk": f"{opened}#{activation.id}",
+    }
+    if activation.closed_at is not None:
+        item["closed_at"] = _iso(activation.closed_at)
+    if activation.sources:
+        item["sources"] = list(activation.sources)
+    return item
+
+
+def activation_from_item(item: Mapping[str, Any]) -> Activation:
+    closed = item.get("closed_at")
+    return Activation(
+        id=item["id"],
+        hazard=Hazard(item["hazard"]),
+        departements=tuple(item["departements"]),
+        level=AlertLevel(item["level"]),
+        hashtag=item["hashtag"],
+        opened_at=_parse_iso(item["opened_at"]),
+        closed_at=_parse_iso(closed) if closed else None,
+        origin=item.get("origin", "manual"),
+        sources=tuple(item.get("sources", ())),
+    )
+
+
+def _default_client() -> Any:
+    import boto3
+
+    return boto3.client("dynamodb")
+
+
+class EntraideTable:
+    """Adapter over the DynamoDB table. The boto3 client is created on first use."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _default_client()
+        return self._client
+
+    # -- (de)serialisation -------------------------------------------------
+    @staticmethod
+    def _serialise(item: Mapping[str, Any]) -> dict[str, Any]:
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        return {key: serializer.serialize(value) for key, value in item.items()}
+
+    @staticmethod
+    def _deserialise(item: Mapping[str, Any]) -> Item:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        deserializer = TypeDeserializer()
+        return {key: deserializer.deserialize(value) for key, value in item.items()}
+
+    def _query(self, index: str, partition: str) -> Iterator[Item]:
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table_name,
+            IndexName=index,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": INDEX_PARTITION_KEYS[index]},
+            ExpressionAttributeValues={":pk": {"S": partition}},
+        )
+        for page in pages:
+            for raw in page["Items"]:
+                yield self._deserialise(raw)
+
+    # -- posts -------------------------------------------------------------
+    def create_post(self, post: Post, contact: Contact) -> None:
+        """Write a new post and its contact item at once; neither may exist already."""
+        absent = "attribute_not_exists(pk)"
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": self._serialise(post_to_item(post)),
+                            "ConditionExpression": absent,
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": self._serialise(contact_to_item(post.id, contact)),
+                            "ConditionExpression": absent,
+                        }
+                    },
+                ]
+            )
+        except self.client.exceptions.TransactionCanceledException as exc:
+            raise ConcurrentChange(f"Le message {post.id} existe déjà.") from exc
+
+    def get_post(self, post_id: str) -> Post | None:
+        response = self.client.get_item(
+            TableName=self.table_name, Key=self._serialise(post_key(post_id)), ConsistentRead=True
+        )
+        raw = response.get("Item")
+        return post_from_item(self._deserialise(raw)) if raw else None
+
+    def get_contact(self, post_id: str) -> Contact | None:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=self._serialise(contact_key(post_id)),
+            ConsistentRead=True,
+        )
+        raw = response.get("Item")
+        if not raw:
+            return None
+        item = self._deserialise(raw)
+        return Contact(email=item["email"], phone=item.get("phone"))
+
+    # -- activations -------------------------------------------------------
+    def create_activation(self, activation: Activation) -> None:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._serialise(activation_to_item(activation)),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            raise ConcurrentChange(f"L'activation {activation.id} existe déjà.") from exc
+
+    def get_activation(self, activation_id: str) -> Activation | None:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=self._serialise(activation_key(activation_id)),
+            ConsistentRead=True,
+        )
+        raw = response.get("Item")
+        return activation_from_item(self._deserialise(raw)) if raw else None
+
+    def open_activations(self) -> list[Activation]:
+        """Every open activation: one Query on the status index (a few items at most)."""
+        return [activation_from_item(item) for item in self._query(BY_STATUS, "ACTIVATION#open")]
+
+    def closed_activations(self) -> list[Activation]:
+        return [activation_from_item(item) for item in self._query(BY_STATUS, "ACTIVATION#closed")]
+
+    def close_activation(self, activation_id: str, closed_at: datetime) -> Activation:
+        """Close an open activation with one conditional write."""
+        closed = _iso(closed_at)
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=self._serialise(activation_key(activation_id)),
+                UpdateExpression="SET #state = :closed, closed_at = :at, gsi1pk = :gsi1pk",
+                ConditionExpression="attribute_exists(pk) AND #state = :open",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=self._serialise(
+                    {
+                        ":closed": "closed",
+                        ":open": "open",
+                        ":at": closed,
+                        ":gsi1pk": "ACTIVATION#closed",
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            if "Item" not in exc.response:
+                raise ActivationNotFound(activation_id) from exc
+            raise ActivationAlreadyClosed(activation_id) from exc
+        return activation_from_item(self._deserialise(response["Attributes"]))
