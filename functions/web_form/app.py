@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide import web
@@ -22,6 +23,7 @@ app = APIGatewayRestResolver()
 
 @app.get("/")
 def form_page() -> Response[str]:
+    metrics.add_metric(name="FormPageServed", unit=MetricUnit.Count, value=1)
     return html_response(200, web.render_form_page(table.open_activations()))
 
 

@@ -27,7 +27,7 @@ from entraide.errors import DomainError
 from entraide.models import Activation, AlertLevel, Hazard
 
 DEFAULT_STACK = "shareentraide"
-DEFAULT_STATE_FILE = Path("var") / "local-stack.json"
+DEFAULT_STATE_DIR = "var"
 
 
 class CliError(Exception):
@@ -42,15 +42,12 @@ class Target:
 
 
 def _local_state(path: Path) -> dict[str, Any] | None:
-    """The running local stack's state, or None when none runs."""
-    if not path.is_file():
-        return None
-    state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    """The running local stack's state, or None when none runs (or it is not installed)."""
     try:
-        os.kill(int(state["pid"]), 0)
-    except (OSError, KeyError, ValueError):
-        return None  # left behind by a stack that did not stop cleanly
-    return state
+        from entraide_local.state import running_state
+    except ImportError:  # a deployment without the development tools
+        return None
+    return running_state(path)
 
 
 def resolve_target(args: argparse.Namespace) -> Target:
@@ -164,10 +161,7 @@ def cmd_local_run(args: argparse.Namespace) -> int:
     from entraide_local.stack import run_from_cli
 
     return run_from_cli(
-        template=Path(args.template),
-        port=args.port,
-        moto_port=args.moto_port,
-        state_file=Path(args.state_file),
+        args.template, port=args.port, moto_port=args.moto_port, state_dir=args.state_file
     )
 
 
@@ -187,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="entraide", description="ShareEntraide operators' CLI")
     parser.add_argument(
         "--state-file",
-        default=os.environ.get("ENTRAIDE_STATE_FILE", str(DEFAULT_STATE_FILE)),
-        help="state file of the local stack (default: var/local-stack.json)",
+        default=os.environ.get("ENTRAIDE_STATE_DIR", DEFAULT_STATE_DIR),
+        help="the local stack's state file, or its folder (default: var/)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

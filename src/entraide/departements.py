@@ -15,9 +15,10 @@ but do have postal codes and a three-character INSEE prefix in La Poste's base
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
+
+from entraide.text import strip_accents
 
 DEPARTEMENTS: Mapping[str, str] = MappingProxyType(
     {
@@ -158,16 +159,9 @@ class UnknownDepartement(ValueError, KeyError):
         return self.message
 
 
-def _ascii(text: str) -> str:
-    """``text`` without accents (é -> e, Î -> I, œ -> oe)."""
-    text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def _name_key(text: str) -> str:
     """Accents, case, spaces, hyphens and apostrophes ignored: "Côtes-d'Armor" -> "COTESDARMOR"."""
-    return re.sub(r"[^A-Z0-9]+", "", _ascii(text).upper())
+    return re.sub(r"[^A-Z0-9]+", "", strip_accents(text).upper())
 
 
 _BY_NAME: Mapping[str, str] = MappingProxyType(
@@ -224,5 +218,5 @@ def hashtag_name(code: str) -> str:
     "11" -> "Aude", "66" -> "PyreneesOrientales", "22" -> "CotesDArmor",
     "974" -> "LaReunion".
     """
-    words = re.split(r"[^A-Za-z0-9]+", _ascii(departement_name(code)))
+    words = re.split(r"[^A-Za-z0-9]+", strip_accents(departement_name(code)))
     return "".join(word[:1].upper() + word[1:] for word in words if word)

@@ -19,7 +19,6 @@ import csv
 import gzip
 import re
 import threading
-import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 from importlib import resources
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import pygeohash
+
+from entraide.text import strip_accents
 
 GEOHASH_PRECISION = 7
 TABLE_HEADER = "postcode,insee,name,departement,lat,lon"
@@ -163,9 +164,7 @@ def commune_key(text: str) -> str:
     "Saint"/"Sainte", and arrondissement numbers are read as numbers ("Paris 1er",
     "Paris 01" and "paris 1 arrondissement" give the same key).
     """
-    text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
+    plain = strip_accents(text).upper()
     parts: list[str] = []
     for token in _NON_ALNUM.split(plain):
         if not token or token in _NOISE:
@@ -180,8 +179,7 @@ def commune_key(text: str) -> str:
 
 
 def _sort_key(name: str) -> tuple[str, str]:
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold(), name
+    return strip_accents(name).casefold(), name
 
 
 def geohash(lat: float, lon: float, precision: int = GEOHASH_PRECISION) -> str:

@@ -20,13 +20,18 @@ from entraide.errors import (
     SpamSuspected,
     UnsupportedContentType,
 )
-from entraide.models import Activation, Contact, FieldError, Post, PostStatus, PostSubmission
+from entraide.models import (
+    HONEYPOT_FIELD,
+    Activation,
+    Contact,
+    FieldError,
+    Post,
+    PostStatus,
+    PostSubmission,
+)
 
 if TYPE_CHECKING:
     from entraide.geo import Place
-
-# Invisible to people (hidden by CSS, out of the tab order); bots fill it in.
-HONEYPOT_FIELD = "website"
 
 
 class BodyFormat(StrEnum):

@@ -8,7 +8,6 @@ form can be shown again with the values kept.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -16,12 +15,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-
-def fold(text: str) -> str:
-    """Lower-case ASCII form of ``text``: accents, case and punctuation ignored."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).strip()
+from entraide.text import fold
 
 
 class Kind(StrEnum):
@@ -143,6 +137,9 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
     "extra_forbidden": "Champ inconnu.",
     "model_type": "Le corps de la requête doit être un objet JSON.",
 }
+
+# A form field invisible to people (hidden by CSS, out of the tab order); robots fill it.
+HONEYPOT_FIELD = "website"
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 1000

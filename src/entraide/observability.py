@@ -28,6 +28,10 @@ class ContactRedactingFilter(logging.Filter):
         return True
 
 
-logger = Logger()
+# Service and namespace are the project's, whatever the environment says.
+SERVICE = "shareentraide"
+METRICS_NAMESPACE = "ShareEntraide"
+
+logger = Logger(service=SERVICE)
 logger.addFilter(ContactRedactingFilter())
-metrics = Metrics()
+metrics = Metrics(service=SERVICE, namespace=METRICS_NAMESPACE)

@@ -26,13 +26,14 @@ from entraide.models import (
     COMMUNE_MAX,
     DESCRIPTION_MAX,
     EMAIL_MAX,
+    HONEYPOT_FIELD,
     TITLE_MAX,
     Activation,
     Category,
     FieldError,
     Post,
-    fold,
 )
+from entraide.text import fold
 
 if TYPE_CHECKING:
     import jinja2
@@ -65,9 +66,6 @@ FORM_FIELDS: tuple[str, ...] = (
     "phone",
     "consent",
 )
-#: Field invisible to people; only robots fill it in.
-HONEYPOT_FIELD = "website"
-
 #: How each field is named in the error summary ("Titre : 3 caractères au minimum.").
 FIELD_LABELS: dict[str, str] = {
     "kind": "Besoin ou offre",

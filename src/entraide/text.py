@@ -1,0 +1,20 @@
+"""Comparing what people type with what the data says: accents and case ignored."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def strip_accents(text: str) -> str:
+    """``text`` without accents or ligatures: "Œuvre à Pézenas" -> "Oeuvre a Pezenas"."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII words of ``text``, single-spaced: "Hébergement !" -> "hebergement"."""
+    return _NOT_ALNUM.sub(" ", strip_accents(text).lower()).strip()

@@ -1,0 +1,98 @@
+"""The local stack booted from template.yaml, plus a recording consumer of the table's stream.
+
+The recorder is added to a copy of template.yaml (written as JSON, which is YAML) so
+that the stream wiring under test is the real one: only the extra function differs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from entraide_local.stack import LocalStack
+from entraide_local.template import parse_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDER_DIR = Path(__file__).parent / "recorder"
+POST_FILTER = {"dynamodb": {"NewImage": {"entity": {"S": ["post"]}}}}
+
+
+def template_with_recorder(directory: Path, record_file: Path) -> Path:
+    document: dict[str, Any] = parse_yaml((ROOT / "template.yaml").read_text("utf-8"))
+    for resource in document["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = str(ROOT / properties[key])
+    document["Resources"]["StreamRecorderFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": str(RECORDER_DIR),
+            "Handler": "app.lambda_handler",
+            "Environment": {"Variables": {"RECORD_FILE": str(record_file)}},
+            "Events": {
+                "Posts": {
+                    "Type": "DynamoDB",
+                    "Properties": {
+                        "Stream": {"Fn::GetAtt": ["EntraideTable", "StreamArn"]},
+                        "StartingPosition": "TRIM_HORIZON",
+                        "BatchSize": 10,
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        "FilterCriteria": {"Filters": [{"Pattern": json.dumps(POST_FILTER)}]},
+                    },
+                }
+            },
+        },
+    }
+    path = directory / "template.json"
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return path
+
+
+class RunningStack:
+    """What the tests need from the running stack, in the project's own terms."""
+
+    def __init__(self, stack: LocalStack, record_file: Path, state_dir: Path) -> None:
+        self.stack = stack
+        self.api_url = stack.api_url
+        self.record_file = record_file
+        self.state_dir = state_dir
+        self.table_name: str = stack.deployment.outputs["TableName"]
+        self.dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=stack.endpoint_url,
+            region_name=stack.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def item_count(self) -> int:
+        # A Scan is fine in a test: it counts everything, whatever the access patterns.
+        return int(self.dynamodb.scan(TableName=self.table_name, Select="COUNT")["Count"])
+
+    def get_item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self.dynamodb.get_item(
+            TableName=self.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def recorded_events(self) -> list[dict[str, Any]]:
+        self.stack.drain(timeout=15)
+        if not self.record_file.exists():
+            return []
+        lines = self.record_file.read_text("utf-8").splitlines()
+        return [json.loads(line) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    directory = tmp_path_factory.mktemp("stack")
+    record_file = directory / "stream-records.jsonl"
+    template = template_with_recorder(directory, record_file)
+    with LocalStack(template, state_dir=directory / "var") as stack:
+        yield RunningStack(stack, record_file, directory / "var")
