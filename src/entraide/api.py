@@ -22,10 +22,14 @@ from entraide.errors import (
     MalformedBody,
     PayloadTooLarge,
     PlatformAsleep,
+    PostNotFound,
     SpamSuspected,
     UnsupportedContentType,
+    WrongPostStatus,
 )
 from entraide.models import FieldError
+from entraide.moderation import UnknownDecision
+from entraide.signing import ExpiredLink, InvalidLink
 
 STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
     InvalidInput: HTTPStatus.BAD_REQUEST,
@@ -37,6 +41,11 @@ STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
     ActivationNotFound: HTTPStatus.NOT_FOUND,
     ActivationAlreadyClosed: HTTPStatus.CONFLICT,
     ConcurrentChange: HTTPStatus.CONFLICT,
+    PostNotFound: HTTPStatus.NOT_FOUND,
+    WrongPostStatus: HTTPStatus.CONFLICT,
+    InvalidLink: HTTPStatus.FORBIDDEN,
+    ExpiredLink: HTTPStatus.GONE,
+    UnknownDecision: HTTPStatus.BAD_REQUEST,
 }
 
 # Field that a non-field error is about, for JSON callers.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from entraide.models import FieldError
+from entraide.models import FieldError, Post
 
 
 class DomainError(Exception):
@@ -67,3 +67,17 @@ class ActivationAlreadyClosed(DomainError):
 
 class ConcurrentChange(DomainError):
     """A conditional write lost against another writer; the caller may retry."""
+
+
+class PostNotFound(DomainError):
+    def __init__(self, post_id: str) -> None:
+        super().__init__(f"Annonce introuvable : {post_id}.")
+        self.post_id = post_id
+
+
+class WrongPostStatus(DomainError):
+    """The post is no longer in the status an action needs (already decided, withdrawn…)."""
+
+    def __init__(self, post: Post) -> None:
+        super().__init__(f"L'annonce {post.id} est déjà « {post.status.label} ».")
+        self.post = post

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import math
 import re
 import threading
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -32,6 +35,7 @@ import pygeohash
 from entraide.text import strip_accents
 
 GEOHASH_PRECISION = 7
+EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 TABLE_HEADER = "postcode,insee,name,departement,lat,lon"
 
 # How many communes an error message names before it only gives their number.
@@ -182,6 +186,16 @@ def _sort_key(name: str) -> tuple[str, str]:
     return strip_accents(name).casefold(), name
 
 
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two WGS84 points given in degrees."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
 def geohash(lat: float, lon: float, precision: int = GEOHASH_PRECISION) -> str:
     """Geohash of a point (``pygeohash``); precision 7 is a cell of about 150 m."""
     result: str = pygeohash.encode(lat, lon, precision=precision)
@@ -235,6 +249,12 @@ class PostcodeDirectory:
         return cls._default
 
     # -- public API --
+
+    def rows(self) -> Iterator[list[str]]:
+        """Every row of the table (``TABLE_HEADER`` columns, as text), in postal-code order."""
+        rows = csv.reader(io.StringIO(self._text()))
+        next(rows)  # the header, checked when the table was read
+        return rows
 
     def postcodes(self) -> tuple[str, ...]:
         """Every postal code of the table, sorted."""

@@ -68,6 +68,16 @@ class PostStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
 
+    @property
+    def label(self) -> str:
+        return {
+            "pending": "en attente de modération",
+            "approved": "publiée",
+            "rejected": "refusée",
+            "withdrawn": "retirée",
+            "expired": "expirée",
+        }[self.value]
+
 
 class Hazard(StrEnum):
     INONDATION = "inondation"
@@ -302,6 +312,11 @@ class Post:
     status: PostStatus
     created_at: datetime
     version: int = 1
+    # The moderation decision: a moderator's address, and when.
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None  # a moderator's reason for a refusal, shown to the poster
+    ended_at: datetime | None = None  # when an approved post was withdrawn or expired
 
 
 @dataclass(frozen=True, slots=True)

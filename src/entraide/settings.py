@@ -7,8 +7,10 @@ the validated object.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -20,5 +22,36 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", gt=0)
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+    def from_environ(cls, environ: Mapping[str, str]) -> Self:
         return cls.model_validate(dict(environ))
+
+
+class LinkSettings(Settings):
+    """What signing and checking moderation links needs."""
+
+    moderator_emails: tuple[str, ...] = Field(alias="MODERATOR_EMAILS", min_length=1)
+    link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=1)
+    link_ttl_hours: int = Field(default=72, alias="LINK_TTL_HOURS", gt=0, le=24 * 30)
+
+    @field_validator("moderator_emails", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        # CloudFormation passes a CommaDelimitedList as "a@x,b@y"
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+class ModerationSettings(LinkSettings):
+    """The moderate function: emails through SES, the approved-posts topic."""
+
+    sender_email: str = Field(alias="SENDER_EMAIL", min_length=3)
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
+    approved_topic_arn: str = Field(alias="APPROVED_TOPIC_ARN", min_length=1)
+    # Local stack only: a copy of every email sent is written there.
+    outbox_dir: Path | None = Field(default=None, alias="OUTBOX_DIR")
+
+    @field_validator("outbox_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return value or None

@@ -7,12 +7,19 @@ stream records and every index carry no email or phone number.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from entraide.errors import ActivationAlreadyClosed, ActivationNotFound, ConcurrentChange
+from entraide.errors import (
+    ActivationAlreadyClosed,
+    ActivationNotFound,
+    ConcurrentChange,
+    PostNotFound,
+    WrongPostStatus,
+)
 from entraide.models import (
     Activation,
     AlertLevel,
@@ -25,6 +32,7 @@ from entraide.models import (
 )
 
 Item = dict[str, Any]
+POSTER_HISTORY_TTL = timedelta(days=30)
 ClientFactory = Callable[[], Any]
 
 BY_STATUS = "by_status"
@@ -60,7 +68,7 @@ def activation_key(activation_id: str) -> Item:
 
 def post_to_item(post: Post) -> Item:
     created = _iso(post.created_at)
-    return {
+    item: Item = {
         **post_key(post.id),
         "entity": "post",
         "id": post.id,
@@ -85,6 +93,15 @@ def post_to_item(post: Post) -> Item:
         "gsi2pk": f"POST#{_month(post.created_at)}",
         "gsi2sk": f"{created}#{post.id}",
     }
+    if post.decided_by is not None:
+        item["decided_by"] = post.decided_by
+    if post.decided_at is not None:
+        item["decided_at"] = _iso(post.decided_at)
+    if post.reason is not None:
+        item["reason"] = post.reason
+    if post.ended_at is not None:
+        item["ended_at"] = _iso(post.ended_at)
+    return item
 
 
 def post_from_item(item: Mapping[str, Any]) -> Post:
@@ -105,7 +122,30 @@ def post_from_item(item: Mapping[str, Any]) -> Post:
         status=PostStatus(item["status"]),
         created_at=_parse_iso(item["created_at"]),
         version=int(item["version"]),
+        decided_by=item.get("decided_by"),
+        decided_at=_parse_iso(item["decided_at"]) if item.get("decided_at") else None,
+        reason=item.get("reason"),
+        ended_at=_parse_iso(item["ended_at"]) if item.get("ended_at") else None,
     )
+
+
+def poster_key(email: str) -> str:
+    """Pseudonymous key of a poster: a digest of the normalised address, never the address."""
+    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+    return f"POSTER#{digest}"
+
+
+def poster_history_item(post: Post, contact: Contact) -> Item:
+    """What the near-duplicate check reads: the poster's recent public texts, for 30 days."""
+    created = _iso(post.created_at)
+    return {
+        "pk": poster_key(contact.email),
+        "sk": f"{created}#{post.id}",
+        "entity": "poster-history",
+        "post_id": post.id,
+        "text": f"{post.title}\n{post.description}",
+        "expires_at": int((post.created_at + POSTER_HISTORY_TTL).timestamp()),
+    }
 
 
 def contact_to_item(post_id: str, contact: Contact) -> Item:
@@ -205,25 +245,26 @@ class EntraideTable:
 
     # -- posts -------------------------------------------------------------
     def create_post(self, post: Post, contact: Contact) -> None:
-        """Write a new post and its contact item at once; neither may exist already."""
-        absent = "attribute_not_exists(pk)"
+        """Write a new post, its contact item and the poster's history entry at once.
+
+        None of them may exist already: a replayed request cannot overwrite anything.
+        """
+        items = [
+            post_to_item(post),
+            contact_to_item(post.id, contact),
+            poster_history_item(post, contact),
+        ]
         try:
             self.client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
                             "TableName": self.table_name,
-                            "Item": self._serialise(post_to_item(post)),
-                            "ConditionExpression": absent,
+                            "Item": self._serialise(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
                         }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": self._serialise(contact_to_item(post.id, contact)),
-                            "ConditionExpression": absent,
-                        }
-                    },
+                    }
+                    for item in items
                 ]
             )
         except self.client.exceptions.TransactionCanceledException as exc:
@@ -247,6 +288,74 @@ class EntraideTable:
             return None
         item = self._deserialise(raw)
         return Contact(email=item["email"], phone=item.get("phone"))
+
+    def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]:
+        """Public texts of the poster's other posts since ``since`` (near-duplicate check)."""
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND sk >= :since",
+            ExpressionAttributeValues={
+                ":pk": {"S": poster_key(email)},
+                ":since": {"S": _iso(since)},
+            },
+        )
+        texts = []
+        for page in pages:
+            for raw in page["Items"]:
+                item = self._deserialise(raw)
+                if item["post_id"] != exclude_post:
+                    texts.append(str(item["text"]))
+        return texts
+
+    def transition(
+        self,
+        post: Post,
+        to_status: PostStatus,
+        *,
+        at: datetime,
+        by: str,
+        reason: str | None = None,
+    ) -> Post:
+        """Move ``post`` to ``to_status`` with one conditional write on its status and version.
+
+        Raises WrongPostStatus (with the current post) when another writer got there first,
+        PostNotFound when the post is gone.
+        """
+        changes: Item = {
+            ":to": to_status.value,
+            ":from": post.status.value,
+            ":version": post.version,
+            ":next": post.version + 1,
+            ":at": _iso(at),
+            ":gsi1pk": f"POST#{to_status.value}",
+        }
+        update = "SET #status = :to, version = :next, gsi1pk = :gsi1pk"
+        if to_status in (PostStatus.APPROVED, PostStatus.REJECTED):
+            # the moderation decision stays on record when the post later ends
+            changes[":by"] = by
+            update += ", decided_by = :by, decided_at = :at"
+        else:
+            update += ", ended_at = :at"
+        if reason:
+            changes[":reason"] = reason
+            update += ", reason = :reason"
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=self._serialise(post_key(post.id)),
+                UpdateExpression=update,
+                ConditionExpression="#status = :from AND version = :version",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=self._serialise(changes),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            current = exc.response.get("Item")
+            if not current:
+                raise PostNotFound(post.id) from exc
+            raise WrongPostStatus(post_from_item(self._deserialise(current))) from exc
+        return post_from_item(self._deserialise(response["Attributes"]))
 
     # -- activations -------------------------------------------------------
     def create_activation(self, activation: Activation) -> None:

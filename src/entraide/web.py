@@ -281,3 +281,49 @@ def render_confirmation_page(post: Post) -> str:
 def render_message_page(title: str, message: str, *, back_link: bool = True) -> str:
     """A plain page for errors that are not about one field (404, 409, 413, 415...)."""
     return _render("message.html", title=title, message=message, back_link=back_link)
+
+
+# Wording of the confirmation pages behind signed links, by action.
+_DECISION_WORDING: dict[str, tuple[str, str, str]] = {
+    # action: (page title, explanation, button)
+    "approve": (
+        "Approuver cette annonce ?",
+        "Une fois approuvée, l'annonce devient publique : elle est relayée sur X et "
+        "proposée aux personnes proches qui peuvent aider ou être aidées.",
+        "Approuver l'annonce",
+    ),
+    "reject": (
+        "Refuser cette annonce ?",
+        "L'annonce ne sera pas publiée. La personne qui l'a déposée en est informée par "
+        "e-mail, avec le motif si vous en indiquez un.",
+        "Refuser l'annonce",
+    ),
+    "withdraw": (
+        "Retirer votre annonce ?",
+        "Une fois retirée, votre annonce n'est plus visible et ne reçoit plus de mise en "
+        "relation. Faites-le quand vous n'avez plus besoin d'aide, ou plus rien à proposer.",
+        "Retirer mon annonce",
+    ),
+}
+
+
+def render_link_confirmation_page(post: Post, *, action: str, token: str, form_action: str) -> str:
+    """The page a signed link opens: the post, and a button that POSTs the action.
+
+    Opening the link changes nothing (mail scanners open links); only the form does.
+    ``form_action`` is relative to the page, so that it works under a stage prefix.
+    """
+    title, explanation, button = _DECISION_WORDING[action]
+    return _render(
+        "link_confirmation.html",
+        page_title=title,
+        explanation=explanation,
+        button=button,
+        action=action,
+        token=token,
+        form_action=form_action,
+        post=post,
+        kind_label=post.kind.label,
+        category_label=post.category.label,
+        created_on=format_date_fr(post.created_at),
+    )

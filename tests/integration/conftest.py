@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from entraide_local.stack import LocalStack
 from entraide_local.template import parse_yaml
 

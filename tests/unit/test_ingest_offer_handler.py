@@ -6,21 +6,19 @@ import importlib.util
 import io
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
-from entraide_local.provision import provision
-from moto import mock_aws
 
 from entraide.models import Activation, AlertLevel, Hazard
 from entraide.store import EntraideTable
+from entraide_local.provision import Deployment
 from tests.events import api_request, load_event
+from tests.unit.conftest import use_function_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,23 +38,12 @@ class FakeContext:
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[EntraideTable]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        deployment = provision(ROOT / "template.yaml", boto3.Session())
-        # the handler runs with the environment the template gives it
-        for key, value in deployment.function("ingest_offer").environment.items():
-            monkeypatch.setenv(key, value)
-        name = deployment.outputs["TableName"]
-        yield EntraideTable(name, client=boto3.client("dynamodb"))
+def environment(monkeypatch: pytest.MonkeyPatch, deployment: Deployment) -> None:
+    use_function_environment(monkeypatch, deployment, "ingest_offer")
 
 
 @pytest.fixture
-def handler(table: EntraideTable) -> ModuleType:
+def handler(environment: None) -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "ingest_offer_app", ROOT / "functions" / "ingest_offer" / "app.py"
     )

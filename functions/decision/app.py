@@ -1,0 +1,105 @@
+"""Signed links: a moderator approves or refuses a post, a poster withdraws theirs.
+
+GET shows a confirmation page and changes nothing; the POST from that page makes the
+change with one conditional write. Refusals are French pages with 400/403/404/409/410.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide import web
+from entraide.api import html_response, status_of
+from entraide.errors import DomainError, WrongPostStatus
+from entraide.intake import body_format
+from entraide.models import PostStatus
+from entraide.moderation import describe_refusal, parse_action
+from entraide.observability import logger, metrics
+from entraide.settings import LinkSettings
+from entraide.signing import LinkAction
+from entraide.store import EntraideTable
+from entraide.wiring import moderation_desk
+
+settings = LinkSettings.from_environ(os.environ)
+desk = moderation_desk(settings, EntraideTable(settings.table_name))
+app = APIGatewayRestResolver()
+
+
+def _form() -> dict[str, str]:
+    event = app.current_event
+    body_format(event.headers.get("content-type"))  # 415 unless a form
+    return dict(parse_qsl(event.decoded_body or "", keep_blank_values=True))
+
+
+def _query(name: str) -> str:
+    return app.current_event.get_query_string_value(name) or ""
+
+
+@app.get("/moderation/<post_id>")
+def confirm_decision(post_id: str) -> Response[str]:
+    action = parse_action(_query("decision"))
+    token = _query("token")
+    post, _ = desk.check_link(post_id, action, token, expected=PostStatus.PENDING)
+    page = web.render_link_confirmation_page(
+        post, action=action.value, token=token, form_action=post_id
+    )
+    return html_response(200, page)
+
+
+@app.post("/moderation/<post_id>")
+def decide(post_id: str) -> Response[str]:
+    form = _form()
+    post = desk.decide(
+        post_id, parse_action(form.get("decision")), form.get("token", ""), form.get("reason")
+    )
+    metrics.add_metric(name=f"Post.{post.status.value}", unit=MetricUnit.Count, value=1)
+    logger.info("Post decided", extra={"post_id": post.id, "status": post.status.value})
+    title = "Annonce approuvée" if post.status is PostStatus.APPROVED else "Annonce refusée"
+    message = (
+        "Merci. L'annonce est publiée ; la personne qui l'a déposée est prévenue par e-mail."
+        if post.status is PostStatus.APPROVED
+        else "Merci. L'annonce ne sera pas publiée ; la personne est prévenue par e-mail."
+    )
+    return html_response(200, web.render_message_page(title, message, back_link=False))
+
+
+@app.get("/posts/<post_id>/withdraw")
+def confirm_withdrawal(post_id: str) -> Response[str]:
+    token = _query("token")
+    post, _ = desk.check_link(post_id, LinkAction.WITHDRAW, token, expected=PostStatus.APPROVED)
+    page = web.render_link_confirmation_page(
+        post, action=LinkAction.WITHDRAW.value, token=token, form_action="withdraw"
+    )
+    return html_response(200, page)
+
+
+@app.post("/posts/<post_id>/withdraw")
+def withdraw(post_id: str) -> Response[str]:
+    post = desk.withdraw(post_id, _form().get("token", ""))
+    metrics.add_metric(name="Post.withdrawn", unit=MetricUnit.Count, value=1)
+    logger.info("Post withdrawn", extra={"post_id": post.id})
+    message = "Votre annonce n'est plus visible. Merci d'avoir utilisé ShareEntraide."
+    return html_response(200, web.render_message_page("Annonce retirée", message, back_link=False))
+
+
+@app.exception_handler(DomainError)
+def refuse(error: DomainError) -> Response[str]:
+    for_poster = app.current_event.path.endswith("/withdraw")
+    title, message = describe_refusal(error, for_poster=for_poster)
+    logger.info("Link refused", extra={"reason": type(error).__name__})
+    if isinstance(error, WrongPostStatus):
+        metrics.add_metric(name="LinkReused", unit=MetricUnit.Count, value=1)
+    return html_response(status_of(error), web.render_message_page(title, message, back_link=False))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,286 @@
+"""The emails of the moderation step, in French: one function per email.
+
+Each function returns a :class:`~entraide.mail.EmailMessage` with a plain-text
+part and an HTML part that say the same thing. The templates live in
+``templates/email/``: ``*.html`` are rendered with autoescape on (every string a
+person typed is escaped), ``*.txt`` with autoescape off (the text part shows the
+same strings verbatim). Jinja2 is imported on the first render only.
+
+The HTML is email-safe: inline styles, layout tables, at most 600 px wide, no
+external resource, no script.
+
+Contact details never enter these functions except as the recipient of the
+poster's own emails: the moderation request shows the public text only.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from entraide.departements import departement_name
+from entraide.mail import EmailMessage
+from entraide.models import Activation, Kind, Post
+from entraide.web import format_date_fr
+
+if TYPE_CHECKING:
+    import jinja2
+
+__all__ = [
+    "LINK_VALIDITY_HOURS",
+    "SUBJECT_PREFIX",
+    "FlagView",
+    "awaiting_moderation",
+    "decision_notice",
+    "format_datetime_fr",
+    "moderation_request",
+]
+
+SUBJECT_PREFIX = "[ShareEntraide]"
+#: How long the moderation links stay valid, as the moderation request states it by
+#: default (settings: LINK_TTL_HOURS).
+LINK_VALIDITY_HOURS = 72
+
+TAG_MODERATION_REQUEST = "moderation-request"
+TAG_AWAITING_MODERATION = "awaiting-moderation"
+TAG_DECISION_APPROVED = "decision-approved"
+TAG_DECISION_REJECTED = "decision-rejected"
+
+
+class FlagView(Protocol):
+    """What the moderation request shows of one pre-screen flag.
+
+    Read-only members, so that a frozen dataclass (the pre-screen's Flag) fits.
+    """
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
+@functools.cache
+def _paris() -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo("Europe/Paris")
+    except ZoneInfoNotFoundError:  # pragma: no cover - tz database missing
+        return None
+
+
+def format_datetime_fr(dt: datetime) -> str:
+    """``26 novembre 2026 à 11 h 00`` in Paris time (a naive datetime is taken as UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    paris = _paris()
+    if paris is not None:
+        dt = dt.astimezone(paris)
+    return f"{format_date_fr(dt)} à {dt.hour} h {dt.minute:02d}"
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """Email templates: HTML autoescaped, plain text not; built once, on first render."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("entraide", "templates/email"),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html",),
+            disabled_extensions=("txt",),
+            default_for_string=True,
+            default=True,
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _render(name: str, **context: Any) -> tuple[str, str]:
+    """``(text, html)`` of ``name.txt`` and ``name.html`` with the same context."""
+    env = _environment()
+    text = env.get_template(f"{name}.txt").render(**context)
+    html = env.get_template(f"{name}.html").render(**context)
+    return text, html
+
+
+def _link(url: str) -> str:
+    """Our own absolute http(s) URL; anything else (``javascript:``...) is refused."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or url != url.strip():
+        raise ValueError(f"Not an absolute http(s) URL: {url!r}")
+    return url
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class _PostView:
+    reference: str
+    kind: str
+    kind_label: str
+    category_label: str
+    title: str
+    description: str
+    commune: str
+    postcode: str
+    departement: str
+    departement_label: str
+    created: str
+
+
+def _post_view(post: Post) -> _PostView:
+    try:
+        departement_label = f"{departement_name(post.departement)} ({post.departement})"
+    except ValueError:
+        departement_label = post.departement
+    return _PostView(
+        reference=post.id,
+        kind=post.kind.value,
+        kind_label=post.kind.label,
+        category_label=post.category.label,
+        title=post.title,
+        description=post.description,
+        commune=post.commune,
+        postcode=post.postcode,
+        departement=post.departement,
+        departement_label=departement_label,
+        created=format_datetime_fr(post.created_at),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ActivationView:
+    hashtag: str
+    hazard: str
+    level: str
+
+
+def _activation_view(activation: Activation | None) -> _ActivationView | None:
+    if activation is None:
+        return None
+    hashtag = activation.hashtag.strip()
+    if hashtag and not hashtag.startswith("#"):
+        hashtag = f"#{hashtag}"
+    return _ActivationView(
+        hashtag=hashtag, hazard=activation.hazard.label, level=activation.level.value
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _FlagLine:
+    label: str
+    detail: str
+
+
+def moderation_request(
+    post: Post,
+    *,
+    activation: Activation | None,
+    flags: Sequence[FlagView],
+    approve_url: str,
+    reject_url: str,
+    moderators: Sequence[str],
+    link_ttl_hours: int = LINK_VALIDITY_HOURS,
+) -> EmailMessage:
+    """To the moderators: the public text of a pending post, the flags, two links.
+
+    Each link opens a confirmation page (nothing is decided by the click alone);
+    ``link_ttl_hours`` is how long the links stay valid, as the email states it.
+    The poster's contact details are not an input: moderators decide on the
+    public text only.
+    """
+    view = _post_view(post)
+    subject = (
+        f"{SUBJECT_PREFIX} À modérer : {view.kind_label} – {view.category_label} – "
+        f"{_one_line(view.commune)} ({view.departement})"
+    )
+    context = {
+        "subject": subject,
+        "post": view,
+        "activation": _activation_view(activation),
+        "flags": [_FlagLine(label=flag.label, detail=flag.detail) for flag in flags],
+        "approve_url": _link(approve_url),
+        "reject_url": _link(reject_url),
+        "link_validity_hours": link_ttl_hours,
+    }
+    text, html = _render("moderation_request", **context)
+    return EmailMessage(
+        to=tuple(moderators),
+        subject=subject,
+        text=text,
+        html=html,
+        links=(("Approuver", approve_url), ("Refuser", reject_url)),
+        tag=TAG_MODERATION_REQUEST,
+    )
+
+
+def awaiting_moderation(post: Post, *, to: str) -> EmailMessage:
+    """To the poster, right after posting: thanks, the title, a moderator will read it."""
+    subject = "Votre annonce est en attente de modération"
+    text, html = _render("awaiting_moderation", subject=subject, post=_post_view(post))
+    return EmailMessage(
+        to=(to,), subject=subject, text=text, html=html, tag=TAG_AWAITING_MODERATION
+    )
+
+
+def decision_notice(
+    post: Post,
+    *,
+    to: str,
+    approved: bool,
+    reason: str | None,
+    withdraw_url: str | None,
+    public_url: str | None,
+) -> EmailMessage:
+    """To the poster, once a moderator has decided.
+
+    Approved: the post is public (``public_url`` when given) and can be withdrawn
+    with ``withdraw_url`` when help is no longer needed. Refused: the optional
+    ``reason`` and how to post again; the URLs are not used.
+    """
+    view = _post_view(post)
+    if approved:
+        subject = "Votre annonce a été publiée"
+        public = _link(public_url) if public_url else None
+        withdraw = _link(withdraw_url) if withdraw_url else None
+        text, html = _render(
+            "decision_approved",
+            subject=subject,
+            post=view,
+            is_need=post.kind is Kind.NEED,
+            public_url=public,
+            withdraw_url=withdraw,
+        )
+        links: list[tuple[str, str]] = []
+        if public:
+            links.append(("Voir l'annonce", public))
+        if withdraw:
+            links.append(("Retirer mon annonce", withdraw))
+        return EmailMessage(
+            to=(to,),
+            subject=subject,
+            text=text,
+            html=html,
+            links=tuple(links),
+            tag=TAG_DECISION_APPROVED,
+        )
+    subject = "Votre annonce n'a pas été retenue"
+    cleaned_reason = reason.strip() if reason else ""
+    text, html = _render(
+        "decision_rejected", subject=subject, post=view, reason=cleaned_reason or None
+    )
+    return EmailMessage(to=(to,), subject=subject, text=text, html=html, tag=TAG_DECISION_REJECTED)

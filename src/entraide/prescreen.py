@@ -1,0 +1,589 @@
+"""Pre-screen of a new post: what the moderator must look at before deciding.
+
+Every post is read by a person before it is published. :func:`prescreen` only points at
+what deserves a closer look in the moderator email (contact details or links in the
+public text, insults, text in capitals, a near-duplicate of the poster's recent posts,
+a place far from the activation's départements); it decides nothing.
+
+Each :class:`Flag` carries a stable machine ``code`` (one of :data:`FLAG_CODES`), a short
+French ``label`` and a French ``detail`` with the evidence. A detail may quote the
+post's own public text (links, insults) but never the contact details found in it.
+Escaping is the email template's job.
+
+Importing this module reads nothing: the list of insults (``data/insultes.txt``) and the
+communes of each département (from ``data/postcodes.csv.gz``, see :mod:`entraide.geo`)
+are read on first use, once per process.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from importlib import resources
+from types import MappingProxyType
+from typing import Final
+
+from entraide.departements import UnknownDepartement, departement_name
+from entraide.geo import EARTH_RADIUS_KM, PostcodeDirectory, haversine_km
+from entraide.models import Activation, Post
+from entraide.privacy import EMAIL_PATTERN, PHONE_PATTERN
+from entraide.text import fold, strip_accents
+
+__all__ = [
+    "CAPITALS_MIN_LETTERS",
+    "CAPITALS_MIN_SHARE",
+    "DUPLICATE_THRESHOLD",
+    "FLAG_CODES",
+    "FLAG_LABELS",
+    "Flag",
+    "capitals_share",
+    "distance_to_departements",
+    "find_insults",
+    "haversine_km",
+    "parse_lexicon",
+    "prescreen",
+    "similarity",
+]
+
+FLAG_CODES: Final = ("coordonnees", "lien", "insulte", "majuscules", "doublon", "eloigne")
+
+FLAG_LABELS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "coordonnees": "Coordonnées dans le texte",
+        "lien": "Lien dans le texte",
+        "insulte": "Insulte ou grossièreté",
+        "majuscules": "Texte en majuscules",
+        "doublon": "Doublon probable",
+        "eloigne": "Hors de la zone de l'activation",
+    }
+)
+
+# A post as similar as this to one of the poster's recent posts is a probable duplicate.
+DUPLICATE_THRESHOLD: Final = 0.85
+# A title or description with at least this many letters, this share of them capitals.
+CAPITALS_MIN_LETTERS: Final = 12
+CAPITALS_MIN_SHARE: Final = 0.70
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One thing the moderator must look at."""
+
+    code: str  # stable machine code, one of FLAG_CODES
+    label: str  # short French label for the moderator email
+    detail: str  # French explanation with the evidence (may quote the post's text)
+
+
+def _flag(code: str, detail: str) -> Flag:
+    return Flag(code, FLAG_LABELS[code], detail)
+
+
+def prescreen(
+    post: Post,
+    *,
+    activation: Activation | None,
+    recent_texts: Sequence[str],
+    distance_limit_km: float = 50.0,
+) -> list[Flag]:
+    """What the moderator must look at in ``post``, in the order of :data:`FLAG_CODES`.
+
+    ``activation`` is the activation the post is linked to (``None`` when unknown);
+    ``recent_texts`` are the ``"title\\ndescription"`` texts of the same poster's recent
+    other posts. A clean post gives ``[]``.
+    """
+    fields: tuple[_Field, ...] = (
+        _Field("title", post.title),
+        _Field("description", post.description),
+    )
+    flags = (
+        _contact_flag(fields),
+        _link_flag(fields),
+        _insult_flag(fields),
+        _capitals_flag(fields),
+        _duplicate_flag(post, recent_texts),
+        _distance_flag(post, activation, distance_limit_km),
+    )
+    return [flag for flag in flags if flag is not None]
+
+
+# --- French phrasing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str  # "title" or "description"
+    text: str
+
+
+_IN_FIELD = {"title": "le titre", "description": "la description"}
+
+
+def _where(names: Iterable[str]) -> str:
+    """``["title", "description"]`` -> ``"dans le titre et la description"``."""
+    return "dans " + " et ".join(_IN_FIELD[name] for name in dict.fromkeys(names))
+
+
+def _quoted(items: Iterable[str]) -> str:
+    return ", ".join(f"« {item} »" for item in items)
+
+
+def _percent(share: float) -> str:
+    """0.923 -> "92 %" (rounded down, so that 84.9 % never shows as 85 %)."""
+    return f"{math.floor(share * 100 + 1e-9)} %"
+
+
+def _km(distance: float) -> str:
+    """French number of kilometres: 3.44 -> "3,4 km", 693.7 -> "694 km"."""
+    if distance < 10:
+        return f"{distance:.1f} km".replace(".", ",")
+    return f"{round(distance)} km"
+
+
+def _limit(distance: float) -> str:
+    return f"{distance:g} km".replace(".", ",")
+
+
+def _departement(code: str) -> str:
+    """Display form of a département, "11" -> "Aude (11)"; an unknown code as it is."""
+    try:
+        return f"{departement_name(code)} ({code})"
+    except UnknownDepartement:
+        return f"« {code} »"
+
+
+# --- coordonnees: email addresses and phone numbers -------------------------------------
+
+
+def _contact_flag(fields: Sequence[_Field]) -> Flag | None:
+    emails: dict[str, int] = {}
+    phones: dict[str, int] = {}
+    for field in fields:
+        found = len(EMAIL_PATTERN.findall(field.text))
+        if found:
+            emails[field.name] = found
+        # Digits of an address ("jean.0612345678@…") are not a second finding.
+        found = len(PHONE_PATTERN.findall(EMAIL_PATTERN.sub(" ", field.text)))
+        if found:
+            phones[field.name] = found
+    if not emails and not phones:
+        return None
+
+    email_count, phone_count = sum(emails.values()), sum(phones.values())
+    email = "Une adresse e-mail" if email_count == 1 else "Des adresses e-mail"
+    phone = "Un numéro de téléphone" if phone_count == 1 else "Des numéros de téléphone"
+    if emails and phones and list(emails) == list(phones):
+        sentences = [f"{email} et {phone[0].lower()}{phone[1:]} figurent {_where(emails)}."]
+    else:
+        sentences = [
+            f"{subject} {'figure' if count == 1 else 'figurent'} {_where(names)}."
+            for subject, count, names in (
+                (email, email_count, emails),
+                (phone, phone_count, phones),
+            )
+            if names
+        ]
+    sentences.append(
+        "Les coordonnées doivent rester privées : refusez l'annonce "
+        "ou demandez à son auteur de la modifier."
+    )
+    return _flag("coordonnees", " ".join(sentences))
+
+
+# --- lien: web addresses -----------------------------------------------------------------
+
+# Top-level domains recognised without "http://" or "www." ("exemple.fr/truc"): the
+# common generic ones, France and its overseas territories, neighbours, shorteners. A
+# short list on purpose, so that "3.5 km", "M. Dupont" or "11000" are no links; and the
+# top-level domain must be lower case (or the whole name upper case), so that a missing
+# space after a full stop ("à Narbonne.Fr…") is no link either.
+_BARE_TLDS = (
+    *("fr", "com", "org", "net", "eu", "info", "io", "be", "ch", "lu", "uk", "bzh", "paris"),
+    *("alsace", "corsica", "gp", "mq", "gf", "yt", "pm", "nc", "pf", "wf", "app", "dev"),
+    *("xyz", "shop", "biz", "ly", "gl", "tv", "gg"),
+)
+# Top-level domains that are also French words or abbreviations ("inondée.de plus",
+# "merci.ca va", "chez.me"): a link only when a path follows ("clicanoo.re/article").
+_BARE_TLDS_WITH_PATH = ("re", "de", "es", "it", "us", "me", "co", "to", "ca", "site", "link")
+
+_URL = re.compile(
+    r"\bhttps?://(?:[^\s/?#@<>\"«»]*@)?(?P<host>[^\s/?#:<>\"'«»]+)[^\s<>\"«»]*",
+    re.IGNORECASE,
+)
+_BARE_LINK = re.compile(
+    r"(?<![\w.@/-])(?:"
+    r"(?P<www>www\.[\w-]+(?:\.[\w-]+)+)"
+    r"|(?P<bare>(?:[\w-]+\.)+(?P<tld>" + "|".join(_BARE_TLDS) + r"))(?![\w-])"
+    r"|(?P<pathed>(?:[\w-]+\.)+(?P<ptld>" + "|".join(_BARE_TLDS_WITH_PATH) + r"))/(?=\w)"
+    r")",
+    re.IGNORECASE,
+)
+
+
+def _domains(text: str) -> list[str]:
+    """The domains of the links in ``text``, lower-cased, in order of appearance."""
+    found: list[tuple[int, str]] = []
+    for match in _URL.finditer(text):
+        found.append((match.start(), match["host"]))
+    # Blank out the URLs, then the email addresses ("jean@exemple.fr" is no link).
+    rest = _URL.sub(lambda match: " " * len(match[0]), text)
+    rest = EMAIL_PATTERN.sub(lambda match: " " * len(match[0]), rest)
+    for match in _BARE_LINK.finditer(rest):
+        domain = match["www"] or match["bare"] or match["pathed"]
+        tld = match["tld"] or match["ptld"]
+        if tld is not None:
+            labels = domain.split(".")
+            if not (tld.islower() or domain.isupper()):
+                continue  # "Narbonne.Fr…": a missing space after a full stop
+            if len(labels[-2]) < 2 or not any(ch.isalpha() for ch in "".join(labels[:-1])):
+                continue  # "a.fr", "12.com": punctuation between words or numbers
+        found.append((match.start(), domain))
+    domains = (domain.rstrip(".-").lower() for _, domain in sorted(found))
+    return [domain for domain in domains if domain]
+
+
+def _link_flag(fields: Sequence[_Field]) -> Flag | None:
+    found: dict[str, None] = {}
+    where: list[str] = []
+    for field in fields:
+        domains = _domains(field.text)
+        if domains:
+            where.append(field.name)
+            found.update(dict.fromkeys(domains))
+    if not found:
+        return None
+    noun = "Lien vers" if len(found) == 1 else "Liens vers"
+    return _flag("lien", f"{noun} {_quoted(found)} {_where(where)}.")
+
+
+# --- insulte: the packaged list ------------------------------------------------------------
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """The list of insults and of harmless expressions, as tuples of folded words."""
+
+    insults: Mapping[str, tuple[tuple[str, ...], ...]]  # first word's form -> entries
+    harmless: Mapping[str, tuple[tuple[str, ...], ...]]
+
+
+def _variants(word: str) -> tuple[str, ...]:
+    """Forms matched for a folded word: itself, plural, and feminine when long enough."""
+    endings = ("", "s", "x", "e", "es") if len(word) >= 4 else ("", "s", "x")
+    return tuple(word + ending for ending in endings)
+
+
+def _index(entries: Iterable[tuple[str, ...]]) -> Mapping[str, tuple[tuple[str, ...], ...]]:
+    """Entries by each form of their first word, longest entry first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for entry in entries:
+        for form in _variants(entry[0]):
+            index.setdefault(form, []).append(entry)
+    return MappingProxyType(
+        {form: tuple(sorted(found, key=len, reverse=True)) for form, found in index.items()}
+    )
+
+
+def parse_lexicon(text: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """``(insults, harmless expressions)`` of a list in the format of ``insultes.txt``."""
+    insults: list[tuple[str, ...]] = []
+    harmless: list[tuple[str, ...]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        target = harmless if line.startswith("!") else insults
+        words = tuple(fold(line.removeprefix("!")).split())
+        if not words:
+            raise ValueError(f"insultes.txt, line {number}: no word in {raw!r}")
+        target.append(words)
+    return insults, harmless
+
+
+_lexicon: _Lexicon | None = None
+_lexicon_lock = threading.Lock()
+
+
+def _get_lexicon() -> _Lexicon:
+    global _lexicon
+    if _lexicon is None:
+        with _lexicon_lock:
+            if _lexicon is None:
+                data = resources.files("entraide") / "data" / "insultes.txt"
+                insults, harmless = parse_lexicon(data.read_text("utf-8"))
+                _lexicon = _Lexicon(_index(insults), _index(harmless))
+    return _lexicon
+
+
+def _match_at(
+    words: Sequence[str], start: int, index: Mapping[str, tuple[tuple[str, ...], ...]]
+) -> int:
+    """Number of words of the longest entry of ``index`` found at ``start`` (0 if none)."""
+    for entry in index.get(words[start], ()):
+        end = start + len(entry)
+        if end <= len(words) and all(
+            words[start + i] in _variants(word) for i, word in enumerate(entry[1:], start=1)
+        ):
+            return len(entry)
+    return 0
+
+
+def find_insults(text: str) -> list[str]:
+    """The insults of the packaged list found in ``text``, as written there, in order.
+
+    Whole words only, case and accents ignored, with simple plural and feminine forms;
+    words covered by a harmless expression of the list ("chili con carne") are skipped.
+    """
+    lexicon = _get_lexicon()
+    spans = [match.span() for match in _WORD.finditer(text)]
+    words = [strip_accents(text[start:end]).lower() for start, end in spans]
+    found: list[str] = []
+    position = 0
+    while position < len(words):
+        harmless = _match_at(words, position, lexicon.harmless)
+        if harmless:
+            position += harmless
+            continue
+        length = _match_at(words, position, lexicon.insults)
+        if length:
+            found.append(text[spans[position][0] : spans[position + length - 1][1]])
+            position += length
+        else:
+            position += 1
+    return found
+
+
+def _insult_flag(fields: Sequence[_Field]) -> Flag | None:
+    found: dict[str, str] = {}  # folded -> as first written
+    where: list[str] = []
+    for field in fields:
+        insults = find_insults(field.text)
+        if insults:
+            where.append(field.name)
+            for insult in insults:
+                found.setdefault(fold(insult), insult)
+    if not found:
+        return None
+    noun = "Mot relevé" if len(found) == 1 else "Mots relevés"
+    return _flag("insulte", f"{noun} {_where(where)} : {_quoted(found.values())}.")
+
+
+# --- majuscules --------------------------------------------------------------------------
+
+
+def capitals_share(text: str) -> tuple[int, float]:
+    """``(letters, share of them in capitals)``; only cased letters count."""
+    upper = lower = 0
+    for ch in text:
+        if ch.isupper():
+            upper += 1
+        elif ch.islower():
+            lower += 1
+    letters = upper + lower
+    return letters, (upper / letters if letters else 0.0)
+
+
+def _capitals_flag(fields: Sequence[_Field]) -> Flag | None:
+    sentences: list[str] = []
+    for field in fields:
+        letters, share = capitals_share(field.text)
+        if letters >= CAPITALS_MIN_LETTERS and share >= CAPITALS_MIN_SHARE:
+            subject = "Le titre est écrit" if field.name == "title" else "La description est écrite"
+            sentences.append(f"{subject} en majuscules ({_percent(share)} des lettres).")
+    if not sentences:
+        return None
+    return _flag("majuscules", " ".join(sentences))
+
+
+# --- doublon -----------------------------------------------------------------------------
+
+
+def similarity(first: str, second: str, *, at_least: float = 0.0) -> float:
+    """Similarity of two texts in [0, 1], case, accents and punctuation ignored.
+
+    :class:`difflib.SequenceMatcher` ratio over the folded texts, without its "junk"
+    heuristic (which makes long French texts look unrelated). When the cheap upper
+    bounds show that the ratio is below ``at_least``, that bound is returned instead.
+    """
+    a, b = fold(first), fold(second)
+    if not a or not b:
+        return 1.0 if a == b else 0.0
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    for bound in (matcher.real_quick_ratio, matcher.quick_ratio):
+        estimate = bound()
+        if estimate < at_least:
+            return estimate
+    return matcher.ratio()
+
+
+def _duplicate_flag(post: Post, recent_texts: Sequence[str]) -> Flag | None:
+    text = f"{post.title}\n{post.description}"
+    scores = [similarity(text, recent, at_least=DUPLICATE_THRESHOLD) for recent in recent_texts]
+    scores = [score for score in scores if score >= DUPLICATE_THRESHOLD]
+    if not scores:
+        return None
+    best = max(scores)
+    adjective = "identique" if fold(text) in {fold(t) for t in recent_texts} else "semblable"
+    detail = (
+        f"Le texte est {adjective} à {_percent(best)} à celui d'une autre annonce récente "
+        "du même auteur."
+    )
+    if len(scores) > 1:
+        detail += f" {len(scores)} annonces récentes de cet auteur sont semblables."
+    return _flag("doublon", detail)
+
+
+# --- eloigne: distance to the activation's départements -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Area:
+    """The located communes of one département, in radians, with their bounding box."""
+
+    min_lat: float
+    max_lat: float
+    min_lon: float
+    max_lon: float
+    points: tuple[tuple[float, float, float], ...]  # (lat, lon, cos lat)
+
+    def lower_bound_km(self, lat: float, lon: float) -> float:
+        """A distance no commune of the area is closer than (point in radians).
+
+        No commune is closer than its difference of latitude with the box, nor than
+        the great circle of the box's nearest meridian (as long as the box's span of
+        longitude seen from the point stays within a quarter turn).
+        """
+        lat_gap = max(self.min_lat - lat, lat - self.max_lat, 0.0)
+        if self.min_lon <= lon <= self.max_lon:
+            lon_gap = 0.0
+        else:
+            lon_gap = min((self.min_lon - lon) % math.tau, (lon - self.max_lon) % math.tau)
+        width = self.max_lon - self.min_lon
+        meridian_gap = 0.0
+        if lon_gap > 0.0 and lon_gap + width <= math.pi / 2:
+            meridian_gap = math.asin(min(1.0, abs(math.cos(lat)) * math.sin(lon_gap)))
+        return EARTH_RADIUS_KM * max(lat_gap, meridian_gap)
+
+
+_areas: Mapping[str, _Area] | None = None
+_areas_lock = threading.Lock()
+
+
+def _read_areas() -> Mapping[str, _Area]:
+    """Per département, the distinct located communes of the packaged postal-code table."""
+    seen: set[str] = set()
+    points: dict[str, list[tuple[float, float, float]]] = {}
+    for _postcode, insee, _name, departement, lat, lon in PostcodeDirectory.default().rows():
+        if not lat or not lon or insee in seen:
+            continue
+        seen.add(insee)
+        phi, lam = math.radians(float(lat)), math.radians(float(lon))
+        points.setdefault(departement, []).append((phi, lam, math.cos(phi)))
+    return MappingProxyType(
+        {
+            code: _Area(
+                min(p[0] for p in found),
+                max(p[0] for p in found),
+                min(p[1] for p in found),
+                max(p[1] for p in found),
+                tuple(found),
+            )
+            for code, found in points.items()
+        }
+    )
+
+
+def _get_areas() -> Mapping[str, _Area]:
+    global _areas
+    if _areas is None:
+        with _areas_lock:
+            if _areas is None:
+                _areas = _read_areas()
+    return _areas
+
+
+def distance_to_departements(
+    lat: float, lon: float, departements: Iterable[str], *, stop_within_km: float = 0.0
+) -> float | None:
+    """Distance in km from a point (degrees) to the nearest commune of ``departements``.
+
+    ``None`` when none of them has a located commune in the postal-code table. With
+    ``stop_within_km``, the search stops at the first commune that close: the answer is
+    then only known to be at most ``stop_within_km``.
+
+    Départements are visited by increasing lower bound (bounding box) and skipped once
+    that bound is past the best distance found.
+    """
+    areas = _get_areas()
+    phi, lam = math.radians(lat), math.radians(lon)
+    cos_phi = math.cos(phi)
+    candidates = sorted(
+        (area.lower_bound_km(phi, lam), code)
+        for code in dict.fromkeys(departements)
+        if (area := areas.get(code)) is not None
+    )
+    if not candidates:
+        return None
+
+    def to_a(distance: float) -> float:  # haversine's "a" of a distance
+        return math.sin(min(distance, math.pi * EARTH_RADIUS_KM) / (2 * EARTH_RADIUS_KM)) ** 2
+
+    best_a = math.inf
+    stop_a = to_a(stop_within_km) if stop_within_km > 0 else -1.0
+    sin = math.sin
+    for bound, code in candidates:
+        if best_a <= stop_a or to_a(bound) >= best_a:
+            break
+        for p_phi, p_lam, p_cos in areas[code].points:
+            half_dphi = sin((p_phi - phi) / 2)
+            half_dlam = sin((p_lam - lam) / 2)
+            a = half_dphi * half_dphi + cos_phi * p_cos * half_dlam * half_dlam
+            if a < best_a:
+                best_a = a
+                if a <= stop_a:
+                    break
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(best_a)))
+
+
+def _distance_flag(post: Post, activation: Activation | None, limit_km: float) -> Flag | None:
+    place = f"{post.commune} ({post.postcode})"
+    if activation is None:
+        known = f" (« {post.activation_id} »)" if post.activation_id else ""
+        return _flag(
+            "eloigne",
+            f"L'annonce n'est rattachée à aucune activation connue{known} : rien ne relie "
+            f"{place} à une zone sinistrée.",
+        )
+    zone = ", ".join(_departement(code) for code in activation.departements) or "aucun"
+    outside = post.departement not in activation.departements
+    if not (math.isfinite(post.lat) and math.isfinite(post.lon)):
+        return _flag("eloigne", f"La position de {place} est inconnue.")
+    # Inside the zone, any commune within the limit settles it; outside, say how far.
+    distance = distance_to_departements(
+        post.lat,
+        post.lon,
+        activation.departements,
+        stop_within_km=0.0 if outside else limit_km,
+    )
+    if distance is None:
+        far = f"aucune commune connue dans les départements de l'activation ({zone})."
+        return _flag("eloigne", f"Distance inconnue : {far}")
+    if not outside and distance <= limit_km:
+        return None
+    how_far = (
+        f"à environ {_km(distance)} de la commune la plus proche des départements de "
+        f"l'activation ({zone} ; limite : {_limit(limit_km)})."
+    )
+    if outside:
+        detail = (
+            f"{place}, département {_departement(post.departement)}, n'est pas dans les "
+            f"départements de l'activation ; elle est {how_far}"
+        )
+    else:
+        detail = f"{place} est {how_far}"
+    return _flag("eloigne", detail)

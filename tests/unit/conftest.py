@@ -1,0 +1,110 @@
+"""Fixtures for tests under moto's in-process mock: resources built from template.yaml."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from entraide.store import EntraideTable
+from entraide_local.provision import Deployment, provision
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+    """Every resource of template.yaml, created in moto: schema drift breaks the tests."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield provision(ROOT / "template.yaml", boto3.Session())
+
+
+@pytest.fixture
+def table(deployment: Deployment) -> EntraideTable:
+    return EntraideTable(deployment.outputs["TableName"], client=boto3.client("dynamodb"))
+
+
+def use_function_environment(
+    monkeypatch: pytest.MonkeyPatch, deployment: Deployment, function: str
+) -> None:
+    """Run a handler with the environment the template gives that function."""
+    for key, value in deployment.function(function).environment.items():
+        monkeypatch.setenv(key, value)
+
+
+def stream_events(deployment: Deployment, function: str) -> list[dict[str, Any]]:
+    """The table's stream so far, as Lambda delivers it to ``function``.
+
+    Records in Lambda's shape, kept or dropped by the function's FilterCriteria from
+    template.yaml, in batches of its BatchSize.
+    """
+    from entraide_local.filters import FilterCriteria
+    from entraide_local.streams import to_lambda_record
+    from entraide_local.template import StreamEvent
+
+    [source] = deployment.function(function).spec.events_of(StreamEvent)
+    criteria = FilterCriteria(source.filter_patterns, where=function)
+    batch_size = source.batch_size
+
+    table = deployment.outputs["TableName"]
+    stream_arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"][
+        "LatestStreamArn"
+    ]
+    streams = boto3.client("dynamodbstreams")
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        response = streams.get_records(ShardIterator=iterator)
+        converted = (
+            to_lambda_record(record, stream_arn=stream_arn, region=deployment.region)
+            for record in response["Records"]
+        )
+        records += [record for record in converted if criteria.matches(record)]
+    return [
+        {"Records": records[start : start + batch_size]}
+        for start in range(0, len(records), batch_size)
+    ]
+
+
+def load_handler(function_dir: str, module_name: str) -> ModuleType:
+    """Import ``functions/<function_dir>/app.py`` as a fresh module (each test, a cold start)."""
+    spec = importlib.util.spec_from_file_location(
+        module_name, ROOT / "functions" / function_dir / "app.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeContext:
+    """The attributes of Lambda's context object that powertools reads."""
+
+    def __init__(self, function_name: str = "test-function") -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:eu-west-3:123456789012:function:{function_name}"
+        )
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = "5f0a1c2e-0000-4000-8000-000000000001"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "2026/11/26/[$LATEST]0001"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000

@@ -1,0 +1,137 @@
+"""The table adapter against moto, with the table of template.yaml: conditional writes hold."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from entraide.errors import (
+    ActivationAlreadyClosed,
+    ActivationNotFound,
+    ConcurrentChange,
+    PostNotFound,
+    WrongPostStatus,
+)
+from entraide.models import (
+    Activation,
+    AlertLevel,
+    Category,
+    Contact,
+    Hazard,
+    Kind,
+    Post,
+    PostStatus,
+)
+from entraide.store import EntraideTable
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+POST = Post(
+    id="P1",
+    kind=Kind.NEED,
+    category=Category.REPAS,
+    title="Repas chauds",
+    description="Pour quatre personnes.",
+    postcode="11000",
+    commune="Carcassonne",
+    insee="11069",
+    departement="11",
+    lat=43.20938,
+    lon=2.34399,
+    geohash="spc00bz",
+    activation_id="A1",
+    status=PostStatus.PENDING,
+    created_at=NOW,
+)
+CONTACT = Contact("famille@example.org", "06 12 34 56 78")
+
+
+def test_a_post_round_trips_and_its_contact_lives_apart(table: EntraideTable) -> None:
+    table.create_post(POST, CONTACT)
+    assert table.get_post("P1") == POST
+    assert table.get_contact("P1") == CONTACT
+    raw = table.client.get_item(
+        TableName=table.table_name, Key={"pk": {"S": "POST#P1"}, "sk": {"S": "POST"}}
+    )["Item"]
+    assert "famille@example.org" not in str(raw)
+
+
+def test_a_post_is_never_overwritten(table: EntraideTable) -> None:
+    table.create_post(POST, CONTACT)
+    with pytest.raises(ConcurrentChange):
+        table.create_post(replace(POST, title="Autre titre"), Contact("x@example.org"))
+    assert table.get_post("P1") == POST
+    assert table.get_contact("P1") == CONTACT
+
+
+def test_a_transition_is_one_conditional_write_on_status_and_version(
+    table: EntraideTable,
+) -> None:
+    table.create_post(POST, CONTACT)
+    approved = table.transition(POST, PostStatus.APPROVED, at=NOW, by="alice@mod.example")
+    assert (approved.status, approved.version, approved.decided_by, approved.decided_at) == (
+        PostStatus.APPROVED,
+        2,
+        "alice@mod.example",
+        NOW,
+    )
+    # the same transition again (a second click, a replay) loses and reports the current post
+    with pytest.raises(WrongPostStatus) as exc:
+        table.transition(POST, PostStatus.REJECTED, at=NOW, by="bob@mod.example")
+    assert exc.value.post == approved
+    assert table.get_post("P1") == approved
+
+
+def test_withdrawal_keeps_the_moderation_decision(table: EntraideTable) -> None:
+    table.create_post(POST, CONTACT)
+    approved = table.transition(POST, PostStatus.APPROVED, at=NOW, by="alice@mod.example")
+    later = NOW + timedelta(days=2)
+    withdrawn = table.transition(approved, PostStatus.WITHDRAWN, at=later, by="poster")
+    assert (withdrawn.decided_by, withdrawn.decided_at, withdrawn.ended_at) == (
+        "alice@mod.example",
+        NOW,
+        later,
+    )
+
+
+def test_a_transition_of_a_missing_post_says_so(table: EntraideTable) -> None:
+    with pytest.raises(PostNotFound):
+        table.transition(POST, PostStatus.APPROVED, at=NOW, by="alice@mod.example")
+
+
+def test_recent_texts_of_a_poster_exclude_the_post_itself_and_older_ones(
+    table: EntraideTable,
+) -> None:
+    old = replace(POST, id="P0", title="Ancien", created_at=NOW - timedelta(days=10))
+    sibling = replace(POST, id="P2", title="Repas chauds bis", created_at=NOW - timedelta(days=1))
+    stranger = replace(POST, id="P3", title="Autre personne")
+    table.create_post(old, CONTACT)
+    table.create_post(sibling, Contact("FAMILLE@example.org"))  # same address, other case
+    table.create_post(stranger, Contact("autre@example.org"))
+    table.create_post(POST, CONTACT)
+    texts = table.recent_texts(
+        "famille@example.org", since=NOW - timedelta(days=7), exclude_post="P1"
+    )
+    assert texts == ["Repas chauds bis\nPour quatre personnes."]
+
+
+def test_activations_open_close_and_refuse_a_second_close(table: EntraideTable) -> None:
+    activation = Activation(
+        id="A1",
+        hazard=Hazard.INONDATION,
+        departements=("11", "34"),
+        level=AlertLevel.ROUGE,
+        hashtag="#InondationsAudeHerault",
+        opened_at=NOW,
+    )
+    table.create_activation(activation)
+    assert table.open_activations() == [activation]
+    closed = table.close_activation("A1", NOW + timedelta(days=3))
+    assert closed == replace(activation, closed_at=NOW + timedelta(days=3))
+    assert table.open_activations() == []
+    assert table.closed_activations() == [closed]
+    with pytest.raises(ActivationAlreadyClosed):
+        table.close_activation("A1", NOW)
+    with pytest.raises(ActivationNotFound):
+        table.close_activation("nope", NOW)
