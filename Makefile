@@ -25,8 +25,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
+# Emails land in var/outbox/ (and their links on the console); links point at this stack.
 run: $(STAMP)
-	$(BIN)/entraide local run --port $(PORT) --moto-port $(MOTO_PORT)
+	$(BIN)/entraide local run --port $(PORT) --moto-port $(MOTO_PORT) \
+		--parameter OutboxDir=$(CURDIR)/var/outbox \
+		--parameter PublicBaseUrl=http://127.0.0.1:$(PORT)/
 
 test: lint typecheck
 	$(BIN)/pytest

@@ -161,7 +161,11 @@ def cmd_local_run(args: argparse.Namespace) -> int:
     from entraide_local.stack import run_from_cli
 
     return run_from_cli(
-        args.template, port=args.port, moto_port=args.moto_port, state_dir=args.state_file
+        args.template,
+        port=args.port,
+        moto_port=args.moto_port,
+        state_dir=args.state_file,
+        parameters=args.parameter,
     )
 
 
@@ -223,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--template", default="template.yaml")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     run.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    run.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a template parameter, e.g. OutboxDir=var/outbox (repeatable)",
+    )
     run.set_defaults(handler=cmd_local_run)
     fire = local_actions.add_parser("fire", help="run a scheduled function now")
     fire.add_argument("function", help="logical id or folder name, e.g. activate")

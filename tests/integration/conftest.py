@@ -7,6 +7,7 @@ that the stream wiring under test is the real one: only the extra function diffe
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,12 @@ def template_with_recorder(directory: Path, record_file: Path) -> Path:
 class RunningStack:
     """What the tests need from the running stack, in the project's own terms."""
 
-    def __init__(self, stack: LocalStack, record_file: Path, state_dir: Path) -> None:
+    def __init__(self, stack: LocalStack, record_file: Path, state_dir: Path, outbox: Path) -> None:
         self.stack = stack
         self.api_url = stack.api_url
         self.record_file = record_file
         self.state_dir = state_dir
+        self.outbox = outbox
         self.table_name: str = stack.deployment.outputs["TableName"]
         self.dynamodb = boto3.client(
             "dynamodb",
@@ -90,10 +92,23 @@ class RunningStack:
         return [json.loads(line) for line in lines]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The stack as `make run` starts it: emails copied to an outbox, links to its own API."""
     directory = tmp_path_factory.mktemp("stack")
     record_file = directory / "stream-records.jsonl"
+    outbox = directory / "outbox"
     template = template_with_recorder(directory, record_file)
-    with LocalStack(template, state_dir=directory / "var") as stack:
-        yield RunningStack(stack, record_file, directory / "var")
+    port = free_port()
+    parameters = {"OutboxDir": str(outbox), "PublicBaseUrl": f"http://127.0.0.1:{port}/"}
+    with LocalStack(
+        template, port=port, parameters=parameters, state_dir=directory / "var"
+    ) as stack:
+        yield RunningStack(stack, record_file, directory / "var", outbox)
