@@ -100,15 +100,26 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """The stack as `make run` starts it: emails copied to an outbox, links to its own API."""
+def local_stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    """The stack as `make run` starts it: emails copied to an outbox, links to its own API.
+
+    One per test module, under a stack name of its own: moto's state is process-wide,
+    so resources of an earlier module's stack are still there.
+    """
     directory = tmp_path_factory.mktemp("stack")
     record_file = directory / "stream-records.jsonl"
     outbox = directory / "outbox"
     template = template_with_recorder(directory, record_file)
     port = free_port()
     parameters = {"OutboxDir": str(outbox), "PublicBaseUrl": f"http://127.0.0.1:{port}/"}
+    stack_name = "it-" + request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
     with LocalStack(
-        template, port=port, parameters=parameters, state_dir=directory / "var"
+        template,
+        port=port,
+        parameters=parameters,
+        state_dir=directory / "var",
+        stack_name=stack_name,
     ) as stack:
         yield RunningStack(stack, record_file, directory / "var", outbox)
