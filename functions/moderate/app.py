@@ -77,7 +77,7 @@ def record_handler(record: DynamoDBRecord) -> None:
         perform(effect=effect.to_dict(), post=new)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     config, _ = idempotency()

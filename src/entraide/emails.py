@@ -18,14 +18,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from entraide.departements import departement_name
 from entraide.mail import EmailMessage
 from entraide.models import Activation, Kind, Post
-from entraide.web import format_date_fr
+from entraide.web import format_datetime_fr
 
 if TYPE_CHECKING:
     import jinja2
@@ -65,26 +64,6 @@ class FlagView(Protocol):
 
     @property
     def detail(self) -> str: ...
-
-
-@functools.cache
-def _paris() -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo("Europe/Paris")
-    except ZoneInfoNotFoundError:  # pragma: no cover - tz database missing
-        return None
-
-
-def format_datetime_fr(dt: datetime) -> str:
-    """``26 novembre 2026 à 11 h 00`` in Paris time (a naive datetime is taken as UTC)."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    paris = _paris()
-    if paris is not None:
-        dt = dt.astimezone(paris)
-    return f"{format_date_fr(dt)} à {dt.hour} h {dt.minute:02d}"
 
 
 @functools.cache

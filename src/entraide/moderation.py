@@ -279,17 +279,16 @@ def describe_refusal(error: DomainError, *, for_poster: bool) -> tuple[str, str]
     (a moderator's address is never shown to the public).
     """
     from entraide.signing import ExpiredLink, InvalidLink
-    from entraide.web import format_date_fr
+    from entraide.web import format_datetime_fr
 
     if isinstance(error, WrongPostStatus):
         post = error.post
         if for_poster or post.decided_by is None or post.decided_at is None:
             return "Lien déjà utilisé", f"Cette annonce est {post.status.label}."
-        at = post.decided_at.astimezone(UTC).strftime("%H:%M")
         return (
             "Décision déjà prise",
             f"Cette annonce a déjà été {post.status.label} par {post.decided_by} "
-            f"le {format_date_fr(post.decided_at)} à {at} (UTC). Rien n'a été modifié.",
+            f"le {format_datetime_fr(post.decided_at)} (heure de Paris). Rien n'a été modifié.",
         )
     if isinstance(error, InvalidLink):
         return "Lien invalide", error.message

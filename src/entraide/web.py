@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from entraide.models import (
@@ -127,6 +127,16 @@ def format_date_fr(dt: datetime) -> str:
             dt = dt.astimezone(paris)
     day = "1er" if dt.day == 1 else str(dt.day)
     return f"{day} {MONTHS_FR[dt.month - 1]} {dt.year}"
+
+
+def format_datetime_fr(dt: datetime) -> str:
+    """``26 novembre 2026 à 11 h 00`` in Paris time (a naive datetime is taken as UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    paris = _paris()
+    if paris is not None:
+        dt = dt.astimezone(paris)
+    return f"{format_date_fr(dt)} à {dt.hour} h {dt.minute:02d}"
 
 
 def format_number_fr(number: int) -> str:

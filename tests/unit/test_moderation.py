@@ -158,7 +158,10 @@ def test_a_second_click_says_who_decided_and_changes_nothing() -> None:
     assert store.posts["P1"] == decided
     title, message = describe_refusal(exc.value, for_poster=False)
     assert title == "Décision déjà prise"
-    assert "publiée par alice@moderation.example le 26 novembre 2026 à 10:00" in message
+    assert (
+        "publiée par alice@moderation.example le 26 novembre 2026 à 11 h 00 (heure de Paris)"
+        in message
+    )
 
 
 def test_a_poster_is_never_shown_the_moderator() -> None:
