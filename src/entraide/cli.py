@@ -55,7 +55,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
 
     if args.table:
         return Target(args.table, boto3.client("dynamodb"), f"table {args.table} (AWS)")
-    state = None if args.aws else _local_state(Path(args.state_file))
+    state = None if args.aws else _local_state(Path(args.state_dir))
     if state is not None:
         client = boto3.client(
             "dynamodb",
@@ -160,19 +160,25 @@ def cmd_activation_list(args: argparse.Namespace) -> int:
 def cmd_local_run(args: argparse.Namespace) -> int:
     from entraide_local.stack import run_from_cli
 
+    # stack name and region: the local stack's own defaults unless given
+    naming = {"stack_name": args.stack_name, "region": args.region}
     return run_from_cli(
         args.template,
         port=args.port,
         moto_port=args.moto_port,
-        state_dir=args.state_file,
+        state_dir=args.state_dir,
         parameters=args.parameter,
+        **{key: value for key, value in naming.items() if value is not None},
     )
 
 
 def cmd_local_fire(args: argparse.Namespace) -> int:
-    from entraide_local.stack import fire_from_state
+    from entraide_local.state import LocalStackError, fire_from_state
 
-    result = fire_from_state(Path(args.state_file), args.function)
+    try:
+        result = fire_from_state(Path(args.state_dir), args.function)
+    except LocalStackError as exc:
+        raise CliError(str(exc)) from exc
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return 0
 
@@ -183,10 +189,12 @@ def _departement_list(text: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="entraide", description="ShareEntraide operators' CLI")
-    parser.add_argument(
-        "--state-file",
+    # Every command may need to find the running local stack.
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir",
         default=os.environ.get("ENTRAIDE_STATE_DIR", DEFAULT_STATE_DIR),
-        help="the local stack's state file, or its folder (default: var/)",
+        help="the local stack's state folder (or file); default: var/",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -198,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     actions = activation.add_subparsers(dest="action", required=True)
 
-    open_ = actions.add_parser("open", help="wake the platform up for départements")
+    open_ = actions.add_parser(
+        "open", parents=[state], help="wake the platform up for départements"
+    )
     open_.add_argument(
         "--departement",
         "-d",
@@ -212,19 +222,23 @@ def build_parser() -> argparse.ArgumentParser:
     open_.add_argument("--hashtag", help="default: derived, e.g. #InondationsAude")
     open_.set_defaults(handler=cmd_activation_open)
 
-    close = actions.add_parser("close", help="put the platform back to sleep")
+    close = actions.add_parser("close", parents=[state], help="put the platform back to sleep")
     close.add_argument("id")
     close.set_defaults(handler=cmd_activation_close)
 
-    list_ = actions.add_parser("list", help="open activations (all with --all)")
+    list_ = actions.add_parser("list", parents=[state], help="open activations (all with --all)")
     list_.add_argument("--all", action="store_true", help="include closed activations")
     list_.add_argument("--json", action="store_true")
     list_.set_defaults(handler=cmd_activation_list)
 
     local = commands.add_parser("local", help="the local stack (moto server + event glue)")
     local_actions = local.add_subparsers(dest="action", required=True)
-    run = local_actions.add_parser("run", help="start the whole pipeline on this machine")
+    run = local_actions.add_parser(
+        "run", parents=[state], help="start the whole pipeline on this machine"
+    )
     run.add_argument("--template", default="template.yaml")
+    run.add_argument("--stack-name", help="default: entraide-local")
+    run.add_argument("--region", help="default: eu-west-3")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     run.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     run.add_argument(
@@ -235,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a template parameter, e.g. OutboxDir=var/outbox (repeatable)",
     )
     run.set_defaults(handler=cmd_local_run)
-    fire = local_actions.add_parser("fire", help="run a scheduled function now")
+    fire = local_actions.add_parser(
+        "fire", parents=[state], help="run a scheduled function of the running stack now"
+    )
     fire.add_argument("function", help="logical id or folder name, e.g. activate")
     fire.set_defaults(handler=cmd_local_fire)
     return parser

@@ -29,7 +29,7 @@ JSON_POST = {
 
 
 def cli(stack: RunningStack, *args: str) -> int:
-    return entraide(["--state-file", str(stack.state_dir), *args])
+    return entraide([*args, "--state-dir", str(stack.state_dir)])
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ HOSTILE_TITLE = 'Abri <script>alert("x")</script> & "chaud"'
 
 @pytest.fixture(scope="module", autouse=True)
 def aude(local_stack: RunningStack) -> None:
-    argv = ["--state-file", str(local_stack.state_dir), "activation", "open", "-d", "11"]
+    argv = ["activation", "open", "-d", "11", "--state-dir", str(local_stack.state_dir)]
     assert entraide([*argv, "--hazard", "inondation"]) == 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -15,17 +14,12 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from entraide.models import (
-    Activation,
-    AlertLevel,
-    Category,
     Contact,
-    Hazard,
-    Kind,
-    Post,
     PostStatus,
 )
 from entraide.store import EntraideTable
 from entraide_local.provision import Deployment
+from tests.factories import NOW, make_activation, make_post
 from tests.unit.conftest import (
     FakeContext,
     load_handler,
@@ -33,25 +27,8 @@ from tests.unit.conftest import (
     use_function_environment,
 )
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TITLE = 'Toit <script>alert("x")</script> & abri'
-POST = Post(
-    id="P1",
-    kind=Kind.NEED,
-    category=Category.HEBERGEMENT,
-    title=TITLE,
-    description="Contactez-moi au 06 12 34 56 78.",
-    postcode="11000",
-    commune="Carcassonne",
-    insee="11069",
-    departement="11",
-    lat=43.20938,
-    lon=2.34399,
-    geohash="spc00bz",
-    activation_id="A1",
-    status=PostStatus.PENDING,
-    created_at=NOW,
-)
+POST = make_post(title=TITLE, description="Contactez-moi au 06 12 34 56 78.")
 
 
 @pytest.fixture
@@ -97,9 +74,7 @@ def test_a_new_post_emails_each_moderator_and_the_poster_once_even_when_replayed
     moderate: ModuleType, table: EntraideTable, deployment: Deployment
 ) -> None:
     # Given a new pending post in an open activation, and its stream record
-    table.create_activation(
-        Activation("A1", Hazard.INONDATION, ("11",), AlertLevel.ROUGE, "#InondationsAude", NOW)
-    )
+    table.create_activation(make_activation())
     table.create_post(POST, Contact("sinistre@example.org"))
     [event] = stream_events(deployment, "moderate")
     # When the batch is delivered, then delivered again

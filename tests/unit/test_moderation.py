@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -19,26 +19,10 @@ from entraide.moderation import (
     effects_of_change,
 )
 from entraide.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
+from tests.factories import NOW, make_post
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 MODERATORS = ("alice@moderation.example", "bob@moderation.example")
-PENDING = Post(
-    id="P1",
-    kind=Kind.OFFER,
-    category=Category.TRANSPORT,
-    title="Camionnette pour déménager",
-    description="Disponible le week-end.",
-    postcode="11000",
-    commune="Carcassonne",
-    insee="11069",
-    departement="11",
-    lat=43.2,
-    lon=2.35,
-    geohash="spc0000",
-    activation_id="A1",
-    status=PostStatus.PENDING,
-    created_at=NOW,
-)
+PENDING = make_post(kind=Kind.OFFER, category=Category.TRANSPORT, title="Camionnette")
 
 
 class MemoryStore:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -15,34 +15,15 @@ from entraide.errors import (
     WrongPostStatus,
 )
 from entraide.models import (
-    Activation,
-    AlertLevel,
     Category,
     Contact,
-    Hazard,
-    Kind,
-    Post,
     PostStatus,
 )
 from entraide.store import EntraideTable
+from tests.factories import NOW, make_activation, make_post
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-POST = Post(
-    id="P1",
-    kind=Kind.NEED,
-    category=Category.REPAS,
-    title="Repas chauds",
-    description="Pour quatre personnes.",
-    postcode="11000",
-    commune="Carcassonne",
-    insee="11069",
-    departement="11",
-    lat=43.20938,
-    lon=2.34399,
-    geohash="spc00bz",
-    activation_id="A1",
-    status=PostStatus.PENDING,
-    created_at=NOW,
+POST = make_post(
+    category=Category.REPAS, title="Repas chauds", description="Pour quatre personnes."
 )
 CONTACT = Contact("famille@example.org", "06 12 34 56 78")
 
@@ -117,14 +98,7 @@ def test_recent_texts_of_a_poster_exclude_the_post_itself_and_older_ones(
 
 
 def test_activations_open_close_and_refuse_a_second_close(table: EntraideTable) -> None:
-    activation = Activation(
-        id="A1",
-        hazard=Hazard.INONDATION,
-        departements=("11", "34"),
-        level=AlertLevel.ROUGE,
-        hashtag="#InondationsAudeHerault",
-        opened_at=NOW,
-    )
+    activation = make_activation(departements=("11", "34"), hashtag="#InondationsAudeHerault")
     table.create_activation(activation)
     assert table.open_activations() == [activation]
     closed = table.close_activation("A1", NOW + timedelta(days=3))

@@ -1,0 +1,1 @@
+"""Official weather alerts, normalised: the sources that wake the platform up."""
