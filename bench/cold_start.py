@@ -41,18 +41,31 @@ def _run(body: str, env: dict[str, str]) -> float:
         capture_output=True,
         text=True,
         env=env,
-        check=True,
+        check=False,
     )
+    if result.returncode != 0:
+        raise SystemExit(f"import failed:\n{result.stderr}")
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def _function_env(environment: dict[str, object]) -> dict[str, str]:
-    """The function's literal variables; intrinsic values get a placeholder."""
-    env = dict(os.environ)
-    for key, value in environment.items():
-        env[key] = value if isinstance(value, str) else f"placeholder-{key.lower()}"
-    env.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
-    return env
+def _resolved_environments(template_path: Path) -> dict[str, dict[str, str]]:
+    """Each function's environment as the template resolves it (resources made in moto)."""
+    from moto import mock_aws
+
+    from entraide_local.provision import provision
+
+    base = {
+        "AWS_DEFAULT_REGION": "eu-west-3",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    os.environ.update(base)
+    with mock_aws():
+        deployment = provision(template_path)
+    return {
+        function.spec.short_name: {**os.environ, **base, **function.environment}
+        for function in deployment.functions.values()
+    }
 
 
 def main() -> int:
@@ -62,12 +75,13 @@ def main() -> int:
     args = parser.parse_args()
 
     template = load_template(Path(args.template))
+    environments = _resolved_environments(template.path)
     cases: dict[str, tuple[str, dict[str, str]]] = {
         "import boto3": ("import boto3", dict(os.environ))
     }
     for spec in template.functions.values():
         body = _HANDLER_IMPORT.format(path=str(spec.handler_file))
-        cases[spec.short_name] = (body, _function_env(dict(spec.environment)))
+        cases[spec.short_name] = (body, environments[spec.short_name])
 
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for run in range(args.runs):
