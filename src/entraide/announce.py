@@ -1,15 +1,21 @@
-"""The ``approved-posts`` topic: one message per approved post, for the relay and others.
+"""The platform's SNS topics: approved posts, and activations opened or closed.
 
-Message attributes (kind, category, département, activation) let subscribers filter
-without reading the body. Neither carries a contact detail.
+Subscribers (the relay's queue, the operators' mailbox) filter on message attributes
+without reading the body. Neither attributes nor body ever carry a contact detail.
 """
 
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Any
 
-from entraide.models import Post
+from entraide.models import Activation, Post
+
+
+class ActivationEvent(StrEnum):
+    OPENED = "activation-opened"
+    CLOSED = "activation-closed"
 
 
 def approved_message(post: Post) -> dict[str, Any]:
@@ -28,18 +34,36 @@ def approved_message(post: Post) -> dict[str, Any]:
     }
 
 
-def approved_attributes(post: Post) -> dict[str, dict[str, str]]:
-    values = {
+def approved_attributes(post: Post) -> dict[str, str]:
+    return {
+        "event": "post-approved",
         "kind": post.kind.value,
         "category": post.category.value,
         "departement": post.departement,
         "activation": post.activation_id,
     }
-    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
 
 
-class ApprovedTopic:
-    """Publishes to the topic; the boto3 client is created on first use."""
+def activation_message(activation: Activation, event: ActivationEvent) -> dict[str, Any]:
+    return {
+        "event": event.value,
+        "activation_id": activation.id,
+        "hazard": activation.hazard.value,
+        "departements": list(activation.departements),
+        "level": activation.level.value,
+        "hashtag": activation.hashtag,
+        "origin": activation.origin,
+        "opened_at": activation.opened_at.isoformat(),
+        "closed_at": activation.closed_at.isoformat() if activation.closed_at else None,
+    }
+
+
+def activation_attributes(activation: Activation, event: ActivationEvent) -> dict[str, str]:
+    return {"event": event.value, "hazard": activation.hazard.value, "activation": activation.id}
+
+
+class Topic:
+    """Publishes JSON messages with string attributes; the client is created on first use."""
 
     def __init__(self, topic_arn: str, client: Any | None = None) -> None:
         self.topic_arn = topic_arn
@@ -53,10 +77,25 @@ class ApprovedTopic:
             self._client = boto3.client("sns")
         return self._client
 
-    def announce_approved(self, post: Post) -> str:
+    def publish(self, message: dict[str, Any], attributes: dict[str, str]) -> str:
         response = self.client.publish(
             TopicArn=self.topic_arn,
-            Message=json.dumps(approved_message(post), ensure_ascii=False),
-            MessageAttributes=approved_attributes(post),
+            Message=json.dumps(message, ensure_ascii=False),
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in attributes.items()
+            },
         )
         return str(response["MessageId"])
+
+
+class ApprovedTopic(Topic):
+    def announce_approved(self, post: Post) -> str:
+        return self.publish(approved_message(post), approved_attributes(post))
+
+
+class ActivationTopic(Topic):
+    def announce(self, activation: Activation, event: ActivationEvent) -> str:
+        return self.publish(
+            activation_message(activation, event), activation_attributes(activation, event)
+        )

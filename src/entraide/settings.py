@@ -55,3 +55,9 @@ class ModerationSettings(LinkSettings):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return value or None
+
+
+class ActivationEventsSettings(Settings):
+    """The activation_events function: the topic of activations opened or closed."""
+
+    activation_events_topic_arn: str = Field(alias="ACTIVATION_EVENTS_TOPIC_ARN", min_length=1)

@@ -230,14 +230,25 @@ class EntraideTable:
         deserializer = TypeDeserializer()
         return {key: deserializer.deserialize(value) for key, value in item.items()}
 
-    def _query(self, index: str, partition: str) -> Iterator[Item]:
+    def _query(
+        self, index: str, partition: str, *, only: tuple[str, str] | None = None
+    ) -> Iterator[Item]:
+        """Items of an index partition; ``only=(attribute, value)`` filters them."""
+        names = {"#pk": INDEX_PARTITION_KEYS[index]}
+        values = {":pk": {"S": partition}}
+        extra: dict[str, str] = {}
+        if only is not None:
+            names["#only"] = only[0]
+            values[":only"] = {"S": only[1]}
+            extra["FilterExpression"] = "#only = :only"
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table_name,
             IndexName=index,
             KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": INDEX_PARTITION_KEYS[index]},
-            ExpressionAttributeValues={":pk": {"S": partition}},
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            **extra,
         )
         for page in pages:
             for raw in page["Items"]:
@@ -306,6 +317,16 @@ class EntraideTable:
                 if item["post_id"] != exclude_post:
                     texts.append(str(item["text"]))
         return texts
+
+    def open_posts_of(self, activation_id: str) -> list[Post]:
+        """Pending and approved posts of an activation (the status index, filtered)."""
+        return [
+            post_from_item(item)
+            for status in (PostStatus.PENDING, PostStatus.APPROVED)
+            for item in self._query(
+                BY_STATUS, f"POST#{status.value}", only=("activation_id", activation_id)
+            )
+        ]
 
     def transition(
         self,

@@ -114,6 +114,7 @@ def test_an_approval_is_announced_once_with_filterable_attributes(
     assert "sinistre" not in message["Body"]
     attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attributes == {
+        "event": "post-approved",
         "kind": "need",
         "category": "hebergement",
         "departement": "11",

@@ -1,0 +1,67 @@
+"""Table stream → activations opened or closed: announce once, expire the posts of a closing.
+
+The FilterCriteria of the template deliver activation items only: a new open one, or
+one going from open to closed, whether an operator (CLI) or the alert feeds did it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide.activation_events import events_of_change, expire_open_posts
+from entraide.announce import ActivationEvent, ActivationTopic
+from entraide.effects import OnceOnly
+from entraide.models import Activation
+from entraide.observability import logger, metrics
+from entraide.settings import ActivationEventsSettings
+from entraide.store import EntraideTable, activation_from_item
+
+settings = ActivationEventsSettings.from_environ(os.environ)
+table = EntraideTable(settings.table_name)
+topic = ActivationTopic(settings.activation_events_topic_arn)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def announce(effect: dict[str, Any], activation: Activation) -> dict[str, str]:
+    message_id = topic.announce(activation, ActivationEvent(effect["event"]))
+    metrics.add_metric(name=f"Effect.{effect['event']}", unit=MetricUnit.Count, value=1)
+    logger.info("Activation announced", extra={**effect, "hashtag": activation.hashtag})
+    return {"message_id": message_id}
+
+
+announce_once = OnceOnly(settings.table_name, announce)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    change = record.dynamodb
+    if change is None or not change.new_image:  # the FilterCriteria let only activations in
+        raise ValueError(f"stream record {record.event_id} carries no new image")
+    new = activation_from_item(change.new_image)
+    old = activation_from_item(change.old_image) if change.old_image else None
+    for event in events_of_change(old, new):
+        announce_once(effect={"event": event.value, "activation_id": new.id}, activation=new)
+        if event is ActivationEvent.CLOSED:
+            expired = expire_open_posts(table, new, now=lambda: datetime.now(UTC))
+            metrics.add_metric(name="PostExpired", unit=MetricUnit.Count, value=len(expired))
+            logger.info("Posts expired", extra={"activation_id": new.id, "count": len(expired)})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    announce_once.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
