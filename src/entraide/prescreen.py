@@ -44,6 +44,7 @@ __all__ = [
     "distance_to_departements",
     "find_insults",
     "haversine_km",
+    "link_domains",
     "parse_lexicon",
     "prescreen",
     "similarity",
@@ -223,7 +224,7 @@ _BARE_LINK = re.compile(
 )
 
 
-def _domains(text: str) -> list[str]:
+def link_domains(text: str) -> list[str]:
     """The domains of the links in ``text``, lower-cased, in order of appearance."""
     found: list[tuple[int, str]] = []
     for match in _URL.finditer(text):
@@ -249,7 +250,7 @@ def _link_flag(fields: Sequence[_Field]) -> Flag | None:
     found: dict[str, None] = {}
     where: list[str] = []
     for field in fields:
-        domains = _domains(field.text)
+        domains = link_domains(field.text)
         if domains:
             where.append(field.name)
             found.update(dict.fromkeys(domains))
