@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 MOTO_PORT ?= 5000
+# The local stack replays a recorded alert (see infra/replay/README.md).
+ALERT_SOURCES ?= [{"name": "vigicrues", "url": "infra/replay/HANDMADE_vigicrues_orange_aude.json"}]
 
 .PHONY: help run test unit integration lint typecheck format bench lock clean
 
@@ -29,7 +31,8 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/entraide local run --port $(PORT) --moto-port $(MOTO_PORT) \
 		--parameter OutboxDir=$(CURDIR)/var/outbox \
-		--parameter PublicBaseUrl=http://127.0.0.1:$(PORT)/
+		--parameter PublicBaseUrl=http://127.0.0.1:$(PORT)/ \
+		--parameter 'AlertSources=$(ALERT_SOURCES)'
 
 test: lint typecheck
 	$(BIN)/pytest

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from entraide.activation_rules import AlertRecord, TrackedActivation
 from entraide.errors import (
     ActivationAlreadyClosed,
     ActivationNotFound,
@@ -179,6 +180,37 @@ def activation_to_item(activation: Activation) -> Item:
     if activation.sources:
         item["sources"] = list(activation.sources)
     return item
+
+
+def alert_record_to_item(record: AlertRecord) -> Item:
+    item: Item = {
+        "key": record.key,
+        "source": record.source,
+        "version": record.version,
+        "level": record.level.value,
+        "departements": list(record.departements),
+        "onset": _iso(record.onset),
+        "headline": record.headline,
+    }
+    if record.expires is not None:
+        item["expires"] = _iso(record.expires)
+    if record.ended_at is not None:
+        item["ended_at"] = _iso(record.ended_at)
+    return item
+
+
+def alert_record_from_item(item: Mapping[str, Any]) -> AlertRecord:
+    return AlertRecord(
+        key=item["key"],
+        source=item["source"],
+        version=item["version"],
+        level=AlertLevel(item["level"]),
+        departements=tuple(item["departements"]),
+        onset=_parse_iso(item["onset"]),
+        expires=_parse_iso(item["expires"]) if item.get("expires") else None,
+        ended_at=_parse_iso(item["ended_at"]) if item.get("ended_at") else None,
+        headline=item.get("headline", ""),
+    )
 
 
 def activation_from_item(item: Mapping[str, Any]) -> Activation:
@@ -397,6 +429,83 @@ class EntraideTable:
         )
         raw = response.get("Item")
         return activation_from_item(self._deserialise(raw)) if raw else None
+
+    def create_feed_activation(
+        self, activation: Activation, alerts: tuple[AlertRecord, ...]
+    ) -> None:
+        """An activation opened by the alert feeds, with the alerts behind it."""
+        item = activation_to_item(activation)
+        item["alerts"] = [alert_record_to_item(record) for record in alerts]
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._serialise(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            raise ConcurrentChange(f"L'activation {activation.id} existe déjà.") from exc
+
+    def update_feed_activation(
+        self,
+        activation_id: str,
+        *,
+        alerts: tuple[AlertRecord, ...],
+        add_departements: tuple[str, ...] = (),
+        level: AlertLevel | None = None,
+        sources: tuple[str, ...] | None = None,
+    ) -> None:
+        """Replace the alerts of an open feed activation, widen its coverage, raise its level.
+
+        One conditional write: the activation must still be open and not manual.
+        """
+        values: Item = {
+            ":alerts": [alert_record_to_item(record) for record in alerts],
+            ":open": "open",
+            ":manual": "manual",
+        }
+        names = {"#state": "state", "#origin": "origin"}
+        update = ["alerts = :alerts"]
+        if add_departements:
+            values[":add"] = list(add_departements)
+            names["#departements"] = "departements"
+            update.append("#departements = list_append(#departements, :add)")
+        if level is not None:
+            values[":level"] = level.value
+            names["#level"] = "level"
+            update.append("#level = :level")
+        if sources is not None:
+            values[":sources"] = list(sources)
+            names["#sources"] = "sources"
+            update.append("#sources = :sources")
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._serialise(activation_key(activation_id)),
+                UpdateExpression="SET " + ", ".join(update),
+                ConditionExpression="#state = :open AND #origin <> :manual",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=self._serialise(values),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            raise ConcurrentChange(
+                f"L'activation {activation_id} n'est plus une activation ouverte des alertes."
+            ) from exc
+
+    def tracked_activations(self, *, closed_since: datetime) -> list[TrackedActivation]:
+        """Open activations and those closed since ``closed_since``, with their alerts."""
+        items = [*self._query(BY_STATUS, "ACTIVATION#open")]
+        items += [
+            item
+            for item in self._query(BY_STATUS, "ACTIVATION#closed")
+            if item.get("closed_at") and _parse_iso(item["closed_at"]) >= closed_since
+        ]
+        return [
+            TrackedActivation(
+                activation_from_item(item),
+                tuple(alert_record_from_item(alert) for alert in item.get("alerts", ())),
+            )
+            for item in items
+        ]
 
     def open_activations(self) -> list[Activation]:
         """Every open activation: one Query on the status index (a few items at most)."""

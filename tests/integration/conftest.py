@@ -20,6 +20,10 @@ from entraide_local.template import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDER_DIR = Path(__file__).parent / "recorder"
+# What `make run` replays: an orange flood level on the Aude (see infra/replay/README.md).
+REPLAYED_ALERTS = json.dumps(
+    [{"name": "vigicrues", "url": str(ROOT / "infra/replay/HANDMADE_vigicrues_orange_aude.json")}]
+)
 POST_FILTER = {"dynamodb": {"NewImage": {"entity": {"S": ["post"]}}}}
 
 
@@ -84,6 +88,28 @@ class RunningStack:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
+    def queue_messages(self, output: str = "RelayQueueUrl") -> list[dict[str, Any]]:
+        """Every message waiting in a queue (by its stack output), left in the queue."""
+        self.stack.drain(timeout=15)
+        sqs = self.stack.client("sqs")
+        url = self.stack.deployment.outputs[output]
+        messages: list[dict[str, Any]] = []
+        while batch := sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=60,
+        ).get("Messages", []):
+            messages += batch
+        for message in messages:  # visible again for the next look
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        return messages
+
+    def relay_bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(message["Body"]) for message in self.queue_messages()]
+
     def recorded_events(self) -> list[dict[str, Any]]:
         self.stack.drain(timeout=15)
         if not self.record_file.exists():
@@ -113,7 +139,11 @@ def local_stack(
     outbox = directory / "outbox"
     template = template_with_recorder(directory, record_file)
     port = free_port()
-    parameters = {"OutboxDir": str(outbox), "PublicBaseUrl": f"http://127.0.0.1:{port}/"}
+    parameters = {
+        "OutboxDir": str(outbox),
+        "PublicBaseUrl": f"http://127.0.0.1:{port}/",
+        "AlertSources": REPLAYED_ALERTS,
+    }
     stack_name = "it-" + request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
     with LocalStack(
         template,

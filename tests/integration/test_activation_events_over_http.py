@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 import requests
 
@@ -19,28 +16,12 @@ def cli(stack: RunningStack, *args: str) -> int:
     return entraide([*args, "--state-dir", str(stack.state_dir)])
 
 
-def relay_messages(stack: RunningStack) -> list[dict[str, Any]]:
-    stack.stack.drain(timeout=15)
-    sqs = stack.stack.client("sqs")
-    url = stack.stack.deployment.outputs["RelayQueueUrl"]
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30
-    ).get("Messages", []):
-        messages += batch
-    for message in messages:
-        sqs.change_message_visibility(
-            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-        )
-    return [json.loads(message["Body"]) for message in messages]
-
-
 def test_opening_and_closing_are_announced_once_and_closing_expires_posts(
     local_stack: RunningStack,
 ) -> None:
     # Given an activation opened by an operator, and a post under it
     assert cli(local_stack, "activation", "open", "-d", "30", "--hazard", "crues") == 0
-    [opened] = [m for m in relay_messages(local_stack) if m["event"] == "activation-opened"]
+    [opened] = [m for m in local_stack.relay_bodies() if m["event"] == "activation-opened"]
     assert (opened["departements"], opened["hashtag"], opened["origin"]) == (
         ["30"],
         "#CruesGard",
@@ -63,7 +44,7 @@ def test_opening_and_closing_are_announced_once_and_closing_expires_posts(
     post_id = response.json()["id"]
     # When the operator closes it
     assert cli(local_stack, "activation", "close", opened["activation_id"]) == 0
-    messages = relay_messages(local_stack)
+    messages = local_stack.relay_bodies()
     # Then one closing message, the opening still announced once, and the post expired
     assert [m["event"] for m in messages if m["activation_id"] == opened["activation_id"]] == [
         "activation-opened",

@@ -86,28 +86,6 @@ def status_of(stack: RunningStack, post_id: str) -> dict[str, Any]:
     return item
 
 
-def relay_messages(stack: RunningStack) -> list[dict[str, Any]]:
-    sqs = stack.stack.client("sqs")
-    url = stack.stack.deployment.outputs["RelayQueueUrl"]
-    messages: list[dict[str, Any]] = []
-    while True:
-        response = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=30,
-        )
-        batch = response.get("Messages", [])
-        if not batch:
-            break
-        messages += batch
-    for message in messages:  # put them back for the next look
-        sqs.change_message_visibility(
-            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-        )
-    return messages
-
-
 def decide(link: str, **form: str) -> requests.Response:
     """What the confirmation page's button does: POST its form to the post's URL."""
     query = parse_qs(urlsplit(link).query)
@@ -143,7 +121,7 @@ def test_approval_loop_from_post_to_the_relay_queue(local_stack: RunningStack) -
 
     # Then exactly one message reaches the relay queue, with filterable attributes
     local_stack.stack.drain(timeout=15)
-    announced = [m for m in relay_messages(local_stack) if post_id in m["Body"]]
+    announced = [m for m in local_stack.queue_messages() if post_id in m["Body"]]
     assert len(announced) == 1
     attributes = {k: v["StringValue"] for k, v in announced[0]["MessageAttributes"].items()}
     assert attributes["kind"] == "need"
@@ -171,7 +149,7 @@ def test_refusal_loop_keeps_the_post_off_the_relay_queue(local_stack: RunningSta
     assert response.status_code == 200
     assert status_of(local_stack, post_id)["status"] == {"S": "rejected"}
     local_stack.stack.drain(timeout=15)
-    assert [m for m in relay_messages(local_stack) if post_id in m["Body"]] == []
+    assert [m for m in local_stack.queue_messages() if post_id in m["Body"]] == []
     [notice] = [m for m in mails_about(local_stack, post_id) if "retenue" in str(m["Subject"])]
     assert "Annonce en double" in body(notice, "plain")
 
@@ -225,7 +203,7 @@ def test_a_replayed_stream_batch_sends_no_second_mail_or_message(
     post_id = post_need(local_stack, "Besoin rejoué")
     decide(moderation_links(local_stack, post_id)["approve"])
     mails_before = len(outbox_mails(local_stack))
-    relay_before = len(relay_messages(local_stack))
+    relay_before = len(local_stack.queue_messages())
     # When every batch the table's stream delivered about the post is delivered again
     batches = [
         event
@@ -239,7 +217,7 @@ def test_a_replayed_stream_batch_sends_no_second_mail_or_message(
         assert invocation.value == {"batchItemFailures": []}
     # Then nothing is sent again
     assert len(outbox_mails(local_stack)) == mails_before
-    assert len(relay_messages(local_stack)) == relay_before
+    assert len(local_stack.queue_messages()) == relay_before
 
 
 def test_the_poster_withdraws_an_approved_post(local_stack: RunningStack) -> None:

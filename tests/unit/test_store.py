@@ -15,8 +15,10 @@ from entraide.errors import (
     WrongPostStatus,
 )
 from entraide.models import (
+    AlertLevel,
     Category,
     Contact,
+    Hazard,
     PostStatus,
 )
 from entraide.store import EntraideTable
@@ -109,3 +111,42 @@ def test_activations_open_close_and_refuse_a_second_close(table: EntraideTable) 
         table.close_activation("A1", NOW)
     with pytest.raises(ActivationNotFound):
         table.close_activation("nope", NOW)
+
+
+def test_feed_activations_keep_their_alerts_and_widen_with_one_conditional_write(
+    table: EntraideTable,
+) -> None:
+    from entraide.activation_rules import AlertRecord
+
+    record = AlertRecord(
+        key="vigicrues:vc:11",
+        source="vigicrues",
+        version="2026-11-26T06:00:00+00:00",
+        level=AlertLevel.ORANGE,
+        departements=("11",),
+        onset=NOW,
+        expires=None,
+    )
+    feed = make_activation(
+        id="F1", hazard=Hazard.CRUES, level=AlertLevel.ORANGE, origin="vigicrues"
+    )
+    table.create_feed_activation(feed, (record,))
+    later = replace(record, key="vigicrues:vc:34", departements=("34",), level=AlertLevel.ROUGE)
+    table.update_feed_activation(
+        "F1", alerts=(record, later), add_departements=("34",), level=AlertLevel.ROUGE
+    )
+    [tracked] = table.tracked_activations(closed_since=NOW - timedelta(days=7))
+    assert tracked.activation.departements == ("11", "34")
+    assert tracked.activation.level is AlertLevel.ROUGE
+    assert tracked.alerts == (record, later)
+    # a manual activation is never changed by the feeds
+    table.create_activation(make_activation(id="M1", departements=("30",)))
+    with pytest.raises(ConcurrentChange):
+        table.update_feed_activation("M1", alerts=(record,))
+    # closed ones are remembered for a while, then no longer looked at
+    table.close_activation("F1", NOW + timedelta(days=1))
+    remembered = table.tracked_activations(closed_since=NOW)
+    assert {t.activation.id for t in remembered} == {"F1", "M1"}
+    assert {
+        t.activation.id for t in table.tracked_activations(closed_since=NOW + timedelta(days=2))
+    } == {"M1"}
