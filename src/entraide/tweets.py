@@ -508,7 +508,7 @@ def post_tweet(post: Post, *, activation: Activation | None, public_url: str) ->
         🏠 Offre d'aide · Hébergement
         📍 Trebes, Aude (11)
         « Chambre au sec pour une famille »
-        ➜ https://shareentraide.fr/annonces/01J… #InondationsAude #ShareEntraide
+        ➜ https://shareentraide.fr/posts/01J… #InondationsAude #ShareEntraide
 
     The title is scrubbed (:func:`scrub`) and cut at a word boundary with "…" to fit.
     """

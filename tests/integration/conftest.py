@@ -54,6 +54,21 @@ def template_with_recorder(directory: Path, record_file: Path) -> Path:
             },
         },
     }
+    # A queue no function reads, subscribed to both topics like the relay's: what the
+    # relay received stays there for the tests to look at.
+    resources = document["Resources"]
+    resources["ProbeQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    for topic in ("ApprovedPostsTopic", "ActivationEventsTopic"):
+        resources[f"Probe{topic}Subscription"] = {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": topic},
+                "Protocol": "sqs",
+                "Endpoint": {"Fn::GetAtt": ["ProbeQueue", "Arn"]},
+                "RawMessageDelivery": True,
+            },
+        }
+    document["Outputs"]["ProbeQueueUrl"] = {"Value": {"Ref": "ProbeQueue"}}
     path = directory / "template.json"
     path.write_text(json.dumps(document, indent=1), encoding="utf-8")
     return path
@@ -88,7 +103,7 @@ class RunningStack:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
-    def queue_messages(self, output: str = "RelayQueueUrl") -> list[dict[str, Any]]:
+    def queue_messages(self, output: str = "ProbeQueueUrl") -> list[dict[str, Any]]:
         """Every message waiting in a queue (by its stack output), left in the queue."""
         self.stack.drain(timeout=15)
         sqs = self.stack.client("sqs")
@@ -108,7 +123,15 @@ class RunningStack:
         return messages
 
     def relay_bodies(self) -> list[dict[str, Any]]:
+        """What the topics delivered to the relay's queue (seen through the probe)."""
         return [json.loads(message["Body"]) for message in self.queue_messages()]
+
+    def tweets(self) -> list[dict[str, Any]]:
+        """What the relay tweeted (dry run: var/outbox/tweets.jsonl)."""
+        self.stack.drain(timeout=15)
+        path = self.outbox / "tweets.jsonl"
+        lines = path.read_text("utf-8").splitlines() if path.exists() else []
+        return [json.loads(line) for line in lines]
 
     def recorded_events(self) -> list[dict[str, Any]]:
         self.stack.drain(timeout=15)

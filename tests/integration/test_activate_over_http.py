@@ -48,6 +48,11 @@ def test_a_recorded_orange_flood_opens_the_aude_once(local_stack: RunningStack) 
         "#CruesAude",
     )
     assert event["origin"] == "vigicrues"
+    # and tweeted once through the relay (dry run)
+    announcements = [t for t in local_stack.tweets() if "est activé pour" in t["text"]]
+    assert len(announcements) == 1
+    assert "l'Aude" in announcements[0]["text"]
+    assert "#CruesAude" in announcements[0]["text"]
     # and the form accepts posts for the Aude
     response = requests.post(local_stack.api_url + "offers", json=NEED, timeout=10)
     assert response.status_code == 201, response.text

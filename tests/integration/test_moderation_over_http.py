@@ -128,6 +128,12 @@ def test_approval_loop_from_post_to_the_relay_queue(local_stack: RunningStack) -
     assert attributes["departement"] == "11"
     assert json.loads(announced[0]["Body"])["title"] == HOSTILE_TITLE
     assert "sinistre@example.org" not in announced[0]["Body"]
+    # and the relay tweeted it once (dry run), with the link to its public page
+    tweets = [t for t in local_stack.tweets() if f"/posts/{post_id}" in t["text"]]
+    assert len(tweets) == 1
+    assert "#InondationsAude" in tweets[0]["text"]
+    assert "<script>" in tweets[0]["text"]  # a tweet is plain text: nothing to escape
+    assert "sinistre@example.org" not in tweets[0]["text"]
     # and the poster is told, with a withdrawal link
     [notice] = [m for m in mails_about(local_stack, post_id) if "publiée" in str(m["Subject"])]
     assert "/withdraw?token=" in body(notice, "plain")
@@ -204,6 +210,7 @@ def test_a_replayed_stream_batch_sends_no_second_mail_or_message(
     decide(moderation_links(local_stack, post_id)["approve"])
     mails_before = len(outbox_mails(local_stack))
     relay_before = len(local_stack.queue_messages())
+    tweets_before = len(local_stack.tweets())
     # When every batch the table's stream delivered about the post is delivered again
     batches = [
         event
@@ -218,6 +225,36 @@ def test_a_replayed_stream_batch_sends_no_second_mail_or_message(
     # Then nothing is sent again
     assert len(outbox_mails(local_stack)) == mails_before
     assert len(local_stack.queue_messages()) == relay_before
+    assert len(local_stack.tweets()) == tweets_before
+
+
+def test_a_redelivered_relay_message_tweets_once(local_stack: RunningStack) -> None:
+    # Given an approved post the relay already tweeted
+    post_id = post_need(local_stack, "Besoin redistribué")
+    decide(moderation_links(local_stack, post_id)["approve"])
+    [message] = [m for m in local_stack.queue_messages() if post_id in m["Body"]]
+    before = [t for t in local_stack.tweets() if post_id in t["text"]]
+    assert len(before) == 1
+    # When SQS delivers the same message again
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": "redelivered",
+                "body": message["Body"],
+                "attributes": {"ApproximateReceiveCount": "2"},
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:relay",
+                "awsRegion": "eu-west-3",
+            }
+        ]
+    }
+    invocation = local_stack.stack.invoke("relay", event)
+    # Then nothing is tweeted again
+    assert invocation.value == {"batchItemFailures": []}
+    assert [t for t in local_stack.tweets() if post_id in t["text"]] == before
 
 
 def test_the_poster_withdraws_an_approved_post(local_stack: RunningStack) -> None:

@@ -1,0 +1,68 @@
+"""Relay queue → X: approved posts and activation announcements, once each, within quota.
+
+Messages come from the approved-posts and activation-events topics (raw delivery). A
+deferral (budget spent, X's 429) re-sends the message with a delay and consumes the
+original: never dropped. A permanent refusal by X goes to the dead-letter queue at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide.observability import logger, metrics
+from entraide.queue import Queue
+from entraide.relay import Deferred, PermanentFailure, defer_delay_seconds
+from entraide.settings import RelaySettings
+from entraide.store import EntraideTable
+from entraide.wiring import relay_service
+
+settings = RelaySettings.from_environ(os.environ)
+relay = relay_service(settings, EntraideTable(settings.table_name))
+relay_queue = Queue(settings.relay_queue_url)
+dead_letters = Queue(settings.relay_dead_letter_queue_url)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> None:
+    message: dict[str, Any] = json.loads(record.body)
+    event = message.get("event", "")
+    try:
+        if event == "post-approved":
+            outcome = relay.handle_approved(message)
+        elif event.startswith("activation-"):
+            outcome = relay.handle_activation_event(message)
+        else:
+            raise PermanentFailure(f"Unknown relay message event {event!r}.")
+    except PermanentFailure as failure:
+        logger.error("Relay refused permanently", extra={"event": event, "error": str(failure)})
+        metrics.add_metric(name="RelayDeadLettered", unit=MetricUnit.Count, value=1)
+        dead_letters.send(record.body, attributes={"reason": str(failure)[:256]})
+        return
+    if isinstance(outcome, Deferred):
+        delay = defer_delay_seconds(outcome.until, datetime.now(UTC))
+        relay_queue.send(record.body, delay_seconds=delay)
+        metrics.add_metric(name="RelayDeferred", unit=MetricUnit.Count, value=1)
+        logger.info("Relay deferred", extra={"until": outcome.until.isoformat(), "delay": delay})
+    else:
+        logger.info("Relay done", extra={"event": event, "outcome": type(outcome).__name__})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
