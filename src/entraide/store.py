@@ -55,6 +55,15 @@ def _month(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m")
 
 
+# Geohash precision of the by_cell index: cells of about 39 x 20 km (20 x 20 km in
+# France); a 20 km search reads a handful of cells, a 100 km one a few dozen.
+CELL_PRECISION = 4
+
+
+def cell_key(activation_id: str, geohash: str) -> str:
+    return f"CELL#{activation_id}#{geohash[:CELL_PRECISION]}"
+
+
 def post_key(post_id: str) -> Item:
     return {"pk": f"POST#{post_id}", "sk": "POST"}
 
@@ -392,6 +401,13 @@ class EntraideTable:
         if reason:
             changes[":reason"] = reason
             update += ", reason = :reason"
+        if to_status is PostStatus.APPROVED:
+            # public from now on: findable near its place (sparse index by_cell)
+            changes[":cell"] = cell_key(post.activation_id, post.geohash)
+            changes[":cellsort"] = f"{post.kind.value}#{_iso(post.created_at)}#{post.id}"
+            update += ", gsi3pk = :cell, gsi3sk = :cellsort"
+        elif post.status is PostStatus.APPROVED:
+            update += " REMOVE gsi3pk, gsi3sk"  # withdrawn or expired: out of every search
         try:
             response = self.client.update_item(
                 TableName=self.table_name,

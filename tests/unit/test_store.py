@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -150,3 +151,24 @@ def test_feed_activations_keep_their_alerts_and_widen_with_one_conditional_write
     assert {
         t.activation.id for t in table.tracked_activations(closed_since=NOW + timedelta(days=2))
     } == {"M1"}
+
+
+def test_an_approved_post_enters_the_cell_index_and_leaves_it_when_withdrawn(
+    table: EntraideTable,
+) -> None:
+    table.create_post(POST, CONTACT)
+
+    def cell_of(post_id: str) -> dict[str, Any] | None:
+        item = table.client.get_item(
+            TableName=table.table_name, Key={"pk": {"S": f"POST#{post_id}"}, "sk": {"S": "POST"}}
+        )["Item"]
+        return {key: item[key]["S"] for key in ("gsi3pk", "gsi3sk") if key in item} or None
+
+    assert cell_of("P1") is None  # pending: not public
+    approved = table.transition(POST, PostStatus.APPROVED, at=NOW, by="alice@mod.example")
+    assert cell_of("P1") == {
+        "gsi3pk": f"CELL#A1#{POST.geohash[:4]}",
+        "gsi3sk": "need#2026-11-26T10:00:00Z#P1",
+    }
+    table.transition(approved, PostStatus.WITHDRAWN, at=NOW, by="poster")
+    assert cell_of("P1") is None
