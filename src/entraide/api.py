@@ -18,18 +18,19 @@ from entraide.errors import (
     ActivationNotFound,
     ConcurrentChange,
     DomainError,
+    ExpiredLink,
     InvalidInput,
+    InvalidLink,
     MalformedBody,
     PayloadTooLarge,
     PlatformAsleep,
     PostNotFound,
     SpamSuspected,
+    UnknownDecision,
     UnsupportedContentType,
     WrongPostStatus,
 )
 from entraide.models import FieldError
-from entraide.moderation import UnknownDecision
-from entraide.signing import ExpiredLink, InvalidLink
 
 STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
     InvalidInput: HTTPStatus.BAD_REQUEST,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from entraide.models import FieldError, Post
 
@@ -81,3 +82,30 @@ class WrongPostStatus(DomainError):
     def __init__(self, post: Post) -> None:
         super().__init__(f"L'annonce {post.id} est déjà « {post.status.label} ».")
         self.post = post
+
+
+class InvalidLink(DomainError):
+    """Forged, tampered, or made for another post or action (403)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Ce lien n'est pas valide : il a peut-être été modifié ou copié incomplètement. "
+            "Utilisez le lien reçu par e-mail, tel quel."
+        )
+
+
+class ExpiredLink(DomainError):
+    """Signed by us, but past its expiry (410)."""
+
+    def __init__(self, expired_at: datetime) -> None:
+        super().__init__(
+            "Ce lien a expiré le "
+            f"{expired_at.astimezone(UTC).strftime('%d/%m/%Y à %H:%M')} (UTC). "
+            "Demandez un nouveau lien à l'équipe ShareEntraide."
+        )
+        self.expired_at = expired_at
+
+
+class UnknownDecision(DomainError):
+    def __init__(self) -> None:
+        super().__init__("Décision inconnue : le lien doit demander « approve » ou « reject ».")

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from entraide.errors import DomainError, PostNotFound, WrongPostStatus
+from entraide.errors import DomainError, PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.models import Activation, Contact, Post, PostStatus
 from entraide.signing import POSTER, LinkAction, LinkSigner, VerifiedLink
 
@@ -55,11 +55,6 @@ class Effect:
         return cls(
             EffectKind(data["kind"]), data["post_id"], int(data["version"]), data["moderator"]
         )
-
-
-class UnknownDecision(DomainError):
-    def __init__(self) -> None:
-        super().__init__("Décision inconnue : le lien doit demander « approve » ou « reject ».")
 
 
 class ModerationStore(Protocol):

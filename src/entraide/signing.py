@@ -23,7 +23,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from entraide.errors import DomainError
+from entraide.errors import ExpiredLink, InvalidLink
+
+__all__ = [
+    "DEFAULT_LINK_TTL",
+    "POSTER",
+    "ExpiredLink",
+    "InvalidLink",
+    "LinkAction",
+    "LinkSigner",
+    "VerifiedLink",
+    "actor_digest",
+]
 
 DEFAULT_LINK_TTL = timedelta(hours=72)
 POSTER = "poster"
@@ -33,28 +44,6 @@ class LinkAction(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     WITHDRAW = "withdraw"
-
-
-class InvalidLink(DomainError):
-    """Forged, tampered, or made for another post or action (403)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Ce lien n'est pas valide : il a peut-être été modifié ou copié incomplètement. "
-            "Utilisez le lien reçu par e-mail, tel quel."
-        )
-
-
-class ExpiredLink(DomainError):
-    """Signed by us, but past its expiry (410)."""
-
-    def __init__(self, expired_at: datetime) -> None:
-        super().__init__(
-            "Ce lien a expiré le "
-            f"{expired_at.astimezone(UTC).strftime('%d/%m/%Y à %H:%M')} (UTC). "
-            "Demandez un nouveau lien à l'équipe ShareEntraide."
-        )
-        self.expired_at = expired_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,8 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from entraide.activation_rules import AlertRecord, TrackedActivation
 from entraide.errors import (
     ActivationAlreadyClosed,
     ActivationNotFound,
@@ -31,6 +30,9 @@ from entraide.models import (
     Post,
     PostStatus,
 )
+
+if TYPE_CHECKING:  # the activation rules cost cold start to functions that never use them
+    from entraide.activation_rules import AlertRecord, TrackedActivation
 
 Item = dict[str, Any]
 POSTER_HISTORY_TTL = timedelta(days=30)
@@ -209,6 +211,8 @@ def alert_record_to_item(record: AlertRecord) -> Item:
 
 
 def alert_record_from_item(item: Mapping[str, Any]) -> AlertRecord:
+    from entraide.activation_rules import AlertRecord
+
     return AlertRecord(
         key=item["key"],
         source=item["source"],
@@ -509,6 +513,8 @@ class EntraideTable:
 
     def tracked_activations(self, *, closed_since: datetime) -> list[TrackedActivation]:
         """Open activations and those closed since ``closed_since``, with their alerts."""
+        from entraide.activation_rules import TrackedActivation
+
         items = [*self._query(BY_STATUS, "ACTIVATION#open")]
         items += [
             item

@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from entraide.errors import PostNotFound, WrongPostStatus
+from entraide.errors import PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.models import Activation, Category, Contact, Kind, Post, PostStatus
 from entraide.moderation import (
     Effect,
     EffectKind,
     LinkBook,
     ModerationDesk,
-    UnknownDecision,
     describe_refusal,
     effects_of_change,
 )
