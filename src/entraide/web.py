@@ -164,8 +164,10 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _render(template: str, **context: Any) -> str:
+def render(template: str, **context: Any) -> str:
+    """A page of ``templates/`` with ``context`` (every value escaped unless marked safe)."""
     return _environment().get_template(template).render(**context)
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +258,7 @@ def render_form_page(
     """
     open_activations = [_activation_view(a) for a in activations if a.is_open]
     field_errors, summary = _error_views(errors)
-    return _render(
+    return render(
         "form.html",
         activations=open_activations,
         show_form=bool(open_activations or values or errors),
@@ -277,7 +279,7 @@ def render_form_page(
 
 def render_confirmation_page(post: Post) -> str:
     """Thanks after a successful post: its reference, a recap, and what happens next."""
-    return _render(
+    return render(
         "confirmation.html",
         reference=post.id,
         title=post.title,
@@ -290,7 +292,7 @@ def render_confirmation_page(post: Post) -> str:
 
 def render_message_page(title: str, message: str, *, back_link: bool = True) -> str:
     """A plain page for errors that are not about one field (404, 409, 413, 415...)."""
-    return _render("message.html", title=title, message=message, back_link=back_link)
+    return render("message.html", title=title, message=message, back_link=back_link)
 
 
 # Wording of the confirmation pages behind signed links, by action.
@@ -324,7 +326,7 @@ def render_link_confirmation_page(post: Post, *, action: str, token: str, form_a
     ``form_action`` is relative to the page, so that it works under a stage prefix.
     """
     title, explanation, button = _DECISION_WORDING[action]
-    return _render(
+    return render(
         "link_confirmation.html",
         page_title=title,
         explanation=explanation,

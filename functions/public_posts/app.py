@@ -1,0 +1,92 @@
+"""Approved posts, in public: GET /posts (JSON search), /pres-de-chez-moi and /posts/{id}.
+
+Read-only: approved posts near a postal code (every open activation is searched), and
+one approved post's page. Nothing here reads a contact item (see entraide.public).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide import public, web
+from entraide.api import html_response, json_error_response, json_response, status_of
+from entraide.errors import DomainError, PostNotFound
+from entraide.nearby import NearbySearch
+from entraide.observability import logger, metrics
+from entraide.store import EntraideTable
+
+settings = public.PublicSettings.from_environ(os.environ)
+table = EntraideTable(settings.table_name)
+posts = public.PublicPosts(table, NearbySearch(table))
+app = APIGatewayRestResolver()
+
+
+def _params() -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters)
+
+
+def _cacheable(response: Response[str]) -> Response[str]:
+    """Approved content is public: a minute in browsers and caches is fine."""
+    response.headers["Cache-Control"] = public.PUBLIC_CACHE_CONTROL
+    return response
+
+
+def _searched(results: public.NearbyResults) -> None:
+    metrics.add_metric(name="NearbySearch", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "Nearby search",
+        extra={
+            "radius_km": results.query.radius_km,
+            "found": len(results.posts),
+            "cells_read": results.cells_read,
+            "items_read": results.items_read,
+            "asleep": results.asleep,
+        },
+    )
+
+
+@app.get("/posts")
+def search_posts() -> Response[str]:
+    results = posts.search(_params())
+    _searched(results)
+    return _cacheable(json_response(200, results.to_json(settings.public_base_url)))
+
+
+@app.get("/pres-de-chez-moi")
+def nearby_page() -> Response[str]:
+    view = posts.nearby_page(_params())
+    if view.results is not None:
+        _searched(view.results)
+    response = html_response(view.status, public.render_nearby_page(view))
+    return _cacheable(response) if view.status == 200 else response
+
+
+@app.get("/posts/<post_id>")
+def post_page(post_id: str) -> Response[str]:
+    page = public.render_post_page(posts.approved_post(post_id))
+    metrics.add_metric(name="PostPageServed", unit=MetricUnit.Count, value=1)
+    return _cacheable(html_response(200, page))
+
+
+@app.exception_handler(DomainError)
+def refuse(error: DomainError) -> Response[str]:
+    logger.info("Public request refused", extra={"reason": type(error).__name__})
+    if app.current_event.path == "/posts":
+        return json_error_response(error)
+    if isinstance(error, PostNotFound):
+        return html_response(404, public.render_not_found_page())
+    return html_response(status_of(error), web.render_message_page("Erreur", error.message))
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
