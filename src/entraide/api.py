@@ -17,6 +17,8 @@ from entraide.errors import (
     ActivationAlreadyClosed,
     ActivationNotFound,
     ConcurrentChange,
+    ContactClosed,
+    ContactTooSoon,
     DomainError,
     ExpiredLink,
     InvalidInput,
@@ -47,6 +49,8 @@ STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
     InvalidLink: HTTPStatus.FORBIDDEN,
     ExpiredLink: HTTPStatus.GONE,
     UnknownDecision: HTTPStatus.BAD_REQUEST,
+    ContactClosed: HTTPStatus.GONE,
+    ContactTooSoon: HTTPStatus.TOO_MANY_REQUESTS,
 }
 
 # Field that a non-field error is about, for JSON callers.

@@ -109,3 +109,23 @@ class ExpiredLink(DomainError):
 class UnknownDecision(DomainError):
     def __init__(self) -> None:
         super().__init__("Décision inconnue : le lien doit demander « approve » ou « reject ».")
+
+
+class ContactClosed(DomainError):
+    """The offer or the need is no longer published, or the helper is unreachable (410)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class ContactTooSoon(DomainError):
+    """A message for this offer was sent less than an hour ago (429)."""
+
+    def __init__(self, retry_at: datetime) -> None:
+        from entraide.web import format_datetime_fr
+
+        super().__init__(
+            "Votre message a déjà été transmis à cette personne il y a moins d'une heure. "
+            f"Vous pourrez lui écrire à nouveau à partir du {format_datetime_fr(retry_at)}."
+        )
+        self.retry_at = retry_at

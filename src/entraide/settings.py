@@ -26,12 +26,33 @@ class Settings(BaseModel):
         return cls.model_validate(dict(environ))
 
 
-class LinkSettings(Settings):
+class SigningSettings(Settings):
+    """The key of signed links (a Secrets Manager secret) and how long links live."""
+
+    link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=1)
+    link_ttl_hours: int = Field(default=72, alias="LINK_TTL_HOURS", gt=0, le=24 * 30)
+
+
+class MailSettings(Settings):
+    """Emails through SES: the sender, the base of links, the local stack's outbox."""
+
+    sender_email: str = Field(alias="SENDER_EMAIL", min_length=3)
+    # Empty only for an API function without a custom domain: the template cannot give it
+    # its own API's URL (a circular reference); it takes it from the request instead.
+    public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL", pattern=r"^(https?://.*)?$")
+    # Local stack only: a copy of every email sent is written there.
+    outbox_dir: Path | None = Field(default=None, alias="OUTBOX_DIR")
+
+    @field_validator("outbox_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return value or None
+
+
+class LinkSettings(SigningSettings):
     """What signing and checking moderation links needs."""
 
     moderator_emails: tuple[str, ...] = Field(alias="MODERATOR_EMAILS", min_length=1)
-    link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=1)
-    link_ttl_hours: int = Field(default=72, alias="LINK_TTL_HOURS", gt=0, le=24 * 30)
 
     @field_validator("moderator_emails", mode="before")
     @classmethod
@@ -42,19 +63,18 @@ class LinkSettings(Settings):
         return value
 
 
-class ModerationSettings(LinkSettings):
+class ModerationSettings(LinkSettings, MailSettings):
     """The moderate function: emails through SES, the approved-posts topic."""
 
-    sender_email: str = Field(alias="SENDER_EMAIL", min_length=3)
-    public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
     approved_topic_arn: str = Field(alias="APPROVED_TOPIC_ARN", min_length=1)
-    # Local stack only: a copy of every email sent is written there.
-    outbox_dir: Path | None = Field(default=None, alias="OUTBOX_DIR")
 
-    @field_validator("outbox_dir", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return value or None
+
+class MatchSettings(SigningSettings, MailSettings):
+    """The geomatch and contact functions: radius, grouping of the match notices."""
+
+    match_radius_km: float = Field(default=20.0, alias="MATCH_RADIUS_KM", ge=1, le=100)
+    notice_interval_minutes: int = Field(default=60, alias="NOTICE_INTERVAL_MINUTES", ge=1)
+    notice_grouping_minutes: int = Field(default=0, alias="NOTICE_GROUPING_MINUTES", ge=0)
 
 
 class ActivationEventsSettings(Settings):

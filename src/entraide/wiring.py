@@ -6,6 +6,7 @@ Nothing here does I/O when called: clients and the signing key are fetched on fi
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,11 +14,19 @@ from typing import TYPE_CHECKING, Any
 from entraide.announce import ApprovedTopic
 from entraide.mail import Mailer
 from entraide.moderation import LinkBook, ModerationDesk, ModerationEffects
-from entraide.settings import LinkSettings, ModerationSettings, RelaySettings
+from entraide.settings import (
+    LinkSettings,
+    MatchSettings,
+    ModerationSettings,
+    RelaySettings,
+    SigningSettings,
+)
 from entraide.signing import LinkSigner
 from entraide.store import EntraideTable
 
 if TYPE_CHECKING:
+    from entraide.contact import ContactDesk, ContactLinks
+    from entraide.notices import NoticeBook
     from entraide.relay import Relay
 
 # Secrets are cached this long by powertools parameters: a rotated key is picked up
@@ -25,22 +34,37 @@ if TYPE_CHECKING:
 SECRET_MAX_AGE_SECONDS = 300
 
 
-def link_book(settings: LinkSettings, public_base_url: str = "") -> LinkBook:
-    ttl = timedelta(hours=settings.link_ttl_hours)
+def secret_reader() -> Callable[[str], str]:
+    """Reads a Secrets Manager secret through powertools, cached five minutes.
+
+    A provider of our own rather than powertools' process-wide default, so that its client
+    follows this function's environment (one process runs every function in the local
+    stack and in tests). Built on first read.
+    """
 
     @functools.cache
-    def secrets() -> Any:
-        # A provider of our own rather than powertools' process-wide default, so that its
-        # client follows this function's environment (one process runs every function
-        # in the local stack and in tests).
+    def provider() -> Any:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
         return SecretsProvider()
 
-    def signer() -> LinkSigner:
-        key = secrets().get(settings.link_signing_secret, max_age=SECRET_MAX_AGE_SECONDS)
-        return LinkSigner(str(key).encode("utf-8"), ttl=ttl)
+    def read(secret_id: str) -> str:
+        return str(provider().get(secret_id, max_age=SECRET_MAX_AGE_SECONDS))
 
+    return read
+
+
+def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
+    read = secret_reader()
+
+    def signer() -> LinkSigner:
+        return LinkSigner(read(settings.link_signing_secret).encode("utf-8"), ttl=ttl)
+
+    return signer
+
+
+def link_book(settings: LinkSettings, public_base_url: str = "") -> LinkBook:
+    signer = link_signer(settings, timedelta(hours=settings.link_ttl_hours))
     return LinkBook(
         signer=signer, moderators=settings.moderator_emails, public_base_url=public_base_url
     )
@@ -75,17 +99,10 @@ def relay_service(settings: RelaySettings, table: EntraideTable) -> Relay:
 
     poster: XPoster
     if settings.x_credentials_secret:
-        secret_id = settings.x_credentials_secret
-
-        @functools.cache
-        def secrets() -> Any:
-            from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-            return SecretsProvider()
+        secret_id, read = settings.x_credentials_secret, secret_reader()
 
         def credentials() -> XCredentials:
-            text = secrets().get(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
-            return XCredentials.from_secret_string(str(text))
+            return XCredentials.from_secret_string(read(secret_id))
 
         poster = TweepyPoster(credentials)
     else:
@@ -104,4 +121,34 @@ def relay_service(settings: RelaySettings, table: EntraideTable) -> Relay:
         load_activation=table.get_activation,
         digest_threshold=settings.digest_threshold,
         metric=metric,
+    )
+
+
+def contact_links(settings: MatchSettings) -> ContactLinks:
+    from entraide.contact import CONTACT_LINK_TTL, ContactLinks
+
+    return ContactLinks(
+        signer=link_signer(settings, CONTACT_LINK_TTL), public_base_url=settings.public_base_url
+    )
+
+
+def notice_book(settings: MatchSettings, table: EntraideTable) -> NoticeBook:
+    from entraide.notices import NoticeBook
+
+    return NoticeBook(
+        table,
+        Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
+        contact_links(settings),
+        min_interval=timedelta(minutes=settings.notice_interval_minutes),
+        grouping_delay=timedelta(minutes=settings.notice_grouping_minutes),
+    )
+
+
+def contact_desk(settings: MatchSettings, table: EntraideTable) -> ContactDesk:
+    from entraide.contact import ContactDesk, ContactMailer
+
+    return ContactDesk(
+        table=table,
+        mailer=ContactMailer(settings.sender_email, outbox_dir=settings.outbox_dir),
+        links=contact_links(settings),
     )

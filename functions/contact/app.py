@@ -1,0 +1,94 @@
+"""Contact through the platform: a person in need writes to a helper from a signed link.
+
+GET shows the form and changes nothing; POST sends the helper one email (the person's
+address only if they agreed), at most once an hour per pair.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide import web
+from entraide.api import html_response, status_of
+from entraide.contact import (
+    describe_contact_refusal,
+    parse_contact_form,
+    render_contact_page,
+    render_contact_sent_page,
+)
+from entraide.errors import DomainError, InvalidInput
+from entraide.intake import body_format
+from entraide.observability import logger, metrics
+from entraide.settings import MatchSettings
+from entraide.store import EntraideTable
+from entraide.wiring import contact_desk
+
+settings = MatchSettings.from_environ(os.environ)
+desk = contact_desk(settings, EntraideTable(settings.table_name))
+app = APIGatewayRestResolver()
+
+
+def links_to_this_api(resolver: APIGatewayRestResolver, next_middleware: Any) -> Any:
+    """Links in the helper's email point at this API unless a custom domain is set."""
+    if not desk.links.base_url.startswith("http"):
+        context = resolver.current_event.request_context
+        desk.links.base_url = f"https://{context.domain_name}/{context.stage}/"
+    return next_middleware(resolver)
+
+
+app.use(middlewares=[links_to_this_api])
+
+
+@app.get("/contact/<offer_id>")
+def contact_form(offer_id: str) -> Response[str]:
+    query = app.current_event
+    need_id = query.get_query_string_value("need") or ""
+    token = query.get_query_string_value("token") or ""
+    request = desk.open(offer_id, need_id, token)
+    return html_response(200, render_contact_page(request, token=token, form_action=offer_id))
+
+
+@app.post("/contact/<offer_id>")
+def send_message(offer_id: str) -> Response[str]:
+    event = app.current_event
+    body_format(event.headers.get("content-type"))  # 415 unless a form
+    form = parse_contact_form(dict(parse_qsl(event.decoded_body or "", keep_blank_values=True)))
+    try:
+        sent = desk.send(
+            offer_id, form.need_id, form.token, message=form.message, share_email=form.share_email
+        )
+    except InvalidInput as error:  # the form again, with what the person wrote
+        page = render_contact_page(
+            desk.open(offer_id, form.need_id, form.token),
+            token=form.token,
+            form_action=offer_id,
+            message=form.message,
+            share_email=form.share_email,
+            errors=error.errors,
+        )
+        return html_response(400, page)
+    metrics.add_metric(name="ContactSent", unit=MetricUnit.Count, value=1)
+    logger.info("Contact message sent", extra={"offer_id": offer_id, "need_id": form.need_id})
+    return html_response(200, render_contact_sent_page(sent))
+
+
+@app.exception_handler(DomainError)
+def refuse(error: DomainError) -> Response[str]:
+    title, message = describe_contact_refusal(error)
+    logger.info("Contact refused", extra={"reason": type(error).__name__})
+    return html_response(status_of(error), web.render_message_page(title, message, back_link=False))
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,68 @@
+"""Table stream → posts just approved: find counterparts nearby, record the pairs, tell people.
+
+Also on a schedule: send the grouped match notices that waited for the hourly cap.
+Matches are conditional writes and notices are queued idempotently, so a replayed
+batch records nothing twice and emails nobody twice.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide.matching import MatchStore, match_new_post
+from entraide.nearby import NearbySearch
+from entraide.observability import logger, metrics
+from entraide.settings import MatchSettings
+from entraide.store import EntraideTable, post_from_item
+from entraide.wiring import notice_book
+
+settings = MatchSettings.from_environ(os.environ)
+table = EntraideTable(settings.table_name)
+search = NearbySearch(table)
+matches = MatchStore(table)
+notices = notice_book(settings, table)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    change = record.dynamodb
+    if change is None or not change.new_image:  # the FilterCriteria let only posts in
+        raise ValueError(f"stream record {record.event_id} carries no new image")
+    post = post_from_item(change.new_image)
+    found = match_new_post(
+        post,
+        search=search,
+        matches=matches,
+        radius_km=settings.match_radius_km,
+        now=datetime.now(UTC),
+    )
+    # every match, not only new ones: a crash after recording must not lose the notice
+    # (queueing is idempotent)
+    sent = notices.notify(found)
+    new = sum(1 for match in found if match.new)
+    metrics.add_metric(name="MatchRecorded", unit=MetricUnit.Count, value=new)
+    metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
+    logger.info("Post matched", extra={"post_id": post.id, "matches": len(found), "new": new})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    if event.get("source") == "aws.events":  # the schedule: notices whose hour has come
+        sent = notices.flush()
+        metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
+        return {"notices_sent": sent}
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
