@@ -169,7 +169,6 @@ def render(template: str, **context: Any) -> str:
     return _environment().get_template(template).render(**context)
 
 
-
 @dataclass(frozen=True, slots=True)
 class SummaryItem:
     """One line of the error summary; ``href`` points at the field when there is one."""
