@@ -302,7 +302,9 @@ def create_bucket(
         s3.put_bucket_encryption(
             Bucket=name,
             ServerSideEncryptionConfiguration={
-                "Rules": encryption["ServerSideEncryptionConfiguration"]
+                "Rules": [
+                    _encryption_rule(r) for r in encryption["ServerSideEncryptionConfiguration"]
+                ]
             },
         )
     versioning = props.get("VersioningConfiguration")
@@ -353,6 +355,14 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
             if "TransitionInDays" in item
         ]
     return converted
+
+
+def _encryption_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSide…."""
+    api_rule = {key: value for key, value in rule.items() if key != "ServerSideEncryptionByDefault"}
+    if "ServerSideEncryptionByDefault" in rule:
+        api_rule["ApplyServerSideEncryptionByDefault"] = dict(rule["ServerSideEncryptionByDefault"])
+    return api_rule
 
 
 def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
     entraide activation open --departement 11 --hazard inondation
     entraide activation close ID
     entraide activation list [--all] [--json]
+    entraide report --month 2026-10 [--out DIR]
     entraide local run [--port 3000] [--moto-port 5000]
     entraide local fire FUNCTION
 
@@ -18,7 +19,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,16 @@ class CliError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    table_name: str
-    client: Any
+    """Where the commands act: the stack's outputs and a way to make its boto3 clients."""
+
+    outputs: dict[str, str]
+    clients: Callable[[str], Any]
     description: str
+
+    def output(self, name: str) -> str:
+        if name not in self.outputs:
+            raise CliError(f"{self.description} : pas de sortie {name}.")
+        return self.outputs[name]
 
 
 def _local_state(path: Path) -> dict[str, Any] | None:
@@ -51,21 +59,24 @@ def _local_state(path: Path) -> dict[str, Any] | None:
 
 
 def resolve_target(args: argparse.Namespace) -> Target:
+    """``--table`` (AWS), else the running local stack, else the CloudFormation stack."""
     import boto3
 
-    if args.table:
-        return Target(args.table, boto3.client("dynamodb"), f"table {args.table} (AWS)")
+    if getattr(args, "table", None):
+        return Target({"TableName": args.table}, boto3.client, f"table {args.table} (AWS)")
     state = None if args.aws else _local_state(Path(args.state_dir))
     if state is not None:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=state["endpoint_url"],
+        session = boto3.session.Session(
             region_name=state["region"],
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
         )
-        table = state["outputs"]["TableName"]
-        return Target(table, client, f"local stack ({state['endpoint_url']}, table {table})")
+
+        def local_client(service: str) -> Any:
+            return session.client(service, endpoint_url=state["endpoint_url"])
+
+        outputs = dict(state["outputs"])
+        return Target(outputs, local_client, f"pile locale ({state['endpoint_url']})")
     cloudformation = boto3.client("cloudformation")
     try:
         stack = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0]
@@ -75,18 +86,16 @@ def resolve_target(args: argparse.Namespace) -> Target:
             "Lancez « make run », ou passez --table / --stack."
         ) from exc
     outputs = {out["OutputKey"]: out["OutputValue"] for out in stack.get("Outputs", [])}
-    if "TableName" not in outputs:
-        raise CliError(f"La pile « {args.stack} » n'a pas de sortie TableName.")
-    table = outputs["TableName"]
-    return Target(table, boto3.client("dynamodb"), f"stack {args.stack} (table {table})")
+    return Target(outputs, boto3.client, f"pile AWS {args.stack}")
 
 
 def _table(args: argparse.Namespace) -> Any:
     from entraide.store import EntraideTable
 
     target = resolve_target(args)
-    print(f"→ {target.description}", file=sys.stderr)
-    return EntraideTable(target.table_name, client=target.client)
+    table = target.output("TableName")
+    print(f"→ {target.description}, table {table}", file=sys.stderr)
+    return EntraideTable(table, client=target.clients("dynamodb"))
 
 
 def _activation_line(activation: Activation) -> str:
@@ -155,6 +164,37 @@ def cmd_activation_list(args: argparse.Namespace) -> int:
         for activation in found:
             print(_activation_line(activation))
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from entraide.kpi import monthly_report
+    from entraide.report import presigned_link, publish, write_files
+    from entraide.store import EntraideTable
+
+    target = resolve_target(args)
+    table = EntraideTable(target.output("TableName"), client=target.clients("dynamodb"))
+    bucket = target.output("ReportsBucketName")
+    print(f"→ {target.description}, rapport de {args.month}", file=sys.stderr)
+    report = monthly_report(table, args.month)
+    s3 = target.clients("s3")
+    keys = publish(report, s3, bucket)
+    for key in keys.values():
+        print(f"s3://{bucket}/{key}")
+    print(f"lien (7 jours) : {presigned_link(s3, bucket, keys['html'])}")
+    if args.out:
+        for path in write_files(report, Path(args.out)).values():
+            print(path)
+    return 0
+
+
+def _month(text: str) -> str:
+    from datetime import datetime
+
+    try:
+        datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"mois attendu sous la forme AAAA-MM : {text!r}") from None
+    return text
 
 
 def cmd_local_run(args: argparse.Namespace) -> int:
@@ -230,6 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
     list_.add_argument("--all", action="store_true", help="include closed activations")
     list_.add_argument("--json", action="store_true")
     list_.set_defaults(handler=cmd_activation_list)
+
+    report = commands.add_parser(
+        "report", parents=[state], help="the monthly KPI report, to the reports bucket"
+    )
+    report.add_argument("--month", required=True, type=_month, help="AAAA-MM, e.g. 2026-10")
+    report.add_argument("--out", help="also write report.json/csv/html under this folder")
+    report.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
+    report.add_argument("--aws", action="store_true", help="ignore a running local stack")
+    report.set_defaults(handler=cmd_report)
 
     local = commands.add_parser("local", help="the local stack (moto server + event glue)")
     local_actions = local.add_subparsers(dest="action", required=True)

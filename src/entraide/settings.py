@@ -122,3 +122,23 @@ class RelaySettings(Settings):
 
         QuotaLimits.parse(value)  # a typo in the tier fails at cold start
         return value
+
+
+class ReportSettings(MailSettings):
+    """The monthly report: where the files go and who gets the link."""
+
+    reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=3)
+    report_recipients: tuple[str, ...] = Field(alias="REPORT_RECIPIENTS", min_length=1)
+
+    @field_validator("report_recipients", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+class SnapshotSettings(Settings):
+    """The daily snapshot of followers and tweet metrics (nothing without X credentials)."""
+
+    x_credentials_secret: str = Field(default="", alias="X_CREDENTIALS_SECRET")

@@ -20,6 +20,7 @@ from entraide.settings import (
     ModerationSettings,
     RelaySettings,
     SigningSettings,
+    SnapshotSettings,
 )
 from entraide.signing import LinkSigner
 from entraide.store import EntraideTable
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from entraide.contact import ContactDesk, ContactLinks
     from entraide.notices import NoticeBook
     from entraide.relay import Relay
+    from entraide.snapshots import XReader
+    from entraide.xapi import XCredentials
 
 # Secrets are cached this long by powertools parameters: a rotated key is picked up
 # within five minutes without a cold start.
@@ -88,6 +91,18 @@ def moderation_desk(settings: LinkSettings, table: EntraideTable) -> ModerationD
 DRY_RUN_OUTBOX = Path("/tmp/outbox")  # noqa: S108 - Lambda's only writable folder
 
 
+def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
+    """Loads the X user-context keys from Secrets Manager (cached five minutes)."""
+    from entraide.xapi import XCredentials
+
+    read = secret_reader()
+
+    def load() -> XCredentials:
+        return XCredentials.from_secret_string(read(secret_id))
+
+    return load
+
+
 def relay_service(settings: RelaySettings, table: EntraideTable) -> Relay:
     from aws_lambda_powertools.metrics import MetricUnit
 
@@ -95,16 +110,11 @@ def relay_service(settings: RelaySettings, table: EntraideTable) -> Relay:
     from entraide.quota import DynamoDBBudget, QuotaLimits
     from entraide.relay import Relay
     from entraide.relay_store import DynamoDBRelayStore
-    from entraide.xapi import DryRunPoster, TweepyPoster, XCredentials, XPoster
+    from entraide.xapi import DryRunPoster, TweepyPoster, XPoster
 
     poster: XPoster
     if settings.x_credentials_secret:
-        secret_id, read = settings.x_credentials_secret, secret_reader()
-
-        def credentials() -> XCredentials:
-            return XCredentials.from_secret_string(read(secret_id))
-
-        poster = TweepyPoster(credentials)
+        poster = TweepyPoster(x_credentials(settings.x_credentials_secret))
     else:
         poster = DryRunPoster(settings.outbox_dir or DRY_RUN_OUTBOX)
 
@@ -152,3 +162,12 @@ def contact_desk(settings: MatchSettings, table: EntraideTable) -> ContactDesk:
         mailer=ContactMailer(settings.sender_email, outbox_dir=settings.outbox_dir),
         links=contact_links(settings),
     )
+
+
+def x_reader(settings: SnapshotSettings) -> XReader | None:
+    """The X reader of the daily snapshot, or None without credentials (nothing recorded)."""
+    if not settings.x_credentials_secret:
+        return None
+    from entraide.snapshots import TweepyReader
+
+    return TweepyReader(x_credentials(settings.x_credentials_secret))

@@ -6,9 +6,11 @@ that the stream wiring under test is the real one: only the extra function diffe
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 from collections.abc import Iterator
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +134,21 @@ class RunningStack:
         path = self.outbox / "tweets.jsonl"
         lines = path.read_text("utf-8").splitlines() if path.exists() else []
         return [json.loads(line) for line in lines]
+
+    def cli_json(self, *args: str) -> Any:
+        """What ``entraide <args> --json`` prints, against this stack.
+
+        The stack's functions run in threads of this process and print their logs to the
+        same stdout: the CLI's JSON is the first document of what was captured.
+        """
+        from entraide.cli import main as entraide
+
+        self.stack.drain(timeout=15)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert entraide([*args, "--json", "--state-dir", str(self.state_dir)]) == 0
+        document, _ = json.JSONDecoder().raw_decode(out.getvalue())
+        return document
 
     def recorded_events(self) -> list[dict[str, Any]]:
         self.stack.drain(timeout=15)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -62,9 +61,6 @@ def test_a_recorded_orange_flood_opens_the_aude_once(local_stack: RunningStack) 
 
 
 def test_manual_activations_are_listed_beside_feed_ones(local_stack: RunningStack) -> None:
-    import io
-    from contextlib import redirect_stdout
-
     assert (
         entraide(
             [
@@ -80,10 +76,7 @@ def test_manual_activations_are_listed_beside_feed_ones(local_stack: RunningStac
         )
         == 0
     )
-    out = io.StringIO()
-    with redirect_stdout(out):
-        entraide(["activation", "list", "--json", "--state-dir", str(local_stack.state_dir)])
-    origins = {a["origin"] for a in json.loads(out.getvalue())}
+    origins = {a["origin"] for a in local_stack.cli_json("activation", "list")}
     assert {"manual", "vigicrues"} <= origins
     # a feed run leaves the manual activation alone
     assert local_stack.stack.fire("activate")["closed"] == 0

@@ -45,13 +45,7 @@ def aude(local_stack: RunningStack) -> str:
 
 
 def _open_activations(stack: RunningStack) -> list[dict[str, Any]]:
-    import io
-    from contextlib import redirect_stdout
-
-    out = io.StringIO()
-    with redirect_stdout(out):
-        assert cli(stack, "activation", "list", "--json") == 0
-    result: list[dict[str, Any]] = json.loads(out.getvalue())
+    result: list[dict[str, Any]] = stack.cli_json("activation", "list")
     return result
 
 

@@ -1,0 +1,46 @@
+"""Monthly (1st, 06:00 UTC): the previous month's KPI report to S3, its link to operators.
+
+Fired with ``{"month": "2026-10"}`` it reports that month instead. Re-running a month
+replaces the same three keys.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from entraide.kpi import monthly_report, report_month
+from entraide.mail import Mailer
+from entraide.observability import logger, metrics
+from entraide.report import deliver
+from entraide.settings import ReportSettings
+from entraide.store import EntraideTable
+
+settings = ReportSettings.from_environ(os.environ)
+table = EntraideTable(settings.table_name)
+mailer = Mailer(settings.sender_email, outbox_dir=settings.outbox_dir)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    import boto3
+
+    now = datetime.now(UTC)
+    month = event.get("month") or report_month(now)
+    report = monthly_report(table, month, now=now)
+    delivery = deliver(
+        report,
+        s3_client=boto3.client("s3"),
+        bucket=settings.reports_bucket,
+        mailer=mailer,
+        recipients=settings.report_recipients,
+    )
+    logger.info(
+        "Monthly report delivered",
+        extra={"month": month, "keys": list(delivery.keys.values()), "empty": report.empty},
+    )
+    return {"month": month, "bucket": settings.reports_bucket, "keys": delivery.keys}

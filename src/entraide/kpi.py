@@ -1,0 +1,922 @@
+"""The monthly KPIs: what the community managers used to count by hand.
+
+:func:`load_month` reads a month through the indexes (never a Scan) into
+:class:`MonthData`; :func:`compute_month` turns it into a :class:`MonthlyReport` and is
+pure: same data, same report. ``entraide.report`` writes the report out.
+
+Conventions (the report states them in its notes):
+
+- **Months are UTC**, as the ``by_month`` index is (``POST#2026-10`` holds the posts
+  created from 2026-10-01T00:00Z to 2026-11-01T00:00Z excluded).
+- **Posts** count in the month of their creation, with their status at report time.
+- **Decisions** count in the month they were taken: a post created on 31 October and
+  approved on 1 November is one of October's posts and one of November's decisions
+  (approval rate, moderation delay). The loader looks for them among the posts created
+  in the month and the month before (``decision_lookback_months``).
+- **Activations** of the month: those open at any moment of it. ``days_active`` counts
+  the UTC calendar days of the month on which the activation was open, up to the end of
+  the month (or the report's time for the current month).
+- **Tweet metrics** are those of the last daily snapshot up to the 1st of the next month
+  (the snapshot that closes the month); **followers** at start and end are the first and
+  last snapshots from the 1st of the month to the 1st of the next month.
+- **Engagement rate** = interactions (likes + retweets + replies + quotes) / impressions
+  when X gave the impressions of every measured tweet; otherwise interactions / (measured
+  tweets x followers at the end of the month), the usual "per tweet, per follower" rate.
+  ``engagement_basis`` says which.
+
+Privacy: :class:`MonthData` is built from the public facts of each item only (kind,
+category, département, status, dates, ids): no email, phone, moderator address
+(``decided_by``), title, description or commune ever enters it, so no output can leak
+them. The ten "most influential followers" are public X accounts (id, @username,
+follower count), not posters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from entraide.models import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
+from entraide.snapshots import TOP_FOLLOWERS, FollowerSnapshot, TopFollower, TweetMetrics
+
+if TYPE_CHECKING:
+    from entraide.store import EntraideTable
+
+__all__ = [
+    "ActivationFigures",
+    "DayCount",
+    "EngagementBasis",
+    "Figure",
+    "FollowerFigures",
+    "HashtagCount",
+    "MatchFacts",
+    "MatchFigures",
+    "ModerationFigures",
+    "MonthData",
+    "MonthlyReport",
+    "PostFacts",
+    "PostFigures",
+    "TweetFacts",
+    "TweetFigures",
+    "WeekFigures",
+    "compute_month",
+    "hashtags_of",
+    "load_month",
+    "month_bounds",
+    "month_label",
+    "month_of",
+    "monthly_report",
+    "percentile",
+    "report_month",
+    "shift_month",
+]
+
+TOP_HASHTAGS: Final = 10
+ACTIVATION_LOOKBACK_MONTHS: Final = 3
+DECISION_LOOKBACK_MONTHS: Final = 1
+
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+MONTHS_FR: Final = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+# --- months ------------------------------------------------------------------------------
+
+
+def _parse_month(month: str) -> tuple[int, int]:
+    match = _MONTH.fullmatch(month) if isinstance(month, str) else None
+    if match is None:
+        raise ValueError(f"Mois invalide : {month!r} (attendu AAAA-MM, par exemple 2026-10).")
+    return int(match.group(1)), int(match.group(2))
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """``(start, end)`` of ``YYYY-MM`` in UTC, ``end`` excluded (the next month's start)."""
+    year, number = _parse_month(month)
+    start = datetime(year, number, 1, tzinfo=UTC)
+    end = (
+        datetime(year + 1, 1, 1, tzinfo=UTC)
+        if number == 12
+        else datetime(year, number + 1, 1, tzinfo=UTC)
+    )
+    return start, end
+
+
+def shift_month(month: str, delta: int) -> str:
+    """``shift_month("2026-01", -1) == "2025-12"``."""
+    year, number = _parse_month(month)
+    index = year * 12 + (number - 1) + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def report_month(now: datetime) -> str:
+    """The month a scheduled run reports on: the one before ``now`` (UTC)."""
+    return shift_month(month_of(now), -1)
+
+
+def month_label(month: str) -> str:
+    """``"octobre 2026"``."""
+    year, number = _parse_month(month)
+    return f"{MONTHS_FR[number - 1]} {year}"
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Linear interpolation between closest ranks (NumPy's default, ``inclusive``)."""
+    if not values:
+        raise ValueError("percentile of nothing")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# --- facts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostFacts:
+    """What a report may know of a post: no text, place name, contact nor moderator."""
+
+    post_id: str
+    kind: Kind
+    category: Category
+    departement: str
+    status: PostStatus
+    created_at: datetime
+    activation_id: str = ""
+    decided_at: datetime | None = None
+
+    @property
+    def approved(self) -> bool | None:
+        """The moderation decision: ``None`` while undecided.
+
+        Only approved posts can become withdrawn or expired after a decision.
+        """
+        if self.decided_at is None:
+            return None
+        return self.status is not PostStatus.REJECTED
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFacts:
+    need_id: str
+    offer_id: str
+    activation_id: str
+    created_at: datetime
+    distance_km: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TweetFacts:
+    tweet_id: str
+    posted_at: datetime
+    kind: str  # post / digest / activation
+    text: str = ""
+    post_count: int = 0
+    activation_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MonthData:
+    """Everything :func:`compute_month` counts. Extra items outside the month are ignored."""
+
+    month: str
+    generated_at: datetime
+    posts: tuple[PostFacts, ...] = ()  # created in the month
+    decisions: tuple[PostFacts, ...] = ()  # decided in the month (created then or before)
+    matches: tuple[MatchFacts, ...] = ()
+    activations: tuple[Activation, ...] = ()  # open at some moment of the month
+    tweets: tuple[TweetFacts, ...] = ()
+    tweet_metrics: tuple[TweetMetrics, ...] = ()  # daily snapshots, the 1st of next month too
+    followers: tuple[FollowerSnapshot, ...] = ()
+    notes: tuple[str, ...] = ()  # how the loader read the data (in French)
+
+
+# --- the report --------------------------------------------------------------------------
+
+EngagementBasis = Literal["impressions", "followers"]
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    key: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostFigures:
+    total: int
+    by_kind: tuple[Figure, ...]
+    by_category: tuple[Figure, ...]
+    by_departement: tuple[Figure, ...]
+    by_status: tuple[Figure, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationFigures:
+    decided: int
+    approved: int
+    rejected: int
+    approval_rate: float | None  # approved / decided, 0..1
+    delay_median_seconds: float | None
+    delay_p90_seconds: float | None
+    decided_from_earlier_months: int  # decisions of the month on posts created before it
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFigures:
+    count: int
+    median_distance_km: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationFigures:
+    activation_id: str
+    hashtag: str
+    hazard: str
+    hazard_label: str
+    level: str
+    departements: tuple[str, ...]
+    origin: str
+    opened_at: datetime
+    closed_at: datetime | None  # None: still open when the report was made
+    started_before_month: bool
+    open_at_month_end: bool
+    days_active: int  # UTC days of the month on which it was open
+    posts: int  # posts of the month attached to it
+    tweets: int  # tweets of the month about it
+
+
+@dataclass(frozen=True, slots=True)
+class TweetFigures:
+    total: int
+    individual: int  # one approved post each
+    digests: int
+    activation_announcements: int
+    posts_announced: int
+    measured: int  # tweets of the month with metrics
+    likes: int
+    retweets: int
+    replies: int
+    quotes: int
+    interactions: int
+    impressions: int | None  # None unless X gave them for every measured tweet
+    engagement_rate: float | None
+    engagement_basis: EngagementBasis | None
+    metrics_day: date | None  # the last snapshot day used
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerFigures:
+    start: int | None
+    start_day: date | None
+    end: int | None
+    end_day: date | None
+    growth: int | None
+    growth_rate: float | None  # growth / start, 0..1 (negative when followers were lost)
+    top: tuple[TopFollower, ...]
+    top_day: date | None
+    top_complete: bool
+    top_read: int
+
+
+@dataclass(frozen=True, slots=True)
+class HashtagCount:
+    tag: str  # with its "#"
+    count: int  # tweets of the month that use it
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: date
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    week: str  # ISO week, "2026-W40"
+    first_day: date  # clipped to the month
+    last_day: date
+    tweets: int
+    interactions: int
+    engagement_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyReport:
+    month: str
+    label: str  # "octobre 2026"
+    period_start: datetime
+    period_end: datetime  # excluded
+    generated_at: datetime
+    empty: bool
+    posts: PostFigures
+    moderation: ModerationFigures
+    matches: MatchFigures
+    activations: tuple[ActivationFigures, ...]
+    tweets: TweetFigures
+    followers: FollowerFigures
+    hashtags: tuple[HashtagCount, ...]
+    posts_per_day: tuple[DayCount, ...]
+    tweets_per_week: tuple[WeekFigures, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+# --- computing ---------------------------------------------------------------------------
+
+# A hashtag: "#" not preceded by a word character or "&" (HTML entities), then letters,
+# digits or "_", at least one letter (X does not link "#123" either).
+_HASHTAG = re.compile(r"(?<![\w&])#(\w*[^\W\d_]\w*)")
+
+
+def hashtags_of(text: str) -> list[str]:
+    """The hashtags of a tweet, each once, as written (with their "#")."""
+    return list(dict.fromkeys(f"#{tag}" for tag in _HASHTAG.findall(text)))
+
+
+def _departement_label(code: str) -> str:
+    from entraide.departements import departement_name
+
+    try:
+        return f"{departement_name(code)} ({code})"
+    except ValueError:
+        return code or "inconnu"
+
+
+def _unique[T](items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
+    seen: dict[Hashable, T] = {}
+    for item in items:
+        seen.setdefault(key(item), item)
+    return list(seen.values())
+
+
+def _date_fr(day: date) -> str:
+    prefix = "1er" if day.day == 1 else str(day.day)
+    return f"{prefix} {MONTHS_FR[day.month - 1]} {day.year}"
+
+
+def _days_between(start: datetime, end: datetime) -> int:
+    """UTC calendar days touched by ``[start, end)``."""
+    if end <= start:
+        return 0
+    last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    return (last - start.astimezone(UTC).date()).days + 1
+
+
+def _rate(numerator: int, denominator: int, digits: int = 6) -> float | None:
+    return round(numerator / denominator, digits) if denominator > 0 else None
+
+
+def _post_figures(posts: Sequence[PostFacts]) -> PostFigures:
+    kinds = Counter(post.kind for post in posts)
+    categories = Counter(post.category for post in posts)
+    statuses = Counter(post.status for post in posts)
+    departements = Counter(post.departement for post in posts)
+    return PostFigures(
+        total=len(posts),
+        by_kind=tuple(Figure(kind.value, kind.label, kinds[kind]) for kind in Kind),
+        by_category=tuple(
+            Figure(category.value, CATEGORY_LABELS[category], categories[category])
+            for category in Category
+        ),
+        by_departement=tuple(
+            Figure(code, _departement_label(code), count)
+            for code, count in sorted(departements.items(), key=lambda item: (-item[1], item[0]))
+        ),
+        by_status=tuple(
+            Figure(status.value, status.label, statuses[status]) for status in PostStatus
+        ),
+    )
+
+
+def _moderation_figures(decisions: Sequence[PostFacts], start: datetime) -> ModerationFigures:
+    approved = sum(1 for post in decisions if post.approved)
+    delays = [
+        max((post.decided_at - post.created_at).total_seconds(), 0.0)
+        for post in decisions
+        if post.decided_at is not None
+    ]
+    return ModerationFigures(
+        decided=len(decisions),
+        approved=approved,
+        rejected=len(decisions) - approved,
+        approval_rate=_rate(approved, len(decisions), 4),
+        delay_median_seconds=round(statistics.median(delays), 1) if delays else None,
+        delay_p90_seconds=round(percentile(delays, 0.9), 1) if delays else None,
+        decided_from_earlier_months=sum(1 for post in decisions if post.created_at < start),
+    )
+
+
+def _activation_figures(
+    activations: Sequence[Activation],
+    posts: Sequence[PostFacts],
+    tweets: Sequence[TweetFacts],
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+) -> tuple[ActivationFigures, ...]:
+    posts_of = Counter(post.activation_id for post in posts)
+    tweets_of = Counter(tweet.activation_id for tweet in tweets)
+    figures = []
+    for activation in sorted(activations, key=lambda a: (a.opened_at, a.id)):
+        closed = activation.closed_at
+        until = min(closed if closed is not None else as_of, end)
+        figures.append(
+            ActivationFigures(
+                activation_id=activation.id,
+                hashtag=activation.hashtag,
+                hazard=activation.hazard.value,
+                hazard_label=activation.hazard.label,
+                level=activation.level.value,
+                departements=tuple(activation.departements),
+                origin=activation.origin,
+                opened_at=activation.opened_at,
+                closed_at=closed,
+                started_before_month=activation.opened_at < start,
+                open_at_month_end=closed is None or closed >= end,
+                days_active=_days_between(max(activation.opened_at, start), until),
+                posts=posts_of[activation.id],
+                tweets=tweets_of[activation.id],
+            )
+        )
+    return tuple(figures)
+
+
+def _latest_metrics(
+    tweets: Sequence[TweetFacts], metrics: Iterable[TweetMetrics], last_day: date
+) -> dict[str, TweetMetrics]:
+    """For each tweet, its metrics of the latest snapshot day <= ``last_day``."""
+    posted = {tweet.tweet_id: tweet.posted_at.astimezone(UTC).date() for tweet in tweets}
+    latest: dict[str, TweetMetrics] = {}
+    for metric in metrics:
+        day_posted = posted.get(metric.tweet_id)
+        if day_posted is None or not day_posted <= metric.day <= last_day:
+            continue
+        known = latest.get(metric.tweet_id)
+        if known is None or metric.day > known.day:
+            latest[metric.tweet_id] = metric
+    return latest
+
+
+def _engagement(
+    measured: Sequence[TweetMetrics], followers: int | None, basis: EngagementBasis | None
+) -> float | None:
+    interactions = sum(metric.interactions for metric in measured)
+    if basis == "impressions":
+        return _rate(interactions, sum(metric.impressions or 0 for metric in measured))
+    if basis == "followers" and followers:
+        return _rate(interactions, len(measured) * followers)
+    return None
+
+
+def _basis(measured: Sequence[TweetMetrics], followers: int | None) -> EngagementBasis | None:
+    if not measured:
+        return None
+    if all(metric.impressions is not None for metric in measured) and any(
+        metric.impressions for metric in measured
+    ):
+        return "impressions"
+    return "followers" if followers else None
+
+
+def _follower_figures(snapshots: Sequence[FollowerSnapshot]) -> FollowerFigures:
+    ordered = sorted(_unique(snapshots, key=lambda s: s.day), key=lambda s: s.day)
+    if not ordered:
+        return FollowerFigures(None, None, None, None, None, None, (), None, False, 0)
+    first, last = ordered[0], ordered[-1]
+    growth = last.followers_count - first.followers_count if len(ordered) > 1 else None
+    growth_rate = (
+        round(growth / first.followers_count, 4)
+        if growth is not None and first.followers_count > 0
+        else None
+    )
+    with_top = [snapshot for snapshot in ordered if snapshot.top_followers]
+    top = with_top[-1] if with_top else None
+    return FollowerFigures(
+        start=first.followers_count,
+        start_day=first.day,
+        end=last.followers_count,
+        end_day=last.day,
+        growth=growth,
+        growth_rate=growth_rate,
+        top=top.top_followers[:TOP_FOLLOWERS] if top else (),
+        top_day=top.day if top else None,
+        top_complete=top.top_complete if top else False,
+        top_read=top.followers_read if top else 0,
+    )
+
+
+def _hashtag_counts(tweets: Sequence[TweetFacts]) -> tuple[HashtagCount, ...]:
+    """Tweets using each hashtag, case ignored; shown as most often written."""
+    counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    for tweet in tweets:
+        seen: set[str] = set()
+        for tag in hashtags_of(tweet.text):
+            folded = tag.casefold()
+            spellings.setdefault(folded, Counter())[tag] += 1
+            if folded not in seen:
+                seen.add(folded)
+                counts[folded] += 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_HASHTAGS]
+    return tuple(
+        HashtagCount(tag=min(spellings[folded].items(), key=lambda s: (-s[1], s[0]))[0], count=n)
+        for folded, n in ranked
+    )
+
+
+def _weeks(start: datetime, end: datetime) -> Iterator[tuple[date, date]]:
+    first = start.date()
+    last = (end - timedelta(days=1)).date()
+    monday = first - timedelta(days=first.weekday())
+    while monday <= last:
+        yield max(monday, first), min(monday + timedelta(days=6), last)
+        monday += timedelta(days=7)
+
+
+def compute_month(month: str, data: MonthData) -> MonthlyReport:
+    """The figures of ``month`` from ``data`` (pure; ``data.generated_at`` is "now")."""
+    start, end = month_bounds(month)
+    as_of = min(max(data.generated_at, start), end)
+
+    def in_month(moment: datetime | None) -> bool:
+        return moment is not None and start <= moment < end
+
+    posts = _unique((p for p in data.posts if in_month(p.created_at)), key=lambda p: p.post_id)
+    decisions = _unique(
+        (p for p in data.decisions if in_month(p.decided_at)), key=lambda p: p.post_id
+    )
+    matches = _unique(
+        (m for m in data.matches if in_month(m.created_at)),
+        key=lambda m: (m.need_id, m.offer_id),
+    )
+    tweets = sorted(
+        _unique((t for t in data.tweets if in_month(t.posted_at)), key=lambda t: t.tweet_id),
+        key=lambda t: (t.posted_at, t.tweet_id),
+    )
+    activations = _unique(
+        (
+            a
+            for a in data.activations
+            if a.opened_at < end and (a.closed_at is None or a.closed_at > start)
+        ),
+        key=lambda a: a.id,
+    )
+
+    # Followers and metrics: snapshots of the 1st of the month to the 1st of the next.
+    first_day, closing_day = start.date(), end.date()
+    follower_figures = _follower_figures(
+        [s for s in data.followers if first_day <= s.day <= closing_day]
+    )
+    latest = _latest_metrics(tweets, data.tweet_metrics, closing_day)
+    measured = [latest[t.tweet_id] for t in tweets if t.tweet_id in latest]
+    followers_ref = follower_figures.end
+    basis = _basis(measured, followers_ref)
+    impressions = (
+        sum(m.impressions or 0 for m in measured)
+        if measured and all(m.impressions is not None for m in measured)
+        else None
+    )
+    kinds = Counter(t.kind for t in tweets)
+    tweet_figures = TweetFigures(
+        total=len(tweets),
+        individual=kinds["post"],
+        digests=kinds["digest"],
+        activation_announcements=kinds["activation"],
+        posts_announced=sum(t.post_count for t in tweets if t.kind in ("post", "digest")),
+        measured=len(measured),
+        likes=sum(m.likes for m in measured),
+        retweets=sum(m.retweets for m in measured),
+        replies=sum(m.replies for m in measured),
+        quotes=sum(m.quotes for m in measured),
+        interactions=sum(m.interactions for m in measured),
+        impressions=impressions,
+        engagement_rate=_engagement(measured, followers_ref, basis),
+        engagement_basis=basis,
+        metrics_day=max((m.day for m in measured), default=None),
+    )
+
+    per_day = Counter(p.created_at.astimezone(UTC).date() for p in posts)
+    days = [first_day + timedelta(days=n) for n in range((closing_day - first_day).days)]
+    weeks = []
+    for week_first, week_last in _weeks(start, end):
+        in_week = [
+            t for t in tweets if week_first <= t.posted_at.astimezone(UTC).date() <= week_last
+        ]
+        week_measured = [latest[t.tweet_id] for t in in_week if t.tweet_id in latest]
+        iso_year, iso_week, _ = week_first.isocalendar()
+        weeks.append(
+            WeekFigures(
+                week=f"{iso_year}-W{iso_week:02d}",
+                first_day=week_first,
+                last_day=week_last,
+                tweets=len(in_week),
+                interactions=sum(m.interactions for m in week_measured),
+                engagement_rate=_engagement(week_measured, followers_ref, basis),
+            )
+        )
+
+    distances = [m.distance_km for m in matches if m.distance_km is not None]
+    moderation = _moderation_figures(decisions, start)
+    empty = not (posts or decisions or matches or activations or tweets)
+    report = MonthlyReport(
+        month=month,
+        label=month_label(month),
+        period_start=start,
+        period_end=end,
+        generated_at=data.generated_at,
+        empty=empty,
+        posts=_post_figures(posts),
+        moderation=moderation,
+        matches=MatchFigures(
+            count=len(matches),
+            median_distance_km=round(statistics.median(distances), 1) if distances else None,
+        ),
+        activations=_activation_figures(activations, posts, tweets, start, end, as_of),
+        tweets=tweet_figures,
+        followers=follower_figures,
+        hashtags=_hashtag_counts(tweets),
+        posts_per_day=tuple(DayCount(day, per_day[day]) for day in days),
+        tweets_per_week=tuple(weeks),
+    )
+    return _with_notes(report, data.notes)
+
+
+def _with_notes(report: MonthlyReport, loader_notes: Sequence[str]) -> MonthlyReport:
+    last_day = (report.period_end - timedelta(days=1)).date()
+    notes = [
+        f"Période : du {_date_fr(report.period_start.date())} au {_date_fr(last_day)} inclus, "
+        "en temps universel (UTC).",
+    ]
+    if report.empty:
+        notes.append(
+            "Aucune activité ce mois-ci : ni annonce, ni décision de modération, "
+            "ni mise en relation, ni activation, ni tweet."
+        )
+    notes.append(
+        "Les annonces sont comptées dans le mois de leur dépôt, avec leur statut au moment "
+        "du rapport."
+    )
+    decisions = (
+        "Les décisions de modération (taux d'approbation, délai) sont comptées dans le mois "
+        "où elles ont été prises : une annonce déposée le 31 et validée le 1er compte dans "
+        "les annonces de son mois de dépôt et dans les décisions du mois suivant."
+    )
+    earlier = report.moderation.decided_from_earlier_months
+    if earlier:
+        decisions += (
+            f" Ce mois-ci, {earlier} décision{'s' if earlier > 1 else ''} "
+            f"porte{'nt' if earlier > 1 else ''} sur des annonces déposées le mois précédent."
+        )
+    notes.append(decisions)
+    tweets = report.tweets
+    if tweets.engagement_basis == "impressions":
+        notes.append(
+            "Taux d'engagement = interactions (j'aime, retweets, réponses, citations) "
+            "÷ impressions des tweets mesurés."
+        )
+    elif tweets.engagement_basis == "followers":
+        notes.append(
+            "Taux d'engagement = interactions (j'aime, retweets, réponses, citations) "
+            "÷ (tweets mesurés × abonnés en fin de mois) : X n'a pas donné les impressions "
+            "de tous les tweets."
+        )
+    elif tweets.total:
+        notes.append(
+            "Taux d'engagement non calculable : aucune métrique de tweet ni aucun relevé "
+            "d'abonnés pour ce mois."
+        )
+    if tweets.total and tweets.metrics_day is not None:
+        notes.append(
+            f"Métriques des tweets : dernier relevé quotidien jusqu'au "
+            f"{_date_fr(tweets.metrics_day)} ({tweets.measured} tweet"
+            f"{'s' if tweets.measured > 1 else ''} mesuré{'s' if tweets.measured > 1 else ''} "
+            f"sur {tweets.total})."
+        )
+    followers = report.followers
+    if followers.start_day is None:
+        notes.append(
+            "Abonnés : aucun relevé quotidien ce mois-ci (relevés désactivés sans identifiants X)."
+        )
+    elif followers.end_day is not None and followers.end_day != followers.start_day:
+        notes.append(
+            f"Abonnés : relevés du {_date_fr(followers.start_day)} et du "
+            f"{_date_fr(followers.end_day)}."
+        )
+    else:
+        notes.append(
+            f"Abonnés : un seul relevé ({_date_fr(followers.start_day)}), "
+            "pas de croissance calculable."
+        )
+    if followers.top and followers.top_day and not followers.top_complete:
+        notes.append(
+            f"Abonnés les plus influents : les plus suivis parmi les {followers.top_read} "
+            f"abonnés lus le {_date_fr(followers.top_day)} "
+            "(lire tous les abonnés coûterait trop de quota de l'API X)."
+        )
+    notes.append(
+        "Les jours d'activation comptent les jours du mois (UTC) où l'activation était ouverte."
+    )
+    notes.extend(loader_notes)
+    notes.append("Ce rapport ne contient aucune donnée personnelle des auteurs d'annonces.")
+    return replace(report, notes=tuple(notes))
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _query(
+    table: EntraideTable,
+    index: str,
+    partition: str,
+    *,
+    sort_below: str | None = None,
+    filter_expression: str | None = None,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Items of one index partition (paginated), optionally ``sort key < sort_below``."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    partition_key, sort_key = {
+        "by_month": ("gsi2pk", "gsi2sk"),
+        "by_status": ("gsi1pk", "gsi1sk"),
+    }[index]
+    attribute_names = {"#pk": partition_key, **(names or {})}
+    attribute_values: dict[str, Any] = {":pk": {"S": partition}}
+    attribute_values.update({key: {"S": value} for key, value in (values or {}).items()})
+    condition = "#pk = :pk"
+    if sort_below is not None:
+        attribute_names["#sk"] = sort_key
+        attribute_values[":below"] = {"S": sort_below}
+        condition += " AND #sk < :below"
+    params: dict[str, Any] = {
+        "TableName": table.table_name,
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": attribute_names,
+        "ExpressionAttributeValues": attribute_values,
+    }
+    if filter_expression:
+        params["FilterExpression"] = filter_expression
+    deserializer = TypeDeserializer()
+    for page in table.client.get_paginator("query").paginate(**params):
+        for raw in page["Items"]:
+            yield {key: deserializer.deserialize(value) for key, value in raw.items()}
+
+
+def post_facts_from_item(item: Mapping[str, Any]) -> PostFacts:
+    decided = item.get("decided_at")
+    return PostFacts(
+        post_id=str(item["id"]),
+        kind=Kind(item["kind"]),
+        category=Category(item["category"]),
+        departement=str(item.get("departement", "")),
+        status=PostStatus(item["status"]),
+        created_at=_parse_iso(item["created_at"]),
+        activation_id=str(item.get("activation_id", "")),
+        decided_at=_parse_iso(decided) if decided else None,
+    )
+
+
+def match_facts_from_item(item: Mapping[str, Any]) -> MatchFacts:
+    distance = item.get("distance_km")
+    return MatchFacts(
+        need_id=str(item.get("need_id", "")),
+        offer_id=str(item.get("offer_id", "")),
+        activation_id=str(item.get("activation_id", "")),
+        created_at=_parse_iso(item["created_at"]),
+        distance_km=float(distance) if isinstance(distance, int | float | Decimal) else None,
+    )
+
+
+def tweet_facts_from_item(item: Mapping[str, Any]) -> TweetFacts:
+    post_ids = item.get("post_ids") or ()
+    return TweetFacts(
+        tweet_id=str(item["id"]),
+        posted_at=_parse_iso(item["posted_at"]),
+        kind=str(item.get("kind", "post")),
+        text=str(item.get("text", "")),
+        post_count=int(item.get("post_count", len(post_ids))),
+        activation_id=str(item.get("activation_id", "")),
+    )
+
+
+def load_month(
+    table: EntraideTable,
+    month: str,
+    *,
+    now: datetime | None = None,
+    activation_lookback_months: int = ACTIVATION_LOOKBACK_MONTHS,
+    decision_lookback_months: int = DECISION_LOOKBACK_MONTHS,
+) -> MonthData:
+    """Read ``month`` through the indexes only (Query, never Scan).
+
+    - ``by_month`` ``POST#<month>``: the posts created in the month; ``POST#<earlier>``
+      (``decision_lookback_months`` back, filtered on ``decided_at``): posts created
+      before and decided in the month.
+    - ``by_month`` ``MATCH#<month>``, ``TWEET#<month>``.
+    - activations: ``by_month`` ``ACTIVATION#<month>`` (opened in it), ``ACTIVATION#<m>``
+      for the ``activation_lookback_months`` months before (filtered: still open, or closed
+      after the month's start), and ``by_status`` ``ACTIVATION#open`` (opened before the
+      month's end) for older ones still open. An activation opened more than
+      ``activation_lookback_months`` before the month *and* closed since is missed: alerts
+      last days, not months; widen the look-back to report on such a month.
+    - ``by_month`` ``SNAPSHOT#<month>`` and the 1st of the next month.
+    """
+    from entraide.snapshots import SnapshotStore
+    from entraide.store import activation_from_item
+
+    start, end = month_bounds(month)
+    generated = now or datetime.now(UTC)
+
+    posts = [post_facts_from_item(item) for item in _query(table, "by_month", f"POST#{month}")]
+    decisions = [post for post in posts if post.decided_at and start <= post.decided_at < end]
+    for back in range(1, decision_lookback_months + 1):
+        decisions += [
+            post_facts_from_item(item)
+            for item in _query(
+                table,
+                "by_month",
+                f"POST#{shift_month(month, -back)}",
+                filter_expression="decided_at >= :start AND decided_at < :end",
+                values={":start": _iso(start), ":end": _iso(end)},
+            )
+        ]
+
+    matches = [match_facts_from_item(item) for item in _query(table, "by_month", f"MATCH#{month}")]
+    tweets = [tweet_facts_from_item(item) for item in _query(table, "by_month", f"TWEET#{month}")]
+
+    activation_items = list(_query(table, "by_month", f"ACTIVATION#{month}"))
+    for back in range(1, activation_lookback_months + 1):
+        activation_items += _query(
+            table,
+            "by_month",
+            f"ACTIVATION#{shift_month(month, -back)}",
+            filter_expression="attribute_not_exists(closed_at) OR closed_at > :start",
+            values={":start": _iso(start)},
+        )
+    activation_items += _query(table, "by_status", "ACTIVATION#open", sort_below=_iso(end))
+    activations = _unique(
+        (activation_from_item(item) for item in activation_items), key=lambda a: a.id
+    )
+
+    snapshots = SnapshotStore(table).between(start.date(), end.date())
+    notes = (
+        "Activations : celles ouvertes pendant le mois, celles encore ouvertes, et celles "
+        f"ouvertes dans les {activation_lookback_months} mois précédents et fermées "
+        "pendant le mois ou après.",
+    )
+    return MonthData(
+        month=month,
+        generated_at=generated,
+        posts=tuple(posts),
+        decisions=tuple(decisions),
+        matches=tuple(matches),
+        activations=tuple(activations),
+        tweets=tuple(tweets),
+        tweet_metrics=snapshots.tweet_metrics,
+        followers=snapshots.followers,
+        notes=notes,
+    )
+
+
+def monthly_report(
+    table: EntraideTable, month: str, *, now: datetime | None = None
+) -> MonthlyReport:
+    """:func:`load_month` then :func:`compute_month`: what a scheduled run or the CLI calls."""
+    return compute_month(month, load_month(table, month, now=now))
