@@ -28,8 +28,8 @@ Backends:
   ``LastEvaluatedKey``/``ExclusiveStartKey``, ``Count``/``ScannedCount``. Its times show
   how the two access patterns scale when a Query costs what it reads.
 
-The default run takes about 8 minutes, nearly all of it moto at 100,000 posts (loading
-about 2 minutes, the Scan about 4); ``--moto-max 10000`` leaves that row to the memory
+The default run takes 7 to 8 minutes, nearly all of it moto at 100,000 posts (loading
+1.5 to 2 minutes, the Scan about 4); ``--moto-max 10000`` leaves that row to the memory
 backend and finishes in about a minute.
 
 Absolute times are those of this machine and of the backend, not of DynamoDB over the

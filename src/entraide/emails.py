@@ -15,7 +15,6 @@ poster's own emails: the moderation request shows the public text only.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -66,24 +65,11 @@ class FlagView(Protocol):
     def detail(self) -> str: ...
 
 
-@functools.cache
 def _environment() -> jinja2.Environment:
-    """Email templates: HTML autoescaped, plain text not; built once, on first render."""
-    import jinja2
+    """Email templates (see entraide.templating): HTML autoescaped, plain text not."""
+    from entraide.templating import environment
 
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("entraide", "templates/email"),
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html",),
-            disabled_extensions=("txt",),
-            default_for_string=True,
-            default=True,
-        ),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return environment("templates/email")
 
 
 def _render(name: str, **context: Any) -> tuple[str, str]:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from entraide.models import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
 from entraide.snapshots import TOP_FOLLOWERS, FollowerSnapshot, TopFollower, TweetMetrics
+from entraide.web import MONTHS_FR
 
 if TYPE_CHECKING:
     from entraide.store import EntraideTable
@@ -83,20 +84,6 @@ ACTIVATION_LOOKBACK_MONTHS: Final = 3
 DECISION_LOOKBACK_MONTHS: Final = 1
 
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-MONTHS_FR: Final = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 # --- months ------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import functools
 import io
 import json
 from collections.abc import Sequence
@@ -408,24 +407,11 @@ def summary_lines(report: MonthlyReport) -> list[tuple[str, str]]:
 # --- HTML --------------------------------------------------------------------------------
 
 
-@functools.cache
 def _environment() -> jinja2.Environment:
-    """Templates under ``templates/``: ``.html`` autoescaped, ``.txt`` not."""
-    import jinja2
+    """The report page and email share the pages' environment (see entraide.templating)."""
+    from entraide.web import _environment as pages_environment
 
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("entraide", "templates"),
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html",),
-            disabled_extensions=("txt",),
-            default_for_string=True,
-            default=True,
-        ),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return pages_environment()
 
 
 def _charts(report: MonthlyReport) -> dict[str, Any]:

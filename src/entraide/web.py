@@ -146,18 +146,10 @@ def format_number_fr(number: int) -> str:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The Jinja environment, built once per process on the first render."""
-    import jinja2
+    """The pages' environment (see entraide.templating), with the French filters."""
+    from entraide.templating import environment
 
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("entraide", "templates"),
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html",), default_for_string=True, default=True
-        ),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = environment("templates")
     env.filters["date_fr"] = format_date_fr
     env.filters["nombre_fr"] = format_number_fr
     env.globals["home_href"] = HOME_HREF

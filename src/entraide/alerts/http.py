@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -24,7 +24,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from entraide.alerts.model import SourceError
+from entraide.alerts.model import Alert, SourceError
 
 USER_AGENT = "ShareEntraide/0.1 (+https://github.com/shareentraide/pipeline)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -237,3 +237,39 @@ def aware_utc(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
     return now.astimezone(UTC)
+
+
+class DocumentSource:
+    """A source read over HTTP (or from a file) and parsed by a pure function.
+
+    Subclasses name the source, the media types they accept and their parser.
+    """
+
+    name: ClassVar[str]
+    accept: ClassVar[str]
+
+    def __init__(
+        self, url: str, *, session: requests.Session | None = None, timeout: float = 10.0
+    ) -> None:
+        self.url = url
+        self._session = session
+        self._timeout = timeout
+
+    def __repr__(self) -> str:  # never shows a key a subclass may hold
+        return f"{type(self).__name__}(url={self.url!r})"
+
+    def headers(self) -> dict[str, str]:
+        return {"Accept": self.accept}
+
+    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
+        raise NotImplementedError
+
+    def fetch(self, now: datetime) -> list[Alert]:
+        document = fetch_document(
+            self.url,
+            session=self._session,
+            timeout=self._timeout,
+            headers=self.headers(),
+            source=self.name,
+        )
+        return self.parse(document, now=now)

@@ -46,11 +46,10 @@ from importlib import resources
 from types import MappingProxyType
 from xml.etree.ElementTree import Element
 
-import requests
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from entraide.alerts.http import aware_utc, fetch_document, parse_time
+from entraide.alerts.http import DocumentSource, aware_utc, parse_time
 from entraide.alerts.model import Alert, SourceError
 from entraide.departements import DEPARTEMENTS, departement_name
 from entraide.models import AlertLevel, Hazard
@@ -471,27 +470,11 @@ def parse_meteoalarm(document: bytes, *, now: datetime) -> list[Alert]:
     raise _error(f"expected an Atom feed or a CAP 1.2 alert, got <{root.tag}>")
 
 
-class MeteoAlarmSource:
+class MeteoAlarmSource(DocumentSource):
     """The MeteoAlarm source: ``fetch(now)`` reads the feed at ``url`` and parses it."""
 
     name = SOURCE
+    accept = "application/atom+xml, application/cap+xml, application/xml"
 
-    def __init__(
-        self, url: str, *, session: requests.Session | None = None, timeout: float = 10.0
-    ) -> None:
-        self.url = url
-        self._session = session
-        self._timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"MeteoAlarmSource(url={self.url!r})"
-
-    def fetch(self, now: datetime) -> list[Alert]:
-        document = fetch_document(
-            self.url,
-            session=self._session,
-            timeout=self._timeout,
-            headers={"Accept": "application/atom+xml, application/cap+xml, application/xml"},
-            source=SOURCE,
-        )
+    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
         return parse_meteoalarm(document, now=now)

@@ -46,7 +46,7 @@ from typing import Any
 
 import requests
 
-from entraide.alerts.http import aware_utc, fetch_document, load_json, parse_time
+from entraide.alerts.http import DocumentSource, aware_utc, load_json, parse_time
 from entraide.alerts.model import Alert, SourceError
 from entraide.departements import DEPARTEMENTS, departement_name
 from entraide.models import AlertLevel, Hazard
@@ -381,10 +381,11 @@ def parse_meteofrance(document: bytes, *, now: datetime) -> list[Alert]:
     raise _error(f"unexpected document: neither a vigilance map nor a warning{detail}")
 
 
-class MeteoFranceVigilance:
+class MeteoFranceVigilance(DocumentSource):
     """The Météo-France vigilance source: ``fetch(now)`` reads ``url`` and parses it."""
 
     name = SOURCE
+    accept = "application/json"
 
     def __init__(
         self,
@@ -394,19 +395,14 @@ class MeteoFranceVigilance:
         session: requests.Session | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self.url = url
+        super().__init__(url, session=session, timeout=timeout)
         self._api_key = api_key
-        self._session = session
-        self._timeout = timeout
 
-    def __repr__(self) -> str:  # never shows the key
-        return f"MeteoFranceVigilance(url={self.url!r})"
-
-    def fetch(self, now: datetime) -> list[Alert]:
-        headers = {"Accept": "application/json"}
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
         if self._api_key:
-            headers["apikey"] = self._api_key
-        document = fetch_document(
-            self.url, session=self._session, timeout=self._timeout, headers=headers, source=SOURCE
-        )
+            headers["apikey"] = self._api_key  # the portal's key (never in repr or logs)
+        return headers
+
+    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
         return parse_meteofrance(document, now=now)

@@ -23,9 +23,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-import requests
-
-from entraide.alerts.http import aware_utc, fetch_document, load_json, parse_time
+from entraide.alerts.http import DocumentSource, aware_utc, load_json, parse_time
 from entraide.alerts.model import Alert, SourceError
 from entraide.departements import DEPARTEMENTS, departement_name
 from entraide.models import AlertLevel, Hazard
@@ -123,27 +121,11 @@ def parse_vigicrues(document: bytes, *, now: datetime) -> list[Alert]:
     return [alerts[code] for code in sorted(alerts)]
 
 
-class VigicruesSource:
+class VigicruesSource(DocumentSource):
     """The Vigicrues source: ``fetch(now)`` reads ``url`` and parses the synthesis."""
 
     name = SOURCE
+    accept = "application/ld+json, application/json"
 
-    def __init__(
-        self, url: str, *, session: requests.Session | None = None, timeout: float = 10.0
-    ) -> None:
-        self.url = url
-        self._session = session
-        self._timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"VigicruesSource(url={self.url!r})"
-
-    def fetch(self, now: datetime) -> list[Alert]:
-        document = fetch_document(
-            self.url,
-            session=self._session,
-            timeout=self._timeout,
-            headers={"Accept": "application/ld+json, application/json"},
-            source=SOURCE,
-        )
+    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
         return parse_vigicrues(document, now=now)
