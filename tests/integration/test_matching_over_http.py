@@ -151,3 +151,43 @@ def test_bad_near_me_queries_are_400_with_the_field(
     response = requests.get(local_stack.api_url + "posts", params=params, timeout=10)
     assert response.status_code == 400
     assert field in [error["field"] for error in response.json()["errors"]]
+
+
+def test_a_replayed_stream_batch_matches_and_emails_nobody_twice(
+    local_stack: RunningStack,
+) -> None:
+    # Given a need and an offer nearby, matched and notified
+    need = publish(
+        local_stack,
+        kind="need",
+        category="transport",
+        title="Besoin d'un trajet",
+        description="Vers la gare.",
+        postcode="11000",
+        commune="Carcassonne",
+    )
+    offer = publish(
+        local_stack,
+        kind="offer",
+        category="transport",
+        title="Voiture disponible",
+        description="Le matin.",
+        postcode="11000",
+        commune="Carcassonne",
+    )
+    mails_before = len(outbox_mails(local_stack))
+    match = local_stack.get_item(f"MATCH#{need}#{offer}", "MATCH")
+    assert match is not None
+    # When geomatch gets every batch about these posts again
+    batches = [
+        event
+        for event in local_stack.recorded_events()
+        if any(offer in str(record) or need in str(record) for record in event["Records"])
+    ]
+    assert batches
+    for event in batches:
+        invocation = local_stack.stack.invoke("geomatch", event)
+        assert invocation.ok, invocation.traceback
+    # Then no new match record and no new email
+    assert local_stack.get_item(f"MATCH#{need}#{offer}", "MATCH") == match
+    assert len(outbox_mails(local_stack)) == mails_before
