@@ -55,8 +55,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Figures, not pass/fail: these machines are shared and noisy.
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/relay_surge.py
+	$(BIN)/python bench/geomatch_scaling.py --moto-max 10000
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
