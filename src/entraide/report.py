@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
 
-from entraide.kpi import MONTHS_FR, MonthlyReport, month_bounds
+from entraide.kpi import MonthlyReport, month_bounds
 from entraide.mail import EmailMessage
+from entraide.web import MONTHS_FR
 
 if TYPE_CHECKING:
     import jinja2
