@@ -178,6 +178,16 @@ class ActivationView:
     opened_on: str
 
 
+def _departement_label(code: str) -> str:
+    """``Aude (11)``; the code alone for one the table does not know."""
+    from entraide.departements import UnknownDepartement, departement_name
+
+    try:
+        return f"{departement_name(code)} ({code})"
+    except UnknownDepartement:
+        return code
+
+
 def _activation_view(activation: Activation) -> ActivationView:
     label = activation.hazard.label
     hashtag = activation.hashtag.strip()
@@ -185,7 +195,7 @@ def _activation_view(activation: Activation) -> ActivationView:
         hashtag = f"#{hashtag}"
     return ActivationView(
         hazard=label[:1].upper() + label[1:],
-        departements=activation.departements,
+        departements=tuple(_departement_label(code) for code in activation.departements),
         level=activation.level.value,
         hashtag=hashtag,
         opened_on=format_date_fr(activation.opened_at),

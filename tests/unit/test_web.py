@@ -664,11 +664,11 @@ def test_given_open_activations_when_rendered_then_they_are_listed_in_french() -
     first, second = (li.text() for li in items)
     assert "Inondations" in first
     assert "vigilance rouge" in first
-    assert "Départements : 11, 34" in first
+    assert "Départements : Aude (11), Hérault (34)" in first
     assert "#InondationsAude" in first
     assert "26 novembre 2026" in first
     assert "Vent violent" in second
-    assert "Département : 83" in second
+    assert "Département : Var (83)" in second
     assert "#TempeteVar" in second
     assert "1er décembre 2026" in second
     assert "en veille" not in doc.find("main").text()
