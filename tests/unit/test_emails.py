@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 
@@ -22,9 +23,9 @@ from entraide.models import (
     Hazard,
     Kind,
     Post,
-    PostStatus,
 )
 from entraide.privacy import EMAIL_PATTERN, PHONE_PATTERN
+from tests import factories
 
 APPROVE_URL = "https://entraide.example/Prod/moderation/01JDZ8Q4ZQ?d=approve&t=abc.def"
 REJECT_URL = "https://entraide.example/Prod/moderation/01JDZ8Q4ZQ?d=reject&t=ghi.jkl"
@@ -109,8 +110,9 @@ class Flag:
     detail: str
 
 
-def make_post(**changes: object) -> Post:
-    data: dict[str, object] = {
+def make_post(**changes: Any) -> Post:
+    """An offer of lodging in Trèbes (11800), on the shared factory."""
+    trebes: dict[str, Any] = {
         "id": "01JDZ8Q4ZQ3V7K2M9N5P6R8S0T",
         "kind": Kind.OFFER,
         "category": Category.HEBERGEMENT,
@@ -119,16 +121,9 @@ def make_post(**changes: object) -> Post:
         "postcode": "11800",
         "commune": "Trèbes",
         "insee": "11397",
-        "departement": "11",
-        "lat": 43.21,
-        "lon": 2.44,
-        "geohash": "spf0",
         "activation_id": "act-1",
-        "status": PostStatus.PENDING,
-        "created_at": datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
     }
-    data.update(changes)
-    return Post(**data)  # type: ignore[arg-type]
+    return factories.make_post(**{**trebes, **changes})
 
 
 ACTIVATION = Activation(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from importlib import resources
+from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -26,8 +27,8 @@ from entraide.models import (
     Hazard,
     Kind,
     Post,
-    PostStatus,
 )
+from tests import factories
 
 # ---------------------------------------------------------------------------
 # A tiny DOM built with html.parser
@@ -166,8 +167,9 @@ def activation(**changes: object) -> Activation:
     return Activation(**data)  # type: ignore[arg-type]
 
 
-def post(**changes: object) -> Post:
-    data: dict[str, object] = {
+def post(**changes: Any) -> Post:
+    """An offer of lodging in Trèbes (11800), on the shared factory."""
+    trebes: dict[str, Any] = {
         "id": "01JDZ8Q4ZQ3V7K2M9N5P6R8S0T",
         "kind": Kind.OFFER,
         "category": Category.HEBERGEMENT,
@@ -176,16 +178,9 @@ def post(**changes: object) -> Post:
         "postcode": "11800",
         "commune": "Trèbes",
         "insee": "11397",
-        "departement": "11",
-        "lat": 43.21,
-        "lon": 2.44,
-        "geohash": "spf0",
         "activation_id": "act-1",
-        "status": PostStatus.PENDING,
-        "created_at": datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
     }
-    data.update(changes)
-    return Post(**data)  # type: ignore[arg-type]
+    return factories.make_post(**{**trebes, **changes})
 
 
 FULL_VALUES = {
