@@ -49,13 +49,19 @@ tweepy, requests and boto3 are imported on first use only.
 from __future__ import annotations
 
 import heapq
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
-from entraide.xapi import RateLimits, XCredentials, XError, XRejected, read_rate_limits
+from entraide.xapi import (
+    RateLimits,
+    UserContextClient,
+    XCredentials,
+    XError,
+    XRejected,
+    read_rate_limits,
+)
 
 if TYPE_CHECKING:
     from entraide.store import EntraideTable
@@ -339,38 +345,10 @@ class TweepyReader:
         client_factory: Callable[[XCredentials], Any] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._load = credentials_loader
-        self._factory = client_factory
-        self._clock = clock
-        self._client: Any | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    factory = self._factory
-                    if factory is None:
-                        from entraide.xapi import tweepy_client
-
-                        factory = tweepy_client
-                    self._client = factory(self._load())
-        return self._client
+        self._x = UserContextClient(credentials_loader, client_factory=client_factory, clock=clock)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        from entraide.xapi import _map_error
-
-        client = self.client
-        try:
-            return getattr(client, method)(*args, user_auth=True, **kwargs)
-        except Exception as exc:
-            error = _map_error(exc, self._clock())
-            if error is None:
-                raise
-            if isinstance(error, XRejected) and error.status == 401:
-                self._client = None
-            raise error from exc
+        return self._x.call(method, *args, **kwargs)
 
     def me(self) -> Account:
         response = self._call("get_me", user_fields=["public_metrics"])

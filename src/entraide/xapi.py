@@ -389,12 +389,13 @@ def tweepy_client(
     return client
 
 
-class TweepyPoster:
-    """Posts through ``tweepy.Client.create_tweet(text=…, user_auth=True)``.
+class UserContextClient:
+    """A ``tweepy.Client`` in user context (OAuth 1.0a), shared by the poster and the reader.
 
-    ``credentials_loader`` is called on the first post (and again after a 401, in
-    case the secret was rotated); ``client_factory`` builds the client from the
-    credentials (default :func:`tweepy_client`).
+    ``credentials_loader`` is called on the first call (and again after a 401, in case the
+    secret was rotated); ``client_factory`` builds the client from the credentials
+    (default :func:`tweepy_client`). :meth:`call` maps X's answers to the typed errors
+    of this module; it never sleeps on a rate limit.
     """
 
     def __init__(
@@ -419,10 +420,20 @@ class TweepyPoster:
                     self._client = self._factory(self._load())
         return self._client
 
-    def post(self, text: str) -> PostedTweet:
+    def call(
+        self,
+        method: str,
+        *args: Any,
+        read: Callable[[Any], Any] = lambda response: response,
+        **kwargs: Any,
+    ) -> Any:
+        """``client.<method>(…, user_auth=True)``, its answer through ``read``.
+
+        ``read`` runs inside the error mapping: a body X sent broken is X's error too.
+        """
         client = self.client
         try:
-            return _posted(client.create_tweet(text=text, user_auth=True), text)
+            return read(getattr(client, method)(*args, user_auth=True, **kwargs))
         except XError:
             raise
         except Exception as exc:
@@ -432,6 +443,33 @@ class TweepyPoster:
             if isinstance(error, XRejected) and error.status == 401:
                 self._client = None  # reload the credentials next time
             raise error from exc
+
+
+class TweepyPoster:
+    """Posts through ``tweepy.Client.create_tweet(text=…, user_auth=True)``.
+
+    See :class:`UserContextClient` for the credentials, the client and the errors.
+    """
+
+    def __init__(
+        self,
+        credentials_loader: Callable[[], XCredentials],
+        *,
+        client_factory: Callable[[XCredentials], Any] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._x = UserContextClient(credentials_loader, client_factory=client_factory, clock=clock)
+
+    @property
+    def client(self) -> Any:
+        """The tweepy client, built on first use."""
+        return self._x.client
+
+    def post(self, text: str) -> PostedTweet:
+        posted: PostedTweet = self._x.call(
+            "create_tweet", text=text, read=lambda response: _posted(response, text)
+        )
+        return posted
 
 
 class DryRunPoster:
