@@ -26,7 +26,7 @@ from entraide.effects import OnceOnly
 from entraide.models import Activation
 from entraide.observability import logger, metrics
 from entraide.settings import ActivationEventsSettings
-from entraide.store import EntraideTable, activation_from_item
+from entraide.store import EntraideTable, activation_from_item, changed_images
 
 settings = ActivationEventsSettings.from_environ(os.environ)
 table = EntraideTable(settings.table_name)
@@ -45,11 +45,7 @@ announce_once = OnceOnly(settings.table_name, announce)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    change = record.dynamodb
-    if change is None or not change.new_image:  # the FilterCriteria let only activations in
-        raise ValueError(f"stream record {record.event_id} carries no new image")
-    new = activation_from_item(change.new_image)
-    old = activation_from_item(change.old_image) if change.old_image else None
+    old, new = changed_images(record, activation_from_item)
     for event in events_of_change(old, new):
         announce_once(effect={"event": event.value, "activation_id": new.id}, activation=new)
         if event is ActivationEvent.CLOSED:

@@ -24,7 +24,7 @@ from entraide.matching import MatchStore, match_new_post
 from entraide.nearby import NearbySearch
 from entraide.observability import logger, metrics
 from entraide.settings import MatchSettings
-from entraide.store import EntraideTable, post_from_item
+from entraide.store import EntraideTable, changed_images, post_from_item
 from entraide.wiring import notice_book
 
 settings = MatchSettings.from_environ(os.environ)
@@ -36,10 +36,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    change = record.dynamodb
-    if change is None or not change.new_image:  # the FilterCriteria let only posts in
-        raise ValueError(f"stream record {record.event_id} carries no new image")
-    post = post_from_item(change.new_image)
+    _, post = changed_images(record, post_from_item)
     found = match_new_post(
         post,
         search=search,

@@ -25,7 +25,7 @@ from entraide.models import Post
 from entraide.moderation import Effect
 from entraide.observability import logger, metrics
 from entraide.settings import ModerationSettings
-from entraide.store import EntraideTable, post_from_item
+from entraide.store import EntraideTable, changed_images, post_from_item
 from entraide.wiring import moderation_effects
 
 settings = ModerationSettings.from_environ(os.environ)
@@ -44,11 +44,7 @@ perform_once = OnceOnly(settings.table_name, perform)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    change = record.dynamodb
-    if change is None or not change.new_image:  # the FilterCriteria let only posts through
-        raise ValueError(f"stream record {record.event_id} carries no new image")
-    new = post_from_item(change.new_image)
-    old = post_from_item(change.old_image) if change.old_image else None
+    old, new = changed_images(record, post_from_item)
     for effect in moderation.effects_of_change(old, new):
         perform_once(effect=effect.to_dict(), post=new)
 

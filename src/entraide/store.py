@@ -66,6 +66,19 @@ def cell_key(activation_id: str, geohash: str) -> str:
     return f"CELL#{activation_id}#{geohash[:CELL_PRECISION]}"
 
 
+def changed_images[T](record: Any, parse: Callable[[Mapping[str, Any]], T]) -> tuple[T | None, T]:
+    """``(old, new)`` of the item a stream record (powertools' DynamoDBRecord) changed.
+
+    The template's FilterCriteria deliver only items of the kind ``parse`` reads; a
+    record without a new image is an error (the batch reports it as a failure).
+    """
+    change = record.dynamodb
+    if change is None or not change.new_image:
+        raise ValueError(f"stream record {record.event_id} carries no new image")
+    old = parse(change.old_image) if change.old_image else None
+    return old, parse(change.new_image)
+
+
 def post_key(post_id: str) -> Item:
     return {"pk": f"POST#{post_id}", "sk": "POST"}
 
