@@ -24,9 +24,7 @@ sent_at <= now - interval``.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -108,14 +106,6 @@ CONTACT_ACTION = LinkAction.CONTACT
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -455,51 +445,20 @@ class ContactDesk:
 
     # -- the claim item ----------------------------------------------------------------
     def _key(self, offer_id: str, need_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"{CLAIM_PREFIX}{offer_id}#{need_id}"}, "sk": {"S": CLAIM_SK}}
+        return {"pk": f"{CLAIM_PREFIX}{offer_id}#{need_id}", "sk": CLAIM_SK}
 
     def _claim(self, offer_id: str, need_id: str, now: datetime) -> str | datetime:
         """A claim token, or when the last message of this pair was sent."""
-        token = uuid.uuid4().hex
-        client = self.table.client
-        expires = int((now + self.min_interval + CLAIM_MEMORY_MARGIN).timestamp())
-        try:
-            client.update_item(
-                TableName=self.table.table_name,
-                Key=self._key(offer_id, need_id),
-                UpdateExpression=(
-                    "SET #entity = :entity, #sent = :now, #claim = :token, #expires = :expires"
-                ),
-                ConditionExpression="attribute_not_exists(#sent) OR #sent <= :cutoff",
-                ExpressionAttributeNames={
-                    "#entity": "entity",
-                    "#sent": "sent_at",
-                    "#claim": "claim",
-                    "#expires": "expires_at",
-                },
-                ExpressionAttributeValues={
-                    ":entity": {"S": "contact-claim"},
-                    ":now": {"S": _iso(now)},
-                    ":token": {"S": token},
-                    ":cutoff": {"S": _iso(now - self.min_interval)},
-                    ":expires": {"N": str(expires)},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except client.exceptions.ConditionalCheckFailedException as exc:
-            sent = (exc.response.get("Item") or {}).get("sent_at", {}).get("S")
-            return _parse_iso(sent) if sent else now
-        return token
+        return self.table.claim_slot(
+            self._key(offer_id, need_id),
+            entity="contact-claim",
+            now=now,
+            interval=self.min_interval,
+            memory=CLAIM_MEMORY_MARGIN,
+        )
 
     def _release(self, offer_id: str, need_id: str, token: str) -> None:
-        client = self.table.client
-        with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
-            client.delete_item(
-                TableName=self.table.table_name,
-                Key=self._key(offer_id, need_id),
-                ConditionExpression="#claim = :token",
-                ExpressionAttributeNames={"#claim": "claim"},
-                ExpressionAttributeValues={":token": {"S": token}},
-            )
+        self.table.release_slot(self._key(offer_id, need_id), token)
 
 
 # -- the pages ------------------------------------------------------------------------

@@ -55,8 +55,6 @@ twice within the hour). A failed send releases the slot and keeps the notices.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -609,48 +607,17 @@ class NoticeBook:
 
     def _claim(self, digest: str, now: datetime) -> str | datetime:
         """The claim token of the send slot, or when the last email went (slot taken)."""
-        token = uuid.uuid4().hex
-        try:
-            self._client.update_item(
-                TableName=self._name,
-                Key=self._ser({"pk": _notice_pk(digest), "sk": SENT_SK}),
-                UpdateExpression=(
-                    "SET #entity = :entity, #sent = :now, #claim = :token, #expires = :expires"
-                ),
-                ConditionExpression="attribute_not_exists(#sent) OR #sent <= :cutoff",
-                ExpressionAttributeNames={
-                    "#entity": "entity",
-                    "#sent": "sent_at",
-                    "#claim": "claim",
-                    "#expires": "expires_at",
-                },
-                ExpressionAttributeValues=self._ser(
-                    {
-                        ":entity": "match-notice-sent",
-                        ":now": _iso(now),
-                        ":token": token,
-                        ":cutoff": _iso(now - self.min_interval),
-                        ":expires": _epoch(now + self.min_interval + SENT_MEMORY_MARGIN),
-                    }
-                ),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException as exc:
-            old = self._de(exc.response.get("Item") or {})
-            return _parse_iso(str(old["sent_at"])) if old.get("sent_at") else now
-        return token
+        return self.table.claim_slot(
+            {"pk": _notice_pk(digest), "sk": SENT_SK},
+            entity="match-notice-sent",
+            now=now,
+            interval=self.min_interval,
+            memory=SENT_MEMORY_MARGIN,
+        )
 
     def _release(self, digest: str, token: str) -> None:
         """Give the slot back (nothing was sent). The slot was free: forgetting it is exact."""
-        # A failed condition: someone else's claim by now, theirs to keep.
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.delete_item(
-                TableName=self._name,
-                Key=self._ser({"pk": _notice_pk(digest), "sk": SENT_SK}),
-                ConditionExpression="#claim = :token",
-                ExpressionAttributeNames={"#claim": "claim"},
-                ExpressionAttributeValues=self._ser({":token": token}),
-            )
+        self.table.release_slot({"pk": _notice_pk(digest), "sk": SENT_SK}, token)
 
     def _compose(
         self, digest: str, batch: Sequence[PendingNotice]

@@ -358,6 +358,59 @@ class EntraideTable:
         item = self._deserialise(raw)
         return Contact(email=item["email"], phone=item.get("phone"))
 
+    # -- send slots: at most one message per interval --------------------------------
+    def claim_slot(
+        self, key: Item, *, entity: str, now: datetime, interval: timedelta, memory: timedelta
+    ) -> str | datetime:
+        """Claim the send slot of ``key`` (pk, sk) before sending: a token, or, when the
+        slot is taken, when the last message went. One conditional write, so two senders
+        never both get it; the item expires ``memory`` after the interval."""
+        import uuid
+
+        token = uuid.uuid4().hex
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._serialise(key),
+                UpdateExpression=(
+                    "SET #entity = :entity, #sent = :now, #claim = :token, #expires = :expires"
+                ),
+                ConditionExpression="attribute_not_exists(#sent) OR #sent <= :cutoff",
+                ExpressionAttributeNames={
+                    "#entity": "entity",
+                    "#sent": "sent_at",
+                    "#claim": "claim",
+                    "#expires": "expires_at",
+                },
+                ExpressionAttributeValues=self._serialise(
+                    {
+                        ":entity": entity,
+                        ":now": _iso(now),
+                        ":token": token,
+                        ":cutoff": _iso(now - interval),
+                        ":expires": int((now + interval + memory).timestamp()),
+                    }
+                ),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            old = self._deserialise(exc.response.get("Item") or {})
+            return _parse_iso(str(old["sent_at"])) if old.get("sent_at") else now
+        return token
+
+    def release_slot(self, key: Item, token: str) -> None:
+        """Give a claimed slot back (nothing was sent); another claim by now is kept."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=self._serialise(key),
+                ConditionExpression="#claim = :token",
+                ExpressionAttributeNames={"#claim": "claim"},
+                ExpressionAttributeValues=self._serialise({":token": token}),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return
+
     def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]:
         """Public texts of the poster's other posts since ``since`` (near-duplicate check)."""
         pages = self.client.get_paginator("query").paginate(
