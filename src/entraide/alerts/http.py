@@ -273,3 +273,32 @@ class DocumentSource:
             source=self.name,
         )
         return self.parse(document, now=now)
+
+
+class JsonShape:
+    """Typed accessors over a parsed JSON document of ``source``.
+
+    Every miss is a :class:`SourceError` that names where it was: a document with an
+    unexpected schema is an error, never an empty reading.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, message: str) -> SourceError:
+        return SourceError(self.source, message)
+
+    def obj(self, value: Any, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(f"{where}: expected an object, got {type(value).__name__}")
+        return value
+
+    def array(self, value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.error(f"{where}: expected a list, got {type(value).__name__}")
+        return value
+
+    def key(self, obj: Mapping[str, Any], key: str, where: str) -> Any:
+        if key not in obj or obj[key] is None:
+            raise self.error(f"{where}: missing {key!r}")
+        return obj[key]

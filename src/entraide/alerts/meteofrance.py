@@ -46,8 +46,8 @@ from typing import Any
 
 import requests
 
-from entraide.alerts.http import DocumentSource, aware_utc, load_json, parse_time
-from entraide.alerts.model import Alert, SourceError
+from entraide.alerts.http import DocumentSource, JsonShape, aware_utc, load_json, parse_time
+from entraide.alerts.model import Alert
 from entraide.departements import DEPARTEMENTS, departement_name
 from entraide.models import AlertLevel, Hazard
 
@@ -86,27 +86,8 @@ class _Slice:
 
 # --- small typed accessors: every miss names where it was ------------------------------
 
-
-def _error(message: str) -> SourceError:
-    return SourceError(SOURCE, message)
-
-
-def _obj(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise _error(f"{where}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _error(f"{where}: expected a list, got {type(value).__name__}")
-    return value
-
-
-def _key(obj: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in obj or obj[key] is None:
-        raise _error(f"{where}: missing {key!r}")
-    return obj[key]
+_shape = JsonShape(SOURCE)
+_error, _obj, _list, _key = _shape.error, _shape.obj, _shape.array, _shape.key
 
 
 def _code(value: Any, where: str) -> int:

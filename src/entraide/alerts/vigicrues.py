@@ -23,8 +23,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from entraide.alerts.http import DocumentSource, aware_utc, load_json, parse_time
-from entraide.alerts.model import Alert, SourceError
+from entraide.alerts.http import DocumentSource, JsonShape, aware_utc, load_json, parse_time
+from entraide.alerts.model import Alert
 from entraide.departements import DEPARTEMENTS, departement_name
 from entraide.models import AlertLevel, Hazard
 
@@ -35,21 +35,8 @@ LEVELS: Mapping[int, AlertLevel | None] = MappingProxyType(
 )
 ENTITY_DEPARTEMENT = "4"  # vic:TypEntVigiCru of a département
 
-
-def _error(message: str) -> SourceError:
-    return SourceError(SOURCE, message)
-
-
-def _obj(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise _error(f"{where}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _key(obj: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in obj or obj[key] is None:
-        raise _error(f"{where}: missing {key!r}")
-    return obj[key]
+_shape = JsonShape(SOURCE)
+_error, _obj, _key = _shape.error, _shape.obj, _shape.key
 
 
 def _level(value: Any, where: str) -> AlertLevel | None:
