@@ -57,9 +57,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from entraide.geo import geohash, haversine_km
+from entraide.kernel.geo import geohash, haversine_km
+from entraide.kernel.model import Category, Kind, Post, PostStatus
 from entraide.matching import compatible_categories, counterpart_kind
-from entraide.models import Category, Kind, Post, PostStatus
 from entraide.nearby import NearbyPost, NearbySearch, Page, covering_cells, destination_point
 from entraide.store import BY_CELL, CELL_PRECISION, EntraideTable, cell_key, post_to_item
 
@@ -495,7 +495,7 @@ def run_moto(size: int, seed: int, repeat: int) -> Row:
 
 def check_item_shape(table: EntraideTable) -> None:
     """The items written directly are those the real approval path writes (then removed)."""
-    from entraide.models import Contact
+    from entraide.kernel.model import Contact
 
     post = _post(9_999_999, random.Random(0), "11", *CENTRE)
     pending = replace(post, status=PostStatus.PENDING, version=1, decided_by=None, decided_at=None)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from entraide.models import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
 from entraide.quota import MemoryBudget, QuotaLimits
 from entraide.relay import (
     DEFAULT_DIGEST_THRESHOLD,

@@ -35,8 +35,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from entraide.departements import is_departement
-from entraide.geo import TABLE_HEADER, commune_key
+from entraide.kernel.departements import is_departement
+from entraide.kernel.geo import TABLE_HEADER, commune_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT / ".." / "shared" / "data" / "laposte_hexasmal.csv"

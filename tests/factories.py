@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from entraide.models import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

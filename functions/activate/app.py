@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.activation_feed import run_feeds
 from entraide.activation_rules import ActivationRules
 from entraide.alerts.sources import build_sources, parse_source_configs, read_all
-from entraide.ids import new_id
+from entraide.kernel.ids import new_id
 from entraide.observability import logger, metrics
 from entraide.settings import ActivateSettings
 from entraide.store import EntraideTable

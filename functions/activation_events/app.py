@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.activation_events import events_of_change, expire_open_posts
 from entraide.announce import ActivationEvent, ActivationTopic
 from entraide.effects import OnceOnly
-from entraide.models import Activation
+from entraide.kernel.model import Activation
 from entraide.observability import logger, metrics
 from entraide.settings import ActivationEventsSettings
 from entraide.store import EntraideTable, activation_from_item, changed_images

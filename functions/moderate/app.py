@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.effects import OnceOnly
-from entraide.models import Post
+from entraide.kernel.model import Post
 from entraide.moderation import Effect
 from entraide.observability import logger, metrics
 from entraide.settings import ModerationSettings

@@ -14,12 +14,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide import public, web
-from entraide.api import html_response, json_error_response, json_response, status_of
-from entraide.errors import DomainError, PostNotFound
+from entraide import public
+from entraide.kernel.errors import DomainError, PostNotFound
 from entraide.nearby import NearbySearch
 from entraide.observability import logger, metrics
 from entraide.store import EntraideTable
+from entraide.web import pages
+from entraide.web.http import html_response, json_error_response, json_response, status_of
 
 settings = public.PublicSettings.from_environ(os.environ)
 table = EntraideTable(settings.table_name)
@@ -81,7 +82,7 @@ def refuse(error: DomainError) -> Response[str]:
         return json_error_response(error)
     if isinstance(error, PostNotFound):
         return html_response(404, public.render_not_found_page())
-    return html_response(status_of(error), web.render_message_page("Erreur", error.message))
+    return html_response(status_of(error), pages.render_message_page("Erreur", error.message))
 
 
 @logger.inject_lambda_context(

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Protocol
 
 from entraide.announce import ActivationEvent
-from entraide.errors import WrongPostStatus
-from entraide.models import Activation, Post, PostStatus
+from entraide.kernel.errors import WrongPostStatus
+from entraide.kernel.model import Activation, Post, PostStatus
 
 # Who "decides" an expiry, as recorded on the post.
 EXPIRED_BY_CLOSING = "activation-closed"

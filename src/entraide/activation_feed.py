@@ -19,7 +19,7 @@ from entraide.activation_rules import (
     plan,
 )
 from entraide.alerts.model import Alert, SourceError
-from entraide.models import Activation, AlertLevel
+from entraide.kernel.model import Activation, AlertLevel
 
 # Closed activations are looked at this long after their closing, so that an alert an
 # operator closed early does not reopen it at the next run.

@@ -45,8 +45,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from entraide.activations import derive_hashtag
 from entraide.alerts.model import Alert, SourceError
-from entraide.models import Activation, AlertLevel, Hazard
-from entraide.web import format_datetime_fr
+from entraide.kernel.model import Activation, AlertLevel, Hazard
+from entraide.kernel.times import format_datetime_fr
 
 MANUAL = "manual"  # Activation.origin of an operator's activation
 

@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from entraide.departements import hashtag_name, normalise_departement
-from entraide.errors import DomainError
-from entraide.models import Activation, AlertLevel, Hazard
+from entraide.kernel.departements import hashtag_name, normalise_departement
+from entraide.kernel.errors import DomainError
+from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 # Beyond two names a hashtag gets too long to be typed on a phone.
 MAX_DEPARTEMENTS_IN_HASHTAG = 2

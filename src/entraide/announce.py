@@ -10,7 +10,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from entraide.models import Activation, Post
+from entraide.kernel.model import Activation, Post
 
 
 class ActivationEvent(StrEnum):

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from entraide.errors import DomainError
-from entraide.models import Activation, AlertLevel, Hazard
+from entraide.kernel.errors import DomainError
+from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 DEFAULT_STACK = "shareentraide"
 DEFAULT_STATE_DIR = "var"
@@ -129,7 +129,7 @@ def _activation_json(activation: Activation) -> dict[str, Any]:
 
 def cmd_activation_open(args: argparse.Namespace) -> int:
     from entraide.activations import open_activation
-    from entraide.ids import new_id
+    from entraide.kernel.ids import new_id
 
     activation = open_activation(
         _table(args),

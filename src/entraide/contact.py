@@ -34,15 +34,16 @@ from email.message import EmailMessage as MimeMessage
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
-from entraide.errors import (
+from entraide.kernel.errors import (
     ContactClosed,
     ContactTooSoon,
     DomainError,
+    FieldError,
     InvalidInput,
     PostNotFound,
 )
+from entraide.kernel.model import Kind, Post, PostStatus
 from entraide.mail import EmailMessage, Mailer, _ascii_domain
-from entraide.models import FieldError, Kind, Post, PostStatus
 from entraide.observability import logger
 from entraide.signing import ExpiredLink, InvalidLink, LinkAction, LinkSigner, VerifiedLink
 
@@ -261,7 +262,7 @@ def contact_message(
     ``Reply-To`` (when a header can carry it) and is written in the email; otherwise the
     helper is told the person chose not to share it.
     """
-    from entraide.emails import _link, _one_line, _render
+    from entraide.web.emails import _link, _one_line, _render
 
     subject = f"Message au sujet de votre offre « {_one_line(offer.title)} »"
     url = _link(need_url)
@@ -479,7 +480,8 @@ def render_contact_page(
     posts to itself). ``message``, ``share_email`` and ``errors`` refill the form after
     an error. Opening the page changes nothing.
     """
-    from entraide.web import format_datetime_fr, render
+    from entraide.kernel.times import format_datetime_fr
+    from entraide.web.pages import render
 
     field_errors: dict[str, list[str]] = {}
     for error in errors:
@@ -503,7 +505,7 @@ def render_contact_page(
 
 def render_contact_sent_page(sent: ContactSent) -> str:
     """The confirmation after a message was sent."""
-    from entraide.web import render
+    from entraide.web.pages import render
 
     return render(
         "contact_sent.html",

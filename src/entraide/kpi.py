@@ -43,9 +43,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from entraide.models import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
+from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
+from entraide.kernel.times import MONTHS_FR
 from entraide.snapshots import TOP_FOLLOWERS, FollowerSnapshot, TopFollower, TweetMetrics
-from entraide.web import MONTHS_FR
 
 if TYPE_CHECKING:
     from entraide.store import EntraideTable
@@ -347,7 +347,7 @@ def hashtags_of(text: str) -> list[str]:
 
 
 def _departement_label(code: str) -> str:
-    from entraide.departements import departement_name
+    from entraide.kernel.departements import departement_name
 
     try:
         return f"{departement_name(code)} ({code})"

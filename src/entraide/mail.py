@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from entraide.observability import logger
-from entraide.privacy import redact_contact
+from entraide.privacy.detection import redact_contact
 
 __all__ = ["SENDER_NAME", "EmailMessage", "Mailer"]
 

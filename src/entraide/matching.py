@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from entraide.models import Category, Kind, Post, PostStatus
+from entraide.kernel.model import Category, Kind, Post, PostStatus
 
 if TYPE_CHECKING:
     from entraide.nearby import NearbyPost, NearbySearch

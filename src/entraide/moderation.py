@@ -23,8 +23,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from entraide.errors import DomainError, PostNotFound, UnknownDecision, WrongPostStatus
-from entraide.models import Activation, Contact, Post, PostStatus
+from entraide.kernel.errors import DomainError, PostNotFound, UnknownDecision, WrongPostStatus
+from entraide.kernel.model import Activation, Contact, Post, PostStatus
 from entraide.signing import POSTER, LinkAction, LinkSigner, VerifiedLink
 
 NEAR_DUPLICATE_WINDOW = timedelta(days=7)
@@ -161,7 +161,7 @@ class ModerationEffects:
 
     def perform(self, effect: Effect, post: Post) -> dict[str, str]:
         """Carry out one effect for ``post`` (the image of the stream record)."""
-        from entraide import emails
+        from entraide.web import emails
 
         if effect.kind is EffectKind.APPROVED_ANNOUNCEMENT:
             return {"message_id": self.announcer.announce_approved(post)}
@@ -273,8 +273,8 @@ def describe_refusal(error: DomainError, *, for_poster: bool) -> tuple[str, str]
     A moderator is told who decided and when; a poster only what became of the post
     (a moderator's address is never shown to the public).
     """
+    from entraide.kernel.times import format_datetime_fr
     from entraide.signing import ExpiredLink, InvalidLink
-    from entraide.web import format_datetime_fr
 
     if isinstance(error, WrongPostStatus):
         post = error.post

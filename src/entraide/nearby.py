@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import pygeohash
 
-from entraide.geo import EARTH_RADIUS_KM, haversine_km
-from entraide.models import Category, Kind, Post, PostStatus
+from entraide.kernel.geo import EARTH_RADIUS_KM, haversine_km
+from entraide.kernel.model import Category, Kind, Post, PostStatus
 from entraide.store import BY_CELL, CELL_PRECISION, INDEX_PARTITION_KEYS, cell_key, post_from_item
 
 if TYPE_CHECKING:

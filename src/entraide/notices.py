@@ -62,8 +62,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.mail import EmailMessage
-from entraide.models import Contact, Kind, Post, PostStatus
 from entraide.observability import logger
 from entraide.store import poster_key
 
@@ -240,7 +240,7 @@ def _groups(
     lines: Sequence[NoticeLine], url: Callable[[NoticeLine], str]
 ) -> tuple[_GroupView, ...]:
     """Lines grouped under the recipient's own post, in order of first appearance."""
-    from entraide.emails import _link
+    from entraide.web.emails import _link
 
     order: dict[str, Post] = {}
     items: dict[str, list[_ItemView]] = {}
@@ -279,7 +279,7 @@ def match_notice(
     """
     if not offers and not needs:
         raise ValueError("A match notice lists one match at least.")
-    from entraide.emails import _render
+    from entraide.web.emails import _render
 
     offer_groups = _groups(offers, lambda line: links.contact_url(line.other, line.own, asker=to))
     need_groups = _groups(needs, lambda line: links.post_url(line.other.id))

@@ -42,14 +42,18 @@ from urllib.parse import quote, urlencode
 
 from pydantic import Field
 
-from entraide import web
-from entraide.departements import UnknownDepartement, departement_name, normalise_departement
-from entraide.errors import InvalidInput, PostNotFound
-from entraide.geo import CommuneRequired, GeoError, PostcodeDirectory, UnknownCommune
-from entraide.geo import normalise_postcode as _normalise_postcode
-from entraide.models import Activation, Category, FieldError, Kind, Post, PostStatus
+from entraide.kernel.departements import (
+    UnknownDepartement,
+    departement_name,
+    normalise_departement,
+)
+from entraide.kernel.errors import FieldError, InvalidInput, PostNotFound
+from entraide.kernel.geo import CommuneRequired, GeoError, PostcodeDirectory, UnknownCommune
+from entraide.kernel.geo import normalise_postcode as _normalise_postcode
+from entraide.kernel.model import Activation, Category, Kind, Post, PostStatus
+from entraide.kernel.text import fold
 from entraide.settings import Settings
-from entraide.text import fold
+from entraide.web import pages
 
 __all__ = [
     "NEARBY_PATH",
@@ -420,7 +424,7 @@ class PublicPost:
 
     @property
     def created_on(self) -> str:
-        return web.format_date_fr(self.created_at)
+        return pages.format_date_fr(self.created_at)
 
     @property
     def created_iso(self) -> str:
@@ -667,18 +671,18 @@ def _results_view(results: NearbyResults) -> _ResultsView:
     return _ResultsView(f"{plural} {where}", empty, results.posts, next_href, first_href)
 
 
-def _summary(errors: Sequence[FieldError]) -> tuple[dict[str, list[str]], list[web.SummaryItem]]:
+def _summary(errors: Sequence[FieldError]) -> tuple[dict[str, list[str]], list[pages.SummaryItem]]:
     by_field: dict[str, list[str]] = {}
-    summary: list[web.SummaryItem] = []
+    summary: list[pages.SummaryItem] = []
     order = {name: index for index, name in enumerate(QUERY_FIELDS)}
     for error in sorted(errors, key=lambda e: order.get(e.field, len(order))):
         label = FIELD_LABELS.get(error.field)
         if label is None:
-            summary.append(web.SummaryItem(text=error.message, href=None))
+            summary.append(pages.SummaryItem(text=error.message, href=None))
             continue
         by_field.setdefault(error.field, []).append(error.message)
         href = None if error.field == "cursor" else f"#field-{error.field}"
-        summary.append(web.SummaryItem(text=f"{label}{_NBSP}: {error.message}", href=href))
+        summary.append(pages.SummaryItem(text=f"{label}{_NBSP}: {error.message}", href=href))
     return by_field, summary
 
 
@@ -689,7 +693,7 @@ def render_nearby_page(view: NearbyPageView) -> str:
         from entraide.tweets import in_departement
 
         departement_text = in_departement(view.departement)
-    return web.render(
+    return pages.render(
         "nearby.html",
         values=view.values,
         field_errors=field_errors,
@@ -712,7 +716,7 @@ def render_post_page(post: PublicPost) -> str:
     people to the form to publish their need.
     """
     nearby = {"postcode": post.postcode, "commune": post.commune}
-    return web.render(
+    return pages.render(
         "post.html",
         post=post,
         home_href="../",
@@ -722,7 +726,7 @@ def render_post_page(post: PublicPost) -> str:
 
 def render_not_found_page() -> str:
     """The same 404 for a post that never existed, is pending, refused, withdrawn or expired."""
-    return web.render(
+    return pages.render(
         "message.html",
         title="Annonce introuvable",
         message="Cette annonce n'existe pas, ou elle n'est plus publiée : la personne l'a "

@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
-from entraide.models import Activation, Category, Kind, Post, PostStatus
+from entraide.kernel.model import Activation, Category, Kind, Post, PostStatus
 from entraide.observability import logger
 from entraide.quota import Budget, Denied, Reservation
 from entraide.relay_store import (
@@ -172,7 +172,7 @@ def _no_metric(name: str, value: float) -> None:
 
 
 def _default_new_id() -> str:
-    from entraide.ids import new_id
+    from entraide.kernel.ids import new_id
 
     return new_id()
 

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from entraide.models import Category, Kind
+from entraide.kernel.model import Category, Kind
 
 if TYPE_CHECKING:
     from entraide.store import EntraideTable

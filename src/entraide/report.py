@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
 
+from entraide.kernel.times import MONTHS_FR
 from entraide.kpi import MonthlyReport, month_bounds
 from entraide.mail import EmailMessage
-from entraide.web import MONTHS_FR
 
 if TYPE_CHECKING:
     import jinja2
@@ -287,7 +287,7 @@ def fr_date(day: date | datetime | None) -> str:
     if day is None:
         return _DASH
     if isinstance(day, datetime):
-        from entraide.web import format_date_fr
+        from entraide.kernel.times import format_date_fr
 
         return format_date_fr(day)
     prefix = "1er" if day.day == 1 else str(day.day)
@@ -297,7 +297,7 @@ def fr_date(day: date | datetime | None) -> str:
 def fr_datetime(moment: datetime | None) -> str:
     if moment is None:
         return _DASH
-    from entraide.web import format_datetime_fr
+    from entraide.kernel.times import format_datetime_fr
 
     return format_datetime_fr(moment)
 
@@ -324,7 +324,7 @@ def _short_day(day: date) -> str:
 
 
 def _departement(code: str) -> str:
-    from entraide.departements import departement_name
+    from entraide.kernel.departements import departement_name
 
     try:
         return f"{departement_name(code)} ({code})"
@@ -410,7 +410,7 @@ def summary_lines(report: MonthlyReport) -> list[tuple[str, str]]:
 
 def _environment() -> jinja2.Environment:
     """The report page and email share the pages' environment (see entraide.templating)."""
-    from entraide.web import _environment as pages_environment
+    from entraide.web.pages import _environment as pages_environment
 
     return pages_environment()
 
@@ -418,7 +418,7 @@ def _environment() -> jinja2.Environment:
 def _charts(report: MonthlyReport) -> dict[str, Any]:
     from markupsafe import Markup
 
-    from entraide.charts import Bar, bar_chart, bars_and_line_chart
+    from entraide.web.charts import Bar, bar_chart, bars_and_line_chart
 
     per_day = bar_chart(
         [

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from entraide.errors import ExpiredLink, InvalidLink
+from entraide.kernel.errors import ExpiredLink, InvalidLink
 
 __all__ = [
     "DEFAULT_LINK_TTL",

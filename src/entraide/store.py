@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from entraide.errors import (
+from entraide.kernel.errors import (
     ActivationAlreadyClosed,
     ActivationNotFound,
     ConcurrentChange,
     PostNotFound,
     WrongPostStatus,
 )
-from entraide.models import (
+from entraide.kernel.model import (
     Activation,
     AlertLevel,
     Category,

@@ -26,9 +26,9 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-from entraide.departements import UnknownDepartement, departement_name
-from entraide.models import Activation, Category, Kind, Post
-from entraide.privacy import EMAIL_PATTERN, PHONE_PATTERN
+from entraide.kernel.departements import UnknownDepartement, departement_name
+from entraide.kernel.model import Activation, Category, Kind, Post
+from entraide.privacy.detection import EMAIL_PATTERN, PHONE_PATTERN
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -145,7 +145,7 @@ def find_links(text: str) -> list[str]:
     pre-screen leaves alone on purpose. A tweet must contain neither.
     """
     # The pre-screen's detector is private there; see the note in this module's report.
-    from entraide.prescreen import link_domains
+    from entraide.privacy.detection import link_domains
 
     return list(dict.fromkeys([*link_domains(text), *_x_links(text)]))
 

@@ -40,7 +40,7 @@ from pydantic import (
     field_validator,
 )
 
-from entraide.privacy import redact_contact
+from entraide.privacy.detection import redact_contact
 
 __all__ = [
     "SCOPE_15MIN",

@@ -26,7 +26,7 @@ from entraide.activation_rules import (
     qualifies,
 )
 from entraide.alerts.model import Alert, SourceError
-from entraide.models import Activation, AlertLevel, Hazard
+from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -14,8 +14,8 @@ from entraide.activations import (
     list_activations,
     open_activation,
 )
-from entraide.departements import UnknownDepartement
-from entraide.models import Activation, AlertLevel, Hazard
+from entraide.kernel.departements import UnknownDepartement
+from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 

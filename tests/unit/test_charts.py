@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from entraide.charts import Bar, bar_chart, bars_and_line_chart, nice_step
+from entraide.web.charts import Bar, bar_chart, bars_and_line_chart, nice_step
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -32,9 +32,9 @@ from entraide.contact import (
     render_contact_page,
     render_contact_sent_page,
 )
-from entraide.errors import InvalidInput, PostNotFound
+from entraide.kernel.errors import InvalidInput, PostNotFound
+from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.mail import EmailMessage
-from entraide.models import Category, Contact, Kind, Post, PostStatus
 from entraide.moderation import LinkBook
 from entraide.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
 from entraide.store import EntraideTable

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from entraide.departements import (
+from entraide.kernel.departements import (
     COLLECTIVITES_OUTRE_MER,
     DEPARTEMENTS,
     UnknownDepartement,

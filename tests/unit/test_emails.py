@@ -14,17 +14,10 @@ from typing import Any
 
 import pytest
 
-from entraide import emails
+from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post
 from entraide.mail import EmailMessage
-from entraide.models import (
-    Activation,
-    AlertLevel,
-    Category,
-    Hazard,
-    Kind,
-    Post,
-)
-from entraide.privacy import EMAIL_PATTERN, PHONE_PATTERN
+from entraide.privacy.detection import EMAIL_PATTERN, PHONE_PATTERN
+from entraide.web import emails
 from tests import factories
 
 APPROVE_URL = "https://entraide.example/Prod/moderation/01JDZ8Q4ZQ?d=approve&t=abc.def"

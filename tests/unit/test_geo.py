@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from entraide.departements import is_departement
-from entraide.geo import (
+from entraide.kernel.departements import is_departement
+from entraide.kernel.geo import (
     CommuneRequired,
     GeoError,
     NoCoordinates,

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from entraide.models import Activation, AlertLevel, Hazard
+from entraide.kernel.model import Activation, AlertLevel, Hazard
 from entraide.store import EntraideTable
 from entraide_local.provision import Deployment
 from tests.events import api_request, load_event

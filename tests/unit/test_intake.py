@@ -10,7 +10,8 @@ from typing import Any
 import pygeohash
 import pytest
 
-from entraide.errors import (
+from entraide.intake.posting import submit_post
+from entraide.kernel.errors import (
     InvalidInput,
     MalformedBody,
     PayloadTooLarge,
@@ -18,9 +19,9 @@ from entraide.errors import (
     SpamSuspected,
     UnsupportedContentType,
 )
-from entraide.geo import PostcodeDirectory
-from entraide.intake import BodyFormat, read_body, submit_post
-from entraide.models import Activation, AlertLevel, Contact, Hazard, Post, PostStatus
+from entraide.kernel.geo import PostcodeDirectory
+from entraide.kernel.model import Activation, AlertLevel, Contact, Hazard, Post, PostStatus
+from entraide.web.requests import BodyFormat, read_body
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from entraide.kernel.model import AlertLevel, Category, Contact, Hazard, Kind, PostStatus
 from entraide.kpi import (
     ActivationFigures,
     DayCount,
@@ -42,14 +43,6 @@ from entraide.kpi import (
     shift_month,
 )
 from entraide.matching import MatchStore
-from entraide.models import (
-    AlertLevel,
-    Category,
-    Contact,
-    Hazard,
-    Kind,
-    PostStatus,
-)
 from entraide.relay_store import DynamoDBRelayStore, TweetRecord
 from entraide.snapshots import FollowerSnapshot, SnapshotStore, TopFollower, TweetMetrics
 from entraide.store import EntraideTable

@@ -225,7 +225,7 @@ def test_the_client_is_created_on_the_first_send_only(
 def test_importing_the_mail_modules_loads_neither_boto3_nor_jinja2() -> None:
     # A handler that never sends mail pays nothing for it at cold start
     code = (
-        "import sys, entraide.mail, entraide.emails; "
+        "import sys, entraide.mail, entraide.web.emails; "
         "print(sorted(m for m in ('boto3', 'jinja2') if m in sys.modules))"
     )
     result = subprocess.run(  # noqa: S603

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from entraide.geo import geohash, resolve
+from entraide.kernel.geo import geohash, resolve
+from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.matching import (
     Match,
     MatchStore,
@@ -17,7 +18,6 @@ from entraide.matching import (
     find_counterparts,
     match_new_post,
 )
-from entraide.models import Category, Contact, Kind, Post, PostStatus
 from entraide.nearby import NearbySearch, destination_point
 from entraide.store import EntraideTable
 from tests.factories import NOW, make_post

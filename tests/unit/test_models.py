@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from entraide.errors import InvalidInput
-from entraide.models import Category, Kind, PostSubmission
+from entraide.intake.submission import PostSubmission
+from entraide.kernel.errors import InvalidInput
+from entraide.kernel.model import Category, Kind
 
 
 def valid_fields(**changes: Any) -> dict[str, Any]:

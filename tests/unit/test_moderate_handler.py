@@ -13,10 +13,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from entraide.models import (
-    Contact,
-    PostStatus,
-)
+from entraide.kernel.model import Contact, PostStatus
 from entraide.store import EntraideTable
 from entraide_local.provision import Deployment
 from tests.factories import NOW, make_activation, make_post

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from entraide.errors import PostNotFound, UnknownDecision, WrongPostStatus
-from entraide.models import Activation, Category, Contact, Kind, Post, PostStatus
+from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
+from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
 from entraide.moderation import (
     Effect,
     EffectKind,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entraide.geo import geohash, haversine_km, resolve
-from entraide.models import Category, Contact, Kind, Post, PostStatus
+from entraide.kernel.geo import geohash, haversine_km, resolve
+from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.nearby import (
     MAX_RADIUS_KM,
     NearbySearch,

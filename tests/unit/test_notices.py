@@ -17,9 +17,9 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from entraide.contact import CONTACT_LINK_TTL, ContactLinks
+from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.mail import EmailMessage, Mailer
 from entraide.matching import Match
-from entraide.models import Category, Contact, Kind, Post, PostStatus
 from entraide.notices import (
     DUE_PARTITION,
     NoticeBook,

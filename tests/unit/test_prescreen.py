@@ -15,15 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entraide.models import (
-    Activation,
-    AlertLevel,
-    Category,
-    Hazard,
-    Kind,
-    Post,
-    PostStatus,
-)
+from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.kernel.text import fold
 from entraide.prescreen import (
     FLAG_CODES,
     FLAG_LABELS,
@@ -34,7 +27,6 @@ from entraide.prescreen import (
     parse_lexicon,
     prescreen,
 )
-from entraide.text import fold
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSULTS_FILE = REPO_ROOT / "src" / "entraide" / "data" / "insultes.txt"

@@ -9,7 +9,7 @@ import logging
 from hypothesis import given
 from hypothesis import strategies as st
 
-from entraide.privacy import REDACTED, contains_contact, redact_contact
+from entraide.privacy.detection import REDACTED, contains_contact, redact_contact
 
 EMAILS = st.emails()
 FRENCH_PHONES = st.builds(

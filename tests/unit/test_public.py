@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from entraide import public
-from entraide.errors import InvalidInput, PostNotFound
-from entraide.geo import PostcodeDirectory, haversine_km
-from entraide.models import (
+from entraide.kernel.errors import InvalidInput, PostNotFound
+from entraide.kernel.geo import PostcodeDirectory, haversine_km
+from entraide.kernel.model import (
     Activation,
     AlertLevel,
     Category,

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from entraide.models import (
+from entraide.kernel.model import (
     Activation,
     AlertLevel,
     Category,
@@ -90,7 +90,7 @@ def store_post(
     title: str = "Chambre pour deux personnes",
 ) -> Post:
     """A post written as ingest does (with its contact item), then moved to ``status``."""
-    from entraide.geo import geohash
+    from entraide.kernel.geo import geohash
 
     post = Post(
         id=post_id,

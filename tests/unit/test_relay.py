@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from entraide.announce import ActivationEvent, activation_message, approved_message
-from entraide.models import Activation, Category, Contact, Kind, Post, PostStatus
+from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
 from entraide.quota import DynamoDBBudget, MemoryBudget, QuotaLimits, Reservation
 from entraide.relay import (
     Deferred,

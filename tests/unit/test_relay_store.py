@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from entraide.models import Category, Contact, Kind, PostStatus
+from entraide.kernel.model import Category, Contact, Kind, PostStatus
 from entraide.relay_store import (
     BacklogEntry,
     ClaimState,

@@ -8,20 +8,14 @@ from typing import Any
 
 import pytest
 
-from entraide.errors import (
+from entraide.kernel.errors import (
     ActivationAlreadyClosed,
     ActivationNotFound,
     ConcurrentChange,
     PostNotFound,
     WrongPostStatus,
 )
-from entraide.models import (
-    AlertLevel,
-    Category,
-    Contact,
-    Hazard,
-    PostStatus,
-)
+from entraide.kernel.model import AlertLevel, Category, Contact, Hazard, PostStatus
 from entraide.store import EntraideTable
 from tests.factories import NOW, make_activation, make_post
 

@@ -13,10 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from entraide.departements import COLLECTIVITES_OUTRE_MER, DEPARTEMENTS
-from entraide.models import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
-from entraide.prescreen import link_domains
-from entraide.privacy import EMAIL_PATTERN, PHONE_PATTERN
+from entraide.kernel.departements import COLLECTIVITES_OUTRE_MER, DEPARTEMENTS
+from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.privacy.detection import EMAIL_PATTERN, PHONE_PATTERN, link_domains
 from entraide.tweets import (
     CATEGORY_EMOJI,
     DIGEST_LABELS,

@@ -51,8 +51,8 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 from entraide.alerts.http import DocumentSource, aware_utc, parse_time
 from entraide.alerts.model import Alert, SourceError
-from entraide.departements import DEPARTEMENTS, departement_name
-from entraide.models import AlertLevel, Hazard
+from entraide.kernel.departements import DEPARTEMENTS, departement_name
+from entraide.kernel.model import AlertLevel, Hazard
 
 SOURCE = "meteoalarm"
 ATOM = "http://www.w3.org/2005/Atom"

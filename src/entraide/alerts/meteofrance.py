@@ -48,8 +48,8 @@ import requests
 
 from entraide.alerts.http import DocumentSource, JsonShape, aware_utc, load_json, parse_time
 from entraide.alerts.model import Alert
-from entraide.departements import DEPARTEMENTS, departement_name
-from entraide.models import AlertLevel, Hazard
+from entraide.kernel.departements import DEPARTEMENTS, departement_name
+from entraide.kernel.model import AlertLevel, Hazard
 
 SOURCE = "meteofrance"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from entraide.models import AlertLevel, Hazard
+from entraide.kernel.model import AlertLevel, Hazard
 
 
 class SourceError(Exception):

@@ -25,8 +25,8 @@ from typing import Any
 
 from entraide.alerts.http import DocumentSource, JsonShape, aware_utc, load_json, parse_time
 from entraide.alerts.model import Alert
-from entraide.departements import DEPARTEMENTS, departement_name
-from entraide.models import AlertLevel, Hazard
+from entraide.kernel.departements import DEPARTEMENTS, departement_name
+from entraide.kernel.model import AlertLevel, Hazard
 
 SOURCE = "vigicrues"
 

@@ -23,8 +23,8 @@ from entraide.alerts.meteoalarm import (
     parse_meteoalarm_feed,
 )
 from entraide.alerts.model import Alert, SourceError
-from entraide.departements import DEPARTEMENTS, normalise_departement
-from entraide.models import AlertLevel, Hazard
+from entraide.kernel.departements import DEPARTEMENTS, normalise_departement
+from entraide.kernel.model import AlertLevel, Hazard
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alerts"
 FEED = FIXTURES / "meteoalarm_france_atom_feed.xml"

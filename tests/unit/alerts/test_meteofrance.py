@@ -23,7 +23,7 @@ from entraide.alerts.meteofrance import (
     parse_vigilance_map,
 )
 from entraide.alerts.model import Alert, SourceError
-from entraide.models import AlertLevel, Hazard
+from entraide.kernel.model import AlertLevel, Hazard
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alerts"
 MAP = FIXTURES / "HANDMADE_mf_cdp_carte_externe_orange_aude.json"

@@ -23,7 +23,7 @@ from entraide.alerts.sources import (
     read_all,
 )
 from entraide.alerts.vigicrues import VigicruesSource
-from entraide.models import AlertLevel
+from entraide.kernel.model import AlertLevel
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alerts"
 MF_URL = "https://public-api.meteofrance.fr/public/DPVigilance/v1/cartevigilance/encours"

@@ -14,7 +14,7 @@ import responses
 from entraide.alerts.http import build_session
 from entraide.alerts.model import Alert, SourceError
 from entraide.alerts.vigicrues import VigicruesSource, parse_vigicrues
-from entraide.models import AlertLevel, Hazard
+from entraide.kernel.model import AlertLevel, Hazard
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alerts"
 SYNTHESIS = FIXTURES / "InfoVigiCru_TypEntVigiCru4_departements.json"

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from entraide.departements import departement_name
+from entraide.kernel.departements import departement_name
+from entraide.kernel.model import Activation, Kind, Post
+from entraide.kernel.times import format_datetime_fr
 from entraide.mail import EmailMessage
-from entraide.models import Activation, Kind, Post
-from entraide.web import format_datetime_fr
 
 if TYPE_CHECKING:
     import jinja2
@@ -67,7 +67,7 @@ class FlagView(Protocol):
 
 def _environment() -> jinja2.Environment:
     """Email templates (see entraide.templating): HTML autoescaped, plain text not."""
-    from entraide.templating import environment
+    from entraide.web.templating import environment
 
     return environment("templates/email")
 

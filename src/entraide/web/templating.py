@@ -19,7 +19,7 @@ def environment(folder: str = "templates") -> jinja2.Environment:
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("entraide", folder),
+        loader=jinja2.PackageLoader("entraide.web", folder),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html",),
             disabled_extensions=("txt",),

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from entraide.models import FieldError, Post
+from entraide.kernel.model import Post
+from entraide.kernel.times import format_datetime_fr
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One message about one input field, in French."""
+
+    field: str
+    message: str
 
 
 class DomainError(Exception):
@@ -122,8 +132,6 @@ class ContactTooSoon(DomainError):
     """A message for this offer was sent less than an hour ago (429)."""
 
     def __init__(self, retry_at: datetime) -> None:
-        from entraide.web import format_datetime_fr
-
         super().__init__(
             "Votre message a déjà été transmis à cette personne il y a moins d'une heure. "
             f"Vous pourrez lui écrire à nouveau à partir du {format_datetime_fr(retry_at)}."

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from entraide.errors import (
+from entraide.kernel.errors import (
     ActivationAlreadyClosed,
     ActivationNotFound,
     ConcurrentChange,
@@ -21,6 +21,7 @@ from entraide.errors import (
     ContactTooSoon,
     DomainError,
     ExpiredLink,
+    FieldError,
     InvalidInput,
     InvalidLink,
     MalformedBody,
@@ -32,7 +33,6 @@ from entraide.errors import (
     UnsupportedContentType,
     WrongPostStatus,
 )
-from entraide.models import FieldError
 
 STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
     InvalidInput: HTTPStatus.BAD_REQUEST,

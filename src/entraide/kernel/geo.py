@@ -32,7 +32,7 @@ from typing import ClassVar, Literal
 
 import pygeohash
 
-from entraide.text import strip_accents
+from entraide.kernel.text import strip_accents
 
 GEOHASH_PRECISION = 7
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)

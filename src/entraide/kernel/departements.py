@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from entraide.text import strip_accents
+from entraide.kernel.text import strip_accents
 
 DEPARTEMENTS: Mapping[str, str] = MappingProxyType(
     {

@@ -19,21 +19,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from entraide.models import (
+from entraide.intake.submission import (
     COMMUNE_MAX,
     DESCRIPTION_MAX,
     EMAIL_MAX,
     HONEYPOT_FIELD,
     TITLE_MAX,
-    Activation,
-    Category,
-    FieldError,
-    Post,
 )
-from entraide.text import fold
+from entraide.kernel.errors import FieldError
+from entraide.kernel.model import Activation, Category, Post
+from entraide.kernel.text import fold
+from entraide.kernel.times import format_date_fr
 
 if TYPE_CHECKING:
     import jinja2
@@ -79,21 +77,6 @@ FIELD_LABELS: dict[str, str] = {
     "consent": "Conditions d'utilisation",
 }
 
-MONTHS_FR: tuple[str, ...] = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
 _KIND_ALIASES: dict[str, str] = {
     "need": "need",
     "besoin": "need",
@@ -104,41 +87,6 @@ _CONSENT_YES = frozenset({"on", "oui", "true", "1", "yes"})
 _NBSP = "\u00a0"
 
 
-@functools.cache
-def _paris() -> tzinfo | None:
-    """Metropolitan French time, or ``None`` where the tz database is missing."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo("Europe/Paris")
-    except ZoneInfoNotFoundError:
-        return None
-
-
-def format_date_fr(dt: datetime) -> str:
-    """``26 novembre 2026``; ``1er décembre 2026`` on the first of the month.
-
-    An aware datetime is first converted to Paris time (when the tz database is
-    available), so that an alert opened at 23:30 UTC shows the French day.
-    """
-    if dt.tzinfo is not None:
-        paris = _paris()
-        if paris is not None:
-            dt = dt.astimezone(paris)
-    day = "1er" if dt.day == 1 else str(dt.day)
-    return f"{day} {MONTHS_FR[dt.month - 1]} {dt.year}"
-
-
-def format_datetime_fr(dt: datetime) -> str:
-    """``26 novembre 2026 à 11 h 00`` in Paris time (a naive datetime is taken as UTC)."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    paris = _paris()
-    if paris is not None:
-        dt = dt.astimezone(paris)
-    return f"{format_date_fr(dt)} à {dt.hour} h {dt.minute:02d}"
-
-
 def format_number_fr(number: int) -> str:
     """``1 000`` with a non-breaking space, so the number never splits across lines."""
     return f"{number:,}".replace(",", _NBSP)
@@ -147,7 +95,7 @@ def format_number_fr(number: int) -> str:
 @functools.cache
 def _environment() -> jinja2.Environment:
     """The pages' environment (see entraide.templating), with the French filters."""
-    from entraide.templating import environment
+    from entraide.web.templating import environment
 
     env = environment("templates")
     env.filters["date_fr"] = format_date_fr
@@ -180,7 +128,7 @@ class ActivationView:
 
 def _departement_label(code: str) -> str:
     """``Aude (11)``; the code alone for one the table does not know."""
-    from entraide.departements import UnknownDepartement, departement_name
+    from entraide.kernel.departements import UnknownDepartement, departement_name
 
     try:
         return f"{departement_name(code)} ({code})"

@@ -1,0 +1,83 @@
+"""Intake of a need or an offer: validate, geocode, check the activation, store as pending.
+
+The request body is read by the web side (:mod:`entraide.web.requests`); this module gets
+its fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from entraide.intake.submission import HONEYPOT_FIELD, PostSubmission
+from entraide.kernel.errors import FieldError, InvalidInput, PlatformAsleep, SpamSuspected
+from entraide.kernel.model import Activation, Contact, Post, PostStatus
+
+if TYPE_CHECKING:
+    from entraide.kernel.geo import Place
+
+
+class PostSink(Protocol):
+    """What intake needs from the table (:class:`entraide.store.EntraideTable`)."""
+
+    def open_activations(self) -> list[Activation]: ...
+
+    def create_post(self, post: Post, contact: Contact) -> None: ...
+
+
+class Geocoder(Protocol):
+    def resolve(self, postcode: str, commune: str | None = None) -> Place: ...
+
+
+def submit_post(
+    fields: Mapping[str, Any],
+    *,
+    table: PostSink,
+    directory: Geocoder,
+    new_id: Callable[[], str],
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Post:
+    """Validate and store a post as ``pending``; raise a DomainError when refused.
+
+    Nothing is written unless every check passed, and the write itself is conditional.
+    """
+    from entraide.kernel.departements import departement_name
+    from entraide.kernel.geo import GeoError
+
+    fields = dict(fields)
+    if fields.pop(HONEYPOT_FIELD, ""):
+        raise SpamSuspected("La demande n'a pas pu être enregistrée.")
+    submission = PostSubmission.parse(fields)
+    try:
+        place = directory.resolve(submission.postcode, submission.commune)
+    except GeoError as exc:
+        raise InvalidInput(
+            [FieldError(exc.field, str(exc))], choices=getattr(exc, "choices", ())
+        ) from None
+
+    activation = next(
+        (act for act in table.open_activations() if act.covers(place.departement)), None
+    )
+    if activation is None:
+        raise PlatformAsleep(place.departement, departement_name(place.departement))
+
+    post = Post(
+        id=new_id(),
+        kind=submission.kind,
+        category=submission.category,
+        title=submission.title,
+        description=submission.description,
+        postcode=place.postcode,
+        commune=place.commune,
+        insee=place.insee,
+        departement=place.departement,
+        lat=place.lat,
+        lon=place.lon,
+        geohash=place.geohash,
+        activation_id=activation.id,
+        status=PostStatus.PENDING,
+        created_at=now(),
+    )
+    table.create_post(post, Contact(email=submission.email, phone=submission.phone))
+    return post
