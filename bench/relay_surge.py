@@ -36,7 +36,7 @@ from entraide.relay import (
     TemporaryFailure,
     defer_delay_seconds,
 )
-from entraide.relay_store import MemoryRelayStore
+from entraide.relay_memory import MemoryRelayStore
 from entraide.xapi import SCOPE_15MIN, SCOPE_24H_USER, SCOPE_UNKNOWN, PostedTweet, XRateLimited
 
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)

@@ -15,20 +15,21 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from entraide.adapters.table import Table
 from entraide.kernel.errors import DomainError, WrongPostStatus
 from entraide.kernel.model import PostStatus
-from entraide.moderation import describe_refusal, parse_action
+from entraide.moderation import parse_action
 from entraide.observability import logger, metrics
 from entraide.settings import LinkSettings
 from entraide.signing import LinkAction
-from entraide.store import EntraideTable
 from entraide.web import pages
 from entraide.web.http import html_response, status_of
+from entraide.web.refusals import describe_refusal
 from entraide.web.requests import body_format
 from entraide.wiring import moderation_desk
 
 settings = LinkSettings.from_environ(os.environ)
-desk = moderation_desk(settings, EntraideTable(settings.table_name))
+desk = moderation_desk(settings, Table(settings.table_name))
 app = APIGatewayRestResolver()
 
 

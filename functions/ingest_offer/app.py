@@ -10,19 +10,23 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from entraide.activation.activation_store import ActivationStore
+from entraide.adapters.table import Table
+from entraide.intake.post_store import PostStore
 from entraide.intake.posting import submit_post
 from entraide.kernel.errors import DomainError, InvalidInput
 from entraide.kernel.geo import PostcodeDirectory
 from entraide.kernel.ids import new_id
 from entraide.observability import logger, metrics
 from entraide.settings import Settings
-from entraide.store import EntraideTable
 from entraide.web import pages
 from entraide.web.http import error_response, html_response, json_response
 from entraide.web.requests import BodyFormat, SubmittedBody, read_body
 
 settings = Settings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
+table = Table(settings.table_name)
+posts = PostStore(table)
+activations = ActivationStore(table)
 app = APIGatewayRestResolver()
 
 
@@ -38,7 +42,11 @@ def create_post() -> Response[str]:
     # Kept for the error page, which shows the form again with these values.
     app.context["submitted"] = submitted
     post = submit_post(
-        submitted.fields, table=table, directory=PostcodeDirectory.default(), new_id=new_id
+        submitted.fields,
+        posts=posts,
+        activations=activations,
+        directory=PostcodeDirectory.default(),
+        new_id=new_id,
     )
     metrics.add_metric(name="PostAccepted", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -54,7 +62,7 @@ def _error_page(error: DomainError) -> str:
     submitted: SubmittedBody | None = app.context.get("submitted")
     if isinstance(error, InvalidInput):
         return pages.render_form_page(
-            table.open_activations(),
+            activations.open_activations(),
             values=submitted.form_values() if submitted else {},
             errors=error.errors,
             commune_choices=error.choices,

@@ -20,16 +20,17 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.effects import OnceOnly
+from entraide.adapters.once import OnceOnly
+from entraide.adapters.table import Table, changed_images
+from entraide.intake.post_store import post_from_item
 from entraide.kernel.model import Post
 from entraide.moderation import Effect
 from entraide.observability import logger, metrics
 from entraide.settings import ModerationSettings
-from entraide.store import EntraideTable, changed_images, post_from_item
 from entraide.wiring import moderation_effects
 
 settings = ModerationSettings.from_environ(os.environ)
-moderation = moderation_effects(settings, EntraideTable(settings.table_name))
+moderation = moderation_effects(settings, Table(settings.table_name))
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 

@@ -12,15 +12,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from entraide.adapters.mail import Mailer
+from entraide.adapters.table import Table
 from entraide.kpi import monthly_report, report_month
-from entraide.mail import Mailer
 from entraide.observability import logger, metrics
 from entraide.report import deliver
 from entraide.settings import ReportSettings
-from entraide.store import EntraideTable
 
 settings = ReportSettings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
+table = Table(settings.table_name)
 mailer = Mailer(settings.sender_email, outbox_dir=settings.outbox_dir)
 
 

@@ -40,15 +40,15 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
-from entraide.kernel.times import MONTHS_FR
+from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, Post, PostStatus
+from entraide.kernel.times import MONTHS_FR, format_date_fr, month_of, parse_iso
 from entraide.snapshots import TOP_FOLLOWERS, FollowerSnapshot, TopFollower, TweetMetrics
 
 if TYPE_CHECKING:
-    from entraide.store import EntraideTable
+    from entraide.adapters.table import Table
+    from entraide.relay_store import TweetRecord
 
 __all__ = [
     "ActivationFigures",
@@ -113,10 +113,6 @@ def shift_month(month: str, delta: int) -> str:
     year, number = _parse_month(month)
     index = year * 12 + (number - 1) + delta
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def month_of(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m")
 
 
 def report_month(now: datetime) -> str:
@@ -360,11 +356,6 @@ def _unique[T](items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
     for item in items:
         seen.setdefault(key(item), item)
     return list(seen.values())
-
-
-def _date_fr(day: date) -> str:
-    prefix = "1er" if day.day == 1 else str(day.day)
-    return f"{prefix} {MONTHS_FR[day.month - 1]} {day.year}"
 
 
 def _days_between(start: datetime, end: datetime) -> int:
@@ -657,8 +648,8 @@ def compute_month(month: str, data: MonthData) -> MonthlyReport:
 def _with_notes(report: MonthlyReport, loader_notes: Sequence[str]) -> MonthlyReport:
     last_day = (report.period_end - timedelta(days=1)).date()
     notes = [
-        f"Période : du {_date_fr(report.period_start.date())} au {_date_fr(last_day)} inclus, "
-        "en temps universel (UTC).",
+        f"Période : du {format_date_fr(report.period_start.date())} au "
+        f"{format_date_fr(last_day)} inclus, en temps universel (UTC).",
     ]
     if report.empty:
         notes.append(
@@ -701,7 +692,7 @@ def _with_notes(report: MonthlyReport, loader_notes: Sequence[str]) -> MonthlyRe
     if tweets.total and tweets.metrics_day is not None:
         notes.append(
             f"Métriques des tweets : dernier relevé quotidien jusqu'au "
-            f"{_date_fr(tweets.metrics_day)} ({tweets.measured} tweet"
+            f"{format_date_fr(tweets.metrics_day)} ({tweets.measured} tweet"
             f"{'s' if tweets.measured > 1 else ''} mesuré{'s' if tweets.measured > 1 else ''} "
             f"sur {tweets.total})."
         )
@@ -712,18 +703,18 @@ def _with_notes(report: MonthlyReport, loader_notes: Sequence[str]) -> MonthlyRe
         )
     elif followers.end_day is not None and followers.end_day != followers.start_day:
         notes.append(
-            f"Abonnés : relevés du {_date_fr(followers.start_day)} et du "
-            f"{_date_fr(followers.end_day)}."
+            f"Abonnés : relevés du {format_date_fr(followers.start_day)} et du "
+            f"{format_date_fr(followers.end_day)}."
         )
     else:
         notes.append(
-            f"Abonnés : un seul relevé ({_date_fr(followers.start_day)}), "
+            f"Abonnés : un seul relevé ({format_date_fr(followers.start_day)}), "
             "pas de croissance calculable."
         )
     if followers.top and followers.top_day and not followers.top_complete:
         notes.append(
             f"Abonnés les plus influents : les plus suivis parmi les {followers.top_read} "
-            f"abonnés lus le {_date_fr(followers.top_day)} "
+            f"abonnés lus le {format_date_fr(followers.top_day)} "
             "(lire tous les abonnés coûterait trop de quota de l'API X)."
         )
     notes.append(
@@ -737,94 +728,44 @@ def _with_notes(report: MonthlyReport, loader_notes: Sequence[str]) -> MonthlyRe
 # --- loading -----------------------------------------------------------------------------
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _parse_iso(text: str) -> datetime:
-    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _query(
-    table: EntraideTable,
-    index: str,
-    partition: str,
-    *,
-    sort_below: str | None = None,
-    filter_expression: str | None = None,
-    names: Mapping[str, str] | None = None,
-    values: Mapping[str, str] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Items of one index partition (paginated), optionally ``sort key < sort_below``."""
-    from boto3.dynamodb.types import TypeDeserializer
-
-    partition_key, sort_key = {
-        "by_month": ("gsi2pk", "gsi2sk"),
-        "by_status": ("gsi1pk", "gsi1sk"),
-    }[index]
-    attribute_names = {"#pk": partition_key, **(names or {})}
-    attribute_values: dict[str, Any] = {":pk": {"S": partition}}
-    attribute_values.update({key: {"S": value} for key, value in (values or {}).items()})
-    condition = "#pk = :pk"
-    if sort_below is not None:
-        attribute_names["#sk"] = sort_key
-        attribute_values[":below"] = {"S": sort_below}
-        condition += " AND #sk < :below"
-    params: dict[str, Any] = {
-        "TableName": table.table_name,
-        "IndexName": index,
-        "KeyConditionExpression": condition,
-        "ExpressionAttributeNames": attribute_names,
-        "ExpressionAttributeValues": attribute_values,
-    }
-    if filter_expression:
-        params["FilterExpression"] = filter_expression
-    deserializer = TypeDeserializer()
-    for page in table.client.get_paginator("query").paginate(**params):
-        for raw in page["Items"]:
-            yield {key: deserializer.deserialize(value) for key, value in raw.items()}
-
-
-def post_facts_from_item(item: Mapping[str, Any]) -> PostFacts:
-    decided = item.get("decided_at")
+def post_facts(post: Post) -> PostFacts:
+    """The public facts of a post: no text, place name, contact nor moderator."""
     return PostFacts(
-        post_id=str(item["id"]),
-        kind=Kind(item["kind"]),
-        category=Category(item["category"]),
-        departement=str(item.get("departement", "")),
-        status=PostStatus(item["status"]),
-        created_at=_parse_iso(item["created_at"]),
-        activation_id=str(item.get("activation_id", "")),
-        decided_at=_parse_iso(decided) if decided else None,
+        post_id=post.id,
+        kind=post.kind,
+        category=post.category,
+        departement=post.departement,
+        status=post.status,
+        created_at=post.created_at,
+        activation_id=post.activation_id,
+        decided_at=post.decided_at,
     )
 
 
-def match_facts_from_item(item: Mapping[str, Any]) -> MatchFacts:
-    distance = item.get("distance_km")
+def match_facts(record: Mapping[str, Any]) -> MatchFacts:
+    """A match record of :meth:`~entraide.matching.match_store.MatchStore.matches_of_month`."""
     return MatchFacts(
-        need_id=str(item.get("need_id", "")),
-        offer_id=str(item.get("offer_id", "")),
-        activation_id=str(item.get("activation_id", "")),
-        created_at=_parse_iso(item["created_at"]),
-        distance_km=float(distance) if isinstance(distance, int | float | Decimal) else None,
+        need_id=str(record["need_id"]),
+        offer_id=str(record["offer_id"]),
+        activation_id=str(record["activation_id"]),
+        created_at=parse_iso(record["created_at"]),
+        distance_km=record["distance_km"],
     )
 
 
-def tweet_facts_from_item(item: Mapping[str, Any]) -> TweetFacts:
-    post_ids = item.get("post_ids") or ()
+def tweet_facts(record: TweetRecord) -> TweetFacts:
     return TweetFacts(
-        tweet_id=str(item["id"]),
-        posted_at=_parse_iso(item["posted_at"]),
-        kind=str(item.get("kind", "post")),
-        text=str(item.get("text", "")),
-        post_count=int(item.get("post_count", len(post_ids))),
-        activation_id=str(item.get("activation_id", "")),
+        tweet_id=record.tweet_id,
+        posted_at=record.posted_at,
+        kind=record.kind,
+        text=record.text,
+        post_count=record.post_count,
+        activation_id=record.activation_id,
     )
 
 
 def load_month(
-    table: EntraideTable,
+    table: Table,
     month: str,
     *,
     now: datetime | None = None,
@@ -845,42 +786,30 @@ def load_month(
       last days, not months; widen the look-back to report on such a month.
     - ``by_month`` ``SNAPSHOT#<month>`` and the 1st of the next month.
     """
+    from entraide.activation.activation_store import ActivationStore
+    from entraide.intake.post_store import PostStore
+    from entraide.matching.match_store import MatchStore
+    from entraide.relay_store import DynamoDBRelayStore
     from entraide.snapshots import SnapshotStore
-    from entraide.store import activation_from_item
 
     start, end = month_bounds(month)
     generated = now or datetime.now(UTC)
+    post_store, activation_store = PostStore(table), ActivationStore(table)
 
-    posts = [post_facts_from_item(item) for item in _query(table, "by_month", f"POST#{month}")]
+    posts = [post_facts(post) for post in post_store.created_in(month)]
     decisions = [post for post in posts if post.decided_at and start <= post.decided_at < end]
     for back in range(1, decision_lookback_months + 1):
-        decisions += [
-            post_facts_from_item(item)
-            for item in _query(
-                table,
-                "by_month",
-                f"POST#{shift_month(month, -back)}",
-                filter_expression="decided_at >= :start AND decided_at < :end",
-                values={":start": _iso(start), ":end": _iso(end)},
-            )
-        ]
+        earlier = shift_month(month, -back)
+        decisions += [post_facts(post) for post in post_store.decided_between(earlier, start, end)]
 
-    matches = [match_facts_from_item(item) for item in _query(table, "by_month", f"MATCH#{month}")]
-    tweets = [tweet_facts_from_item(item) for item in _query(table, "by_month", f"TWEET#{month}")]
+    matches = [match_facts(record) for record in MatchStore(table).matches_of_month(month)]
+    tweets = [tweet_facts(record) for record in DynamoDBRelayStore(table).tweets_of_month(month)]
 
-    activation_items = list(_query(table, "by_month", f"ACTIVATION#{month}"))
+    found = activation_store.opened_in(month)
     for back in range(1, activation_lookback_months + 1):
-        activation_items += _query(
-            table,
-            "by_month",
-            f"ACTIVATION#{shift_month(month, -back)}",
-            filter_expression="attribute_not_exists(closed_at) OR closed_at > :start",
-            values={":start": _iso(start)},
-        )
-    activation_items += _query(table, "by_status", "ACTIVATION#open", sort_below=_iso(end))
-    activations = _unique(
-        (activation_from_item(item) for item in activation_items), key=lambda a: a.id
-    )
+        found += activation_store.opened_in(shift_month(month, -back), open_after=start)
+    found += activation_store.open_opened_before(end)
+    activations = _unique(found, key=lambda a: a.id)
 
     snapshots = SnapshotStore(table).between(start.date(), end.date())
     notes = (
@@ -902,8 +831,6 @@ def load_month(
     )
 
 
-def monthly_report(
-    table: EntraideTable, month: str, *, now: datetime | None = None
-) -> MonthlyReport:
+def monthly_report(table: Table, month: str, *, now: datetime | None = None) -> MonthlyReport:
     """:func:`load_month` then :func:`compute_month`: what a scheduled run or the CLI calls."""
     return compute_month(month, load_month(table, month, now=now))

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from entraide.kernel.errors import DomainError, PostNotFound, UnknownDecision, WrongPostStatus
+from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
 from entraide.signing import POSTER, LinkAction, LinkSigner, VerifiedLink
 
@@ -58,11 +58,12 @@ class Effect:
 
 
 class ModerationStore(Protocol):
+    """What moderation reads and changes of posts (a
+    :class:`~entraide.intake.post_store.PostStore`)."""
+
     def get_post(self, post_id: str) -> Post | None: ...
 
     def get_contact(self, post_id: str) -> Contact | None: ...
-
-    def get_activation(self, activation_id: str) -> Activation | None: ...
 
     def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]: ...
 
@@ -71,8 +72,43 @@ class ModerationStore(Protocol):
     ) -> Post: ...
 
 
+class ActivationReader(Protocol):
+    """The activation of a post (:class:`~entraide.activation.activation_store.ActivationStore`)."""
+
+    def get_activation(self, activation_id: str) -> Activation | None: ...
+
+
 class Mailer(Protocol):
     def send(self, message: Any) -> str: ...
+
+
+class ModerationEmails(Protocol):
+    """The emails of moderation, in French (the module :mod:`entraide.web.emails`)."""
+
+    def moderation_request(
+        self,
+        post: Post,
+        *,
+        activation: Activation | None,
+        flags: Sequence[Any],
+        approve_url: str,
+        reject_url: str,
+        moderators: Sequence[str],
+        link_ttl_hours: int = ...,
+    ) -> Any: ...
+
+    def awaiting_moderation(self, post: Post, *, to: str) -> Any: ...
+
+    def decision_notice(
+        self,
+        post: Post,
+        *,
+        to: str,
+        approved: bool,
+        reason: str | None,
+        withdraw_url: str | None,
+        public_url: str | None,
+    ) -> Any: ...
 
 
 class Announcer(Protocol):
@@ -135,13 +171,17 @@ class ModerationEffects:
         self,
         *,
         store: ModerationStore,
+        activations: ActivationReader,
         mailer: Mailer,
+        emails: ModerationEmails,
         announcer: Announcer,
         links: LinkBook,
         link_ttl_hours: int,
     ) -> None:
         self.store = store
+        self.activations = activations
         self.mailer = mailer
+        self.emails = emails
         self.announcer = announcer
         self.links = links
         self.link_ttl_hours = link_ttl_hours  # said in the moderators' email
@@ -161,14 +201,13 @@ class ModerationEffects:
 
     def perform(self, effect: Effect, post: Post) -> dict[str, str]:
         """Carry out one effect for ``post`` (the image of the stream record)."""
-        from entraide.web import emails
-
+        emails = self.emails
         if effect.kind is EffectKind.APPROVED_ANNOUNCEMENT:
             return {"message_id": self.announcer.announce_approved(post)}
         if effect.kind is EffectKind.MODERATION_REQUEST:
             message = emails.moderation_request(
                 post,
-                activation=self.store.get_activation(post.activation_id),
+                activation=self.activations.get_activation(post.activation_id),
                 flags=self.flags(post),
                 approve_url=self.links.moderation_url(post, LinkAction.APPROVE, effect.moderator),
                 reject_url=self.links.moderation_url(post, LinkAction.REJECT, effect.moderator),
@@ -204,7 +243,7 @@ class ModerationEffects:
             if contact
             else []
         )
-        activation = self.store.get_activation(post.activation_id)
+        activation = self.activations.get_activation(post.activation_id)
         return list(prescreen(post, activation=activation, recent_texts=recent))
 
 
@@ -265,28 +304,3 @@ def parse_action(value: str | None) -> LinkAction:
         return LinkAction(value or "")
     except ValueError:
         raise UnknownDecision() from None
-
-
-def describe_refusal(error: DomainError, *, for_poster: bool) -> tuple[str, str]:
-    """Title and French message of the page that refuses a link.
-
-    A moderator is told who decided and when; a poster only what became of the post
-    (a moderator's address is never shown to the public).
-    """
-    from entraide.kernel.times import format_datetime_fr
-    from entraide.signing import ExpiredLink, InvalidLink
-
-    if isinstance(error, WrongPostStatus):
-        post = error.post
-        if for_poster or post.decided_by is None or post.decided_at is None:
-            return "Lien déjà utilisé", f"Cette annonce est {post.status.label}."
-        return (
-            "Décision déjà prise",
-            f"Cette annonce a déjà été {post.status.label} par {post.decided_by} "
-            f"le {format_datetime_fr(post.decided_at)} (heure de Paris). Rien n'a été modifié.",
-        )
-    if isinstance(error, InvalidLink):
-        return "Lien invalide", error.message
-    if isinstance(error, ExpiredLink):
-        return "Lien expiré", error.message
-    return "Demande refusée", error.message

@@ -49,15 +49,15 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from entraide.store import EntraideTable
+from entraide.adapters.table import ConditionFailed, Item, Table, TransactionCancelled
+from entraide.kernel.times import epoch, iso, parse_iso
 
 DEFAULT_PRESET = "basic"
 # What remaining() answers when no window limits anything.
@@ -65,6 +65,7 @@ UNLIMITED = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TTL_MARGIN = timedelta(days=1)
 _FIELDS = ("per_15min", "per_24h", "per_month")
+BLOCKED = "blocked"
 
 
 class QuotaLimits(BaseModel):
@@ -166,14 +167,6 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-def bucket_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_bucket(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class Window:
     """One cap: sliding over ``length`` in buckets of ``bucket``, or (both None) the UTC month."""
@@ -205,7 +198,7 @@ class Window:
         return int((self.frees_at(start) + _TTL_MARGIN).timestamp())
 
     def key(self, start: datetime) -> str:
-        return f"{self.name}#{bucket_iso(start)}"
+        return f"{self.name}#{iso(start)}"
 
     def counted(
         self, counts: Mapping[tuple[str, datetime], int], now: datetime
@@ -358,7 +351,7 @@ class DynamoDBBudget:
 
     max_attempts = 5
 
-    def __init__(self, table: EntraideTable, limits: QuotaLimits, name: str = "x-posting") -> None:
+    def __init__(self, table: Table, limits: QuotaLimits, name: str = "x-posting") -> None:
         self.table = table
         self._limits = limits
         self._windows = limits.windows()
@@ -369,51 +362,40 @@ class DynamoDBBudget:
     def limits(self) -> QuotaLimits:
         return self._limits
 
+    def _key(self, sk: str) -> Item:
+        return {"pk": self.pk, "sk": sk}
+
     # -- reading -----------------------------------------------------------
-    def _query(self, low: str, high: str) -> list[dict[str, Any]]:
-        client = self.table.client
-        items: list[dict[str, Any]] = []
-        pages = client.get_paginator("query").paginate(
-            TableName=self.table.table_name,
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
-            ExpressionAttributeValues={
-                ":pk": {"S": self.pk},
-                ":low": {"S": low},
-                ":high": {"S": high},
-            },
-            ConsistentRead=True,
+    def _query(self, low: str, high: str) -> Iterator[Item]:
+        return self.table.query(
+            "pk = :pk AND sk BETWEEN :low AND :high",
+            {":pk": self.pk, ":low": low, ":high": high},
+            consistent=True,
         )
-        for page in pages:
-            items += page["Items"]
-        return items
 
     def _read(self, now: datetime) -> tuple[Counts, datetime | None]:
         counts: Counts = {}
-        month_key = "blocked"
+        month_key = BLOCKED
         for window in self._windows:
             if window.bucket is None:
                 month_key = window.key(window.bucket_of(now))
                 continue
             first, current = window.span(now)
-            for raw in self._query(window.key(first), window.key(current)):
-                _, _, start = raw["sk"]["S"].partition("#")
-                counts[(window.name, _parse_bucket(start))] = int(raw.get("count", {}).get("N", 0))
+            for item in self._query(window.key(first), window.key(current)):
+                _, _, start = item["sk"].partition("#")
+                counts[(window.name, parse_iso(start))] = int(item.get("count", 0))
         blocked: datetime | None = None
         # "blocked" sorts before "month#…": one query reads both (and any stale month).
-        for raw in self._query("blocked", month_key):
-            sk = raw["sk"]["S"]
-            if sk == "blocked" and "until_epoch" in raw:
-                blocked = datetime.fromtimestamp(int(raw["until_epoch"]["N"]), UTC)
-            elif sk == month_key and sk != "blocked":
-                counts[("month", _parse_bucket(sk.partition("#")[2]))] = int(raw["count"]["N"])
+        for item in self._query(BLOCKED, month_key):
+            sk = item["sk"]
+            if sk == BLOCKED and "until_epoch" in item:
+                blocked = datetime.fromtimestamp(int(item["until_epoch"]), UTC)
+            elif sk == month_key and sk != BLOCKED:
+                counts[("month", parse_iso(sk.partition("#")[2]))] = int(item["count"])
         return counts, blocked
-
-    def _key(self, sk: str) -> dict[str, Any]:
-        return {"pk": {"S": self.pk}, "sk": {"S": sk}}
 
     # -- spending ----------------------------------------------------------
     def reserve(self, now: datetime) -> Reservation | Denied:
-        client = self.table.client
         by_name = {window.name: window for window in self._windows}
         for attempt in range(self.max_attempts):
             counts, blocked = self._read(now)
@@ -422,41 +404,31 @@ class DynamoDBBudget:
                 return verdict
             if not verdict:
                 return Reservation(now, ())
-            updates: list[dict[str, Any]] = [
-                {
-                    "Update": {
-                        "TableName": self.table.table_name,
-                        "Key": self._key(by_name[name].key(start)),
-                        "UpdateExpression": "ADD #count :one SET entity = :entity, "
-                        "expires_at = :expires",
-                        "ConditionExpression": "attribute_not_exists(#count) OR #count < :allowed",
-                        "ExpressionAttributeNames": {"#count": "count"},
-                        "ExpressionAttributeValues": {
-                            ":one": {"N": "1"},
-                            ":allowed": {"N": str(allowed)},
-                            ":entity": {"S": "quota"},
-                            ":expires": {"N": str(by_name[name].expires_at(start))},
-                        },
-                    }
-                }
+            updates = [
+                self.table.update_op(
+                    self._key(by_name[name].key(start)),
+                    "ADD #count :one SET entity = :entity, expires_at = :expires",
+                    condition="attribute_not_exists(#count) OR #count < :allowed",
+                    names={"#count": "count"},
+                    values={
+                        ":one": 1,
+                        ":allowed": allowed,
+                        ":entity": "quota",
+                        ":expires": by_name[name].expires_at(start),
+                    },
+                )
                 for name, (start, allowed) in verdict.items()
             ]
             updates.append(
-                {
-                    "ConditionCheck": {
-                        "TableName": self.table.table_name,
-                        "Key": self._key("blocked"),
-                        "ConditionExpression": "attribute_not_exists(until_epoch) "
-                        "OR until_epoch <= :now",
-                        "ExpressionAttributeValues": {
-                            ":now": {"N": str(math.floor(now.timestamp()))}
-                        },
-                    }
-                }
+                self.table.check_op(
+                    self._key(BLOCKED),
+                    "attribute_not_exists(until_epoch) OR until_epoch <= :now",
+                    values={":now": math.floor(now.timestamp())},
+                )
             )
             try:
-                client.transact_write_items(TransactItems=updates)
-            except client.exceptions.TransactionCanceledException:
+                self.table.transact(updates)
+            except TransactionCancelled:
                 # Another relay spent the last unit or blocked the budget meanwhile: read again.
                 time.sleep(0.02 * attempt)
                 continue
@@ -464,38 +436,33 @@ class DynamoDBBudget:
         return Denied(now + timedelta(seconds=5), "contention")
 
     def release(self, reservation: Reservation) -> None:
-        client = self.table.client
         by_name = {window.name: window for window in self._windows}
         for name, start in reservation.buckets:
             # nothing to give back when the count is already 0
-            with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
-                client.update_item(
-                    TableName=self.table.table_name,
-                    Key=self._key(by_name[name].key(start)),
-                    UpdateExpression="ADD #count :minus",
-                    ConditionExpression="#count > :zero",
-                    ExpressionAttributeNames={"#count": "count"},
-                    ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
+            with contextlib.suppress(ConditionFailed):
+                self.table.update(
+                    self._key(by_name[name].key(start)),
+                    "ADD #count :minus",
+                    condition="#count > :zero",
+                    names={"#count": "count"},
+                    values={":minus": -1, ":zero": 0},
                 )
 
     def block_until(self, at: datetime, now: datetime) -> None:
-        client = self.table.client
-        until = math.ceil(at.timestamp())
         # a failed condition: already blocked for longer
-        with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
-            client.update_item(
-                TableName=self.table.table_name,
-                Key=self._key("blocked"),
-                UpdateExpression="SET until_epoch = :until, #until = :iso, entity = :entity, "
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(
+                self._key(BLOCKED),
+                "SET until_epoch = :until, #until = :iso, entity = :entity, "
                 "expires_at = :expires, blocked_at = :now",
-                ConditionExpression="attribute_not_exists(until_epoch) OR until_epoch < :until",
-                ExpressionAttributeNames={"#until": "until"},
-                ExpressionAttributeValues={
-                    ":until": {"N": str(until)},
-                    ":iso": {"S": bucket_iso(at)},
-                    ":entity": {"S": "quota"},
-                    ":expires": {"N": str(int((at + _TTL_MARGIN).timestamp()))},
-                    ":now": {"S": bucket_iso(now)},
+                condition="attribute_not_exists(until_epoch) OR until_epoch < :until",
+                names={"#until": "until"},
+                values={
+                    ":until": math.ceil(at.timestamp()),
+                    ":iso": iso(at),
+                    ":entity": "quota",
+                    ":expires": epoch(at + _TTL_MARGIN),
+                    ":now": iso(now),
                 },
             )
 
@@ -504,5 +471,5 @@ class DynamoDBBudget:
         return _remaining(self._windows, counts, blocked, now)
 
     @classmethod
-    def from_setting(cls, table: EntraideTable, setting: str, name: str = "x-posting") -> Self:
+    def from_setting(cls, table: Table, setting: str, name: str = "x-posting") -> Self:
         return cls(table, QuotaLimits.parse(setting), name)

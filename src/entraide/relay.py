@@ -43,7 +43,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
+from entraide.activation.activation_store import activation_pk
+from entraide.intake.post_store import Announcement
 from entraide.kernel.model import Activation, Category, Kind, Post, PostStatus
+from entraide.kernel.times import parse_iso
 from entraide.observability import logger
 from entraide.quota import Budget, Denied, Reservation
 from entraide.relay_store import (
@@ -53,7 +56,6 @@ from entraide.relay_store import (
     RelayStore,
     TweetKind,
     TweetRecord,
-    parse_iso,
 )
 
 if TYPE_CHECKING:
@@ -436,7 +438,7 @@ class Relay:
         ):
             raise PermanentFailure(f"Not an activation event: {event!r}.")
         opened = event == "activation-opened"
-        subject = f"ACTIVATION#{activation_id}#{'opened' if opened else 'closed'}"
+        subject = f"{activation_pk(activation_id)}#{'opened' if opened else 'closed'}"
         now = self.clock()
         known = self.store.claim_state(subject, now)
         if known.status is not ClaimStatus.NEW:
@@ -515,14 +517,14 @@ class Relay:
             )
             self.metric("RelayInDoubt", 1)
             if entry is not None:
-                self.store.mark_announced([entry.post_id], None, now, digest, in_doubt=True)
+                self.store.mark_announced([entry.post_id], Announcement(now, None, digest, True))
             self.store.complete(subject, None, in_doubt=True)
             if entry is not None:
                 self.store.remove_backlog([entry])
             return Skipped("in doubt: claimed, never completed")
         # DONE: finish what a crashed relay left (idempotent)
         if entry is not None:
-            self.store.mark_announced([entry.post_id], state.tweet_id, now, digest)
+            self.store.mark_announced([entry.post_id], Announcement(now, state.tweet_id, digest))
             self.store.remove_backlog([entry])
         return Skipped("already posted")
 
@@ -585,7 +587,7 @@ class Relay:
         )
         self.store.complete_many(subjects, recorded_id)
         if post_ids:
-            self.store.mark_announced(post_ids, recorded_id, at, kind == "digest")
+            self.store.mark_announced(post_ids, Announcement(at, recorded_id, kind == "digest"))
             self.store.remove_backlog(entries)
         self.metric("TweetsPosted", 1)
         if kind == "digest":

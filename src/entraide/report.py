@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
 
+from entraide.adapters.mail import EmailMessage
 from entraide.kernel.times import MONTHS_FR
 from entraide.kpi import MonthlyReport, month_bounds
-from entraide.mail import EmailMessage
 
 if TYPE_CHECKING:
     import jinja2

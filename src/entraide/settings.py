@@ -91,7 +91,7 @@ class ActivateSettings(Settings):
     @field_validator("alert_sources")
     @classmethod
     def _valid_sources(cls, value: str) -> str:
-        from entraide.alerts.sources import parse_source_configs
+        from entraide.activation.alerts.sources import parse_source_configs
 
         parse_source_configs(value)  # refuse a bad list at cold start, not at 3 a.m.
         return value
@@ -142,3 +142,9 @@ class SnapshotSettings(Settings):
     """The daily snapshot of followers and tweet metrics (nothing without X credentials)."""
 
     x_credentials_secret: str = Field(default="", alias="X_CREDENTIALS_SECRET")
+
+
+class PublicSettings(Settings):
+    """The public_posts function: where the public pages live, for the JSON ``url``."""
+
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")

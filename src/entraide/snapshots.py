@@ -52,8 +52,10 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
+from entraide.adapters.table import BY_MONTH, Table
+from entraide.kernel.times import iso, month_of, months_between
 from entraide.xapi import (
     RateLimits,
     UserContextClient,
@@ -62,9 +64,6 @@ from entraide.xapi import (
     XRejected,
     read_rate_limits,
 )
-
-if TYPE_CHECKING:
-    from entraide.store import EntraideTable
 
 __all__ = [
     "FOLLOWER_PAGE_SIZE",
@@ -383,23 +382,6 @@ class SnapshotWriter(Protocol):
     ) -> None: ...
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _month(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def _months_between(first: date, last: date) -> list[str]:
-    months = []
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
-
-
 def follower_snapshot_item(snapshot: FollowerSnapshot, taken_at: datetime) -> dict[str, Any]:
     day = snapshot.day.isoformat()
     return {
@@ -407,7 +389,7 @@ def follower_snapshot_item(snapshot: FollowerSnapshot, taken_at: datetime) -> di
         "sk": day,
         "entity": "follower-snapshot",
         "day": day,
-        "taken_at": _iso(taken_at),
+        "taken_at": iso(taken_at),
         "followers_count": snapshot.followers_count,
         "followers_read": snapshot.followers_read,
         "top_complete": snapshot.top_complete,
@@ -415,7 +397,7 @@ def follower_snapshot_item(snapshot: FollowerSnapshot, taken_at: datetime) -> di
             {"id": user.user_id, "username": user.username, "followers_count": user.followers_count}
             for user in snapshot.top_followers
         ],
-        "gsi2pk": f"SNAPSHOT#{_month(snapshot.day)}",
+        "gsi2pk": f"SNAPSHOT#{month_of(snapshot.day)}",
         "gsi2sk": f"{day}#followers",
     }
 
@@ -459,10 +441,10 @@ def tweet_metrics_item(
         "sk": text,
         "entity": "tweet-metrics-snapshot",
         "day": text,
-        "taken_at": _iso(taken_at),
+        "taken_at": iso(taken_at),
         "tweet_count": len(by_id),
         "metrics": by_id,
-        "gsi2pk": f"SNAPSHOT#{_month(day)}",
+        "gsi2pk": f"SNAPSHOT#{month_of(day)}",
         "gsi2sk": f"{text}#tweets",
     }
 
@@ -497,46 +479,29 @@ class SnapshotsRead:
 class SnapshotStore:
     """Snapshot items in the single table (see the module doc)."""
 
-    def __init__(self, table: EntraideTable) -> None:
+    def __init__(self, table: Table) -> None:
         self.table = table
 
-    def _put(self, item: Mapping[str, Any]) -> None:
-        from boto3.dynamodb.types import TypeSerializer
-
-        serializer = TypeSerializer()
-        self.table.client.put_item(
-            TableName=self.table.table_name,
-            Item={key: serializer.serialize(value) for key, value in item.items()},
-        )
-
     def put_followers(self, snapshot: FollowerSnapshot, *, taken_at: datetime) -> None:
-        self._put(follower_snapshot_item(snapshot, taken_at))
+        self.table.put(follower_snapshot_item(snapshot, taken_at))
 
     def put_tweet_metrics(
         self, day: date, metrics: Sequence[TweetMetrics], *, taken_at: datetime
     ) -> None:
-        self._put(tweet_metrics_item(day, metrics, taken_at))
+        self.table.put(tweet_metrics_item(day, metrics, taken_at))
 
     def _items(self, first: date, last: date) -> Iterator[dict[str, Any]]:
-        from boto3.dynamodb.types import TypeDeserializer
-
-        deserializer = TypeDeserializer()
-        paginator = self.table.client.get_paginator("query")
-        for month in _months_between(first, last):
-            pages = paginator.paginate(
-                TableName=self.table.table_name,
-                IndexName="by_month",
-                KeyConditionExpression="gsi2pk = :pk AND gsi2sk BETWEEN :first AND :last",
-                ExpressionAttributeValues={
-                    ":pk": {"S": f"SNAPSHOT#{month}"},
-                    ":first": {"S": first.isoformat()},
+        for month in months_between(first, last):
+            yield from self.table.query(
+                "gsi2pk = :pk AND gsi2sk BETWEEN :first AND :last",
+                {
+                    ":pk": f"SNAPSHOT#{month}",
+                    ":first": first.isoformat(),
                     # "#" sorts before every letter: "<last>#tweets" < "<last>#~"
-                    ":last": {"S": f"{last.isoformat()}#~"},
+                    ":last": f"{last.isoformat()}#~",
                 },
+                index=BY_MONTH,
             )
-            for page in pages:
-                for raw in page["Items"]:
-                    yield {key: deserializer.deserialize(value) for key, value in raw.items()}
 
     def between(self, first: date, last: date) -> SnapshotsRead:
         """Snapshots of the days ``first`` to ``last`` (included), through ``by_month``."""
@@ -552,41 +517,18 @@ class SnapshotStore:
         return SnapshotsRead(tuple(followers), tuple(metrics))
 
 
-def recent_tweet_ids(
-    table: EntraideTable, today: date, *, window: timedelta = TWEET_WINDOW
-) -> list[str]:
+def recent_tweet_ids(table: Table, today: date, *, window: timedelta = TWEET_WINDOW) -> list[str]:
     """Ids of the tweets posted in the ``window`` before the end of ``today``, newest first.
 
-    Reads ``TWEET#<month>`` partitions of ``by_month`` (one or two). Dry-run tweets
-    (``dry-…`` ids) and tweets whose id was never learnt are left out: X has no metrics
-    for them.
+    The relay's tweet records (:meth:`~entraide.relay_store.DynamoDBRelayStore.tweets_between`).
+    Dry-run tweets (``dry-…`` ids) and tweets whose id was never learnt are left out: X has
+    no metrics for them.
     """
-    from boto3.dynamodb.types import TypeDeserializer
+    from entraide.relay_store import DynamoDBRelayStore
 
-    deserializer = TypeDeserializer()
     end = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
-    since = end - window
-    paginator = table.client.get_paginator("query")
-    ids: list[str] = []
-    for month in reversed(_months_between(since.date(), today)):
-        pages = paginator.paginate(
-            TableName=table.table_name,
-            IndexName="by_month",
-            KeyConditionExpression="gsi2pk = :pk AND gsi2sk BETWEEN :since AND :end",
-            ExpressionAttributeValues={
-                ":pk": {"S": f"TWEET#{month}"},
-                ":since": {"S": _iso(since)},
-                ":end": {"S": _iso(end)},
-            },
-            ScanIndexForward=False,
-        )
-        for page in pages:
-            for raw in page["Items"]:
-                item = {key: deserializer.deserialize(value) for key, value in raw.items()}
-                if item.get("id_known", True) is False:
-                    continue
-                ids.append(str(item.get("id", "")))
-    return _measurable(ids)
+    tweets = DynamoDBRelayStore(table).tweets_between(end - window, end)
+    return _measurable(tweet.tweet_id for tweet in tweets if tweet.id_known)
 
 
 def _measurable(tweet_ids: Iterable[str]) -> list[str]:
@@ -737,7 +679,7 @@ def take_snapshot(
 
 
 def daily_snapshot(
-    table: EntraideTable,
+    table: Table,
     reader: XReader | None,
     *,
     now: datetime | None = None,

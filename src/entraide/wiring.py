@@ -1,19 +1,20 @@
-"""Builds the moderation services from validated settings: the one place adapters meet.
+"""Builds each function's services from its validated settings: the one place rooms meet.
 
-Nothing here does I/O when called: clients and the signing key are fetched on first use.
+Capabilities never import presentation: here the emails of :mod:`entraide.web` are handed
+to the capabilities that send them, and each data-access module gets the table.
+Nothing here does I/O when called: clients and the signing key are fetched on first use;
+what only some functions need is imported when they build it (cold start).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from entraide.announce import ApprovedTopic
-from entraide.mail import Mailer
-from entraide.moderation import LinkBook, ModerationDesk, ModerationEffects
+from entraide.adapters.secrets import secret_reader
+from entraide.adapters.table import Table
 from entraide.settings import (
     LinkSettings,
     MatchSettings,
@@ -22,42 +23,20 @@ from entraide.settings import (
     SigningSettings,
     SnapshotSettings,
 )
-from entraide.signing import LinkSigner
-from entraide.store import EntraideTable
 
 if TYPE_CHECKING:
-    from entraide.contact import ContactDesk, ContactLinks
-    from entraide.notices import NoticeBook
+    from entraide.matching.contact import ContactDesk, ContactLinks
+    from entraide.matching.notices import NoticeBook
+    from entraide.moderation import LinkBook, ModerationDesk, ModerationEffects
     from entraide.relay import Relay
+    from entraide.signing import LinkSigner
     from entraide.snapshots import XReader
     from entraide.xapi import XCredentials
 
-# Secrets are cached this long by powertools parameters: a rotated key is picked up
-# within five minutes without a cold start.
-SECRET_MAX_AGE_SECONDS = 300
-
-
-def secret_reader() -> Callable[[str], str]:
-    """Reads a Secrets Manager secret through powertools, cached five minutes.
-
-    A provider of our own rather than powertools' process-wide default, so that its client
-    follows this function's environment (one process runs every function in the local
-    stack and in tests). Built on first read.
-    """
-
-    @functools.cache
-    def provider() -> Any:
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-        return SecretsProvider()
-
-    def read(secret_id: str) -> str:
-        return str(provider().get(secret_id, max_age=SECRET_MAX_AGE_SECONDS))
-
-    return read
-
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
+    from entraide.signing import LinkSigner
+
     read = secret_reader()
 
     def signer() -> LinkSigner:
@@ -67,24 +46,38 @@ def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkS
 
 
 def link_book(settings: LinkSettings, public_base_url: str = "") -> LinkBook:
+    from entraide.moderation import LinkBook
+
     signer = link_signer(settings, timedelta(hours=settings.link_ttl_hours))
     return LinkBook(
         signer=signer, moderators=settings.moderator_emails, public_base_url=public_base_url
     )
 
 
-def moderation_effects(settings: ModerationSettings, table: EntraideTable) -> ModerationEffects:
+def moderation_effects(settings: ModerationSettings, table: Table) -> ModerationEffects:
+    from entraide.activation.activation_store import ActivationStore
+    from entraide.adapters.mail import Mailer
+    from entraide.announce import ApprovedTopic
+    from entraide.intake.post_store import PostStore
+    from entraide.moderation import ModerationEffects
+    from entraide.web import emails
+
     return ModerationEffects(
-        store=table,
+        store=PostStore(table),
+        activations=ActivationStore(table),
         mailer=Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
+        emails=emails,
         announcer=ApprovedTopic(settings.approved_topic_arn),
         links=link_book(settings, settings.public_base_url),
         link_ttl_hours=settings.link_ttl_hours,
     )
 
 
-def moderation_desk(settings: LinkSettings, table: EntraideTable) -> ModerationDesk:
-    return ModerationDesk(store=table, links=link_book(settings))
+def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
+    from entraide.intake.post_store import PostStore
+    from entraide.moderation import ModerationDesk
+
+    return ModerationDesk(store=PostStore(table), links=link_book(settings))
 
 
 # Where dry-run tweets go in AWS when no outbox is set: the log keeps them (printed).
@@ -103,9 +96,11 @@ def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
     return load
 
 
-def relay_service(settings: RelaySettings, table: EntraideTable) -> Relay:
+def relay_service(settings: RelaySettings, table: Table) -> Relay:
     from aws_lambda_powertools.metrics import MetricUnit
 
+    from entraide.activation.activation_store import ActivationStore
+    from entraide.intake.post_store import PostStore
     from entraide.observability import metrics
     from entraide.quota import DynamoDBBudget, QuotaLimits
     from entraide.relay import Relay
@@ -127,39 +122,52 @@ def relay_service(settings: RelaySettings, table: EntraideTable) -> Relay:
         poster,
         clock=lambda: datetime.now(UTC),
         public_base_url=settings.public_base_url,
-        load_post=table.get_post,
-        load_activation=table.get_activation,
+        load_post=PostStore(table).get_post,
+        load_activation=ActivationStore(table).get_activation,
         digest_threshold=settings.digest_threshold,
         metric=metric,
     )
 
 
 def contact_links(settings: MatchSettings) -> ContactLinks:
-    from entraide.contact import CONTACT_LINK_TTL, ContactLinks
+    from entraide.matching.contact import CONTACT_LINK_TTL, ContactLinks
 
     return ContactLinks(
         signer=link_signer(settings, CONTACT_LINK_TTL), public_base_url=settings.public_base_url
     )
 
 
-def notice_book(settings: MatchSettings, table: EntraideTable) -> NoticeBook:
-    from entraide.notices import NoticeBook
+def notice_book(settings: MatchSettings, table: Table) -> NoticeBook:
+    import functools
+
+    from entraide.adapters.mail import Mailer
+    from entraide.intake.post_store import PostStore
+    from entraide.matching.notice_store import NoticeStore
+    from entraide.matching.notices import NoticeBook
+    from entraide.web.match_emails import match_notice
 
     return NoticeBook(
-        table,
+        NoticeStore(table),
+        PostStore(table),
         Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
-        contact_links(settings),
+        functools.partial(match_notice, links=contact_links(settings)),
         min_interval=timedelta(minutes=settings.notice_interval_minutes),
         grouping_delay=timedelta(minutes=settings.notice_grouping_minutes),
     )
 
 
-def contact_desk(settings: MatchSettings, table: EntraideTable) -> ContactDesk:
-    from entraide.contact import ContactDesk, ContactMailer
+def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
+    from entraide.adapters.mail import ContactMailer
+    from entraide.intake.post_store import PostStore
+    from entraide.matching.contact import ContactDesk
+    from entraide.matching.slot_store import SlotStore
+    from entraide.web.match_emails import contact_message
 
     return ContactDesk(
-        table=table,
+        posts=PostStore(table),
+        slots=SlotStore(table),
         mailer=ContactMailer(settings.sender_email, outbox_dir=settings.outbox_dir),
+        compose=contact_message,
         links=contact_links(settings),
     )
 

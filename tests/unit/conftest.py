@@ -12,7 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from entraide.store import EntraideTable
+from entraide.activation.activation_store import ActivationStore
+from entraide.adapters.table import Table
+from entraide.intake.post_store import PostStore
 from entraide_local.provision import Deployment, provision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +33,18 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
 
 
 @pytest.fixture
-def table(deployment: Deployment) -> EntraideTable:
-    return EntraideTable(deployment.outputs["TableName"], client=boto3.client("dynamodb"))
+def table(deployment: Deployment) -> Table:
+    return Table(deployment.outputs["TableName"], client=boto3.client("dynamodb"))
+
+
+@pytest.fixture
+def posts(table: Table) -> PostStore:
+    return PostStore(table)
+
+
+@pytest.fixture
+def activations(table: Table) -> ActivationStore:
+    return ActivationStore(table)
 
 
 def use_function_environment(

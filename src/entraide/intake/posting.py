@@ -19,11 +19,16 @@ if TYPE_CHECKING:
 
 
 class PostSink(Protocol):
-    """What intake needs from the table (:class:`entraide.store.EntraideTable`)."""
-
-    def open_activations(self) -> list[Activation]: ...
+    """Where a new post goes (:class:`~entraide.intake.post_store.PostStore`)."""
 
     def create_post(self, post: Post, contact: Contact) -> None: ...
+
+
+class OpenActivations(Protocol):
+    """Which activations are open (an
+    :class:`~entraide.activation.activation_store.ActivationStore`)."""
+
+    def open_activations(self) -> list[Activation]: ...
 
 
 class Geocoder(Protocol):
@@ -33,7 +38,8 @@ class Geocoder(Protocol):
 def submit_post(
     fields: Mapping[str, Any],
     *,
-    table: PostSink,
+    posts: PostSink,
+    activations: OpenActivations,
     directory: Geocoder,
     new_id: Callable[[], str],
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -57,7 +63,7 @@ def submit_post(
         ) from None
 
     activation = next(
-        (act for act in table.open_activations() if act.covers(place.departement)), None
+        (act for act in activations.open_activations() if act.covers(place.departement)), None
     )
     if activation is None:
         raise PlatformAsleep(place.departement, departement_name(place.departement))
@@ -79,5 +85,5 @@ def submit_post(
         status=PostStatus.PENDING,
         created_at=now(),
     )
-    table.create_post(post, Contact(email=submission.email, phone=submission.phone))
+    posts.create_post(post, Contact(email=submission.email, phone=submission.phone))
     return post

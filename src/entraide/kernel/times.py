@@ -42,9 +42,21 @@ def parse_iso(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def month_of(moment: datetime) -> str:
-    """``2026-11``: the UTC month of ``moment``."""
-    return moment.astimezone(UTC).strftime("%Y-%m")
+def month_of(moment: date) -> str:
+    """``2026-11``: the month of a day, or the UTC month of a moment."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def months_between(first: date, last: date) -> list[str]:
+    """``["2026-10", "2026-11"]``: every month from ``first``'s to ``last``'s, included."""
+    months = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def epoch(moment: datetime) -> int:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from entraide.adapters.mail import EmailMessage
 from entraide.kernel.departements import departement_name
 from entraide.kernel.model import Activation, Kind, Post
 from entraide.kernel.times import format_datetime_fr
-from entraide.mail import EmailMessage
 
 if TYPE_CHECKING:
     import jinja2
@@ -72,7 +72,7 @@ def _environment() -> jinja2.Environment:
     return environment("templates/email")
 
 
-def _render(name: str, **context: Any) -> tuple[str, str]:
+def render_pair(name: str, **context: Any) -> tuple[str, str]:
     """``(text, html)`` of ``name.txt`` and ``name.html`` with the same context."""
     env = _environment()
     text = env.get_template(f"{name}.txt").render(**context)
@@ -80,7 +80,7 @@ def _render(name: str, **context: Any) -> tuple[str, str]:
     return text, html
 
 
-def _link(url: str) -> str:
+def link(url: str) -> str:
     """Our own absolute http(s) URL; anything else (``javascript:``...) is refused."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc or url != url.strip():
@@ -88,7 +88,7 @@ def _link(url: str) -> str:
     return url
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
@@ -171,18 +171,18 @@ def moderation_request(
     view = _post_view(post)
     subject = (
         f"{SUBJECT_PREFIX} À modérer : {view.kind_label} – {view.category_label} – "
-        f"{_one_line(view.commune)} ({view.departement})"
+        f"{one_line(view.commune)} ({view.departement})"
     )
     context = {
         "subject": subject,
         "post": view,
         "activation": _activation_view(activation),
         "flags": [_FlagLine(label=flag.label, detail=flag.detail) for flag in flags],
-        "approve_url": _link(approve_url),
-        "reject_url": _link(reject_url),
+        "approve_url": link(approve_url),
+        "reject_url": link(reject_url),
         "link_validity_hours": link_ttl_hours,
     }
-    text, html = _render("moderation_request", **context)
+    text, html = render_pair("moderation_request", **context)
     return EmailMessage(
         to=tuple(moderators),
         subject=subject,
@@ -196,7 +196,7 @@ def moderation_request(
 def awaiting_moderation(post: Post, *, to: str) -> EmailMessage:
     """To the poster, right after posting: thanks, the title, a moderator will read it."""
     subject = "Votre annonce est en attente de modération"
-    text, html = _render("awaiting_moderation", subject=subject, post=_post_view(post))
+    text, html = render_pair("awaiting_moderation", subject=subject, post=_post_view(post))
     return EmailMessage(
         to=(to,), subject=subject, text=text, html=html, tag=TAG_AWAITING_MODERATION
     )
@@ -220,9 +220,9 @@ def decision_notice(
     view = _post_view(post)
     if approved:
         subject = "Votre annonce a été publiée"
-        public = _link(public_url) if public_url else None
-        withdraw = _link(withdraw_url) if withdraw_url else None
-        text, html = _render(
+        public = link(public_url) if public_url else None
+        withdraw = link(withdraw_url) if withdraw_url else None
+        text, html = render_pair(
             "decision_approved",
             subject=subject,
             post=view,
@@ -245,7 +245,7 @@ def decision_notice(
         )
     subject = "Votre annonce n'a pas été retenue"
     cleaned_reason = reason.strip() if reason else ""
-    text, html = _render(
+    text, html = render_pair(
         "decision_rejected", subject=subject, post=view, reason=cleaned_reason or None
     )
     return EmailMessage(to=(to,), subject=subject, text=text, html=html, tag=TAG_DECISION_REJECTED)
