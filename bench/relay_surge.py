@@ -143,7 +143,7 @@ def simulate(
     reserve: int | None,
     threshold: int,
 ) -> Result:
-    from entraide.announce import approved_message
+    from entraide.moderation.announce import approved_message
 
     rng = random.Random(seed)
     clock = Clock(START)

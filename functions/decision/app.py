@@ -18,10 +18,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.table import Table
 from entraide.kernel.errors import DomainError, WrongPostStatus
 from entraide.kernel.model import PostStatus
-from entraide.moderation import parse_action
+from entraide.moderation.desk import parse_action
+from entraide.moderation.signing import LinkAction
 from entraide.observability import logger, metrics
 from entraide.settings import LinkSettings
-from entraide.signing import LinkAction
 from entraide.web import pages
 from entraide.web.http import html_response, status_of
 from entraide.web.refusals import describe_refusal

@@ -24,7 +24,7 @@ from entraide.adapters.once import OnceOnly
 from entraide.adapters.table import Table, changed_images
 from entraide.intake.post_store import post_from_item
 from entraide.kernel.model import Post
-from entraide.moderation import Effect
+from entraide.moderation.effects import Effect
 from entraide.observability import logger, metrics
 from entraide.settings import ModerationSettings
 from entraide.wiring import moderation_effects

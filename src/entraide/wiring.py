@@ -27,15 +27,17 @@ from entraide.settings import (
 if TYPE_CHECKING:
     from entraide.matching.contact import ContactDesk, ContactLinks
     from entraide.matching.notices import NoticeBook
-    from entraide.moderation import LinkBook, ModerationDesk, ModerationEffects
+    from entraide.moderation.desk import ModerationDesk
+    from entraide.moderation.effects import ModerationEffects
+    from entraide.moderation.links import LinkBook
+    from entraide.moderation.signing import LinkSigner
     from entraide.relay import Relay
-    from entraide.signing import LinkSigner
     from entraide.snapshots import XReader
     from entraide.xapi import XCredentials
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
-    from entraide.signing import LinkSigner
+    from entraide.moderation.signing import LinkSigner
 
     read = secret_reader()
 
@@ -46,7 +48,7 @@ def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkS
 
 
 def link_book(settings: LinkSettings, public_base_url: str = "") -> LinkBook:
-    from entraide.moderation import LinkBook
+    from entraide.moderation.links import LinkBook
 
     signer = link_signer(settings, timedelta(hours=settings.link_ttl_hours))
     return LinkBook(
@@ -57,9 +59,9 @@ def link_book(settings: LinkSettings, public_base_url: str = "") -> LinkBook:
 def moderation_effects(settings: ModerationSettings, table: Table) -> ModerationEffects:
     from entraide.activation.activation_store import ActivationStore
     from entraide.adapters.mail import Mailer
-    from entraide.announce import ApprovedTopic
     from entraide.intake.post_store import PostStore
-    from entraide.moderation import ModerationEffects
+    from entraide.moderation.announce import ApprovedTopic
+    from entraide.moderation.effects import ModerationEffects
     from entraide.web import emails
 
     return ModerationEffects(
@@ -75,7 +77,7 @@ def moderation_effects(settings: ModerationSettings, table: Table) -> Moderation
 
 def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
     from entraide.intake.post_store import PostStore
-    from entraide.moderation import ModerationDesk
+    from entraide.moderation.desk import ModerationDesk
 
     return ModerationDesk(store=PostStore(table), links=link_book(settings))
 

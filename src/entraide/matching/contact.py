@@ -42,8 +42,14 @@ from entraide.kernel.errors import (
 from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
 from entraide.matching.slot_store import SlotStore, contact_request_key
+from entraide.moderation.signing import (
+    ExpiredLink,
+    InvalidLink,
+    LinkAction,
+    LinkSigner,
+    VerifiedLink,
+)
 from entraide.observability import logger
-from entraide.signing import ExpiredLink, InvalidLink, LinkAction, LinkSigner, VerifiedLink
 
 if TYPE_CHECKING:
     from entraide.adapters.mail import EmailMessage

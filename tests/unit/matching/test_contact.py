@@ -34,8 +34,8 @@ from entraide.matching.contact import (
     clean_message,
 )
 from entraide.matching.slot_store import SlotStore
-from entraide.moderation import LinkBook
-from entraide.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
+from entraide.moderation.links import LinkBook
+from entraide.moderation.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
 from entraide.web.contact_pages import (
     parse_contact_form,
     render_contact_page,

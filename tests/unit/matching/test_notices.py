@@ -25,7 +25,7 @@ from entraide.matching.contact import CONTACT_LINK_TTL, ContactLinks
 from entraide.matching.counterparts import Match
 from entraide.matching.notice_store import DUE_PARTITION, NoticeStore
 from entraide.matching.notices import NoticeBook, NoticeLine, Sender, recipient_digest
-from entraide.signing import LinkSigner
+from entraide.moderation.signing import LinkSigner
 from entraide.web.match_emails import format_distance, match_notice, notice_subject
 from tests.factories import NOW, make_post
 

@@ -9,8 +9,10 @@ import pytest
 
 from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
-from entraide.moderation import Effect, EffectKind, LinkBook, ModerationDesk, effects_of_change
-from entraide.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
+from entraide.moderation.desk import ModerationDesk
+from entraide.moderation.effects import Effect, EffectKind, effects_of_change
+from entraide.moderation.links import LinkBook
+from entraide.moderation.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
 from entraide.web.refusals import describe_refusal
 from tests.factories import NOW, make_post
 

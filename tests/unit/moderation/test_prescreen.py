@@ -14,18 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from entraide.kernel.geo import haversine_km
 from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
 from entraide.kernel.text import fold
-from entraide.prescreen import (
-    FLAG_CODES,
-    FLAG_LABELS,
-    Flag,
-    distance_to_departements,
-    find_insults,
-    haversine_km,
-    parse_lexicon,
-    prescreen,
-)
+from entraide.moderation.distance import distance_to_departements
+from entraide.moderation.insults import find_insults, parse_lexicon
+from entraide.moderation.prescreen import FLAG_CODES, FLAG_LABELS, Flag, prescreen
 from tests.paths import ROOT
 
 REPO_ROOT = ROOT

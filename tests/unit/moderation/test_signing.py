@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from entraide.signing import (
+from entraide.moderation.signing import (
     POSTER,
     ExpiredLink,
     InvalidLink,

@@ -24,9 +24,9 @@ import pytest
 from entraide.activation.activation_store import ActivationStore
 from entraide.activation.events import ActivationEvent, activation_message
 from entraide.adapters.table import Table
-from entraide.announce import approved_message
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
+from entraide.moderation.announce import approved_message
 from entraide.quota import DynamoDBBudget, MemoryBudget, QuotaLimits, Reservation
 from entraide.relay import (
     Deferred,

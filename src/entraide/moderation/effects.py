@@ -1,34 +1,32 @@
-"""Moderation: what happens around a person's decision on a post.
+"""Moderation, stream side: what follows a post's arrival and its moderator's decision.
 
-Stream side (function ``moderate``): a new pending post is pre-screened and each
-moderator gets an email with their own signed links; the poster is told the post
-awaits moderation. When a post leaves ``pending``, the poster is told the decision, and
-an approved post is announced once on the ``approved-posts`` topic.
+Function ``moderate``: a new pending post is pre-screened (:mod:`.prescreen`) and each
+moderator gets an email with their own signed links (:mod:`.links`); the poster is told
+the post awaits moderation. When a post leaves ``pending``, the poster is told the
+decision, and an approved post is announced once on the ``approved-posts`` topic
+(:mod:`.announce`).
 
 Every side effect is an :class:`Effect`, a small value that names it exactly (post,
 version, recipient). The handler runs each one through powertools idempotency keyed on
-that value, so that a replayed stream batch repeats none of them.
+that value, so that a replayed stream batch repeats none of them. The emails are
+composed by the web side (``emails``), handed over by wiring.
 
-HTTP side (function ``decision``): a signed link shows a confirmation page (a GET never
-changes anything: mail scanners open links); the form posted from it changes the post
-with one conditional write.
+The HTTP side (function ``decision``) is :mod:`.desk`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
-from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
-from entraide.signing import POSTER, LinkAction, LinkSigner, VerifiedLink
+from entraide.moderation.links import LinkBook
+from entraide.moderation.signing import LinkAction
 
 NEAR_DUPLICATE_WINDOW = timedelta(days=7)
-REASON_MAX = 500
 
 
 class EffectKind(StrEnum):
@@ -58,22 +56,16 @@ class Effect:
 
 
 class ModerationStore(Protocol):
-    """What moderation reads and changes of posts (a
-    :class:`~entraide.intake.post_store.PostStore`)."""
-
-    def get_post(self, post_id: str) -> Post | None: ...
+    """What the stream side reads of posts (a :class:`~entraide.intake.post_store.PostStore`)."""
 
     def get_contact(self, post_id: str) -> Contact | None: ...
 
     def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]: ...
 
-    def transition(
-        self, post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None = ...
-    ) -> Post: ...
-
 
 class ActivationReader(Protocol):
-    """The activation of a post (:class:`~entraide.activation.activation_store.ActivationStore`)."""
+    """The activation of a post (an
+    :class:`~entraide.activation.activation_store.ActivationStore`)."""
 
     def get_activation(self, activation_id: str) -> Activation | None: ...
 
@@ -133,35 +125,6 @@ def effects_of_change(old: Post | None, new: Post) -> list[Effect]:
             effects.insert(0, Effect(EffectKind.APPROVED_ANNOUNCEMENT, new.id, new.version))
         return effects
     return []
-
-
-class LinkBook:
-    """Makes and checks the signed links of the moderation and withdrawal emails."""
-
-    def __init__(
-        self,
-        *,
-        signer: Callable[[], LinkSigner],
-        moderators: Sequence[str],
-        public_base_url: str = "",
-    ) -> None:
-        # The key is read on first use (Secrets Manager), not when the module loads.
-        self._signer = signer
-        self.moderators = tuple(moderators)
-        self.base_url = public_base_url.rstrip("/") + "/"
-
-    def moderation_url(self, post: Post, action: LinkAction, moderator: str) -> str:
-        token = self._signer().sign(post.id, action, post.version, moderator)
-        query = urlencode({"decision": action.value, "token": token})
-        return f"{self.base_url}moderation/{post.id}?{query}"
-
-    def withdraw_url(self, post: Post) -> str:
-        token = self._signer().sign(post.id, LinkAction.WITHDRAW, post.version, POSTER)
-        return f"{self.base_url}posts/{post.id}/withdraw?{urlencode({'token': token})}"
-
-    def verify(self, token: str, post_id: str, action: LinkAction) -> VerifiedLink:
-        actors = [POSTER] if action is LinkAction.WITHDRAW else self.moderators
-        return self._signer().verify(token, post_id=post_id, action=action, actors=actors)
 
 
 class ModerationEffects:
@@ -233,7 +196,7 @@ class ModerationEffects:
         return {"message_id": self.mailer.send(message)}
 
     def flags(self, post: Post) -> list[Any]:
-        from entraide.prescreen import prescreen
+        from entraide.moderation.prescreen import prescreen
 
         contact = self.store.get_contact(post.id)
         recent = (
@@ -245,62 +208,3 @@ class ModerationEffects:
         )
         activation = self.activations.get_activation(post.activation_id)
         return list(prescreen(post, activation=activation, recent_texts=recent))
-
-
-class ModerationDesk:
-    """The HTTP side: checks a signed link, then decides or withdraws with one write."""
-
-    def __init__(
-        self,
-        *,
-        store: ModerationStore,
-        links: LinkBook,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.store = store
-        self.links = links
-        self.now = now
-
-    def check_link(
-        self, post_id: str, action: LinkAction, token: str, *, expected: PostStatus
-    ) -> tuple[Post, VerifiedLink]:
-        """The post and the verified link, or the DomainError that says why not.
-
-        Order matters: a forged link learns nothing about the post (403); a link to a
-        post already decided says so, by whom and when (409), even once expired (410).
-        """
-        link = self.links.verify(token, post_id, action)
-        post = self.store.get_post(post_id)
-        if post is None:
-            raise PostNotFound(post_id)
-        if post.status is not expected or post.version != link.version:
-            raise WrongPostStatus(post)
-        link.check_not_expired(self.now())
-        return post, link
-
-    def decide(
-        self, post_id: str, action: LinkAction, token: str, reason: str | None = None
-    ) -> Post:
-        if action not in (LinkAction.APPROVE, LinkAction.REJECT):
-            raise UnknownDecision()
-        post, link = self.check_link(post_id, action, token, expected=PostStatus.PENDING)
-        target = PostStatus.APPROVED if action is LinkAction.APPROVE else PostStatus.REJECTED
-        kept_reason = (reason or "").strip()[:REASON_MAX] or None
-        return self.store.transition(
-            post,
-            target,
-            at=self.now(),
-            by=link.actor,
-            reason=kept_reason if target is PostStatus.REJECTED else None,
-        )
-
-    def withdraw(self, post_id: str, token: str) -> Post:
-        post, _ = self.check_link(post_id, LinkAction.WITHDRAW, token, expected=PostStatus.APPROVED)
-        return self.store.transition(post, PostStatus.WITHDRAWN, at=self.now(), by=POSTER)
-
-
-def parse_action(value: str | None) -> LinkAction:
-    try:
-        return LinkAction(value or "")
-    except ValueError:
-        raise UnknownDecision() from None

@@ -10,27 +10,24 @@ French ``label`` and a French ``detail`` with the evidence. A detail may quote t
 post's own public text (links, insults) but never the contact details found in it.
 Escaping is the email template's job.
 
-Importing this module reads nothing: the list of insults (``data/insultes.txt``) and the
-communes of each département (from ``data/postcodes.csv.gz``, see :mod:`entraide.geo`)
-are read on first use, once per process.
+Importing this module reads nothing: the list of insults (:mod:`.insults`) and the
+communes of each département (:mod:`.distance`) are read on first use, once per process.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from importlib import resources
 from types import MappingProxyType
 from typing import Final
 
 from entraide.kernel.departements import UnknownDepartement, departement_name
-from entraide.kernel.geo import EARTH_RADIUS_KM, PostcodeDirectory, haversine_km
 from entraide.kernel.model import Activation, Post
-from entraide.kernel.text import fold, strip_accents
+from entraide.kernel.text import fold
+from entraide.moderation.distance import distance_to_departements
+from entraide.moderation.insults import find_insults
 from entraide.privacy.detection import EMAIL_PATTERN, PHONE_PATTERN, link_domains
 
 __all__ = [
@@ -41,10 +38,6 @@ __all__ = [
     "FLAG_LABELS",
     "Flag",
     "capitals_share",
-    "distance_to_departements",
-    "find_insults",
-    "haversine_km",
-    "parse_lexicon",
     "prescreen",
     "similarity",
 ]
@@ -212,102 +205,6 @@ def _link_flag(fields: Sequence[_Field]) -> Flag | None:
 
 # --- insulte: the packaged list ------------------------------------------------------------
 
-_WORD = re.compile(r"\w+")
-
-
-@dataclass(frozen=True, slots=True)
-class _Lexicon:
-    """The list of insults and of harmless expressions, as tuples of folded words."""
-
-    insults: Mapping[str, tuple[tuple[str, ...], ...]]  # first word's form -> entries
-    harmless: Mapping[str, tuple[tuple[str, ...], ...]]
-
-
-def _variants(word: str) -> tuple[str, ...]:
-    """Forms matched for a folded word: itself, plural, and feminine when long enough."""
-    endings = ("", "s", "x", "e", "es") if len(word) >= 4 else ("", "s", "x")
-    return tuple(word + ending for ending in endings)
-
-
-def _index(entries: Iterable[tuple[str, ...]]) -> Mapping[str, tuple[tuple[str, ...], ...]]:
-    """Entries by each form of their first word, longest entry first."""
-    index: dict[str, list[tuple[str, ...]]] = {}
-    for entry in entries:
-        for form in _variants(entry[0]):
-            index.setdefault(form, []).append(entry)
-    return MappingProxyType(
-        {form: tuple(sorted(found, key=len, reverse=True)) for form, found in index.items()}
-    )
-
-
-def parse_lexicon(text: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    """``(insults, harmless expressions)`` of a list in the format of ``insultes.txt``."""
-    insults: list[tuple[str, ...]] = []
-    harmless: list[tuple[str, ...]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        target = harmless if line.startswith("!") else insults
-        words = tuple(fold(line.removeprefix("!")).split())
-        if not words:
-            raise ValueError(f"insultes.txt, line {number}: no word in {raw!r}")
-        target.append(words)
-    return insults, harmless
-
-
-_lexicon: _Lexicon | None = None
-_lexicon_lock = threading.Lock()
-
-
-def _get_lexicon() -> _Lexicon:
-    global _lexicon
-    if _lexicon is None:
-        with _lexicon_lock:
-            if _lexicon is None:
-                data = resources.files("entraide") / "data" / "insultes.txt"
-                insults, harmless = parse_lexicon(data.read_text("utf-8"))
-                _lexicon = _Lexicon(_index(insults), _index(harmless))
-    return _lexicon
-
-
-def _match_at(
-    words: Sequence[str], start: int, index: Mapping[str, tuple[tuple[str, ...], ...]]
-) -> int:
-    """Number of words of the longest entry of ``index`` found at ``start`` (0 if none)."""
-    for entry in index.get(words[start], ()):
-        end = start + len(entry)
-        if end <= len(words) and all(
-            words[start + i] in _variants(word) for i, word in enumerate(entry[1:], start=1)
-        ):
-            return len(entry)
-    return 0
-
-
-def find_insults(text: str) -> list[str]:
-    """The insults of the packaged list found in ``text``, as written there, in order.
-
-    Whole words only, case and accents ignored, with simple plural and feminine forms;
-    words covered by a harmless expression of the list ("chili con carne") are skipped.
-    """
-    lexicon = _get_lexicon()
-    spans = [match.span() for match in _WORD.finditer(text)]
-    words = [strip_accents(text[start:end]).lower() for start, end in spans]
-    found: list[str] = []
-    position = 0
-    while position < len(words):
-        harmless = _match_at(words, position, lexicon.harmless)
-        if harmless:
-            position += harmless
-            continue
-        length = _match_at(words, position, lexicon.insults)
-        if length:
-            found.append(text[spans[position][0] : spans[position + length - 1][1]])
-            position += length
-        else:
-            position += 1
-    return found
-
 
 def _insult_flag(fields: Sequence[_Field]) -> Flag | None:
     found: dict[str, str] = {}  # folded -> as first written
@@ -390,115 +287,6 @@ def _duplicate_flag(post: Post, recent_texts: Sequence[str]) -> Flag | None:
 
 
 # --- eloigne: distance to the activation's départements -----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Area:
-    """The located communes of one département, in radians, with their bounding box."""
-
-    min_lat: float
-    max_lat: float
-    min_lon: float
-    max_lon: float
-    points: tuple[tuple[float, float, float], ...]  # (lat, lon, cos lat)
-
-    def lower_bound_km(self, lat: float, lon: float) -> float:
-        """A distance no commune of the area is closer than (point in radians).
-
-        No commune is closer than its difference of latitude with the box, nor than
-        the great circle of the box's nearest meridian (as long as the box's span of
-        longitude seen from the point stays within a quarter turn).
-        """
-        lat_gap = max(self.min_lat - lat, lat - self.max_lat, 0.0)
-        if self.min_lon <= lon <= self.max_lon:
-            lon_gap = 0.0
-        else:
-            lon_gap = min((self.min_lon - lon) % math.tau, (lon - self.max_lon) % math.tau)
-        width = self.max_lon - self.min_lon
-        meridian_gap = 0.0
-        if lon_gap > 0.0 and lon_gap + width <= math.pi / 2:
-            meridian_gap = math.asin(min(1.0, abs(math.cos(lat)) * math.sin(lon_gap)))
-        return EARTH_RADIUS_KM * max(lat_gap, meridian_gap)
-
-
-_areas: Mapping[str, _Area] | None = None
-_areas_lock = threading.Lock()
-
-
-def _read_areas() -> Mapping[str, _Area]:
-    """Per département, the distinct located communes of the packaged postal-code table."""
-    seen: set[str] = set()
-    points: dict[str, list[tuple[float, float, float]]] = {}
-    for _postcode, insee, _name, departement, lat, lon in PostcodeDirectory.default().rows():
-        if not lat or not lon or insee in seen:
-            continue
-        seen.add(insee)
-        phi, lam = math.radians(float(lat)), math.radians(float(lon))
-        points.setdefault(departement, []).append((phi, lam, math.cos(phi)))
-    return MappingProxyType(
-        {
-            code: _Area(
-                min(p[0] for p in found),
-                max(p[0] for p in found),
-                min(p[1] for p in found),
-                max(p[1] for p in found),
-                tuple(found),
-            )
-            for code, found in points.items()
-        }
-    )
-
-
-def _get_areas() -> Mapping[str, _Area]:
-    global _areas
-    if _areas is None:
-        with _areas_lock:
-            if _areas is None:
-                _areas = _read_areas()
-    return _areas
-
-
-def distance_to_departements(
-    lat: float, lon: float, departements: Iterable[str], *, stop_within_km: float = 0.0
-) -> float | None:
-    """Distance in km from a point (degrees) to the nearest commune of ``departements``.
-
-    ``None`` when none of them has a located commune in the postal-code table. With
-    ``stop_within_km``, the search stops at the first commune that close: the answer is
-    then only known to be at most ``stop_within_km``.
-
-    Départements are visited by increasing lower bound (bounding box) and skipped once
-    that bound is past the best distance found.
-    """
-    areas = _get_areas()
-    phi, lam = math.radians(lat), math.radians(lon)
-    cos_phi = math.cos(phi)
-    candidates = sorted(
-        (area.lower_bound_km(phi, lam), code)
-        for code in dict.fromkeys(departements)
-        if (area := areas.get(code)) is not None
-    )
-    if not candidates:
-        return None
-
-    def to_a(distance: float) -> float:  # haversine's "a" of a distance
-        return math.sin(min(distance, math.pi * EARTH_RADIUS_KM) / (2 * EARTH_RADIUS_KM)) ** 2
-
-    best_a = math.inf
-    stop_a = to_a(stop_within_km) if stop_within_km > 0 else -1.0
-    sin = math.sin
-    for bound, code in candidates:
-        if best_a <= stop_a or to_a(bound) >= best_a:
-            break
-        for p_phi, p_lam, p_cos in areas[code].points:
-            half_dphi = sin((p_phi - phi) / 2)
-            half_dlam = sin((p_lam - lam) / 2)
-            a = half_dphi * half_dphi + cos_phi * p_cos * half_dlam * half_dlam
-            if a < best_a:
-                best_a = a
-                if a <= stop_a:
-                    break
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(best_a)))
 
 
 def _distance_flag(post: Post, activation: Activation | None, limit_km: float) -> Flag | None:
