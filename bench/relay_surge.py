@@ -27,17 +27,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
-from entraide.quota import MemoryBudget, QuotaLimits
-from entraide.relay import (
-    DEFAULT_DIGEST_THRESHOLD,
-    DEFAULT_DIGEST_WAIT,
-    Deferred,
-    Relay,
-    TemporaryFailure,
-    defer_delay_seconds,
+from entraide.publishing.quota import MemoryBudget, QuotaLimits
+from entraide.publishing.relay import DEFAULT_DIGEST_THRESHOLD, DEFAULT_DIGEST_WAIT, Relay
+from entraide.publishing.relay_memory import MemoryRelayStore
+from entraide.publishing.relay_outcomes import Deferred, TemporaryFailure, defer_delay_seconds
+from entraide.publishing.x_answers import (
+    SCOPE_15MIN,
+    SCOPE_24H_USER,
+    SCOPE_UNKNOWN,
+    PostedTweet,
+    XRateLimited,
 )
-from entraide.relay_memory import MemoryRelayStore
-from entraide.xapi import SCOPE_15MIN, SCOPE_24H_USER, SCOPE_UNKNOWN, PostedTweet, XRateLimited
 
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 VISIBILITY_TIMEOUT = timedelta(seconds=180)

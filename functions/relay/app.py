@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
-from entraide.relay import Deferred, PermanentFailure, defer_delay_seconds
+from entraide.publishing.relay_outcomes import Deferred, PermanentFailure, defer_delay_seconds
 from entraide.settings import RelaySettings
 from entraide.wiring import relay_service
 

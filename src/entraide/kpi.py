@@ -48,7 +48,7 @@ from entraide.snapshots import TOP_FOLLOWERS, FollowerSnapshot, TopFollower, Twe
 
 if TYPE_CHECKING:
     from entraide.adapters.table import Table
-    from entraide.relay_store import TweetRecord
+    from entraide.publishing.relay_store import TweetRecord
 
 __all__ = [
     "ActivationFigures",
@@ -789,7 +789,7 @@ def load_month(
     from entraide.activation.activation_store import ActivationStore
     from entraide.intake.post_store import PostStore
     from entraide.matching.match_store import MatchStore
-    from entraide.relay_store import DynamoDBRelayStore
+    from entraide.publishing.relay_store import DynamoDBRelayStore
     from entraide.snapshots import SnapshotStore
 
     start, end = month_bounds(month)

@@ -118,7 +118,7 @@ class RelaySettings(Settings):
     @field_validator("x_quota")
     @classmethod
     def _valid_quota(cls, value: str) -> str:
-        from entraide.quota import QuotaLimits
+        from entraide.publishing.quota import QuotaLimits
 
         QuotaLimits.parse(value)  # a typo in the tier fails at cold start
         return value

@@ -56,14 +56,8 @@ from typing import Any, Final, Literal, Protocol
 
 from entraide.adapters.table import BY_MONTH, Table
 from entraide.kernel.times import iso, month_of, months_between
-from entraide.xapi import (
-    RateLimits,
-    UserContextClient,
-    XCredentials,
-    XError,
-    XRejected,
-    read_rate_limits,
-)
+from entraide.publishing.x_answers import RateLimits, XError, XRejected, read_rate_limits
+from entraide.publishing.xapi import UserContextClient, XCredentials
 
 __all__ = [
     "FOLLOWER_PAGE_SIZE",
@@ -317,7 +311,7 @@ def parse_tweet_metrics(
 
 def _json(response: Any) -> Mapping[str, Any]:
     """The body of a ``requests.Response`` (tweepy with ``return_type=requests.Response``)."""
-    from entraide.xapi import XUnavailable
+    from entraide.publishing.x_answers import XUnavailable
 
     try:
         body = response.json()
@@ -524,7 +518,7 @@ def recent_tweet_ids(table: Table, today: date, *, window: timedelta = TWEET_WIN
     Dry-run tweets (``dry-…`` ids) and tweets whose id was never learnt are left out: X has
     no metrics for them.
     """
-    from entraide.relay_store import DynamoDBRelayStore
+    from entraide.publishing.relay_store import DynamoDBRelayStore
 
     end = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
     tweets = DynamoDBRelayStore(table).tweets_between(end - window, end)

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from entraide.moderation.effects import ModerationEffects
     from entraide.moderation.links import LinkBook
     from entraide.moderation.signing import LinkSigner
-    from entraide.relay import Relay
+    from entraide.publishing.relay import Relay
+    from entraide.publishing.xapi import XCredentials
     from entraide.snapshots import XReader
-    from entraide.xapi import XCredentials
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
@@ -88,7 +88,7 @@ DRY_RUN_OUTBOX = Path("/tmp/outbox")  # noqa: S108 - Lambda's only writable fold
 
 def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
     """Loads the X user-context keys from Secrets Manager (cached five minutes)."""
-    from entraide.xapi import XCredentials
+    from entraide.publishing.xapi import XCredentials
 
     read = secret_reader()
 
@@ -104,10 +104,11 @@ def relay_service(settings: RelaySettings, table: Table) -> Relay:
     from entraide.activation.activation_store import ActivationStore
     from entraide.intake.post_store import PostStore
     from entraide.observability import metrics
-    from entraide.quota import DynamoDBBudget, QuotaLimits
-    from entraide.relay import Relay
-    from entraide.relay_store import DynamoDBRelayStore
-    from entraide.xapi import DryRunPoster, TweepyPoster, XPoster
+    from entraide.publishing.quota import QuotaLimits
+    from entraide.publishing.quota_store import DynamoDBBudget
+    from entraide.publishing.relay import Relay
+    from entraide.publishing.relay_store import DynamoDBRelayStore
+    from entraide.publishing.xapi import DryRunPoster, TweepyPoster, XPoster
 
     poster: XPoster
     if settings.x_credentials_secret:

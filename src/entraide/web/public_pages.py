@@ -94,7 +94,7 @@ def render_nearby_page(view: NearbyPageView) -> str:
     field_errors, summary = _summary(view.errors)
     departement_text = None
     if view.departement is not None and view.results is None and not view.errors:
-        from entraide.tweets import in_departement
+        from entraide.publishing.french import in_departement
 
         departement_text = in_departement(view.departement)
     return render(

@@ -14,14 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from entraide.adapters.table import Table
-from entraide.quota import (
-    Budget,
-    Denied,
-    DynamoDBBudget,
-    MemoryBudget,
-    QuotaLimits,
-    Reservation,
-)
+from entraide.publishing.quota import Budget, Denied, MemoryBudget, QuotaLimits, Reservation
+from entraide.publishing.quota_store import DynamoDBBudget
 
 NOW = datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC)
 MakeBudget = Callable[[QuotaLimits], Budget]

@@ -27,28 +27,29 @@ from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
 from entraide.moderation.announce import approved_message
-from entraide.quota import DynamoDBBudget, MemoryBudget, QuotaLimits, Reservation
-from entraide.relay import (
+from entraide.publishing.quota import MemoryBudget, QuotaLimits, Reservation
+from entraide.publishing.quota_store import DynamoDBBudget
+from entraide.publishing.relay import Relay
+from entraide.publishing.relay_memory import MemoryRelayStore
+from entraide.publishing.relay_outcomes import (
     Deferred,
     Done,
     PermanentFailure,
-    Relay,
     RelayOutcome,
     Skipped,
     TemporaryFailure,
     defer_delay_seconds,
 )
-from entraide.relay_memory import MemoryRelayStore
-from entraide.relay_store import ClaimStatus, DynamoDBRelayStore, TweetRecord
-from entraide.xapi import (
+from entraide.publishing.relay_store import ClaimStatus, DynamoDBRelayStore, TweetRecord
+from entraide.publishing.x_answers import (
     SCOPE_24H_USER,
-    DryRunPoster,
     PostedTweet,
     XDuplicate,
     XRateLimited,
     XRejected,
     XUnavailable,
 )
+from entraide.publishing.xapi import DryRunPoster
 from tests.factories import make_activation, make_post
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -336,7 +337,7 @@ def test_a_401_goes_to_the_dlq_with_a_log_line_and_a_metric(
     message = world.approve("P1")
     # When X refuses the credentials
     with (
-        caplog.at_level(logging.ERROR, logger="entraide.relay"),
+        caplog.at_level(logging.ERROR, logger="entraide.publishing.relay"),
         pytest.raises(PermanentFailure) as failure,
     ):
         world.relay.handle_approved(message)
@@ -380,7 +381,7 @@ def test_a_crash_between_the_tweet_and_its_record_never_tweets_twice(
     assert early == Deferred(T0 + CLAIM_TIMEOUT, "claimed by another relay")
     # When it comes back after the function's timeout
     world.clock.now = T0 + VISIBILITY_TIMEOUT
-    with caplog.at_level(logging.WARNING, logger="entraide.relay"):
+    with caplog.at_level(logging.WARNING, logger="entraide.publishing.relay"):
         late = world.relay.handle_approved(message)
     # Then nothing is posted: the post is announced "in doubt", and said so
     assert late == Skipped("in doubt: claimed, never completed")

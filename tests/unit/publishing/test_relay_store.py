@@ -16,8 +16,8 @@ import pytest
 from entraide.adapters.table import Table
 from entraide.intake.post_store import Announcement, PostStore
 from entraide.kernel.model import Category, Contact, Kind, PostStatus
-from entraide.relay_memory import MemoryRelayStore
-from entraide.relay_store import (
+from entraide.publishing.relay_memory import MemoryRelayStore
+from entraide.publishing.relay_store import (
     BacklogEntry,
     ClaimState,
     ClaimStatus,

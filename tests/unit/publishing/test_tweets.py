@@ -16,21 +16,22 @@ from hypothesis import strategies as st
 from entraide.kernel.departements import COLLECTIVITES_OUTRE_MER, DEPARTEMENTS
 from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
 from entraide.privacy.detection import EMAIL_PATTERN, PHONE_PATTERN, link_domains
-from entraide.tweets import (
-    CATEGORY_EMOJI,
-    DIGEST_LABELS,
+from entraide.publishing.french import departement_with_article, in_departement
+from entraide.publishing.tweet_text import (
     SCRUBBED,
     TWEET_MAX,
     TweetTooLong,
-    activation_tweet,
-    departement_with_article,
-    digest_tweet,
     find_links,
     fits,
-    in_departement,
-    post_tweet,
     scrub,
     weighted_length,
+)
+from entraide.publishing.tweets import (
+    CATEGORY_EMOJI,
+    DIGEST_LABELS,
+    activation_tweet,
+    digest_tweet,
+    post_tweet,
 )
 
 URL = "https://shareentraide.fr/annonces/01JD7Q3ZC9K2M4N6P8R0S2T4V6"
@@ -107,7 +108,7 @@ def test_weighted_length_counts_as_x_does() -> None:
 
 def test_importing_loads_neither_twitter_text_nor_tweepy() -> None:
     code = (
-        "import sys, entraide.tweets, entraide.xapi; "
+        "import sys, entraide.publishing.tweets, entraide.publishing.xapi; "
         "bad = [m for m in ('twitter_text', 'tweepy', 'requests_oauthlib') if m in sys.modules]; "
         "assert not bad, bad"
     )

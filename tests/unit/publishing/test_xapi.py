@@ -26,25 +26,27 @@ import yaml
 from oauthlib.oauth1 import Client  # type: ignore[import-untyped]
 from oauthlib.oauth1.rfc5849 import signature  # type: ignore[import-untyped]
 
-from entraide.xapi import (
-    DEFAULT_TIMEOUT,
+from entraide.publishing.x_answers import (
     SCOPE_15MIN,
     SCOPE_24H_APP,
     SCOPE_24H_USER,
     SCOPE_UNKNOWN,
-    DryRunPoster,
     PostedTweet,
     Quota,
-    TweepyPoster,
-    XCredentials,
-    XCredentialsError,
     XDuplicate,
-    XPoster,
     XRateLimited,
     XRejected,
     XUnavailable,
     rate_limited,
     read_rate_limits,
+)
+from entraide.publishing.xapi import (
+    DEFAULT_TIMEOUT,
+    DryRunPoster,
+    TweepyPoster,
+    XCredentials,
+    XCredentialsError,
+    XPoster,
 )
 from tests.paths import FIXTURES as TEST_FIXTURES
 

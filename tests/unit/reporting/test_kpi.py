@@ -46,7 +46,7 @@ from entraide.kpi import (
     shift_month,
 )
 from entraide.matching.match_store import MatchStore
-from entraide.relay_store import DynamoDBRelayStore, TweetRecord
+from entraide.publishing.relay_store import DynamoDBRelayStore, TweetRecord
 from entraide.snapshots import FollowerSnapshot, SnapshotStore, TopFollower, TweetMetrics
 from tests.factories import make_activation, make_post
 

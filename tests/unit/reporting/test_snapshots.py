@@ -29,7 +29,8 @@ import requests
 import responses
 
 from entraide.adapters.table import Table
-from entraide.relay_store import DynamoDBRelayStore, TweetRecord
+from entraide.publishing.relay_store import DynamoDBRelayStore, TweetRecord
+from entraide.publishing.xapi import XCredentials
 from entraide.snapshots import (
     FollowerSnapshot,
     SnapshotLimits,
@@ -41,7 +42,6 @@ from entraide.snapshots import (
     recent_tweet_ids,
     take_snapshot,
 )
-from entraide.xapi import XCredentials
 
 API = "https://api.twitter.com/2"
 ME_ID = "1072250532645998596"

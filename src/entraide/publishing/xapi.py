@@ -4,12 +4,14 @@
 on a rate limit (tweepy's ``wait_on_rate_limit`` would, and it ignores the 24-hour
 caps): every failure becomes one of four typed errors, so that the relay can decide:
 
-- :class:`XRateLimited` (429): retry at ``reset_at``, read from the response headers;
-- :class:`XDuplicate` (403 "duplicate content"): X already has this very text;
-- :class:`XRejected` (400, 401, other 403s, other 4xx): permanent, do not retry as is;
-- :class:`XUnavailable` (5xx, timeouts, connection errors): retry later. After a
-  timeout the tweet may have been posted all the same: a retry then meets
-  :class:`XDuplicate`.
+- :class:`~.x_answers.XRateLimited` (429): retry at ``reset_at``, read from the response
+  headers;
+- :class:`~.x_answers.XDuplicate` (403 "duplicate content"): X already has this very text;
+- :class:`~.x_answers.XRejected` (400, 401, other 403s, other 4xx): permanent, do not
+  retry as is;
+- :class:`~.x_answers.XUnavailable` (5xx, timeouts, connection errors): retry later.
+  After a timeout the tweet may have been posted all the same: a retry then meets
+  :class:`~.x_answers.XDuplicate`.
 
 :class:`DryRunPoster` (the local stack, and any run without X credentials) appends
 each tweet to ``tweets.jsonl`` in an outbox folder and prints it.
@@ -25,8 +27,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Final, Protocol, TextIO
 
@@ -40,46 +41,32 @@ from pydantic import (
     field_validator,
 )
 
+from entraide.kernel.times import utcnow
 from entraide.privacy.detection import redact_contact
+from entraide.publishing.x_answers import (
+    PostedTweet,
+    RateLimits,
+    XDuplicate,
+    XError,
+    XRejected,
+    XUnavailable,
+    rate_limited,
+    read_rate_limits,
+)
 
 __all__ = [
-    "SCOPE_15MIN",
-    "SCOPE_24H_APP",
-    "SCOPE_24H_USER",
-    "SCOPE_UNKNOWN",
     "DryRunPoster",
-    "PostedTweet",
-    "Quota",
-    "RateLimits",
     "TweepyPoster",
+    "UserContextClient",
     "XCredentials",
     "XCredentialsError",
-    "XDuplicate",
-    "XError",
     "XPoster",
-    "XRateLimited",
-    "XRejected",
-    "XUnavailable",
-    "rate_limited",
-    "read_rate_limits",
+    "tweepy_client",
 ]
 
-#: Scopes of :class:`XRateLimited`: the endpoint's 15-minute window, the 24-hour cap of
-#: the user (the account that posts) or of the app, or no header to tell.
-SCOPE_15MIN: Final = "15min"
-SCOPE_24H_USER: Final = "24h-user"
-SCOPE_24H_APP: Final = "24h-app"
-SCOPE_UNKNOWN: Final = "unknown"
-
-#: When a 429 carries no reset header at all, retry after one 15-minute window.
-DEFAULT_WINDOW: Final = timedelta(minutes=15)
 #: (connect, read) seconds; tweepy itself sets no timeout and would wait forever.
 DEFAULT_TIMEOUT: Final = (5.0, 20.0)
 _DETAIL_MAX = 500
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- credentials -------------------------------------------------------------------------
@@ -144,144 +131,6 @@ class XCredentials(BaseModel):
             "access_token": self.access_token.get_secret_value().strip(),
             "access_token_secret": self.access_token_secret.get_secret_value().strip(),
         }
-
-
-# --- results and errors ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Quota:
-    """One rate limit as the response headers tell it."""
-
-    limit: int | None
-    remaining: int | None
-    reset_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimits:
-    """The limits a response of X reports: 15-minute window, 24-hour caps (user, app)."""
-
-    window: Quota | None = None
-    user_24h: Quota | None = None
-    app_24h: Quota | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PostedTweet:
-    """A tweet X accepted (or that the dry run recorded).
-
-    ``text`` is the text X returns (it may differ from the one sent: links become
-    t.co links); ``limits`` what the response's headers said, when known.
-    """
-
-    id: str
-    text: str
-    limits: RateLimits | None = None
-
-
-class XError(Exception):
-    """A tweet was not posted. ``retryable`` says whether the same text may be retried."""
-
-    retryable: ClassVar[bool] = False
-
-
-class XRateLimited(XError):
-    """429: no tweet before ``reset_at`` (aware, UTC). ``scope`` is one of ``SCOPE_*``."""
-
-    retryable = True
-
-    def __init__(self, reset_at: datetime, scope: str, limits: RateLimits | None = None) -> None:
-        super().__init__(f"X rate limit ({scope}) until {reset_at.isoformat()}.")
-        self.reset_at = reset_at
-        self.scope = scope
-        self.limits = limits
-
-
-class XDuplicate(XError):
-    """403: X refuses a tweet whose text is the same as a recent one of the account."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class XRejected(XError):
-    """A permanent refusal (400, 401, 403, other 4xx): retrying the same call will fail."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"{status} {detail}")
-        self.status = status
-        self.detail = detail
-
-
-class XUnavailable(XError):
-    """X could not be reached or failed (5xx, timeout, connection): retry later."""
-
-    retryable = True
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-def _int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _quota(headers: Mapping[str, str], prefix: str) -> Quota | None:
-    limit = _int(headers, f"{prefix}-limit")
-    remaining = _int(headers, f"{prefix}-remaining")
-    reset = _int(headers, f"{prefix}-reset")
-    if limit is None and remaining is None and reset is None:
-        return None
-    reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else None
-    return Quota(limit, remaining, reset_at)
-
-
-def read_rate_limits(headers: Mapping[str, str]) -> RateLimits:
-    """The ``x-rate-limit-*``, ``x-user-limit-24hour-*`` and ``x-app-limit-24hour-*`` headers.
-
-    ``headers`` must look names up case-insensitively, as ``requests`` does.
-    """
-    return RateLimits(
-        window=_quota(headers, "x-rate-limit"),
-        user_24h=_quota(headers, "x-user-limit-24hour"),
-        app_24h=_quota(headers, "x-app-limit-24hour"),
-    )
-
-
-def rate_limited(headers: Mapping[str, str], *, now: datetime | None = None) -> XRateLimited:
-    """The :class:`XRateLimited` that a 429 with these headers means.
-
-    A 24-hour cap whose ``remaining`` is 0 blocks until its reset; so does the
-    15-minute window (``x-rate-limit-reset``) when its own ``remaining`` is 0 or
-    unknown, or when no 24-hour cap is exhausted. The latest of the blocking resets
-    wins. Without any reset header: ``now`` + 15 minutes, scope ``"unknown"``.
-    """
-    limits = read_rate_limits(headers)
-    blocking: list[tuple[datetime, str]] = []
-    for quota, scope in ((limits.user_24h, SCOPE_24H_USER), (limits.app_24h, SCOPE_24H_APP)):
-        if quota is not None and quota.remaining == 0 and quota.reset_at is not None:
-            blocking.append((quota.reset_at, scope))
-    window = limits.window
-    if (
-        window is not None
-        and window.reset_at is not None
-        and (window.remaining in (None, 0) or not blocking)
-    ):
-        blocking.append((window.reset_at, SCOPE_15MIN))
-    if not blocking:
-        return XRateLimited((now or _utcnow()) + DEFAULT_WINDOW, SCOPE_UNKNOWN, limits)
-    # The latest reset; on a tie, the 24-hour scope (listed first) is the one to report.
-    reset_at, scope = max(blocking, key=lambda item: item[0])
-    return XRateLimited(reset_at, scope, limits)
 
 
 # --- posters -----------------------------------------------------------------------------
@@ -403,7 +252,7 @@ class UserContextClient:
         credentials_loader: Callable[[], XCredentials],
         *,
         client_factory: Callable[[XCredentials], Any] | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._load = credentials_loader
         self._factory = client_factory or tweepy_client
@@ -456,7 +305,7 @@ class TweepyPoster:
         credentials_loader: Callable[[], XCredentials],
         *,
         client_factory: Callable[[XCredentials], Any] | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._x = UserContextClient(credentials_loader, client_factory=client_factory, clock=clock)
 
@@ -489,7 +338,7 @@ class DryRunPoster:
         outbox_dir: Path,
         *,
         console: TextIO | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.outbox_dir = Path(outbox_dir)
         self._console = console
@@ -500,7 +349,7 @@ class DryRunPoster:
         return self.outbox_dir / self.FILE_NAME
 
     def post(self, text: str) -> PostedTweet:
-        from entraide.tweets import TWEET_MAX, fits, weighted_length
+        from entraide.publishing.tweet_text import TWEET_MAX, fits, weighted_length
 
         length = weighted_length(text)
         if not fits(text):

@@ -38,34 +38,29 @@ Blocked until
     When X answers 429, :meth:`Budget.block_until` records X's reset time; nothing is spent
     before it, whatever the counters say.
 
-Items (one partition per budget, ``pk = QUOTA#<name>``): ``sk = <window>#<bucket start>``
-(``15m#2026-11-26T10:17:00Z``, ``24h#2026-11-26T10:15:00Z``, ``month#2026-11-01T00:00:00Z``)
-with ``count`` and the TTL ``expires_at``; ``sk = blocked`` with ``until`` / ``until_epoch``.
+The budget shared by every relay instance lives in the table
+(:class:`~entraide.publishing.quota_store.DynamoDBBudget`); :class:`MemoryBudget` keeps
+the same rules in a dict for tests, the bench and a single process.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
 import threading
-import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, Self
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from entraide.adapters.table import ConditionFailed, Item, Table, TransactionCancelled
-from entraide.kernel.times import epoch, iso, parse_iso
+from entraide.kernel.times import iso
 
 DEFAULT_PRESET = "basic"
 # What remaining() answers when no window limits anything.
 UNLIMITED = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TTL_MARGIN = timedelta(days=1)
+TTL_MARGIN = timedelta(days=1)
 _FIELDS = ("per_15min", "per_24h", "per_month")
-BLOCKED = "blocked"
 
 
 class QuotaLimits(BaseModel):
@@ -195,7 +190,7 @@ class Window:
         return start + self.bucket + self.length
 
     def expires_at(self, start: datetime) -> int:
-        return int((self.frees_at(start) + _TTL_MARGIN).timestamp())
+        return int((self.frees_at(start) + TTL_MARGIN).timestamp())
 
     def key(self, start: datetime) -> str:
         return f"{self.name}#{iso(start)}"
@@ -265,7 +260,7 @@ class Budget(Protocol):
 Counts = dict[tuple[str, datetime], int]
 
 
-def _evaluate(
+def evaluate(
     windows: Iterable[Window], counts: Counts, blocked: datetime | None, now: datetime
 ) -> Denied | dict[str, tuple[datetime, int]]:
     """Either why no unit can be spent, or per window its current bucket and how many units
@@ -289,7 +284,7 @@ def _evaluate(
     return allowed
 
 
-def _remaining(
+def units_left(
     windows: Iterable[Window], counts: Counts, blocked: datetime | None, now: datetime
 ) -> int:
     if blocked is not None and blocked > now:
@@ -314,7 +309,7 @@ class MemoryBudget:
 
     def reserve(self, now: datetime) -> Reservation | Denied:
         with self._lock:
-            verdict = _evaluate(self._windows, self._counts, self._blocked, now)
+            verdict = evaluate(self._windows, self._counts, self._blocked, now)
             if isinstance(verdict, Denied):
                 return verdict
             buckets = tuple((name, start) for name, (start, _) in verdict.items())
@@ -343,133 +338,4 @@ class MemoryBudget:
 
     def remaining(self, now: datetime) -> int:
         with self._lock:
-            return _remaining(self._windows, self._counts, self._blocked, now)
-
-
-class DynamoDBBudget:
-    """The budget shared by every relay instance, in the single table (see module doc)."""
-
-    max_attempts = 5
-
-    def __init__(self, table: Table, limits: QuotaLimits, name: str = "x-posting") -> None:
-        self.table = table
-        self._limits = limits
-        self._windows = limits.windows()
-        self.name = name
-        self.pk = f"QUOTA#{name}"
-
-    @property
-    def limits(self) -> QuotaLimits:
-        return self._limits
-
-    def _key(self, sk: str) -> Item:
-        return {"pk": self.pk, "sk": sk}
-
-    # -- reading -----------------------------------------------------------
-    def _query(self, low: str, high: str) -> Iterator[Item]:
-        return self.table.query(
-            "pk = :pk AND sk BETWEEN :low AND :high",
-            {":pk": self.pk, ":low": low, ":high": high},
-            consistent=True,
-        )
-
-    def _read(self, now: datetime) -> tuple[Counts, datetime | None]:
-        counts: Counts = {}
-        month_key = BLOCKED
-        for window in self._windows:
-            if window.bucket is None:
-                month_key = window.key(window.bucket_of(now))
-                continue
-            first, current = window.span(now)
-            for item in self._query(window.key(first), window.key(current)):
-                _, _, start = item["sk"].partition("#")
-                counts[(window.name, parse_iso(start))] = int(item.get("count", 0))
-        blocked: datetime | None = None
-        # "blocked" sorts before "month#…": one query reads both (and any stale month).
-        for item in self._query(BLOCKED, month_key):
-            sk = item["sk"]
-            if sk == BLOCKED and "until_epoch" in item:
-                blocked = datetime.fromtimestamp(int(item["until_epoch"]), UTC)
-            elif sk == month_key and sk != BLOCKED:
-                counts[("month", parse_iso(sk.partition("#")[2]))] = int(item["count"])
-        return counts, blocked
-
-    # -- spending ----------------------------------------------------------
-    def reserve(self, now: datetime) -> Reservation | Denied:
-        by_name = {window.name: window for window in self._windows}
-        for attempt in range(self.max_attempts):
-            counts, blocked = self._read(now)
-            verdict = _evaluate(self._windows, counts, blocked, now)
-            if isinstance(verdict, Denied):
-                return verdict
-            if not verdict:
-                return Reservation(now, ())
-            updates = [
-                self.table.update_op(
-                    self._key(by_name[name].key(start)),
-                    "ADD #count :one SET entity = :entity, expires_at = :expires",
-                    condition="attribute_not_exists(#count) OR #count < :allowed",
-                    names={"#count": "count"},
-                    values={
-                        ":one": 1,
-                        ":allowed": allowed,
-                        ":entity": "quota",
-                        ":expires": by_name[name].expires_at(start),
-                    },
-                )
-                for name, (start, allowed) in verdict.items()
-            ]
-            updates.append(
-                self.table.check_op(
-                    self._key(BLOCKED),
-                    "attribute_not_exists(until_epoch) OR until_epoch <= :now",
-                    values={":now": math.floor(now.timestamp())},
-                )
-            )
-            try:
-                self.table.transact(updates)
-            except TransactionCancelled:
-                # Another relay spent the last unit or blocked the budget meanwhile: read again.
-                time.sleep(0.02 * attempt)
-                continue
-            return Reservation(now, tuple((name, start) for name, (start, _) in verdict.items()))
-        return Denied(now + timedelta(seconds=5), "contention")
-
-    def release(self, reservation: Reservation) -> None:
-        by_name = {window.name: window for window in self._windows}
-        for name, start in reservation.buckets:
-            # nothing to give back when the count is already 0
-            with contextlib.suppress(ConditionFailed):
-                self.table.update(
-                    self._key(by_name[name].key(start)),
-                    "ADD #count :minus",
-                    condition="#count > :zero",
-                    names={"#count": "count"},
-                    values={":minus": -1, ":zero": 0},
-                )
-
-    def block_until(self, at: datetime, now: datetime) -> None:
-        # a failed condition: already blocked for longer
-        with contextlib.suppress(ConditionFailed):
-            self.table.update(
-                self._key(BLOCKED),
-                "SET until_epoch = :until, #until = :iso, entity = :entity, "
-                "expires_at = :expires, blocked_at = :now",
-                condition="attribute_not_exists(until_epoch) OR until_epoch < :until",
-                names={"#until": "until"},
-                values={
-                    ":until": math.ceil(at.timestamp()),
-                    ":iso": iso(at),
-                    ":entity": "quota",
-                    ":expires": epoch(at + _TTL_MARGIN),
-                    ":now": iso(now),
-                },
-            )
-
-    def remaining(self, now: datetime) -> int:
-        counts, blocked = self._read(now)
-        return _remaining(self._windows, counts, blocked, now)
-
-    @classmethod
-    def from_setting(cls, table: Table, setting: str, name: str = "x-posting") -> Self:
-        return cls(table, QuotaLimits.parse(setting), name)
+            return units_left(self._windows, self._counts, self._blocked, now)

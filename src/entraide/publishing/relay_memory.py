@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from entraide.intake.post_store import Announcement
 from entraide.kernel.times import month_of
-from entraide.relay_store import (
+from entraide.publishing.relay_store import (
     DEFAULT_CLAIM_TIMEOUT,
     BacklogEntry,
     ClaimState,

@@ -35,10 +35,8 @@ the budget, claims and records are the same.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
@@ -48,8 +46,16 @@ from entraide.intake.post_store import Announcement
 from entraide.kernel.model import Activation, Category, Kind, Post, PostStatus
 from entraide.kernel.times import parse_iso
 from entraide.observability import logger
-from entraide.quota import Budget, Denied, Reservation
-from entraide.relay_store import (
+from entraide.publishing.quota import Budget, Denied, Reservation
+from entraide.publishing.relay_outcomes import (
+    Deferred,
+    Done,
+    PermanentFailure,
+    RelayOutcome,
+    Skipped,
+    TemporaryFailure,
+)
+from entraide.publishing.relay_store import (
     BacklogEntry,
     ClaimState,
     ClaimStatus,
@@ -59,70 +65,11 @@ from entraide.relay_store import (
 )
 
 if TYPE_CHECKING:
-    from entraide.xapi import XPoster
+    from entraide.publishing.xapi import XPoster
 
 
-#: SQS accepts at most 15 minutes of ``DelaySeconds``.
-MAX_DELAY_SECONDS = 900
 DEFAULT_DIGEST_THRESHOLD = 10
 DEFAULT_DIGEST_WAIT = timedelta(minutes=15)
-
-
-# --------------------------------------------------------------------------- outcomes
-@dataclass(frozen=True, slots=True)
-class Done:
-    """A tweet covers the post(s): ``tweet_id`` is None when X said "duplicate"."""
-
-    tweet_id: str | None
-    covered: tuple[str, ...]
-    kind: TweetKind = "post"
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """Nothing to tweet (already announced, no longer approved, in doubt…)."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Deferred:
-    """Come back at ``until``: the handler re-sends the message with a delay."""
-
-    until: datetime
-    reason: str = ""
-
-
-RelayOutcome = Done | Skipped | Deferred
-
-
-class RelayFailure(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class PermanentFailure(RelayFailure):
-    """X refused for good (401, 403 other than duplicate, 400…), or the message is unusable:
-    send the message to the dead-letter queue."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class TemporaryFailure(RelayFailure):
-    """X failed (5xx, timeout) or a claim is held elsewhere: report a batch-item failure,
-    SQS redelivers after the queue's visibility timeout."""
-
-
-def defer_delay_seconds(until: datetime, now: datetime) -> int:
-    """``DelaySeconds`` for re-sending a deferred message: the wait, 1 s to 15 min.
-
-    Longer waits take several hops: each return finds the budget still spent and defers again.
-    """
-    seconds = math.ceil((until - now).total_seconds())
-    return max(1, min(MAX_DELAY_SECONDS, seconds))
 
 
 # ------------------------------------------------------------------------------ texts
@@ -142,10 +89,10 @@ class TweetTexts(Protocol):
 
 
 class _Texts:
-    """:mod:`entraide.tweets`, imported on first use."""
+    """:mod:`entraide.publishing.tweets`, imported on first use."""
 
     def post_tweet(self, post: Post, *, activation: Activation | None, public_url: str) -> str:
-        from entraide import tweets
+        from entraide.publishing import tweets
 
         return tweets.post_tweet(post, activation=activation, public_url=public_url)
 
@@ -157,14 +104,14 @@ class _Texts:
         counts: Mapping[tuple[Kind, Category], int],
         public_url: str,
     ) -> str:
-        from entraide import tweets
+        from entraide.publishing import tweets
 
         return tweets.digest_tweet(
             activation=activation, departement=departement, counts=counts, public_url=public_url
         )
 
     def activation_tweet(self, activation: Activation, *, opened: bool, public_url: str) -> str:
-        from entraide import tweets
+        from entraide.publishing import tweets
 
         return tweets.activation_tweet(activation, opened=opened, public_url=public_url)
 
@@ -194,16 +141,7 @@ class Relay:
     """Turns ``approved-posts`` and activation messages into tweets, once each, within quota.
 
     What the SQS handler does with each result of :meth:`handle_approved` and
-    :meth:`handle_activation_event`:
-
-    - :class:`Done`, :class:`Skipped`: the message is consumed;
-    - :class:`Deferred`: send the same body again with
-      ``DelaySeconds = defer_delay_seconds(until, now)``, then consume the original;
-    - :class:`TemporaryFailure`: report the message in ``batchItemFailures`` (SQS redelivers
-      it after the visibility timeout; after ``maxReceiveCount`` it lands in the DLQ);
-    - :class:`PermanentFailure`: send it to the DLQ at once (and consume it), log, metric;
-    - any other exception: a batch-item failure too (never retried sooner than the claim
-      timeout can tell a crash from a slow call).
+    :meth:`handle_activation_event` is said in :mod:`.relay_outcomes`.
     """
 
     def __init__(
@@ -538,7 +476,7 @@ class Relay:
         activation_id: str,
         reservation: Reservation,
     ) -> Done | Deferred:
-        from entraide.xapi import XDuplicate, XRateLimited, XRejected, XUnavailable
+        from entraide.publishing.x_answers import XDuplicate, XRateLimited, XRejected, XUnavailable
 
         try:
             posted = self.poster.post(text)
