@@ -14,10 +14,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.mail import Mailer
 from entraide.adapters.table import Table
-from entraide.kpi import monthly_report, report_month
 from entraide.observability import logger, metrics
-from entraide.report import deliver
+from entraide.reporting.delivery import deliver
+from entraide.reporting.figures import report_month
+from entraide.reporting.month_loader import monthly_report
 from entraide.settings import ReportSettings
+from entraide.web.report_page import render_all, report_email
 
 settings = ReportSettings.from_environ(os.environ)
 table = Table(settings.table_name)
@@ -34,6 +36,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report = monthly_report(table, month, now=now)
     delivery = deliver(
         report,
+        render_all(report),
+        compose=report_email,
         s3_client=boto3.client("s3"),
         bucket=settings.reports_bucket,
         mailer=mailer,

@@ -172,21 +172,23 @@ def cmd_activation_list(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from entraide.adapters.table import Table
-    from entraide.kpi import monthly_report
-    from entraide.report import presigned_link, publish, write_files
+    from entraide.reporting.delivery import presigned_link, publish, write_files
+    from entraide.reporting.month_loader import monthly_report
+    from entraide.web.report_page import render_all
 
     target = resolve_target(args)
     table = Table(target.output("TableName"), client=target.clients("dynamodb"))
     bucket = target.output("ReportsBucketName")
     print(f"→ {target.description}, rapport de {args.month}", file=sys.stderr)
     report = monthly_report(table, args.month)
+    files = render_all(report)
     s3 = target.clients("s3")
-    keys = publish(report, s3, bucket)
+    keys = publish(report.month, files, s3, bucket)
     for key in keys.values():
         print(f"s3://{bucket}/{key}")
     print(f"lien (7 jours) : {presigned_link(s3, bucket, keys['html'])}")
     if args.out:
-        for path in write_files(report, Path(args.out)).values():
+        for path in write_files(report.month, files, Path(args.out)).values():
             print(path)
     return 0
 

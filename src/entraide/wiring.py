@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from entraide.moderation.signing import LinkSigner
     from entraide.publishing.relay import Relay
     from entraide.publishing.xapi import XCredentials
-    from entraide.snapshots import XReader
+    from entraide.reporting.snapshots import XReader
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
@@ -179,6 +179,6 @@ def x_reader(settings: SnapshotSettings) -> XReader | None:
     """The X reader of the daily snapshot, or None without credentials (nothing recorded)."""
     if not settings.x_credentials_secret:
         return None
-    from entraide.snapshots import TweepyReader
+    from entraide.reporting.x_reader import TweepyReader
 
     return TweepyReader(x_credentials(settings.x_credentials_secret))

@@ -93,8 +93,8 @@ def format_number_fr(number: int) -> str:
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
-    """The pages' environment (see entraide.templating), with the French filters."""
+def page_environment() -> jinja2.Environment:
+    """The pages' environment (see entraide.web.templating), with the French filters."""
     from entraide.web.templating import environment
 
     env = environment("templates")
@@ -106,7 +106,7 @@ def _environment() -> jinja2.Environment:
 
 def render(template: str, **context: Any) -> str:
     """A page of ``templates/`` with ``context`` (every value escaped unless marked safe)."""
-    return _environment().get_template(template).render(**context)
+    return page_environment().get_template(template).render(**context)
 
 
 @dataclass(frozen=True, slots=True)

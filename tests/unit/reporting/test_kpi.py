@@ -24,7 +24,9 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import AlertLevel, Category, Contact, Hazard, Kind, PostStatus
-from entraide.kpi import (
+from entraide.matching.match_store import MatchStore
+from entraide.publishing.relay_store import DynamoDBRelayStore, TweetRecord
+from entraide.reporting.figures import (
     ActivationFigures,
     DayCount,
     Figure,
@@ -35,19 +37,16 @@ from entraide.kpi import (
     PostFacts,
     TweetFacts,
     WeekFigures,
-    compute_month,
-    hashtags_of,
-    load_month,
     month_bounds,
     month_label,
-    monthly_report,
     percentile,
     report_month,
     shift_month,
 )
-from entraide.matching.match_store import MatchStore
-from entraide.publishing.relay_store import DynamoDBRelayStore, TweetRecord
-from entraide.snapshots import FollowerSnapshot, SnapshotStore, TopFollower, TweetMetrics
+from entraide.reporting.kpi import compute_month, hashtags_of
+from entraide.reporting.month_loader import load_month, monthly_report
+from entraide.reporting.snapshot_store import SnapshotStore
+from entraide.reporting.snapshots import FollowerSnapshot, TopFollower, TweetMetrics
 from tests.factories import make_activation, make_post
 
 MONTH = "2026-10"

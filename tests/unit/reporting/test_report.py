@@ -33,24 +33,25 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from entraide.adapters.table import Table
-from entraide.kpi import MonthData, MonthlyReport, compute_month, load_month
-from entraide.report import (
+from entraide.reporting.delivery import (
     CONTENT_TYPES,
-    FORMAT,
-    TAG_MONTHLY_REPORT,
-    csv_rows,
     deliver,
-    fr_duration,
-    fr_percent,
     presigned_link,
     publish,
-    report_email,
     report_keys,
-    to_csv,
-    to_dict,
-    to_html,
-    to_json,
     write_files,
+)
+from entraide.reporting.figures import MonthData, MonthlyReport
+from entraide.reporting.formats import FORMAT, csv_rows, to_csv, to_dict, to_json
+from entraide.reporting.kpi import compute_month
+from entraide.reporting.month_loader import load_month
+from entraide.web.report_page import (
+    TAG_MONTHLY_REPORT,
+    fr_duration,
+    fr_percent,
+    render_all,
+    report_email,
+    to_html,
 )
 from tests.factories import make_activation
 from tests.unit.reporting.test_kpi import GENERATED, MONTH, seed_month
@@ -426,7 +427,7 @@ def test_publish_puts_three_encrypted_files_and_a_rerun_replaces_them(
     s3: Any, empty: MonthlyReport
 ) -> None:
     report = replace(empty, month="2026-10", label="octobre 2026")
-    keys = publish(report, s3, BUCKET)
+    keys = publish(report.month, render_all(report), s3, BUCKET)
     assert keys == report_keys("2026-10")
     for fmt, key in keys.items():
         head = s3.head_object(Bucket=BUCKET, Key=key)
@@ -438,7 +439,7 @@ def test_publish_puts_three_encrypted_files_and_a_rerun_replaces_them(
     assert csv_head["ContentDisposition"] == 'attachment; filename="shareentraide-2026-10.csv"'
 
     later = replace(report, generated_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
-    assert publish(later, s3, BUCKET) == keys
+    assert publish(later.month, render_all(later), s3, BUCKET) == keys
     listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
     assert sorted(obj["Key"] for obj in listed) == sorted(keys.values())
     body = s3.get_object(Bucket=BUCKET, Key=keys["json"])["Body"].read().decode("utf-8")
@@ -479,7 +480,7 @@ def test_the_presigned_link_opens_the_page_from_moto_server(
         client.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
         )
-        keys = publish(empty, client, BUCKET)
+        keys = publish(empty.month, render_all(empty), client, BUCKET)
         url = presigned_link(client, BUCKET, keys["html"])
         response = requests.get(url, timeout=10)
         assert response.status_code == 200
@@ -503,7 +504,13 @@ class FakeMailer:
 def test_deliver_publishes_signs_and_emails(s3: Any, empty: MonthlyReport) -> None:
     mailer = FakeMailer()
     delivery = deliver(
-        empty, s3_client=s3, bucket=BUCKET, mailer=mailer, recipients=["ops@shareentraide.fr"]
+        empty,
+        render_all(empty),
+        compose=report_email,
+        s3_client=s3,
+        bucket=BUCKET,
+        mailer=mailer,
+        recipients=["ops@shareentraide.fr"],
     )
     assert delivery.keys == report_keys("2026-03")
     assert delivery.message_id == "0100-1"
@@ -513,13 +520,21 @@ def test_deliver_publishes_signs_and_emails(s3: Any, empty: MonthlyReport) -> No
     assert delivery.link in message.text
     assert len(s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == 3
 
-    quiet = deliver(empty, s3_client=s3, bucket=BUCKET, mailer=None, recipients=[])
+    quiet = deliver(
+        empty,
+        render_all(empty),
+        compose=report_email,
+        s3_client=s3,
+        bucket=BUCKET,
+        mailer=None,
+        recipients=[],
+    )
     assert quiet.message_id is None
     assert quiet.keys == delivery.keys
 
 
 def test_write_files_mirrors_the_bucket_layout(tmp_path: Path, empty: MonthlyReport) -> None:
-    paths = write_files(empty, tmp_path)
+    paths = write_files(empty.month, render_all(empty), tmp_path)
     assert paths == {fmt: tmp_path / key for fmt, key in report_keys("2026-03").items()}
     assert paths["csv"].read_bytes().startswith(b"section,indicateur,valeur\r\n")
     assert json.loads(paths["json"].read_text("utf-8"))["month"] == "2026-03"

@@ -31,17 +31,16 @@ import responses
 from entraide.adapters.table import Table
 from entraide.publishing.relay_store import DynamoDBRelayStore, TweetRecord
 from entraide.publishing.xapi import XCredentials
-from entraide.snapshots import (
+from entraide.reporting.daily import daily_snapshot, recent_tweet_ids
+from entraide.reporting.snapshot_store import SnapshotStore
+from entraide.reporting.snapshots import (
     FollowerSnapshot,
     SnapshotLimits,
-    SnapshotStore,
     TopFollower,
-    TweepyReader,
     TweetMetrics,
-    daily_snapshot,
-    recent_tweet_ids,
     take_snapshot,
 )
+from entraide.reporting.x_reader import TweepyReader
 
 API = "https://api.twitter.com/2"
 ME_ID = "1072250532645998596"

@@ -793,10 +793,10 @@ def test_given_no_back_link_when_a_message_is_rendered_then_main_has_no_link() -
 
 def test_given_the_environment_when_used_then_it_is_built_once_and_escapes_everything() -> None:
     # Given / When
-    env = pages._environment()
+    env = pages.page_environment()
 
     # Then
-    assert env is pages._environment()
+    assert env is pages.page_environment()
     assert env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
     assert env.get_template("message.html").is_up_to_date
     with pytest.raises(Exception, match="undefined"):

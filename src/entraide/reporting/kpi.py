@@ -1,8 +1,9 @@
 """The monthly KPIs: what the community managers used to count by hand.
 
-:func:`load_month` reads a month through the indexes (never a Scan) into
-:class:`MonthData`; :func:`compute_month` turns it into a :class:`MonthlyReport` and is
-pure: same data, same report. ``entraide.report`` writes the report out.
+:func:`~entraide.reporting.month_loader.load_month` reads a month through the indexes
+(never a Scan) into :class:`~entraide.reporting.figures.MonthData`; :func:`compute_month`
+turns it into a :class:`~entraide.reporting.figures.MonthlyReport` and is pure: same
+data, same report. :mod:`.formats` and :mod:`entraide.web.report_page` write it out.
 
 Conventions (the report states them in its notes):
 
@@ -24,313 +25,44 @@ Conventions (the report states them in its notes):
   tweets x followers at the end of the month), the usual "per tweet, per follower" rate.
   ``engagement_basis`` says which.
 
-Privacy: :class:`MonthData` is built from the public facts of each item only (kind,
-category, département, status, dates, ids): no email, phone, moderator address
-(``decided_by``), title, description or commune ever enters it, so no output can leak
-them. The ten "most influential followers" are public X accounts (id, @username,
-follower count), not posters.
+Privacy: see :mod:`.figures`: nothing personal enters the data this module counts.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Final
 
-from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, Post, PostStatus
-from entraide.kernel.times import MONTHS_FR, format_date_fr, month_of, parse_iso
-from entraide.snapshots import TOP_FOLLOWERS, FollowerSnapshot, TopFollower, TweetMetrics
-
-if TYPE_CHECKING:
-    from entraide.adapters.table import Table
-    from entraide.publishing.relay_store import TweetRecord
-
-__all__ = [
-    "ActivationFigures",
-    "DayCount",
-    "EngagementBasis",
-    "Figure",
-    "FollowerFigures",
-    "HashtagCount",
-    "MatchFacts",
-    "MatchFigures",
-    "ModerationFigures",
-    "MonthData",
-    "MonthlyReport",
-    "PostFacts",
-    "PostFigures",
-    "TweetFacts",
-    "TweetFigures",
-    "WeekFigures",
-    "compute_month",
-    "hashtags_of",
-    "load_month",
-    "month_bounds",
-    "month_label",
-    "month_of",
-    "monthly_report",
-    "percentile",
-    "report_month",
-    "shift_month",
-]
+from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
+from entraide.kernel.times import format_date_fr
+from entraide.reporting.figures import (
+    ActivationFigures,
+    DayCount,
+    EngagementBasis,
+    Figure,
+    FollowerFigures,
+    HashtagCount,
+    MatchFigures,
+    ModerationFigures,
+    MonthData,
+    MonthlyReport,
+    PostFacts,
+    PostFigures,
+    TweetFacts,
+    TweetFigures,
+    WeekFigures,
+    month_bounds,
+    month_label,
+    percentile,
+)
+from entraide.reporting.snapshots import TOP_FOLLOWERS, FollowerSnapshot, TweetMetrics
 
 TOP_HASHTAGS: Final = 10
-ACTIVATION_LOOKBACK_MONTHS: Final = 3
-DECISION_LOOKBACK_MONTHS: Final = 1
-
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-
-
-# --- months ------------------------------------------------------------------------------
-
-
-def _parse_month(month: str) -> tuple[int, int]:
-    match = _MONTH.fullmatch(month) if isinstance(month, str) else None
-    if match is None:
-        raise ValueError(f"Mois invalide : {month!r} (attendu AAAA-MM, par exemple 2026-10).")
-    return int(match.group(1)), int(match.group(2))
-
-
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """``(start, end)`` of ``YYYY-MM`` in UTC, ``end`` excluded (the next month's start)."""
-    year, number = _parse_month(month)
-    start = datetime(year, number, 1, tzinfo=UTC)
-    end = (
-        datetime(year + 1, 1, 1, tzinfo=UTC)
-        if number == 12
-        else datetime(year, number + 1, 1, tzinfo=UTC)
-    )
-    return start, end
-
-
-def shift_month(month: str, delta: int) -> str:
-    """``shift_month("2026-01", -1) == "2025-12"``."""
-    year, number = _parse_month(month)
-    index = year * 12 + (number - 1) + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def report_month(now: datetime) -> str:
-    """The month a scheduled run reports on: the one before ``now`` (UTC)."""
-    return shift_month(month_of(now), -1)
-
-
-def month_label(month: str) -> str:
-    """``"octobre 2026"``."""
-    year, number = _parse_month(month)
-    return f"{MONTHS_FR[number - 1]} {year}"
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks (NumPy's default, ``inclusive``)."""
-    if not values:
-        raise ValueError("percentile of nothing")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-# --- facts -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PostFacts:
-    """What a report may know of a post: no text, place name, contact nor moderator."""
-
-    post_id: str
-    kind: Kind
-    category: Category
-    departement: str
-    status: PostStatus
-    created_at: datetime
-    activation_id: str = ""
-    decided_at: datetime | None = None
-
-    @property
-    def approved(self) -> bool | None:
-        """The moderation decision: ``None`` while undecided.
-
-        Only approved posts can become withdrawn or expired after a decision.
-        """
-        if self.decided_at is None:
-            return None
-        return self.status is not PostStatus.REJECTED
-
-
-@dataclass(frozen=True, slots=True)
-class MatchFacts:
-    need_id: str
-    offer_id: str
-    activation_id: str
-    created_at: datetime
-    distance_km: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TweetFacts:
-    tweet_id: str
-    posted_at: datetime
-    kind: str  # post / digest / activation
-    text: str = ""
-    post_count: int = 0
-    activation_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MonthData:
-    """Everything :func:`compute_month` counts. Extra items outside the month are ignored."""
-
-    month: str
-    generated_at: datetime
-    posts: tuple[PostFacts, ...] = ()  # created in the month
-    decisions: tuple[PostFacts, ...] = ()  # decided in the month (created then or before)
-    matches: tuple[MatchFacts, ...] = ()
-    activations: tuple[Activation, ...] = ()  # open at some moment of the month
-    tweets: tuple[TweetFacts, ...] = ()
-    tweet_metrics: tuple[TweetMetrics, ...] = ()  # daily snapshots, the 1st of next month too
-    followers: tuple[FollowerSnapshot, ...] = ()
-    notes: tuple[str, ...] = ()  # how the loader read the data (in French)
-
-
-# --- the report --------------------------------------------------------------------------
-
-EngagementBasis = Literal["impressions", "followers"]
-
-
-@dataclass(frozen=True, slots=True)
-class Figure:
-    key: str
-    label: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class PostFigures:
-    total: int
-    by_kind: tuple[Figure, ...]
-    by_category: tuple[Figure, ...]
-    by_departement: tuple[Figure, ...]
-    by_status: tuple[Figure, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ModerationFigures:
-    decided: int
-    approved: int
-    rejected: int
-    approval_rate: float | None  # approved / decided, 0..1
-    delay_median_seconds: float | None
-    delay_p90_seconds: float | None
-    decided_from_earlier_months: int  # decisions of the month on posts created before it
-
-
-@dataclass(frozen=True, slots=True)
-class MatchFigures:
-    count: int
-    median_distance_km: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class ActivationFigures:
-    activation_id: str
-    hashtag: str
-    hazard: str
-    hazard_label: str
-    level: str
-    departements: tuple[str, ...]
-    origin: str
-    opened_at: datetime
-    closed_at: datetime | None  # None: still open when the report was made
-    started_before_month: bool
-    open_at_month_end: bool
-    days_active: int  # UTC days of the month on which it was open
-    posts: int  # posts of the month attached to it
-    tweets: int  # tweets of the month about it
-
-
-@dataclass(frozen=True, slots=True)
-class TweetFigures:
-    total: int
-    individual: int  # one approved post each
-    digests: int
-    activation_announcements: int
-    posts_announced: int
-    measured: int  # tweets of the month with metrics
-    likes: int
-    retweets: int
-    replies: int
-    quotes: int
-    interactions: int
-    impressions: int | None  # None unless X gave them for every measured tweet
-    engagement_rate: float | None
-    engagement_basis: EngagementBasis | None
-    metrics_day: date | None  # the last snapshot day used
-
-
-@dataclass(frozen=True, slots=True)
-class FollowerFigures:
-    start: int | None
-    start_day: date | None
-    end: int | None
-    end_day: date | None
-    growth: int | None
-    growth_rate: float | None  # growth / start, 0..1 (negative when followers were lost)
-    top: tuple[TopFollower, ...]
-    top_day: date | None
-    top_complete: bool
-    top_read: int
-
-
-@dataclass(frozen=True, slots=True)
-class HashtagCount:
-    tag: str  # with its "#"
-    count: int  # tweets of the month that use it
-
-
-@dataclass(frozen=True, slots=True)
-class DayCount:
-    day: date
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class WeekFigures:
-    week: str  # ISO week, "2026-W40"
-    first_day: date  # clipped to the month
-    last_day: date
-    tweets: int
-    interactions: int
-    engagement_rate: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class MonthlyReport:
-    month: str
-    label: str  # "octobre 2026"
-    period_start: datetime
-    period_end: datetime  # excluded
-    generated_at: datetime
-    empty: bool
-    posts: PostFigures
-    moderation: ModerationFigures
-    matches: MatchFigures
-    activations: tuple[ActivationFigures, ...]
-    tweets: TweetFigures
-    followers: FollowerFigures
-    hashtags: tuple[HashtagCount, ...]
-    posts_per_day: tuple[DayCount, ...]
-    tweets_per_week: tuple[WeekFigures, ...]
-    notes: tuple[str, ...] = field(default=())
-
-
-# --- computing ---------------------------------------------------------------------------
 
 # A hashtag: "#" not preceded by a word character or "&" (HTML entities), then letters,
 # digits or "_", at least one letter (X does not link "#123" either).
@@ -351,7 +83,7 @@ def _departement_label(code: str) -> str:
         return code or "inconnu"
 
 
-def _unique[T](items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
+def unique[T](items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
     seen: dict[Hashable, T] = {}
     for item in items:
         seen.setdefault(key(item), item)
@@ -483,7 +215,7 @@ def _basis(measured: Sequence[TweetMetrics], followers: int | None) -> Engagemen
 
 
 def _follower_figures(snapshots: Sequence[FollowerSnapshot]) -> FollowerFigures:
-    ordered = sorted(_unique(snapshots, key=lambda s: s.day), key=lambda s: s.day)
+    ordered = sorted(unique(snapshots, key=lambda s: s.day), key=lambda s: s.day)
     if not ordered:
         return FollowerFigures(None, None, None, None, None, None, (), None, False, 0)
     first, last = ordered[0], ordered[-1]
@@ -545,19 +277,19 @@ def compute_month(month: str, data: MonthData) -> MonthlyReport:
     def in_month(moment: datetime | None) -> bool:
         return moment is not None and start <= moment < end
 
-    posts = _unique((p for p in data.posts if in_month(p.created_at)), key=lambda p: p.post_id)
-    decisions = _unique(
+    posts = unique((p for p in data.posts if in_month(p.created_at)), key=lambda p: p.post_id)
+    decisions = unique(
         (p for p in data.decisions if in_month(p.decided_at)), key=lambda p: p.post_id
     )
-    matches = _unique(
+    matches = unique(
         (m for m in data.matches if in_month(m.created_at)),
         key=lambda m: (m.need_id, m.offer_id),
     )
     tweets = sorted(
-        _unique((t for t in data.tweets if in_month(t.posted_at)), key=lambda t: t.tweet_id),
+        unique((t for t in data.tweets if in_month(t.posted_at)), key=lambda t: t.tweet_id),
         key=lambda t: (t.posted_at, t.tweet_id),
     )
-    activations = _unique(
+    activations = unique(
         (
             a
             for a in data.activations
@@ -723,114 +455,3 @@ def _with_notes(report: MonthlyReport, loader_notes: Sequence[str]) -> MonthlyRe
     notes.extend(loader_notes)
     notes.append("Ce rapport ne contient aucune donnée personnelle des auteurs d'annonces.")
     return replace(report, notes=tuple(notes))
-
-
-# --- loading -----------------------------------------------------------------------------
-
-
-def post_facts(post: Post) -> PostFacts:
-    """The public facts of a post: no text, place name, contact nor moderator."""
-    return PostFacts(
-        post_id=post.id,
-        kind=post.kind,
-        category=post.category,
-        departement=post.departement,
-        status=post.status,
-        created_at=post.created_at,
-        activation_id=post.activation_id,
-        decided_at=post.decided_at,
-    )
-
-
-def match_facts(record: Mapping[str, Any]) -> MatchFacts:
-    """A match record of :meth:`~entraide.matching.match_store.MatchStore.matches_of_month`."""
-    return MatchFacts(
-        need_id=str(record["need_id"]),
-        offer_id=str(record["offer_id"]),
-        activation_id=str(record["activation_id"]),
-        created_at=parse_iso(record["created_at"]),
-        distance_km=record["distance_km"],
-    )
-
-
-def tweet_facts(record: TweetRecord) -> TweetFacts:
-    return TweetFacts(
-        tweet_id=record.tweet_id,
-        posted_at=record.posted_at,
-        kind=record.kind,
-        text=record.text,
-        post_count=record.post_count,
-        activation_id=record.activation_id,
-    )
-
-
-def load_month(
-    table: Table,
-    month: str,
-    *,
-    now: datetime | None = None,
-    activation_lookback_months: int = ACTIVATION_LOOKBACK_MONTHS,
-    decision_lookback_months: int = DECISION_LOOKBACK_MONTHS,
-) -> MonthData:
-    """Read ``month`` through the indexes only (Query, never Scan).
-
-    - ``by_month`` ``POST#<month>``: the posts created in the month; ``POST#<earlier>``
-      (``decision_lookback_months`` back, filtered on ``decided_at``): posts created
-      before and decided in the month.
-    - ``by_month`` ``MATCH#<month>``, ``TWEET#<month>``.
-    - activations: ``by_month`` ``ACTIVATION#<month>`` (opened in it), ``ACTIVATION#<m>``
-      for the ``activation_lookback_months`` months before (filtered: still open, or closed
-      after the month's start), and ``by_status`` ``ACTIVATION#open`` (opened before the
-      month's end) for older ones still open. An activation opened more than
-      ``activation_lookback_months`` before the month *and* closed since is missed: alerts
-      last days, not months; widen the look-back to report on such a month.
-    - ``by_month`` ``SNAPSHOT#<month>`` and the 1st of the next month.
-    """
-    from entraide.activation.activation_store import ActivationStore
-    from entraide.intake.post_store import PostStore
-    from entraide.matching.match_store import MatchStore
-    from entraide.publishing.relay_store import DynamoDBRelayStore
-    from entraide.snapshots import SnapshotStore
-
-    start, end = month_bounds(month)
-    generated = now or datetime.now(UTC)
-    post_store, activation_store = PostStore(table), ActivationStore(table)
-
-    posts = [post_facts(post) for post in post_store.created_in(month)]
-    decisions = [post for post in posts if post.decided_at and start <= post.decided_at < end]
-    for back in range(1, decision_lookback_months + 1):
-        earlier = shift_month(month, -back)
-        decisions += [post_facts(post) for post in post_store.decided_between(earlier, start, end)]
-
-    matches = [match_facts(record) for record in MatchStore(table).matches_of_month(month)]
-    tweets = [tweet_facts(record) for record in DynamoDBRelayStore(table).tweets_of_month(month)]
-
-    found = activation_store.opened_in(month)
-    for back in range(1, activation_lookback_months + 1):
-        found += activation_store.opened_in(shift_month(month, -back), open_after=start)
-    found += activation_store.open_opened_before(end)
-    activations = _unique(found, key=lambda a: a.id)
-
-    snapshots = SnapshotStore(table).between(start.date(), end.date())
-    notes = (
-        "Activations : celles ouvertes pendant le mois, celles encore ouvertes, et celles "
-        f"ouvertes dans les {activation_lookback_months} mois précédents et fermées "
-        "pendant le mois ou après.",
-    )
-    return MonthData(
-        month=month,
-        generated_at=generated,
-        posts=tuple(posts),
-        decisions=tuple(decisions),
-        matches=tuple(matches),
-        activations=tuple(activations),
-        tweets=tuple(tweets),
-        tweet_metrics=snapshots.tweet_metrics,
-        followers=snapshots.followers,
-        notes=notes,
-    )
-
-
-def monthly_report(table: Table, month: str, *, now: datetime | None = None) -> MonthlyReport:
-    """:func:`load_month` then :func:`compute_month`: what a scheduled run or the CLI calls."""
-    return compute_month(month, load_month(table, month, now=now))
