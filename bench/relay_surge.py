@@ -1,7 +1,7 @@
 """A surge of approved posts against X's posting quota, on a simulated clock.
 
 N approved posts arrive over one hour (arrival times random, seeded) in one activation;
-the relay (the real :class:`entraide.relay.Relay`, in-memory store and budget, the real
+the relay (the real :class:`entraide.publishing.relay.Relay`, in-memory store and budget, the real
 tweet texts) handles their messages as the SQS handler would: a deferred message comes
 back after ``defer_delay_seconds``, a temporary failure after the visibility timeout. The
 fake X enforces the tier's limits on its own (rolling 15 minutes and 24 hours, UTC month)

@@ -2,7 +2,7 @@
 
 The template's FilterCriteria deliver only post records that matter here (a new pending
 post; a post leaving pending). Each side effect runs once, whatever the redeliveries,
-through powertools idempotency on the effect's own name (see entraide.moderation).
+through powertools idempotency on the effect's own name (see entraide.moderation.effects).
 """
 
 from __future__ import annotations

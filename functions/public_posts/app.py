@@ -1,7 +1,7 @@
 """Approved posts, in public: GET /posts (JSON search), /pres-de-chez-moi and /posts/{id}.
 
 Read-only: approved posts near a postal code (every open activation is searched), and
-one approved post's page. Nothing here reads a contact item (see entraide.public).
+one approved post's page. Nothing here reads a contact item (see entraide.matching.public).
 """
 
 from __future__ import annotations

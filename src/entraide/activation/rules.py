@@ -19,8 +19,8 @@ The rules, as decided (see also the docstring of :func:`~entraide.activation.pla
 * A new qualifying alert in force joins the open feed activation of the same hazard that
   already covers one of its départements, else the one whose alerts' time window is
   within ``neighbouring`` of it, else opens a new activation (hashtag from
-  :func:`~entraide.activations.derive_hashtag`). New alerts of one run are taken by onset,
-  so overlapping ones open one activation.
+  :func:`~entraide.activation.activations.derive_hashtag`). New alerts of one run are
+  taken by onset, so overlapping ones open one activation.
 * There is at most one open activation per (hazard, département), whatever its origin. A
   département covered by an operator's (manual) activation of the same hazard is left to
   it: the feeds never add it to their own activation; an alert whose départements are

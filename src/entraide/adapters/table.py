@@ -10,6 +10,9 @@ reasons, retries of conflicting transactions and of unprocessed batch deletes.
 Numbers come back as :class:`~decimal.Decimal` (DynamoDB's numbers are decimals); a
 float must be given as a Decimal. boto3 is imported, and the client created, on first
 use: importing a handler costs nothing here.
+
+Why one module: it is the whole boundary with DynamoDB, and the architecture test holds
+every other module to staying off the client (tests/unit/test_architecture.py).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ class Place:
     postcode: str
     insee: str
     commune: str  # display name, e.g. "Saint-Denis", "Paris 01"
-    departement: str  # "11", "2A", "974" (see entraide.departements)
+    departement: str  # "11", "2A", "974" (see entraide.kernel.departements)
     lat: float
     lon: float
     geohash: str  # precision 7 (about 150 m)

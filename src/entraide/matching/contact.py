@@ -12,7 +12,7 @@ address is never shown to the person in need; the person's own address reaches t
 helper only if they tick the box, as the ``Reply-To`` of that email. One message per
 (need, offer) pair and hour: a conditional claim item, released if the send fails.
 
-The token is a :class:`~entraide.signing.LinkSigner` token over ``"<offer>:<need>"``,
+The token is a :class:`~entraide.moderation.signing.LinkSigner` token over ``"<offer>:<need>"``,
 the action ``"contact"``, the need's version and an expiry, for the actor "the need's
 poster" (the digest of their address): it is checked against the address of the need's
 contact item at each use, so that it works for that person only, and a contact token can

@@ -1,8 +1,8 @@
 """Near me: approved posts within a radius of a point, nearest first, without a Scan.
 
-Approved posts are in the sparse index ``by_cell`` (see :mod:`entraide.store`), one
-partition per activation and geohash cell of precision :data:`~entraide.store.CELL_PRECISION`
-(about 20 x 20 km in France). A search
+Approved posts are in the sparse index ``by_cell`` (see :mod:`entraide.intake.post_store`),
+one partition per activation and geohash cell of precision
+:data:`~entraide.intake.post_store.CELL_PRECISION` (about 20 x 20 km in France). A search
 
 1. lists the cells that intersect the circle (:func:`covering_cells`: the cells of the
    circle's bounding box, kept when their rectangle comes within the radius),

@@ -5,7 +5,7 @@ search as JSON, ``GET /pres-de-chez-moi`` is the same search as a French page th
 without JavaScript (:mod:`entraide.web.public_pages`), and ``GET /posts/{id}`` is a
 post's page (the link tweets carry). The query is read by :mod:`.public_query`.
 
-**What is public.** A :class:`PublicPost` is built from a :class:`~entraide.models.Post`
+**What is public.** A :class:`PublicPost` is built from a :class:`~entraide.kernel.model.Post`
 by an explicit allow-list: id, kind, category, title, description, commune, postal code,
 département, date, a position rounded to 2 decimals, the distance to the searched place
 when there is one, and the post's URL. The contact item is never read here, and the
@@ -78,7 +78,7 @@ class OpenActivations(Protocol):
 
 
 class SearchHit(Protocol):
-    """One post found near a point (``entraide.nearby.NearbyPost``)."""
+    """One post found near a point (``entraide.matching.nearby.NearbyPost``)."""
 
     @property
     def post(self) -> Post: ...
@@ -88,7 +88,7 @@ class SearchHit(Protocol):
 
 
 class SearchPage(Protocol):
-    """One page of a search (``entraide.nearby.Page``)."""
+    """One page of a search (``entraide.matching.nearby.Page``)."""
 
     @property
     def items(self) -> Sequence[SearchHit]: ...
@@ -104,7 +104,7 @@ class SearchPage(Protocol):
 
 
 class PostSearch(Protocol):
-    """Approved posts near a point, nearest first (``entraide.nearby.NearbySearch``).
+    """Approved posts near a point, nearest first (``entraide.matching.nearby.NearbySearch``).
 
     Raises :class:`ValueError` when ``cursor`` is not one it gave.
     """

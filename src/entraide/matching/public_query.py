@@ -167,7 +167,7 @@ def parse_cursor(value: str | None) -> str | None:
 
 
 def locate(directory: PostcodeDirectory, postcode: str, commune: str | None) -> SearchPlace:
-    """The place a search starts from; raises :class:`~entraide.geo.GeoError` (French)."""
+    """The place a search starts from; raises :class:`~entraide.kernel.geo.GeoError` (French)."""
     code = _normalise_postcode(postcode)
     places = directory.communes(code)  # located communes only; NoCoordinates if none
     names = tuple(place.commune for place in places)

@@ -44,7 +44,7 @@ class LinkAction(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     WITHDRAW = "withdraw"
-    CONTACT = "contact"  # a person in need writing to a helper (entraide.contact)
+    CONTACT = "contact"  # a person in need writing to a helper (entraide.matching.contact)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The relay to X: every approved post announced once, within X's posting quotas.
 
-One message of the ``approved-posts`` topic (see :func:`entraide.announce.approved_message`)
-goes through :meth:`Relay.handle_approved`:
+One message of the ``approved-posts`` topic (see
+:func:`entraide.moderation.announce.approved_message`) goes through
+:meth:`Relay.handle_approved`:
 
 1. a post already announced is skipped (a redelivery, or a digest covered it);
 2. the post joins its activation's backlog;
@@ -25,12 +26,17 @@ success or "duplicate content" (X already has this text: it was posted) → :cla
 claims given back, :class:`PermanentFailure` (the DLQ). Any other exception escapes with the
 claims kept: X may have posted, and a pending claim older than the store's ``claim_timeout``
 is *in doubt*: the posts are marked announced (``announced_in_doubt``), never tweeted again.
-A timeout is an :class:`~entraide.xapi.XUnavailable` although X may have posted: the retry
+A timeout is an :class:`~.x_answers.XUnavailable` although X may have posted: the retry
 of a single post sends the same text and meets "duplicate" (counted as posted); the retry of
 a digest gathers the backlog anew, so a post may then appear in two digests, never in none.
 
-Dry run: give the relay :class:`entraide.xapi.DryRunPoster` instead of the tweepy poster;
-the budget, claims and records are the same.
+Dry run: give the relay :class:`entraide.publishing.xapi.DryRunPoster` instead of the
+tweepy poster; the budget, claims and records are the same.
+
+Why one module: the relay is one sequence (backlog, budget, claim, one call to X, its
+record) whose order makes each announcement happen once; its outcomes
+(:mod:`.relay_outcomes`), memory (:mod:`.relay_store`), budget (:mod:`.quota`) and
+texts (:mod:`.tweets`) live apart, the sequence stays whole here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The relay's memory in dicts: the semantics of the table's, for tests, the bench and one process.
 
 What the two stores decide alike (a claim's state, one subject at a time) lives in
-:class:`~entraide.relay_store.RelayStore`; this one only keeps its values under a lock.
+:class:`~entraide.publishing.relay_store.RelayStore`; this one only keeps its values under a lock.
 """
 
 from __future__ import annotations

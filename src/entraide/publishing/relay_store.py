@@ -23,6 +23,10 @@ Items (single table, see docs/data-model.md):
 A claim is written *before* the call to X and completed *after* it. A pending claim older
 than ``claim_timeout`` (set it above the relay function's timeout) can only be a crash
 between the call and the record: the relay then never posts again (:attr:`ClaimStatus.IN_DOUBT`).
+
+Why one module: the relay's memory is one interface (:class:`RelayStore`) and its table
+implementation, read together with the items above; the in-memory twin that tests and
+the bench use is :mod:`.relay_memory`.
 """
 
 from __future__ import annotations
@@ -107,7 +111,7 @@ class TweetRecord:
 
 class RelayStore(ABC):
     """What the relay remembers; :class:`DynamoDBRelayStore` in the table, and
-    :class:`~entraide.relay_memory.MemoryRelayStore` in dicts (tests, the bench)."""
+    :class:`~entraide.publishing.relay_memory.MemoryRelayStore` in dicts (tests, the bench)."""
 
     claim_timeout: timedelta
 

@@ -133,7 +133,7 @@ def _scrub_once(text: str) -> str:
 def scrub(text: str) -> str:
     """``text`` on one line, its contact details, links and mentions taken out.
 
-    Email addresses and phone numbers (:mod:`entraide.privacy`) and every word that
+    Email addresses and phone numbers (:mod:`entraide.privacy.detection`) and every word that
     holds a link (:func:`find_links`) become "[…]"; "@nom" becomes "nom". Hidden and
     control characters go, line breaks become spaces.
     """

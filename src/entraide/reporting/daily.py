@@ -25,9 +25,10 @@ from entraide.reporting.snapshots import (
 def recent_tweet_ids(table: Table, today: date, *, window: timedelta = TWEET_WINDOW) -> list[str]:
     """Ids of the tweets posted in the ``window`` before the end of ``today``, newest first.
 
-    The relay's tweet records (:meth:`~entraide.relay_store.DynamoDBRelayStore.tweets_between`).
-    Dry-run tweets (``dry-…`` ids) and tweets whose id was never learnt are left out: X has
-    no metrics for them.
+    The relay's tweet records
+    (:meth:`~entraide.publishing.relay_store.DynamoDBRelayStore.tweets_between`).
+    Dry-run tweets (``dry-…`` ids) and tweets whose id was never learnt are left out: X
+    has no metrics for them.
     """
     end = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
     tweets = DynamoDBRelayStore(table).tweets_between(end - window, end)

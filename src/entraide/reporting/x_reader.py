@@ -132,7 +132,7 @@ class TweepyReader:
 
     ``credentials_loader`` is called on the first read (and again after a 401, in case
     the secret was rotated); ``client_factory`` builds the client (default
-    :func:`entraide.xapi.tweepy_client`: no sleeping on 429, timeouts, raw responses
+    :func:`entraide.publishing.xapi.tweepy_client`: no sleeping on 429, timeouts, raw responses
     whose headers tell the remaining quota).
     """
 

@@ -1,6 +1,6 @@
 """The emails of the moderation step, in French: one function per email.
 
-Each function returns a :class:`~entraide.mail.EmailMessage` with a plain-text
+Each function returns a :class:`~entraide.adapters.mail.EmailMessage` with a plain-text
 part and an HTML part that say the same thing. The templates live in
 ``templates/email/``: ``*.html`` are rendered with autoescape on (every string a
 person typed is escaped), ``*.txt`` with autoescape off (the text part shows the
@@ -66,7 +66,7 @@ class FlagView(Protocol):
 
 
 def _environment() -> jinja2.Environment:
-    """Email templates (see entraide.templating): HTML autoescaped, plain text not."""
+    """Email templates (see entraide.web.templating): HTML autoescaped, plain text not."""
     from entraide.web.templating import environment
 
     return environment("templates/email")

@@ -116,7 +116,7 @@ def render_post_page(post: PublicPost) -> str:
     """A post's page, served at ``posts/<id>``: links climb one level to the stage root.
 
     No direct contact link: writing to a helper goes through the signed link that a
-    matched need's poster receives (``entraide.contact``), so the page of an offer sends
+    matched need's poster receives (``entraide.matching.contact``), so the page of an offer sends
     people to the form to publish their need.
     """
     nearby = {"postcode": post.postcode, "commune": post.commune}

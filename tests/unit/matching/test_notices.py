@@ -37,7 +37,7 @@ HOUR = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class FakeMatch:
-    """The shape of entraide.matching.Match."""
+    """The shape of entraide.matching.counterparts.Match."""
 
     need: Post
     offer: Post

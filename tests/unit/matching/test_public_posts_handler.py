@@ -1,6 +1,6 @@
 """The public_posts handler under mock_aws, with the table built from template.yaml.
 
-The search is the real one (``entraide.nearby``) over the ``by_cell`` index; one test
+The search is the real one (``entraide.matching.nearby``) over the ``by_cell`` index; one test
 injects a fake search to check that the handler passes the cursor through untouched.
 """
 

@@ -1,7 +1,7 @@
 """Fetch one alert document (HTTP(S) with retries and limits, or a local file) and decode it.
 
 Every failure — DNS, refused connection, timeout, a 4xx/5xx after the retries, a body
-over the size cap, an unreadable file — is a :class:`~entraide.alerts.model.SourceError`,
+over the size cap, an unreadable file — is a :class:`~entraide.activation.alerts.model.SourceError`,
 so that a source's caller has one exception to catch.
 
 ``file://`` URLs and plain filesystem paths are read from disk: the local stack replays

@@ -31,6 +31,9 @@ serve (fog, temperatures, …) are skipped; unknown types, levels or areas raise
 
 XML is parsed with defusedxml only, DTDs refused: feeds are untrusted, and an
 entity-expansion or external-entity document is a :class:`SourceError`.
+
+Why one module: the feed and the CAP message are one format read end to end (the same
+codes, levels, areas and update rules); split, each half would repeat the other's.
 """
 
 from __future__ import annotations
