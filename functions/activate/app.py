@@ -20,7 +20,7 @@ from entraide.activation.rules import ActivationRules
 from entraide.adapters.table import Table
 from entraide.kernel.ids import new_id
 from entraide.observability import logger, metrics
-from entraide.settings import ActivateSettings
+from entraide.settings.activation import ActivateSettings
 
 settings = ActivateSettings.from_environ(os.environ)
 rules = ActivationRules.from_environ(os.environ)

@@ -32,7 +32,7 @@ from entraide.adapters.table import Table, changed_images
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Activation
 from entraide.observability import logger, metrics
-from entraide.settings import ActivationEventsSettings
+from entraide.settings.activation import ActivationEventsSettings
 
 settings = ActivationEventsSettings.from_environ(os.environ)
 posts = PostStore(Table(settings.table_name))

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.table import Table
 from entraide.kernel.errors import DomainError, InvalidInput
 from entraide.observability import logger, metrics
-from entraide.settings import MatchSettings
+from entraide.settings.matching import MatchSettings
 from entraide.web import pages
 from entraide.web.contact_pages import (
     parse_contact_form,

@@ -26,7 +26,7 @@ from entraide.matching.counterparts import match_new_post
 from entraide.matching.match_store import MatchStore
 from entraide.matching.nearby import NearbySearch
 from entraide.observability import logger, metrics
-from entraide.settings import MatchSettings
+from entraide.settings.matching import MatchSettings
 from entraide.wiring import notice_book
 
 settings = MatchSettings.from_environ(os.environ)

@@ -18,7 +18,7 @@ from entraide.kernel.errors import DomainError, InvalidInput
 from entraide.kernel.geo import PostcodeDirectory
 from entraide.kernel.ids import new_id
 from entraide.observability import logger, metrics
-from entraide.settings import Settings
+from entraide.settings.base import Settings
 from entraide.web import pages
 from entraide.web.http import error_response, html_response, json_response
 from entraide.web.requests import BodyFormat, SubmittedBody, read_body

@@ -26,7 +26,7 @@ from entraide.intake.post_store import post_from_item
 from entraide.kernel.model import Post
 from entraide.moderation.effects import Effect
 from entraide.observability import logger, metrics
-from entraide.settings import ModerationSettings
+from entraide.settings.moderation import ModerationSettings
 from entraide.wiring import moderation_effects
 
 settings = ModerationSettings.from_environ(os.environ)

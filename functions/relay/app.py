@@ -26,7 +26,7 @@ from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
 from entraide.publishing.relay_outcomes import Deferred, PermanentFailure, defer_delay_seconds
-from entraide.settings import RelaySettings
+from entraide.settings.publishing import RelaySettings
 from entraide.wiring import relay_service
 
 settings = RelaySettings.from_environ(os.environ)

@@ -18,7 +18,7 @@ from entraide.observability import logger, metrics
 from entraide.reporting.delivery import deliver
 from entraide.reporting.figures import report_month
 from entraide.reporting.month_loader import monthly_report
-from entraide.settings import ReportSettings
+from entraide.settings.reporting import ReportSettings
 from entraide.web.report_page import render_all, report_email
 
 settings = ReportSettings.from_environ(os.environ)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
 from entraide.reporting.daily import daily_snapshot
-from entraide.settings import SnapshotSettings
+from entraide.settings.publishing import SnapshotSettings
 from entraide.wiring import x_reader
 
 settings = SnapshotSettings.from_environ(os.environ)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
-from entraide.settings import Settings
+from entraide.settings.base import Settings
 from entraide.web import pages
 from entraide.web.http import html_response
 

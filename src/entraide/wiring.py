@@ -8,25 +8,19 @@ what only some functions need is imported when they build it (cold start).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from entraide.adapters.secrets import secret_reader
-from entraide.adapters.table import Table
-from entraide.settings import (
-    LinkSettings,
-    MatchSettings,
-    ModerationSettings,
-    RelaySettings,
-    SigningSettings,
-    SnapshotSettings,
-)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # each function imports its own settings: a pydantic model costs cold start
+    from entraide.adapters.mail import EmailMessage
+    from entraide.adapters.table import Table
+    from entraide.kernel.model import Post
     from entraide.matching.contact import ContactDesk, ContactLinks
-    from entraide.matching.notices import NoticeBook
+    from entraide.matching.notices import NoticeBook, NoticeLine
     from entraide.moderation.desk import ModerationDesk
     from entraide.moderation.effects import ModerationEffects
     from entraide.moderation.links import LinkBook
@@ -34,6 +28,10 @@ if TYPE_CHECKING:
     from entraide.publishing.relay import Relay
     from entraide.publishing.xapi import XCredentials
     from entraide.reporting.snapshots import XReader
+    from entraide.settings.base import LinkSettings, SigningSettings
+    from entraide.settings.matching import MatchSettings
+    from entraide.settings.moderation import ModerationSettings
+    from entraide.settings.publishing import RelaySettings, SnapshotSettings
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
@@ -141,19 +139,25 @@ def contact_links(settings: MatchSettings) -> ContactLinks:
 
 
 def notice_book(settings: MatchSettings, table: Table) -> NoticeBook:
-    import functools
-
     from entraide.adapters.mail import Mailer
     from entraide.intake.post_store import PostStore
     from entraide.matching.notice_store import NoticeStore
     from entraide.matching.notices import NoticeBook
-    from entraide.web.match_emails import match_notice
+
+    links = contact_links(settings)
+
+    def compose(
+        *, to: str, offers: Sequence[NoticeLine], needs: Sequence[NoticeLine]
+    ) -> EmailMessage:
+        from entraide.web.match_emails import match_notice  # on the first email (cold start)
+
+        return match_notice(to=to, offers=offers, needs=needs, links=links)
 
     return NoticeBook(
         NoticeStore(table),
         PostStore(table),
         Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
-        functools.partial(match_notice, links=contact_links(settings)),
+        compose,
         min_interval=timedelta(minutes=settings.notice_interval_minutes),
         grouping_delay=timedelta(minutes=settings.notice_grouping_minutes),
     )
@@ -164,13 +168,32 @@ def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
     from entraide.intake.post_store import PostStore
     from entraide.matching.contact import ContactDesk
     from entraide.matching.slot_store import SlotStore
-    from entraide.web.match_emails import contact_message
+
+    def compose(
+        *,
+        to: str,
+        offer: Post,
+        need: Post,
+        message: str,
+        shared_address: str | None,
+        need_url: str,
+    ) -> EmailMessage:
+        from entraide.web.match_emails import contact_message  # on the first message
+
+        return contact_message(
+            to=to,
+            offer=offer,
+            need=need,
+            message=message,
+            shared_address=shared_address,
+            need_url=need_url,
+        )
 
     return ContactDesk(
         posts=PostStore(table),
         slots=SlotStore(table),
         mailer=ContactMailer(settings.sender_email, outbox_dir=settings.outbox_dir),
-        compose=contact_message,
+        compose=compose,
         links=contact_links(settings),
     )
 

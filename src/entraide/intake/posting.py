@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from entraide.intake.submission import HONEYPOT_FIELD, PostSubmission
+from entraide.intake.fields import HONEYPOT_FIELD
+from entraide.intake.submission import PostSubmission
 from entraide.kernel.errors import FieldError, InvalidInput, PlatformAsleep, SpamSuspected
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
 

@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from entraide.intake.fields import COMMUNE_MAX, DESCRIPTION_MAX, EMAIL_MAX, TITLE_MAX
 from entraide.kernel.errors import FieldError, InvalidInput
 from entraide.kernel.model import Category, Kind
 from entraide.kernel.text import fold
@@ -26,13 +27,6 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
     "model_type": "Le corps de la requête doit être un objet JSON.",
 }
 
-# A form field invisible to people (hidden by CSS, out of the tab order); robots fill it.
-HONEYPOT_FIELD = "website"
-
-TITLE_MAX = 120
-DESCRIPTION_MAX = 1000
-COMMUNE_MAX = 100
-EMAIL_MAX = 254
 
 _PHONE_ALLOWED = re.compile(r"^\+?[0-9 .\-()]{6,25}$")
 

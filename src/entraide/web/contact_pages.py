@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from entraide.kernel.errors import FieldError
+from entraide.kernel.model import Post
 from entraide.kernel.times import format_datetime_fr
 from entraide.matching.contact import (
     MESSAGE_FIELD,
@@ -20,10 +21,31 @@ from entraide.matching.contact import (
     ContactRequest,
     ContactSent,
 )
-from entraide.web.match_emails import post_view
 from entraide.web.pages import render
 
 _CHECKED = frozenset({"on", "oui", "true", "1", "yes"})
+
+
+# The two posts of a contact, as the page and the helper's email show them.
+@dataclass(frozen=True, slots=True)
+class PostView:
+    reference: str
+    title: str
+    category_label: str
+    commune: str
+    postcode: str
+    description: str
+
+
+def post_view(post: Post) -> PostView:
+    return PostView(
+        reference=post.id,
+        title=post.title,
+        category_label=post.category.label,
+        commune=post.commune,
+        postcode=post.postcode,
+        description=post.description,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from entraide.adapters.mail import ContactEmail, EmailMessage, reply_to_line
 from entraide.kernel.model import Post
-from entraide.matching.notices import NoticeLine
+from entraide.web.contact_pages import post_view
 from entraide.web.emails import link, one_line, render_pair
+
+if TYPE_CHECKING:
+    from entraide.matching.notices import NoticeLine
 
 TAG_MATCH_NOTICE = "match-notice"
 TAG_CONTACT_MESSAGE = "contact-message"
@@ -149,27 +152,6 @@ def match_notice(
 
 
 # -- the message to a helper -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PostView:
-    reference: str
-    title: str
-    category_label: str
-    commune: str
-    postcode: str
-    description: str
-
-
-def post_view(post: Post) -> PostView:
-    return PostView(
-        reference=post.id,
-        title=post.title,
-        category_label=post.category.label,
-        commune=post.commune,
-        postcode=post.postcode,
-        description=post.description,
-    )
 
 
 def contact_message(

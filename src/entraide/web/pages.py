@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from entraide.intake.submission import (
+from entraide.intake.fields import (
     COMMUNE_MAX,
     DESCRIPTION_MAX,
     EMAIL_MAX,

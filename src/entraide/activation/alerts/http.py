@@ -12,19 +12,18 @@ helpers the adapters share. Importing this module does no I/O.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from entraide.activation.alerts.model import Alert, SourceError
+
+if TYPE_CHECKING:  # requests costs a cold start about 60 ms: imported on the first read
+    import requests
 
 USER_AGENT = "ShareEntraide/0.1 (+https://github.com/shareentraide/pipeline)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -34,16 +33,6 @@ MAX_RETRY_AFTER = 30.0  # seconds: a Retry-After longer than that is cut to this
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 5.0  # at most; the read timeout is the ``timeout`` argument
 _CHUNK = 64 * 1024
-
-
-class _CappedRetry(Retry):
-    """urllib3's Retry, but a server's Retry-After cannot stall a run for long."""
-
-    def get_retry_after(self, response: Any) -> float | None:
-        retry_after = super().get_retry_after(response)
-        if retry_after is None:
-            return None
-        return min(retry_after, MAX_RETRY_AFTER)
 
 
 def build_session(
@@ -58,7 +47,20 @@ def build_session(
     ``backoff_factor`` seconds (tests pass 0), Retry-After respected (capped at
     30 s). Read errors are not retried: a slow server would multiply the wait.
     """
-    retry = _CappedRetry(
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    class CappedRetry(Retry):
+        """urllib3's Retry, but a server's Retry-After cannot stall a run for long."""
+
+        def get_retry_after(self, response: Any) -> float | None:
+            retry_after = super().get_retry_after(response)
+            if retry_after is None:
+                return None
+            return min(retry_after, MAX_RETRY_AFTER)
+
+    retry = CappedRetry(
         total=retries,
         connect=retries,
         read=0,
@@ -114,6 +116,8 @@ def _fetch_http(
     max_bytes: int,
     source: str,
 ) -> bytes:
+    import requests
+
     own_session = session is None
     http = build_session() if session is None else session
     try:
@@ -167,6 +171,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def _file_url_path(url: str, source: str) -> Path:
+    from urllib.request import url2pathname  # http.client, email, ssl: ~25 ms of cold start
+
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise SourceError(source, f"file URL on another host: {url!r}")
@@ -239,6 +245,24 @@ def aware_utc(now: datetime) -> datetime:
     return now.astimezone(UTC)
 
 
+class SharedSession:
+    """One HTTP session for several sources, built on the first read (see :func:`build_session`).
+
+    The alert sources are built at cold start; requests is imported, and the session made,
+    only when the first of them is read.
+    """
+
+    def __init__(self) -> None:
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                self._session = build_session()
+            return self._session
+
+
 class DocumentSource:
     """A source read over HTTP (or from a file) and parsed by a pure function.
 
@@ -249,7 +273,11 @@ class DocumentSource:
     accept: ClassVar[str]
 
     def __init__(
-        self, url: str, *, session: requests.Session | None = None, timeout: float = 10.0
+        self,
+        url: str,
+        *,
+        session: requests.Session | SharedSession | None = None,
+        timeout: float = 10.0,
     ) -> None:
         self.url = url
         self._session = session
@@ -265,9 +293,10 @@ class DocumentSource:
         raise NotImplementedError
 
     def fetch(self, now: datetime) -> list[Alert]:
+        shared = self._session
         document = fetch_document(
             self.url,
-            session=self._session,
+            session=shared.get() if isinstance(shared, SharedSession) else shared,
             timeout=self._timeout,
             headers=self.headers(),
             source=self.name,

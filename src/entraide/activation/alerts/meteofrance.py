@@ -42,13 +42,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from entraide.activation.alerts.http import (
     DocumentSource,
     JsonShape,
+    SharedSession,
     aware_utc,
     load_json,
     parse_time,
@@ -56,6 +55,9 @@ from entraide.activation.alerts.http import (
 from entraide.activation.alerts.model import Alert
 from entraide.kernel.departements import DEPARTEMENTS, departement_name
 from entraide.kernel.model import AlertLevel, Hazard
+
+if TYPE_CHECKING:  # imported on the first read (see http.SharedSession)
+    import requests
 
 SOURCE = "meteofrance"
 
@@ -379,7 +381,7 @@ class MeteoFranceVigilance(DocumentSource):
         url: str,
         *,
         api_key: str | None = None,
-        session: requests.Session | None = None,
+        session: requests.Session | SharedSession | None = None,
         timeout: float = 10.0,
     ) -> None:
         super().__init__(url, session=session, timeout=timeout)

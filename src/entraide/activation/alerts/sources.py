@@ -17,9 +17,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Literal, Protocol, Self
+from typing import TYPE_CHECKING, Literal, Protocol, Self
 
-import requests
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,11 +29,14 @@ from pydantic import (
     model_validator,
 )
 
-from entraide.activation.alerts.http import build_session
+from entraide.activation.alerts.http import SharedSession
 from entraide.activation.alerts.meteoalarm import MeteoAlarmSource
 from entraide.activation.alerts.meteofrance import MeteoFranceVigilance
 from entraide.activation.alerts.model import Alert, SourceError
 from entraide.activation.alerts.vigicrues import VigicruesSource
+
+if TYPE_CHECKING:  # imported on the first read (see http.SharedSession)
+    import requests
 
 type SourceName = Literal["meteofrance", "meteoalarm", "vigicrues"]
 
@@ -104,7 +106,7 @@ def parse_source_configs(text: str) -> list[SourceConfig]:
     return configs
 
 
-def build_source(config: SourceConfig, session: requests.Session) -> AlertSource:
+def build_source(config: SourceConfig, session: requests.Session | SharedSession) -> AlertSource:
     """The adapter of one configured source."""
     if config.name == "meteofrance":
         key = config.api_key.get_secret_value() if config.api_key is not None else None
@@ -119,8 +121,9 @@ def build_source(config: SourceConfig, session: requests.Session) -> AlertSource
 def build_sources(
     configs: Iterable[SourceConfig], session: requests.Session | None = None
 ) -> list[AlertSource]:
-    """The adapters of ``configs``, sharing one HTTP session (built when ``None``)."""
-    shared = build_session() if session is None else session
+    """The adapters of ``configs``, sharing one HTTP session (built on the first read
+    when ``None``)."""
+    shared = SharedSession() if session is None else session
     return [build_source(config, shared) for config in configs]
 
 
