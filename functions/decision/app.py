@@ -21,7 +21,7 @@ from entraide.kernel.model import PostStatus
 from entraide.moderation.desk import parse_action
 from entraide.moderation.signing import LinkAction
 from entraide.observability import logger, metrics
-from entraide.settings.base import LinkSettings
+from entraide.settings.shared import LinkSettings
 from entraide.web import pages
 from entraide.web.http import html_response, status_of
 from entraide.web.refusals import describe_refusal

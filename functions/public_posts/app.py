@@ -21,7 +21,7 @@ from entraide.kernel.errors import DomainError, PostNotFound
 from entraide.matching import public
 from entraide.matching.nearby import NearbySearch
 from entraide.observability import logger, metrics
-from entraide.settings.matching import PublicSettings
+from entraide.settings.public import PublicSettings
 from entraide.web import pages, public_pages
 from entraide.web.http import html_response, json_error_response, json_response, status_of
 

@@ -22,16 +22,16 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.matching.contact import ContactDesk, ContactLinks
     from entraide.matching.notices import NoticeBook, NoticeLine
     from entraide.moderation.desk import ModerationDesk
-    from entraide.moderation.effects import ModerationEffects
+    from entraide.moderation.effects import ModerationEffects, ModerationEmails
     from entraide.moderation.links import LinkBook
     from entraide.moderation.signing import LinkSigner
     from entraide.publishing.relay import Relay
     from entraide.publishing.xapi import XCredentials
     from entraide.reporting.snapshots import XReader
-    from entraide.settings.base import LinkSettings, SigningSettings
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
     from entraide.settings.publishing import RelaySettings, SnapshotSettings
+    from entraide.settings.shared import LinkSettings, SigningSettings
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
@@ -60,7 +60,11 @@ def moderation_effects(settings: ModerationSettings, table: Table) -> Moderation
     from entraide.intake.post_store import PostStore
     from entraide.moderation.announce import ApprovedTopic
     from entraide.moderation.effects import ModerationEffects
-    from entraide.web import emails
+
+    def emails() -> ModerationEmails:
+        from entraide.web import emails  # on the first email: Jinja2's helpers, départements
+
+        return emails
 
     return ModerationEffects(
         store=PostStore(table),

@@ -9,14 +9,14 @@ decision, and an approved post is announced once on the ``approved-posts`` topic
 Every side effect is an :class:`Effect`, a small value that names it exactly (post,
 version, recipient). The handler runs each one through powertools idempotency keyed on
 that value, so that a replayed stream batch repeats none of them. The emails are
-composed by the web side (``emails``), handed over by wiring.
+composed by the web side (``emails`` gives its composers), handed over by wiring.
 
 The HTTP side (function ``decision``) is :mod:`.desk`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -136,7 +136,7 @@ class ModerationEffects:
         store: ModerationStore,
         activations: ActivationReader,
         mailer: Mailer,
-        emails: ModerationEmails,
+        emails: Callable[[], ModerationEmails],
         announcer: Announcer,
         links: LinkBook,
         link_ttl_hours: int,
@@ -164,7 +164,7 @@ class ModerationEffects:
 
     def perform(self, effect: Effect, post: Post) -> dict[str, str]:
         """Carry out one effect for ``post`` (the image of the stream record)."""
-        emails = self.emails
+        emails = self.emails()  # the composers: imported on the first email (cold start)
         if effect.kind is EffectKind.APPROVED_ANNOUNCEMENT:
             return {"message_id": self.announcer.announce_approved(post)}
         if effect.kind is EffectKind.MODERATION_REQUEST:

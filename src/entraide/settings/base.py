@@ -1,4 +1,4 @@
-"""Settings every function shares: the table, the stage, signed links, email.
+"""What every function's settings hold: the table, the stage, the largest body accepted.
 
 Handlers build their settings from ``os.environ``; the domain only ever sees the
 validated object.
@@ -7,10 +7,9 @@ validated object.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
@@ -24,40 +23,3 @@ class Settings(BaseModel):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Self:
         return cls.model_validate(dict(environ))
-
-
-class SigningSettings(Settings):
-    """The key of signed links (a Secrets Manager secret) and how long links live."""
-
-    link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=1)
-    link_ttl_hours: int = Field(default=72, alias="LINK_TTL_HOURS", gt=0, le=24 * 30)
-
-
-class MailSettings(Settings):
-    """Emails through SES: the sender, the base of links, the local stack's outbox."""
-
-    sender_email: str = Field(alias="SENDER_EMAIL", min_length=3)
-    # Empty only for an API function without a custom domain: the template cannot give it
-    # its own API's URL (a circular reference); it takes it from the request instead.
-    public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL", pattern=r"^(https?://.*)?$")
-    # Local stack only: a copy of every email sent is written there.
-    outbox_dir: Path | None = Field(default=None, alias="OUTBOX_DIR")
-
-    @field_validator("outbox_dir", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return value or None
-
-
-class LinkSettings(SigningSettings):
-    """What signing and checking moderation links needs."""
-
-    moderator_emails: tuple[str, ...] = Field(alias="MODERATOR_EMAILS", min_length=1)
-
-    @field_validator("moderator_emails", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        # CloudFormation passes a CommaDelimitedList as "a@x,b@y"
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value

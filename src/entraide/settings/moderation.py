@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from entraide.settings.base import LinkSettings, MailSettings
+from entraide.settings.shared import LinkSettings, MailSettings
 
 
 class ModerationSettings(LinkSettings, MailSettings):

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from entraide.settings.base import MailSettings
+from entraide.settings.shared import MailSettings
 
 
 class ReportSettings(MailSettings):
