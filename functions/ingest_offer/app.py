@@ -15,8 +15,8 @@ from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.intake.posting import submit_post
 from entraide.kernel.errors import DomainError, InvalidInput
-from entraide.kernel.geo import PostcodeDirectory
 from entraide.kernel.ids import new_id
+from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.observability import logger, metrics
 from entraide.settings.base import Settings
 from entraide.web import pages

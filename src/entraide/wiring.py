@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.adapters.mail import EmailMessage
     from entraide.adapters.table import Table
     from entraide.kernel.model import Post
-    from entraide.matching.contact import ContactDesk, ContactLinks
+    from entraide.matching.contact import ContactDesk
+    from entraide.matching.contact_links import ContactLinks
     from entraide.matching.notices import NoticeBook, NoticeLine
     from entraide.moderation.desk import ModerationDesk
     from entraide.moderation.effects import ModerationEffects, ModerationEmails
@@ -135,7 +136,7 @@ def relay_service(settings: RelaySettings, table: Table) -> Relay:
 
 
 def contact_links(settings: MatchSettings) -> ContactLinks:
-    from entraide.matching.contact import CONTACT_LINK_TTL, ContactLinks
+    from entraide.matching.contact_links import CONTACT_LINK_TTL, ContactLinks
 
     return ContactLinks(
         signer=link_signer(settings, CONTACT_LINK_TTL), public_base_url=settings.public_base_url

@@ -16,7 +16,7 @@ from entraide.kernel.errors import FieldError, InvalidInput, PlatformAsleep, Spa
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
 
 if TYPE_CHECKING:
-    from entraide.kernel.geo import Place
+    from entraide.kernel.postcodes import Place
 
 
 class PostSink(Protocol):
@@ -50,7 +50,7 @@ def submit_post(
     Nothing is written unless every check passed, and the write itself is conditional.
     """
     from entraide.kernel.departements import departement_name
-    from entraide.kernel.geo import GeoError
+    from entraide.kernel.postcodes import GeoError
 
     fields = dict(fields)
     if fields.pop(HONEYPOT_FIELD, ""):

@@ -7,8 +7,8 @@
 but do have postal codes and a three-character INSEE prefix in La Poste's base
 (975 Saint-Pierre-et-Miquelon, 977 Saint-Barthélemy, 978 Saint-Martin, 986 Wallis-et-Futuna,
 987 Polynésie française, 988 Nouvelle-Calédonie, 989 Clipperton). The postal-code table
-(:mod:`entraide.kernel.geo`) keeps them, so the helpers below accept both tables: every
-``departement`` a :class:`entraide.kernel.geo.Place` carries is a code they know. Test
+(:mod:`entraide.kernel.postcodes`) keeps them, so the helpers below accept both tables: every
+``departement`` a :class:`entraide.kernel.postcodes.Place` carries is a code they know. Test
 ``code in DEPARTEMENTS`` when only the 101 départements will do.
 """
 

@@ -12,15 +12,10 @@ address is never shown to the person in need; the person's own address reaches t
 helper only if they tick the box, as the ``Reply-To`` of that email. One message per
 (need, offer) pair and hour: a conditional claim item, released if the send fails.
 
-The token is a :class:`~entraide.moderation.signing.LinkSigner` token over ``"<offer>:<need>"``,
-the action ``"contact"``, the need's version and an expiry, for the actor "the need's
-poster" (the digest of their address): it is checked against the address of the need's
-contact item at each use, so that it works for that person only, and a contact token can
-never pass for a moderation or withdrawal one (another action is signed).
-
-The pair's send slot is an item of :mod:`entraide.matching.slot_store`; the helper's
-email is composed by the web side (``compose``) and sent by a mailer that writes
-``Reply-To`` (:class:`~entraide.adapters.mail.ContactMailer`).
+The link, its token and the field names it shares with the form are
+:mod:`.contact_links`'s; the pair's send slot is an item of :mod:`.slot_store`. The
+helper's email is composed by the web side (``compose``) and sent by a mailer that
+writes ``Reply-To`` (:class:`~entraide.adapters.mail.ContactMailer`).
 """
 
 from __future__ import annotations
@@ -30,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlencode
 
 from entraide.kernel.errors import (
     ContactClosed,
@@ -41,13 +35,11 @@ from entraide.kernel.errors import (
 )
 from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
+from entraide.matching.contact_links import VALID_ID, ContactLinks
 from entraide.matching.slot_store import SlotStore, contact_request_key
 from entraide.moderation.signing import (
     ExpiredLink,
     InvalidLink,
-    LinkAction,
-    LinkSigner,
-    VerifiedLink,
 )
 from entraide.observability import logger
 
@@ -55,17 +47,12 @@ if TYPE_CHECKING:
     from entraide.adapters.mail import EmailMessage
 
 __all__ = [
-    "CONTACT_ACTION",
-    "CONTACT_LINK_TTL",
     "DEFAULT_CONTACT_INTERVAL",
     "MESSAGE_FIELD",
     "MESSAGE_MAX",
-    "NEED_FIELD",
     "SHARE_FIELD",
-    "TOKEN_FIELD",
     "ContactClosed",
     "ContactDesk",
-    "ContactLinks",
     "ContactRequest",
     "ContactSent",
     "ContactTooSoon",
@@ -74,71 +61,15 @@ __all__ = [
     "clean_message",
 ]
 
-#: How long a contact link stays valid: a week, for a need that lasts.
-CONTACT_LINK_TTL = timedelta(days=7)
 DEFAULT_CONTACT_INTERVAL = timedelta(hours=1)
 MESSAGE_MAX = 1000
 CLAIM_MEMORY_MARGIN = timedelta(days=1)
 
-# Names of the form fields.
+# The form field of the message (the link's own fields are in contact_links).
 MESSAGE_FIELD = "message"
 SHARE_FIELD = "share_email"
-TOKEN_FIELD = "token"  # noqa: S105 - the name of a form field
-NEED_FIELD = "need"
-
-# Post ids are ULIDs: no ":" can make "<offer>:<need>" ambiguous.
-_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 # Control characters but line feed and tab; bidirectional overrides (spoofing).
 _UNWANTED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-#: The action contact tokens are signed for.
-CONTACT_ACTION = LinkAction.CONTACT
-
-
-# -- links ----------------------------------------------------------------------------
-
-
-class ContactLinks:
-    """Makes and checks contact links; also the public link of a post.
-
-    ``signer`` gives the :class:`LinkSigner` (key read on first use); its TTL is the
-    links' validity (:data:`CONTACT_LINK_TTL` advised).
-    """
-
-    def __init__(self, *, signer: Callable[[], LinkSigner], public_base_url: str) -> None:
-        self._signer = signer
-        self.base_url = public_base_url.rstrip("/") + "/"
-
-    @staticmethod
-    def _subject(offer_id: str, need_id: str) -> str:
-        return f"{offer_id}:{need_id}"
-
-    def token(self, offer: Post, need: Post, *, asker: str) -> str:
-        """A token for ``asker`` (the need's poster's address) to write about ``offer``."""
-        subject = self._subject(offer.id, need.id)
-        return self._signer().sign(subject, CONTACT_ACTION, need.version, asker)
-
-    def contact_url(self, offer: Post, need: Post, *, asker: str) -> str:
-        query = urlencode({NEED_FIELD: need.id, TOKEN_FIELD: self.token(offer, need, asker=asker)})
-        return f"{self.base_url}contact/{offer.id}?{query}"
-
-    def post_url(self, post_id: str) -> str:
-        return f"{self.base_url}posts/{post_id}"
-
-    def verify(self, token: str, *, offer_id: str, need_id: str, asker: str) -> VerifiedLink:
-        """The link's claims if signed for this pair and this asker, else InvalidLink.
-
-        Expiry is left to the caller (:meth:`VerifiedLink.check_not_expired`).
-        """
-        if not (_ID.fullmatch(offer_id) and _ID.fullmatch(need_id)):
-            raise InvalidLink()
-        return self._signer().verify(
-            token,
-            post_id=self._subject(offer_id, need_id),
-            action=CONTACT_ACTION,
-            actors=[asker],
-        )
 
 
 # -- the email to the helper ----------------------------------------------------------
@@ -248,7 +179,7 @@ class ContactDesk:
         Order: a forged link learns nothing about the posts (403); then a post gone or
         closed (404/410), even with an expired link; then expiry (410).
         """
-        if not (_ID.fullmatch(offer_id) and _ID.fullmatch(need_id)):
+        if not (VALID_ID.fullmatch(offer_id) and VALID_ID.fullmatch(need_id)):
             raise InvalidLink()
         asker = self.posts.get_contact(need_id)
         if asker is None:  # the need or its contact details are gone: nobody to bind

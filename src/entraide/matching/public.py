@@ -40,8 +40,8 @@ from entraide.kernel.departements import (
     normalise_departement,
 )
 from entraide.kernel.errors import FieldError, InvalidInput, PostNotFound
-from entraide.kernel.geo import PostcodeDirectory
 from entraide.kernel.model import Activation, Category, Kind, Post, PostStatus
+from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.kernel.times import format_date_fr, iso
 from entraide.matching.public_query import (
     COORDINATE_DECIMALS,

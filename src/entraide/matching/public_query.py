@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from entraide.kernel.errors import FieldError, InvalidInput
-from entraide.kernel.geo import CommuneRequired, GeoError, PostcodeDirectory, UnknownCommune
-from entraide.kernel.geo import normalise_postcode as _normalise_postcode
 from entraide.kernel.model import Category, Kind
+from entraide.kernel.postcodes import CommuneRequired, GeoError, PostcodeDirectory, UnknownCommune
+from entraide.kernel.postcodes import normalise_postcode as _normalise_postcode
 from entraide.kernel.text import fold
 
 RADIUS_DEFAULT_KM = 20
@@ -167,7 +167,8 @@ def parse_cursor(value: str | None) -> str | None:
 
 
 def locate(directory: PostcodeDirectory, postcode: str, commune: str | None) -> SearchPlace:
-    """The place a search starts from; raises :class:`~entraide.kernel.geo.GeoError` (French)."""
+    """The place a search starts from; raises a French
+    :class:`~entraide.kernel.postcodes.GeoError`."""
     code = _normalise_postcode(postcode)
     places = directory.communes(code)  # located communes only; NoCoordinates if none
     names = tuple(place.commune for place in places)

@@ -1,7 +1,7 @@
 """How far a point is from the communes of some départements: the pre-screen's "far away".
 
 The located communes of the packaged postal-code table
-(:meth:`~entraide.kernel.geo.PostcodeDirectory.rows`), grouped by département with their
+(:meth:`~entraide.kernel.postcodes.PostcodeDirectory.rows`), grouped by département with their
 bounding box, are read on first use, once per process; a search visits the départements
 by increasing lower bound and stops as soon as no closer commune can be found.
 """
@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from entraide.kernel.geo import EARTH_RADIUS_KM, PostcodeDirectory
+from entraide.kernel.geo import EARTH_RADIUS_KM
+from entraide.kernel.postcodes import PostcodeDirectory
 
 
 @dataclass(frozen=True, slots=True)

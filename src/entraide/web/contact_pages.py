@@ -15,12 +15,11 @@ from entraide.kernel.times import format_datetime_fr
 from entraide.matching.contact import (
     MESSAGE_FIELD,
     MESSAGE_MAX,
-    NEED_FIELD,
     SHARE_FIELD,
-    TOKEN_FIELD,
     ContactRequest,
     ContactSent,
 )
+from entraide.matching.contact_links import NEED_FIELD, TOKEN_FIELD
 from entraide.web.pages import render
 
 _CHECKED = frozenset({"on", "oui", "true", "1", "yes"})

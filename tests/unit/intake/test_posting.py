@@ -14,8 +14,8 @@ from entraide.kernel.errors import (
     PlatformAsleep,
     SpamSuspected,
 )
-from entraide.kernel.geo import PostcodeDirectory
 from entraide.kernel.model import Activation, AlertLevel, Contact, Hazard, Post, PostStatus
+from entraide.kernel.postcodes import PostcodeDirectory
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -22,17 +22,16 @@ from entraide.kernel.errors import InvalidInput, PostNotFound
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
 from entraide.matching.contact import (
-    CONTACT_LINK_TTL,
     MESSAGE_MAX,
     ContactClosed,
     ContactDesk,
-    ContactLinks,
     ContactRequest,
     ContactSent,
     ContactTooSoon,
     ReplyToSender,
     clean_message,
 )
+from entraide.matching.contact_links import CONTACT_LINK_TTL, ContactLinks
 from entraide.matching.slot_store import SlotStore
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner

@@ -9,8 +9,9 @@ import pytest
 
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
-from entraide.kernel.geo import geohash, resolve
+from entraide.kernel.geo import geohash
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
+from entraide.kernel.postcodes import resolve
 from entraide.matching.counterparts import (
     Match,
     compatible,

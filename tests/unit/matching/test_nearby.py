@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import CELL_PRECISION, PostStore
-from entraide.kernel.geo import geohash, haversine_km, resolve
+from entraide.kernel.geo import geohash, haversine_km
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
+from entraide.kernel.postcodes import resolve
 from entraide.matching.nearby import (
     MAX_RADIUS_KM,
     NearbySearch,

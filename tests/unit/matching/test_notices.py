@@ -21,7 +21,7 @@ from entraide.adapters.mail import EmailMessage, Mailer
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
-from entraide.matching.contact import CONTACT_LINK_TTL, ContactLinks
+from entraide.matching.contact_links import CONTACT_LINK_TTL, ContactLinks
 from entraide.matching.counterparts import Match
 from entraide.matching.notice_store import DUE_PARTITION, NoticeStore
 from entraide.matching.notices import NoticeBook, NoticeLine, Sender, recipient_digest

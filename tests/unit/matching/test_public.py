@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from entraide.kernel.errors import InvalidInput, PostNotFound
-from entraide.kernel.geo import PostcodeDirectory, haversine_km
+from entraide.kernel.geo import haversine_km
 from entraide.kernel.model import (
     Activation,
     AlertLevel,
@@ -26,6 +26,7 @@ from entraide.kernel.model import (
     Post,
     PostStatus,
 )
+from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.matching.public import PublicPost, PublicPosts
 from entraide.matching.public_query import (
     CURSOR_INVALID,

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from entraide.kernel.departements import is_departement
-from entraide.kernel.geo import (
+from entraide.kernel.geo import geohash
+from entraide.kernel.postcodes import (
     CommuneRequired,
     GeoError,
     NoCoordinates,
@@ -23,7 +24,6 @@ from entraide.kernel.geo import (
     UnknownCommune,
     UnknownPostcode,
     commune_key,
-    geohash,
     normalise_postcode,
     resolve,
 )
