@@ -19,7 +19,7 @@ from entraide.kernel.ids import new_id
 from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.observability import logger, metrics
 from entraide.settings.base import Settings
-from entraide.web import pages
+from entraide.web import form_page, pages
 from entraide.web.http import error_response, html_response, json_response
 from entraide.web.requests import BodyFormat, SubmittedBody, read_body
 
@@ -54,14 +54,14 @@ def create_post() -> Response[str]:
         extra={"post_id": post.id, "departement": post.departement, "kind": post.kind.value},
     )
     if submitted.format is BodyFormat.FORM:
-        return html_response(201, pages.render_confirmation_page(post))
+        return html_response(201, form_page.render_confirmation_page(post))
     return json_response(201, {"id": post.id, "status": post.status.value})
 
 
 def _error_page(error: DomainError) -> str:
     submitted: SubmittedBody | None = app.context.get("submitted")
     if isinstance(error, InvalidInput):
-        return pages.render_form_page(
+        return form_page.render_form_page(
             activations.open_activations(),
             values=submitted.form_values() if submitted else {},
             errors=error.errors,

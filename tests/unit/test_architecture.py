@@ -225,7 +225,7 @@ def test_no_module_borrows_an_owners_key_prefix() -> None:
 
 def test_only_the_table_adapter_calls_the_dynamodb_client() -> None:
     calls = [
-        f"{module.name}:{node.lineno}: {_name(node)}"
+        f"{module.name}:{getattr(node, 'lineno', 0)}: {_name(node)}"
         for module in modules()
         if module.name != TABLE_ADAPTER
         for node in ast.walk(module.tree)

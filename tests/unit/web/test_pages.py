@@ -20,7 +20,7 @@ import pytest
 
 from entraide.kernel.errors import FieldError
 from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post
-from entraide.web import pages
+from entraide.web import form_page, pages
 from tests import factories
 
 # ---------------------------------------------------------------------------
@@ -191,15 +191,15 @@ FULL_VALUES = {
 
 def all_pages() -> dict[str, str]:
     return {
-        "form": pages.render_form_page([activation()]),
-        "asleep": pages.render_form_page([]),
-        "errors": pages.render_form_page(
+        "form": form_page.render_form_page([activation()]),
+        "asleep": form_page.render_form_page([]),
+        "errors": form_page.render_form_page(
             [activation()],
             values=FULL_VALUES,
             errors=[FieldError("title", "3 caractères au minimum."), FieldError("body", "Oups.")],
             commune_choices=["Carcassonne", "Berriac"],
         ),
-        "confirmation": pages.render_confirmation_page(post()),
+        "confirmation": form_page.render_confirmation_page(post()),
         "message": pages.render_message_page("Page introuvable", "Cette page n'existe pas."),
     }
 
@@ -277,12 +277,12 @@ def test_given_an_open_activation_when_the_form_is_rendered_then_fields_match_th
     None
 ):
     # Given / When
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
 
     # Then: exactly the contract's names, plus the honeypot
     names = {el.attrs.get("name") for el in controls(doc)}
     assert names == CONTRACT_FIELDS | {"website"}
-    assert set(pages.FORM_FIELDS) == CONTRACT_FIELDS
+    assert set(form_page.FORM_FIELDS) == CONTRACT_FIELDS
     form = doc.find("form")
     assert form.attrs["action"] == "offers"
     assert form.attrs["method"] == "post"
@@ -293,7 +293,7 @@ def test_given_an_open_activation_when_the_form_is_rendered_then_fields_match_th
 
 def test_given_a_stage_prefix_when_links_are_resolved_then_they_stay_under_the_stage() -> None:
     # Given: pages served at /Prod/ and /Prod/offers
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
     action = doc.find("form").attrs["action"] or ""
     back = parse(pages.render_message_page("Erreur", "Oups")).find("main").find("a")
     back_href = back.attrs["href"] or ""
@@ -307,7 +307,7 @@ def test_given_a_stage_prefix_when_links_are_resolved_then_they_stay_under_the_s
 
 def test_given_the_form_when_rendered_then_every_control_has_a_label() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()], commune_choices=["A", "B"]))
+    doc = parse(form_page.render_form_page([activation()], commune_choices=["A", "B"]))
 
     # Then
     for element in controls(doc):
@@ -317,7 +317,7 @@ def test_given_the_form_when_rendered_then_every_control_has_a_label() -> None:
 
 def test_given_the_form_when_rendered_then_fields_are_typed_for_phones() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
 
     # Then
     assert control(doc, "title").attrs["maxlength"] == "120"
@@ -345,7 +345,7 @@ def test_given_the_form_when_rendered_then_fields_are_typed_for_phones() -> None
 
 def test_given_the_form_when_rendered_then_contact_fields_say_they_are_never_published() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
 
     # Then: each contact field is described by a privacy hint
     for name in ("email", "phone"):
@@ -357,7 +357,7 @@ def test_given_the_form_when_rendered_then_contact_fields_say_they_are_never_pub
 
 def test_given_the_form_when_rendered_then_kind_and_category_offer_the_known_choices() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
 
     # Then: two radios with plain French labels
     kinds = radios(doc, "kind")
@@ -372,7 +372,7 @@ def test_given_the_form_when_rendered_then_kind_and_category_offer_the_known_cho
 
 def test_given_the_form_when_rendered_then_related_fields_are_grouped() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
 
     def fieldset_of(element: Element) -> Element:
         return next(a for a in element.ancestors() if a.tag == "fieldset")
@@ -393,7 +393,7 @@ def test_given_the_form_when_rendered_then_related_fields_are_grouped() -> None:
 
 def test_given_the_form_when_rendered_then_required_fields_are_marked_in_text() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
 
     # Then
     for name in ("category", "title", "description", "postcode", "email", "consent"):
@@ -406,7 +406,7 @@ def test_given_the_form_when_rendered_then_required_fields_are_marked_in_text() 
 
 def test_given_the_form_when_rendered_then_the_honeypot_is_hidden_from_people() -> None:
     # Given: a robot's value from a previous attempt
-    doc = parse(pages.render_form_page([activation()], values={"website": "http://spam"}))
+    doc = parse(form_page.render_form_page([activation()], values={"website": "http://spam"}))
 
     # When
     honeypot = control(doc, "website")
@@ -433,7 +433,7 @@ def test_given_the_form_when_rendered_then_the_honeypot_is_hidden_from_people() 
 
 def test_given_previous_values_when_the_form_is_shown_again_then_every_field_is_refilled() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()], values=FULL_VALUES))
+    doc = parse(form_page.render_form_page([activation()], values=FULL_VALUES))
 
     # Then: radio checked, select selected, checkbox checked, texts kept
     checked = [el.attrs["value"] for el in controls(doc) if el.has("checked")]
@@ -446,7 +446,7 @@ def test_given_previous_values_when_the_form_is_shown_again_then_every_field_is_
 
 def test_given_no_values_when_the_form_is_rendered_then_nothing_is_preselected() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
 
     # Then
     assert [el for el in controls(doc) if el.has("checked")] == []
@@ -459,7 +459,7 @@ def test_given_french_aliases_when_the_form_is_shown_again_then_choices_are_reco
     values = {"kind": "Besoin", "category": "Hébergement", "consent": "oui"}
 
     # When
-    doc = parse(pages.render_form_page([activation()], values=values))
+    doc = parse(form_page.render_form_page([activation()], values=values))
 
     # Then
     kind = [el.attrs["value"] for el in controls(doc) if el.has("checked") and el.tag == "input"]
@@ -469,7 +469,7 @@ def test_given_french_aliases_when_the_form_is_shown_again_then_choices_are_reco
 
 def test_given_consent_refused_when_the_form_is_shown_again_then_the_box_is_unchecked() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()], values={**FULL_VALUES, "consent": ""}))
+    doc = parse(form_page.render_form_page([activation()], values={**FULL_VALUES, "consent": ""}))
 
     # Then
     assert not control(doc, "consent").has("checked")
@@ -486,7 +486,7 @@ def test_given_field_errors_when_the_form_is_shown_again_then_they_are_summarise
     ]
 
     # When
-    doc = parse(pages.render_form_page([activation()], values=FULL_VALUES, errors=errors))
+    doc = parse(form_page.render_form_page([activation()], values=FULL_VALUES, errors=errors))
 
     # Then: a summary comes first in <main>, before the h1, general errors first
     main = doc.find("main")
@@ -510,7 +510,7 @@ def test_given_a_field_error_when_shown_again_then_it_is_beside_the_field(name: 
     message = f"Message pour {name}."
 
     # When
-    doc = parse(pages.render_form_page([activation()], errors=[FieldError(name, message)]))
+    doc = parse(form_page.render_form_page([activation()], errors=[FieldError(name, message)]))
 
     # Then: the summary links to the field itself
     element = control(doc, name)
@@ -529,7 +529,9 @@ def test_given_a_field_error_when_shown_again_then_it_is_beside_the_field(name: 
 
 def test_given_a_kind_error_when_shown_again_then_the_radio_group_describes_it() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()], errors=[FieldError("kind", "Choisissez.")]))
+    doc = parse(
+        form_page.render_form_page([activation()], errors=[FieldError("kind", "Choisissez.")])
+    )
 
     # Then: the link reaches the first radio and the fieldset announces the message
     first_radio = radios(doc, "kind")[0]
@@ -542,7 +544,7 @@ def test_given_a_kind_error_when_shown_again_then_the_radio_group_describes_it()
 def test_given_a_consent_error_when_shown_again_then_the_checkbox_is_invalid() -> None:
     # Given / When
     errors = [FieldError("consent", "Vous devez accepter les conditions d'utilisation.")]
-    doc = parse(pages.render_form_page([activation()], errors=errors))
+    doc = parse(form_page.render_form_page([activation()], errors=errors))
 
     # Then
     consent = control(doc, "consent")
@@ -553,7 +555,7 @@ def test_given_a_consent_error_when_shown_again_then_the_checkbox_is_invalid() -
 
 def test_given_no_error_when_the_form_is_rendered_then_there_is_no_summary() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()], values=FULL_VALUES))
+    doc = parse(form_page.render_form_page([activation()], values=FULL_VALUES))
 
     # Then
     assert doc.find_all(role="alert") == []
@@ -566,7 +568,7 @@ def test_given_a_hostile_title_when_the_form_is_shown_again_then_it_is_escaped()
     values = {**FULL_VALUES, "title": NASTY, "description": NASTY, "commune": NASTY}
 
     # When
-    page = pages.render_form_page([activation()], values=values)
+    page = form_page.render_form_page([activation()], values=values)
     doc = parse(page)
 
     # Then: the values come back intact as values, and never as markup
@@ -583,7 +585,7 @@ def test_given_a_hostile_error_message_when_shown_then_it_is_escaped() -> None:
     errors = [FieldError("title", NASTY), FieldError("<b>x</b>", "Champ inconnu.")]
 
     # When
-    doc = parse(pages.render_form_page([activation()], errors=errors))
+    doc = parse(form_page.render_form_page([activation()], errors=errors))
 
     # Then
     assert doc.find_all("script") == []
@@ -598,7 +600,7 @@ def test_given_a_hostile_error_message_when_shown_then_it_is_escaped() -> None:
 
 def test_given_no_activation_when_the_form_page_is_rendered_then_the_platform_is_asleep() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([]))
+    doc = parse(form_page.render_form_page([]))
     text = doc.find("main").text()
 
     # Then: said in words, and there is no form to fill in for nothing
@@ -613,7 +615,7 @@ def test_given_only_closed_activations_when_rendered_then_the_platform_is_asleep
     closed = activation(closed_at=datetime(2026, 12, 10, tzinfo=UTC))
 
     # When
-    doc = parse(pages.render_form_page([closed]))
+    doc = parse(form_page.render_form_page([closed]))
 
     # Then
     assert "La plateforme est en veille" in doc.find("main").text()
@@ -625,7 +627,7 @@ def test_given_no_activation_but_a_rejected_post_when_shown_again_then_input_is_
     errors = [FieldError("title", "3 caractères au minimum.")]
 
     # When
-    doc = parse(pages.render_form_page([], values=FULL_VALUES, errors=errors))
+    doc = parse(form_page.render_form_page([], values=FULL_VALUES, errors=errors))
 
     # Then: the person's input is not lost
     assert control(doc, "email").attrs["value"] == FULL_VALUES["email"]
@@ -644,7 +646,7 @@ def test_given_open_activations_when_rendered_then_they_are_listed_in_french() -
     )
 
     # When
-    doc = parse(pages.render_form_page([aude, var]))
+    doc = parse(form_page.render_form_page([aude, var]))
     items = doc.find("ul", class_="activations").find_all("li")
 
     # Then
@@ -673,7 +675,7 @@ def test_given_commune_choices_when_shown_again_then_a_list_keeps_the_previous_c
 
     # When
     doc = parse(
-        pages.render_form_page(
+        form_page.render_form_page(
             [activation()],
             values={**FULL_VALUES, "commune": "Berriac"},
             commune_choices=choices,
@@ -693,7 +695,7 @@ def test_given_commune_choices_when_shown_again_then_a_list_keeps_the_previous_c
 
 def test_given_commune_choices_and_no_previous_choice_then_nothing_is_preselected() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()], commune_choices=["A", "B"]))
+    doc = parse(form_page.render_form_page([activation()], commune_choices=["A", "B"]))
 
     # Then
     assert selected_values(control(doc, "commune")) == [""]
@@ -701,7 +703,7 @@ def test_given_commune_choices_and_no_previous_choice_then_nothing_is_preselecte
 
 def test_given_no_commune_choices_when_rendered_then_commune_is_free_text() -> None:
     # Given / When
-    doc = parse(pages.render_form_page([activation()]))
+    doc = parse(form_page.render_form_page([activation()]))
 
     # Then
     commune = control(doc, "commune")
@@ -715,7 +717,7 @@ def test_given_no_commune_choices_when_rendered_then_commune_is_free_text() -> N
 
 def test_given_a_post_when_confirmed_then_the_page_recaps_it_and_says_what_happens_next() -> None:
     # Given / When
-    doc = parse(pages.render_confirmation_page(post()))
+    doc = parse(form_page.render_confirmation_page(post()))
     main = doc.find("main").text()
 
     # Then
@@ -736,7 +738,7 @@ def test_given_a_post_when_confirmed_then_the_page_recaps_it_and_says_what_happe
 
 def test_given_a_hostile_title_when_confirmed_then_it_is_escaped() -> None:
     # Given / When
-    page = pages.render_confirmation_page(post(title=NASTY, commune='Saint-"X"'))
+    page = form_page.render_confirmation_page(post(title=NASTY, commune='Saint-"X"'))
     doc = parse(page)
 
     # Then
@@ -763,7 +765,7 @@ def test_given_the_confirmation_template_then_it_cannot_show_contact_details() -
     # Then: nothing about contacts, and the rendered page holds no address
     assert "title" in read  # the walk does see what the template reads
     assert read.isdisjoint({"email", "phone", "contact"})
-    assert "@" not in pages.render_confirmation_page(post())
+    assert "@" not in form_page.render_confirmation_page(post())
 
 
 def test_given_a_message_when_rendered_then_title_message_and_way_back_are_shown() -> None:
