@@ -8,20 +8,19 @@ what only some functions need is imported when they build it (cold start).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from entraide.adapters.secrets import secret_reader
 
 if TYPE_CHECKING:  # each function imports its own settings: a pydantic model costs cold start
     from entraide.adapters.mail import EmailMessage
     from entraide.adapters.table import Table
-    from entraide.kernel.model import Post
     from entraide.matching.contact import ContactDesk
     from entraide.matching.contact_links import ContactLinks
-    from entraide.matching.notices import NoticeBook, NoticeLine
+    from entraide.matching.notices import NoticeBook
     from entraide.moderation.desk import ModerationDesk
     from entraide.moderation.effects import ModerationEffects, ModerationEmails
     from entraide.moderation.links import LinkBook
@@ -151,12 +150,10 @@ def notice_book(settings: MatchSettings, table: Table) -> NoticeBook:
 
     links = contact_links(settings)
 
-    def compose(
-        *, to: str, offers: Sequence[NoticeLine], needs: Sequence[NoticeLine]
-    ) -> EmailMessage:
+    def compose(**notice: Any) -> EmailMessage:
         from entraide.web.match_emails import match_notice  # on the first email (cold start)
 
-        return match_notice(to=to, offers=offers, needs=needs, links=links)
+        return match_notice(**notice, links=links)
 
     return NoticeBook(
         NoticeStore(table),
@@ -174,25 +171,10 @@ def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
     from entraide.matching.contact import ContactDesk
     from entraide.matching.slot_store import SlotStore
 
-    def compose(
-        *,
-        to: str,
-        offer: Post,
-        need: Post,
-        message: str,
-        shared_address: str | None,
-        need_url: str,
-    ) -> EmailMessage:
+    def compose(**message: Any) -> EmailMessage:
         from entraide.web.match_emails import contact_message  # on the first message
 
-        return contact_message(
-            to=to,
-            offer=offer,
-            need=need,
-            message=message,
-            shared_address=shared_address,
-            need_url=need_url,
-        )
+        return contact_message(**message)
 
     return ContactDesk(
         posts=PostStore(table),

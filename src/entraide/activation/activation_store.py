@@ -13,7 +13,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from entraide.adapters.table import BY_MONTH, BY_STATUS, INDEX_KEYS, ConditionFailed, Item, Table
+from entraide.adapters.table import (
+    BY_MONTH,
+    BY_STATUS,
+    INDEX_KEYS,
+    ConditionFailed,
+    Item,
+    Put,
+    Table,
+    Update,
+)
 from entraide.kernel.errors import ActivationAlreadyClosed, ActivationNotFound, ConcurrentChange
 from entraide.kernel.model import Activation, AlertLevel, Hazard
 from entraide.kernel.times import iso, month_of, parse_iso
@@ -146,7 +155,7 @@ class ActivationStore:
 
     def _create(self, item: Item) -> None:
         try:
-            self.table.put(item, condition="attribute_not_exists(pk)")
+            self.table.write(Put(item=item, condition="attribute_not_exists(pk)"))
         except ConditionFailed as exc:
             raise ConcurrentChange(f"L'activation {item['id']} existe déjà.") from exc
 
@@ -168,19 +177,21 @@ class ActivationStore:
     def close_activation(self, activation_id: str, closed_at: datetime) -> Activation:
         """Close an open activation with one conditional write."""
         try:
-            changed = self.table.update(
-                activation_key(activation_id),
-                "SET #state = :closed, closed_at = :at, gsi1pk = :gsi1pk",
-                condition="attribute_exists(pk) AND #state = :open",
-                names={"#state": "state"},
-                values={
-                    ":closed": CLOSED,
-                    ":open": OPEN,
-                    ":at": iso(closed_at),
-                    ":gsi1pk": f"{ACTIVATION_PREFIX}{CLOSED}",
-                },
+            changed = self.table.write(
+                Update(
+                    key=activation_key(activation_id),
+                    expression="SET #state = :closed, closed_at = :at, gsi1pk = :gsi1pk",
+                    condition="attribute_exists(pk) AND #state = :open",
+                    names={"#state": "state"},
+                    values={
+                        ":closed": CLOSED,
+                        ":open": OPEN,
+                        ":at": iso(closed_at),
+                        ":gsi1pk": f"{ACTIVATION_PREFIX}{CLOSED}",
+                    },
+                ),
                 returns="ALL_NEW",
-                old_on_failure=True,
+                keep_old=True,
             )
         except ConditionFailed as exc:
             if exc.old is None:
@@ -231,12 +242,14 @@ class ActivationStore:
             names["#sources"] = "sources"
             update.append("#sources = :sources")
         try:
-            self.table.update(
-                activation_key(activation_id),
-                "SET " + ", ".join(update),
-                condition="#state = :open AND #origin <> :manual",
-                names=names,
-                values=values,
+            self.table.write(
+                Update(
+                    key=activation_key(activation_id),
+                    expression="SET " + ", ".join(update),
+                    condition="#state = :open AND #origin <> :manual",
+                    names=names,
+                    values=values,
+                )
             )
         except ConditionFailed as exc:
             raise ConcurrentChange(

@@ -27,8 +27,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
+from entraide.adapters.aws import AwsClient
 from entraide.observability import logger
 from entraide.privacy.detection import redact_contact
 
@@ -38,6 +39,7 @@ __all__ = [
     "ContactMailer",
     "EmailMessage",
     "Mailer",
+    "Sender",
     "reply_to_line",
 ]
 
@@ -98,12 +100,21 @@ def _short_id(message_id: str) -> str:
     return (groups[0] if groups else "sans-id")[:12]
 
 
-class Mailer:
+class Sender(Protocol):
+    """What sends an email: a :class:`Mailer`, or a test double."""
+
+    def send(self, message: EmailMessage) -> str: ...
+
+
+class Mailer(AwsClient):
     """Sends :class:`EmailMessage` through SES v2 from ``sender``.
 
     ``sender`` is an address ("alertes@shareentraide.fr"), optionally with its own
-    display name; without one, the From header shows "ShareEntraide".
+    display name; without one, the From header shows "ShareEntraide". The boto3
+    ``sesv2`` client is created on first use.
     """
+
+    service = "sesv2"
 
     def __init__(
         self,
@@ -118,18 +129,9 @@ class Mailer:
             raise ValueError(f"Invalid sender address {sender!r}.")
         self.sender_address = _ascii_domain(address)
         self.sender_name = name or SENDER_NAME
-        self._client = client
+        super().__init__(client)
         self.outbox_dir = Path(outbox_dir) if outbox_dir is not None else None
         self._console = console
-
-    @property
-    def client(self) -> Any:
-        """The boto3 ``sesv2`` client, created on first use."""
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sesv2")
-        return self._client
 
     def build_mime(self, message: EmailMessage, *, now: datetime | None = None) -> bytes:
         """The exact bytes sent: headers, a text/plain part, then a text/html part."""

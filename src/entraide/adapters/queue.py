@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from entraide.adapters.aws import AwsClient
 
-class Queue:
+
+class Queue(AwsClient):
     """One queue by URL; the boto3 client is created on first use."""
 
+    service = "sqs"
+
     def __init__(self, url: str, client: Any | None = None) -> None:
+        super().__init__(client)
         self.url = url
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sqs")
-        return self._client
 
     def send(
         self, body: str, *, delay_seconds: int = 0, attributes: dict[str, str] | None = None

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from entraide.adapters.aws import AwsClient
 
 Item = dict[str, Any]
 
@@ -63,6 +66,46 @@ class TransactionCancelled(Exception):
         return CONDITION_FAILED in self.reasons
 
 
+@dataclass(frozen=True, kw_only=True)
+class Write:
+    """One write to the table, done alone (:meth:`Table.write`) or in a transaction
+    (:meth:`Table.transact`): its condition, and the attribute names and values that the
+    condition and the expression name (``#name``, ``:value``)."""
+
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Put(Write):
+    """Write ``item`` whole."""
+
+    item: Item
+
+
+@dataclass(frozen=True, kw_only=True)
+class Update(Write):
+    """Apply the update ``expression`` to the item at ``key``."""
+
+    key: Item
+    expression: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delete(Write):
+    """Delete the item at ``key``."""
+
+    key: Item
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check(Write):
+    """In a transaction only: the condition must hold on the item at ``key``."""
+
+    key: Item
+
+
 def changed_images[T](record: Any, parse: Callable[[Mapping[str, Any]], T]) -> tuple[T | None, T]:
     """``(old, new)`` of the item a stream record (powertools' DynamoDBRecord) changed.
 
@@ -86,20 +129,14 @@ def _expression(
     return params
 
 
-class Table:
+class Table(AwsClient):
     """The table ``table_name``; ``client`` is a boto3 DynamoDB client, made on first use."""
 
+    service = "dynamodb"
+
     def __init__(self, table_name: str, client: Any | None = None) -> None:
+        super().__init__(client)
         self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
-        return self._client
 
     # -- values ------------------------------------------------------------------------
     @staticmethod
@@ -133,63 +170,39 @@ class Table:
         raw = self.client.get_item(**params).get("Item")
         return self.deserialise(raw) if raw else None
 
-    def put(
-        self,
-        item: Item,
-        *,
-        condition: str | None = None,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Write ``item`` whole; ConditionFailed when ``condition`` does not hold."""
-        params = self.put_op(item, condition=condition, names=names, values=values)["Put"]
-        try:
-            self.client.put_item(**params)
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            raise ConditionFailed() from error
-
-    def update(
-        self,
-        key: Item,
-        expression: str,
-        *,
-        condition: str | None = None,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-        returns: str | None = None,
-        old_on_failure: bool = False,
+    def write(
+        self, write: Put | Update | Delete, *, returns: str | None = None, keep_old: bool = False
     ) -> Item | None:
-        """Apply ``expression``; the item as ``returns`` asks (``ALL_NEW``...), or None.
+        """Do one write; the item as ``returns`` asks (``ALL_NEW``...) after an update.
 
-        ConditionFailed when ``condition`` does not hold (with the old item if
-        ``old_on_failure``).
+        ConditionFailed when its condition does not hold, with the item as it was when
+        ``keep_old``.
         """
-        params = self.update_op(key, expression, condition=condition, names=names, values=values)
-        request = params["Update"]
+        request = self._request(write)
         if returns:
             request["ReturnValues"] = returns
-        if old_on_failure:
+        if keep_old:
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        operation = {Put: "put_item", Update: "update_item", Delete: "delete_item"}[type(write)]
         try:
-            response = self.client.update_item(**request)
+            response = getattr(self.client, operation)(**request)
         except self.client.exceptions.ConditionalCheckFailedException as error:
-            raise ConditionFailed(self._old(error)) from error
+            raise ConditionFailed(self._old(error) if keep_old else None) from error
         attributes = response.get("Attributes")
         return self.deserialise(attributes) if attributes else None
 
-    def delete(
-        self,
-        key: Item,
-        *,
-        condition: str | None = None,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> None:
-        params = self.delete_op(key, condition=condition, names=names, values=values)["Delete"]
-        try:
-            self.client.delete_item(**params)
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            raise ConditionFailed() from error
+    def _request(self, write: Write) -> dict[str, Any]:
+        """The parameters of ``write`` for the client (alone, or as a transaction's action)."""
+        request: dict[str, Any] = {"TableName": self.table_name}
+        if isinstance(write, Put):
+            request["Item"] = self.serialise(write.item)
+        elif isinstance(write, Update | Delete | Check):
+            request["Key"] = self.serialise(write.key)
+        if isinstance(write, Update):
+            request["UpdateExpression"] = write.expression
+        if write.condition:
+            request["ConditionExpression"] = write.condition
+        return _expression(request, write.names, write.values)
 
     # -- reads -------------------------------------------------------------------------
     def _query_params(
@@ -292,78 +305,18 @@ class Table:
                 return at_most
         return counted
 
-    # -- actions of a transaction ------------------------------------------------------
-    def put_op(
-        self,
-        item: Item,
-        *,
-        condition: str | None = None,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        params = {"TableName": self.table_name, "Item": self.serialise(item)}
-        if condition:
-            params["ConditionExpression"] = condition
-        return {"Put": _expression(params, names, values)}
-
-    def update_op(
-        self,
-        key: Item,
-        expression: str,
-        *,
-        condition: str | None = None,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        params = {
-            "TableName": self.table_name,
-            "Key": self.serialise(key),
-            "UpdateExpression": expression,
-        }
-        if condition:
-            params["ConditionExpression"] = condition
-        return {"Update": _expression(params, names, values)}
-
-    def delete_op(
-        self,
-        key: Item,
-        *,
-        condition: str | None = None,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        params = {"TableName": self.table_name, "Key": self.serialise(key)}
-        if condition:
-            params["ConditionExpression"] = condition
-        return {"Delete": _expression(params, names, values)}
-
-    def check_op(
-        self,
-        key: Item,
-        condition: str,
-        *,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        params = {
-            "TableName": self.table_name,
-            "Key": self.serialise(key),
-            "ConditionExpression": condition,
-        }
-        return {"ConditionCheck": _expression(params, names, values)}
-
     # -- many items --------------------------------------------------------------------
-    def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
-        """All of ``operations`` or none (TransactionCancelled says why, action by action)."""
+    def transact(self, writes: Sequence[Write]) -> None:
+        """All of ``writes`` or none (TransactionCancelled says why, write by write)."""
+        actions = {Put: "Put", Update: "Update", Delete: "Delete", Check: "ConditionCheck"}
+        items = [{actions[type(write)]: self._request(write)} for write in writes]
         try:
-            self.client.transact_write_items(TransactItems=list(operations))
+            self.client.transact_write_items(TransactItems=items)
         except self.client.exceptions.TransactionCanceledException as error:
             reasons = error.response.get("CancellationReasons") or []
             raise TransactionCancelled([r.get("Code", "None") for r in reasons]) from error
 
-    def transact_each(
-        self, operations: Sequence[Mapping[str, Any]], *, max_attempts: int = 8
-    ) -> set[int]:
+    def transact_each(self, operations: Sequence[Write], *, max_attempts: int = 8) -> set[int]:
         """Run conditional writes in transactions of 100; returns the indexes whose condition
         failed (the others are written). Conflicts with other writers are retried."""
         failed: set[int] = set()

@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from entraide.adapters.aws import AwsClient
 
-class Topic:
+
+class Topic(AwsClient):
     """Publishes JSON messages with string attributes; the client is created on first use."""
 
+    service = "sns"
+
     def __init__(self, topic_arn: str, client: Any | None = None) -> None:
+        super().__init__(client)
         self.topic_arn = topic_arn
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sns")
-        return self._client
 
     def publish(self, message: dict[str, Any], attributes: dict[str, str]) -> str:
         response = self.client.publish(

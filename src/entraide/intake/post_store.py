@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from entraide.adapters.table import (
     BY_CELL,
@@ -31,8 +31,10 @@ from entraide.adapters.table import (
     INDEX_KEYS,
     ConditionFailed,
     Item,
+    Put,
     Table,
     TransactionCancelled,
+    Update,
 )
 from entraide.kernel.errors import ConcurrentChange, PostNotFound, WrongPostStatus
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
@@ -166,6 +168,14 @@ def _unique(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+class PostReader(Protocol):
+    """What matching reads of posts to write to people: a post, and its contact item."""
+
+    def get_post(self, post_id: str) -> Post | None: ...
+
+    def get_contact(self, post_id: str) -> Contact | None: ...
+
+
 class PostStore:
     """Posts, their contact items and their posters' history, in the single table."""
 
@@ -196,7 +206,7 @@ class PostStore:
         ]
         try:
             self.table.transact(
-                [self.table.put_op(item, condition="attribute_not_exists(pk)") for item in items]
+                [Put(item=item, condition="attribute_not_exists(pk)") for item in items]
             )
         except TransactionCancelled as exc:
             raise ConcurrentChange(f"Le message {post.id} existe déjà.") from exc
@@ -265,14 +275,16 @@ class PostStore:
         elif post.status is PostStatus.APPROVED:
             update += " REMOVE gsi3pk, gsi3sk"  # withdrawn or expired: out of every search
         try:
-            changed = self.table.update(
-                post_key(post.id),
-                update,
-                condition="#status = :from AND version = :version",
-                names={"#status": "status"},
-                values=changes,
+            changed = self.table.write(
+                Update(
+                    key=post_key(post.id),
+                    expression=update,
+                    condition="#status = :from AND version = :version",
+                    names={"#status": "status"},
+                    values=changes,
+                ),
                 returns="ALL_NEW",
-                old_on_failure=True,
+                keep_old=True,
             )
         except ConditionFailed as exc:
             if exc.old is None:
@@ -303,9 +315,9 @@ class PostStore:
             values[":tweet"] = announcement.tweet_id
             update += ", announced_tweet_id = :tweet"
         operations = [
-            self.table.update_op(
-                post_key(post_id),
-                update,
+            Update(
+                key=post_key(post_id),
+                expression=update,
                 # never creates a stub post, never announces twice
                 condition="attribute_exists(pk) AND attribute_not_exists(announced_at)",
                 values=values,

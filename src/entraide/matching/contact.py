@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from entraide.intake.post_store import PostReader
 from entraide.kernel.errors import (
     ContactClosed,
     ContactTooSoon,
@@ -33,7 +34,7 @@ from entraide.kernel.errors import (
     InvalidInput,
     PostNotFound,
 )
-from entraide.kernel.model import Contact, Kind, Post, PostStatus
+from entraide.kernel.model import Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
 from entraide.matching.contact_links import VALID_ID, ContactLinks
 from entraide.matching.slot_store import SlotStore, contact_request_key
@@ -98,14 +99,6 @@ class ComposeContact(Protocol):
         shared_address: str | None,
         need_url: str,
     ) -> EmailMessage: ...
-
-
-class PostReader(Protocol):
-    """What the desk reads of posts (:class:`~entraide.intake.post_store.PostStore`)."""
-
-    def get_post(self, post_id: str) -> Post | None: ...
-
-    def get_contact(self, post_id: str) -> Contact | None: ...
 
 
 # -- the form -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from entraide.adapters.table import BY_MONTH, ConditionFailed, Table
+from entraide.adapters.table import BY_MONTH, ConditionFailed, Put, Table
 from entraide.kernel.model import Kind, Post
 from entraide.kernel.times import iso, month_of
 
@@ -60,7 +60,7 @@ class MatchStore:
             raise ValueError("a need and an offer of different activations do not match")
         item = match_to_item(need, offer, distance_km, at)
         try:
-            self.table.put(item, condition="attribute_not_exists(pk)")
+            self.table.write(Put(item=item, condition="attribute_not_exists(pk)"))
         except ConditionFailed:
             return False
         return True

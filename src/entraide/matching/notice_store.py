@@ -41,7 +41,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from entraide.adapters.table import Item, Table, TransactionCancelled
+from entraide.adapters.table import Item, Put, Table, TransactionCancelled
 from entraide.kernel.times import epoch, iso, parse_iso
 from entraide.matching.slot_store import SlotStore
 from entraide.observability import logger
@@ -187,9 +187,9 @@ class NoticeStore:
         try:
             self.table.transact(
                 [
-                    self.table.put_op(queued, condition="attribute_not_exists(pk)"),
-                    self.table.put_op(pending, condition="attribute_not_exists(pk)"),
-                    self.table.put_op(_due_item(digest, due_at)),
+                    Put(item=queued, condition="attribute_not_exists(pk)"),
+                    Put(item=pending, condition="attribute_not_exists(pk)"),
+                    Put(item=_due_item(digest, due_at)),
                 ]
             )
         except TransactionCancelled as exc:
@@ -199,7 +199,7 @@ class NoticeStore:
         return True
 
     def put_due(self, digest: str, due_at: datetime) -> None:
-        self.table.put(_due_item(digest, due_at))
+        self.table.write(Put(item=_due_item(digest, due_at)))
 
     def forget(self, digest: str, notices: Iterable[PendingNotice], hints: Iterable[str]) -> None:
         """Delete notices (sent or stale) and due hints (their sort keys)."""

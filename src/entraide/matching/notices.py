@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from entraide.intake.post_store import poster_digest
+from entraide.intake.post_store import PostReader, poster_digest
 from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
 from entraide.matching.notice_store import NoticeStore, PendingNotice, Role
 from entraide.observability import logger
 
 if TYPE_CHECKING:
-    from entraide.adapters.mail import EmailMessage
+    from entraide.adapters.mail import EmailMessage, Sender
 
 DEFAULT_MIN_INTERVAL = timedelta(hours=1)
 MAX_MATCHES_PER_EMAIL = 20
@@ -68,18 +68,6 @@ class ComposeNotice(Protocol):
     def __call__(
         self, *, to: str, offers: Sequence[NoticeLine], needs: Sequence[NoticeLine]
     ) -> EmailMessage: ...
-
-
-class PostReader(Protocol):
-    """What the book reads of posts (:class:`~entraide.intake.post_store.PostStore`)."""
-
-    def get_post(self, post_id: str) -> Post | None: ...
-
-    def get_contact(self, post_id: str) -> Contact | None: ...
-
-
-class Sender(Protocol):
-    def send(self, message: EmailMessage) -> str: ...
 
 
 def recipient_digest(email: str) -> str:

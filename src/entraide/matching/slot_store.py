@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from entraide.adapters.table import ConditionFailed, Item, Table
+from entraide.adapters.table import ConditionFailed, Delete, Item, Table, Update
 from entraide.kernel.times import epoch, iso, parse_iso
 
 CONTACT_REQUEST_PREFIX = "CONTACT-REQUEST#"
@@ -41,24 +41,28 @@ class SlotStore:
         never both get it; the item expires ``memory`` after the interval."""
         token = uuid.uuid4().hex
         try:
-            self.table.update(
-                key,
-                "SET #entity = :entity, #sent = :now, #claim = :token, #expires = :expires",
-                condition="attribute_not_exists(#sent) OR #sent <= :cutoff",
-                names={
-                    "#entity": "entity",
-                    "#sent": "sent_at",
-                    "#claim": "claim",
-                    "#expires": "expires_at",
-                },
-                values={
-                    ":entity": entity,
-                    ":now": iso(now),
-                    ":token": token,
-                    ":cutoff": iso(now - interval),
-                    ":expires": epoch(now + interval + memory),
-                },
-                old_on_failure=True,
+            self.table.write(
+                Update(
+                    key=key,
+                    expression=(
+                        "SET #entity = :entity, #sent = :now, #claim = :token, #expires = :expires"
+                    ),
+                    condition="attribute_not_exists(#sent) OR #sent <= :cutoff",
+                    names={
+                        "#entity": "entity",
+                        "#sent": "sent_at",
+                        "#claim": "claim",
+                        "#expires": "expires_at",
+                    },
+                    values={
+                        ":entity": entity,
+                        ":now": iso(now),
+                        ":token": token,
+                        ":cutoff": iso(now - interval),
+                        ":expires": epoch(now + interval + memory),
+                    },
+                ),
+                keep_old=True,
             )
         except ConditionFailed as exc:
             old = exc.old or {}
@@ -68,11 +72,13 @@ class SlotStore:
     def release(self, key: Item, token: str) -> None:
         """Give a claimed slot back (nothing was sent); another claim by now is kept."""
         try:
-            self.table.delete(
-                key,
-                condition="#claim = :token",
-                names={"#claim": "claim"},
-                values={":token": token},
+            self.table.write(
+                Delete(
+                    key=key,
+                    condition="#claim = :token",
+                    names={"#claim": "claim"},
+                    values={":token": token},
+                )
             )
         except ConditionFailed:
             return

@@ -9,12 +9,12 @@ by increasing lower bound and stops as soon as no closer commune can be found.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from entraide.kernel.geo import EARTH_RADIUS_KM
+from entraide.kernel.once import Once
 from entraide.kernel.postcodes import PostcodeDirectory
 
 
@@ -47,10 +47,6 @@ class _Area:
         return EARTH_RADIUS_KM * max(lat_gap, meridian_gap)
 
 
-_areas: Mapping[str, _Area] | None = None
-_areas_lock = threading.Lock()
-
-
 def _read_areas() -> Mapping[str, _Area]:
     """Per département, the distinct located communes of the packaged postal-code table."""
     seen: set[str] = set()
@@ -75,13 +71,7 @@ def _read_areas() -> Mapping[str, _Area]:
     )
 
 
-def _get_areas() -> Mapping[str, _Area]:
-    global _areas
-    if _areas is None:
-        with _areas_lock:
-            if _areas is None:
-                _areas = _read_areas()
-    return _areas
+_areas = Once(_read_areas)
 
 
 def distance_to_departements(
@@ -96,7 +86,7 @@ def distance_to_departements(
     Départements are visited by increasing lower bound (bounding box) and skipped once
     that bound is past the best distance found.
     """
-    areas = _get_areas()
+    areas = _areas.get()
     phi, lam = math.radians(lat), math.radians(lon)
     cos_phi = math.cos(phi)
     candidates = sorted(

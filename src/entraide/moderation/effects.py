@@ -20,11 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import LinkAction
+
+if TYPE_CHECKING:
+    from entraide.adapters.mail import Sender
 
 NEAR_DUPLICATE_WINDOW = timedelta(days=7)
 
@@ -68,10 +71,6 @@ class ActivationReader(Protocol):
     :class:`~entraide.activation.activation_store.ActivationStore`)."""
 
     def get_activation(self, activation_id: str) -> Activation | None: ...
-
-
-class Mailer(Protocol):
-    def send(self, message: Any) -> str: ...
 
 
 class ModerationEmails(Protocol):
@@ -135,7 +134,7 @@ class ModerationEffects:
         *,
         store: ModerationStore,
         activations: ActivationReader,
-        mailer: Mailer,
+        mailer: Sender,
         emails: Callable[[], ModerationEmails],
         announcer: Announcer,
         links: LinkBook,

@@ -8,12 +8,12 @@ list is read on first use, once per process.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
+from entraide.kernel.once import Once
 from entraide.kernel.text import fold, strip_accents
 
 _WORD = re.compile(r"\w+")
@@ -60,19 +60,13 @@ def parse_lexicon(text: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...
     return insults, harmless
 
 
-_lexicon: _Lexicon | None = None
-_lexicon_lock = threading.Lock()
+def _read_lexicon() -> _Lexicon:
+    data = resources.files("entraide") / "data" / "insultes.txt"
+    insults, harmless = parse_lexicon(data.read_text("utf-8"))
+    return _Lexicon(_index(insults), _index(harmless))
 
 
-def _get_lexicon() -> _Lexicon:
-    global _lexicon
-    if _lexicon is None:
-        with _lexicon_lock:
-            if _lexicon is None:
-                data = resources.files("entraide") / "data" / "insultes.txt"
-                insults, harmless = parse_lexicon(data.read_text("utf-8"))
-                _lexicon = _Lexicon(_index(insults), _index(harmless))
-    return _lexicon
+_lexicon = Once(_read_lexicon)
 
 
 def _match_at(
@@ -94,7 +88,7 @@ def find_insults(text: str) -> list[str]:
     Whole words only, case and accents ignored, with simple plural and feminine forms;
     words covered by a harmless expression of the list ("chili con carne") are skipped.
     """
-    lexicon = _get_lexicon()
+    lexicon = _lexicon.get()
     spans = [match.span() for match in _WORD.finditer(text)]
     words = [strip_accents(text[start:end]).lower() for start, end in spans]
     found: list[str] = []

@@ -19,7 +19,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
-from entraide.adapters.table import ConditionFailed, Item, Table, TransactionCancelled
+from entraide.adapters.table import (
+    Check,
+    ConditionFailed,
+    Item,
+    Table,
+    TransactionCancelled,
+    Update,
+    Write,
+)
 from entraide.kernel.times import epoch, iso, parse_iso
 from entraide.publishing.quota import (
     TTL_MARGIN,
@@ -92,10 +100,10 @@ class DynamoDBBudget:
                 return verdict
             if not verdict:
                 return Reservation(now, ())
-            updates = [
-                self.table.update_op(
-                    self._key(by_name[name].key(start)),
-                    "ADD #count :one SET entity = :entity, expires_at = :expires",
+            updates: list[Write] = [
+                Update(
+                    key=self._key(by_name[name].key(start)),
+                    expression="ADD #count :one SET entity = :entity, expires_at = :expires",
                     condition="attribute_not_exists(#count) OR #count < :allowed",
                     names={"#count": "count"},
                     values={
@@ -108,9 +116,9 @@ class DynamoDBBudget:
                 for name, (start, allowed) in verdict.items()
             ]
             updates.append(
-                self.table.check_op(
-                    self._key(BLOCKED),
-                    "attribute_not_exists(until_epoch) OR until_epoch <= :now",
+                Check(
+                    key=self._key(BLOCKED),
+                    condition="attribute_not_exists(until_epoch) OR until_epoch <= :now",
                     values={":now": math.floor(now.timestamp())},
                 )
             )
@@ -128,30 +136,34 @@ class DynamoDBBudget:
         for name, start in reservation.buckets:
             # nothing to give back when the count is already 0
             with contextlib.suppress(ConditionFailed):
-                self.table.update(
-                    self._key(by_name[name].key(start)),
-                    "ADD #count :minus",
-                    condition="#count > :zero",
-                    names={"#count": "count"},
-                    values={":minus": -1, ":zero": 0},
+                self.table.write(
+                    Update(
+                        key=self._key(by_name[name].key(start)),
+                        expression="ADD #count :minus",
+                        condition="#count > :zero",
+                        names={"#count": "count"},
+                        values={":minus": -1, ":zero": 0},
+                    )
                 )
 
     def block_until(self, at: datetime, now: datetime) -> None:
         # a failed condition: already blocked for longer
         with contextlib.suppress(ConditionFailed):
-            self.table.update(
-                self._key(BLOCKED),
-                "SET until_epoch = :until, #until = :iso, entity = :entity, "
-                "expires_at = :expires, blocked_at = :now",
-                condition="attribute_not_exists(until_epoch) OR until_epoch < :until",
-                names={"#until": "until"},
-                values={
-                    ":until": math.ceil(at.timestamp()),
-                    ":iso": iso(at),
-                    ":entity": "quota",
-                    ":expires": epoch(at + TTL_MARGIN),
-                    ":now": iso(now),
-                },
+            self.table.write(
+                Update(
+                    key=self._key(BLOCKED),
+                    expression="SET until_epoch = :until, #until = :iso, entity = :entity, "
+                    "expires_at = :expires, blocked_at = :now",
+                    condition="attribute_not_exists(until_epoch) OR until_epoch < :until",
+                    names={"#until": "until"},
+                    values={
+                        ":until": math.ceil(at.timestamp()),
+                        ":iso": iso(at),
+                        ":entity": "quota",
+                        ":expires": epoch(at + TTL_MARGIN),
+                        ":now": iso(now),
+                    },
+                )
             )
 
     def remaining(self, now: datetime) -> int:

@@ -94,32 +94,11 @@ class TweetTexts(Protocol):
     def activation_tweet(self, activation: Activation, *, opened: bool, public_url: str) -> str: ...
 
 
-class _Texts:
-    """:mod:`entraide.publishing.tweets`, imported on first use."""
+def _tweet_texts() -> TweetTexts:
+    """:mod:`entraide.publishing.tweets`, imported on the first tweet (cold start)."""
+    from entraide.publishing import tweets
 
-    def post_tweet(self, post: Post, *, activation: Activation | None, public_url: str) -> str:
-        from entraide.publishing import tweets
-
-        return tweets.post_tweet(post, activation=activation, public_url=public_url)
-
-    def digest_tweet(
-        self,
-        *,
-        activation: Activation | None,
-        departement: str,
-        counts: Mapping[tuple[Kind, Category], int],
-        public_url: str,
-    ) -> str:
-        from entraide.publishing import tweets
-
-        return tweets.digest_tweet(
-            activation=activation, departement=departement, counts=counts, public_url=public_url
-        )
-
-    def activation_tweet(self, activation: Activation, *, opened: bool, public_url: str) -> str:
-        from entraide.publishing import tweets
-
-        return tweets.activation_tweet(activation, opened=opened, public_url=public_url)
+    return tweets
 
 
 def _no_metric(name: str, value: float) -> None:
@@ -163,7 +142,7 @@ class Relay:
         digest_threshold: int = DEFAULT_DIGEST_THRESHOLD,
         digest_reserve: int | None = None,
         digest_wait: timedelta | None = None,
-        texts: TweetTexts | None = None,
+        texts: Callable[[], TweetTexts] = _tweet_texts,
         metric: Callable[[str, float], None] = _no_metric,
         new_id: Callable[[], str] = _default_new_id,
     ) -> None:
@@ -185,7 +164,7 @@ class Relay:
             if digest_wait is None
             else digest_wait
         )
-        self.texts: TweetTexts = texts or _Texts()
+        self._texts = texts
         self.metric = metric
         self.new_id = new_id
 
@@ -272,7 +251,7 @@ class Relay:
         self, post: Post, activation: Activation, entry: BacklogEntry, now: datetime
     ) -> RelayOutcome:
         text = self._compose(
-            lambda: self.texts.post_tweet(
+            lambda: self._texts().post_tweet(
                 post, activation=activation, public_url=self.post_url(post.id)
             ),
             subject=post.id,
@@ -338,7 +317,7 @@ class Relay:
                     return Skipped("no longer approved")
                 return trigger_outcome
             text = self._compose(
-                lambda: self.texts.post_tweet(
+                lambda: self._texts().post_tweet(
                     post, activation=activation, public_url=self.post_url(post.id)
                 ),
                 subject=post.id,
@@ -348,7 +327,7 @@ class Relay:
         else:
             counts = Counter((entry.kind, entry.category) for entry in covered)
             text = self._compose(
-                lambda: self.texts.digest_tweet(
+                lambda: self._texts().digest_tweet(
                     activation=activation,
                     departement=trigger.departement,
                     counts=counts,
@@ -391,7 +370,7 @@ class Relay:
         if activation is None:
             raise PermanentFailure(f"Activation {activation_id} not found.")
         text = self._compose(
-            lambda: self.texts.activation_tweet(
+            lambda: self._texts().activation_tweet(
                 activation, opened=opened, public_url=self.activation_url(activation.id)
             ),
             subject=subject,

@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from entraide.adapters.table import BY_MONTH, Item, Table
+from entraide.adapters.table import BY_MONTH, Delete, Item, Put, Table, Update
 from entraide.intake.post_store import Announcement, PostStore
 from entraide.kernel.model import Category, Kind
 from entraide.kernel.times import epoch, iso, month_of, months_between, parse_iso, utcnow
@@ -281,23 +281,25 @@ class DynamoDBRelayStore(RelayStore):
         known = self.table.get(_backlog_key(entry))
         if known:
             return _entry_from_item(known)
-        stored = self.table.update(
-            _backlog_key(entry),
-            "SET entity = :entity, activation_id = :activation, "
-            "post_id = :post, approved_at = :approved, kind = :kind, category = :category, "
-            "departement = :departement, queued_at = if_not_exists(queued_at, :queued), "
-            "expires_at = if_not_exists(expires_at, :expires)",
-            values={
-                ":entity": "backlog",
-                ":activation": entry.activation_id,
-                ":post": entry.post_id,
-                ":approved": iso(entry.approved_at),
-                ":kind": entry.kind.value,
-                ":category": entry.category.value,
-                ":departement": entry.departement,
-                ":queued": iso(entry.queued_at),
-                ":expires": epoch(entry.queued_at + BACKLOG_TTL),
-            },
+        stored = self.table.write(
+            Update(
+                key=_backlog_key(entry),
+                expression="SET entity = :entity, activation_id = :activation, "
+                "post_id = :post, approved_at = :approved, kind = :kind, category = :category, "
+                "departement = :departement, queued_at = if_not_exists(queued_at, :queued), "
+                "expires_at = if_not_exists(expires_at, :expires)",
+                values={
+                    ":entity": "backlog",
+                    ":activation": entry.activation_id,
+                    ":post": entry.post_id,
+                    ":approved": iso(entry.approved_at),
+                    ":kind": entry.kind.value,
+                    ":category": entry.category.value,
+                    ":departement": entry.departement,
+                    ":queued": iso(entry.queued_at),
+                    ":expires": epoch(entry.queued_at + BACKLOG_TTL),
+                },
+            ),
             returns="ALL_NEW",
         )
         assert stored is not None
@@ -351,7 +353,7 @@ class DynamoDBRelayStore(RelayStore):
             }
             if holder is not None:
                 item["holder"] = holder
-            operations.append(self.table.put_op(item, condition="attribute_not_exists(pk)"))
+            operations.append(Put(item=item, condition="attribute_not_exists(pk)"))
         failed = self.table.transact_each(operations, max_attempts=self.max_attempts)
         states: dict[str, ClaimState] = {}
         for index, subject in enumerate(ordered):
@@ -385,9 +387,9 @@ class DynamoDBRelayStore(RelayStore):
             update += ", tweet_id = :tweet"
         self.table.transact_each(
             [
-                self.table.update_op(
-                    _claim_key(subject),
-                    update,
+                Update(
+                    key=_claim_key(subject),
+                    expression=update,
                     condition="#state = :pending",
                     names={"#state": "state"},
                     values=values,
@@ -400,8 +402,8 @@ class DynamoDBRelayStore(RelayStore):
     def release_many(self, subjects: Sequence[str]) -> None:
         self.table.transact_each(
             [
-                self.table.delete_op(
-                    _claim_key(subject),
+                Delete(
+                    key=_claim_key(subject),
                     condition="#state = :pending",
                     names={"#state": "state"},
                     values={":pending": PENDING},
@@ -413,7 +415,7 @@ class DynamoDBRelayStore(RelayStore):
 
     # -- tweets --------------------------------------------------------------
     def put_tweet(self, record: TweetRecord) -> None:
-        self.table.put(tweet_to_item(record))
+        self.table.write(Put(item=tweet_to_item(record)))
 
     def tweets_of_month(self, month: str) -> list[TweetRecord]:
         items = self.table.query("gsi2pk = :pk", {":pk": f"{TWEET_PREFIX}{month}"}, index=BY_MONTH)

@@ -14,12 +14,12 @@ twitter-text is imported on first use (its import costs ~200 ms of a cold start)
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from entraide.kernel.once import Once
 from entraide.privacy.detection import EMAIL_PATTERN, PHONE_PATTERN, link_domains
 
 if TYPE_CHECKING:
@@ -46,24 +46,24 @@ class TweetTooLong(ValueError):
 
 # --- twitter-text, imported on first use -------------------------------------------------
 
-_twitter_text: ModuleType | None = None
-_import_lock = threading.Lock()
+
+def _import_twitter_text() -> ModuleType:
+    with warnings.catch_warnings():
+        # twitter-text-parser 3.0.0 loads its emoji table through pkg_resources.
+        warnings.filterwarnings(
+            "ignore", message="pkg_resources is deprecated", category=UserWarning
+        )
+        import twitter_text
+
+    module: ModuleType = twitter_text
+    return module
+
+
+_twitter_text = Once(_import_twitter_text)
 
 
 def _tt() -> ModuleType:
-    global _twitter_text
-    if _twitter_text is None:
-        with _import_lock:
-            if _twitter_text is None:
-                with warnings.catch_warnings():
-                    # twitter-text-parser 3.0.0 loads its emoji table through pkg_resources.
-                    warnings.filterwarnings(
-                        "ignore", message="pkg_resources is deprecated", category=UserWarning
-                    )
-                    import twitter_text
-
-                _twitter_text = twitter_text
-    return _twitter_text
+    return _twitter_text.get()
 
 
 def weighted_length(text: str) -> int:

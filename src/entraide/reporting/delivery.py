@@ -17,7 +17,7 @@ from entraide.reporting.figures import MonthlyReport, month_bounds
 from entraide.reporting.formats import FORMAT
 
 if TYPE_CHECKING:
-    from entraide.adapters.mail import EmailMessage
+    from entraide.adapters.mail import EmailMessage, Sender
 
 #: SigV4 presigned URLs live 7 days at most.
 LINK_DAYS: Final = 7
@@ -80,12 +80,6 @@ def write_files(month: str, files: Mapping[str, str], directory: Path) -> dict[s
         path.write_text(files[fmt], encoding="utf-8", newline="")
         paths[fmt] = path
     return paths
-
-
-class Sender(Protocol):
-    """What :func:`deliver` needs of :class:`~entraide.adapters.mail.Mailer`."""
-
-    def send(self, message: EmailMessage) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from entraide.adapters.table import BY_MONTH, Table
+from entraide.adapters.table import BY_MONTH, Put, Table
 from entraide.kernel.times import iso, month_of, months_between
 from entraide.reporting.snapshots import (
     MAX_TWEETS,
@@ -140,12 +140,12 @@ class SnapshotStore:
         self.table = table
 
     def put_followers(self, snapshot: FollowerSnapshot, *, taken_at: datetime) -> None:
-        self.table.put(follower_snapshot_item(snapshot, taken_at))
+        self.table.write(Put(item=follower_snapshot_item(snapshot, taken_at)))
 
     def put_tweet_metrics(
         self, day: date, metrics: Sequence[TweetMetrics], *, taken_at: datetime
     ) -> None:
-        self.table.put(tweet_metrics_item(day, metrics, taken_at))
+        self.table.write(Put(item=tweet_metrics_item(day, metrics, taken_at)))
 
     def _items(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         for month in months_between(first, last):

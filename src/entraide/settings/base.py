@@ -7,9 +7,23 @@ validated object.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Self
+from pathlib import Path
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _comma_separated(value: Any) -> Any:
+    # CloudFormation passes a CommaDelimitedList as "a@x,b@y"
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+#: Addresses of a CommaDelimitedList parameter ("a@x,b@y").
+Addresses = Annotated[tuple[str, ...], BeforeValidator(_comma_separated)]
+#: A folder that an empty value leaves unset (the local stack's outbox).
+OptionalFolder = Annotated[Path | None, BeforeValidator(lambda value: value or None)]
 
 
 class Settings(BaseModel):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from pydantic import Field, field_validator
 
-from entraide.settings.base import Settings
+from entraide.settings.base import OptionalFolder, Settings
 
 
 class RelaySettings(Settings):
@@ -20,13 +17,8 @@ class RelaySettings(Settings):
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
     relay_queue_url: str = Field(alias="RELAY_QUEUE_URL", min_length=1)
     relay_dead_letter_queue_url: str = Field(alias="RELAY_DLQ_URL", min_length=1)
-    outbox_dir: Path | None = Field(default=None, alias="OUTBOX_DIR")
+    outbox_dir: OptionalFolder = Field(default=None, alias="OUTBOX_DIR")
     digest_threshold: int = Field(default=10, alias="RELAY_DIGEST_THRESHOLD", gt=0)
-
-    @field_validator("outbox_dir", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return value or None
 
     @field_validator("x_quota")
     @classmethod

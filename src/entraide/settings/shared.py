@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from pydantic import Field
 
-from pydantic import Field, field_validator
-
-from entraide.settings.base import Settings
+from entraide.settings.base import Addresses, OptionalFolder, Settings
 
 
 class SigningSettings(Settings):
@@ -25,23 +22,10 @@ class MailSettings(Settings):
     # its own API's URL (a circular reference); it takes it from the request instead.
     public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL", pattern=r"^(https?://.*)?$")
     # Local stack only: a copy of every email sent is written there.
-    outbox_dir: Path | None = Field(default=None, alias="OUTBOX_DIR")
-
-    @field_validator("outbox_dir", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return value or None
+    outbox_dir: OptionalFolder = Field(default=None, alias="OUTBOX_DIR")
 
 
 class LinkSettings(SigningSettings):
     """What signing and checking moderation links needs."""
 
-    moderator_emails: tuple[str, ...] = Field(alias="MODERATOR_EMAILS", min_length=1)
-
-    @field_validator("moderator_emails", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        # CloudFormation passes a CommaDelimitedList as "a@x,b@y"
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
+    moderator_emails: Addresses = Field(alias="MODERATOR_EMAILS", min_length=1)

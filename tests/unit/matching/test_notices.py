@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from entraide.adapters.mail import EmailMessage, Mailer
+from entraide.adapters.mail import EmailMessage, Mailer, Sender
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.matching.contact_links import CONTACT_LINK_TTL, ContactLinks
 from entraide.matching.counterparts import Match
 from entraide.matching.notice_store import DUE_PARTITION, NoticeStore
-from entraide.matching.notices import NoticeBook, NoticeLine, Sender, recipient_digest
+from entraide.matching.notices import NoticeBook, NoticeLine, recipient_digest
 from entraide.moderation.signing import LinkSigner
 from entraide.web.match_emails import format_distance, match_notice, notice_subject
 from tests.factories import NOW, make_post

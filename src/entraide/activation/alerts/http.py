@@ -12,7 +12,6 @@ helpers the adapters share. Importing this module does no I/O.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from entraide.activation.alerts.model import Alert, SourceError
+from entraide.kernel.once import Once
 
 if TYPE_CHECKING:  # requests costs a cold start about 60 ms: imported on the first read
     import requests
@@ -245,7 +245,7 @@ def aware_utc(now: datetime) -> datetime:
     return now.astimezone(UTC)
 
 
-class SharedSession:
+class SharedSession(Once["requests.Session"]):
     """One HTTP session for several sources, built on the first read (see :func:`build_session`).
 
     The alert sources are built at cold start; requests is imported, and the session made,
@@ -253,14 +253,7 @@ class SharedSession:
     """
 
     def __init__(self) -> None:
-        self._session: requests.Session | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> requests.Session:
-        with self._lock:
-            if self._session is None:
-                self._session = build_session()
-            return self._session
+        super().__init__(build_session)
 
 
 class DocumentSource:
