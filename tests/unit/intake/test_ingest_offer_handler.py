@@ -6,17 +6,15 @@ import importlib.util
 import io
 import json
 import logging
-from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
-from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
-from entraide.kernel.model import Activation, AlertLevel, Hazard
+from entraide.kernel.model import Activation
 from entraide_local.provision import Deployment
 from tests.events import api_request, load_event
 from tests.paths import ROOT
@@ -52,20 +50,6 @@ def handler(environment: None) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def aude(activations: ActivationStore) -> Activation:
-    activation = Activation(
-        id="ACT-AUDE",
-        hazard=Hazard.INONDATION,
-        departements=("11",),
-        level=AlertLevel.ROUGE,
-        hashtag="#InondationsAude",
-        opened_at=datetime(2026, 11, 25, tzinfo=UTC),
-    )
-    activations.create_activation(activation)
-    return activation
 
 
 def item_count(table: Table) -> int:

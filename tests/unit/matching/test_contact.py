@@ -42,10 +42,8 @@ from entraide.web.contact_pages import (
 )
 from entraide.web.match_emails import contact_message
 from entraide.web.refusals import describe_contact_refusal
-from tests.factories import NOW, make_post
+from tests.factories import BASE, LINK_KEY, NOW, Clock, make_post
 
-KEY = b"c" * 32
-BASE = "https://entraide.example/Prod/"
 NEEDY = "famille.martin@example.org"
 HELPER = "jean.aidant@example.net"
 SENDER = "alertes@shareentraide.example"
@@ -70,17 +68,6 @@ OFFER = make_post(
 )
 
 
-class Clock:
-    def __init__(self, moment: datetime = NOW) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
-
-
 class RecordingMailer:
     writes_reply_to = True
 
@@ -94,18 +81,6 @@ class RecordingMailer:
             raise error
         self.sent.append(message)
         return f"msg-{len(self.sent)}"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def links(clock: Clock) -> ContactLinks:
-    return ContactLinks(
-        signer=lambda: LinkSigner(KEY, ttl=CONTACT_LINK_TTL, now=clock), public_base_url=BASE
-    )
 
 
 @pytest.fixture
@@ -202,7 +177,7 @@ def test_a_token_is_bound_to_its_pair_and_to_the_needs_poster(
 def test_moderation_and_contact_tokens_never_pass_for_one_another(
     links: ContactLinks, desk: ContactDesk
 ) -> None:
-    signer = LinkSigner(KEY, ttl=CONTACT_LINK_TTL, now=lambda: NOW)
+    signer = LinkSigner(LINK_KEY, ttl=CONTACT_LINK_TTL, now=lambda: NOW)
     book = LinkBook(signer=lambda: signer, moderators=[NEEDY])
     contact = links.token(OFFER, NEED, asker=NEEDY)
     for action in (LinkAction.APPROVE, LinkAction.REJECT, LinkAction.WITHDRAW):

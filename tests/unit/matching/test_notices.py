@@ -7,7 +7,7 @@ import html
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -21,16 +21,14 @@ from entraide.adapters.mail import EmailMessage, Mailer, Sender
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
-from entraide.matching.contact_links import CONTACT_LINK_TTL, ContactLinks
+from entraide.matching.contact_links import ContactLinks
 from entraide.matching.counterparts import Match
 from entraide.matching.notice_store import DUE_PARTITION, NoticeStore
 from entraide.matching.notices import NoticeBook, NoticeLine, recipient_digest
 from entraide.moderation.signing import LinkSigner
 from entraide.web.match_emails import format_distance, match_notice, notice_subject
-from tests.factories import NOW, make_post
+from tests.factories import BASE, LINK_KEY, NOW, Clock, make_post
 
-KEY = b"k" * 32
-BASE = "https://entraide.example/Prod/"
 NEEDY = "famille.martin@example.org"
 HOUR = timedelta(hours=1)
 
@@ -43,17 +41,6 @@ class FakeMatch:
     offer: Post
     distance_km: float
     new: bool = True
-
-
-class Clock:
-    def __init__(self, moment: datetime = NOW) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
 
 
 class RecordingMailer:
@@ -98,20 +85,8 @@ def add(posts: PostStore, post: Post, email: str) -> Post:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def mailer() -> RecordingMailer:
     return RecordingMailer()
-
-
-@pytest.fixture
-def links(clock: Clock) -> ContactLinks:
-    return ContactLinks(
-        signer=lambda: LinkSigner(KEY, ttl=CONTACT_LINK_TTL, now=clock), public_base_url=BASE
-    )
 
 
 @pytest.fixture
@@ -486,7 +461,7 @@ def test_a_notice_needs_one_match() -> None:
             to=NEEDY,
             offers=[],
             needs=[],
-            links=ContactLinks(signer=lambda: LinkSigner(KEY), public_base_url=BASE),
+            links=ContactLinks(signer=lambda: LinkSigner(LINK_KEY), public_base_url=BASE),
         )
 
 

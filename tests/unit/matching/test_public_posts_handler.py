@@ -24,10 +24,8 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import (
     Activation,
-    AlertLevel,
     Category,
     Contact,
-    Hazard,
     Kind,
     Post,
     PostStatus,
@@ -64,20 +62,6 @@ def handler(monkeypatch: pytest.MonkeyPatch, deployment: Deployment) -> ModuleTy
         monkeypatch.setenv("TABLE_NAME", deployment.outputs["TableName"])
         monkeypatch.setenv("PUBLIC_BASE_URL", "https://example.org/prod/")
     return load_handler(FUNCTION, "public_posts_app")
-
-
-@pytest.fixture
-def aude(activations: ActivationStore) -> Activation:
-    activation = Activation(
-        id="ACT-AUDE",
-        hazard=Hazard.INONDATION,
-        departements=("11",),
-        level=AlertLevel.ROUGE,
-        hashtag="#InondationsAude",
-        opened_at=datetime(2026, 11, 25, tzinfo=UTC),
-    )
-    activations.create_activation(activation)
-    return activation
 
 
 def store_post(

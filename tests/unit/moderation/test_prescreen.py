@@ -15,11 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entraide.kernel.geo import haversine_km
-from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.kernel.model import Activation, Category, Kind, Post, PostStatus
 from entraide.kernel.text import fold
 from entraide.moderation.distance import distance_to_departements
 from entraide.moderation.insults import find_insults, parse_lexicon
 from entraide.moderation.prescreen import FLAG_CODES, FLAG_LABELS, Flag, prescreen
+from tests.factories import make_activation
 from tests.paths import ROOT
 
 REPO_ROOT = ROOT
@@ -36,14 +37,7 @@ CASTELNAUDARY = ("11400", "11076", "Castelnaudary", "11", 43.32302, 1.96074)
 PERPIGNAN = ("66000", "66136", "Perpignan", "66", 42.69660, 2.89937)
 STRASBOURG = ("67000", "67482", "Strasbourg", "67", 48.57127, 7.76753)
 
-AUDE = Activation(
-    id="act-aude",
-    hazard=Hazard.INONDATION,
-    departements=("11",),
-    level=AlertLevel.ROUGE,
-    hashtag="#InondationsAude",
-    opened_at=NOW,
-)
+AUDE = make_activation(id="act-aude", opened_at=NOW)
 BAS_RHIN = replace(AUDE, id="act-bas-rhin", departements=("67",), hashtag="#InondationsBasRhin")
 
 

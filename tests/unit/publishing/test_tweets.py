@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from entraide.kernel.departements import COLLECTIVITES_OUTRE_MER, DEPARTEMENTS
-from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.kernel.model import Category, Hazard, Kind, Post, PostStatus
 from entraide.privacy.detection import EMAIL_PATTERN, PHONE_PATTERN, link_domains
 from entraide.publishing.french import departement_with_article, in_departement
 from entraide.publishing.tweet_text import (
@@ -33,19 +33,13 @@ from entraide.publishing.tweets import (
     digest_tweet,
     post_tweet,
 )
+from tests.factories import make_activation
 
 URL = "https://shareentraide.fr/annonces/01JD7Q3ZC9K2M4N6P8R0S2T4V6"
 HOME = "https://shareentraide.fr/"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
-AUDE = Activation(
-    id="01JACT0000000000000000AUDE",
-    hazard=Hazard.INONDATION,
-    departements=("11",),
-    level=AlertLevel.ROUGE,
-    hashtag="#InondationsAude",
-    opened_at=NOW,
-)
+AUDE = make_activation(id="01JACT0000000000000000AUDE", opened_at=NOW)
 
 
 def make_post(**changes: object) -> Post:

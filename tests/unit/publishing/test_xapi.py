@@ -12,8 +12,6 @@ import gzip
 import io
 import json
 import threading
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +46,7 @@ from entraide.publishing.xapi import (
     XCredentialsError,
     XPoster,
 )
+from tests.factories import X_CREDENTIALS
 from tests.paths import FIXTURES as TEST_FIXTURES
 
 FIXTURES = TEST_FIXTURES / "twitter"
@@ -56,12 +55,7 @@ TWEETS_URL = "https://api.twitter.com/2/tweets"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 EPOCH = int(NOW.timestamp())
 
-CREDENTIALS = XCredentials(
-    consumer_key="ck-ShareEntraide",
-    consumer_secret="cs-0123456789",
-    access_token="1072250532645998596-at",
-    access_token_secret="ats-9876543210",
-)
+CREDENTIALS = X_CREDENTIALS
 
 # Bodies of the real API, as quoted in tests/fixtures/twitter/SOURCES.md.
 BODY_429 = (
@@ -72,6 +66,8 @@ BODY_403_DUPLICATE = (
     '"type":"about:blank","title":"Forbidden","status":403}'
 )
 JSON = {"content-type": "application/json; charset=utf-8"}
+
+pytestmark = pytest.mark.usefixtures("no_sleep")
 
 
 def cassette_post() -> dict[str, Any]:
@@ -98,22 +94,6 @@ def add_cassette_response(mock: responses.RequestsMock) -> dict[str, Any]:
 
 def add_json(mock: responses.RequestsMock, status: int, body: str, **headers: str) -> None:
     mock.add(responses.POST, TWEETS_URL, body=body, status=status, headers=JSON | headers)
-
-
-@pytest.fixture
-def mocked() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The adapter never sleeps: a rate limit is the relay's to schedule."""
-
-    def refuse(seconds: float) -> None:
-        raise AssertionError(f"slept {seconds} s")
-
-    monkeypatch.setattr(time, "sleep", refuse)
 
 
 def make_poster() -> TweepyPoster:

@@ -18,8 +18,7 @@ the HTTP exchange is faked with ``responses``. The bodies follow real responses:
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -41,6 +40,7 @@ from entraide.reporting.snapshots import (
     take_snapshot,
 )
 from entraide.reporting.x_reader import TweepyReader
+from tests.factories import X_CREDENTIALS
 
 API = "https://api.twitter.com/2"
 ME_ID = "1072250532645998596"
@@ -48,12 +48,7 @@ TODAY = date(2026, 10, 15)
 NOW = datetime(2026, 10, 15, 4, 30, tzinfo=UTC)
 EPOCH = int(NOW.timestamp())
 JSON = {"content-type": "application/json; charset=utf-8"}
-CREDENTIALS = XCredentials(
-    consumer_key="ck-ShareEntraide",
-    consumer_secret="cs-0123456789",
-    access_token="1072250532645998596-at",
-    access_token_secret="ats-9876543210",
-)
+CREDENTIALS = X_CREDENTIALS
 BODY_429 = (
     '{"title":"Too Many Requests","type":"about:blank","status":429,"detail":"Too Many Requests"}'
 )
@@ -96,6 +91,8 @@ CASSETTE_FOLLOWERS = [
     ("1380883354510237700", "Naveennaik", "Naveenn39180845"),
     ("1334336952573677576", "Toan", "bambooqb"),
 ]
+
+pytestmark = pytest.mark.usefixtures("no_sleep")
 
 
 def user(user_id: str, name: str, username: str, followers: int) -> dict[str, Any]:
@@ -166,22 +163,6 @@ def window(remaining: int) -> dict[str, str]:
 
 def query(request: Any) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlparse(request.url).query).items()}
-
-
-@pytest.fixture
-def mocked() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A snapshot never waits for a rate limit: tomorrow's snapshot will come."""
-
-    def refuse(seconds: float) -> None:
-        raise AssertionError(f"slept {seconds} s")
-
-    monkeypatch.setattr(time, "sleep", refuse)
 
 
 def reader() -> TweepyReader:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from entraide.adapters.mail import EmailMessage
-from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post
+from entraide.kernel.model import Category, Kind, Post
 from entraide.privacy.detection import EMAIL_PATTERN, PHONE_PATTERN
 from entraide.web import emails
 from tests import factories
@@ -119,13 +119,8 @@ def make_post(**changes: Any) -> Post:
     return factories.make_post(**{**trebes, **changes})
 
 
-ACTIVATION = Activation(
-    id="act-1",
-    hazard=Hazard.INONDATION,
-    departements=("11",),
-    level=AlertLevel.ROUGE,
-    hashtag="#InondationsAude",
-    opened_at=datetime(2026, 11, 26, 9, 30, tzinfo=UTC),
+ACTIVATION = factories.make_activation(
+    id="act-1", opened_at=datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 )
 FLAGS = (
     Flag("phone", "Numéro de téléphone dans le texte", "dans la description"),
