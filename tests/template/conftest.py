@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from entraide_local.template import Template, load_template, parse_yaml
+from entraide_local.template import parse_yaml
 from entraide_local.transform import transform_template
 
 TEMPLATE = Path(__file__).parents[2] / "template.yaml"
@@ -17,11 +17,6 @@ TEMPLATE = Path(__file__).parents[2] / "template.yaml"
 def sam_document() -> dict[str, Any]:
     """template.yaml parsed (long-form intrinsics); tests copy it before changing it."""
     return parse_yaml(TEMPLATE.read_text(encoding="utf-8"), str(TEMPLATE))
-
-
-@pytest.fixture(scope="session")
-def template() -> Template:
-    return load_template(TEMPLATE)
 
 
 @pytest.fixture(scope="session")
