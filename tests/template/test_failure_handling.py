@@ -67,6 +67,11 @@ def target(value: Any, attribute: str) -> str | None:
     return None
 
 
+def on_failure(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`DestinationConfig.OnFailure` of an event source or an EventInvokeConfig, or {}."""
+    return (config.get("DestinationConfig") or {}).get("OnFailure") or {}
+
+
 def is_encrypted_queue(queue: Mapping[str, Any]) -> bool:
     return queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue
 
@@ -81,16 +86,12 @@ def failure_queues(document: Document) -> dict[str, str]:
             found[dead_letters] = f"dead-letter queue of {logical_id}"
     for function_id, function in functions(document):
         for name, event in events(function, STREAM_EVENTS):
-            destination = ((event.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
-                "Destination"
-            )
-            queue = target(destination, "Arn")
+            queue = target(on_failure(event).get("Destination"), "Arn")
             if queue:
                 found[queue] = f"on-failure destination of {function_id}.{name}"
-        on_failure = ((function.get("EventInvokeConfig") or {}).get("DestinationConfig") or {}).get(
-            "OnFailure"
-        ) or {}
-        queue = target(on_failure.get("Destination"), "Arn")
+        queue = target(
+            on_failure(function.get("EventInvokeConfig") or {}).get("Destination"), "Arn"
+        )
         if queue:
             found[queue] = f"asynchronous on-failure destination of {function_id}"
     return found
@@ -144,9 +145,9 @@ def scheduled_runs_without_destination(document: Document) -> list[str]:
             problems.append(f"{function_id}: MaximumRetryAttempts must be set, 0 to 2")
         if config.get("MaximumEventAgeInSeconds") not in ASYNC_EVENT_AGE:
             problems.append(f"{function_id}: MaximumEventAgeInSeconds must be set, 60 to 21600")
-        on_failure = (config.get("DestinationConfig") or {}).get("OnFailure") or {}
-        queue = target(on_failure.get("Destination"), "Arn")
-        if on_failure.get("Type") != "SQS" or queue not in queues:
+        destination = on_failure(config)
+        queue = target(destination.get("Destination"), "Arn")
+        if destination.get("Type") != "SQS" or queue not in queues:
             problems.append(f"{function_id}: no on-failure SQS queue of this template")
             continue
         queue_properties = properties(document, queue)
@@ -172,10 +173,7 @@ def unsafe_event_sources(document: Document) -> list[str]:
             # -1 (Lambda's default for streams) retries until the record expires (24 h)
             if int(event.get("MaximumRetryAttempts", -1)) < 0:
                 problems.append(f"{where}: unbounded retries (MaximumRetryAttempts)")
-            destination = ((event.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
-                "Destination"
-            )
-            if not destination:
+            if not on_failure(event).get("Destination"):
                 problems.append(f"{where}: no on-failure destination")
     return problems
 
