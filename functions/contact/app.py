@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide import web
-from entraide.api import html_response, status_of
+from entraide.api import html_response, public_base_url, status_of
 from entraide.contact import (
     describe_contact_refusal,
     parse_contact_form,
@@ -37,9 +37,7 @@ app = APIGatewayRestResolver()
 
 def links_to_this_api(resolver: APIGatewayRestResolver, next_middleware: Any) -> Any:
     """Links in the helper's email point at this API unless a custom domain is set."""
-    if not desk.links.base_url.startswith("http"):
-        context = resolver.current_event.request_context
-        desk.links.base_url = f"https://{context.domain_name}/{context.stage}/"
+    desk.links.base_url = public_base_url(settings.public_base_url, resolver.current_event)
     return next_middleware(resolver)
 
 

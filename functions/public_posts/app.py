@@ -15,7 +15,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide import public, web
-from entraide.api import html_response, json_error_response, json_response, status_of
+from entraide.api import (
+    html_response,
+    json_error_response,
+    json_response,
+    public_base_url,
+    status_of,
+)
 from entraide.errors import DomainError, PostNotFound
 from entraide.nearby import NearbySearch
 from entraide.observability import logger, metrics
@@ -55,7 +61,8 @@ def _searched(results: public.NearbyResults) -> None:
 def search_posts() -> Response[str]:
     results = posts.search(_params())
     _searched(results)
-    return _cacheable(json_response(200, results.to_json(settings.public_base_url)))
+    base_url = public_base_url(settings.public_base_url, app.current_event)
+    return _cacheable(json_response(200, results.to_json(base_url)))
 
 
 @app.get("/pres-de-chez-moi")

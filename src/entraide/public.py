@@ -40,15 +40,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
-from pydantic import Field
-
 from entraide import web
 from entraide.departements import UnknownDepartement, departement_name, normalise_departement
 from entraide.errors import InvalidInput, PostNotFound
 from entraide.geo import CommuneRequired, GeoError, PostcodeDirectory, UnknownCommune
 from entraide.geo import normalise_postcode as _normalise_postcode
 from entraide.models import Activation, Category, FieldError, Kind, Post, PostStatus
-from entraide.settings import Settings
+from entraide.settings import PublicUrlSettings
 from entraide.text import fold
 
 __all__ = [
@@ -117,10 +115,8 @@ _SHOWN_MAX = 30
 _NBSP = "\u00a0"
 
 
-class PublicSettings(Settings):
+class PublicSettings(PublicUrlSettings):
     """The public_posts function: where the public pages live, for the JSON ``url``."""
-
-    public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
 
 
 # --- what the function reads: the table and the search -----------------------------------
