@@ -19,8 +19,10 @@ the `entraide_local` logger naming the function, the action and the resource.
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import gc
+import itertools
 import logging
 import threading
 from collections.abc import Iterator, Mapping
@@ -55,10 +57,14 @@ _STATE = "entraide_local.iam"  # key of a call's check in botocore's request con
 
 @dataclass(frozen=True)
 class Enforcement:
-    """A policy and the principal it belongs to (an assumed role's session, as in Lambda)."""
+    """A policy and the principal it belongs to (an assumed role's session, as in Lambda).
+
+    `denials` lists, in order, the calls refused under it (one line each, as printed).
+    """
 
     policy: Policy
     principal: str  # arn:aws:sts::<account>:assumed-role/<role>/<function>
+    denials: list[str] = field(default_factory=list, compare=False)
 
     @classmethod
     def create(cls, policy: Mapping[str, Any], principal: str) -> Enforcement:
@@ -115,6 +121,21 @@ _BYPASS: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "entraide_local_iam_bypass", default=False
 )
 _process_wide: Enforcement | None = None
+# The latest denials of the process, and how many there were: a running local stack keeps a
+# bounded memory of them; tests compare counts before and after.
+_recent_denials: collections.deque[str] = collections.deque(maxlen=1000)
+_denial_counter = itertools.count(1)
+_denial_total = 0
+
+
+def denial_count() -> int:
+    """How many calls were denied in this process so far."""
+    return _denial_total
+
+
+def recent_denials() -> list[str]:
+    """The latest denials of the process (at most 1000), oldest first."""
+    return list(_recent_denials)
 
 
 def install(policy: Mapping[str, Any], principal: str) -> None:
@@ -175,7 +196,7 @@ def _on_parameters(params: Any, model: Any, context: Any = None, **kwargs: Any) 
         # permissions. Say now that it will be refused.
         denied = _decide(check, model, context, request_url="", signer=None)
         if denied is not None:
-            log.warning("IAM: the presigned URL above will be refused when used")
+            log.warning("IAM: the URL was presigned all the same; AWS refuses it when it is used")
 
 
 def _on_call(
@@ -203,7 +224,7 @@ def _decide(
     except (NotModelled, KeyError, TypeError, AttributeError, ValueError) as error:
         reason = error if isinstance(error, NotModelled) else NotModelled(service, model.name)
         action = f"{service}:{model.name}"
-        log.warning("IAM DENIED  %s: %s  (%s)", enforcement.function_name, action, reason)
+        _record(enforcement, f"{action}  ({reason})")
         message = (
             f"User: {enforcement.principal} is not authorized to perform: {action} because {reason}"
         )
@@ -211,15 +232,18 @@ def _decide(
     denial = first_denial(outcomes)
     if denial is None:
         return None
-    action, resource = denial.request.action, denial.request.resource
-    log.warning(
-        "IAM DENIED  %s: %s on %s  (%s)",
-        enforcement.function_name,
-        action,
-        resource,
-        _reason(denial),
-    )
+    request = denial.request
+    _record(enforcement, f"{request.action} on {request.resource}  ({_reason(denial)})")
     return denial_response(model, denial_message(enforcement.principal, denial), request_url)
+
+
+def _record(enforcement: Enforcement, what: str) -> None:
+    global _denial_total
+    line = f"IAM DENIED  {enforcement.function_name}: {what}"
+    log.warning("%s", line)
+    enforcement.denials.append(line)
+    _recent_denials.append(line)
+    _denial_total = next(_denial_counter)
 
 
 def _reason(outcome: Outcome) -> str:
