@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import functools
 import gc
 import itertools
 import logging
@@ -80,16 +81,16 @@ class Enforcement:
             principal = f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/{principal}/{principal}"
         return cls(parsed, principal)
 
-    @property
+    @functools.cached_property
     def account(self) -> str:
         return self.principal.split(":")[4]
 
-    @property
+    @functools.cached_property
     def role_arn(self) -> str:
         role = self.principal.split(":", 5)[5].split("/")[1]
         return f"arn:aws:iam::{self.account}:role/{role}"
 
-    @property
+    @functools.cached_property
     def function_name(self) -> str:
         return self.principal.rsplit("/", 1)[-1]
 
@@ -296,8 +297,9 @@ def _hook() -> None:
 # -- facts the request does not carry ------------------------------------------------------
 
 _lookup_lock = threading.Lock()
+# A table's key schema never changes once created; a secret's ARN changes when the secret is
+# created again, so it is asked each time (powertools caches the secret's value anyway).
 _table_keys: dict[tuple[str, str, str], TableKeys] = {}
-_secret_arns: dict[tuple[str, str, str], str | None] = {}
 _lookup_clients: dict[tuple[str, str, str], Any] = {}
 
 
@@ -316,62 +318,54 @@ class _Lookups:
 
     def _client(self, service: str) -> Any:
         key = (service, self.endpoint, self.region)
-        if key not in _lookup_clients:
-            import botocore.session
-
-            credentials = getattr(self.signer, "_credentials", None)
-            frozen = credentials.get_frozen_credentials() if credentials else None
-            _lookup_clients[key] = botocore.session.Session().create_client(
-                service,
-                region_name=self.region,
-                endpoint_url=self.endpoint or None,
-                aws_access_key_id=frozen.access_key if frozen else "testing",
-                aws_secret_access_key=frozen.secret_key if frozen else "testing",
-                aws_session_token=frozen.token if frozen else None,
-            )
-        return _lookup_clients[key]
-
-    def table_keys(self, table_name: str) -> TableKeys:
-        key = (self.endpoint, self.region, table_name)
         with _lookup_lock:
-            if key not in _table_keys:
-                _table_keys[key] = self._describe_table(table_name)
-            return _table_keys[key]
+            if key not in _lookup_clients:
+                import botocore.session
 
-    def _describe_table(self, table_name: str) -> TableKeys:
+                credentials = getattr(self.signer, "_credentials", None)
+                frozen = credentials.get_frozen_credentials() if credentials else None
+                _lookup_clients[key] = botocore.session.Session().create_client(
+                    service,
+                    region_name=self.region,
+                    endpoint_url=self.endpoint or None,
+                    aws_access_key_id=frozen.access_key if frozen else "testing",
+                    aws_secret_access_key=frozen.secret_key if frozen else "testing",
+                    aws_session_token=frozen.token if frozen else None,
+                )
+            return _lookup_clients[key]
+
+    def _ask(self, service: str, operation: str, **params: Any) -> Any:
+        """The service's answer, asked outside any enforcement; None for an error answer."""
         from botocore.exceptions import ClientError
 
+        client = self._client(service)
         token = _BYPASS.set(True)
         try:
-            table = self._client("dynamodb").describe_table(TableName=table_name)["Table"]
-        except ClientError:
-            return TableKeys("")  # no such table: the call fails on its own, as in AWS
-        finally:
-            _BYPASS.reset(token)
-        indexes = table.get("GlobalSecondaryIndexes", []) + table.get("LocalSecondaryIndexes", [])
-        return TableKeys(
-            _hash_key(table["KeySchema"]),
-            {index["IndexName"]: _hash_key(index["KeySchema"]) for index in indexes},
-        )
-
-    def secret_arn(self, secret_id: str) -> str | None:
-        key = (self.endpoint, self.region, secret_id)
-        with _lookup_lock:
-            if key not in _secret_arns:
-                _secret_arns[key] = self._describe_secret(secret_id)
-            return _secret_arns[key]
-
-    def _describe_secret(self, secret_id: str) -> str | None:
-        from botocore.exceptions import ClientError
-
-        token = _BYPASS.set(True)
-        try:
-            arn = self._client("secretsmanager").describe_secret(SecretId=secret_id)["ARN"]
+            return getattr(client, operation)(**params)
         except ClientError:
             return None
         finally:
             _BYPASS.reset(token)
-        return str(arn)
+
+    def table_keys(self, table_name: str) -> TableKeys:
+        key = (self.endpoint, self.region, table_name)
+        if key not in _table_keys:
+            answer = self._ask("dynamodb", "describe_table", TableName=table_name)
+            if answer is None:
+                return TableKeys("")  # no such table: the call fails on its own, as in AWS
+            table = answer["Table"]
+            indexes = table.get("GlobalSecondaryIndexes", []) + table.get(
+                "LocalSecondaryIndexes", []
+            )
+            _table_keys[key] = TableKeys(
+                _hash_key(table["KeySchema"]),
+                {index["IndexName"]: _hash_key(index["KeySchema"]) for index in indexes},
+            )
+        return _table_keys[key]
+
+    def secret_arn(self, secret_id: str) -> str | None:
+        answer = self._ask("secretsmanager", "describe_secret", SecretId=secret_id)
+        return None if answer is None else str(answer["ARN"])
 
 
 def _hash_key(schema: list[Mapping[str, str]]) -> str:

@@ -39,20 +39,26 @@ def variable_value(name: str, context: Mapping[str, ContextValue]) -> str | None
     return None
 
 
-def substitute(text: str, context: Mapping[str, ContextValue]) -> str | None:
-    """`text` with its policy variables replaced; None when one has no value."""
-    if "${" not in text:
-        return text
-    parts: list[str] = []
+def _pieces(text: str, context: Mapping[str, ContextValue]) -> list[tuple[str, str]] | None:
+    """(policy text, variable value) pairs in order; None when a variable has no value."""
+    pieces: list[tuple[str, str]] = []
     position = 0
     for match in VARIABLE.finditer(text):
         value = variable_value(match.group(1), context)
         if value is None:
             return None
-        parts += [text[position : match.start()], value]
+        pieces.append((text[position : match.start()], value))
         position = match.end()
-    parts.append(text[position:])
-    return "".join(parts)
+    pieces.append((text[position:], ""))
+    return pieces
+
+
+def substitute(text: str, context: Mapping[str, ContextValue]) -> str | None:
+    """`text` with its policy variables replaced; None when one has no value."""
+    if "${" not in text:
+        return text
+    pieces = _pieces(text, context)
+    return None if pieces is None else "".join(literal + value for literal, value in pieces)
 
 
 def _translate(text: str, star: str, question: str) -> str:
@@ -65,16 +71,12 @@ def _with_variables(
     text: str, context: Mapping[str, ContextValue], translate: functools.partial[str]
 ) -> re.Pattern[str]:
     """Wildcards translated in the policy's text, never in a variable's value."""
-    parts: list[str] = []
-    position = 0
-    for match in VARIABLE.finditer(text):
-        value = variable_value(match.group(1), context)
-        if value is None:
-            return NOTHING
-        parts += [translate(text[position : match.start()]), re.escape(value)]
-        position = match.end()
-    parts.append(translate(text[position:]))
-    return re.compile("".join(parts), re.DOTALL)
+    pieces = _pieces(text, context)
+    if pieces is None:
+        return NOTHING
+    return re.compile(
+        "".join(translate(literal) + re.escape(value) for literal, value in pieces), re.DOTALL
+    )
 
 
 @functools.lru_cache(maxsize=4096)
