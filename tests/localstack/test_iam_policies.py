@@ -73,6 +73,8 @@ def test_intrinsics_are_resolved_to_the_deployments_names(deployment: Deployment
     sender = deployment.template.parameters["SenderEmail"].default
     raw = {"ses:FromAddress": sender}
     assert decide(policy, "ses:SendRawEmail", "*", **raw) is Decision.ALLOWED
+    # and its arguments for a worker process are plain JSON
+    assert json.loads(json.dumps(policy.install_kwargs())) == policy.install_kwargs()
     assert policy.principal == (
         "arn:aws:sts::123456789012:assumed-role/"
         f"entraide-local-ModerateFunctionRole/{deployment.function('moderate').name}"
