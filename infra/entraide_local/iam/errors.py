@@ -11,9 +11,10 @@ caller without permission:
 - SNS (query): `AuthorizationError`, HTTP 403
   (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors).
 - SES v1, STS (query): `AccessDenied`, HTTP 403.
-- SQS (JSON protocol, query-compatible): `AccessDenied` through the `x-amzn-query-error`
-  header that SQS sends with its JSON errors, HTTP 403
-  (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-faqs.html).
+- SQS (JSON protocol): `AccessDenied` through the `x-amzn-query-error` header, which "contains
+  two pieces of information: the type of error, and whether the error was a producer or
+  consumer error" and which botocore reads as the error code, HTTP 403
+  (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html).
 - CloudWatch (Smithy RPC v2 CBOR, query-compatible): `AccessDenied`, HTTP 403.
 """
 
