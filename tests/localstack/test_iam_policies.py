@@ -35,7 +35,9 @@ def decide(policy: FunctionPolicy, action: str, resource: str, **context: Any) -
     return Policy(policy.document).evaluate(Request(action, resource, context)).decision
 
 
-def test_every_function_gets_its_roles_policy_with_sams_additions(deployment: Deployment) -> None:
+def test_every_function_gets_its_roles_policy_with_sams_additions(
+    deployment: Deployment,
+) -> None:
     # When every function's policy is resolved from template.yaml
     policies = function_policies(deployment)
     # Then each function has one, with the logs and X-Ray grants SAM attaches
@@ -49,6 +51,11 @@ def test_every_function_gets_its_roles_policy_with_sams_additions(deployment: De
     assert decide(moderate, "dynamodb:GetRecords", stream) is Decision.ALLOWED
     failures = deployment.resolve({"Fn::GetAtt": ["ModerationFailureQueue", "Arn"]})
     assert decide(moderate, "sqs:SendMessage", failures) is Decision.ALLOWED
+    # and a scheduled function may send its failed runs to its on-failure destination
+    scheduled = deployment.resolve({"Fn::GetAtt": ["ScheduledRunFailureQueue", "Arn"]})
+    activate = policies["ActivateFunction"]
+    assert decide(activate, "sqs:SendMessage", scheduled) is Decision.ALLOWED
+    assert decide(activate, "sqs:SendMessage", failures) is Decision.IMPLICIT_DENY
     # while the relay, a queue consumer, reads its queue
     relay_queue = deployment.resolve({"Fn::GetAtt": ["RelayQueue", "Arn"]})
     assert decide(policies["RelayFunction"], "sqs:ReceiveMessage", relay_queue) is Decision.ALLOWED

@@ -9,8 +9,8 @@ managed policies it names are replaced by their documents (`managed.py`). The st
 all the role's policies are merged into one document: for identity-based evaluation only the
 set of statements counts.
 
-The transform runs offline: it needs a region and rejects local `CodeUri` folders, which are
-rewritten as `s3://` URIs (see NOTES-moto-sam.md). Its output is cached per template file.
+The transform is `entraide_local.transform`'s (offline, code folders as `s3://` URIs, managed
+policies named by ARN); its output is cached per template file and region.
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ import copy
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..provision import Deployment
 from ..template import Template, TemplateError, intrinsic_call
-from .managed import MANAGED_POLICIES, managed_policy
-
-_CODE_PROPERTIES = ("CodeUri", "ContentUri", "DefinitionUri")
+from ..transform import TransformError, transform_template
+from .managed import managed_policy
 
 
 @dataclass(frozen=True)
@@ -72,38 +70,12 @@ def transformed_resources(template: Template, region: str) -> Mapping[str, Any]:
 
 @functools.cache
 def _transform(path: str, mtime_ns: int, size: int, region: str) -> Mapping[str, Any]:
-    from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.translator.arn_generator import ArnGenerator
-    from samtranslator.translator.transform import transform
-
-    from ..template import parse_yaml
-
-    document = parse_yaml(Path(path).read_text(encoding="utf-8"), path)
-    for section in [document.get("Globals", {}).get("Function", {})] + [
-        resource.get("Properties") or {} for resource in document.get("Resources", {}).values()
-    ]:
-        for key in _CODE_PROPERTIES:
-            if isinstance(section.get(key), str):
-                section[key] = f"s3://local-code/{section[key].strip('/')}"
-    saved, ArnGenerator.BOTO_SESSION_REGION_NAME = ArnGenerator.BOTO_SESSION_REGION_NAME, region
     try:
-        output = transform(document, {}, _ManagedPolicyNames())
-    except InvalidDocumentException as error:
-        causes = "; ".join(str(cause) for cause in error.causes)
-        raise TemplateError(f"SAM transform of {path}: {causes}") from None
-    finally:
-        ArnGenerator.BOTO_SESSION_REGION_NAME = saved
+        output = transform_template(path, region=region)
+    except TransformError as error:
+        raise TemplateError(f"{path}: {error}") from None
     resources: Mapping[str, Any] = output["Resources"]
     return resources
-
-
-class _ManagedPolicyNames:
-    """SAM's loader of managed policy names (`Policies: [AWSLambdaBasicExecutionRole]`)."""
-
-    def load(self) -> dict[str, str]:
-        return {
-            name.rsplit("/", 1)[-1]: f"arn:aws:iam::aws:policy/{name}" for name in MANAGED_POLICIES
-        }
 
 
 def _function_policy(
