@@ -79,6 +79,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/relay_surge.py
 	$(BIN)/python bench/geomatch_scaling.py --moto-max 10000
+	$(BIN)/python bench/iam_check.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -41,7 +41,9 @@ class PhysicalResource:
 
 STATUS_CREATED = "created in moto"
 STATUS_LOCAL = "served by the local stack"
-STATUS_IGNORED = "ignored (permissions are not enforced locally)"
+# Roles become the functions' enforced policies (entraide_local.iam); resource policies
+# (queue, topic, bucket) are not evaluated.
+STATUS_IGNORED = "not created (roles: enforced per function; resource policies: not)"
 STATUS_SKIPPED = "skipped (not emulated)"
 STATUS_EXCLUDED = "excluded by its Condition"
 
@@ -555,7 +557,8 @@ CREATORS: dict[str, Creator] = {
     "AWS::CloudWatch::Alarm": create_alarm,
 }
 
-# Accepted without doing anything: moto does not enforce IAM, and these only grant access.
+# Not created in moto, which enforces no IAM: roles and policies are enforced per function by
+# entraide_local.iam instead; resource policies only grant access.
 IGNORED_TYPES = frozenset(
     {
         "AWS::SQS::QueuePolicy",

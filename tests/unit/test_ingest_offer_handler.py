@@ -18,7 +18,7 @@ from entraide.models import Activation, AlertLevel, Hazard
 from entraide.store import EntraideTable
 from entraide_local.provision import Deployment
 from tests.events import api_request, load_event
-from tests.unit.conftest import use_function_environment
+from tests.unit.conftest import PolicedHandler, UnderPolicy, use_function_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, deployment: Deployment) -> None
 
 
 @pytest.fixture
-def handler(environment: None) -> ModuleType:
+def handler(environment: None, under_policy: UnderPolicy) -> PolicedHandler:
     spec = importlib.util.spec_from_file_location(
         "ingest_offer_app", ROOT / "functions" / "ingest_offer" / "app.py"
     )
@@ -51,7 +51,7 @@ def handler(environment: None) -> ModuleType:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return PolicedHandler(module, under_policy, "IngestOfferFunction")
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from entraide.notices import (
 from entraide.signing import LinkSigner
 from entraide.store import EntraideTable
 from tests.factories import NOW, make_post
+from tests.unit.conftest import UnderPolicy
 
 KEY = b"k" * 32
 BASE = "https://entraide.example/Prod/"
@@ -526,3 +527,26 @@ def test_a_notice_goes_through_ses(table: EntraideTable, links: ContactLinks, cl
     raw = [m.raw_data for m in ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages]
     assert len(raw) == 2
     assert all("aidant1@example.net" not in data for data in raw if NEEDY in data)
+
+
+def test_under_geomatchs_role_a_sent_notice_is_deleted_and_never_sent_again(
+    table: EntraideTable,
+    book: NoticeBook,
+    mailer: RecordingMailer,
+    clock: Clock,
+    under_policy: UnderPolicy,
+) -> None:
+    # Given a match queued for a person in need and a helper
+    need, [offer] = need_and_offers(table, 1)
+    book.queue(FakeMatch(need, offer, 3.0))
+    with under_policy("GeomatchFunction"):
+        # When geomatch's flush runs under its own role, then in the next hourly slots
+        flushed = [book.flush()]
+        for _ in range(2):
+            clock.advance(hours=1)
+            flushed.append(book.flush())
+        # Then each person got one email, and the sent notices are gone (in AWS a refused
+        # BatchWriteItem left them due: the same email went again every hour for 30 days)
+        assert len(mailer.sent) == 2
+        assert book.pending(recipient_digest(NEEDY)) == []
+        assert flushed == [2, 0, 0]

@@ -35,7 +35,13 @@ from entraide.store import EntraideTable
 from entraide_local.provision import Deployment
 from entraide_local.template import ApiEvent
 from tests.events import api_request
-from tests.unit.conftest import FakeContext, load_handler, use_function_environment
+from tests.unit.conftest import (
+    FakeContext,
+    PolicedHandler,
+    UnderPolicy,
+    load_handler,
+    use_function_environment,
+)
 
 FUNCTION = "public_posts"
 CONTACT = Contact(email="sinistre@example.org", phone="06 12 34 56 78")
@@ -57,13 +63,15 @@ def _in_template(deployment: Deployment) -> bool:
 
 
 @pytest.fixture
-def handler(monkeypatch: pytest.MonkeyPatch, deployment: Deployment) -> ModuleType:
+def handler(
+    monkeypatch: pytest.MonkeyPatch, deployment: Deployment, under_policy: UnderPolicy
+) -> PolicedHandler:
     if _in_template(deployment):
         use_function_environment(monkeypatch, deployment, FUNCTION)
     else:  # until template.yaml declares the function: what it will give it
         monkeypatch.setenv("TABLE_NAME", deployment.outputs["TableName"])
         monkeypatch.setenv("PUBLIC_BASE_URL", "https://example.org/prod/")
-    return load_handler(FUNCTION, "public_posts_app")
+    return PolicedHandler(load_handler(FUNCTION, "public_posts_app"), under_policy, FUNCTION)
 
 
 @pytest.fixture
