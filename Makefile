@@ -7,24 +7,39 @@ PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins older boto3, networkx and packaging than ours: it has a virtual environment
+# of its own, built from its own lock file.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_VERSION := 3.3.30
+# The template CloudFormation deploys: template.yaml through SAM's transform (offline).
+TRANSFORMED := var/template.transformed.json
 PORT ?= 3000
 MOTO_PORT ?= 5000
 # The local stack replays a recorded alert (see infra/replay/README.md).
 ALERT_SOURCES ?= [{"name": "vigicrues", "url": "infra/replay/HANDMADE_vigicrues_orange_aude.json"}]
 
-.PHONY: help run test unit integration lint typecheck format bench lock clean
+.PHONY: help run test unit integration lint checkov typecheck format bench lock lock-checkov clean
 
 help:
 	@echo "make run        the whole pipeline on 127.0.0.1 (form on :$(PORT), moto on :$(MOTO_PORT))"
-	@echo "make test       lint, typecheck, cfn-lint and every test"
+	@echo "make test       lint, the transformed template's cfn-lint and checkov, typecheck, every test"
+	@echo "make checkov    checkov on the transformed template (skips: .checkov.yaml)"
 	@echo "make bench      the benchmarks under bench/"
 	@echo "make lock       re-pin requirements.lock from pyproject.toml"
+	@echo "make lock-checkov  re-pin requirements-checkov.lock (checkov $(CHECKOV_VERSION))"
 
 # The virtual environment is (re)built when the pinned dependencies change.
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(CHECKOV_STAMP): requirements-checkov.lock
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r requirements-checkov.lock
 	@touch $@
 
 # Emails land in var/outbox/ (and their links on the console); links point at this stack.
@@ -34,7 +49,7 @@ run: $(STAMP)
 		--parameter PublicBaseUrl=http://127.0.0.1:$(PORT)/ \
 		--parameter 'AlertSources=$(ALERT_SOURCES)'
 
-test: lint typecheck
+test: lint checkov typecheck
 	$(BIN)/pytest
 
 unit: $(STAMP)
@@ -47,6 +62,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python -m entraide_local.transform template.yaml --out $(TRANSFORMED)
+
+checkov: lint $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(TRANSFORMED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -60,10 +79,17 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/relay_surge.py
 	$(BIN)/python bench/geomatch_scaling.py --moto-max 10000
+	$(BIN)/python bench/iam_check.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
+lock-checkov:
+	rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	$(CHECKOV_VENV)/bin/python -m pip freeze > requirements-checkov.lock
+	@touch $(CHECKOV_STAMP)
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) var .mypy_cache .ruff_cache .pytest_cache

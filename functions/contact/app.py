@@ -25,7 +25,7 @@ from entraide.web.contact_pages import (
     render_contact_page,
     render_contact_sent_page,
 )
-from entraide.web.http import html_response, status_of
+from entraide.web.http import html_response, public_base_url, status_of
 from entraide.web.refusals import describe_contact_refusal
 from entraide.web.requests import body_format
 from entraide.wiring import contact_desk
@@ -37,9 +37,7 @@ app = APIGatewayRestResolver()
 
 def links_to_this_api(resolver: APIGatewayRestResolver, next_middleware: Any) -> Any:
     """Links in the helper's email point at this API unless a custom domain is set."""
-    if not desk.links.base_url.startswith("http"):
-        context = resolver.current_event.request_context
-        desk.links.base_url = f"https://{context.domain_name}/{context.stage}/"
+    desk.links.base_url = public_base_url(settings.public_base_url, resolver.current_event)
     return next_middleware(resolver)
 
 

@@ -23,7 +23,13 @@ from entraide.matching.nearby import NearbySearch
 from entraide.observability import logger, metrics
 from entraide.settings.public import PublicSettings
 from entraide.web import pages, public_pages
-from entraide.web.http import html_response, json_error_response, json_response, status_of
+from entraide.web.http import (
+    html_response,
+    json_error_response,
+    json_response,
+    public_base_url,
+    status_of,
+)
 
 settings = PublicSettings.from_environ(os.environ)
 table = Table(settings.table_name)
@@ -60,7 +66,8 @@ def _searched(results: public.NearbyResults) -> None:
 def search_posts() -> Response[str]:
     results = posts.search(_params())
     _searched(results)
-    return _cacheable(json_response(200, results.to_json(settings.public_base_url)))
+    base_url = public_base_url(settings.public_base_url, app.current_event)
+    return _cacheable(json_response(200, results.to_json(base_url)))
 
 
 @app.get("/pres-de-chez-moi")

@@ -21,13 +21,15 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .iam.hook import acting_as
+from .iam.policies import FunctionPolicy
 from .provision import DeployedFunction, Deployment
 
 log = logging.getLogger("entraide_local")
@@ -129,8 +131,16 @@ class _Activity:
 class Invoker:
     """Loads the handlers of a deployment and calls them."""
 
-    def __init__(self, deployment: Deployment, *, base_environment: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        *,
+        base_environment: Mapping[str, str],
+        policies: Mapping[str, FunctionPolicy] | None = None,
+    ) -> None:
         self.deployment = deployment
+        # Each function's role policy, enforced on its AWS calls (none: IAM not enforced).
+        self.policies = dict(policies or {})
         self.base_environment = dict(base_environment)
         self.handlers: dict[str, Handler] = {}
         self.import_errors: dict[str, str] = {}
@@ -213,7 +223,7 @@ class Invoker:
             deadline=started + function.spec.timeout,
         )
         payload = json.loads(json.dumps(event))  # a fresh copy, as decoded by the runtime
-        with environment(self.function_environment(function)):
+        with environment(self.function_environment(function)), self._iam(function):
             result = handler(payload, context)
         try:
             return json.loads(json.dumps(result))
@@ -222,6 +232,10 @@ class Invoker:
             raise LambdaRuntimeError(
                 f"Runtime.MarshalError: Unable to marshal response: {error}"
             ) from None
+
+    def _iam(self, function: DeployedFunction) -> AbstractContextManager[object]:
+        policy = self.policies.get(function.logical_id)
+        return nullcontext() if policy is None else acting_as(policy.document, policy.principal)
 
     def _report(self, invocation: Invocation) -> None:
         function, spec = invocation.function, invocation.function.spec

@@ -41,7 +41,9 @@ class PhysicalResource:
 
 STATUS_CREATED = "created in moto"
 STATUS_LOCAL = "served by the local stack"
-STATUS_IGNORED = "ignored (permissions are not enforced locally)"
+# Roles become the functions' enforced policies (entraide_local.iam); resource policies
+# (queue, topic, bucket) are not evaluated.
+STATUS_IGNORED = "not created (roles: enforced per function; resource policies: not)"
 STATUS_SKIPPED = "skipped (not emulated)"
 STATUS_EXCLUDED = "excluded by its Condition"
 
@@ -208,7 +210,7 @@ def create_topic(
     name = props.get("TopicName") or (f"{default_name}.fifo" if fifo else default_name)
     attributes = {
         key: _attribute_text(props[key])
-        for key in ("DisplayName", "ContentBasedDeduplication")
+        for key in ("DisplayName", "ContentBasedDeduplication", "KmsMasterKeyId")
         if key in props
     }
     if fifo:
@@ -222,7 +224,14 @@ def create_topic(
         arn,
         {"TopicArn": arn, "TopicName": name},
         props,
-        {"TopicName", "FifoTopic", "DisplayName", "ContentBasedDeduplication", "Subscription"},
+        {
+            "TopicName",
+            "FifoTopic",
+            "DisplayName",
+            "ContentBasedDeduplication",
+            "KmsMasterKeyId",
+            "Subscription",
+        },
     )
     created.note = "; ".join(filter(None, [created.note, *notes]))
     return created
@@ -247,24 +256,33 @@ def create_subscription(
             f"{props['TopicArn']}:{resource.logical_id}",
             note=f"protocol {props.get('Protocol')} is not delivered locally",
         )
-    return _created(
+    created = _created(
         resource,
         arn,
         {},
         props,
         {"TopicArn", "Protocol", "Endpoint", "RedrivePolicy", *_SUBSCRIPTION_ATTRIBUTES},
     )
+    if str(props.get("Protocol")).lower().startswith("email"):
+        created.note = "; ".join(filter(None, [created.note, "no email is sent locally"]))
+    return created
+
+
+# Email subscriptions exist in moto like in AWS, and nothing is mailed. Lambda subscriptions
+# would make moto consume the messages itself (the local stack invokes the handlers), and
+# HTTP ones would make it post to the endpoint: those are left out.
+_SUBSCRIBED_PROTOCOLS = ("sqs", "email", "email-json")
 
 
 def _subscription_arn(
     sns: Any, topic_arn: str, props: Mapping[str, Any], attributes: Mapping[str, Any]
 ) -> str | None:
-    if str(props.get("Protocol")).lower() != "sqs":
-        # Lambda subscriptions would make moto consume the messages; email/http go nowhere.
+    protocol = str(props.get("Protocol")).lower()
+    if protocol not in _SUBSCRIBED_PROTOCOLS:
         return None
     response = sns.subscribe(
         TopicArn=topic_arn,
-        Protocol="sqs",
+        Protocol=protocol,
         Endpoint=props["Endpoint"],
         Attributes={key: _attribute_text(value) for key, value in attributes.items()},
         ReturnSubscriptionArn=True,
@@ -462,6 +480,69 @@ def create_email_identity(
     return _created(resource, identity, {}, props, {"EmailIdentity"})
 
 
+# --- KMS and CloudWatch ------------------------------------------------------------------
+
+
+_KEY_HANDLED = {"Description", "KeyPolicy", "KeyUsage", "KeySpec", "EnableKeyRotation", "Enabled"}
+
+
+def create_key(
+    context: CreateContext, resource: Resource, props: Mapping[str, Any]
+) -> PhysicalResource:
+    kms = context.clients("kms")
+    request: dict[str, Any] = {
+        "Description": str(props.get("Description", "")),
+        "KeyUsage": str(props.get("KeyUsage", "ENCRYPT_DECRYPT")),
+        "KeySpec": str(props.get("KeySpec", "SYMMETRIC_DEFAULT")),
+    }
+    if "KeyPolicy" in props:
+        request["Policy"] = _attribute_text(props["KeyPolicy"])
+    metadata = kms.create_key(**request)["KeyMetadata"]
+    key_id = metadata["KeyId"]
+    if _attribute_text(props.get("EnableKeyRotation", False)) == "true":
+        kms.enable_key_rotation(KeyId=key_id)
+    if _attribute_text(props.get("Enabled", True)) == "false":
+        kms.disable_key(KeyId=key_id)
+    attributes = {"Arn": metadata["Arn"], "KeyId": key_id}
+    return _created(resource, key_id, attributes, props, _KEY_HANDLED)
+
+
+# CloudFormation's AWS::CloudWatch::Alarm properties are PutMetricAlarm's parameters.
+_ALARM_TEXT = (
+    "AlarmDescription",
+    "ComparisonOperator",
+    "EvaluateLowSampleCountPercentile",
+    "ExtendedStatistic",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ThresholdMetricId",
+    "TreatMissingData",
+    "Unit",
+)
+_ALARM_INTEGERS = ("DatapointsToAlarm", "EvaluationPeriods", "Period")
+_ALARM_LISTS = ("AlarmActions", "Dimensions", "InsufficientDataActions", "Metrics", "OKActions")
+
+
+def create_alarm(
+    context: CreateContext, resource: Resource, props: Mapping[str, Any]
+) -> PhysicalResource:
+    name = context.physical_name(resource, props.get("AlarmName"))
+    request: dict[str, Any] = {"AlarmName": name}
+    request.update({key: str(props[key]) for key in _ALARM_TEXT if key in props})
+    request.update({key: int(props[key]) for key in _ALARM_INTEGERS if key in props})
+    request.update({key: list(props[key]) for key in _ALARM_LISTS if key in props})
+    if "Threshold" in props:
+        request["Threshold"] = float(props["Threshold"])
+    if "ActionsEnabled" in props:
+        request["ActionsEnabled"] = _attribute_text(props["ActionsEnabled"]) == "true"
+    context.clients("cloudwatch").put_metric_alarm(**request)
+    attributes = {"Arn": context.arn("cloudwatch", f"alarm:{name}")}
+    handled = {"AlarmName", "Threshold", "ActionsEnabled"}
+    handled.update(_ALARM_TEXT, _ALARM_INTEGERS, _ALARM_LISTS)
+    return _created(resource, name, attributes, props, handled)
+
+
 CREATORS: dict[str, Creator] = {
     "AWS::DynamoDB::Table": create_table,
     "AWS::SQS::Queue": create_queue,
@@ -472,9 +553,12 @@ CREATORS: dict[str, Creator] = {
     "AWS::SecretsManager::Secret": create_secret,
     "AWS::Logs::LogGroup": create_log_group,
     "AWS::SES::EmailIdentity": create_email_identity,
+    "AWS::KMS::Key": create_key,
+    "AWS::CloudWatch::Alarm": create_alarm,
 }
 
-# Accepted without doing anything: moto does not enforce IAM, and these only grant access.
+# Not created in moto, which enforces no IAM: roles and policies are enforced per function by
+# entraide_local.iam instead; resource policies only grant access.
 IGNORED_TYPES = frozenset(
     {
         "AWS::SQS::QueuePolicy",

@@ -36,6 +36,7 @@ from urllib.parse import unquote
 
 from .api import ApiApplication, ApiServer, HttpRequest, HttpResponse, build_routes, json_response
 from .clients import ACCOUNT_ID, DEFAULT_REGION, MotoClients, aws_environment
+from .iam.policies import function_policies
 from .invoke import Invocation, Invoker, restore_environment
 from .polling import PollerSettings
 from .provision import DEFAULT_STACK_NAME, Deployment, provision
@@ -85,6 +86,7 @@ class LocalStack:
         poller_settings: PollerSettings | None = None,
         set_process_environment: bool = True,
         fail_on_import_error: bool = True,
+        enforce_iam: bool = True,
     ) -> None:
         self.template_path = Path(template)
         self.port = port
@@ -97,6 +99,8 @@ class LocalStack:
         self.poller_settings = poller_settings or PollerSettings()
         self.set_process_environment = set_process_environment
         self.fail_on_import_error = fail_on_import_error
+        # Each function's calls checked against its template policy, as IAM would.
+        self.enforce_iam = enforce_iam
         self.startup_seconds = 0.0
         self._moto: Any = None
         self._saved_environment: dict[str, str] | None = None
@@ -149,8 +153,11 @@ class LocalStack:
         self._deployment = provision(
             template, self._clients, stack_name=self.stack_name, region=self.region
         )
+        policies = function_policies(self._deployment) if self.enforce_iam else {}
         self._invoker = Invoker(
-            self._deployment, base_environment=aws_environment(self.endpoint_url, self.region)
+            self._deployment,
+            base_environment=aws_environment(self.endpoint_url, self.region),
+            policies=policies,
         )
         self._invoker.load_all()
         errors = self._invoker.import_errors
@@ -290,6 +297,8 @@ class LocalStack:
             f"ready in {self.startup_seconds:.1f} s, from {deployment.template.path}",
             f"  web form and API   {self.api_url}",
             f"  AWS (moto)         {self.endpoint_url}   (AWS_ENDPOINT_URL)",
+            "  IAM                "
+            + ("each function's template policy enforced" if self.enforce_iam else "not enforced"),
         ]
         if self.state_path is not None:
             lines.append(f"  state              {self.state_path}")
@@ -397,6 +406,7 @@ def run(
     stack_name: str = DEFAULT_STACK_NAME,
     region: str = DEFAULT_REGION,
     parameters: Mapping[str, Any] | None = None,
+    enforce_iam: bool = True,
 ) -> None:
     """Run the local stack until Ctrl-C or SIGTERM."""
     existing = running_state(state_dir)
@@ -421,6 +431,7 @@ def run(
             parameters=parameters,
             state_dir=state_dir,
             fail_on_import_error=False,  # serve the other functions; the banner flags it
+            enforce_iam=enforce_iam,
         ) as stack:
             print(stack.banner(), flush=True)
             while not stop_requested.wait(0.5):
@@ -441,11 +452,12 @@ def run_from_cli(
     stack_name: str = DEFAULT_STACK_NAME,
     region: str = DEFAULT_REGION,
     parameters: Sequence[str] = (),
+    enforce_iam: bool = True,
 ) -> int:
     """`run` for a command line: `parameters` as `Key=Value`; returns the exit status."""
     try:
         overrides = dict(_parameter(item) for item in parameters)
-        run(template_path, port, moto_port, state_dir, stack_name, region, overrides)
+        run(template_path, port, moto_port, state_dir, stack_name, region, overrides, enforce_iam)
     except (TemplateError, LocalStackError, OSError, ValueError) as error:
         print(f"entraide local: {error}", file=sys.stderr)
         return 1

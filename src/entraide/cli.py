@@ -4,7 +4,7 @@
     entraide activation close ID
     entraide activation list [--all] [--json]
     entraide report --month 2026-10 [--out DIR]
-    entraide local run [--port 3000] [--moto-port 5000]
+    entraide local run [--port 3000] [--moto-port 5000] [--no-iam]
     entraide local fire FUNCTION
 
 Activation commands work against AWS (the table named by ``--table``, or the
@@ -214,6 +214,7 @@ def cmd_local_run(args: argparse.Namespace) -> int:
         moto_port=args.moto_port,
         state_dir=args.state_dir,
         parameters=args.parameter,
+        enforce_iam=not args.no_iam,
         **{key: value for key, value in naming.items() if value is not None},
     )
 
@@ -302,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a template parameter, e.g. OutboxDir=var/outbox (repeatable)",
+    )
+    run.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="do not check each function's AWS calls against its template policy",
     )
     run.set_defaults(handler=cmd_local_run)
     fire = local_actions.add_parser(

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from entraide_local.iam.hook import denial_count, recent_denials
 from entraide_local.stack import LocalStack
 from entraide_local.template import parse_yaml
 
@@ -193,3 +194,13 @@ def local_stack(
         stack_name=stack_name,
     ) as stack:
         yield RunningStack(stack, record_file, directory / "var", outbox)
+
+
+@pytest.fixture(autouse=True)
+def no_call_refused_by_iam() -> Iterator[None]:
+    """Every function runs under its template policy: a refused call fails the test, even
+    when the function catches the error (in AWS it would fail)."""
+    before = denial_count()
+    yield
+    refused = denial_count() - before
+    assert refused == 0, "\n".join(recent_denials()[-refused:])

@@ -102,9 +102,34 @@ def test_unknown_and_conditional_resources_are_not_created(deployment: Deploymen
 
     assert deployment.resources["ProdOnlyQueue"].status == STATUS_EXCLUDED
     assert not any("ProdOnlyQueue" in url for url in queues)
-    assert deployment.resources["ErrorsAlarm"].status.startswith("skipped")
+    assert deployment.resources["Dashboard"].status.startswith("skipped")
     assert deployment.resources["EventsQueue"].status == STATUS_CREATED
     assert "ProdOnlyQueueUrl" not in deployment.outputs
+
+
+def test_alarm_is_created_with_its_metric_and_actions(deployment: Deployment) -> None:
+    # Given the test template provisioned (fixture), whose alarm watches the echo function
+    # When the alarm is read back from CloudWatch
+    [alarm] = client("cloudwatch").describe_alarms(
+        AlarmNames=[deployment.physical_id("ErrorsAlarm")]
+    )["MetricAlarms"]
+
+    # Then it is the template's alarm, every reference resolved to a physical name
+    assert alarm["AlarmName"] == "unit-ErrorsAlarm"
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+    )
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": "unit-EchoFunction"}]
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (60, 5, 2)
+    assert alarm["Threshold"] == 1.0
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [deployment.physical_id("Topic")]
+    assert deployment.resources["ErrorsAlarm"].attributes["Arn"] == (
+        "arn:aws:cloudwatch:eu-west-3:123456789012:alarm:unit-ErrorsAlarm"
+    )
 
 
 def test_function_environment_and_outputs_are_resolved(deployment: Deployment) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +20,8 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Activation
+from entraide_local.iam.hook import Enforcement, acting_as
+from entraide_local.iam.policies import function_policy
 from entraide_local.provision import Deployment, provision
 from tests.factories import make_activation
 
@@ -50,6 +53,54 @@ def posts(table: Table) -> PostStore:
 @pytest.fixture
 def activations(table: Table) -> ActivationStore:
     return ActivationStore(table)
+
+
+UnderPolicy = Callable[[str], AbstractContextManager[Enforcement]]
+
+
+@pytest.fixture
+def under_policy(deployment: Deployment) -> UnderPolicy:
+    """`with under_policy("ModerateFunction"): ...`: AWS calls inside the block are checked
+    against that function's role policy from template.yaml, as IAM checks them in AWS (a
+    denied call raises AWS's ClientError); the test's own set-up outside stays unrestricted.
+
+    A call refused inside the block fails the test, even when the code catches the error:
+    in AWS it would fail, so a new call without its grant cannot land."""
+
+    @contextmanager
+    def enforce(function: str) -> Iterator[Enforcement]:
+        policy = function_policy(deployment, function)
+        with acting_as(policy.document, policy.principal) as enforcement:
+            yield enforcement
+        assert not enforcement.denials, "\n".join(enforcement.denials)
+
+    return enforce
+
+
+class PolicedHandler:
+    """A handler module whose `lambda_handler` runs under its function's template policy."""
+
+    def __init__(self, module: ModuleType, under_policy: UnderPolicy, function: str) -> None:
+        self.module = module
+        self._under_policy = under_policy
+        self._function = function
+
+    def lambda_handler(self, event: Any, context: Any) -> Any:
+        with self._under_policy(self._function):
+            return self.module.lambda_handler(event, context)
+
+    # Everything else is the module's, monkeypatching included.
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.module, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("module", "_under_policy", "_function"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.module, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self.module, name)
 
 
 def use_function_environment(

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from entraide.settings.base import Settings
+from entraide.settings.shared import PublicUrlSettings
 
 
-class PublicSettings(Settings):
+class PublicSettings(PublicUrlSettings):
     """The public_posts function: where the public pages live, for the JSON ``url``."""
-
-    public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")

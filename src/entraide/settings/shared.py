@@ -1,4 +1,4 @@
-"""Settings several groups of functions share: signed links, and email through SES."""
+"""Settings several groups of functions share: signed links, public links, email through SES."""
 
 from __future__ import annotations
 
@@ -14,13 +14,19 @@ class SigningSettings(Settings):
     link_ttl_hours: int = Field(default=72, alias="LINK_TTL_HOURS", gt=0, le=24 * 30)
 
 
-class MailSettings(Settings):
+class PublicUrlSettings(Settings):
+    """The base of the links to the public pages."""
+
+    # Empty only for an API function without a custom domain: the template cannot give it
+    # its own API's URL (a circular reference); it takes it from the request instead
+    # (entraide.web.http.public_base_url).
+    public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL", pattern=r"^(https?://.*)?$")
+
+
+class MailSettings(PublicUrlSettings):
     """Emails through SES: the sender, the base of links, the local stack's outbox."""
 
     sender_email: str = Field(alias="SENDER_EMAIL", min_length=3)
-    # Empty only for an API function without a custom domain: the template cannot give it
-    # its own API's URL (a circular reference); it takes it from the request instead.
-    public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL", pattern=r"^(https?://.*)?$")
     # Local stack only: a copy of every email sent is written there.
     outbox_dir: OptionalFolder = Field(default=None, alias="OUTBOX_DIR")
 

@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from entraide.kernel.errors import (
     ActivationAlreadyClosed,
@@ -108,6 +109,20 @@ def wants_html(headers: dict[str, str] | Any) -> bool:
         return True
     accept = (headers.get("accept") or "").lower()
     return "text/html" in accept and "application/json" not in accept
+
+
+def public_base_url(configured: str, event: APIGatewayProxyEvent) -> str:
+    """Where the public pages live, with a trailing slash: the custom domain if one is set,
+    else the URL of the API that received ``event``.
+
+    The template cannot give an API function its own API's URL: the API refers to the
+    function (its integration), so the function referring to the API is a circular
+    dependency that CloudFormation refuses. The request says where the API is instead.
+    """
+    if configured:
+        return configured.rstrip("/") + "/"
+    context = event.request_context
+    return f"https://{context.domain_name}/{context.stage}/"
 
 
 def error_response(

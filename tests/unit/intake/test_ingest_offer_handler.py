@@ -18,7 +18,7 @@ from entraide.kernel.model import Activation
 from entraide_local.provision import Deployment
 from tests.events import api_request, load_event
 from tests.paths import ROOT
-from tests.unit.conftest import use_function_environment
+from tests.unit.conftest import PolicedHandler, UnderPolicy, use_function_environment
 
 
 class FakeContext:
@@ -41,7 +41,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, deployment: Deployment) -> None
 
 
 @pytest.fixture
-def handler(environment: None) -> ModuleType:
+def handler(environment: None, under_policy: UnderPolicy) -> PolicedHandler:
     spec = importlib.util.spec_from_file_location(
         "ingest_offer_app", ROOT / "functions" / "ingest_offer" / "app.py"
     )
@@ -49,7 +49,7 @@ def handler(environment: None) -> ModuleType:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return PolicedHandler(module, under_policy, "IngestOfferFunction")
 
 
 def item_count(table: Table) -> int:

@@ -28,6 +28,7 @@ from entraide.matching.notices import NoticeBook, NoticeLine, recipient_digest
 from entraide.moderation.signing import LinkSigner
 from entraide.web.match_emails import format_distance, match_notice, notice_subject
 from tests.factories import BASE, LINK_KEY, NOW, Clock, make_post
+from tests.unit.conftest import UnderPolicy
 
 NEEDY = "famille.martin@example.org"
 HOUR = timedelta(hours=1)
@@ -506,3 +507,26 @@ def test_a_notice_goes_through_ses(
     raw = [m.raw_data for m in ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages]
     assert len(raw) == 2
     assert all("aidant1@example.net" not in data for data in raw if NEEDY in data)
+
+
+def test_under_geomatchs_role_a_sent_notice_is_deleted_and_never_sent_again(
+    posts: PostStore,
+    book: NoticeBook,
+    mailer: RecordingMailer,
+    clock: Clock,
+    under_policy: UnderPolicy,
+) -> None:
+    # Given a match queued for a person in need and a helper
+    need, [offer] = need_and_offers(posts, 1)
+    book.queue(FakeMatch(need, offer, 3.0))
+    with under_policy("GeomatchFunction"):
+        # When geomatch's flush runs under its own role, then in the next hourly slots
+        flushed = [book.flush()]
+        for _ in range(2):
+            clock.advance(hours=1)
+            flushed.append(book.flush())
+        # Then each person got one email, and the sent notices are gone (in AWS a refused
+        # BatchWriteItem left them due: the same email went again every hour for 30 days)
+        assert len(mailer.sent) == 2
+        assert book.pending(recipient_digest(NEEDY)) == []
+        assert flushed == [2, 0, 0]

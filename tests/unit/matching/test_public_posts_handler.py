@@ -35,7 +35,13 @@ from entraide.web.public_pages import PUBLIC_CACHE_CONTROL
 from entraide_local.provision import Deployment
 from entraide_local.template import ApiEvent
 from tests.events import api_request
-from tests.unit.conftest import FakeContext, load_handler, use_function_environment
+from tests.unit.conftest import (
+    FakeContext,
+    PolicedHandler,
+    UnderPolicy,
+    load_handler,
+    use_function_environment,
+)
 
 FUNCTION = "public_posts"
 CONTACT = Contact(email="sinistre@example.org", phone="06 12 34 56 78")
@@ -44,6 +50,8 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 CARCASSONNE = (43.20938, 2.34399)
 TREBES = (43.20546, 2.45954)
 NARBONNE = (43.18396, 3.00141)  # 54 km from Carcassonne
+# The URL of the API that received the recorded request (tests/events/apigw_rest_post_offers)
+SAMPLE_API_URL = "https://a1b2c3d4e5.execute-api.eu-west-3.amazonaws.com/prod/"
 
 
 def _in_template(deployment: Deployment) -> bool:
@@ -55,13 +63,15 @@ def _in_template(deployment: Deployment) -> bool:
 
 
 @pytest.fixture
-def handler(monkeypatch: pytest.MonkeyPatch, deployment: Deployment) -> ModuleType:
+def handler(
+    monkeypatch: pytest.MonkeyPatch, deployment: Deployment, under_policy: UnderPolicy
+) -> PolicedHandler:
     if _in_template(deployment):
         use_function_environment(monkeypatch, deployment, FUNCTION)
     else:  # until template.yaml declares the function: what it will give it
         monkeypatch.setenv("TABLE_NAME", deployment.outputs["TableName"])
         monkeypatch.setenv("PUBLIC_BASE_URL", "https://example.org/prod/")
-    return load_handler(FUNCTION, "public_posts_app")
+    return PolicedHandler(load_handler(FUNCTION, "public_posts_app"), under_policy, FUNCTION)
 
 
 def store_post(
@@ -175,8 +185,9 @@ def test_posts_returns_approved_offers_nearby_as_json(
         ("01JOFFERCARCASSONNE0000001", 0),
         ("01JOFFERTREBES000000000001", 9),
     ]
-    base = os.environ["PUBLIC_BASE_URL"].rstrip("/")
-    assert document["items"][0]["url"] == f"{base}/posts/01JOFFERCARCASSONNE0000001"
+    # no custom domain in the template: the link is on the API that served the request
+    assert os.environ["PUBLIC_BASE_URL"] == ""
+    assert document["items"][0]["url"] == f"{SAMPLE_API_URL}posts/01JOFFERCARCASSONNE0000001"
     assert document["next_cursor"] is None
     assert document["asleep"] is False
     # the public text is what the moderator approved; nothing else is private
@@ -184,6 +195,22 @@ def test_posts_returns_approved_offers_nearby_as_json(
     assert_private(response["body"])
     assert "sinistre@example.org" not in logs
     assert '"cells_read"' in logs
+
+
+def test_posts_links_point_at_the_custom_domain_when_one_is_set(
+    monkeypatch: pytest.MonkeyPatch, handler: ModuleType, posts: PostStore, aude: Activation
+) -> None:
+    # Given a custom domain in the function's environment (parameter PublicBaseUrl)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://entraide.example.fr")
+    behind_custom_domain = load_handler(FUNCTION, "public_posts_custom_domain_app")
+    store_post(posts, "01JOFFERCARCASSONNE0000001")
+
+    # When someone searches through the API
+    response, _ = get(behind_custom_domain, "/posts", {"postcode": "11000"})
+
+    # Then the post's link is on the custom domain, not on the API's own URL
+    [item] = json.loads(response["body"])["items"]
+    assert item["url"] == "https://entraide.example.fr/posts/01JOFFERCARCASSONNE0000001"
 
 
 def test_posts_pages_through_the_real_search(

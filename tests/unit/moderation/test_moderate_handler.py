@@ -20,6 +20,8 @@ from entraide_local.provision import Deployment
 from tests.factories import NOW, make_activation, make_post
 from tests.unit.conftest import (
     FakeContext,
+    PolicedHandler,
+    UnderPolicy,
     load_handler,
     stream_events,
     use_function_environment,
@@ -30,11 +32,13 @@ POST = make_post(title=TITLE, description="Contactez-moi au 06 12 34 56 78.")
 
 
 @pytest.fixture
-def moderate(monkeypatch: pytest.MonkeyPatch, deployment: Deployment) -> ModuleType:
+def moderate(
+    monkeypatch: pytest.MonkeyPatch, deployment: Deployment, under_policy: UnderPolicy
+) -> PolicedHandler:
     use_function_environment(monkeypatch, deployment, "moderate")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "moderate")
     monkeypatch.setenv("OUTBOX_DIR", "")
-    return load_handler("moderate", "moderate_app")
+    return PolicedHandler(load_handler("moderate", "moderate_app"), under_policy, "moderate")
 
 
 def sent_mail() -> list[Any]:
