@@ -19,19 +19,18 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from entraide.adapters.aws import AwsClient
 from entraide.observability import logger
 from entraide.privacy.detection import redact_contact
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage as MimeMessage
 
 __all__ = [
     "SENDER_NAME",
@@ -135,9 +134,11 @@ class Mailer(AwsClient):
 
     def build_mime(self, message: EmailMessage, *, now: datetime | None = None) -> bytes:
         """The exact bytes sent: headers, a text/plain part, then a text/html part."""
+        from email.headerregistry import Address
+
         moment = (now or datetime.now(UTC)).astimezone(UTC)
         domain = self.sender_address.rpartition("@")[2]
-        mime = MimeMessage(policy=policy.SMTP)
+        mime = _smtp_message()
         mime["From"] = Address(display_name=self.sender_name, addr_spec=self.sender_address)
         mime["To"] = ", ".join(_ascii_domain(address) for address in message.to)
         mime["Subject"] = _one_line(message.subject)
@@ -149,7 +150,7 @@ class Mailer(AwsClient):
         mime.make_alternative()
         # The last part is the preferred one: text/plain first, then text/html.
         for subtype, body in (("plain", message.text), ("html", message.html)):
-            part = MimeMessage(policy=policy.SMTP)
+            part = _smtp_message()
             # Quoted-printable keeps the message 7-bit clean, as SES asks of raw mail.
             part.set_content(body, subtype=subtype, charset="utf-8", cte="quoted-printable")
             del part["MIME-Version"]  # a top-level header only
@@ -196,6 +197,8 @@ class Mailer(AwsClient):
         stamp = f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z"  # sorts in sending order
         target = outbox / f"{stamp}-{message.tag or 'mail'}-{_short_id(message_id)}.eml"
         # Temp file in the same folder, then rename: a reader never sees half a file.
+        import tempfile
+
         fd, temp_name = tempfile.mkstemp(dir=outbox, prefix=".", suffix=".eml.tmp")
         try:
             with os.fdopen(fd, "wb") as file:
@@ -231,12 +234,23 @@ class ContactEmail(EmailMessage):
     reply_to: str = ""
 
 
+def _smtp_message() -> MimeMessage:
+    """An empty MIME message with SMTP's line endings. The ``email`` package's MIME
+    machinery is imported on the first message, not at cold start."""
+    from email import policy
+    from email.message import EmailMessage as MimeMessage
+
+    return MimeMessage(policy=policy.SMTP)
+
+
 def reply_to_line(address: str) -> bytes | None:
     """``Reply-To: <address>`` as header bytes, or None if the address cannot be one."""
     if any(char in address for char in "\r\n"):
         return None
+    from email.headerregistry import Address
+
     try:
-        header = MimeMessage(policy=policy.SMTP)
+        header = _smtp_message()
         header["Reply-To"] = Address(addr_spec=_ascii_domain(address))
         line = header.as_bytes().partition(b"\r\n\r\n")[0]
     except (ValueError, TypeError):  # header defects too: a local part SMTP cannot carry

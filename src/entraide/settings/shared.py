@@ -1,10 +1,11 @@
-"""Settings several groups of functions share: signed links, public links, email through SES."""
+"""Settings several groups of functions share: signed links, and email through SES."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
 from entraide.settings.base import Addresses, OptionalFolder, Settings
+from entraide.settings.public import PublicUrlSettings
 
 
 class SigningSettings(Settings):
@@ -12,15 +13,6 @@ class SigningSettings(Settings):
 
     link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=1)
     link_ttl_hours: int = Field(default=72, alias="LINK_TTL_HOURS", gt=0, le=24 * 30)
-
-
-class PublicUrlSettings(Settings):
-    """The base of the links to the public pages."""
-
-    # Empty only for an API function without a custom domain: the template cannot give it
-    # its own API's URL (a circular reference); it takes it from the request instead
-    # (entraide.web.http.public_base_url).
-    public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL", pattern=r"^(https?://.*)?$")
 
 
 class MailSettings(PublicUrlSettings):

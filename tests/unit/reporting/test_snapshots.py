@@ -113,6 +113,17 @@ def me_body(followers: int = 1250) -> str:
     return json.dumps({"data": user(ME_ID, "ShareEntraide", "ShareEntraide", followers)})
 
 
+def serve_account(mocked: responses.RequestsMock, followers: int = 1250) -> None:
+    """The account (``followers`` is its count) whose followers' list reads empty."""
+    mocked.add(responses.GET, f"{API}/users/me", body=me_body(followers), headers=JSON)
+    mocked.add(
+        responses.GET,
+        f"{API}/users/{ME_ID}/followers",
+        body=json.dumps({"meta": {"result_count": 0}}),
+        headers=JSON,
+    )
+
+
 def tweets_body(ids: list[str], impressions: bool = True, missing: tuple[str, ...] = ()) -> str:
     data = []
     for tweet_id in ids:
@@ -297,13 +308,7 @@ def test_followers_top_ten_and_tweet_metrics_are_recorded(
 def test_the_real_2022_response_has_no_impressions(
     table: Table, mocked: responses.RequestsMock
 ) -> None:
-    mocked.add(responses.GET, f"{API}/users/me", body=me_body(3), headers=JSON)
-    mocked.add(
-        responses.GET,
-        f"{API}/users/{ME_ID}/followers",
-        body=json.dumps({"meta": {"result_count": 0}}),
-        headers=JSON,
-    )
+    serve_account(mocked, 3)
     mocked.add(responses.GET, f"{API}/tweets", body=TAKKE, headers=JSON)
 
     result = take_snapshot(reader(), SnapshotStore(table), ["1505488910205345795"], TODAY, now=NOW)
@@ -319,13 +324,7 @@ def test_the_real_2022_response_has_no_impressions(
 def test_deleted_tweets_are_reported_missing_and_dry_run_ids_never_asked(
     table: Table, mocked: responses.RequestsMock
 ) -> None:
-    mocked.add(responses.GET, f"{API}/users/me", body=me_body(), headers=JSON)
-    mocked.add(
-        responses.GET,
-        f"{API}/users/{ME_ID}/followers",
-        body=json.dumps({"meta": {"result_count": 0}}),
-        headers=JSON,
-    )
+    serve_account(mocked)
     wanted = ids(3)
     mocked.add_callback(responses.GET, f"{API}/tweets", callback=serve_tweets(missing=(wanted[1],)))
 
@@ -350,13 +349,7 @@ def test_taking_the_same_day_again_replaces_its_items(
     table: Table, mocked: responses.RequestsMock
 ) -> None:
     for count in (100, 101):
-        mocked.add(responses.GET, f"{API}/users/me", body=me_body(count), headers=JSON)
-        mocked.add(
-            responses.GET,
-            f"{API}/users/{ME_ID}/followers",
-            body=json.dumps({"meta": {"result_count": 0}}),
-            headers=JSON,
-        )
+        serve_account(mocked, count)
     store = SnapshotStore(table)
     take_snapshot(reader(), store, [], TODAY, now=NOW)
     take_snapshot(reader(), store, [], TODAY, now=NOW + timedelta(hours=1))
@@ -416,13 +409,7 @@ def test_an_exhausted_window_ends_the_paging_without_a_429(
 def test_a_429_on_the_lookup_keeps_what_was_read_and_never_sleeps(
     table: Table, mocked: responses.RequestsMock
 ) -> None:
-    mocked.add(responses.GET, f"{API}/users/me", body=me_body(), headers=JSON)
-    mocked.add(
-        responses.GET,
-        f"{API}/users/{ME_ID}/followers",
-        body=json.dumps({"meta": {"result_count": 0}}),
-        headers=JSON,
-    )
+    serve_account(mocked)
     wanted = ids(250)
     mocked.add_callback(responses.GET, f"{API}/tweets", callback=serve_tweets())
     mocked.add(
@@ -578,13 +565,7 @@ def test_the_daily_snapshot_reads_the_tweets_of_the_last_30_days(
         ("1846000000000000103", datetime(2026, 9, 1, 9, 0, tzinfo=UTC)),  # too old
     ):
         relay.put_tweet(TweetRecord(tweet_id, "t", posted, "post", ("P1",), "A1"))
-    mocked.add(responses.GET, f"{API}/users/me", body=me_body(12), headers=JSON)
-    mocked.add(
-        responses.GET,
-        f"{API}/users/{ME_ID}/followers",
-        body=json.dumps({"meta": {"result_count": 0}}),
-        headers=JSON,
-    )
+    serve_account(mocked, 12)
     mocked.add_callback(responses.GET, f"{API}/tweets", callback=serve_tweets())
 
     result = daily_snapshot(table, reader(), now=NOW)

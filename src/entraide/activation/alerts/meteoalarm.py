@@ -41,7 +41,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -444,33 +444,38 @@ def _feed_messages(feed: Element) -> Iterator[_Message]:
             yield message
 
 
-def parse_meteoalarm_feed(document: bytes, *, now: datetime) -> list[Alert]:
-    """Alerts of MeteoAlarm's Atom feed (an empty feed is valid: no alert)."""
+_FEED = f"{{{ATOM}}}feed"
+_ALERT = f"{{{CAP}}}alert"
+#: The root elements understood, what each is called in an error, and its messages.
+_ROOTS: dict[str, tuple[str, Callable[[Element], Iterable[_Message]]]] = {
+    _FEED: ("an Atom feed", _feed_messages),
+    _ALERT: ("a CAP 1.2 alert", _cap_messages),
+}
+
+
+def _parse_root(document: bytes, now: datetime, *roots: str) -> list[Alert]:
+    """Alerts of ``document``, whose root element must be one of ``roots``."""
     now = aware_utc(now)
     root = _parse_xml(document)
-    if root.tag != f"{{{ATOM}}}feed":
-        raise _error(f"expected an Atom feed, got <{root.tag}>")
-    return _resolve(_feed_messages(root), now)
+    if root.tag not in roots:
+        expected = " or ".join(_ROOTS[tag][0] for tag in roots)
+        raise _error(f"expected {expected}, got <{root.tag}>")
+    return _resolve(_ROOTS[root.tag][1](root), now)
+
+
+def parse_meteoalarm_feed(document: bytes, *, now: datetime) -> list[Alert]:
+    """Alerts of MeteoAlarm's Atom feed (an empty feed is valid: no alert)."""
+    return _parse_root(document, now, _FEED)
 
 
 def parse_cap_alert(document: bytes, *, now: datetime) -> list[Alert]:
     """Alerts of one CAP 1.2 message (what a feed entry links to)."""
-    now = aware_utc(now)
-    root = _parse_xml(document)
-    if root.tag != f"{{{CAP}}}alert":
-        raise _error(f"expected a CAP 1.2 alert, got <{root.tag}>")
-    return _resolve(_cap_messages(root), now)
+    return _parse_root(document, now, _ALERT)
 
 
 def parse_meteoalarm(document: bytes, *, now: datetime) -> list[Alert]:
     """An Atom feed or a CAP 1.2 message, told apart by the root element."""
-    now = aware_utc(now)
-    root = _parse_xml(document)
-    if root.tag == f"{{{ATOM}}}feed":
-        return _resolve(_feed_messages(root), now)
-    if root.tag == f"{{{CAP}}}alert":
-        return _resolve(_cap_messages(root), now)
-    raise _error(f"expected an Atom feed or a CAP 1.2 alert, got <{root.tag}>")
+    return _parse_root(document, now, _FEED, _ALERT)
 
 
 class MeteoAlarmSource(DocumentSource):

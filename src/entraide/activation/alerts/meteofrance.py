@@ -176,6 +176,11 @@ def _alert(
     )
 
 
+def _document(document: bytes) -> Mapping[str, Any]:
+    """The JSON object a document must be, whichever of the two formats it is."""
+    return _obj(load_json(document, source=SOURCE), "document")
+
+
 def _sorted_alerts(alerts: list[Alert]) -> list[Alert]:
     return sorted(alerts, key=lambda a: (a.departements, a.hazard.value, a.source_id))
 
@@ -185,9 +190,7 @@ def _sorted_alerts(alerts: list[Alert]) -> list[Alert]:
 
 def parse_vigilance_map(document: bytes, *, now: datetime) -> list[Alert]:
     """Alerts of the open-data vigilance map ``CDP_CARTE_EXTERNE`` (JSON)."""
-    now = aware_utc(now)
-    data = _obj(load_json(document, source=SOURCE), "document")
-    return _parse_map(data, now)
+    return _parse_map(_document(document), aware_utc(now))
 
 
 def _parse_map(data: Mapping[str, Any], now: datetime) -> list[Alert]:
@@ -267,6 +270,12 @@ def _item_slices(
         )
         return [_Slice(period_begin, period_end, colour)]
     entries = _list(raw_items, f"{where}.timelaps_items")
+    return _close_slices(_starts(entries, where), period_end, where)
+
+
+def _starts(entries: list[Any], where: str) -> list[tuple[datetime, datetime | None, int]]:
+    """Each entry of ``timelaps_items`` (both formats): its begin, its end if given, its
+    colour."""
     starts: list[tuple[datetime, datetime | None, int]] = []
     for t, raw in enumerate(entries):
         twhere = f"{where}.timelaps_items[{t}]"
@@ -276,7 +285,7 @@ def _item_slices(
         end = None if raw_end is None else _time(raw_end, f"{twhere}.end_time")
         colour = _check_colour(_code(_key(entry, "color_id", twhere), f"{twhere}.color_id"), twhere)
         starts.append((begin, end, colour))
-    return _close_slices(starts, period_end, where)
+    return starts
 
 
 def _close_slices(
@@ -304,9 +313,7 @@ def parse_mobile_warning(document: bytes, *, now: datetime) -> list[Alert]:
     "color_id": 2}, …]}], …}``: a slice lasts until the next one, the last one until
     ``end_validity_time``.
     """
-    now = aware_utc(now)
-    data = _obj(load_json(document, source=SOURCE), "document")
-    return _parse_mobile(data, now)
+    return _parse_mobile(_document(document), aware_utc(now))
 
 
 def _parse_mobile(data: Mapping[str, Any], now: datetime) -> list[Alert]:
@@ -330,15 +337,7 @@ def _parse_mobile(data: Mapping[str, Any], now: datetime) -> list[Alert]:
         entries = _list(_key(item, "timelaps_items", where), f"{where}.timelaps_items")
         if hazard is None:
             continue
-        starts: list[tuple[datetime, datetime | None, int]] = []
-        for t, raw_entry in enumerate(entries):
-            twhere = f"{where}.timelaps_items[{t}]"
-            entry = _obj(raw_entry, twhere)
-            begin = _time(_key(entry, "begin_time", twhere), f"{twhere}.begin_time")
-            raw_end = entry.get("end_time")
-            end = None if raw_end is None else _time(raw_end, f"{twhere}.end_time")
-            colour = _code(_key(entry, "color_id", twhere), f"{twhere}.color_id")
-            starts.append((begin, end, _check_colour(colour, twhere)))
+        starts = _starts(entries, where)
         alert = _alert(
             domain_id=domain_id,
             departement=departement,
@@ -360,7 +359,7 @@ def _parse_mobile(data: Mapping[str, Any], now: datetime) -> list[Alert]:
 def parse_meteofrance(document: bytes, *, now: datetime) -> list[Alert]:
     """The open-data map (``{"product": …}``) or a mobile ``warning/full`` answer."""
     now = aware_utc(now)
-    data = _obj(load_json(document, source=SOURCE), "document")
+    data = _document(document)
     if "product" in data:
         return _parse_map(data, now)
     if "timelaps" in data and "domain_id" in data:
