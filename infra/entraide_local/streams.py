@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .clients import ClientFactory
+from .destinations import send_to_destination
 from .filters import FilterCriteria
 from .invoke import Invocation, Invoker
 from .polling import Poller, PollerSettings, PollResult, failed_item_ids
@@ -277,16 +278,3 @@ class StreamPoller(Poller):
             self.destination_arn.rsplit(":", 1)[-1],
             invoke_count,
         )
-
-
-def send_to_destination(clients: ClientFactory, destination_arn: str, message: str) -> None:
-    """Send a message to an on-failure destination: an SQS queue or an SNS topic ARN."""
-    service, name = destination_arn.split(":")[2], destination_arn.split(":")[5]
-    if service == "sqs":
-        sqs = clients("sqs")
-        queue_url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        sqs.send_message(QueueUrl=queue_url, MessageBody=message)
-    elif service == "sns":
-        clients("sns").publish(TopicArn=destination_arn, Message=message)
-    else:
-        log.warning("on-failure destination %s is not emulated", destination_arn)

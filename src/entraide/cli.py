@@ -208,6 +208,8 @@ def cmd_local_run(args: argparse.Namespace) -> int:
         moto_port=args.moto_port,
         state_dir=args.state_dir,
         parameters=args.parameter,
+        index_lag=args.index_lag,
+        in_process=args.in_process,
         **{key: value for key, value in naming.items() if value is not None},
     )
 
@@ -296,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a template parameter, e.g. OutboxDir=var/outbox (repeatable)",
+    )
+    run.add_argument(
+        "--index-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="writes reach global secondary indexes this late, as in AWS (default: 0)",
+    )
+    run.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the handlers in the stack's own process, for a debugger (no timeouts)",
     )
     run.set_defaults(handler=cmd_local_run)
     fire = local_actions.add_parser(
