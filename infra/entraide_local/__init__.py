@@ -2,7 +2,12 @@
 
 - `template`, `intrinsics`: read the SAM template; resolve !Ref, !GetAtt, !Sub, !If...
 - `provision`, `resources`: create its resources in moto (`provision(...) -> Deployment`).
-- `invoke`: run a handler in-process with its function's environment and a Lambda context.
+- `invoke`: run a function within its concurrency (`Invoker`), through a runtime:
+  `workers` (execution environments as processes forked by `forkserver`, running `worker`)
+  or `inprocess` (the stack's own process, for a debugger only).
+- `asynchronous`, `lambda_api`, `destinations`: Lambda's asynchronous queue, its Invoke API
+  and the destinations of records given up on.
+- `moto_fixes`: moto made safe for concurrent functions and flat in memory; index lag.
 - `api`: the template's Api routes over HTTP, as API Gateway REST proxy integrations.
 - `sources`, `streams`, `queues`, `schedules`, `polling`, `filters`: the event sources.
 - `stack`: `LocalStack` (pytest fixtures), `run` / `run_from_cli` (the command).

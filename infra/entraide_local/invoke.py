@@ -203,9 +203,18 @@ class Invoker:
 
     def prewarm(self) -> None:
         """Start one execution environment per function; import errors are kept and logged."""
-        errors = self.runtime.prewarm(list(self.deployment.functions.values()))
+        started = time.monotonic()
+        functions = list(self.deployment.functions.values())
+        errors = self.runtime.prewarm(functions)
         for logical_id, error in errors.items():
             self._note_init_error(self.deployment.functions[logical_id], error)
+        failed = f", {len(errors)} could not start" if errors else ""
+        log.info(
+            "execution environments ready: %d functions in %.1f s%s",
+            len(functions) - len(errors),
+            time.monotonic() - started,
+            failed,
+        )
 
     def _note_init_error(self, function: DeployedFunction, error: LambdaError) -> None:
         trace = error.traceback or str(error)

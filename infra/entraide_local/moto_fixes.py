@@ -22,6 +22,9 @@ None of them changes what moto answers; each is installed once by `install()`:
    S3's keys and multipart uploads, whose buffers moto's `reset()` closes through that list.
    `GET /moto-api/data.json` (the dashboard's data) then lists nothing.
 
+**Stream retention** (`trim_stream_records`, from the stack's sweeper): records older than
+DynamoDB Streams' 24 hours are dropped, as the service drops them; moto keeps them forever.
+
 **Index lag** (`set_index_lag(seconds)`, off by default): in AWS "all reads from GSIs ... are
 eventually consistent" and "write operations propagate to a GSI within 1 second" (DynamoDB
 developer guide, read consistency; AWS knowledge center, dynamodb-missing-table-items-gsi).
@@ -37,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 _installed = False
@@ -206,6 +210,42 @@ def _stop_instance_tracking() -> None:
     reset_model_data()  # drops every list moto kept so far...
     for model, instances in kept.items():
         model.instances_tracked = instances  # ...but those reset() needs
+
+
+# --- stream retention --------------------------------------------------------------------
+
+# "The data retention limit for DynamoDB Streams is 24 hours."
+# (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html)
+STREAM_RETENTION = timedelta(hours=24)
+
+
+def trim_stream_records(
+    account_id: str, region: str, retention: timedelta = STREAM_RETENTION
+) -> int:
+    """Drop stream records older than `retention`, as DynamoDB Streams does; how many.
+
+    moto keeps every record for the life of the process. Sequence numbers are unchanged:
+    moto numbers records from the shard's starting number, moved forward by as many.
+    """
+    from moto.core.utils import utcnow
+    from moto.dynamodb.models import dynamodb_backends
+
+    cutoff = utcnow() - retention
+    trimmed = 0
+    with REQUEST_LOCK:
+        for table in dynamodb_backends[account_id][region].tables.values():
+            shard = table.stream_shard
+            if shard is None:
+                continue
+            old = 0
+            for record in shard.items:
+                if record.record["dynamodb"]["ApproximateCreationDateTime"] >= cutoff:
+                    break
+                old += 1
+            del shard.items[:old]
+            shard.starting_sequence_number += old
+            trimmed += old
+    return trimmed
 
 
 # --- index lag -------------------------------------------------------------------------------

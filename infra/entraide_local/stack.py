@@ -61,7 +61,7 @@ log = logging.getLogger("entraide_local")
 
 __all__ = ["LocalStack", "LocalStackError", "fire_from_state", "run", "run_from_cli"]
 
-_SWEEP_INTERVAL = 60.0  # seconds between clean-ups of moto's stream iterators
+_SWEEP_INTERVAL = 5.0  # seconds between clean-ups of moto's stream iterators and records
 _IDLE_WORKER_SECONDS = 600.0  # an execution environment unused that long is stopped
 
 
@@ -476,6 +476,7 @@ class LocalStack:
     def _sweep_loop(self) -> None:
         while not self._stopping.wait(_SWEEP_INTERVAL):
             self.sweep_stream_iterators()
+            moto_fixes.trim_stream_records(ACCOUNT_ID, self.region)
             if self._runtime is not None:
                 self._runtime.reap_idle(_IDLE_WORKER_SECONDS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,34 @@ def test_moto_models_are_no_longer_tracked(table: tuple[Any, Any, str]) -> None:
 
     assert Item.instances_tracked == []  # type: ignore[attr-defined]
     assert StreamRecord.instances_tracked == []  # type: ignore[attr-defined]
+
+
+def test_stream_records_past_their_retention_are_dropped(table: tuple[Any, Any, str]) -> None:
+    # Given two records in the stream, and a reader at its end
+    dynamodb, streams, stream_arn = table
+    for key in ("old-1", "old-2"):
+        dynamodb.put_item(TableName="fixes", Item=item(key))
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    horizon = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    last = streams.get_records(ShardIterator=horizon)["Records"][-1]["dynamodb"]["SequenceNumber"]
+    reader = iterator_at_end(streams, stream_arn)
+
+    # When they are older than the retention (here: any age), then an item is written
+    assert moto_fixes.trim_stream_records("123456789012", REGION, timedelta(0)) == 2
+    dynamodb.put_item(TableName="fixes", Item=item("new"))
+
+    # Then the stream starts after them, and numbering goes on where it was
+    horizon = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    assert [
+        r["dynamodb"]["Keys"]["pk"]["S"]
+        for r in streams.get_records(ShardIterator=horizon)["Records"]
+    ] == ["new"]
+    [record] = streams.get_records(ShardIterator=reader)["Records"]
+    assert int(record["dynamodb"]["SequenceNumber"]) == int(last) + 1
 
 
 # --- through the local stack ---------------------------------------------------------------
