@@ -8,6 +8,12 @@ delivered in order. A failed batch is retried, from the first failed sequence nu
 function reports batch item failures, up to MaximumRetryAttempts (halved first when
 BisectBatchOnFunctionError is set); then a record of the failure goes to the OnFailure
 destination (SQS queue or SNS topic) and the poller moves on.
+
+One batch at a time per shard and mapping, in order: a mapping's `ParallelizationFactor`
+("The number of batches to process from each shard concurrently") defaults to 1
+(https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html), and the poller's
+thread waits for each invocation, retries included, before the next batch. Different
+mappings of the same stream each have a poller, and run at the same time.
 """
 
 from __future__ import annotations

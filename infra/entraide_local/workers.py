@@ -327,6 +327,9 @@ class WorkerRuntime:
             )
         if "exit" in reply:
             self._discard(worker)
+            if self._stopped:
+                error = LambdaError("Runtime.Unavailable", "the local stack stopped meanwhile")
+                return Outcome(error=error, cold_start_ms=cold_start_ms)
             status = reply["exit"]
             reason = f"exit status {status}" if status is not None else "signal or crash"
             message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
