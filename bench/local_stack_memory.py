@@ -3,10 +3,10 @@
 The stack runs template.yaml in this process, as `make run` does (moto's server included),
 its functions in worker processes. Each post goes all the way: POST /offers, the moderators'
 email, the approval through the signed link, the announcement to the relay (a dry-run
-tweet) and the search for counterparts. Every `--every` posts the script prints the resident memory of
-this process and of the workers and fork servers (RSS, and PSS, which shares the pages
-workers have in common with their fork server fairly among them). The figure must stay flat:
-the table and the mails grow by kilobytes per post, not megabytes.
+tweet) and the search for counterparts. Every `--every` posts the script prints the
+resident memory of this process and of the workers and fork servers (RSS, and PSS, which
+shares the pages workers have in common with their fork server fairly among them). The
+figure must stay flat: the table and the mails grow by kilobytes per post, not megabytes.
 
     .venv/bin/python bench/local_stack_memory.py [--posts 200] [--every 25]
 """
