@@ -7,7 +7,8 @@ runs a function and it proves less than the worker processes do:
   around each import and invocation, and invocations are serialised by one process-wide lock:
   nothing runs concurrently (the concurrency limits still apply on top);
 - timeouts are not enforced (a thread cannot be stopped, and a debugger pauses), only
-  reported; module state is shared by every function of the process.
+  reported; module state is shared by every function of the process;
+- the workers' setup calls (`LocalStack(setup_for=...)`, such as IAM checks) are not made.
 
 Each handler module is loaded from `<CodeUri>/<module>.py` under a name of its own,
 `lambda_<LogicalId>`: every function has a module called `app`.

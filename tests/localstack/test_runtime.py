@@ -498,3 +498,32 @@ def test_an_import_error_surfaces_at_invocation_like_lambdas(tmp_path: Path) -> 
     assert invocation.lambda_error.message == (
         "Unable to import module 'app': No module named 'no_such_library_here'"
     )
+
+
+def probe_template(record_file: Path) -> str:
+    return f"""
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Probe:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {Path(__file__).parent / "functions" / "probe"}
+      Handler: app.lambda_handler
+      Runtime: python3.13
+      Environment:
+        Variables:
+          RECORD_FILE: {record_file}
+"""
+
+
+def test_handlers_run_in_the_stacks_own_process_only_when_asked(tmp_path: Path) -> None:
+    # Given the debugging mode
+    (tmp_path / "template.yaml").write_text(probe_template(tmp_path / "records.jsonl"))
+
+    # When a function runs
+    with LocalStack(tmp_path / "template.yaml", stack_name="in-process", in_process=True) as stack:
+        invocation = stack.invoke("Probe", {})
+
+    # Then it ran in this very process
+    assert invocation.ok, invocation.traceback
+    assert invocation.value["pid"] == os.getpid()
