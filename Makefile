@@ -77,6 +77,8 @@ format: $(STAMP)
 # Figures, not pass/fail: these machines are shared and noisy.
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/worker_cold_start.py
+	$(BIN)/python bench/local_stack_memory.py
 	$(BIN)/python bench/relay_surge.py
 	$(BIN)/python bench/geomatch_scaling.py --moto-max 10000
 	$(BIN)/python bench/iam_check.py

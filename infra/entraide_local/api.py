@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from .invoke import Invoker
@@ -290,6 +291,12 @@ def _merged_headers(
 ControlHandler = Callable[[HttpRequest], HttpResponse]
 
 
+class HttpApplication(Protocol):
+    """What an `ApiServer` serves: one response per request."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse: ...
+
+
 class ApiApplication:
     """Turns HTTP requests into invocations of the routed functions."""
 
@@ -317,8 +324,13 @@ class ApiApplication:
             route, parameters, request, account_id=self.account_id, now=datetime.now(UTC)
         )
         trigger = f"{request.method} {request.path}"
-        invocation = self.invoker.invoke(route.function, event, trigger=trigger)
+        # API Gateway invokes synchronously: beyond the function's concurrency it is throttled,
+        # and a Lambda throttle (429) reaches the client as 500 "Internal server error"
+        # (AWS knowledge center, "api-gateway-internal-server-error": throttling issues).
+        invocation = self.invoker.invoke(route.function, event, trigger=trigger, queued=False)
         request_id = ("x-amzn-RequestId", event["requestContext"]["requestId"])
+        if invocation.throttled:
+            return json_response(500, {"message": "Internal server error"}, [request_id])
         if not invocation.ok:
             return json_response(502, {"message": "Internal server error"}, [request_id])
         try:
@@ -331,7 +343,12 @@ class ApiApplication:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    application: ApiApplication
+    application: HttpApplication
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that closed its kept-alive connection: nothing to report
+        super().handle_error(request, client_address)
 
     @property
     def address(self) -> str:
@@ -417,11 +434,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class ApiServer:
     """A ThreadingHTTPServer on 127.0.0.1 in a background thread."""
 
-    def __init__(self, application: ApiApplication, *, port: int = 0) -> None:
+    def __init__(self, application: HttpApplication, *, port: int = 0, name: str = "local-api"):
         self._server = _Server(("127.0.0.1", port), _RequestHandler)
         self._server.application = application
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-api"
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=name
         )
 
     @property

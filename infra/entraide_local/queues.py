@@ -6,13 +6,23 @@ does), and handed to the function. Messages that succeed are deleted; failed one
 queue until their visibility timeout ends, and moto moves a message to the queue's
 dead-letter queue when it is received again after maxReceiveCount receives, as SQS does.
 Receives use no long polling, so that stopping never waits on moto.
+
+Unlike a stream, an SQS mapping runs several batches at once: up to the mapping's
+`ScalingConfig.MaximumConcurrency` ("Limits the number of concurrent instances that the Amazon
+SQS event source can invoke", https://docs.aws.amazon.com/lambda/latest/api/
+API_ScalingConfig.html), and without it up to the function's own concurrency (Lambda's SQS
+poller scales out until the function's concurrency is reached:
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html). A batch is received
+only when one of these slots is free, so messages do not sit invisible waiting for a slot.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .clients import ClientFactory
@@ -94,11 +104,33 @@ class QueuePoller(Poller):
             event.filter_patterns,
             f"Resources.{function.logical_id}.Properties.Events.{event.name}.FilterCriteria",
         )
+        function_limit = invoker.concurrency.limits[function.logical_id]
+        self.concurrency = max(1, min(event.maximum_concurrency or function_limit, function_limit))
+        self._slots = threading.BoundedSemaphore(self.concurrency)
+        self._batches = ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix=f"batches {self.name}"
+        )
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
 
     def prepare(self) -> None:
         self.queue_url = self.sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
 
+    def stop(self) -> None:
+        super().stop()
+        self._batches.shutdown(wait=False, cancel_futures=True)
+
     def poll_once(self) -> PollResult:
+        if not self._slots.acquire(timeout=0.2):
+            return PollResult.WAITING  # every batch slot of the mapping is busy
+        try:
+            result = self._receive_and_dispatch()
+        except BaseException:
+            self._slots.release()
+            raise
+        return result
+
+    def _receive_and_dispatch(self) -> PollResult:
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=min(self.event.batch_size, _MAX_MESSAGES_PER_RECEIVE),
@@ -107,16 +139,34 @@ class QueuePoller(Poller):
             WaitTimeSeconds=0,
         ).get("Messages", [])
         if not messages:
-            return PollResult.WAITING if self._messages_in_flight() else PollResult.IDLE
+            self._slots.release()
+            with self._in_flight_lock:
+                busy = self._in_flight > 0
+            return PollResult.WAITING if busy or self._messages_in_flight() else PollResult.IDLE
         records = [
             to_lambda_record(message, queue_arn=self.queue_arn, region=self.region)
             for message in messages
         ]
         matching = [record for record in records if self.filters.matches(sqs_filter_view(record))]
         self._delete([record for record in records if record not in matching])
-        if matching:
-            self._deliver(matching)
+        if not matching:
+            self._slots.release()
+            return PollResult.DELIVERED
+        with self._in_flight_lock:
+            self._in_flight += 1
+        self._batches.submit(self._deliver_in_slot, matching)
         return PollResult.DELIVERED
+
+    def _deliver_in_slot(self, records: list[dict[str, Any]]) -> None:
+        try:
+            self._deliver(records)
+        except Exception:
+            log.exception("%s: delivering a batch failed", self.name)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+            self._slots.release()
+            self.kick()
 
     def _messages_in_flight(self) -> bool:
         """Messages waiting for their visibility timeout or delay count as work to come."""

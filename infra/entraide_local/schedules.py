@@ -5,6 +5,11 @@ year; day of week 1-7 is SUN-SAT), and ScheduleV2's one-off `at(2025-06-01T08:00
 evaluated in UTC, or in ScheduleV2's ScheduleExpressionTimezone. A rate fires one period after
 the stack starts. The function receives the EventBridge "Scheduled Event", or the event's
 `Input` JSON when the template gives one. Time comes from a `Clock`, so tests can move it.
+
+EventBridge invokes Lambda asynchronously ("Amazon EventBridge ... invoke functions
+asynchronously", https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html): a run on
+time goes through `asynchronous.AsyncInvocations`, with its retries and the function's
+on-failure destination. `fire_now` (people, tests) runs at once and returns the outcome.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from .asynchronous import AsyncInvocations
 from .invoke import Invocation, Invoker
 from .provision import DeployedFunction, Deployment
 from .template import ScheduleEvent, TemplateError
@@ -175,10 +181,17 @@ class _Entry:
 class Scheduler:
     """Fires the deployment's enabled schedules on time, in a background thread."""
 
-    def __init__(self, deployment: Deployment, invoker: Invoker, clock: Clock) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        invoker: Invoker,
+        clock: Clock,
+        asynchronous: AsyncInvocations,
+    ) -> None:
         self.deployment = deployment
         self.invoker = invoker
         self.clock = clock
+        self.asynchronous = asynchronous
         self.entries = [
             _Entry(function, event, self._parse(function, event), self._rule_arn(function, event))
             for function in deployment.functions.values()
@@ -221,7 +234,9 @@ class Scheduler:
         while not self._stopping.is_set():
             self._wake.clear()  # before looking: a clock moved meanwhile means "look again"
             for entry, moment in self._take_due(self.clock.now()):
-                self._fire(entry, moment, trigger=f"schedule {entry.event.expression}")
+                trigger = f"schedule {entry.event.expression}"
+                event = self._event(entry, moment)
+                self.asynchronous.submit(entry.function, event, trigger=trigger)
             self.clock.sleep_until(self._next_moment(), self._wake)
 
     def _take_due(self, now: datetime) -> list[tuple[_Entry, datetime]]:
@@ -243,17 +258,13 @@ class Scheduler:
         # Check at least every minute, so that a changed system clock is noticed.
         return min([*upcoming, self.clock.now() + timedelta(minutes=1)])
 
-    def _fire(self, entry: _Entry, moment: datetime, *, trigger: str) -> Invocation:
+    def _event(self, entry: _Entry, moment: datetime) -> Any:
         if entry.event.input is not None:
-            event = json.loads(entry.event.input)
-        else:
-            event = scheduled_event(
-                entry.rule_arn,
-                moment,
-                region=self.deployment.region,
-                account=self.deployment.account_id,
-            )
-        return self.invoker.invoke(entry.function.logical_id, event, trigger=trigger)
+            return json.loads(entry.event.input)
+        deployment = self.deployment
+        return scheduled_event(
+            entry.rule_arn, moment, region=deployment.region, account=deployment.account_id
+        )
 
     def fire_now(self, name: str) -> Invocation:
         """Fire a function's (first) schedule at once, even a disabled one."""
@@ -261,4 +272,5 @@ class Scheduler:
         entry = next((e for e in self.entries if e.function is function), None)
         if entry is None:
             raise KeyError(f"{function.display_name} has no Schedule event")
-        return self._fire(entry, self.clock.now(), trigger="fired on demand")
+        event = self._event(entry, self.clock.now())
+        return self.invoker.invoke(entry.function.logical_id, event, trigger="fired on demand")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+from .asynchronous import AsyncInvocations
 from .clients import ClientFactory
 from .invoke import Invoker
 from .polling import Poller, PollerSettings
@@ -43,6 +44,7 @@ class EventSources:
         *,
         settings: PollerSettings,
         clock: Clock,
+        asynchronous: AsyncInvocations,
     ) -> None:
         self.deployment = deployment
         self.pollers: list[Poller] = []
@@ -50,7 +52,7 @@ class EventSources:
             poller = self._poller(function, event, invoker, clients, settings)
             if poller is not None:
                 self.pollers.append(poller)
-        self.scheduler = Scheduler(deployment, invoker, clock)
+        self.scheduler = Scheduler(deployment, invoker, clock, asynchronous)
 
     def _poller(
         self,
@@ -93,10 +95,14 @@ class EventSources:
             poller.start()
         self.scheduler.start()
 
-    def stop(self) -> None:
-        self.scheduler.stop()
+    def request_stop(self) -> None:
+        """Tell every poller to stop, without waiting (invocations may still be running)."""
         for poller in self.pollers:
             poller.stop()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.request_stop()
         for poller in self.pollers:
             poller.join(timeout=5)
 

@@ -1,8 +1,9 @@
 """The local stack: the whole pipeline of a SAM template on one machine, no AWS, no Docker.
 
-`LocalStack` starts moto's server, creates the template's resources in it, imports the
-handlers, serves the API routes over HTTP, polls the streams and queues, and fires the
-schedules. In a pytest fixture::
+`LocalStack` starts moto's server, creates the template's resources in it, starts each
+function's execution environments (worker processes, see `workers`), serves the API routes and
+Lambda's Invoke API over HTTP, polls the streams and queues, and fires the schedules. In a
+pytest fixture::
 
     @pytest.fixture(scope="module")
     def stack(tmp_path_factory):
@@ -27,19 +28,23 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, Self
 from urllib.parse import unquote
 
+from . import moto_fixes
 from .api import ApiApplication, ApiServer, HttpRequest, HttpResponse, build_routes, json_response
+from .asynchronous import AWS_RETRY_DELAYS, AsyncInvocations
 from .clients import ACCOUNT_ID, DEFAULT_REGION, MotoClients, aws_environment
-from .iam.policies import function_policies
-from .invoke import Invocation, Invoker, restore_environment
+from .iam.hook import note_reported_denial
+from .iam.policies import FunctionPolicy, function_policies
+from .inprocess import InProcessRuntime, restore_environment
+from .invoke import DEFAULT_CONCURRENCY, Invocation, Invoker, Runtime
+from .lambda_api import LambdaApiApplication
 from .polling import PollerSettings
-from .provision import DEFAULT_STACK_NAME, Deployment, provision
+from .provision import DEFAULT_STACK_NAME, DeployedFunction, Deployment, provision
 from .resources import STATUS_SKIPPED
 from .schedules import Clock, SystemClock
 from .sources import EventSources
@@ -52,19 +57,30 @@ from .state import (
     write_state,
 )
 from .template import TemplateError, load_template
+from .workers import SetupCalls, WorkerRuntime, no_setup
 
 log = logging.getLogger("entraide_local")
 
 __all__ = ["LocalStack", "LocalStackError", "fire_from_state", "run", "run_from_cli"]
 
-_SWEEP_INTERVAL = 60.0  # seconds between clean-ups of moto's stream iterators
+_SWEEP_INTERVAL = 5.0  # seconds between clean-ups of moto's stream iterators and records
+_IDLE_WORKER_SECONDS = 600.0  # an execution environment unused that long is stopped
 
 
 class LocalStack:
     """Context manager that runs the local stack in background threads of this process.
 
-    Ports 0 pick free ports. A handler that cannot be imported fails the start unless
-    `fail_on_import_error=False` (then its invocations fail, as in Lambda).
+    Ports 0 pick free ports. Every function gets one execution environment at start (its
+    cold start); a handler that cannot be imported fails the start unless
+    `fail_on_import_error=False` (then the environments start in the background and its
+    invocations fail with `Runtime.ImportModuleError`, as in Lambda).
+
+    `index_lag`: seconds before a write shows in global secondary indexes (`moto_fixes`).
+    `async_retry_delays`: waits before the retries of a failed asynchronous invocation
+    (Lambda's one and two minutes by default). `default_concurrency`: the concurrency of a
+    function without `ReservedConcurrentExecutions`. `setup_for(function)`: the setup calls
+    each worker makes before importing the handler (`worker.run_setup`). `in_process`: run the
+    handlers in this process, for a debugger only (`inprocess`).
 
     moto's backends are process-wide: resources of two stacks in one process are visible to
     both (give them different `stack_name`s), and `moto.mock_aws` resets them, so do not run
@@ -87,6 +103,12 @@ class LocalStack:
         set_process_environment: bool = True,
         fail_on_import_error: bool = True,
         enforce_iam: bool = True,
+        index_lag: float = 0.0,
+        async_retry_delays: Sequence[float] = AWS_RETRY_DELAYS,
+        default_concurrency: int = DEFAULT_CONCURRENCY,
+        setup_for: SetupCalls = no_setup,
+        in_process: bool = False,
+        lambda_port: int = 0,
     ) -> None:
         self.template_path = Path(template)
         self.port = port
@@ -101,12 +123,23 @@ class LocalStack:
         self.fail_on_import_error = fail_on_import_error
         # Each function's calls checked against its template policy, as IAM would.
         self.enforce_iam = enforce_iam
+        self.index_lag = index_lag
+        self.async_retry_delays = tuple(async_retry_delays)
+        self.default_concurrency = default_concurrency
+        self.setup_for = setup_for
+        self.in_process = in_process
+        self.lambda_port = lambda_port
         self.startup_seconds = 0.0
+        self._policies: dict[str, FunctionPolicy] = {}
         self._moto: Any = None
         self._saved_environment: dict[str, str] | None = None
         self._api: ApiServer | None = None
         self._sources: EventSources | None = None
         self._invoker: Invoker | None = None
+        self._runtime: WorkerRuntime | None = None
+        self._asynchronous: AsyncInvocations | None = None
+        self._lambda_api: ApiServer | None = None
+        self._prewarm: threading.Thread | None = None
         self._deployment: Deployment | None = None
         self._clients: MotoClients | None = None
         self._stopping = threading.Event()
@@ -124,6 +157,7 @@ class LocalStack:
     def start(self) -> Self:
         started = time.monotonic()
         try:
+            self._start_runtime()
             self._start_moto()
             self._deploy()
             self._start_serving()
@@ -135,10 +169,41 @@ class LocalStack:
             write_state(self.state_path, self.state())
         return self
 
+    def _start_runtime(self) -> None:
+        """The fork server starts first: its imports overlap moto's start and provisioning."""
+        if self.in_process:
+            return
+        self._runtime = WorkerRuntime(
+            environment_of=self._environment_of, setup_for=self._setup_calls
+        )
+        if self.enforce_iam:
+            # what a worker's IAM check refuses is counted here too (`iam.denial_count`)
+            self._runtime.output_listeners.append(lambda _name, line: note_reported_denial(line))
+        threading.Thread(target=self._runtime.start, name="fork server", daemon=True).start()
+
+    def _setup_calls(self, function: DeployedFunction) -> list[dict[str, Any]]:
+        """The caller's setup calls, then IAM: the function's policy enforced in its worker."""
+        calls = list(self.setup_for(function))
+        policy = self._policies.get(function.logical_id)
+        if policy is not None:
+            calls.append(
+                {
+                    "module": "entraide_local.iam",
+                    "function": "install",
+                    "kwargs": policy.install_kwargs(),
+                }
+            )
+        return calls
+
+    def _environment_of(self, function: Any) -> dict[str, str]:
+        return self.invoker.function_environment(function)
+
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
         _check_port_free(self.moto_port)
+        moto_fixes.install()
+        moto_fixes.set_index_lag(self.index_lag)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
@@ -153,15 +218,43 @@ class LocalStack:
         self._deployment = provision(
             template, self._clients, stack_name=self.stack_name, region=self.region
         )
-        policies = function_policies(self._deployment) if self.enforce_iam else {}
+        self._policies = function_policies(self._deployment) if self.enforce_iam else {}
+        runtime = self._runtime
+
+        def runtime_factory(invoker: Invoker) -> Runtime:
+            if runtime is not None:
+                return runtime
+            return InProcessRuntime(environment_of=invoker.function_environment)
+
         self._invoker = Invoker(
             self._deployment,
-            base_environment=aws_environment(self.endpoint_url, self.region),
-            policies=policies,
+            base_environment={},
+            runtime_factory=runtime_factory,
+            default_concurrency=self.default_concurrency,
         )
-        self._invoker.load_all()
+        self._asynchronous = AsyncInvocations(
+            self._deployment, self._invoker, self._clients, retry_delays=self.async_retry_delays
+        )
+        self._lambda_api = ApiServer(
+            LambdaApiApplication(self._deployment, self._invoker, self._asynchronous),
+            port=self.lambda_port,
+            name="local-lambda-api",
+        )
+        self._lambda_api.start()
+        self._invoker.base_environment = {
+            **aws_environment(self.endpoint_url, self.region),
+            # botocore's service-specific endpoint: Invoke calls reach the stack, not moto
+            "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url.rstrip("/"),
+        }
+        if not self.fail_on_import_error:
+            # `make run`: serve at once; the environments start meanwhile
+            self._prewarm = threading.Thread(
+                target=self._invoker.prewarm, name="prewarm", daemon=True
+            )
+            return
+        self._invoker.prewarm()
         errors = self._invoker.import_errors
-        if errors and self.fail_on_import_error:
+        if errors:
             details = "; ".join(
                 f"{name}: {trace.strip().splitlines()[-1]}" for name, trace in errors.items()
             )
@@ -171,7 +264,12 @@ class LocalStack:
         deployment, invoker, clients = self.deployment, self.invoker, self._clients
         assert clients is not None
         self._sources = EventSources(
-            deployment, invoker, clients, settings=self.poller_settings, clock=self.clock
+            deployment,
+            invoker,
+            clients,
+            settings=self.poller_settings,
+            clock=self.clock,
+            asynchronous=self.asynchronous,
         )
         # A handler's writes usually feed another source: poll at once rather than idly.
         invoker.listeners.append(lambda _invocation: self.sources.kick())
@@ -180,7 +278,10 @@ class LocalStack:
         )
         self._api = ApiServer(application, port=self.port)
         self._api.start()
+        self.asynchronous.start()
         self._sources.start()
+        if self._prewarm is not None:
+            self._prewarm.start()
         self._sweeper = threading.Thread(target=self._sweep_loop, name="sweeper", daemon=True)
         self._sweeper.start()
 
@@ -188,15 +289,25 @@ class LocalStack:
         """Stop everything that was started; safe to call twice or after a failed start."""
         self._stopping.set()
         if self._sources is not None:
+            self._sources.request_stop()
+        if self._asynchronous is not None:
+            self._asynchronous.stop()
+        if self._invoker is not None:
+            self._invoker.stop()  # running invocations end with their workers
+        elif self._runtime is not None:
+            self._runtime.stop()
+        if self._sources is not None:
             self._sources.stop()
-        if self._api is not None:
-            self._api.stop()
-            self._api = None
+        for server in (self._api, self._lambda_api):
+            if server is not None:
+                server.stop()
+        self._api = self._lambda_api = None
         if self._sweeper is not None:
             self._sweeper.join(timeout=5)
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+            moto_fixes.set_index_lag(0.0)
         if self._saved_environment is not None:
             restore_environment(self._saved_environment)
             self._saved_environment = None
@@ -219,6 +330,23 @@ class LocalStack:
         if self._api is None:
             raise LocalStackError("the local stack is not started")
         return self._api.url
+
+    @property
+    def lambda_url(self) -> str:
+        """The Invoke API's base URL (what functions get as AWS_ENDPOINT_URL_LAMBDA)."""
+        if self._lambda_api is None:
+            raise LocalStackError("the local stack is not started")
+        return self._lambda_api.url
+
+    @property
+    def asynchronous(self) -> AsyncInvocations:
+        if self._asynchronous is None:
+            raise LocalStackError("the local stack is not started")
+        return self._asynchronous
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the fork servers and the workers (for memory figures)."""
+        return [] if self._runtime is None else self._runtime.pids()
 
     @property
     def deployment(self) -> Deployment:
@@ -250,11 +378,16 @@ class LocalStack:
         return self.invoker.invoke(function.logical_id, event, trigger="direct invocation")
 
     def fire(self, name: str) -> Any:
-        """Fire a scheduled function now and return its result; raises its exception."""
+        """Fire a scheduled function now and return its result; raises its LambdaError."""
         invocation = self.sources.scheduler.fire_now(name)
         if invocation.error is not None:
             raise invocation.error
         return invocation.value
+
+    def invoke_async(self, name: str, event: Any) -> str:
+        """Invoke a function asynchronously (as EventBridge and Invoke `Event` do)."""
+        function = self.deployment.function(name)
+        return self.asynchronous.submit(function, event, trigger="asynchronous invocation")
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait until every stream and queue is idle and no invocation runs.
@@ -268,6 +401,9 @@ class LocalStack:
             with activity.changed:
                 completed_before = activity.completed
             busy = self.sources.busy_pollers(deadline)
+            pending = self.asynchronous.pending
+            if pending:
+                busy.append(f"{pending} asynchronous event(s)")
             with activity.changed:
                 if not busy and activity.running == 0 and activity.completed == completed_before:
                     return
@@ -280,6 +416,8 @@ class LocalStack:
                     )
                 if activity.running:
                     activity.changed.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+            if pending and not activity.running:
+                self.asynchronous.wait(min(0.1, max(0.0, deadline - time.monotonic())))
 
     def state(self) -> dict[str, Any]:
         """What the state file holds."""
@@ -287,6 +425,7 @@ class LocalStack:
             "pid": os.getpid(),
             "api_url": self.api_url,
             "endpoint_url": self.endpoint_url,
+            "lambda_url": self.lambda_url,
             **self.deployment.to_json(),
         }
 
@@ -297,6 +436,8 @@ class LocalStack:
             f"ready in {self.startup_seconds:.1f} s, from {deployment.template.path}",
             f"  web form and API   {self.api_url}",
             f"  AWS (moto)         {self.endpoint_url}   (AWS_ENDPOINT_URL)",
+            f"  Lambda Invoke API  {self.lambda_url}   (AWS_ENDPOINT_URL_LAMBDA)",
+            f"  functions run      {self._runtime_description()}",
             "  IAM                "
             + ("each function's template policy enforced" if self.enforce_iam else "not enforced"),
         ]
@@ -319,6 +460,15 @@ class LocalStack:
             lines.append(f"    {function.display_name:<18} {triggers}{failed}")
         lines.append("  fire a schedule now: POST /_local/fire/<function>; stop: Ctrl-C")
         return "\n".join(lines)
+
+    def _runtime_description(self) -> str:
+        if self.in_process:
+            return "in this process, one at a time, timeouts not enforced (debugging)"
+        lag = f"; index lag {self.index_lag:g} s" if self.index_lag else ""
+        return (
+            "in worker processes; timeouts enforced; concurrency per function "
+            f"(ReservedConcurrentExecutions, else {self.default_concurrency}){lag}"
+        )
 
     # -- control API -------------------------------------------------------------------------
 
@@ -343,13 +493,9 @@ class LocalStack:
         except KeyError as error:
             return json_response(404, {"message": error.args[0]})
         function_header = ("X-Local-Function", invocation.function.display_name)
-        if invocation.error is not None:
-            error_payload = {
-                "errorType": type(invocation.error).__name__,
-                "errorMessage": str(invocation.error),
-                "stackTrace": traceback.format_tb(invocation.error.__traceback__),
-            }
-            return json_response(500, error_payload, [function_header])
+        failure = invocation.lambda_error
+        if failure is not None:
+            return json_response(500, failure.document(invocation.request_id), [function_header])
         body = json.dumps(invocation.value, default=str).encode()
         return HttpResponse(200, [("Content-Type", "application/json"), function_header], body)
 
@@ -358,6 +504,9 @@ class LocalStack:
     def _sweep_loop(self) -> None:
         while not self._stopping.wait(_SWEEP_INTERVAL):
             self.sweep_stream_iterators()
+            moto_fixes.trim_stream_records(ACCOUNT_ID, self.region)
+            if self._runtime is not None:
+                self._runtime.reap_idle(_IDLE_WORKER_SECONDS)
 
     def sweep_stream_iterators(self) -> int:
         """Make moto forget stream iterators nobody can use any more; returns how many.
@@ -407,6 +556,9 @@ def run(
     region: str = DEFAULT_REGION,
     parameters: Mapping[str, Any] | None = None,
     enforce_iam: bool = True,
+    *,
+    index_lag: float = 0.0,
+    in_process: bool = False,
 ) -> None:
     """Run the local stack until Ctrl-C or SIGTERM."""
     existing = running_state(state_dir)
@@ -430,7 +582,9 @@ def run(
             stack_name=stack_name,
             parameters=parameters,
             state_dir=state_dir,
-            fail_on_import_error=False,  # serve the other functions; the banner flags it
+            fail_on_import_error=False,  # serve the other functions; the console says which
+            index_lag=index_lag,
+            in_process=in_process,
             enforce_iam=enforce_iam,
         ) as stack:
             print(stack.banner(), flush=True)
@@ -453,11 +607,24 @@ def run_from_cli(
     region: str = DEFAULT_REGION,
     parameters: Sequence[str] = (),
     enforce_iam: bool = True,
+    index_lag: float = 0.0,
+    in_process: bool = False,
 ) -> int:
     """`run` for a command line: `parameters` as `Key=Value`; returns the exit status."""
     try:
         overrides = dict(_parameter(item) for item in parameters)
-        run(template_path, port, moto_port, state_dir, stack_name, region, overrides, enforce_iam)
+        run(
+            template_path,
+            port,
+            moto_port,
+            state_dir,
+            stack_name,
+            region,
+            overrides,
+            index_lag=index_lag,
+            in_process=in_process,
+            enforce_iam=enforce_iam,
+        )
     except (TemplateError, LocalStackError, OSError, ValueError) as error:
         print(f"entraide local: {error}", file=sys.stderr)
         return 1

@@ -8,6 +8,12 @@ delivered in order. A failed batch is retried, from the first failed sequence nu
 function reports batch item failures, up to MaximumRetryAttempts (halved first when
 BisectBatchOnFunctionError is set); then a record of the failure goes to the OnFailure
 destination (SQS queue or SNS topic) and the poller moves on.
+
+One batch at a time per shard and mapping, in order: a mapping's `ParallelizationFactor`
+("The number of batches to process from each shard concurrently") defaults to 1
+(https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html), and the poller's
+thread waits for each invocation, retries included, before the next batch. Different
+mappings of the same stream each have a poller, and run at the same time.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .clients import ClientFactory
+from .destinations import send_to_destination
 from .filters import FilterCriteria
 from .invoke import Invocation, Invoker
 from .polling import Poller, PollerSettings, PollResult, failed_item_ids
@@ -277,16 +284,3 @@ class StreamPoller(Poller):
             self.destination_arn.rsplit(":", 1)[-1],
             invoke_count,
         )
-
-
-def send_to_destination(clients: ClientFactory, destination_arn: str, message: str) -> None:
-    """Send a message to an on-failure destination: an SQS queue or an SNS topic ARN."""
-    service, name = destination_arn.split(":")[2], destination_arn.split(":")[5]
-    if service == "sqs":
-        sqs = clients("sqs")
-        queue_url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        sqs.send_message(QueueUrl=queue_url, MessageBody=message)
-    elif service == "sns":
-        clients("sns").publish(TopicArn=destination_arn, Message=message)
-    else:
-        log.warning("on-failure destination %s is not emulated", destination_arn)

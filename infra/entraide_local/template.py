@@ -134,6 +134,7 @@ class QueueEvent:
     report_batch_item_failures: bool = False
     filter_patterns: tuple[str, ...] = ()
     enabled: bool = True
+    maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,20 @@ EventSpec = ApiEvent | StreamEvent | QueueEvent | ScheduleEvent | UnsupportedEve
 
 
 @dataclass(frozen=True)
+class EventInvokeSpec:
+    """A function's `EventInvokeConfig`: what Lambda does with its asynchronous invocations.
+
+    Defaults are Lambda's: two retries, events kept six hours (invocation-async-configuring).
+    Destinations stay raw ARN expressions here, like an event's `Stream`.
+    """
+
+    maximum_retry_attempts: int = 2
+    maximum_event_age_seconds: int = 21600
+    on_success: Any = None
+    on_failure: Any = None
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -170,6 +185,8 @@ class FunctionSpec:
     log_group: Any = None  # raw LoggingConfig.LogGroup, if any
     layers: tuple[Any, ...] = ()
     events: tuple[EventSpec, ...] = ()
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions
+    event_invoke: EventInvokeSpec = field(default_factory=EventInvokeSpec)
 
     @property
     def short_name(self) -> str:
@@ -362,6 +379,34 @@ def read_function(
         events=tuple(
             read_event(name, body, f"{where}.Events.{name}") for name, body in events.items()
         ),
+        reserved_concurrency=_optional_int(
+            merged.get("ReservedConcurrentExecutions"), f"{where}.ReservedConcurrentExecutions"
+        ),
+        event_invoke=_read_event_invoke(
+            merged.get("EventInvokeConfig") or {}, f"{where}.EventInvokeConfig"
+        ),
+    )
+
+
+def _read_event_invoke(props: Mapping[str, Any], where: str) -> EventInvokeSpec:
+    destinations = props.get("DestinationConfig") or {}
+
+    def destination(key: str) -> Any:
+        config = destinations.get(key) or {}
+        if config and "Destination" not in config:
+            # SAM creates the queue or topic itself then; the local stack does not.
+            raise TemplateError(f"{where}.DestinationConfig.{key}: give the Destination ARN")
+        return config.get("Destination")
+
+    return EventInvokeSpec(
+        maximum_retry_attempts=_literal_int(
+            props.get("MaximumRetryAttempts", 2), f"{where}.MaximumRetryAttempts"
+        ),
+        maximum_event_age_seconds=_literal_int(
+            props.get("MaximumEventAgeInSeconds", 21600), f"{where}.MaximumEventAgeInSeconds"
+        ),
+        on_success=destination("OnSuccess"),
+        on_failure=destination("OnFailure"),
     )
 
 
@@ -414,6 +459,10 @@ def _read_queue(name: str, props: Mapping[str, Any], where: str) -> QueueEvent:
         report_batch_item_failures=_reports_item_failures(props, where),
         filter_patterns=_filter_patterns(props, where),
         enabled=_literal_bool(props.get("Enabled", True), f"{where}.Enabled"),
+        maximum_concurrency=_optional_int(
+            (props.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+            f"{where}.ScalingConfig.MaximumConcurrency",
+        ),
     )
 
 
@@ -479,6 +528,10 @@ def _literal_int(value: Any, where: str) -> int:
         return int(value)
     except ValueError:
         raise TemplateError(f"{where}: expected a number, got {value!r}") from None
+
+
+def _optional_int(value: Any, where: str) -> int | None:
+    return None if value is None else _literal_int(value, where)
 
 
 def _literal_bool(value: Any, where: str) -> bool:

@@ -215,6 +215,8 @@ def cmd_local_run(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         parameters=args.parameter,
         enforce_iam=not args.no_iam,
+        index_lag=args.index_lag,
+        in_process=args.in_process,
         **{key: value for key, value in naming.items() if value is not None},
     )
 
@@ -308,6 +310,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-iam",
         action="store_true",
         help="do not check each function's AWS calls against its template policy",
+    )
+    run.add_argument(
+        "--index-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="writes reach global secondary indexes this late, as in AWS (default: 0)",
+    )
+    run.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the handlers in the stack's own process, for a debugger (no timeouts)",
     )
     run.set_defaults(handler=cmd_local_run)
     fire = local_actions.add_parser(

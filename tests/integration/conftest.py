@@ -139,8 +139,8 @@ class RunningStack:
     def cli_json(self, *args: str) -> Any:
         """What ``entraide <args> --json`` prints, against this stack.
 
-        The stack's functions run in threads of this process and print their logs to the
-        same stdout: the CLI's JSON is the first document of what was captured.
+        Only the CLI writes to this process's stdout (the functions' output is relayed
+        through logging), but the JSON is still read as the first document captured.
         """
         from entraide.cli import main as entraide
 
@@ -192,6 +192,8 @@ def local_stack(
         parameters=parameters,
         state_dir=directory / "var",
         stack_name=stack_name,
+        # a module may ask for more of AWS's behaviour, e.g. {"index_lag": 1.0}
+        **getattr(request.module, "LOCAL_STACK_OPTIONS", {}),
     ) as stack:
         yield RunningStack(stack, record_file, directory / "var", outbox)
 

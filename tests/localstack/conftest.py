@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from entraide_local.polling import PollerSettings
+from entraide_local.provision import DeployedFunction
 from entraide_local.schedules import ManualClock
 from entraide_local.stack import LocalStack
 
@@ -39,15 +40,39 @@ def clock() -> ManualClock:
     return ManualClock(CLOCK_START)
 
 
+ASYNC_RETRY_DELAYS = (0.2, 0.4)  # Lambda's are one and two minutes
+
+
+def marker_setup(record_dir: Path) -> Callable[[DeployedFunction], list[dict[str, Any]]]:
+    """Setup calls for the workers: Napper's create a folder before its handler is imported."""
+
+    def setup_for(function: DeployedFunction) -> list[dict[str, Any]]:
+        if function.logical_id != "Napper":
+            return []
+        marker = str(record_dir / "setup-napper")
+        return [
+            {"module": "os", "function": "makedirs", "kwargs": {"name": marker, "exist_ok": True}}
+        ]
+
+    return setup_for
+
+
 @pytest.fixture(scope="module")
-def stack(record_dir: Path, clock: ManualClock) -> Iterator[LocalStack]:
-    """The test template running on free ports, with a clock that tests move."""
+def stack(
+    request: pytest.FixtureRequest, record_dir: Path, clock: ManualClock
+) -> Iterator[LocalStack]:
+    """The test template running on free ports, with a clock that tests move.
+
+    moto's resources are process-wide: a module may name its stack (`STACK_NAME`).
+    """
     with LocalStack(
         TEMPLATE,
-        stack_name="localstack-test",
+        stack_name=getattr(request.module, "STACK_NAME", "localstack-test"),
         parameters={"RecordDir": str(record_dir)},
         clock=clock,
         poller_settings=PollerSettings(retry_delay=0.05),
+        async_retry_delays=ASYNC_RETRY_DELAYS,
+        setup_for=marker_setup(record_dir),
     ) as running:
         yield running
 

@@ -141,14 +141,14 @@ def test_handler_exception_is_502_with_traceback_on_console(
 ) -> None:
     failing = requests.get(stack.api_url + "boom", timeout=10)
     malformed = requests.get(stack.api_url + "malformed", timeout=10)
-    unserialisable = requests.get(stack.api_url + "malformed?kind=decimal", timeout=10)
+    unserialisable = requests.get(stack.api_url + "malformed?kind=set", timeout=10)
 
     assert failing.status_code == 502
     assert failing.json() == {"message": "Internal server error"}
     assert "RuntimeError: boom on purpose" in caplog.text
     assert "Traceback" in caplog.text
     assert malformed.status_code == 502
-    assert unserialisable.status_code == 502  # Lambda cannot marshal a Decimal
+    assert unserialisable.status_code == 502  # Lambda cannot marshal a set
     assert "Runtime.MarshalError" in caplog.text
 
 

@@ -238,11 +238,29 @@ def _decide(
     return denial_response(model, denial_message(enforcement.principal, denial), request_url)
 
 
+DENIAL_PREFIX = "IAM DENIED  "
+
+
 def _record(enforcement: Enforcement, what: str) -> None:
-    global _denial_total
-    line = f"IAM DENIED  {enforcement.function_name}: {what}"
+    line = f"{DENIAL_PREFIX}{enforcement.function_name}: {what}"
     log.warning("%s", line)
     enforcement.denials.append(line)
+    _count_denial(line)
+
+
+def note_reported_denial(line: str) -> bool:
+    """Count a denial that another process (a function's worker) printed; False if `line`
+    is not one. The local stack relays its workers' output here, so that `denial_count`
+    in the stack's process sees every function's refused calls."""
+    start = line.find(DENIAL_PREFIX)
+    if start < 0:
+        return False
+    _count_denial(line[start:])
+    return True
+
+
+def _count_denial(line: str) -> None:
+    global _denial_total
     _recent_denials.append(line)
     _denial_total = next(_denial_counter)
 

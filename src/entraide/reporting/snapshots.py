@@ -155,7 +155,7 @@ class SnapshotResult:
         """Counts only (no username): what a log line or a metric may carry."""
         return {
             "status": self.status,
-            "message": self.message,
+            "summary": self.message,  # not "message": logging refuses that key in `extra`
             "day": self.day.isoformat() if self.day else None,
             "followers_count": self.followers.followers_count if self.followers else None,
             "followers_read": self.followers.followers_read if self.followers else 0,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -36,8 +35,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Any:
     if path == "/boom":
         raise RuntimeError("boom on purpose")
     if path == "/malformed":
-        if (event.get("queryStringParameters") or {}).get("kind") == "decimal":
-            return {"statusCode": 200, "body": "", "count": Decimal(1)}  # not JSON
+        if (event.get("queryStringParameters") or {}).get("kind") == "set":
+            return {"statusCode": 200, "body": "", "tags": {"a"}}  # not JSON
         return "not a proxy response"
     if path.startswith("/files/"):  # binary round trip
         return {
