@@ -2,7 +2,7 @@
 
 For each size N (1,000 / 10,000 / 100,000 approved posts) a table is filled with posts in
 their final approved shape (``store.post_to_item`` plus the by_cell keys that
-``EntraideTable.transition`` writes), spread over a few départements of one activation:
+``Table.transition`` writes), spread over a few départements of one activation:
 
 * the same ``LOCAL_POSTS`` posts (seeded) within 40 km of Carcassonne, whatever N: the
   density around the query point stays constant;
@@ -57,11 +57,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from entraide.geo import geohash, haversine_km
-from entraide.matching import compatible_categories, counterpart_kind
-from entraide.models import Category, Kind, Post, PostStatus
-from entraide.nearby import NearbyPost, NearbySearch, Page, covering_cells, destination_point
-from entraide.store import BY_CELL, CELL_PRECISION, EntraideTable, cell_key, post_to_item
+from entraide.adapters.table import BY_CELL, Table
+from entraide.intake.post_store import CELL_PRECISION, PostStore, cell_key, post_to_item
+from entraide.kernel.geo import geohash, haversine_km
+from entraide.kernel.model import Category, Kind, Post, PostStatus
+from entraide.matching.counterparts import compatible_categories, counterpart_kind
+from entraide.matching.nearby import (
+    NearbyPost,
+    NearbySearch,
+    Page,
+    covering_cells,
+    destination_point,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -142,7 +149,7 @@ def _post(number: int, rng: random.Random, departement: str, lat: float, lon: fl
 
 
 def approved_item(post: Post) -> Item:
-    """The post item as it stands after ``EntraideTable.transition(..., APPROVED)``."""
+    """The post item as it stands after ``Table.transition(..., APPROVED)``."""
     item = post_to_item(post)
     item["gsi3pk"] = cell_key(post.activation_id, post.geohash)
     item["gsi3sk"] = f"{item['kind']}#{item['created_at']}#{item['id']}"
@@ -353,9 +360,9 @@ class Measure:
     cells: int = 0
 
 
-def index_query(table: EntraideTable, repeat: int) -> Measure:
+def index_query(table: Table, repeat: int) -> Measure:
     """The match query through NearbySearch: one warm-up run, then the median of ``repeat``."""
-    search = NearbySearch(table)
+    search = NearbySearch(PostStore(table))
 
     def run() -> Page:
         return search.search(
@@ -383,9 +390,9 @@ def index_query(table: EntraideTable, repeat: int) -> Measure:
     )
 
 
-def naive_scan(table: EntraideTable) -> Measure:
+def naive_scan(table: Table) -> Measure:
     """The same answer from a Scan of the whole table, filtered and sorted in code."""
-    from entraide.store import post_from_item
+    from entraide.intake.post_store import post_from_item
 
     started = time.perf_counter()
     wanted_kind = counterpart_kind(SEARCHER.kind).value
@@ -455,7 +462,7 @@ def _fill(client: Any, table_name: str, posts: Iterator[Post]) -> None:
         flush()
 
 
-def _measure(table: EntraideTable, size: int, backend: str, seed: int, repeat: int) -> Row:
+def _measure(table: Table, size: int, backend: str, seed: int, repeat: int) -> Row:
     started = time.perf_counter()
     _fill(table.client, table.table_name, generate_posts(size, seed))
     load = time.perf_counter() - started
@@ -467,7 +474,7 @@ def _measure(table: EntraideTable, size: int, backend: str, seed: int, repeat: i
 
 
 def run_memory(size: int, seed: int, repeat: int) -> Row:
-    table = EntraideTable("entraide-bench", client=MemoryDynamo("entraide-bench"))
+    table = Table("entraide-bench", client=MemoryDynamo("entraide-bench"))
     return _measure(table, size, "memory", seed, repeat)
 
 
@@ -488,19 +495,20 @@ def run_moto(size: int, seed: int, repeat: int) -> Row:
     _moto_environment()
     with mock_aws():
         deployment = provision(ROOT / "template.yaml", boto3.Session())
-        table = EntraideTable(deployment.outputs["TableName"], client=boto3.client("dynamodb"))
+        table = Table(deployment.outputs["TableName"], client=boto3.client("dynamodb"))
         check_item_shape(table)
         return _measure(table, size, "moto", seed, repeat)
 
 
-def check_item_shape(table: EntraideTable) -> None:
+def check_item_shape(table: Table) -> None:
     """The items written directly are those the real approval path writes (then removed)."""
-    from entraide.models import Contact
+    from entraide.kernel.model import Contact
 
     post = _post(9_999_999, random.Random(0), "11", *CENTRE)
     pending = replace(post, status=PostStatus.PENDING, version=1, decided_by=None, decided_at=None)
-    table.create_post(pending, Contact("banc@example.org"))
-    approved = table.transition(
+    posts = PostStore(table)
+    posts.create_post(pending, Contact("banc@example.org"))
+    approved = posts.transition(
         pending, PostStatus.APPROVED, at=post.decided_at or NOW, by=post.decided_by or ""
     )
     key = {"pk": {"S": f"POST#{post.id}"}, "sk": {"S": "POST"}}
@@ -513,7 +521,7 @@ def check_item_shape(table: EntraideTable) -> None:
         TableName=table.table_name, Key={"pk": key["pk"], "sk": {"S": "CONTACT"}}
     )
     # the poster-history item of the check stays out of the measures: remove it too
-    from entraide.store import poster_history_item
+    from entraide.intake.post_store import poster_history_item
 
     history = poster_history_item(pending, Contact("banc@example.org"))
     table.client.delete_item(

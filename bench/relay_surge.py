@@ -1,7 +1,7 @@
 """A surge of approved posts against X's posting quota, on a simulated clock.
 
 N approved posts arrive over one hour (arrival times random, seeded) in one activation;
-the relay (the real :class:`entraide.relay.Relay`, in-memory store and budget, the real
+the relay (the real :class:`entraide.publishing.relay.Relay`, in-memory store and budget, the real
 tweet texts) handles their messages as the SQS handler would: a deferred message comes
 back after ``defer_delay_seconds``, a temporary failure after the visibility timeout. The
 fake X enforces the tier's limits on its own (rolling 15 minutes and 24 hours, UTC month)
@@ -26,18 +26,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from entraide.models import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
-from entraide.quota import MemoryBudget, QuotaLimits
-from entraide.relay import (
-    DEFAULT_DIGEST_THRESHOLD,
-    DEFAULT_DIGEST_WAIT,
-    Deferred,
-    Relay,
-    TemporaryFailure,
-    defer_delay_seconds,
+from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.publishing.quota import MemoryBudget, QuotaLimits
+from entraide.publishing.relay import DEFAULT_DIGEST_THRESHOLD, DEFAULT_DIGEST_WAIT, Relay
+from entraide.publishing.relay_memory import MemoryRelayStore
+from entraide.publishing.relay_outcomes import Deferred, TemporaryFailure, defer_delay_seconds
+from entraide.publishing.x_answers import (
+    SCOPE_15MIN,
+    SCOPE_24H_USER,
+    SCOPE_UNKNOWN,
+    PostedTweet,
+    XRateLimited,
 )
-from entraide.relay_store import MemoryRelayStore
-from entraide.xapi import SCOPE_15MIN, SCOPE_24H_USER, SCOPE_UNKNOWN, PostedTweet, XRateLimited
 
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 VISIBILITY_TIMEOUT = timedelta(seconds=180)
@@ -143,7 +143,7 @@ def simulate(
     reserve: int | None,
     threshold: int,
 ) -> Result:
-    from entraide.announce import approved_message
+    from entraide.moderation.announce import approved_message
 
     rng = random.Random(seed)
     clock = Clock(START)

@@ -15,10 +15,10 @@ collapse into one row -- and the columns ``postcode,insee,name,departement,lat,l
 * ``name``: a readable display name made from La Poste's upper-case name
   ("ST ETIENNE DU ROUVRAY" -> "Saint-Etienne-du-Rouvray", "VILLENEUVE D ASCQ" ->
   "Villeneuve-d'Ascq", "PARIS 01" -> "Paris 01"); it folds back to La Poste's name
-  under :func:`entraide.geo.commune_key`, so either spelling matches;
+  under :func:`entraide.kernel.postcodes.commune_key`, so either spelling matches;
 * ``departement``: from the INSEE code, its first 2 characters (2A/2B in Corsica) or 3
   overseas (97x, 98x); rows whose code is not a département or overseas collectivity
-  known to :mod:`entraide.departements` are left out (INSEE 99xxx: Monaco);
+  known to :mod:`entraide.kernel.departements` are left out (INSEE 99xxx: Monaco);
 * ``lat``/``lon``: rounded to 5 decimals; a row without coordinates takes those of another
   row of the same commune when there is one, otherwise both stay empty.
 """
@@ -35,8 +35,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from entraide.departements import is_departement
-from entraide.geo import TABLE_HEADER, commune_key
+from entraide.kernel.departements import is_departement
+from entraide.kernel.postcodes import TABLE_HEADER, commune_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT / ".." / "shared" / "data" / "laposte_hexasmal.csv"

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from entraide.models import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.publishing.xapi import XCredentials
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+#: The signing key of the tests' links, and the base of their URLs.
+LINK_KEY = b"k" * 32
+BASE = "https://entraide.example/Prod/"
+
+#: The account's user-context keys, as the relay's secret holds them (made up).
+X_CREDENTIALS = XCredentials(
+    consumer_key="ck-ShareEntraide",
+    consumer_secret="cs-0123456789",
+    access_token="1072250532645998596-at",
+    access_token_secret="ats-9876543210",
+)
 
 _POST = Post(
     id="P1",
@@ -46,3 +59,17 @@ def make_post(**changes: Any) -> Post:
 def make_activation(**changes: Any) -> Activation:
     """An open manual activation A1 for the Aude (11), floods, red, opened at NOW."""
     return replace(_ACTIVATION, **changes)
+
+
+class Clock:
+    """A clock a test moves by hand: ``clock()`` is now, ``clock.advance(hours=1)``."""
+
+    def __init__(self, moment: datetime = NOW) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> datetime:
+        self.moment += timedelta(**delta)
+        return self.moment

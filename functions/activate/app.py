@@ -13,18 +13,19 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.activation_feed import run_feeds
-from entraide.activation_rules import ActivationRules
-from entraide.alerts.sources import build_sources, parse_source_configs, read_all
-from entraide.ids import new_id
+from entraide.activation.activation_store import ActivationStore
+from entraide.activation.alerts.sources import build_sources, parse_source_configs, read_all
+from entraide.activation.feed import run_feeds
+from entraide.activation.rules import ActivationRules
+from entraide.adapters.table import Table
+from entraide.kernel.ids import new_id
 from entraide.observability import logger, metrics
-from entraide.settings import ActivateSettings
-from entraide.store import EntraideTable
+from entraide.settings.activation import ActivateSettings
 
 settings = ActivateSettings.from_environ(os.environ)
 rules = ActivationRules.from_environ(os.environ)
 sources = build_sources(parse_source_configs(settings.alert_sources))
-table = EntraideTable(settings.table_name)
+activations = ActivationStore(Table(settings.table_name))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -32,7 +33,7 @@ table = EntraideTable(settings.table_name)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     readings = read_all(sources, now)
-    run = run_feeds(table, dict(readings), rules=rules, now=now, new_id=new_id)
+    run = run_feeds(activations, dict(readings), rules=rules, now=now, new_id=new_id)
     for name in run.failed_sources:
         error = readings[name]
         logger.warning("Alert source failed, skipped", extra={"source": name, "error": str(error)})

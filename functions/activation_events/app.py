@@ -20,16 +20,22 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.activation_events import events_of_change, expire_open_posts
-from entraide.announce import ActivationEvent, ActivationTopic
-from entraide.effects import OnceOnly
-from entraide.models import Activation
+from entraide.activation.activation_store import activation_from_item
+from entraide.activation.events import (
+    ActivationEvent,
+    ActivationTopic,
+    events_of_change,
+    expire_open_posts,
+)
+from entraide.adapters.once import OnceOnly
+from entraide.adapters.table import Table, changed_images
+from entraide.intake.post_store import PostStore
+from entraide.kernel.model import Activation
 from entraide.observability import logger, metrics
-from entraide.settings import ActivationEventsSettings
-from entraide.store import EntraideTable, activation_from_item, changed_images
+from entraide.settings.activation import ActivationEventsSettings
 
 settings = ActivationEventsSettings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
+posts = PostStore(Table(settings.table_name))
 topic = ActivationTopic(settings.activation_events_topic_arn)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -49,7 +55,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     for event in events_of_change(old, new):
         announce_once(effect={"event": event.value, "activation_id": new.id}, activation=new)
         if event is ActivationEvent.CLOSED:
-            expired = expire_open_posts(table, new, now=lambda: datetime.now(UTC))
+            expired = expire_open_posts(posts, new, now=lambda: datetime.now(UTC))
             metrics.add_metric(name="PostExpired", unit=MetricUnit.Count, value=len(expired))
             logger.info("Posts expired", extra={"activation_id": new.id, "count": len(expired)})
 

@@ -15,23 +15,23 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide import web
-from entraide.api import html_response, public_base_url, status_of
-from entraide.contact import (
-    describe_contact_refusal,
+from entraide.adapters.table import Table
+from entraide.kernel.errors import DomainError, InvalidInput
+from entraide.observability import logger, metrics
+from entraide.settings.matching import MatchSettings
+from entraide.web import pages
+from entraide.web.contact_pages import (
     parse_contact_form,
     render_contact_page,
     render_contact_sent_page,
 )
-from entraide.errors import DomainError, InvalidInput
-from entraide.intake import body_format
-from entraide.observability import logger, metrics
-from entraide.settings import MatchSettings
-from entraide.store import EntraideTable
+from entraide.web.http import html_response, public_base_url, status_of
+from entraide.web.refusals import describe_contact_refusal
+from entraide.web.requests import body_format
 from entraide.wiring import contact_desk
 
 settings = MatchSettings.from_environ(os.environ)
-desk = contact_desk(settings, EntraideTable(settings.table_name))
+desk = contact_desk(settings, Table(settings.table_name))
 app = APIGatewayRestResolver()
 
 
@@ -81,7 +81,9 @@ def send_message(offer_id: str) -> Response[str]:
 def refuse(error: DomainError) -> Response[str]:
     title, message = describe_contact_refusal(error)
     logger.info("Contact refused", extra={"reason": type(error).__name__})
-    return html_response(status_of(error), web.render_message_page(title, message, back_link=False))
+    return html_response(
+        status_of(error), pages.render_message_page(title, message, back_link=False)
+    )
 
 
 @logger.inject_lambda_context(

@@ -15,20 +15,21 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide import web
-from entraide.api import html_response, status_of
-from entraide.errors import DomainError, WrongPostStatus
-from entraide.intake import body_format
-from entraide.models import PostStatus
-from entraide.moderation import describe_refusal, parse_action
+from entraide.adapters.table import Table
+from entraide.kernel.errors import DomainError, WrongPostStatus
+from entraide.kernel.model import PostStatus
+from entraide.moderation.desk import parse_action
+from entraide.moderation.signing import LinkAction
 from entraide.observability import logger, metrics
-from entraide.settings import LinkSettings
-from entraide.signing import LinkAction
-from entraide.store import EntraideTable
+from entraide.settings.shared import LinkSettings
+from entraide.web import pages
+from entraide.web.http import html_response, status_of
+from entraide.web.refusals import describe_refusal
+from entraide.web.requests import body_format
 from entraide.wiring import moderation_desk
 
 settings = LinkSettings.from_environ(os.environ)
-desk = moderation_desk(settings, EntraideTable(settings.table_name))
+desk = moderation_desk(settings, Table(settings.table_name))
 app = APIGatewayRestResolver()
 
 
@@ -47,7 +48,7 @@ def confirm_decision(post_id: str) -> Response[str]:
     action = parse_action(_query("decision"))
     token = _query("token")
     post, _ = desk.check_link(post_id, action, token, expected=PostStatus.PENDING)
-    page = web.render_link_confirmation_page(
+    page = pages.render_link_confirmation_page(
         post, action=action.value, token=token, form_action=post_id
     )
     return html_response(200, page)
@@ -67,14 +68,14 @@ def decide(post_id: str) -> Response[str]:
         if post.status is PostStatus.APPROVED
         else "Merci. L'annonce ne sera pas publiée ; la personne est prévenue par e-mail."
     )
-    return html_response(200, web.render_message_page(title, message, back_link=False))
+    return html_response(200, pages.render_message_page(title, message, back_link=False))
 
 
 @app.get("/posts/<post_id>/withdraw")
 def confirm_withdrawal(post_id: str) -> Response[str]:
     token = _query("token")
     post, _ = desk.check_link(post_id, LinkAction.WITHDRAW, token, expected=PostStatus.APPROVED)
-    page = web.render_link_confirmation_page(
+    page = pages.render_link_confirmation_page(
         post, action=LinkAction.WITHDRAW.value, token=token, form_action="withdraw"
     )
     return html_response(200, page)
@@ -86,7 +87,9 @@ def withdraw(post_id: str) -> Response[str]:
     metrics.add_metric(name="Post.withdrawn", unit=MetricUnit.Count, value=1)
     logger.info("Post withdrawn", extra={"post_id": post.id})
     message = "Votre annonce n'est plus visible. Merci d'avoir utilisé ShareEntraide."
-    return html_response(200, web.render_message_page("Annonce retirée", message, back_link=False))
+    return html_response(
+        200, pages.render_message_page("Annonce retirée", message, back_link=False)
+    )
 
 
 @app.exception_handler(DomainError)
@@ -96,7 +99,9 @@ def refuse(error: DomainError) -> Response[str]:
     logger.info("Link refused", extra={"reason": type(error).__name__})
     if isinstance(error, WrongPostStatus):
         metrics.add_metric(name="LinkReused", unit=MetricUnit.Count, value=1)
-    return html_response(status_of(error), web.render_message_page(title, message, back_link=False))
+    return html_response(
+        status_of(error), pages.render_message_page(title, message, back_link=False)
+    )
 
 
 @logger.inject_lambda_context(

@@ -20,16 +20,18 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.matching import MatchStore, match_new_post
-from entraide.nearby import NearbySearch
+from entraide.adapters.table import Table, changed_images
+from entraide.intake.post_store import PostStore, post_from_item
+from entraide.matching.counterparts import match_new_post
+from entraide.matching.match_store import MatchStore
+from entraide.matching.nearby import NearbySearch
 from entraide.observability import logger, metrics
-from entraide.settings import MatchSettings
-from entraide.store import EntraideTable, changed_images, post_from_item
+from entraide.settings.matching import MatchSettings
 from entraide.wiring import notice_book
 
 settings = MatchSettings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
-search = NearbySearch(table)
+table = Table(settings.table_name)
+search = NearbySearch(PostStore(table))
 matches = MatchStore(table)
 notices = notice_book(settings, table)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

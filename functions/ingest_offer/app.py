@@ -10,18 +10,23 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide import web
-from entraide.api import error_response, html_response, json_response
-from entraide.errors import DomainError, InvalidInput
-from entraide.geo import PostcodeDirectory
-from entraide.ids import new_id
-from entraide.intake import BodyFormat, SubmittedBody, read_body, submit_post
+from entraide.activation.activation_store import ActivationStore
+from entraide.adapters.table import Table
+from entraide.intake.post_store import PostStore
+from entraide.intake.posting import submit_post
+from entraide.kernel.errors import DomainError, InvalidInput
+from entraide.kernel.ids import new_id
+from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.observability import logger, metrics
-from entraide.settings import Settings
-from entraide.store import EntraideTable
+from entraide.settings.base import Settings
+from entraide.web import form_page, pages
+from entraide.web.http import error_response, html_response, json_response
+from entraide.web.requests import BodyFormat, SubmittedBody, read_body
 
 settings = Settings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
+table = Table(settings.table_name)
+posts = PostStore(table)
+activations = ActivationStore(table)
 app = APIGatewayRestResolver()
 
 
@@ -37,7 +42,11 @@ def create_post() -> Response[str]:
     # Kept for the error page, which shows the form again with these values.
     app.context["submitted"] = submitted
     post = submit_post(
-        submitted.fields, table=table, directory=PostcodeDirectory.default(), new_id=new_id
+        submitted.fields,
+        posts=posts,
+        activations=activations,
+        directory=PostcodeDirectory.default(),
+        new_id=new_id,
     )
     metrics.add_metric(name="PostAccepted", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -45,20 +54,20 @@ def create_post() -> Response[str]:
         extra={"post_id": post.id, "departement": post.departement, "kind": post.kind.value},
     )
     if submitted.format is BodyFormat.FORM:
-        return html_response(201, web.render_confirmation_page(post))
+        return html_response(201, form_page.render_confirmation_page(post))
     return json_response(201, {"id": post.id, "status": post.status.value})
 
 
 def _error_page(error: DomainError) -> str:
     submitted: SubmittedBody | None = app.context.get("submitted")
     if isinstance(error, InvalidInput):
-        return web.render_form_page(
-            table.open_activations(),
+        return form_page.render_form_page(
+            activations.open_activations(),
             values=submitted.form_values() if submitted else {},
             errors=error.errors,
             commune_choices=error.choices,
         )
-    return web.render_message_page("Demande non enregistrée", error.message)
+    return pages.render_message_page("Demande non enregistrée", error.message)
 
 
 @app.exception_handler(DomainError)

@@ -2,7 +2,7 @@
 
 The template's FilterCriteria deliver only post records that matter here (a new pending
 post; a post leaving pending). Each side effect runs once, whatever the redeliveries,
-through powertools idempotency on the effect's own name (see entraide.moderation).
+through powertools idempotency on the effect's own name (see entraide.moderation.effects).
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.effects import OnceOnly
-from entraide.models import Post
-from entraide.moderation import Effect
+from entraide.adapters.once import OnceOnly
+from entraide.adapters.table import Table, changed_images
+from entraide.intake.post_store import post_from_item
+from entraide.kernel.model import Post
+from entraide.moderation.effects import Effect
 from entraide.observability import logger, metrics
-from entraide.settings import ModerationSettings
-from entraide.store import EntraideTable, changed_images, post_from_item
+from entraide.settings.moderation import ModerationSettings
 from entraide.wiring import moderation_effects
 
 settings = ModerationSettings.from_environ(os.environ)
-moderation = moderation_effects(settings, EntraideTable(settings.table_name))
+moderation = moderation_effects(settings, Table(settings.table_name))
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 

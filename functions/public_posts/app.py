@@ -1,7 +1,7 @@
 """Approved posts, in public: GET /posts (JSON search), /pres-de-chez-moi and /posts/{id}.
 
 Read-only: approved posts near a postal code (every open activation is searched), and
-one approved post's page. Nothing here reads a contact item (see entraide.public).
+one approved post's page. Nothing here reads a contact item (see entraide.matching.public).
 """
 
 from __future__ import annotations
@@ -14,22 +14,27 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide import public, web
-from entraide.api import (
+from entraide.activation.activation_store import ActivationStore
+from entraide.adapters.table import Table
+from entraide.intake.post_store import PostStore
+from entraide.kernel.errors import DomainError, PostNotFound
+from entraide.matching import public
+from entraide.matching.nearby import NearbySearch
+from entraide.observability import logger, metrics
+from entraide.settings.public import PublicSettings
+from entraide.web import pages, public_pages
+from entraide.web.http import (
     html_response,
     json_error_response,
     json_response,
     public_base_url,
     status_of,
 )
-from entraide.errors import DomainError, PostNotFound
-from entraide.nearby import NearbySearch
-from entraide.observability import logger, metrics
-from entraide.store import EntraideTable
 
-settings = public.PublicSettings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
-posts = public.PublicPosts(table, NearbySearch(table))
+settings = PublicSettings.from_environ(os.environ)
+table = Table(settings.table_name)
+post_store = PostStore(table)
+posts = public.PublicPosts(post_store, ActivationStore(table), NearbySearch(post_store))
 app = APIGatewayRestResolver()
 
 
@@ -39,7 +44,7 @@ def _params() -> dict[str, str]:
 
 def _cacheable(response: Response[str]) -> Response[str]:
     """Approved content is public: a minute in browsers and caches is fine."""
-    response.headers["Cache-Control"] = public.PUBLIC_CACHE_CONTROL
+    response.headers["Cache-Control"] = public_pages.PUBLIC_CACHE_CONTROL
     return response
 
 
@@ -70,13 +75,13 @@ def nearby_page() -> Response[str]:
     view = posts.nearby_page(_params())
     if view.results is not None:
         _searched(view.results)
-    response = html_response(view.status, public.render_nearby_page(view))
+    response = html_response(view.status, public_pages.render_nearby_page(view))
     return _cacheable(response) if view.status == 200 else response
 
 
 @app.get("/posts/<post_id>")
 def post_page(post_id: str) -> Response[str]:
-    page = public.render_post_page(posts.approved_post(post_id))
+    page = public_pages.render_post_page(posts.approved_post(post_id))
     metrics.add_metric(name="PostPageServed", unit=MetricUnit.Count, value=1)
     return _cacheable(html_response(200, page))
 
@@ -87,8 +92,8 @@ def refuse(error: DomainError) -> Response[str]:
     if app.current_event.path == "/posts":
         return json_error_response(error)
     if isinstance(error, PostNotFound):
-        return html_response(404, public.render_not_found_page())
-    return html_response(status_of(error), web.render_message_page("Erreur", error.message))
+        return html_response(404, public_pages.render_not_found_page())
+    return html_response(status_of(error), pages.render_message_page("Erreur", error.message))
 
 
 @logger.inject_lambda_context(

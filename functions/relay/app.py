@@ -22,15 +22,15 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from entraide.adapters.queue import Queue
+from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
-from entraide.queue import Queue
-from entraide.relay import Deferred, PermanentFailure, defer_delay_seconds
-from entraide.settings import RelaySettings
-from entraide.store import EntraideTable
+from entraide.publishing.relay_outcomes import Deferred, PermanentFailure, defer_delay_seconds
+from entraide.settings.publishing import RelaySettings
 from entraide.wiring import relay_service
 
 settings = RelaySettings.from_environ(os.environ)
-relay = relay_service(settings, EntraideTable(settings.table_name))
+relay = relay_service(settings, Table(settings.table_name))
 relay_queue = Queue(settings.relay_queue_url)
 dead_letters = Queue(settings.relay_dead_letter_queue_url)
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -12,15 +12,17 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.kpi import monthly_report, report_month
-from entraide.mail import Mailer
+from entraide.adapters.mail import Mailer
+from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
-from entraide.report import deliver
-from entraide.settings import ReportSettings
-from entraide.store import EntraideTable
+from entraide.reporting.delivery import deliver
+from entraide.reporting.figures import report_month
+from entraide.reporting.month_loader import monthly_report
+from entraide.settings.reporting import ReportSettings
+from entraide.web.report_page import render_all, report_email
 
 settings = ReportSettings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
+table = Table(settings.table_name)
 mailer = Mailer(settings.sender_email, outbox_dir=settings.outbox_dir)
 
 
@@ -34,6 +36,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report = monthly_report(table, month, now=now)
     delivery = deliver(
         report,
+        render_all(report),
+        compose=report_email,
         s3_client=boto3.client("s3"),
         bucket=settings.reports_bucket,
         mailer=mailer,

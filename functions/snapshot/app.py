@@ -11,14 +11,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
-from entraide.settings import SnapshotSettings
-from entraide.snapshots import daily_snapshot
-from entraide.store import EntraideTable
+from entraide.reporting.daily import daily_snapshot
+from entraide.settings.publishing import SnapshotSettings
 from entraide.wiring import x_reader
 
 settings = SnapshotSettings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
+table = Table(settings.table_name)
 reader = x_reader(settings)
 
 

@@ -10,21 +10,22 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide import web
-from entraide.api import html_response
+from entraide.activation.activation_store import ActivationStore
+from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
-from entraide.settings import Settings
-from entraide.store import EntraideTable
+from entraide.settings.base import Settings
+from entraide.web.form_page import render_form_page
+from entraide.web.http import html_response
 
 settings = Settings.from_environ(os.environ)
-table = EntraideTable(settings.table_name)
+activations = ActivationStore(Table(settings.table_name))
 app = APIGatewayRestResolver()
 
 
 @app.get("/")
 def form_page() -> Response[str]:
     metrics.add_metric(name="FormPageServed", unit=MetricUnit.Count, value=1)
-    return html_response(200, web.render_form_page(table.open_activations()))
+    return html_response(200, render_form_page(activations.open_activations()))
 
 
 @logger.inject_lambda_context(

@@ -22,10 +22,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from entraide.errors import DomainError
-from entraide.models import Activation, AlertLevel, Hazard
+from entraide.kernel.errors import DomainError
+from entraide.kernel.model import Activation, AlertLevel, Hazard
+
+if TYPE_CHECKING:
+    from entraide.activation.activation_store import ActivationStore
 
 DEFAULT_STACK = "shareentraide"
 DEFAULT_STATE_DIR = "var"
@@ -89,13 +92,14 @@ def resolve_target(args: argparse.Namespace) -> Target:
     return Target(outputs, boto3.client, f"pile AWS {args.stack}")
 
 
-def _table(args: argparse.Namespace) -> Any:
-    from entraide.store import EntraideTable
+def _activations(args: argparse.Namespace) -> ActivationStore:
+    from entraide.activation.activation_store import ActivationStore
+    from entraide.adapters.table import Table
 
     target = resolve_target(args)
     table = target.output("TableName")
     print(f"→ {target.description}, table {table}", file=sys.stderr)
-    return EntraideTable(table, client=target.clients("dynamodb"))
+    return ActivationStore(Table(table, client=target.clients("dynamodb")))
 
 
 def _activation_line(activation: Activation) -> str:
@@ -128,11 +132,11 @@ def _activation_json(activation: Activation) -> dict[str, Any]:
 
 
 def cmd_activation_open(args: argparse.Namespace) -> int:
-    from entraide.activations import open_activation
-    from entraide.ids import new_id
+    from entraide.activation.activations import open_activation
+    from entraide.kernel.ids import new_id
 
     activation = open_activation(
-        _table(args),
+        _activations(args),
         departements=args.departement,
         hazard=Hazard.parse(args.hazard),
         level=AlertLevel(args.level),
@@ -144,17 +148,17 @@ def cmd_activation_open(args: argparse.Namespace) -> int:
 
 
 def cmd_activation_close(args: argparse.Namespace) -> int:
-    from entraide.activations import close_activation
+    from entraide.activation.activations import close_activation
 
-    activation = close_activation(_table(args), args.id)
+    activation = close_activation(_activations(args), args.id)
     print(f"Activation fermée : {_activation_line(activation)}")
     return 0
 
 
 def cmd_activation_list(args: argparse.Namespace) -> int:
-    from entraide.activations import list_activations
+    from entraide.activation.activations import list_activations
 
-    found = list_activations(_table(args), include_closed=args.all)
+    found = list_activations(_activations(args), include_closed=args.all)
     if args.json:
         print(json.dumps([_activation_json(a) for a in found], ensure_ascii=False, indent=2))
     elif not found:
@@ -167,22 +171,24 @@ def cmd_activation_list(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from entraide.kpi import monthly_report
-    from entraide.report import presigned_link, publish, write_files
-    from entraide.store import EntraideTable
+    from entraide.adapters.table import Table
+    from entraide.reporting.delivery import presigned_link, publish, write_files
+    from entraide.reporting.month_loader import monthly_report
+    from entraide.web.report_page import render_all
 
     target = resolve_target(args)
-    table = EntraideTable(target.output("TableName"), client=target.clients("dynamodb"))
+    table = Table(target.output("TableName"), client=target.clients("dynamodb"))
     bucket = target.output("ReportsBucketName")
     print(f"→ {target.description}, rapport de {args.month}", file=sys.stderr)
     report = monthly_report(table, args.month)
+    files = render_all(report)
     s3 = target.clients("s3")
-    keys = publish(report, s3, bucket)
+    keys = publish(report.month, files, s3, bucket)
     for key in keys.values():
         print(f"s3://{bucket}/{key}")
     print(f"lien (7 jours) : {presigned_link(s3, bucket, keys['html'])}")
     if args.out:
-        for path in write_files(report, Path(args.out)).values():
+        for path in write_files(report.month, files, Path(args.out)).values():
             print(path)
     return 0
 

@@ -10,7 +10,7 @@ import logging
 
 from aws_lambda_powertools import Logger, Metrics
 
-from entraide.privacy import redact_contact
+from entraide.privacy.detection import redact_contact
 
 _STANDARD_RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({})))
 

@@ -1,63 +1,42 @@
-"""Builds the moderation services from validated settings: the one place adapters meet.
+"""Builds each function's services from its validated settings: the one place rooms meet.
 
-Nothing here does I/O when called: clients and the signing key are fetched on first use.
+Capabilities never import presentation: here the emails of :mod:`entraide.web` are handed
+to the capabilities that send them, and each data-access module gets the table.
+Nothing here does I/O when called: clients and the signing key are fetched on first use;
+what only some functions need is imported when they build it (cold start).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from entraide.announce import ApprovedTopic
-from entraide.mail import Mailer
-from entraide.moderation import LinkBook, ModerationDesk, ModerationEffects
-from entraide.settings import (
-    LinkSettings,
-    MatchSettings,
-    ModerationSettings,
-    RelaySettings,
-    SigningSettings,
-    SnapshotSettings,
-)
-from entraide.signing import LinkSigner
-from entraide.store import EntraideTable
+from entraide.adapters.secrets import secret_reader
 
-if TYPE_CHECKING:
-    from entraide.contact import ContactDesk, ContactLinks
-    from entraide.notices import NoticeBook
-    from entraide.relay import Relay
-    from entraide.snapshots import XReader
-    from entraide.xapi import XCredentials
-
-# Secrets are cached this long by powertools parameters: a rotated key is picked up
-# within five minutes without a cold start.
-SECRET_MAX_AGE_SECONDS = 300
-
-
-def secret_reader() -> Callable[[str], str]:
-    """Reads a Secrets Manager secret through powertools, cached five minutes.
-
-    A provider of our own rather than powertools' process-wide default, so that its client
-    follows this function's environment (one process runs every function in the local
-    stack and in tests). Built on first read.
-    """
-
-    @functools.cache
-    def provider() -> Any:
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-        return SecretsProvider()
-
-    def read(secret_id: str) -> str:
-        return str(provider().get(secret_id, max_age=SECRET_MAX_AGE_SECONDS))
-
-    return read
+if TYPE_CHECKING:  # each function imports its own settings: a pydantic model costs cold start
+    from entraide.adapters.mail import EmailMessage
+    from entraide.adapters.table import Table
+    from entraide.matching.contact import ContactDesk
+    from entraide.matching.contact_links import ContactLinks
+    from entraide.matching.notices import NoticeBook
+    from entraide.moderation.desk import ModerationDesk
+    from entraide.moderation.effects import ModerationEffects, ModerationEmails
+    from entraide.moderation.links import LinkBook
+    from entraide.moderation.signing import LinkSigner
+    from entraide.publishing.relay import Relay
+    from entraide.publishing.xapi import XCredentials
+    from entraide.reporting.snapshots import XReader
+    from entraide.settings.matching import MatchSettings
+    from entraide.settings.moderation import ModerationSettings
+    from entraide.settings.publishing import RelaySettings, SnapshotSettings
+    from entraide.settings.shared import LinkSettings, SigningSettings
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
+    from entraide.moderation.signing import LinkSigner
+
     read = secret_reader()
 
     def signer() -> LinkSigner:
@@ -67,24 +46,42 @@ def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkS
 
 
 def link_book(settings: LinkSettings, public_base_url: str = "") -> LinkBook:
+    from entraide.moderation.links import LinkBook
+
     signer = link_signer(settings, timedelta(hours=settings.link_ttl_hours))
     return LinkBook(
         signer=signer, moderators=settings.moderator_emails, public_base_url=public_base_url
     )
 
 
-def moderation_effects(settings: ModerationSettings, table: EntraideTable) -> ModerationEffects:
+def moderation_effects(settings: ModerationSettings, table: Table) -> ModerationEffects:
+    from entraide.activation.activation_store import ActivationStore
+    from entraide.adapters.mail import Mailer
+    from entraide.intake.post_store import PostStore
+    from entraide.moderation.announce import ApprovedTopic
+    from entraide.moderation.effects import ModerationEffects
+
+    def emails() -> ModerationEmails:
+        from entraide.web import emails  # on the first email: Jinja2's helpers, départements
+
+        return emails
+
     return ModerationEffects(
-        store=table,
+        store=PostStore(table),
+        activations=ActivationStore(table),
         mailer=Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
+        emails=emails,
         announcer=ApprovedTopic(settings.approved_topic_arn),
         links=link_book(settings, settings.public_base_url),
         link_ttl_hours=settings.link_ttl_hours,
     )
 
 
-def moderation_desk(settings: LinkSettings, table: EntraideTable) -> ModerationDesk:
-    return ModerationDesk(store=table, links=link_book(settings))
+def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
+    from entraide.intake.post_store import PostStore
+    from entraide.moderation.desk import ModerationDesk
+
+    return ModerationDesk(store=PostStore(table), links=link_book(settings))
 
 
 # Where dry-run tweets go in AWS when no outbox is set: the log keeps them (printed).
@@ -93,7 +90,7 @@ DRY_RUN_OUTBOX = Path("/tmp/outbox")  # noqa: S108 - Lambda's only writable fold
 
 def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
     """Loads the X user-context keys from Secrets Manager (cached five minutes)."""
-    from entraide.xapi import XCredentials
+    from entraide.publishing.xapi import XCredentials
 
     read = secret_reader()
 
@@ -103,14 +100,17 @@ def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
     return load
 
 
-def relay_service(settings: RelaySettings, table: EntraideTable) -> Relay:
+def relay_service(settings: RelaySettings, table: Table) -> Relay:
     from aws_lambda_powertools.metrics import MetricUnit
 
+    from entraide.activation.activation_store import ActivationStore
+    from entraide.intake.post_store import PostStore
     from entraide.observability import metrics
-    from entraide.quota import DynamoDBBudget, QuotaLimits
-    from entraide.relay import Relay
-    from entraide.relay_store import DynamoDBRelayStore
-    from entraide.xapi import DryRunPoster, TweepyPoster, XPoster
+    from entraide.publishing.quota import QuotaLimits
+    from entraide.publishing.quota_store import DynamoDBBudget
+    from entraide.publishing.relay import Relay
+    from entraide.publishing.relay_store import DynamoDBRelayStore
+    from entraide.publishing.xapi import DryRunPoster, TweepyPoster, XPoster
 
     poster: XPoster
     if settings.x_credentials_secret:
@@ -127,39 +127,60 @@ def relay_service(settings: RelaySettings, table: EntraideTable) -> Relay:
         poster,
         clock=lambda: datetime.now(UTC),
         public_base_url=settings.public_base_url,
-        load_post=table.get_post,
-        load_activation=table.get_activation,
+        load_post=PostStore(table).get_post,
+        load_activation=ActivationStore(table).get_activation,
         digest_threshold=settings.digest_threshold,
         metric=metric,
     )
 
 
 def contact_links(settings: MatchSettings) -> ContactLinks:
-    from entraide.contact import CONTACT_LINK_TTL, ContactLinks
+    from entraide.matching.contact_links import CONTACT_LINK_TTL, ContactLinks
 
     return ContactLinks(
         signer=link_signer(settings, CONTACT_LINK_TTL), public_base_url=settings.public_base_url
     )
 
 
-def notice_book(settings: MatchSettings, table: EntraideTable) -> NoticeBook:
-    from entraide.notices import NoticeBook
+def notice_book(settings: MatchSettings, table: Table) -> NoticeBook:
+    from entraide.adapters.mail import Mailer
+    from entraide.intake.post_store import PostStore
+    from entraide.matching.notice_store import NoticeStore
+    from entraide.matching.notices import NoticeBook
+
+    links = contact_links(settings)
+
+    def compose(**notice: Any) -> EmailMessage:
+        from entraide.web.match_emails import match_notice  # on the first email (cold start)
+
+        return match_notice(**notice, links=links)
 
     return NoticeBook(
-        table,
+        NoticeStore(table),
+        PostStore(table),
         Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
-        contact_links(settings),
+        compose,
         min_interval=timedelta(minutes=settings.notice_interval_minutes),
         grouping_delay=timedelta(minutes=settings.notice_grouping_minutes),
     )
 
 
-def contact_desk(settings: MatchSettings, table: EntraideTable) -> ContactDesk:
-    from entraide.contact import ContactDesk, ContactMailer
+def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
+    from entraide.adapters.mail import ContactMailer
+    from entraide.intake.post_store import PostStore
+    from entraide.matching.contact import ContactDesk
+    from entraide.matching.slot_store import SlotStore
+
+    def compose(**message: Any) -> EmailMessage:
+        from entraide.web.match_emails import contact_message  # on the first message
+
+        return contact_message(**message)
 
     return ContactDesk(
-        table=table,
+        posts=PostStore(table),
+        slots=SlotStore(table),
         mailer=ContactMailer(settings.sender_email, outbox_dir=settings.outbox_dir),
+        compose=compose,
         links=contact_links(settings),
     )
 
@@ -168,6 +189,6 @@ def x_reader(settings: SnapshotSettings) -> XReader | None:
     """The X reader of the daily snapshot, or None without credentials (nothing recorded)."""
     if not settings.x_credentials_secret:
         return None
-    from entraide.snapshots import TweepyReader
+    from entraide.reporting.x_reader import TweepyReader
 
     return TweepyReader(x_credentials(settings.x_credentials_secret))

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from entraide.cli import main as entraide
-from entraide.signing import LinkAction, LinkSigner
+from entraide.moderation.signing import LinkAction, LinkSigner
 
 from .conftest import RunningStack
 

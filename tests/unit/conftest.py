@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
+import responses
 from moto import mock_aws
 
-from entraide.store import EntraideTable
+from entraide.activation.activation_store import ActivationStore
+from entraide.adapters.table import Table
+from entraide.intake.post_store import PostStore
+from entraide.kernel.model import Activation
 from entraide_local.iam.hook import Enforcement, acting_as
 from entraide_local.iam.policies import function_policy
 from entraide_local.provision import Deployment, provision
+from tests.factories import make_activation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +41,18 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
 
 
 @pytest.fixture
-def table(deployment: Deployment) -> EntraideTable:
-    return EntraideTable(deployment.outputs["TableName"], client=boto3.client("dynamodb"))
+def table(deployment: Deployment) -> Table:
+    return Table(deployment.outputs["TableName"], client=boto3.client("dynamodb"))
+
+
+@pytest.fixture
+def posts(table: Table) -> PostStore:
+    return PostStore(table)
+
+
+@pytest.fixture
+def activations(table: Table) -> ActivationStore:
+    return ActivationStore(table)
 
 
 UnderPolicy = Callable[[str], AbstractContextManager[Enforcement]]
@@ -159,3 +176,28 @@ class FakeContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 30_000
+
+
+@pytest.fixture
+def aude(activations: ActivationStore) -> Activation:
+    """An open activation for the Aude (11), in the table: the platform is awake there."""
+    activation = make_activation(id="ACT-AUDE", opened_at=datetime(2026, 11, 25, tzinfo=UTC))
+    activations.create_activation(activation)
+    return activation
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses.RequestsMock]:
+    """HTTP answered by the test (X's API): every answer registered must be asked for."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code under test never sleeps (a rate limit is scheduled, not waited for)."""
+
+    def refuse(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds} s")
+
+    monkeypatch.setattr(time, "sleep", refuse)

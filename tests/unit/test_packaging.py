@@ -1,4 +1,5 @@
-"""The Lambda layer ships the same pinned dependencies as the development environment."""
+"""The Lambda layer ships the same pinned dependencies as the development environment, and
+the wheel every package of the domain."""
 
 from __future__ import annotations
 
@@ -34,3 +35,15 @@ def test_lock_file_pins_every_runtime_dependency_at_the_declared_version() -> No
     declared = _pins(project["dependencies"])
     locked = _pins((ROOT / "requirements.lock").read_text("utf-8").splitlines())
     assert {name: locked.get(name) for name in declared} == declared
+
+
+def test_every_package_of_the_domain_is_listed_for_the_wheel() -> None:
+    # setuptools ships the packages listed, not their subpackages: a room left out would
+    # be missing from an installed (non-editable) package
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    source = ROOT / "src" / "entraide"
+    packages = {
+        ".".join(("entraide", *init.parent.relative_to(source).parts))
+        for init in source.rglob("__init__.py")
+    }
+    assert packages <= set(listed["packages"])

@@ -1,0 +1,326 @@
+"""Fetch one alert document (HTTP(S) with retries and limits, or a local file) and decode it.
+
+Every failure — DNS, refused connection, timeout, a 4xx/5xx after the retries, a body
+over the size cap, an unreadable file — is a :class:`~entraide.activation.alerts.model.SourceError`,
+so that a source's caller has one exception to catch.
+
+``file://`` URLs and plain filesystem paths are read from disk: the local stack replays
+recorded alerts that way. :func:`load_json` and :func:`parse_time` are the decoding
+helpers the adapters share. Importing this module does no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from entraide.activation.alerts.model import Alert, SourceError
+from entraide.kernel.once import Once
+
+if TYPE_CHECKING:  # requests costs a cold start about 60 ms: imported on the first read
+    import requests
+
+USER_AGENT = "ShareEntraide/0.1 (+https://github.com/shareentraide/pipeline)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 0.5  # seconds; urllib3 sleeps backoff * 2**(n-1) between tries
+MAX_RETRY_AFTER = 30.0  # seconds: a Retry-After longer than that is cut to this
+MAX_REDIRECTS = 5
+CONNECT_TIMEOUT = 5.0  # at most; the read timeout is the ``timeout`` argument
+_CHUNK = 64 * 1024
+
+
+def build_session(
+    *,
+    retries: int = DEFAULT_RETRIES,
+    backoff_factor: float = DEFAULT_BACKOFF,
+    user_agent: str = USER_AGENT,
+) -> requests.Session:
+    """A session that retries connection errors and 429/500/502/503/504 on GET.
+
+    ``retries`` tries after the first (3 by default), exponential backoff of
+    ``backoff_factor`` seconds (tests pass 0), Retry-After respected (capped at
+    30 s). Read errors are not retried: a slow server would multiply the wait.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    class CappedRetry(Retry):
+        """urllib3's Retry, but a server's Retry-After cannot stall a run for long."""
+
+        def get_retry_after(self, response: Any) -> float | None:
+            retry_after = super().get_retry_after(response)
+            if retry_after is None:
+                return None
+            return min(retry_after, MAX_RETRY_AFTER)
+
+    retry = CappedRetry(
+        total=retries,
+        connect=retries,
+        read=0,
+        status=retries,
+        other=0,
+        backoff_factor=backoff_factor,
+        status_forcelist=sorted(RETRY_STATUSES),
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=True,
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = user_agent
+    session.max_redirects = MAX_REDIRECTS
+    return session
+
+
+def fetch_document(
+    url: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: float = 10.0,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = 5_000_000,
+    source: str = "http",
+) -> bytes:
+    """The body of ``url`` (at most ``max_bytes``), or :class:`SourceError`.
+
+    ``http(s)://`` goes through ``session`` (one from :func:`build_session` when
+    ``None``); ``file://`` and plain paths are read from disk. ``timeout`` is the read
+    timeout of each try and also the time allowed to download the body once the
+    headers came; the connection timeout is the smaller of it and 5 s. ``source``
+    names the source in the error.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("http", "https"):
+        return _fetch_http(url, session, timeout, headers, max_bytes, source)
+    if scheme == "file":
+        return _read_file(_file_url_path(url, source), max_bytes, source)
+    if scheme == "" or _is_windows_drive(url):
+        return _read_file(Path(url), max_bytes, source)
+    raise SourceError(source, f"unsupported URL scheme {scheme!r} in {url!r}")
+
+
+def _fetch_http(
+    url: str,
+    session: requests.Session | None,
+    timeout: float,
+    headers: Mapping[str, str] | None,
+    max_bytes: int,
+    source: str,
+) -> bytes:
+    import requests
+
+    own_session = session is None
+    http = build_session() if session is None else session
+    try:
+        with http.get(
+            url,
+            headers=dict(headers or {}),
+            timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
+            stream=True,
+            allow_redirects=True,
+        ) as response:
+            if response.status_code >= 400:
+                raise SourceError(source, f"HTTP {response.status_code} from {url}")
+            declared = response.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                raise SourceError(
+                    source, f"body of {declared} bytes over the cap of {max_bytes} from {url}"
+                )
+            return _read_capped(response, url, timeout, max_bytes, source)
+    except SourceError:
+        raise
+    except requests.exceptions.RetryError as exc:
+        raise SourceError(source, f"gave up after retries on {url}: {_reason(exc)}") from exc
+    except requests.exceptions.Timeout as exc:
+        raise SourceError(source, f"timeout on {url}: {_reason(exc)}") from exc
+    except requests.exceptions.RequestException as exc:
+        raise SourceError(source, f"{type(exc).__name__} on {url}: {_reason(exc)}") from exc
+    finally:
+        if own_session:
+            http.close()
+
+
+def _read_capped(
+    response: requests.Response, url: str, timeout: float, max_bytes: int, source: str
+) -> bytes:
+    deadline = time.monotonic() + timeout
+    body = bytearray()
+    for chunk in response.iter_content(chunk_size=_CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            raise SourceError(source, f"body over the cap of {max_bytes} bytes from {url}")
+        if time.monotonic() > deadline:
+            raise SourceError(source, f"body of {url} not downloaded within {timeout} s")
+    return bytes(body)
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost useful message of a requests/urllib3 exception chain."""
+    reason: Any = exc.args[0] if exc.args else exc
+    inner = getattr(reason, "reason", None)
+    return str(inner if inner is not None else reason)
+
+
+def _file_url_path(url: str, source: str) -> Path:
+    from urllib.request import url2pathname  # http.client, email, ssl: ~25 ms of cold start
+
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise SourceError(source, f"file URL on another host: {url!r}")
+    return Path(url2pathname(unquote(parts.path)))
+
+
+def _is_windows_drive(url: str) -> bool:
+    return len(url) > 2 and url[1] == ":" and url[0].isalpha() and url[2] in "\\/"
+
+
+def _read_file(path: Path, max_bytes: int, source: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            body = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise SourceError(source, f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(body) > max_bytes:
+        raise SourceError(source, f"{path} is over the cap of {max_bytes} bytes")
+    return body
+
+
+# --- decoding helpers shared by the adapters --------------------------------------------
+
+
+def load_json(document: bytes, *, source: str) -> Any:
+    """Parse a JSON document, or :class:`SourceError` (empty, HTML, truncated, invalid).
+
+    A 200 answer can carry an HTML error page (a portal's maintenance page, a captive
+    proxy): it is named as such in the error.
+    """
+    head = document.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if not head:
+        raise SourceError(source, "empty document, expected JSON")
+    if head == b"<":
+        raise SourceError(source, "got HTML or XML instead of JSON")
+    try:
+        return json.loads(document)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise SourceError(source, f"invalid JSON: {exc}") from exc
+
+
+def parse_time(value: object, *, source: str, field: str) -> datetime:
+    """An aware UTC datetime from ISO 8601 with an offset ("…Z", "…+0100") or epoch seconds.
+
+    A time without an offset is refused: guessing the zone would shift alerts by hours.
+    """
+    if isinstance(value, bool):
+        raise SourceError(source, f"{field}: not a time: {value!r}")
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise SourceError(source, f"{field}: not a time: {value!r}") from exc
+    if not isinstance(value, str):
+        raise SourceError(source, f"{field}: expected a time, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SourceError(source, f"{field}: not an ISO 8601 time: {value!r}") from exc
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise SourceError(source, f"{field}: time without a UTC offset: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def aware_utc(now: datetime) -> datetime:
+    """``now`` in UTC; a naive datetime is a programming error (ValueError)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    return now.astimezone(UTC)
+
+
+class SharedSession(Once["requests.Session"]):
+    """One HTTP session for several sources, built on the first read (see :func:`build_session`).
+
+    The alert sources are built at cold start; requests is imported, and the session made,
+    only when the first of them is read.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(build_session)
+
+
+class DocumentSource:
+    """A source read over HTTP (or from a file) and parsed by a pure function.
+
+    Subclasses name the source, the media types they accept and their parser.
+    """
+
+    name: ClassVar[str]
+    accept: ClassVar[str]
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: requests.Session | SharedSession | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self._session = session
+        self._timeout = timeout
+
+    def __repr__(self) -> str:  # never shows a key a subclass may hold
+        return f"{type(self).__name__}(url={self.url!r})"
+
+    def headers(self) -> dict[str, str]:
+        return {"Accept": self.accept}
+
+    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
+        raise NotImplementedError
+
+    def fetch(self, now: datetime) -> list[Alert]:
+        shared = self._session
+        document = fetch_document(
+            self.url,
+            session=shared.get() if isinstance(shared, SharedSession) else shared,
+            timeout=self._timeout,
+            headers=self.headers(),
+            source=self.name,
+        )
+        return self.parse(document, now=now)
+
+
+class JsonShape:
+    """Typed accessors over a parsed JSON document of ``source``.
+
+    Every miss is a :class:`SourceError` that names where it was: a document with an
+    unexpected schema is an error, never an empty reading.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, message: str) -> SourceError:
+        return SourceError(self.source, message)
+
+    def obj(self, value: Any, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(f"{where}: expected an object, got {type(value).__name__}")
+        return value
+
+    def array(self, value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.error(f"{where}: expected a list, got {type(value).__name__}")
+        return value
+
+    def key(self, obj: Mapping[str, Any], key: str, where: str) -> Any:
+        if key not in obj or obj[key] is None:
+            raise self.error(f"{where}: missing {key!r}")
+        return obj[key]

@@ -1,0 +1,378 @@
+"""The post item and what travels with it: the one module that reads and writes them.
+
+Intake creates a post; moderation decides it; activation expires it; publishing marks it
+announced; matching finds it near a place; reporting counts it. Each goes through
+:class:`PostStore`, so that one place knows the keys, the attributes and the indexes of
+these items (see docs/data-model.md):
+
+- the post: ``pk = POST#<id>``, ``sk = POST``; ``gsi1`` by status, ``gsi2`` by month of
+  creation, ``gsi3`` by activation and geohash cell while it is approved (a sparse
+  index); ``announced_*`` attributes once the relay has tweeted it;
+- its contact details, apart: ``pk = POST#<id>``, ``sk = CONTACT``, written in the same
+  transaction, so that the post item, its stream records and every index carry no email
+  or phone number;
+- the poster's history: ``pk = POSTER#<digest of the address>``, ``sk = <created
+  at>#<post id>``: the public texts of their recent posts (near-duplicate check), 30 days.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from entraide.adapters.table import (
+    BY_CELL,
+    BY_MONTH,
+    BY_STATUS,
+    INDEX_KEYS,
+    ConditionFailed,
+    Item,
+    Put,
+    Table,
+    TransactionCancelled,
+    Update,
+)
+from entraide.kernel.errors import ConcurrentChange, PostNotFound, WrongPostStatus
+from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
+from entraide.kernel.times import epoch, iso, month_of, parse_iso
+
+POSTER_HISTORY_TTL = timedelta(days=30)
+POST_PREFIX = "POST#"
+POSTER_PREFIX = "POSTER#"
+
+# Geohash precision of the by_cell index: cells of about 39 x 20 km (20 x 20 km in
+# France); a 20 km search reads a handful of cells, a 100 km one a few dozen.
+CELL_PRECISION = 4
+
+
+def cell_key(activation_id: str, geohash: str) -> str:
+    return f"CELL#{activation_id}#{geohash[:CELL_PRECISION]}"
+
+
+def post_key(post_id: str) -> Item:
+    return {"pk": f"{POST_PREFIX}{post_id}", "sk": "POST"}
+
+
+def contact_key(post_id: str) -> Item:
+    return {"pk": f"{POST_PREFIX}{post_id}", "sk": "CONTACT"}
+
+
+def post_to_item(post: Post) -> Item:
+    created = iso(post.created_at)
+    item: Item = {
+        **post_key(post.id),
+        "entity": "post",
+        "id": post.id,
+        "kind": post.kind.value,
+        "category": post.category.value,
+        "title": post.title,
+        "description": post.description,
+        "postcode": post.postcode,
+        "commune": post.commune,
+        "insee": post.insee,
+        "departement": post.departement,
+        # DynamoDB numbers are decimals; str() keeps the 5 decimals of the table.
+        "lat": Decimal(str(post.lat)),
+        "lon": Decimal(str(post.lon)),
+        "geohash": post.geohash,
+        "activation_id": post.activation_id,
+        "status": post.status.value,
+        "version": post.version,
+        "created_at": created,
+        "gsi1pk": f"{POST_PREFIX}{post.status.value}",
+        "gsi1sk": f"{created}#{post.id}",
+        "gsi2pk": f"{POST_PREFIX}{month_of(post.created_at)}",
+        "gsi2sk": f"{created}#{post.id}",
+    }
+    if post.decided_by is not None:
+        item["decided_by"] = post.decided_by
+    if post.decided_at is not None:
+        item["decided_at"] = iso(post.decided_at)
+    if post.reason is not None:
+        item["reason"] = post.reason
+    if post.ended_at is not None:
+        item["ended_at"] = iso(post.ended_at)
+    return item
+
+
+def post_from_item(item: Mapping[str, Any]) -> Post:
+    return Post(
+        id=item["id"],
+        kind=Kind(item["kind"]),
+        category=Category(item["category"]),
+        title=item["title"],
+        description=item["description"],
+        postcode=item["postcode"],
+        commune=item["commune"],
+        insee=item["insee"],
+        departement=item["departement"],
+        lat=float(item["lat"]),
+        lon=float(item["lon"]),
+        geohash=item["geohash"],
+        activation_id=item["activation_id"],
+        status=PostStatus(item["status"]),
+        created_at=parse_iso(item["created_at"]),
+        version=int(item["version"]),
+        decided_by=item.get("decided_by"),
+        decided_at=parse_iso(item["decided_at"]) if item.get("decided_at") else None,
+        reason=item.get("reason"),
+        ended_at=parse_iso(item["ended_at"]) if item.get("ended_at") else None,
+    )
+
+
+def poster_key(email: str) -> str:
+    """Pseudonymous key of a poster: a digest of the normalised address, never the address."""
+    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+    return f"{POSTER_PREFIX}{digest}"
+
+
+def poster_digest(email: str) -> str:
+    """The poster's pseudonym without its prefix (match notices name recipients by it)."""
+    return poster_key(email).removeprefix(POSTER_PREFIX)
+
+
+def poster_history_item(post: Post, contact: Contact) -> Item:
+    """What the near-duplicate check reads: the poster's recent public texts, for 30 days."""
+    return {
+        "pk": poster_key(contact.email),
+        "sk": f"{iso(post.created_at)}#{post.id}",
+        "entity": "poster-history",
+        "post_id": post.id,
+        "text": f"{post.title}\n{post.description}",
+        "expires_at": epoch(post.created_at + POSTER_HISTORY_TTL),
+    }
+
+
+def contact_to_item(post_id: str, contact: Contact) -> Item:
+    item: Item = {**contact_key(post_id), "entity": "contact", "email": contact.email}
+    if contact.phone:
+        item["phone"] = contact.phone
+    return item
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """The relay's tweet of a post (or of a digest that covers it), kept on the post item."""
+
+    at: datetime
+    tweet_id: str | None  # None: X said "duplicate", or a crash left it unknown
+    digest: bool
+    in_doubt: bool = False
+
+
+def _unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+class PostReader(Protocol):
+    """What matching reads of posts to write to people: a post, and its contact item."""
+
+    def get_post(self, post_id: str) -> Post | None: ...
+
+    def get_contact(self, post_id: str) -> Contact | None: ...
+
+
+class PostStore:
+    """Posts, their contact items and their posters' history, in the single table."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def _by_status(self, status: PostStatus, activation_id: str) -> list[Post]:
+        partition, _ = INDEX_KEYS[BY_STATUS]
+        items = self.table.query(
+            "#pk = :pk",
+            {":pk": f"{POST_PREFIX}{status.value}", ":only": activation_id},
+            names={"#pk": partition, "#only": "activation_id"},
+            index=BY_STATUS,
+            filter="#only = :only",
+        )
+        return [post_from_item(item) for item in items]
+
+    # -- a post and its contact --------------------------------------------------------
+    def create_post(self, post: Post, contact: Contact) -> None:
+        """Write a new post, its contact item and the poster's history entry at once.
+
+        None of them may exist already: a replayed request cannot overwrite anything.
+        """
+        items = [
+            post_to_item(post),
+            contact_to_item(post.id, contact),
+            poster_history_item(post, contact),
+        ]
+        try:
+            self.table.transact(
+                [Put(item=item, condition="attribute_not_exists(pk)") for item in items]
+            )
+        except TransactionCancelled as exc:
+            raise ConcurrentChange(f"Le message {post.id} existe déjà.") from exc
+
+    def get_post(self, post_id: str) -> Post | None:
+        item = self.table.get(post_key(post_id))
+        return post_from_item(item) if item else None
+
+    def get_contact(self, post_id: str) -> Contact | None:
+        item = self.table.get(contact_key(post_id))
+        return Contact(email=item["email"], phone=item.get("phone")) if item else None
+
+    def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]:
+        """Public texts of the poster's other posts since ``since`` (near-duplicate check)."""
+        items = self.table.query(
+            "pk = :pk AND sk >= :since", {":pk": poster_key(email), ":since": iso(since)}
+        )
+        return [str(item["text"]) for item in items if item["post_id"] != exclude_post]
+
+    # -- status ------------------------------------------------------------------------
+    def open_posts_of(self, activation_id: str) -> list[Post]:
+        """Pending and approved posts of an activation (the status index, filtered)."""
+        return [
+            post
+            for status in (PostStatus.PENDING, PostStatus.APPROVED)
+            for post in self._by_status(status, activation_id)
+        ]
+
+    def transition(
+        self,
+        post: Post,
+        to_status: PostStatus,
+        *,
+        at: datetime,
+        by: str,
+        reason: str | None = None,
+    ) -> Post:
+        """Move ``post`` to ``to_status`` with one conditional write on its status and version.
+
+        Raises WrongPostStatus (with the current post) when another writer got there first,
+        PostNotFound when the post is gone.
+        """
+        changes: Item = {
+            ":to": to_status.value,
+            ":from": post.status.value,
+            ":version": post.version,
+            ":next": post.version + 1,
+            ":at": iso(at),
+            ":gsi1pk": f"{POST_PREFIX}{to_status.value}",
+        }
+        update = "SET #status = :to, version = :next, gsi1pk = :gsi1pk"
+        if to_status in (PostStatus.APPROVED, PostStatus.REJECTED):
+            # the moderation decision stays on record when the post later ends
+            changes[":by"] = by
+            update += ", decided_by = :by, decided_at = :at"
+        else:
+            update += ", ended_at = :at"
+        if reason:
+            changes[":reason"] = reason
+            update += ", reason = :reason"
+        if to_status is PostStatus.APPROVED:
+            # public from now on: findable near its place (sparse index by_cell)
+            changes[":cell"] = cell_key(post.activation_id, post.geohash)
+            changes[":cellsort"] = f"{post.kind.value}#{iso(post.created_at)}#{post.id}"
+            update += ", gsi3pk = :cell, gsi3sk = :cellsort"
+        elif post.status is PostStatus.APPROVED:
+            update += " REMOVE gsi3pk, gsi3sk"  # withdrawn or expired: out of every search
+        try:
+            changed = self.table.write(
+                Update(
+                    key=post_key(post.id),
+                    expression=update,
+                    condition="#status = :from AND version = :version",
+                    names={"#status": "status"},
+                    values=changes,
+                ),
+                returns="ALL_NEW",
+                keep_old=True,
+            )
+        except ConditionFailed as exc:
+            if exc.old is None:
+                raise PostNotFound(post.id) from exc
+            raise WrongPostStatus(post_from_item(exc.old)) from exc
+        assert changed is not None
+        return post_from_item(changed)
+
+    # -- announcement (the relay) ------------------------------------------------------
+    def is_announced(self, post_id: str) -> bool:
+        item = self.table.get(post_key(post_id), projection="announced_at")
+        return "announced_at" in (item or {})
+
+    def mark_announced(self, post_ids: Sequence[str], announcement: Announcement) -> list[str]:
+        """Mark posts announced unless they already are; returns those marked now.
+
+        ``announced_at``, ``announced_digest``, ``announced_in_doubt`` and, when known,
+        ``announced_tweet_id``; ``version`` is left alone (the post did not change).
+        """
+        ids = _unique(post_ids)
+        values: Item = {
+            ":at": iso(announcement.at),
+            ":digest": announcement.digest,
+            ":doubt": announcement.in_doubt,
+        }
+        update = "SET announced_at = :at, announced_digest = :digest, announced_in_doubt = :doubt"
+        if announcement.tweet_id is not None:
+            values[":tweet"] = announcement.tweet_id
+            update += ", announced_tweet_id = :tweet"
+        operations = [
+            Update(
+                key=post_key(post_id),
+                expression=update,
+                # never creates a stub post, never announces twice
+                condition="attribute_exists(pk) AND attribute_not_exists(announced_at)",
+                values=values,
+            )
+            for post_id in ids
+        ]
+        failed = self.table.transact_each(operations)
+        return [post_id for index, post_id in enumerate(ids) if index not in failed]
+
+    # -- near a place (matching) -------------------------------------------------------
+    def approved_in_cell(
+        self, activation_id: str, geohash: str, kind: Kind | None = None
+    ) -> tuple[list[Post], int]:
+        """The approved posts of one ``by_cell`` partition (optionally of one kind), and
+        how many index items DynamoDB read for them (the cost of the read)."""
+        partition, sort = INDEX_KEYS[BY_CELL]
+        condition = "#pk = :pk"
+        names = {"#pk": partition}
+        values: Item = {":pk": cell_key(activation_id, geohash)}
+        if kind is not None:
+            condition += " AND begins_with(#sk, :kind)"
+            names["#sk"] = sort
+            values[":kind"] = f"{kind.value}#"
+        posts: list[Post] = []
+        read = 0
+        for items, scanned in self.table.query_pages(condition, values, names=names, index=BY_CELL):
+            read += scanned
+            # defensive: only post items are ever in the index
+            posts += [post_from_item(item) for item in items if item.get("entity") == "post"]
+        return posts, read
+
+    # -- a month (reporting) -----------------------------------------------------------
+    def created_in(self, month: str) -> list[Post]:
+        """Posts created in ``YYYY-MM`` (UTC), through ``by_month``."""
+        return [post_from_item(item) for item in self._month(month)]
+
+    def decided_between(self, month: str, start: datetime, end: datetime) -> list[Post]:
+        """Posts created in ``month`` and decided in ``[start, end)``."""
+        items = self._month(
+            month,
+            filter="decided_at >= :start AND decided_at < :end",
+            values={":start": iso(start), ":end": iso(end)},
+        )
+        return [post_from_item(item) for item in items]
+
+    def _month(
+        self, month: str, *, filter: str | None = None, values: Mapping[str, Any] | None = None
+    ) -> list[Item]:
+        partition, _ = INDEX_KEYS[BY_MONTH]
+        return list(
+            self.table.query(
+                "#pk = :pk",
+                {":pk": f"{POST_PREFIX}{month}", **(values or {})},
+                names={"#pk": partition},
+                index=BY_MONTH,
+                filter=filter,
+            )
+        )

@@ -1,0 +1,225 @@
+"""The match-notice items: the one module that reads and writes them.
+
+A recipient is only ever named by the digest of their address
+(:func:`~entraide.intake.post_store.poster_digest`), never by the address itself:
+
+* ``pk = NOTICE#<digest>``, ``sk = PENDING#<queued at>#<need id>#<offer id>``: a match
+  to tell about (``role``, ``need_id``, ``offer_id``, ``distance_km``, ``queued_at``);
+  TTL ``expires_at`` 30 days;
+* ``pk = NOTICE#<digest>``, ``sk = QUEUED#<need id>#<offer id>``: the replay guard of
+  :meth:`NoticeStore.queue`; TTL 30 days;
+* ``pk = NOTICE#<digest>``, ``sk = SENT``: the send slot (``sent_at`` of the last
+  email, the ``claim`` token; see :mod:`entraide.matching.slot_store`); TTL
+  ``min_interval`` + 1 day;
+* ``pk = NOTICE-DUE``, ``sk = <due at>#<digest>``: "look at this recipient from
+  ``<due at>`` on" (``digest``, ``due_at``); TTL 30 days.
+
+Every item has an ``entity`` (``match-notice``, ``match-notice-queued``,
+``match-notice-sent``, ``match-notice-due``) that no stream filter of posts matches.
+
+Access patterns:
+
+* queue a match: one ``TransactWriteItems`` per recipient: ``QUEUED`` with
+  ``attribute_not_exists`` (a replayed match cancels the whole transaction: nothing new),
+  the ``PENDING`` item, a ``NOTICE-DUE`` item;
+* a recipient's pending notices: ``Query pk = NOTICE#<digest> AND begins_with(sk,
+  "PENDING#")`` (oldest first), then ``BatchWriteItem`` deletes those sent or stale;
+* who is due (the scheduled flush, every 15 min): ``Query pk = NOTICE-DUE AND sk <=
+  "<now>#~"``.
+
+``NOTICE-DUE`` is one partition: a few writes per match, well under a partition's
+1,000 writes per second at the scale of a disaster; shard it (``NOTICE-DUE#<0-f>``,
+first hex digit of the digest) if it ever becomes hot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from entraide.adapters.table import Item, Put, Table, TransactionCancelled
+from entraide.kernel.times import epoch, iso, parse_iso
+from entraide.matching.slot_store import SlotStore
+from entraide.observability import logger
+
+#: How long a queued match is remembered (replay guard) and a pending notice kept.
+NOTICE_MEMORY = timedelta(days=30)
+#: The send slot record outlives its interval by this much, then TTL removes it.
+SENT_MEMORY_MARGIN = timedelta(days=1)
+
+NOTICE_PREFIX = "NOTICE#"
+DUE_PARTITION = "NOTICE-DUE"
+PENDING_PREFIX = "PENDING#"
+QUEUED_PREFIX = "QUEUED#"
+SENT_SK = "SENT"
+
+
+class Role(StrEnum):
+    """Which side of the match the recipient is on."""
+
+    NEED = "need"  # posted the need: is told about the offer
+    OFFER = "offer"  # posted the offer: is told about the need
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotice:
+    """One match waiting to be told to ``recipient`` (a digest)."""
+
+    recipient: str
+    role: Role
+    need_id: str
+    offer_id: str
+    distance_km: float
+    queued_at: datetime
+    sk: str
+
+    @property
+    def own_id(self) -> str:
+        """The recipient's own post."""
+        return self.need_id if self.role is Role.NEED else self.offer_id
+
+
+def _notice_pk(digest: str) -> str:
+    return f"{NOTICE_PREFIX}{digest}"
+
+
+def _slot_key(digest: str) -> Item:
+    return {"pk": _notice_pk(digest), "sk": SENT_SK}
+
+
+def _pending_to_item(
+    digest: str, role: Role, need_id: str, offer_id: str, distance_km: float, queued_at: datetime
+) -> Item:
+    queued = iso(queued_at)
+    return {
+        "pk": _notice_pk(digest),
+        "sk": f"{PENDING_PREFIX}{queued}#{need_id}#{offer_id}",
+        "entity": "match-notice",
+        "role": role.value,
+        "need_id": need_id,
+        "offer_id": offer_id,
+        # DynamoDB numbers are decimals; a metre is more precision than a centroid has
+        "distance_km": Decimal(f"{distance_km:.3f}"),
+        "queued_at": queued,
+        "expires_at": epoch(queued_at + NOTICE_MEMORY),
+    }
+
+
+def _pending_from_item(item: Mapping[str, Any]) -> PendingNotice:
+    return PendingNotice(
+        recipient=str(item["pk"]).removeprefix(NOTICE_PREFIX),
+        role=Role(item["role"]),
+        need_id=str(item["need_id"]),
+        offer_id=str(item["offer_id"]),
+        distance_km=float(item["distance_km"]),
+        queued_at=parse_iso(str(item["queued_at"])),
+        sk=str(item["sk"]),
+    )
+
+
+def _due_item(digest: str, due_at: datetime) -> Item:
+    return {
+        "pk": DUE_PARTITION,
+        "sk": f"{iso(due_at)}#{digest}",
+        "entity": "match-notice-due",
+        "digest": digest,
+        "due_at": iso(due_at),
+        "expires_at": epoch(due_at + NOTICE_MEMORY),
+    }
+
+
+class NoticeStore:
+    """Pending notices, their replay guards, due hints and send slots, in the single table."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.slots = SlotStore(table)
+
+    def _query(self, pk: str, condition: str, values: Mapping[str, Any]) -> Iterator[Item]:
+        return self.table.query(f"pk = :pk AND {condition}", {":pk": pk, **values}, consistent=True)
+
+    # -- reads -------------------------------------------------------------------------
+    def last_sent(self, digest: str) -> datetime | None:
+        """When ``digest`` was last emailed a notice (within the slot record's life)."""
+        return self.slots.last_sent(_slot_key(digest))
+
+    def pending(self, digest: str) -> list[PendingNotice]:
+        """The recipient's pending notices, oldest first."""
+        items = self._query(
+            _notice_pk(digest), "begins_with(sk, :prefix)", {":prefix": PENDING_PREFIX}
+        )
+        return [_pending_from_item(item) for item in items]
+
+    def due_recipients(self, until: datetime) -> dict[str, list[str]]:
+        """Recipients to look at by ``until``: digest -> the sort keys of their due hints."""
+        bound = f"{iso(until)}#~"  # "~" sorts after every hex digit
+        due: dict[str, list[str]] = {}
+        for item in self._query(DUE_PARTITION, "sk <= :bound", {":bound": bound}):
+            due.setdefault(str(item["digest"]), []).append(str(item["sk"]))
+        return due
+
+    # -- writes ------------------------------------------------------------------------
+    def queue(
+        self,
+        digest: str,
+        role: Role,
+        *,
+        need_id: str,
+        offer_id: str,
+        distance_km: float,
+        now: datetime,
+        due_at: datetime,
+    ) -> bool:
+        """Queue one notice for ``digest``, due at ``due_at``; False when it was queued
+        before (a replay: nothing new is written)."""
+        queued = {
+            "pk": _notice_pk(digest),
+            "sk": f"{QUEUED_PREFIX}{need_id}#{offer_id}",
+            "entity": "match-notice-queued",
+            "queued_at": iso(now),
+            "expires_at": epoch(now + NOTICE_MEMORY),
+        }
+        pending = _pending_to_item(digest, role, need_id, offer_id, distance_km, now)
+        try:
+            self.table.transact(
+                [
+                    Put(item=queued, condition="attribute_not_exists(pk)"),
+                    Put(item=pending, condition="attribute_not_exists(pk)"),
+                    Put(item=_due_item(digest, due_at)),
+                ]
+            )
+        except TransactionCancelled as exc:
+            if exc.condition_failed:
+                return False  # queued before: a replay
+            raise
+        return True
+
+    def put_due(self, digest: str, due_at: datetime) -> None:
+        self.table.write(Put(item=_due_item(digest, due_at)))
+
+    def forget(self, digest: str, notices: Iterable[PendingNotice], hints: Iterable[str]) -> None:
+        """Delete notices (sent or stale) and due hints (their sort keys)."""
+        keys = {(_notice_pk(digest), notice.sk) for notice in notices}
+        keys |= {(DUE_PARTITION, sk) for sk in hints}
+        left = self.table.batch_delete(({"pk": pk, "sk": sk} for pk, sk in keys), attempts=5)
+        if left:  # leftovers are harmless: stale notices and hints are skipped
+            logger.warning("Notice items left undeleted", extra={"count": left})
+
+    # -- the send slot -----------------------------------------------------------------
+    def claim_slot(self, digest: str, now: datetime, interval: timedelta) -> str | datetime:
+        """The claim token of the send slot, or when the last email went (slot taken)."""
+        return self.slots.claim(
+            _slot_key(digest),
+            entity="match-notice-sent",
+            now=now,
+            interval=interval,
+            memory=SENT_MEMORY_MARGIN,
+        )
+
+    def release_slot(self, digest: str, token: str) -> None:
+        """Give the slot back (nothing was sent). The slot was free: forgetting it is exact."""
+        self.slots.release(_slot_key(digest), token)

@@ -1,0 +1,90 @@
+"""Send slots: at most one message per interval, claimed with one conditional write.
+
+A slot is an item whose ``sent_at`` says when the last message went; claiming it sets
+``sent_at`` to now under the condition ``attribute_not_exists(sent_at) OR sent_at <= now -
+interval``, so that of two senders one wins and the other sends nothing (a sliding
+window: a message at 10:59 blocks one at 11:00). A failed send gives the slot back.
+
+Two kinds of slot: the last match notice of a recipient (``NOTICE#<digest>`` / ``SENT``,
+keyed by :mod:`entraide.matching.notice_store`, which owns those items) and the last
+contact message of a (need, offer) pair, owned here: ``pk =
+CONTACT-REQUEST#<offer id>#<need id>``, ``sk = CLAIM``, with ``sent_at``, the claim token
+and ``expires_at`` (TTL).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from entraide.adapters.table import ConditionFailed, Delete, Item, Table, Update
+from entraide.kernel.times import epoch, iso, parse_iso
+
+CONTACT_REQUEST_PREFIX = "CONTACT-REQUEST#"
+
+
+def contact_request_key(offer_id: str, need_id: str) -> Item:
+    return {"pk": f"{CONTACT_REQUEST_PREFIX}{offer_id}#{need_id}", "sk": "CLAIM"}
+
+
+class SlotStore:
+    """Claims and gives back send slots in the single table."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def claim(
+        self, key: Item, *, entity: str, now: datetime, interval: timedelta, memory: timedelta
+    ) -> str | datetime:
+        """Claim the send slot of ``key`` (pk, sk) before sending: a token, or, when the
+        slot is taken, when the last message went. One conditional write, so two senders
+        never both get it; the item expires ``memory`` after the interval."""
+        token = uuid.uuid4().hex
+        try:
+            self.table.write(
+                Update(
+                    key=key,
+                    expression=(
+                        "SET #entity = :entity, #sent = :now, #claim = :token, #expires = :expires"
+                    ),
+                    condition="attribute_not_exists(#sent) OR #sent <= :cutoff",
+                    names={
+                        "#entity": "entity",
+                        "#sent": "sent_at",
+                        "#claim": "claim",
+                        "#expires": "expires_at",
+                    },
+                    values={
+                        ":entity": entity,
+                        ":now": iso(now),
+                        ":token": token,
+                        ":cutoff": iso(now - interval),
+                        ":expires": epoch(now + interval + memory),
+                    },
+                ),
+                keep_old=True,
+            )
+        except ConditionFailed as exc:
+            old = exc.old or {}
+            return parse_iso(str(old["sent_at"])) if old.get("sent_at") else now
+        return token
+
+    def release(self, key: Item, token: str) -> None:
+        """Give a claimed slot back (nothing was sent); another claim by now is kept."""
+        try:
+            self.table.write(
+                Delete(
+                    key=key,
+                    condition="#claim = :token",
+                    names={"#claim": "claim"},
+                    values={":token": token},
+                )
+            )
+        except ConditionFailed:
+            return
+
+    def last_sent(self, key: Item) -> datetime | None:
+        """When the last message of this slot went (within the slot item's life)."""
+        item = self.table.get(key)
+        sent = (item or {}).get("sent_at")
+        return parse_iso(str(sent)) if sent else None

@@ -1,0 +1,88 @@
+"""Moderation, HTTP side (function ``decision``): a signed link, then one conditional write.
+
+A signed link shows a confirmation page (a GET never changes anything: mail scanners open
+links); the form posted from it decides or withdraws the post with one conditional write
+on its status and version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
+from entraide.kernel.model import Post, PostStatus
+from entraide.moderation.links import LinkBook
+from entraide.moderation.signing import POSTER, LinkAction, VerifiedLink
+
+REASON_MAX = 500
+
+
+class DecisionStore(Protocol):
+    """What a decision reads and changes (a :class:`~entraide.intake.post_store.PostStore`)."""
+
+    def get_post(self, post_id: str) -> Post | None: ...
+
+    def transition(
+        self, post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None = ...
+    ) -> Post: ...
+
+
+class ModerationDesk:
+    """The HTTP side: checks a signed link, then decides or withdraws with one write."""
+
+    def __init__(
+        self,
+        *,
+        store: DecisionStore,
+        links: LinkBook,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.links = links
+        self.now = now
+
+    def check_link(
+        self, post_id: str, action: LinkAction, token: str, *, expected: PostStatus
+    ) -> tuple[Post, VerifiedLink]:
+        """The post and the verified link, or the DomainError that says why not.
+
+        Order matters: a forged link learns nothing about the post (403); a link to a
+        post already decided says so, by whom and when (409), even once expired (410).
+        """
+        link = self.links.verify(token, post_id, action)
+        post = self.store.get_post(post_id)
+        if post is None:
+            raise PostNotFound(post_id)
+        if post.status is not expected or post.version != link.version:
+            raise WrongPostStatus(post)
+        link.check_not_expired(self.now())
+        return post, link
+
+    def decide(
+        self, post_id: str, action: LinkAction, token: str, reason: str | None = None
+    ) -> Post:
+        if action not in (LinkAction.APPROVE, LinkAction.REJECT):
+            raise UnknownDecision()
+        post, link = self.check_link(post_id, action, token, expected=PostStatus.PENDING)
+        target = PostStatus.APPROVED if action is LinkAction.APPROVE else PostStatus.REJECTED
+        kept_reason = (reason or "").strip()[:REASON_MAX] or None
+        return self.store.transition(
+            post,
+            target,
+            at=self.now(),
+            by=link.actor,
+            reason=kept_reason if target is PostStatus.REJECTED else None,
+        )
+
+    def withdraw(self, post_id: str, token: str) -> Post:
+        post, _ = self.check_link(post_id, LinkAction.WITHDRAW, token, expected=PostStatus.APPROVED)
+        return self.store.transition(post, PostStatus.WITHDRAWN, at=self.now(), by=POSTER)
+
+
+def parse_action(value: str | None) -> LinkAction:
+    try:
+        return LinkAction(value or "")
+    except ValueError:
+        raise UnknownDecision() from None

@@ -1,0 +1,299 @@
+"""The French texts of the tweets that relay approved posts, digests and activations.
+
+Every text fits in one tweet *as X counts it* (:mod:`.tweet_text`): when a part of a text
+must be cut (a long title, a long list), it is cut at a word boundary and ends with "…";
+:class:`~.tweet_text.TweetTooLong` means that even the shortest form does not fit, which
+the fixed parts of these texts make impossible in practice.
+
+A post's public text is typed by a person: before it reaches a tweet it is scrubbed of
+every email address, phone number and link (:func:`~.tweet_text.scrub`). Only the title
+of a post is quoted; its description never is. The only link of a tweet is the public URL
+given by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Final
+
+from entraide.kernel.departements import UnknownDepartement, departement_name
+from entraide.kernel.model import Activation, Category, Kind, Post
+from entraide.publishing.french import (
+    departement_with_article,
+    enumerate_fr,
+    in_departement,
+    plural,
+)
+from entraide.publishing.tweet_text import (
+    ARROW,
+    ELLIPSIS,
+    TweetTooLong,
+    fit,
+    fits,
+    largest,
+    scrub,
+    shortened,
+    weighted_length,
+)
+
+__all__ = [
+    "CATEGORY_EMOJI",
+    "DIGEST_LABELS",
+    "PLATFORM_HASHTAG",
+    "activation_tweet",
+    "digest_tweet",
+    "post_tweet",
+]
+
+#: The hashtag of every tweet of the platform.
+PLATFORM_HASHTAG: Final = "#ShareEntraide"
+
+CATEGORY_EMOJI: Final[Mapping[Category, str]] = MappingProxyType(
+    {
+        Category.HEBERGEMENT: "🏠",
+        Category.TRANSPORT: "🚗",
+        Category.NETTOYAGE: "🧹",
+        Category.MATERIEL: "🧰",
+        Category.REPAS: "🍲",
+        Category.GARDE: "🧸",
+        Category.AUTRE: "🤝",
+    }
+)
+
+#: Short lower-case names of the categories, for the lists of a digest.
+DIGEST_LABELS: Final[Mapping[Category, str]] = MappingProxyType(
+    {
+        Category.HEBERGEMENT: "hébergement",
+        Category.TRANSPORT: "transport",
+        Category.NETTOYAGE: "nettoyage",
+        Category.MATERIEL: "matériel",
+        Category.REPAS: "repas",
+        Category.GARDE: "garde",
+        Category.AUTRE: "autre",
+    }
+)
+
+# A commune name is never cut below this weight; the title takes what remains.
+_COMMUNE_MAX_WEIGHT: Final = 50
+
+
+# --- common parts -----------------------------------------------------------------------------
+
+
+def _hashtags(activation: Activation | None) -> list[str]:
+    """The activation's hashtag (with its "#") then #ShareEntraide, each once."""
+    tags: list[str] = []
+    if activation is not None:
+        tag = "".join(activation.hashtag.split()).lstrip("#＃")
+        if tag:
+            tags.append("#" + tag)
+    tags.append(PLATFORM_HASHTAG)
+    return list({tag.casefold(): tag for tag in reversed(tags)}.values())[::-1]
+
+
+def _tag_variants(activation: Activation | None) -> list[str]:
+    """Hashtag lines to try in turn: all of them, then #ShareEntraide alone."""
+    full = " ".join(_hashtags(activation))
+    return list(dict.fromkeys([full, PLATFORM_HASHTAG]))
+
+
+def _check_url(public_url: str) -> str:
+    url = public_url.strip()
+    if not re.fullmatch(r"https?://\S+", url):
+        raise ValueError(f"A tweet's link must be an http(s) URL, not {public_url!r}.")
+    return url
+
+
+def _first_fitting(attempts: Sequence[Callable[[], str]]) -> str:
+    """The first attempt that does not raise :class:`TweetTooLong`."""
+    error: TweetTooLong | None = None
+    for attempt in attempts:
+        try:
+            return attempt()
+        except TweetTooLong as exc:
+            error = exc
+    assert error is not None
+    raise error
+
+
+# --- a post ---------------------------------------------------------------------------------
+
+
+def _place(post: Post) -> str:
+    """ "Trebes, Aude (11)": the commune (cut if very long) and the département."""
+    commune = scrub(post.commune)
+    cut = shortened(commune, lambda part: weighted_length(part) <= _COMMUNE_MAX_WEIGHT)
+    commune = cut if cut is not None else ""
+    try:
+        departement = f"{departement_name(post.departement)} ({post.departement})"
+    except UnknownDepartement:
+        departement = f"département {scrub(str(post.departement))}"
+    return f"{commune}, {departement}" if commune else departement
+
+
+def post_tweet(post: Post, *, activation: Activation | None, public_url: str) -> str:
+    """The tweet that relays one approved post::
+
+        🏠 Offre d'aide · Hébergement
+        📍 Trebes, Aude (11)
+        « Chambre au sec pour une famille »
+        ➜ https://shareentraide.fr/posts/01J… #InondationsAude #ShareEntraide
+
+    The title is scrubbed (:func:`scrub`) and cut at a word boundary with "…" to fit.
+    """
+    url = _check_url(public_url)
+    head = f"{CATEGORY_EMOJI[post.category]} {post.kind.label} · {post.category.label}"
+    place = f"📍 {_place(post)}"
+    title = scrub(post.title)
+
+    def attempt(tags: str) -> Callable[[], str]:
+        def compose(excerpt: str) -> str:
+            quoted = [f"« {excerpt} »"] if excerpt else []
+            return "\n".join([head, place, *quoted, f"{ARROW} {url} {tags}"])
+
+        def run() -> str:
+            excerpt = fit(compose, title)
+            # A cut can turn a word into a link ("exemple.frites" -> "exemple.fr…"):
+            # scrubbing again only ever shortens the excerpt.
+            rescrubbed = scrub(excerpt)
+            if rescrubbed != excerpt:
+                excerpt = fit(compose, rescrubbed)
+            return compose(excerpt)
+
+        return run
+
+    return _first_fitting([attempt(tags) for tags in _tag_variants(activation)])
+
+
+# --- a digest -------------------------------------------------------------------------------
+
+
+def _digest_subject(needs: int, offers: int) -> str:
+    total = needs + offers
+    if not offers:
+        return f"{total} {plural(total, 'nouveau besoin', 'nouveaux besoins')} d'aide"
+    if not needs:
+        return f"{total} {plural(total, 'nouvelle offre', 'nouvelles offres')} d'aide"
+    return f"{total} nouvelles annonces"
+
+
+def digest_tweet(
+    *,
+    activation: Activation | None,
+    departement: str,
+    counts: Mapping[tuple[Kind, Category], int],
+    public_url: str,
+) -> str:
+    """One tweet for several approved posts of a département::
+
+        17 nouvelles offres d'aide dans l'Aude : hébergement 6, transport 4, repas 3,
+        matériel 2, garde 1, autre 1 ➜ https://… #InondationsAude #ShareEntraide
+
+        12 nouvelles annonces dans le Gard : 7 besoins, 5 offres — hébergement 6, …
+
+    Categories by decreasing count (then in their usual order); the list is cut with
+    "…" when the tweet would not fit. Raises :class:`ValueError` without any post.
+    """
+    url = _check_url(public_url)
+    if any(count < 0 for count in counts.values()):
+        raise ValueError("A digest count cannot be negative.")
+    needs = sum(count for (kind, _), count in counts.items() if kind is Kind.NEED)
+    offers = sum(count for (kind, _), count in counts.items() if kind is Kind.OFFER)
+    if needs + offers == 0:
+        raise ValueError("A digest needs at least one post.")
+    by_category: dict[Category, int] = {}
+    for (_, category), count in counts.items():
+        if count:
+            by_category[category] = by_category.get(category, 0) + count
+    order = list(Category)
+    ranked = sorted(by_category.items(), key=lambda item: (-item[1], order.index(item[0])))
+    if len(ranked) == 1:
+        items = [DIGEST_LABELS[ranked[0][0]]]
+    else:
+        items = [f"{DIGEST_LABELS[category]} {count}" for category, count in ranked]
+
+    intro = f"{_digest_subject(needs, offers)} {in_departement(departement)} :"
+    if needs and offers:
+        split = (
+            f"{needs} {plural(needs, 'besoin', 'besoins')}, "
+            f"{offers} {plural(offers, 'offre', 'offres')}"
+        )
+        intro = f"{intro} {split} —"
+
+    def attempt(tags: str) -> Callable[[], str]:
+        def compose(kept: int) -> str:
+            listed = ", ".join(items[:kept]) + (f" {ELLIPSIS}" if kept < len(items) else "")
+            return f"{intro} {listed} {ARROW} {url} {tags}"
+
+        def run() -> str:
+            kept = largest(len(items), lambda k: fits(compose(k)))
+            if kept:
+                return compose(kept)
+            shortest = f"{intro.rstrip(' :—')} {ARROW} {url} {tags}"
+            if fits(shortest):
+                return shortest
+            raise TweetTooLong(shortest)
+
+        return run
+
+    return _first_fitting([attempt(tags) for tags in _tag_variants(activation)])
+
+
+# --- an activation ----------------------------------------------------------------------------
+
+
+def _places(codes: Sequence[str], shown: int) -> str:
+    """ "l'Aude, le Gard et l'Hérault"; beyond ``shown``: "l'Aude et 5 autres départements"."""
+    names = [departement_with_article(code) for code in codes]
+    if shown >= len(names):
+        return enumerate_fr(names)
+    others = len(names) - shown
+    rest = f"{others} {plural(others, 'autre département', 'autres départements')}"
+    return enumerate_fr([*names[:shown], rest])
+
+
+def activation_tweet(activation: Activation, *, opened: bool, public_url: str) -> str:
+    """The tweet that announces an activation, or its end::
+
+        ShareEntraide est activé pour l'Aude (inondations) : proposez ou demandez de
+        l'aide près de chez vous ➜ https://… #InondationsAude #ShareEntraide
+
+        Fin de l'activation de ShareEntraide pour l'Aude (inondations). Merci à toutes
+        celles et à tous ceux qui ont proposé ou demandé de l'aide ! ➜ https://… #…
+
+    Beyond what fits, the list of départements ends with "et N autres départements".
+    """
+    url = _check_url(public_url)
+    codes = list(dict.fromkeys(activation.departements))
+    hazard = activation.hazard.label
+
+    def compose(places: str, tags: str) -> str:
+        if opened:
+            return (
+                f"ShareEntraide est activé pour {places} ({hazard}) : proposez ou demandez "
+                f"de l'aide près de chez vous {ARROW} {url} {tags}"
+            )
+        return (
+            f"Fin de l'activation de ShareEntraide pour {places} ({hazard}). Merci à toutes "
+            f"celles et à tous ceux qui ont proposé ou demandé de l'aide ! {ARROW} {url} {tags}"
+        )
+
+    def attempt(tags: str) -> Callable[[], str]:
+        def run() -> str:
+            if not codes:
+                tweet = compose("vos départements", tags)
+                if fits(tweet):
+                    return tweet
+                raise TweetTooLong(tweet)
+            if fits(compose(_places(codes, len(codes)), tags)):
+                return compose(_places(codes, len(codes)), tags)
+            shown = largest(len(codes) - 1, lambda k: fits(compose(_places(codes, k), tags)))
+            if shown:
+                return compose(_places(codes, shown), tags)
+            raise TweetTooLong(compose(_places(codes, 1), tags))
+
+        return run
+
+    return _first_fitting([attempt(tags) for tags in _tag_variants(activation)])

@@ -1,0 +1,13 @@
+"""Settings of the moderation functions (``moderate``; ``decision`` needs only links)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from entraide.settings.shared import LinkSettings, MailSettings
+
+
+class ModerationSettings(LinkSettings, MailSettings):
+    """The moderate function: emails through SES, the approved-posts topic."""
+
+    approved_topic_arn: str = Field(alias="APPROVED_TOPIC_ARN", min_length=1)

@@ -1,0 +1,35 @@
+"""Settings of the publishing functions: ``relay``, and ``snapshot``'s X credentials."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from entraide.settings.base import OptionalFolder, Settings
+
+
+class RelaySettings(Settings):
+    """The relay function: X credentials (empty: dry run), quota, where deferrals go."""
+
+    # Name or ARN of a Secrets Manager secret holding the X user-context keys (JSON);
+    # empty: dry run, tweets written to the outbox and the log, nothing sent to X.
+    x_credentials_secret: str = Field(default="", alias="X_CREDENTIALS_SECRET")
+    x_quota: str = Field(default="basic", alias="X_QUOTA")
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
+    relay_queue_url: str = Field(alias="RELAY_QUEUE_URL", min_length=1)
+    relay_dead_letter_queue_url: str = Field(alias="RELAY_DLQ_URL", min_length=1)
+    outbox_dir: OptionalFolder = Field(default=None, alias="OUTBOX_DIR")
+    digest_threshold: int = Field(default=10, alias="RELAY_DIGEST_THRESHOLD", gt=0)
+
+    @field_validator("x_quota")
+    @classmethod
+    def _valid_quota(cls, value: str) -> str:
+        from entraide.publishing.quota import QuotaLimits
+
+        QuotaLimits.parse(value)  # a typo in the tier fails at cold start
+        return value
+
+
+class SnapshotSettings(Settings):
+    """The daily snapshot of followers and tweet metrics (nothing without X credentials)."""
+
+    x_credentials_secret: str = Field(default="", alias="X_CREDENTIALS_SECRET")

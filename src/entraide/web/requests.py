@@ -1,0 +1,89 @@
+"""Reading a request body: JSON or an urlencoded form, refused clearly when it cannot be one.
+
+Shared by the API functions: ``POST /offers`` (JSON or form), and the forms posted from
+the pages (moderation decisions, contact messages), which must be urlencoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import parse_qsl
+
+from entraide.kernel.errors import MalformedBody, PayloadTooLarge, UnsupportedContentType
+
+
+class BodyFormat(StrEnum):
+    JSON = "json"
+    FORM = "form"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedBody:
+    format: BodyFormat
+    fields: dict[str, Any]
+
+    def form_values(self) -> dict[str, str]:
+        """The fields as strings, to fill the form in again after an error."""
+        return {key: str(value) for key, value in self.fields.items() if isinstance(value, str)}
+
+
+def body_format(content_type: str | None) -> BodyFormat:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return BodyFormat.JSON
+    if media_type == "application/x-www-form-urlencoded":
+        return BodyFormat.FORM
+    raise UnsupportedContentType(
+        "Type de contenu non pris en charge : envoyez du JSON (application/json) "
+        "ou un formulaire (application/x-www-form-urlencoded)."
+    )
+
+
+def read_body(
+    body: str | None,
+    *,
+    content_type: str | None,
+    is_base64: bool,
+    max_bytes: int,
+) -> SubmittedBody:
+    """Decode the raw request body into fields, refusing what cannot be a post."""
+    fmt = body_format(content_type)
+    raw = _raw_bytes(body or "", is_base64)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(
+            f"La demande est trop volumineuse ({len(raw)} octets ; {max_bytes} au maximum)."
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedBody("Le corps de la requête doit être encodé en UTF-8.") from None
+    if fmt is BodyFormat.JSON:
+        return SubmittedBody(fmt, _json_object(text))
+    # A repeated field keeps its last value, as most form readers do.
+    return SubmittedBody(fmt, dict(parse_qsl(text, keep_blank_values=True)))
+
+
+def _raw_bytes(body: str, is_base64: bool) -> bytes:
+    if not is_base64:
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedBody("Le corps de la requête est mal encodé.") from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(
+            f"JSON invalide (ligne {exc.lineno}, colonne {exc.colno}) : {exc.msg}."
+        ) from None
+    if not isinstance(document, dict):
+        raise MalformedBody("Le corps de la requête doit être un objet JSON.")
+    return document

@@ -1,0 +1,134 @@
+"""Intake: a submission becomes a pending post only when every check passes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pygeohash
+import pytest
+
+from entraide.intake.posting import submit_post
+from entraide.kernel.errors import (
+    InvalidInput,
+    PlatformAsleep,
+    SpamSuspected,
+)
+from entraide.kernel.model import Activation, AlertLevel, Contact, Hazard, Post, PostStatus
+from entraide.kernel.postcodes import PostcodeDirectory
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+
+class MemoryTable:
+    """The two operations intake needs (open activations, create a post), kept in memory."""
+
+    def __init__(self, *activations: Activation) -> None:
+        self.activations = list(activations)
+        self.posts: list[tuple[Post, Contact]] = []
+
+    def open_activations(self) -> list[Activation]:
+        return [activation for activation in self.activations if activation.is_open]
+
+    def create_post(self, post: Post, contact: Contact) -> None:
+        self.posts.append((post, contact))
+
+
+def activation(*departements: str, closed: bool = False) -> Activation:
+    return Activation(
+        id="ACT1",
+        hazard=Hazard.INONDATION,
+        departements=departements,
+        level=AlertLevel.ROUGE,
+        hashtag="#InondationsAude",
+        opened_at=NOW,
+        closed_at=NOW if closed else None,
+    )
+
+
+def fields(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "kind": "need",
+        "category": "repas",
+        "title": "Repas chauds pour quatre",
+        "description": "Cuisine inondée, deux enfants.",
+        "postcode": "11000",
+        "commune": "Carcassonne",
+        "email": "famille@example.org",
+        "phone": "06 12 34 56 78",
+        "consent": True,
+    }
+    base.update(changes)
+    return base
+
+
+def submit(table: MemoryTable, **changes: Any) -> Post:
+    return submit_post(
+        fields(**changes),
+        posts=table,
+        activations=table,
+        directory=PostcodeDirectory.default(),
+        new_id=lambda: "POST1",
+        now=lambda: NOW,
+    )
+
+
+def test_post_in_an_activated_departement_is_stored_pending_with_its_place() -> None:
+    # Given an open activation for the Aude
+    table = MemoryTable(activation("11"))
+    # When a need is posted for Carcassonne
+    post = submit(table)
+    # Then it is stored once, pending, geocoded and linked to the activation
+    assert table.posts == [(post, Contact("famille@example.org", "06 12 34 56 78"))]
+    assert post.status is PostStatus.PENDING
+    assert (post.id, post.activation_id, post.created_at) == ("POST1", "ACT1", NOW)
+    assert (post.postcode, post.commune, post.departement, post.insee) == (
+        "11000",
+        "Carcassonne",
+        "11",
+        "11069",
+    )
+    assert post.lat == pytest.approx(43.21, abs=0.05)
+    assert post.lon == pytest.approx(2.35, abs=0.05)
+    # the 7-character cell (about 150 m) contains the commune's centroid
+    cell_lat, cell_lon = pygeohash.decode(post.geohash)
+    assert len(post.geohash) == 7
+    assert (cell_lat, cell_lon) == (
+        pytest.approx(post.lat, abs=1e-3),
+        pytest.approx(post.lon, abs=1e-3),
+    )
+
+
+def test_post_where_the_platform_sleeps_is_refused_and_nothing_is_written() -> None:
+    table = MemoryTable(activation("34"), activation("11", closed=True))
+    with pytest.raises(PlatformAsleep) as exc:
+        submit(table)
+    assert "Aude (11)" in exc.value.message
+    assert table.posts == []
+
+
+def test_unknown_postcode_is_a_field_error_and_nothing_is_written() -> None:
+    table = MemoryTable(activation("11"))
+    with pytest.raises(InvalidInput) as exc:
+        submit(table, postcode="00000")
+    assert [error.field for error in exc.value.errors] == ["postcode"]
+    assert table.posts == []
+
+
+def test_shared_postcode_without_commune_offers_the_choices() -> None:
+    # 11000 covers Carcassonne and Berriac; 11300 some thirty communes around Limoux
+    table = MemoryTable(activation("11"))
+    with pytest.raises(InvalidInput) as exc:
+        submit(table, commune=None)
+    assert [error.field for error in exc.value.errors] == ["commune"]
+    assert exc.value.choices == ("Berriac", "Carcassonne")
+    assert table.posts == []
+    post = submit(table, postcode="11300", commune="limoux")
+    assert post.commune == "Limoux"
+
+
+def test_filled_honeypot_is_refused_before_anything_else() -> None:
+    table = MemoryTable(activation("11"))
+    with pytest.raises(SpamSuspected):
+        submit(table, website="http://spam.example")
+    assert table.posts == []

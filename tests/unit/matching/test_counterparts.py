@@ -1,0 +1,244 @@
+"""Matching needs and offers nearby, and recording each pair once (moto, template's table)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from entraide.adapters.table import Table
+from entraide.intake.post_store import PostStore
+from entraide.kernel.geo import geohash
+from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
+from entraide.kernel.postcodes import resolve
+from entraide.matching.counterparts import (
+    Match,
+    compatible,
+    compatible_categories,
+    counterpart_kind,
+    find_counterparts,
+    match_new_post,
+)
+from entraide.matching.match_store import MatchStore
+from entraide.matching.nearby import NearbySearch, destination_point
+from tests.factories import NOW, make_post
+
+CARCASSONNE = (43.20938, 2.34399)
+
+
+def located(post_id: str, lat: float, lon: float, **changes: Any) -> Post:
+    return make_post(id=post_id, lat=lat, lon=lon, geohash=geohash(lat, lon), **changes)
+
+
+def publish(posts: PostStore, post: Post) -> Post:
+    posts.create_post(post, Contact(f"{post.id.lower()}@example.org", "06 12 34 56 78"))
+    return posts.transition(post, PostStatus.APPROVED, at=NOW, by="mod@example.org")
+
+
+def near(distance_km: float, bearing: float = 60.0) -> tuple[float, float]:
+    return destination_point(*CARCASSONNE, bearing, distance_km)
+
+
+def pairs(matches: list[Match]) -> list[tuple[str, str, bool]]:
+    return [(match.need.id, match.offer.id, match.new) for match in matches]
+
+
+# --- rules ----------------------------------------------------------------------------
+
+
+def test_needs_pair_with_offers() -> None:
+    assert counterpart_kind(Kind.NEED) is Kind.OFFER
+    assert counterpart_kind(Kind.OFFER) is Kind.NEED
+
+
+@pytest.mark.parametrize("category", list(Category))
+def test_autre_is_compatible_with_every_category(category: Category) -> None:
+    assert compatible(category, category)
+    assert compatible(category, Category.AUTRE)
+    assert compatible(Category.AUTRE, category)
+    assert Category.AUTRE in compatible_categories(category)
+
+
+def test_two_different_categories_do_not_match() -> None:
+    assert not compatible(Category.HEBERGEMENT, Category.TRANSPORT)
+    assert compatible_categories(Category.REPAS) == {Category.REPAS, Category.AUTRE}
+    assert compatible_categories(Category.AUTRE) == set(Category)
+
+
+# --- counterparts ---------------------------------------------------------------------
+
+
+def test_counterparts_are_offers_of_a_compatible_category_nearby(posts: PostStore) -> None:
+    need = publish(posts, located("NEED", *CARCASSONNE, category=Category.HEBERGEMENT))
+    publish(posts, located("SAME", *near(5.0), category=Category.HEBERGEMENT, kind=Kind.OFFER))
+    publish(posts, located("AUTRE", *near(2.0), category=Category.AUTRE, kind=Kind.OFFER))
+    publish(posts, located("OTHER-CAT", *near(1.0), category=Category.TRANSPORT, kind=Kind.OFFER))
+    publish(posts, located("OTHER-NEED", *near(1.0), category=Category.HEBERGEMENT))
+    publish(
+        posts,
+        located(
+            "OTHER-ACT",
+            *near(1.0),
+            category=Category.HEBERGEMENT,
+            activation_id="A2",
+            kind=Kind.OFFER,
+        ),
+    )
+    publish(posts, located("FAR", *near(20.5), category=Category.HEBERGEMENT, kind=Kind.OFFER))
+    pending = located("PENDING", *near(1.0), category=Category.HEBERGEMENT, kind=Kind.OFFER)
+    posts.create_post(pending, Contact("pending@example.org"))
+
+    found = find_counterparts(NearbySearch(posts), need)
+
+    assert [hit.post.id for hit in found] == ["AUTRE", "SAME"]
+    assert [round(hit.distance_km, 3) for hit in found] == [2.0, 5.0]
+    assert [hit.post.id for hit in find_counterparts(NearbySearch(posts), need, limit=1)] == [
+        "AUTRE"
+    ]
+    assert [
+        hit.post.id for hit in find_counterparts(NearbySearch(posts), need, radius_km=21.0)
+    ] == ["AUTRE", "SAME", "FAR"]
+
+
+def test_an_autre_need_finds_offers_of_every_category(posts: PostStore) -> None:
+    need = publish(posts, located("NEED", *CARCASSONNE, category=Category.AUTRE))
+    for number, category in enumerate(Category):
+        publish(
+            posts,
+            located(f"O-{category.value}", *near(1.0 + number), kind=Kind.OFFER, category=category),
+        )
+
+    found = find_counterparts(NearbySearch(posts), need)
+
+    assert [hit.post.category for hit in found] == list(Category)
+
+
+def test_an_offer_finds_needs_and_never_itself(posts: PostStore) -> None:
+    offer = publish(posts, located("OFFER", *CARCASSONNE, kind=Kind.OFFER))
+    publish(posts, located("TWIN", *CARCASSONNE, kind=Kind.OFFER))
+    publish(posts, located("NEED", *near(3.0)))
+
+    found = find_counterparts(NearbySearch(posts), offer)
+
+    assert [hit.post.id for hit in found] == ["NEED"]
+
+
+def test_counterparts_across_departements_of_one_activation(posts: PostStore) -> None:
+    olonzac = resolve("34210", "Olonzac")
+    need = publish(posts, located("AUDE", *CARCASSONNE, departement="11"))
+    publish(
+        posts,
+        located(
+            "HERAULT",
+            olonzac.lat,
+            olonzac.lon,
+            kind=Kind.OFFER,
+            departement="34",
+            postcode="34210",
+            commune="Olonzac",
+            insee=olonzac.insee,
+        ),
+    )
+    search = NearbySearch(posts)
+
+    assert find_counterparts(search, need) == []  # 33 km away
+    [found] = find_counterparts(search, need, radius_km=35.0)
+    assert (found.post.id, found.post.departement) == ("HERAULT", "34")
+
+
+# --- match records --------------------------------------------------------------------
+
+
+def test_a_new_post_is_matched_and_each_pair_recorded_once(posts: PostStore, table: Table) -> None:
+    search, store = NearbySearch(posts), MatchStore(table)
+    offer_near = publish(posts, located("OFFER1", *near(1.0), kind=Kind.OFFER))
+    publish(posts, located("OFFER2", *near(4.0), kind=Kind.OFFER, category=Category.AUTRE))
+    need = publish(posts, located("NEED", *CARCASSONNE))
+
+    first = match_new_post(need, search=search, matches=store, radius_km=20.0, now=NOW)
+    replay = match_new_post(
+        need, search=search, matches=store, radius_km=20.0, now=NOW + timedelta(minutes=5)
+    )
+    # the offer's own matching (approved later, or its stream record) finds the same pair
+    other_side = match_new_post(offer_near, search=search, matches=store, now=NOW)
+
+    assert pairs(first) == [("NEED", "OFFER1", True), ("NEED", "OFFER2", True)]
+    assert pairs(replay) == [("NEED", "OFFER1", False), ("NEED", "OFFER2", False)]
+    assert pairs(other_side) == [("NEED", "OFFER1", False)]
+    assert first[0].distance_km == pytest.approx(1.0)
+    assert first[0].need == need
+    assert first[0].offer == offer_near
+
+    records = store.matches_of_month("2026-11")
+    assert [(r["need_id"], r["offer_id"]) for r in records] == [
+        ("NEED", "OFFER1"),
+        ("NEED", "OFFER2"),
+    ]
+    assert records[0] == {
+        "need_id": "NEED",
+        "offer_id": "OFFER1",
+        "activation_id": "A1",
+        "need_category": "hebergement",
+        "offer_category": "hebergement",
+        "need_departement": "11",
+        "offer_departement": "11",
+        "distance_km": pytest.approx(1.0, abs=0.001),
+        "created_at": "2026-11-26T10:00:00Z",
+    }
+    assert store.matches_of_month("2026-12") == []
+
+
+def test_a_match_item_carries_no_contact_detail(posts: PostStore, table: Table) -> None:
+    offer = publish(posts, located("OFFER", *near(1.0), kind=Kind.OFFER))
+    need = publish(posts, located("NEED", *CARCASSONNE))
+    assert MatchStore(table).record_match(need, offer, 1.0, NOW)
+    item = table.client.get_item(
+        TableName=table.table_name,
+        Key={"pk": {"S": "MATCH#NEED#OFFER"}, "sk": {"S": "MATCH"}},
+    )["Item"]
+    assert item["entity"] == {"S": "match"}
+    assert item["gsi2pk"] == {"S": "MATCH#2026-11"}
+    assert item["gsi2sk"] == {"S": "2026-11-26T10:00:00Z#NEED#OFFER"}
+    assert float(item["distance_km"]["N"]) == 1.0
+    assert "@" not in str(item)
+    assert "06 12" not in str(item)
+
+
+def test_a_replayed_record_writes_nothing(posts: PostStore, table: Table) -> None:
+    offer = publish(posts, located("OFFER", *near(1.0), kind=Kind.OFFER))
+    need = publish(posts, located("NEED", *CARCASSONNE))
+    store = MatchStore(table)
+    assert store.record_match(need, offer, 1.0, NOW) is True
+    assert store.record_match(need, offer, 9.0, NOW + timedelta(days=40)) is False
+    [record] = store.matches_of_month("2026-11")
+    assert record["distance_km"] == 1.0
+    assert store.matches_of_month("2027-01") == []
+
+
+def test_a_post_that_is_not_approved_matches_nothing(posts: PostStore, table: Table) -> None:
+    publish(posts, located("OFFER", *near(1.0), kind=Kind.OFFER))
+    pending = located("NEED", *CARCASSONNE)
+    posts.create_post(pending, Contact("need@example.org"))
+
+    found = match_new_post(
+        pending, search=NearbySearch(posts), matches=MatchStore(table), radius_km=20.0, now=NOW
+    )
+
+    assert found == []
+    assert MatchStore(table).matches_of_month("2026-11") == []
+
+
+def test_record_match_wants_a_need_and_an_offer_of_one_activation(table: Table) -> None:
+    store = MatchStore(table)
+    need = located("NEED", *CARCASSONNE, status=PostStatus.APPROVED)
+    offer = located("OFFER", *CARCASSONNE, kind=Kind.OFFER, status=PostStatus.APPROVED)
+    with pytest.raises(ValueError, match="a need first"):
+        store.record_match(offer, need, 0.0, NOW)
+    elsewhere = located("O2", *CARCASSONNE, kind=Kind.OFFER, activation_id="A2")
+    with pytest.raises(ValueError, match="different activations"):
+        store.record_match(need, elsewhere, 0.0, NOW)
+    with pytest.raises(ValueError, match="timezone"):
+        store.record_match(need, offer, 0.0, datetime(2026, 11, 26, 10, 0))
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        store.matches_of_month("2026-13")

@@ -1,0 +1,128 @@
+"""The moderate handler on real stream records (moto), exactly once under replays."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from entraide.activation.activation_store import ActivationStore
+from entraide.intake.post_store import PostStore
+from entraide.kernel.model import Contact, PostStatus
+from entraide_local.provision import Deployment
+from tests.factories import NOW, make_activation, make_post
+from tests.unit.conftest import (
+    FakeContext,
+    PolicedHandler,
+    UnderPolicy,
+    load_handler,
+    stream_events,
+    use_function_environment,
+)
+
+TITLE = 'Toit <script>alert("x")</script> & abri'
+POST = make_post(title=TITLE, description="Contactez-moi au 06 12 34 56 78.")
+
+
+@pytest.fixture
+def moderate(
+    monkeypatch: pytest.MonkeyPatch, deployment: Deployment, under_policy: UnderPolicy
+) -> PolicedHandler:
+    use_function_environment(monkeypatch, deployment, "moderate")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "moderate")
+    monkeypatch.setenv("OUTBOX_DIR", "")
+    return PolicedHandler(load_handler("moderate", "moderate_app"), under_policy, "moderate")
+
+
+def sent_mail() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-3"].sent_messages)
+
+
+def parts(mail: Any) -> tuple[str, str, str]:
+    """Subject, plain-text part and HTML part of a raw message moto kept."""
+    message = email.message_from_string(mail.raw_data, policy=email.policy.default)
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None
+    assert html is not None
+    return str(message["Subject"]), text.get_content(), html.get_content()
+
+
+def relay_messages(deployment: Deployment) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    response = sqs.receive_message(
+        QueueUrl=deployment.outputs["RelayQueueUrl"],
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+        VisibilityTimeout=0,
+    )
+    messages: list[dict[str, Any]] = response.get("Messages", [])
+    return messages
+
+
+def run(moderate: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = moderate.lambda_handler(event, FakeContext("moderate"))
+    return result
+
+
+def test_a_new_post_emails_each_moderator_and_the_poster_once_even_when_replayed(
+    activations: ActivationStore, posts: PostStore, moderate: ModuleType, deployment: Deployment
+) -> None:
+    # Given a new pending post in an open activation, and its stream record
+    activations.create_activation(make_activation())
+    posts.create_post(POST, Contact("sinistre@example.org"))
+    [event] = stream_events(deployment, "moderate")
+    # When the batch is delivered, then delivered again
+    assert run(moderate, event) == {"batchItemFailures": []}
+    assert run(moderate, event) == {"batchItemFailures": []}
+    # Then the poster and the one moderator got one email each
+    mails = sent_mail()
+    assert sorted(d for m in mails for d in set(m.destinations)) == [
+        "moderation@shareentraide.example",
+        "sinistre@example.org",
+    ]
+    [request] = [m for m in mails if "moderation@shareentraide.example" in m.destinations]
+    subject, text, html = parts(request)
+    assert subject.startswith("[ShareEntraide] À modérer")
+    # with the post escaped in HTML, verbatim in text, the phone number flagged
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert TITLE in text
+    assert "Coordonnées" in text
+    # and signed links to the API, never the poster's address
+    assert "moderation/P1?decision=approve&token=" in text
+    assert "moderation/P1?decision=reject&token=" in text
+    assert "sinistre@example.org" not in text + html
+
+
+def test_an_approval_is_announced_once_with_filterable_attributes(
+    posts: PostStore, moderate: ModuleType, deployment: Deployment
+) -> None:
+    posts.create_post(POST, Contact("sinistre@example.org"))
+    posts.transition(POST, PostStatus.APPROVED, at=NOW, by="moderation@shareentraide.example")
+    events = stream_events(deployment, "moderate")
+    for event in events + events:  # every batch delivered twice
+        assert run(moderate, event) == {"batchItemFailures": []}
+    [message] = relay_messages(deployment)
+    body = json.loads(message["Body"])
+    assert (body["post_id"], body["version"], body["title"]) == ("P1", 2, TITLE)
+    assert "sinistre" not in message["Body"]
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes == {
+        "event": "post-approved",
+        "kind": "need",
+        "category": "hebergement",
+        "departement": "11",
+        "activation": "A1",
+    }
+    decision_mails = [parts(m) for m in sent_mail() if "publiée" in parts(m)[0]]
+    assert len(decision_mails) == 1
+    _, text, _ = decision_mails[0]
+    assert "posts/P1/withdraw?token=" in text

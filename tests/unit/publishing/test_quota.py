@@ -1,0 +1,331 @@
+"""The X posting budget: limits as settings, sliding windows, atomic spending, blocks.
+
+Every behaviour is checked on both implementations (in memory, and DynamoDB on moto with
+the table of template.yaml), so that the bench and the tests measure what runs in AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from entraide.adapters.table import Table
+from entraide.publishing.quota import Budget, Denied, MemoryBudget, QuotaLimits, Reservation
+from entraide.publishing.quota_store import DynamoDBBudget
+
+NOW = datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC)
+MakeBudget = Callable[[QuotaLimits], Budget]
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def make_budget(request: pytest.FixtureRequest) -> MakeBudget:
+    if request.param == "memory":
+        return MemoryBudget
+    table: Table = request.getfixturevalue("table")
+    return lambda limits: DynamoDBBudget(table, limits)
+
+
+def spend(budget: Budget, at: datetime, times: int = 1) -> list[Reservation | Denied]:
+    return [budget.reserve(at) for _ in range(times)]
+
+
+# ----------------------------------------------------------------------- limits as settings
+def test_presets_follow_x_tiers_for_posting() -> None:
+    # Given the documented tiers of POST /2/tweets (user context)
+    # Then the free tier is 17 a day, basic 100 a day with no 15-minute cap
+    assert QuotaLimits.preset("free") == QuotaLimits(per_24h=17, per_month=500)
+    assert QuotaLimits.preset("basic") == QuotaLimits(per_24h=100, per_month=3000)
+    assert QuotaLimits.preset("Basic").per_15min is None
+    assert QuotaLimits.preset("pro").per_15min == 100
+
+
+def test_an_empty_setting_means_the_default_100_a_day() -> None:
+    assert QuotaLimits.parse("") == QuotaLimits.preset("basic")
+    assert QuotaLimits.parse("  ").per_24h == 100
+
+
+def test_a_setting_of_pairs_gives_exactly_those_caps() -> None:
+    limits = QuotaLimits.parse("per_24h=50, per_15min=10")
+    assert limits == QuotaLimits(per_15min=10, per_24h=50, per_month=None)
+
+
+def test_a_preset_can_be_adjusted_by_pairs() -> None:
+    assert QuotaLimits.parse("free,per_15min=5") == QuotaLimits(
+        per_15min=5, per_24h=17, per_month=500
+    )
+    assert QuotaLimits.parse("basic,per_month=none").per_month is None
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["gold", "per_day=5", "per_24h=lots", "per_24h=0", "per_24h=5,free", "per_15min=-1"],
+)
+def test_a_wrong_setting_is_refused(setting: str) -> None:
+    with pytest.raises((ValueError, ValidationError)):
+        QuotaLimits.parse(setting)
+
+
+def test_limits_are_frozen() -> None:
+    limits = QuotaLimits.preset("free")
+    with pytest.raises(ValidationError):
+        limits.per_24h = 1000  # type: ignore[misc]
+
+
+def test_the_digest_reserve_is_a_quarter_of_the_smallest_cap() -> None:
+    assert QuotaLimits.preset("basic").default_reserve() == 25
+    assert QuotaLimits.preset("free").default_reserve() == 4
+    assert QuotaLimits(per_24h=2).default_reserve() == 1
+    assert QuotaLimits().default_reserve() == 0
+
+
+def test_the_sustainable_interval_is_the_slowest_window_per_unit() -> None:
+    assert QuotaLimits(per_24h=100).sustainable_interval() == timedelta(minutes=14, seconds=24)
+    assert QuotaLimits.preset("free").sustainable_interval() == timedelta(days=31) / 500
+    assert QuotaLimits(per_15min=5, per_24h=1000).sustainable_interval() == timedelta(minutes=3)
+    assert QuotaLimits().sustainable_interval() == timedelta(0)
+
+
+# ----------------------------------------------------------------------------- windows
+def test_the_24h_cap_denies_the_next_unit_until_the_oldest_bucket_slides_out(
+    make_budget: MakeBudget,
+) -> None:
+    # Given a budget of 3 a day, spent at 10:00:30 (bucket 10:00-10:15)
+    budget = make_budget(QuotaLimits(per_24h=3))
+    assert all(isinstance(result, Reservation) for result in spend(budget, NOW, 3))
+    # When a fourth unit is asked for
+    denied = budget.reserve(NOW + timedelta(minutes=1))
+    # Then it is refused until that bucket has left the 24-hour window (24 h after its end)
+    assert denied == Denied(datetime(2026, 11, 27, 10, 15, tzinfo=UTC), "24h")
+    assert isinstance(budget.reserve(datetime(2026, 11, 27, 10, 14, 59, tzinfo=UTC)), Denied)
+    assert isinstance(budget.reserve(datetime(2026, 11, 27, 10, 15, tzinfo=UTC)), Reservation)
+
+
+def test_the_24h_window_is_sliding_not_a_utc_day(make_budget: MakeBudget) -> None:
+    # Given 3 a day, all spent ten minutes before midnight UTC
+    budget = make_budget(QuotaLimits(per_24h=3))
+    evening = datetime(2026, 11, 26, 23, 50, tzinfo=UTC)
+    spend(budget, evening, 3)
+    # When the UTC day changes, the units are still spent (X's window is not a UTC day)
+    after_midnight = datetime(2026, 11, 27, 0, 10, tzinfo=UTC)
+    assert budget.remaining(after_midnight) == 0
+    assert isinstance(budget.reserve(after_midnight), Denied)
+    # Then they come back 24 h after the end of their 15-minute bucket
+    assert budget.remaining(datetime(2026, 11, 28, 0, 0, tzinfo=UTC)) == 3
+
+
+def test_the_24h_window_frees_units_bucket_by_bucket(make_budget: MakeBudget) -> None:
+    # Given 4 a day: two spent at 10:00, two at 12:00
+    budget = make_budget(QuotaLimits(per_24h=4))
+    spend(budget, NOW, 2)
+    spend(budget, NOW + timedelta(hours=2), 2)
+    # Then the first two come back at 10:15 the next day, the others at 12:15
+    next_day = NOW.replace(day=27)
+    assert budget.remaining(next_day + timedelta(minutes=14)) == 0
+    assert budget.remaining(next_day.replace(minute=15, second=0)) == 2
+    assert budget.remaining(next_day.replace(hour=12, minute=15, second=0)) == 4
+
+
+def test_the_15min_cap_is_sliding_in_minutes(make_budget: MakeBudget) -> None:
+    # Given 2 per 15 minutes, both spent at 10:00:30
+    budget = make_budget(QuotaLimits(per_15min=2))
+    spend(budget, NOW, 2)
+    # Then the next unit is free 15 minutes after the end of that minute: 10:16
+    assert budget.reserve(NOW + timedelta(minutes=5)) == Denied(
+        datetime(2026, 11, 26, 10, 16, tzinfo=UTC), "15m"
+    )
+    assert isinstance(budget.reserve(datetime(2026, 11, 26, 10, 16, tzinfo=UTC)), Reservation)
+
+
+def test_the_monthly_cap_is_the_utc_calendar_month(make_budget: MakeBudget) -> None:
+    # Given 2 a month, spent on the last evening of November
+    budget = make_budget(QuotaLimits(per_month=2))
+    spend(budget, datetime(2026, 11, 30, 23, 0, tzinfo=UTC), 2)
+    # Then nothing more in November; December starts afresh
+    assert budget.reserve(datetime(2026, 11, 30, 23, 59, tzinfo=UTC)) == Denied(
+        datetime(2026, 12, 1, tzinfo=UTC), "month"
+    )
+    assert budget.remaining(datetime(2026, 12, 1, tzinfo=UTC)) == 2
+
+
+def test_a_unit_is_spent_in_every_window_or_in_none(make_budget: MakeBudget) -> None:
+    # Given 1 per 15 minutes and 3 a day
+    budget = make_budget(QuotaLimits(per_15min=1, per_24h=3))
+    assert isinstance(budget.reserve(NOW), Reservation)
+    # When many reservations are refused by the 15-minute cap
+    for second in range(1, 30):
+        assert isinstance(budget.reserve(NOW + timedelta(seconds=second)), Denied)
+    # Then none of them spent a unit of the day: two more fit, 16 minutes apart
+    assert isinstance(budget.reserve(NOW + timedelta(minutes=16)), Reservation)
+    assert isinstance(budget.reserve(NOW + timedelta(minutes=32)), Reservation)
+    assert budget.reserve(NOW + timedelta(minutes=48)) == Denied(
+        datetime(2026, 11, 27, 10, 15, tzinfo=UTC), "24h"
+    )
+
+
+def test_remaining_is_the_smallest_window(make_budget: MakeBudget) -> None:
+    # Given 3 per 15 minutes, 4 a day, 20 a month
+    budget = make_budget(QuotaLimits(per_15min=3, per_24h=4, per_month=20))
+    assert budget.remaining(NOW) == 3
+    # When 2 are spent
+    spend(budget, NOW, 2)
+    # Then 1 is left now (15 minutes), 2 once the 15 minutes are over (the day)
+    assert budget.remaining(NOW) == 1
+    assert budget.remaining(NOW + timedelta(minutes=20)) == 2
+
+
+def test_without_caps_the_budget_never_denies(make_budget: MakeBudget) -> None:
+    budget = make_budget(QuotaLimits())
+    assert all(isinstance(result, Reservation) for result in spend(budget, NOW, 5))
+    assert budget.remaining(NOW) > 1000
+
+
+# ------------------------------------------------------------------ release and blocks
+def test_a_released_unit_can_be_spent_again(make_budget: MakeBudget) -> None:
+    # Given 2 a day, both spent
+    budget = make_budget(QuotaLimits(per_15min=5, per_24h=2))
+    first, _ = spend(budget, NOW, 2)
+    assert isinstance(first, Reservation)
+    assert isinstance(budget.reserve(NOW), Denied)
+    # When X did not post (a 503) and the unit is given back
+    budget.release(first)
+    # Then one unit is free again, in every window
+    assert budget.remaining(NOW) == 1
+    assert isinstance(budget.reserve(NOW + timedelta(minutes=1)), Reservation)
+    assert budget.remaining(NOW + timedelta(minutes=1)) == 0
+
+
+def test_a_released_unit_of_a_past_bucket_counts_no_more(make_budget: MakeBudget) -> None:
+    budget = make_budget(QuotaLimits(per_24h=2))
+    old = budget.reserve(NOW)
+    spend(budget, NOW + timedelta(hours=1))
+    assert isinstance(old, Reservation)
+    budget.release(old)
+    assert budget.remaining(NOW + timedelta(hours=2)) == 1
+
+
+def test_a_block_denies_until_its_time(make_budget: MakeBudget) -> None:
+    # Given a budget with plenty left, and X answering 429 until 10:30
+    budget = make_budget(QuotaLimits(per_24h=100))
+    reset = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
+    budget.block_until(reset, NOW)
+    # Then nothing is spent before 10:30, and the refusal says when to come back
+    assert budget.reserve(NOW + timedelta(minutes=5)) == Denied(reset, "blocked")
+    assert budget.remaining(NOW + timedelta(minutes=5)) == 0
+    assert isinstance(budget.reserve(reset), Reservation)
+    assert budget.remaining(reset) == 99
+
+
+def test_a_block_is_never_shortened(make_budget: MakeBudget) -> None:
+    budget = make_budget(QuotaLimits(per_24h=100))
+    budget.block_until(NOW + timedelta(hours=2), NOW)
+    budget.block_until(NOW + timedelta(minutes=10), NOW)
+    assert budget.reserve(NOW + timedelta(minutes=30)) == Denied(
+        NOW + timedelta(hours=2), "blocked"
+    )
+
+
+def test_a_block_blocks_every_window(make_budget: MakeBudget) -> None:
+    budget = make_budget(QuotaLimits())
+    budget.block_until(NOW + timedelta(minutes=15), NOW)
+    assert isinstance(budget.reserve(NOW), Denied)
+
+
+# ------------------------------------------------------------------- DynamoDB specifics
+def raw_items(table: Table, pk: str) -> dict[str, dict[str, Any]]:
+    response = table.client.query(
+        TableName=table.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+        ConsistentRead=True,
+    )
+    return {item["sk"]["S"]: item for item in response["Items"]}
+
+
+def test_counters_are_items_per_window_bucket_with_a_ttl(table: Table) -> None:
+    # Given a DynamoDB budget named x-posting with all three windows
+    budget = DynamoDBBudget(table, QuotaLimits(per_15min=5, per_24h=50, per_month=500))
+    # When two units are spent at 10:00:30 and one is X's block
+    spend(budget, NOW, 2)
+    budget.block_until(NOW + timedelta(minutes=30), NOW)
+    # Then each window has one counter item for its bucket, TTL after it stops counting
+    items = raw_items(table, "QUOTA#x-posting")
+    assert set(items) == {
+        "15m#2026-11-26T10:00:00Z",
+        "24h#2026-11-26T10:00:00Z",
+        "month#2026-11-01T00:00:00Z",
+        "blocked",
+    }
+    day = items["24h#2026-11-26T10:00:00Z"]
+    assert day["count"] == {"N": "2"}
+    freed = datetime(2026, 11, 27, 10, 15, tzinfo=UTC)
+    assert int(day["expires_at"]["N"]) == int((freed + timedelta(days=1)).timestamp())
+    assert items["blocked"]["until_epoch"] == {
+        "N": str(int((NOW + timedelta(minutes=30)).timestamp()))
+    }
+
+
+class RacingBudget(DynamoDBBudget):
+    """A relay that reads the counters, then loses the race to another one once."""
+
+    def __init__(self, *args: Any, rival: Callable[[], object]) -> None:
+        super().__init__(*args)
+        self.rival: Callable[[], object] | None = rival
+        self.reads = 0
+
+    def _read(self, now: datetime) -> Any:
+        state = super()._read(now)
+        self.reads += 1
+        if self.rival is not None:
+            rival, self.rival = self.rival, None
+            rival()  # spends between our read and our conditional write
+        return state
+
+
+def test_a_unit_spent_by_another_relay_between_read_and_write_is_not_spent_twice(
+    table: Table,
+) -> None:
+    # Given 2 a day, one already spent, and two relays sharing the table
+    limits = QuotaLimits(per_24h=2)
+    other = DynamoDBBudget(table, limits)
+    spend(other, NOW)
+    racing = RacingBudget(table, limits, rival=lambda: other.reserve(NOW))
+    # When the other relay takes the last unit after our read
+    result = racing.reserve(NOW)
+    # Then our conditional write fails, we read again, and we are refused
+    assert isinstance(result, Denied)
+    assert racing.reads == 2
+    assert raw_items(table, "QUOTA#x-posting")["24h#2026-11-26T10:00:00Z"]["count"] == {"N": "2"}
+
+
+def test_a_race_on_one_window_spends_nothing_in_the_others(table: Table) -> None:
+    # Given 1 per 15 minutes and 10 a day
+    limits = QuotaLimits(per_15min=1, per_24h=10)
+    other = DynamoDBBudget(table, limits)
+    racing = RacingBudget(table, limits, rival=lambda: other.reserve(NOW))
+    # When the other relay takes the 15-minute unit between our read and our write
+    assert isinstance(racing.reserve(NOW), Denied)
+    # Then the day counts only the other relay's unit: one transaction, all or nothing
+    items = raw_items(table, "QUOTA#x-posting")
+    assert items["24h#2026-11-26T10:00:00Z"]["count"] == {"N": "1"}
+    assert items["15m#2026-11-26T10:00:00Z"]["count"] == {"N": "1"}
+
+
+def test_a_block_set_by_another_relay_after_our_read_wins(table: Table) -> None:
+    limits = QuotaLimits(per_24h=10)
+    other = DynamoDBBudget(table, limits)
+    racing = RacingBudget(
+        table, limits, rival=lambda: other.block_until(NOW + timedelta(minutes=5), NOW)
+    )
+    assert racing.reserve(NOW) == Denied(NOW + timedelta(minutes=5), "blocked")
+    assert "24h#2026-11-26T10:00:00Z" not in raw_items(table, "QUOTA#x-posting")
+
+
+def test_two_budgets_with_different_names_do_not_share_units(table: Table) -> None:
+    limits = QuotaLimits(per_24h=1)
+    assert isinstance(DynamoDBBudget(table, limits, name="a").reserve(NOW), Reservation)
+    assert isinstance(DynamoDBBudget(table, limits, name="b").reserve(NOW), Reservation)
+    assert isinstance(DynamoDBBudget(table, limits, name="a").reserve(NOW), Denied)
