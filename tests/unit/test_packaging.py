@@ -37,13 +37,14 @@ def test_lock_file_pins_every_runtime_dependency_at_the_declared_version() -> No
     assert {name: locked.get(name) for name in declared} == declared
 
 
-def test_every_package_of_the_domain_is_listed_for_the_wheel() -> None:
-    # setuptools ships the packages listed, not their subpackages: a room left out would
-    # be missing from an installed (non-editable) package
+def test_every_package_is_listed_for_the_wheel() -> None:
+    # setuptools ships the packages listed, not their subpackages: a room (or the local
+    # stack's iam package) left out would be missing from an installed, non-editable package
     listed = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
-    source = ROOT / "src" / "entraide"
     packages = {
-        ".".join(("entraide", *init.parent.relative_to(source).parts))
-        for init in source.rglob("__init__.py")
+        ".".join((name, *init.parent.relative_to(ROOT / folder).parts))
+        for name, folder in listed["package-dir"].items()
+        for init in (ROOT / folder).rglob("__init__.py")
     }
+    assert "entraide_local.iam" in packages
     assert packages <= set(listed["packages"])
