@@ -45,6 +45,10 @@ resume.
 moved them: until it has recorded that none is left, each search also reads the former
 partitions of its circle, whole, as searches did before.
 
+Why one module: the walk, its stopping rule and its cursor are one argument (the rule
+says which posts are certain, the cursor resumes after the last of them, the walk drops
+what the cursor says was shown); apart, each would lean on the others' insides.
+
 Importing this module reads nothing and creates no client.
 """
 
@@ -430,11 +434,15 @@ class _Walk:
             after_key = (distance, last.created_at, last.id)
         self.push(_Span(partition, place, place, result.stopped_after, after_key))
         if place < span.high:
-            # how many posts a place holds, on average over the places read (a read of
-            # one place, posts piled at a commune's centroid, tells nothing of the others)
-            length = place - span.low + 1
-            self.learn(partition, result.read, length)
-            self.push(_Span(partition, place + 1, span.high, rate=result.read / length))
+            # how many posts a place holds, on average over the length of curve read; a
+            # read that stopped in its first place (posts piled at a commune's centroid)
+            # says nothing of the places after it: the rest keeps the rate it had
+            rate = span.rate
+            if place > span.low:
+                length = place - span.low + 1
+                self.learn(partition, result.read, length)
+                rate = result.read / length
+            self.push(_Span(partition, place + 1, span.high, rate=rate))
 
     def learn(self, partition: _Partition, posts: int, length: int) -> None:
         density = self.density.setdefault(partition, _Density())
