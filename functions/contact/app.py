@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -27,7 +26,7 @@ from entraide.web.contact_pages import (
 )
 from entraide.web.http import html_response, public_base_url, status_of
 from entraide.web.refusals import describe_contact_refusal
-from entraide.web.requests import body_format
+from entraide.web.requests import read_form
 from entraide.wiring import contact_desk
 
 settings = MatchSettings.from_environ(os.environ)
@@ -56,8 +55,13 @@ def contact_form(offer_id: str) -> Response[str]:
 @app.post("/contact/<offer_id>")
 def send_message(offer_id: str) -> Response[str]:
     event = app.current_event
-    body_format(event.headers.get("content-type"))  # 415 unless a form
-    form = parse_contact_form(dict(parse_qsl(event.decoded_body or "", keep_blank_values=True)))
+    fields = read_form(
+        event.body,
+        content_type=event.headers.get("content-type"),
+        is_base64=bool(event.is_base64_encoded),
+        max_bytes=settings.max_body_bytes,
+    )
+    form = parse_contact_form(fields)
     try:
         sent = desk.send(
             offer_id, form.need_id, form.token, message=form.message, share_email=form.share_email

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -25,7 +24,7 @@ from entraide.settings.shared import LinkSettings
 from entraide.web import pages
 from entraide.web.http import html_response, status_of
 from entraide.web.refusals import describe_refusal
-from entraide.web.requests import body_format
+from entraide.web.requests import read_form
 from entraide.wiring import moderation_desk
 
 settings = LinkSettings.from_environ(os.environ)
@@ -35,8 +34,12 @@ app = APIGatewayRestResolver()
 
 def _form() -> dict[str, str]:
     event = app.current_event
-    body_format(event.headers.get("content-type"))  # 415 unless a form
-    return dict(parse_qsl(event.decoded_body or "", keep_blank_values=True))
+    return read_form(
+        event.body,
+        content_type=event.headers.get("content-type"),
+        is_base64=bool(event.is_base64_encoded),
+        max_bytes=settings.max_body_bytes,
+    )
 
 
 def _query(name: str) -> str:

@@ -39,6 +39,13 @@ def _required_text(value: Any, max_length: int) -> str:
     text = value.strip()
     if not text:
         raise ValueError("Ce champ est obligatoire.")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): not storable text
+            raise ValueError(
+                "Ce texte contient un caractère invalide : retapez-le ou copiez-le à nouveau."
+            ) from None
     if len(text) > max_length:
         raise ValueError(f"{max_length} caractères au maximum ({len(text)} saisis).")
     return text

@@ -88,6 +88,16 @@ def test_every_missing_field_is_reported_at_once_in_french() -> None:
         ("phone", "call me", "Numéro de téléphone invalide."),
         ("consent", False, "Vous devez accepter les conditions d'utilisation."),
         ("title", 12, "Ce champ doit être un texte."),
+        (
+            "title",
+            "Abri \ud800 cassé",  # a lone surrogate: valid JSON ("\ud800"), not storable
+            "Ce texte contient un caractère invalide : retapez-le ou copiez-le à nouveau.",
+        ),
+        (
+            "description",
+            "\udfff",
+            "Ce texte contient un caractère invalide : retapez-le ou copiez-le à nouveau.",
+        ),
     ],
 )
 def test_bad_field_gets_its_own_french_message(field: str, value: Any, message: str) -> None:
