@@ -38,6 +38,7 @@ from . import moto_fixes
 from .api import ApiApplication, ApiServer, HttpRequest, HttpResponse, build_routes, json_response
 from .asynchronous import AWS_RETRY_DELAYS, AsyncInvocations
 from .clients import ACCOUNT_ID, DEFAULT_REGION, MotoClients, aws_environment
+from .gateway import gateway_responses
 from .iam.hook import note_reported_denial
 from .iam.policies import FunctionPolicy, function_policies
 from .inprocess import InProcessRuntime, restore_environment
@@ -274,7 +275,11 @@ class LocalStack:
         # A handler's writes usually feed another source: poll at once rather than idly.
         invoker.listeners.append(lambda _invocation: self.sources.kick())
         application = ApiApplication(
-            build_routes(deployment), invoker, account_id=ACCOUNT_ID, control=self._control
+            build_routes(deployment),
+            invoker,
+            account_id=ACCOUNT_ID,
+            control=self._control,
+            gateway=gateway_responses(deployment),
         )
         self._api = ApiServer(application, port=self.port)
         self._api.start()

@@ -81,3 +81,34 @@ def test_a_form_of_invalid_utf8_is_a_400(local_stack: RunningStack, path: str) -
     assert answer.status_code == 400, answer.text
     assert answer.headers["Content-Type"].startswith("text/html")
     assert "UTF-8" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "offers"), ("GET", "wp-login.php"), ("DELETE", ""), ("PUT", "posts/01K")],
+)
+def test_an_unknown_route_or_method_answers_french_json(
+    local_stack: RunningStack, method: str, path: str
+) -> None:
+    # Given a route the API does not have (GET /offers was one in the history)
+    # When it is requested
+    answer = requests.request(method, local_stack.api_url + path, timeout=10)
+    # Then the gateway's answer comes from the template: French, never sniffed
+    assert answer.status_code == 404
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "n'existe pas sur ShareEntraide" in answer.json()["errors"][0]["message"]
+
+
+def test_a_body_over_api_gateways_limit_answers_french_json(local_stack: RunningStack) -> None:
+    # Given a body over API Gateway's 10 MB
+    body = b"x" * (10 * 1024 * 1024 + 1)
+    # When it is posted
+    answer = requests.post(
+        local_stack.api_url + "offers",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    # Then the gateway refuses it in French
+    assert answer.status_code == 413
+    assert "trop volumineuse" in answer.json()["errors"][0]["message"]
