@@ -18,7 +18,7 @@ from entraide.adapters.table import Table
 from entraide.kernel.errors import DomainError, InvalidInput
 from entraide.observability import logger, metrics
 from entraide.settings.matching import MatchSettings
-from entraide.web import pages
+from entraide.web import api_doc, pages
 from entraide.web.contact_pages import (
     parse_contact_form,
     render_contact_page,
@@ -43,7 +43,15 @@ def links_to_this_api(resolver: APIGatewayRestResolver, next_middleware: Any) ->
 app.use(middlewares=[links_to_this_api])
 
 
-@app.get("/contact/<offer_id>")
+_LINK_REFUSALS = {status: api_doc.REFUSED_PAGE for status in (400, 403, 404, 410, 415, 429)}
+
+
+@app.get(
+    "/contact/<offer_id>",
+    summary="Le lien d'une mise en relation : écrire à la personne qui aide",
+    openapi_extensions=api_doc.query("need", "token", required=["need", "token"]),
+    responses={200: api_doc.page("le formulaire du message"), **_LINK_REFUSALS},
+)
 def contact_form(offer_id: str) -> Response[str]:
     query = app.current_event
     need_id = query.get_query_string_value("need") or ""
@@ -52,7 +60,14 @@ def contact_form(offer_id: str) -> Response[str]:
     return html_response(200, render_contact_page(request, token=token, form_action=offer_id))
 
 
-@app.post("/contact/<offer_id>")
+@app.post(
+    "/contact/<offer_id>",
+    summary="Envoyer le message (par la plateforme)",
+    openapi_extensions=api_doc.form_body(
+        "need", "token", "message", "share_email", required=["need", "token", "message"]
+    ),
+    responses={200: api_doc.page("message envoyé"), **_LINK_REFUSALS},
+)
 def send_message(offer_id: str) -> Response[str]:
     event = app.current_event
     fields = read_form(

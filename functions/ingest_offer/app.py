@@ -19,7 +19,7 @@ from entraide.kernel.ids import new_id
 from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.observability import logger, metrics
 from entraide.settings.base import Settings
-from entraide.web import form_page, pages
+from entraide.web import api_doc, form_page, pages
 from entraide.web.http import error_response, html_response, json_response
 from entraide.web.requests import BodyFormat, SubmittedBody, read_body
 
@@ -30,7 +30,18 @@ activations = ActivationStore(table)
 app = APIGatewayRestResolver()
 
 
-@app.post("/offers")
+@app.post(
+    "/offers",
+    summary="Déposer un besoin ou une offre (en attente de modération)",
+    openapi_extensions=api_doc.post_body(),
+    responses={
+        201: api_doc.json_or_page("enregistrée, en attente de modération", api_doc.PostCreated),
+        400: api_doc.json_or_page("champs à corriger (le formulaire à nouveau)", api_doc.ErrorList),
+        409: api_doc.json_or_page("aucune alerte en cours pour ce département", api_doc.ErrorList),
+        413: api_doc.json_or_page("trop volumineuse", api_doc.ErrorList),
+        415: api_doc.json_or_page("ni JSON ni formulaire", api_doc.ErrorList),
+    },
+)
 def create_post() -> Response[str]:
     event = app.current_event
     submitted = read_body(
