@@ -240,7 +240,7 @@ def test_a_postcode_across_two_departements_keeps_both() -> None:
 
 
 def test_a_postcode_of_one_commune_is_labelled_with_it() -> None:
-    assert parse({"postcode": "75001"}).place.label == "Paris 01 (75001)"
+    assert parse({"postcode": "75001"}).place.label == "Paris 1er Arrondissement (75001)"
 
 
 @pytest.mark.parametrize(
@@ -292,7 +292,7 @@ def test_empty_optional_fields_mean_no_filter_and_unknown_params_are_ignored() -
             [
                 (
                     "postcode",
-                    "Nous ne savons pas encore situer Saint-Barthelemy (97133) sur la carte. "
+                    "Nous ne savons pas encore situer Saint-Barthélemy (97133) sur la carte. "
                     "Indiquez le code postal d'une commune voisine.",
                 )
             ],
