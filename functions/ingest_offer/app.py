@@ -14,13 +14,13 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.intake.posting import submit_post
-from entraide.kernel.errors import DomainError, InvalidInput
+from entraide.kernel.errors import DomainError, InvalidInput, PlatformAsleep
 from entraide.kernel.ids import new_id
 from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.observability import logger, metrics
 from entraide.settings.base import Settings
 from entraide.web import api_doc, form_page, pages
-from entraide.web.http import error_response, html_response, json_response
+from entraide.web.http import error_response, errors_of, html_response, json_response
 from entraide.web.requests import BodyFormat, SubmittedBody, read_body
 
 settings = Settings.from_environ(os.environ)
@@ -71,12 +71,13 @@ def create_post() -> Response[str]:
 
 def _error_page(error: DomainError) -> str:
     submitted: SubmittedBody | None = app.context.get("submitted")
-    if isinstance(error, InvalidInput):
+    if isinstance(error, InvalidInput | PlatformAsleep) and submitted is not None:
+        # The form again, as the person filled it, with what to change beside the field.
         return form_page.render_form_page(
             activations.open_activations(),
-            values=submitted.form_values() if submitted else {},
-            errors=error.errors,
-            commune_choices=error.choices,
+            values=submitted.form_values(),
+            errors=errors_of(error),
+            commune_choices=error.choices if isinstance(error, InvalidInput) else (),
         )
     return pages.render_message_page("Demande non enregistrée", error.message)
 

@@ -31,6 +31,23 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
 _PHONE_ALLOWED = re.compile(r"^\+?[0-9 .\-()]{6,25}$")
 
 
+_KIND_ALIASES = {"need": Kind.NEED, "besoin": Kind.NEED, "offer": Kind.OFFER, "offre": Kind.OFFER}
+
+
+def parse_kind(value: Any) -> Kind:
+    """``need``/``offer`` (or ``besoin``/``offre``), case and accents ignored."""
+    folded = fold(value) if isinstance(value, str) else ""
+    if folded not in _KIND_ALIASES:
+        raise ValueError("Choisissez « besoin » (need) ou « offre » (offer).")
+    return _KIND_ALIASES[folded]
+
+
+def utf16_length(text: str) -> int:
+    """Length as browsers count it for ``maxlength`` (UTF-16 code units: an emoji is 2), so
+    that the form and the server agree on what fits."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def _required_text(value: Any, max_length: int) -> str:
     if value is None:
         raise ValueError("Ce champ est obligatoire.")
@@ -46,8 +63,9 @@ def _required_text(value: Any, max_length: int) -> str:
             raise ValueError(
                 "Ce texte contient un caractère invalide : retapez-le ou copiez-le à nouveau."
             ) from None
-    if len(text) > max_length:
-        raise ValueError(f"{max_length} caractères au maximum ({len(text)} saisis).")
+    length = utf16_length(text)
+    if length > max_length:
+        raise ValueError(f"{max_length} caractères au maximum ({length} saisis).")
     return text
 
 
@@ -69,15 +87,13 @@ class PostSubmission(BaseModel):
     @field_validator("kind", mode="before")
     @classmethod
     def _kind(cls, value: Any) -> Kind:
-        folded = fold(value) if isinstance(value, str) else ""
-        aliases = {"need": Kind.NEED, "besoin": Kind.NEED, "offer": Kind.OFFER, "offre": Kind.OFFER}
-        if folded not in aliases:
-            raise ValueError("Choisissez « besoin » (need) ou « offre » (offer).")
-        return aliases[folded]
+        return parse_kind(value)
 
     @field_validator("category", mode="before")
     @classmethod
     def _category(cls, value: Any) -> Category:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("Choisissez une catégorie.")
         if not isinstance(value, str):
             raise ValueError("Catégorie inconnue.")
         return Category.parse(value)

@@ -128,6 +128,39 @@ def test_form_error_page_keeps_values_and_refuses_with_400(
     assert item_count(table) == before
 
 
+def test_a_form_for_a_departement_without_alert_comes_back_filled_in(
+    handler: ModuleType, table: Table, aude: Activation
+) -> None:
+    # Given an alert for the Aude only, and a complete form for Lyon
+    form = {
+        "kind": "need",
+        "category": "repas",
+        "title": "Repas pour deux",
+        "description": "Cuisine noyée.",
+        "postcode": "69001",
+        "email": "lyon@example.org",
+        "consent": "on",
+    }
+    event = api_request(
+        "POST",
+        "/offers",
+        body=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        accept="text/html",
+    )
+    before = item_count(table)
+    # When it is posted
+    response, _ = invoke(handler, event)
+    # Then it is refused with the form as typed, the reason beside the postal code
+    assert response["statusCode"] == 409
+    page = response["body"]
+    assert 'value="Repas pour deux"' in page
+    assert 'value="lyon@example.org"' in page
+    assert 'id="field-postcode-error"' in page
+    assert "Rhône (69)" in page
+    assert item_count(table) == before
+
+
 def test_refusals_are_counted_in_metrics(
     handler: ModuleType, aude: Activation, capsys: pytest.CaptureFixture[str]
 ) -> None:

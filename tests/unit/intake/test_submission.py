@@ -77,6 +77,9 @@ def test_every_missing_field_is_reported_at_once_in_french() -> None:
     [
         ("kind", "gift", "Choisissez « besoin » (need) ou « offre » (offer)."),
         ("category", "bateau", "Catégorie inconnue."),
+        ("category", "", "Choisissez une catégorie."),  # the form's empty first option
+        # the browser counts maxlength in UTF-16 units, an emoji as 2: so does the server
+        ("title", "🏠" * 61, "120 caractères au maximum (122 saisis)."),
         ("title", "ab", "3 caractères au minimum."),
         ("title", "x" * 121, "120 caractères au maximum (121 saisis)."),
         ("description", "x" * 1001, "1000 caractères au maximum (1001 saisis)."),
