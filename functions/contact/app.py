@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
-from entraide.kernel.errors import DomainError, InvalidInput
+from entraide.kernel.errors import ContactTooSoon, DomainError, InvalidInput
 from entraide.observability import logger, metrics
 from entraide.settings.matching import MatchSettings
 from entraide.web import api_doc, pages
@@ -24,7 +24,7 @@ from entraide.web.contact_pages import (
     render_contact_page,
     render_contact_sent_page,
 )
-from entraide.web.http import html_response, public_base_url, status_of
+from entraide.web.http import errors_of, html_response, public_base_url, status_of
 from entraide.web.refusals import describe_contact_refusal
 from entraide.web.requests import read_form
 from entraide.wiring import contact_desk
@@ -81,16 +81,16 @@ def send_message(offer_id: str) -> Response[str]:
         sent = desk.send(
             offer_id, form.need_id, form.token, message=form.message, share_email=form.share_email
         )
-    except InvalidInput as error:  # the form again, with what the person wrote
+    except (InvalidInput, ContactTooSoon) as error:  # the form again, with what was written
         page = render_contact_page(
             desk.open(offer_id, form.need_id, form.token),
             token=form.token,
             form_action=offer_id,
             message=form.message,
             share_email=form.share_email,
-            errors=error.errors,
+            errors=errors_of(error),
         )
-        return html_response(400, page)
+        return html_response(status_of(error), page)
     metrics.add_metric(name="ContactSent", unit=MetricUnit.Count, value=1)
     logger.info("Contact message sent", extra={"offer_id": offer_id, "need_id": form.need_id})
     return html_response(200, render_contact_sent_page(sent))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from entraide.intake.fields import COMMUNE_MAX, DESCRIPTION_MAX, EMAIL_MAX, TITLE_MAX
 from entraide.kernel.errors import FieldError, InvalidInput
 from entraide.kernel.model import Category, Kind
-from entraide.kernel.text import fold
+from entraide.kernel.text import fold, utf16_length
 
 # Messages for pydantic's own error types; our validators raise French ValueErrors.
 _PYDANTIC_MESSAGES: dict[str, str] = {
@@ -40,12 +40,6 @@ def parse_kind(value: Any) -> Kind:
     if folded not in _KIND_ALIASES:
         raise ValueError("Choisissez « besoin » (need) ou « offre » (offer).")
     return _KIND_ALIASES[folded]
-
-
-def utf16_length(text: str) -> int:
-    """Length as browsers count it for ``maxlength`` (UTF-16 code units: an emoji is 2), so
-    that the form and the server agree on what fits."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _required_text(value: Any, max_length: int) -> str:
