@@ -46,12 +46,18 @@ def test_every_function_gets_its_roles_policy_with_sams_additions(
     for policy in policies.values():
         assert decide(policy, "logs:PutLogEvents", "*") is Decision.ALLOWED
         assert decide(policy, "xray:PutTraceSegments", "*") is Decision.ALLOWED
-    # and a stream consumer gets the stream reads and its on-failure queue
-    moderate = policies["ModerateFunction"]
+    # and the stream's one reader gets the stream reads and its on-failure queue, the
+    # functions it hands changes to do not read the stream
+    router = policies["StreamRouterFunction"]
     stream = deployment.resolve({"Fn::GetAtt": ["EntraideTable", "StreamArn"]})
-    assert decide(moderate, "dynamodb:GetRecords", stream) is Decision.ALLOWED
-    failures = deployment.resolve({"Fn::GetAtt": ["ModerationFailureQueue", "Arn"]})
-    assert decide(moderate, "sqs:SendMessage", failures) is Decision.ALLOWED
+    assert decide(router, "dynamodb:GetRecords", stream) is Decision.ALLOWED
+    assert decide(policies["ModerateFunction"], "dynamodb:GetRecords", stream) is not (
+        Decision.ALLOWED
+    )
+    failures = deployment.resolve({"Fn::GetAtt": ["StreamFailureQueue", "Arn"]})
+    assert decide(router, "sqs:SendMessage", failures) is Decision.ALLOWED
+    moderate = deployment.resolve({"Fn::GetAtt": ["ModerateFunction", "Arn"]})
+    assert decide(router, "lambda:InvokeFunction", moderate) is Decision.ALLOWED
     # and a scheduled function may send its failed runs to its on-failure destination
     scheduled = deployment.resolve({"Fn::GetAtt": ["ScheduledRunFailureQueue", "Arn"]})
     activate = policies["ActivateFunction"]
