@@ -35,11 +35,11 @@ app = APIGatewayRestResolver()
     summary="Déposer un besoin ou une offre (en attente de modération)",
     openapi_extensions=api_doc.post_body(),
     responses={
-        201: api_doc.json_or_page("enregistrée, en attente de modération", api_doc.PostCreated),
-        400: api_doc.json_or_page("champs à corriger (le formulaire à nouveau)", api_doc.ErrorList),
-        409: api_doc.json_or_page("aucune alerte en cours pour ce département", api_doc.ErrorList),
-        413: api_doc.json_or_page("trop volumineuse", api_doc.ErrorList),
-        415: api_doc.json_or_page("ni JSON ni formulaire", api_doc.ErrorList),
+        201: api_doc.json_or_page("enregistrée, en attente de modération", "PostCreated"),
+        400: api_doc.json_or_page("champs à corriger (le formulaire à nouveau)", "ErrorList"),
+        409: api_doc.json_or_page("aucune alerte en cours pour ce département", "ErrorList"),
+        413: api_doc.json_or_page("trop volumineuse", "ErrorList"),
+        415: api_doc.json_or_page("ni JSON ni formulaire", "ErrorList"),
     },
 )
 def create_post() -> Response[str]:

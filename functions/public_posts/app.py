@@ -69,8 +69,8 @@ def _searched(results: public.NearbyResults) -> None:
         "postcode", "commune", "kind", "category", "radius", "cursor", required=["postcode"]
     ),
     responses={
-        200: api_doc.json_answer("les annonces, les plus proches d'abord", api_doc.SearchResults),
-        400: api_doc.json_answer("paramètres à corriger", api_doc.ErrorList),
+        200: api_doc.json_answer("les annonces, les plus proches d'abord", "SearchResults"),
+        400: api_doc.json_answer("paramètres à corriger", "ErrorList"),
     },
 )
 def search_posts() -> Response[str]:

@@ -241,7 +241,10 @@ def test_journeys_of_people_in_a_browser(
         # The moderator approves each post from the emailed link, after a confirmation
         for post_id, title in ((need_id, need_title), (offer_id, offer_title)):
             person.read_email(
-                "moderation@shareentraide.example", "moderation-request", post_id, "e-mail-moderation"
+                "moderation@shareentraide.example",
+                "moderation-request",
+                post_id,
+                "e-mail-moderation",
             )
             person.follow("Approuver", "moderation-confirmer")
             assert title in person.page.inner_text("main")

@@ -6,22 +6,17 @@ request body and its answers. :func:`openapi_document` asks every resolver for i
 (``get_openapi_schema``) and joins them into the one document served at ``/openapi.json``
 (``scripts/build_openapi.py`` writes it; a test checks the committed file is current).
 
-The models below describe answers and bodies; the rules themselves stay in the rooms
-(:mod:`entraide.intake.submission` and the search's parser), which accept more spellings
-than the document names (French labels, "besoin"...), never less.
+Routes name the models of :mod:`.api_models` by reference; those are built only with the
+document, so that importing this module at a cold start builds no pydantic model.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, ConfigDict, Field
-
-from entraide.intake.fields import COMMUNE_MAX, DESCRIPTION_MAX, EMAIL_MAX, TITLE_MAX
-from entraide.kernel.model import Category
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -34,83 +29,6 @@ DESCRIPTION = (
     "et fonctionnent sans JavaScript ; les erreurs JSON ont la forme "
     '{"errors": [{"field": …, "message": …}]}.'
 )
-
-CategoryCode = Literal[
-    "hebergement", "transport", "nettoyage", "materiel", "repas", "garde", "autre"
-]
-assert set(get_args(CategoryCode)) == {category.value for category in Category}
-
-
-class FieldErrorOut(BaseModel):
-    field: str = Field(description="le champ en cause, ou « body »")
-    message: str = Field(description="en français, à montrer tel quel")
-
-
-class ErrorList(BaseModel):
-    """Every refusal of the JSON API."""
-
-    errors: list[FieldErrorOut]
-
-
-class PostCreated(BaseModel):
-    id: str
-    status: Literal["pending"]
-
-
-class PostRequest(BaseModel):
-    """A need or an offer (``POST /offers``), as JSON or as the form's urlencoded fields."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["need", "offer"]
-    category: CategoryCode
-    title: str = Field(min_length=3, max_length=TITLE_MAX)
-    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX)
-    postcode: str = Field(pattern=r"^[0-9]{5}$", description="code postal (La Poste)")
-    commune: str | None = Field(
-        default=None,
-        max_length=COMMUNE_MAX,
-        description="obligatoire quand le code postal couvre plusieurs communes",
-    )
-    email: str = Field(max_length=EMAIL_MAX, description="jamais publiée")
-    phone: str | None = Field(default=None, max_length=25, description="jamais publié")
-    consent: bool
-
-
-class Coded(BaseModel):
-    code: str
-    label: str
-
-
-class Location(BaseModel):
-    lat: float
-    lon: float
-
-
-class PublicPost(BaseModel):
-    """An approved post as published (no contact detail; position rounded to about 1 km)."""
-
-    id: str
-    kind: Coded
-    category: Coded
-    title: str
-    description: str
-    commune: str
-    postcode: str
-    departement: str
-    created_at: str
-    location: Location
-    url: str
-    distance_km: float | None = None
-
-
-class SearchResults(BaseModel):
-    query: dict[str, Any]
-    items: list[PublicPost]
-    next_cursor: str | None
-    asleep: bool
-    message: str | None = None
-
 
 # --- what routes declare ---------------------------------------------------------------
 
@@ -142,17 +60,18 @@ def form_body(*names: str, required: Iterable[str] = ()) -> dict[str, Any]:
     }
 
 
+def _ref(model: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model}"}
+
+
 def post_body() -> dict[str, Any]:
     """``POST /offers``: JSON, or the form's fields (``consent`` is then "on")."""
-    schema = PostRequest.model_json_schema()
-    form_schema = json.loads(json.dumps(schema))
-    form_schema["properties"]["consent"] = {"type": "string", "enum": ["on"]}
     return {
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": schema},
-                "application/x-www-form-urlencoded": {"schema": form_schema},
+                "application/json": {"schema": _ref("PostRequest")},
+                "application/x-www-form-urlencoded": {"schema": _ref("PostRequestForm")},
             },
         }
     }
@@ -163,16 +82,17 @@ def page(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
-def json_answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": model}}}
+def json_answer(description: str, model: str) -> OpenAPIResponse:
+    """JSON shaped as ``model`` (a name of :data:`.api_models.MODELS`)."""
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
 
 
-def json_or_page(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+def json_or_page(description: str, model: str) -> OpenAPIResponse:
     """JSON for API callers, a French page for a form post or a browser (Accept)."""
     return {
         "description": description,
         "content": {
-            "application/json": {"model": model},
+            "application/json": {"schema": _ref(model)},
             "text/html": {"schema": {"type": "string"}},
         },
     }
@@ -209,9 +129,27 @@ def openapi_document(resolvers: Iterable[APIGatewayRestResolver]) -> dict[str, A
     # powertools adds its validation errors' schemas for every route: ours are ErrorList.
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
+    schemas.update(_model_schemas())
     document["paths"] = {path: dict(sorted(paths[path].items())) for path in sorted(paths)}
     document["components"] = {"schemas": dict(sorted(schemas.items()))}
     return document
+
+
+def _model_schemas() -> dict[str, Any]:
+    """The JSON schemas of the models routes refer to, and the ones they use."""
+    from pydantic.json_schema import models_json_schema
+
+    from entraide.web.api_models import MODELS
+
+    _, top = models_json_schema(
+        [(model, "validation") for model in MODELS], ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    form = json.loads(json.dumps(schemas["PostRequest"]))
+    form["properties"]["consent"] = {"type": "string", "enum": ["on"]}
+    form["title"] = "PostRequestForm"
+    schemas["PostRequestForm"] = form
+    return schemas
 
 
 def _with_query(operation: Mapping[str, Any]) -> dict[str, Any]:
