@@ -292,6 +292,12 @@ def test_journeys_of_people_in_a_browser(
         )
         person.follow("Ouvrir le rapport", "rapport")
         assert "Chiffres partiels" in person.page.inner_text("main")
+        # the charts' smallest text stays readable (it once shrank to about 5 px on a phone)
+        smallest = person.page.evaluate(
+            "Math.min(...[...document.querySelectorAll('svg.chart text')]"
+            ".map(text => text.getBoundingClientRect().height))"
+        )
+        assert smallest >= 9, f"chart text {smallest:.1f} px high"
     finally:
         context.close()
     print(
