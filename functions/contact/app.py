@@ -43,7 +43,7 @@ def links_to_this_api(resolver: APIGatewayRestResolver, next_middleware: Any) ->
 app.use(middlewares=[links_to_this_api])
 
 
-_LINK_REFUSALS = {status: api_doc.REFUSED_PAGE for status in (400, 403, 404, 410, 415, 429)}
+_LINK_REFUSALS = api_doc.refused_pages(400, 403, 404, 410, 415, 429)
 
 
 @app.get(

@@ -46,7 +46,7 @@ def _query(name: str) -> str:
     return app.current_event.get_query_string_value(name) or ""
 
 
-_LINK_REFUSALS = {status: api_doc.REFUSED_PAGE for status in (400, 403, 404, 409, 410, 415)}
+_LINK_REFUSALS = api_doc.refused_pages(400, 403, 404, 409, 410, 415)
 
 
 @app.get(

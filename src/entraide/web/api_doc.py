@@ -101,6 +101,11 @@ def json_or_page(description: str, model: str) -> OpenAPIResponse:
 REFUSED_PAGE = page("refusée : une page en français dit pourquoi")
 
 
+def refused_pages(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """The statuses a page behind a link may be refused with, each a French page."""
+    return dict.fromkeys(statuses, REFUSED_PAGE)
+
+
 # --- the document ------------------------------------------------------------------------
 
 
