@@ -9,9 +9,10 @@ these items (see docs/data-model.md):
   creation; while it is approved (sparse indexes), ``gsi3`` (index ``by_cell``) by
   activation, kind, category and place, and ``gsi4`` (index ``by_place``) by activation,
   kind and place; ``announced_*`` attributes once the relay has tweeted it;
-- its contact details, apart: ``pk = POST#<id>``, ``sk = CONTACT``, written in the same
+- its contact details, apart: ``pk = CONTACT#<id>``, ``sk = CONTACT``, written in the same
   transaction, so that the post item, its stream records and every index carry no email
-  or phone number;
+  or phone number; in a partition of their own, so that a role limited to ``POST#*``
+  partition keys (``dynamodb:LeadingKeys``: the public function's) cannot read them;
 - the poster's history: ``pk = POSTER#<digest of the address>``, ``sk = <created
   at>#<post id>``: the public texts of their recent posts (near-duplicate check), 30 days;
 - the place index's format: ``pk = INDEX#by_cell``, ``sk = FORMAT``, written once every
@@ -50,6 +51,7 @@ from entraide.kernel.times import epoch, iso, month_of, parse_iso
 
 POSTER_HISTORY_TTL = timedelta(days=30)
 POST_PREFIX = "POST#"
+CONTACT_PREFIX = "CONTACT#"
 POSTER_PREFIX = "POSTER#"
 NEAR_PREFIX = "NEAR#"
 LEGACY_CELL_PREFIX = "CELL#"
@@ -115,7 +117,7 @@ def post_key(post_id: str) -> Item:
 
 
 def contact_key(post_id: str) -> Item:
-    return {"pk": f"{POST_PREFIX}{post_id}", "sk": "CONTACT"}
+    return {"pk": f"{CONTACT_PREFIX}{post_id}", "sk": "CONTACT"}
 
 
 def post_to_item(post: Post) -> Item:
