@@ -103,6 +103,17 @@ def crowd(count: int, within_km: float, *, seed: int = 7) -> list[Post]:
     return made
 
 
+OFFERS_FOR_A_ROOF = frozenset({Category.HEBERGEMENT, Category.AUTRE})
+
+
+def match_a_need_for_a_roof(search: NearbySearch) -> Page:
+    """What matching asks for a need of a roof at Carcassonne: 50 offers at most."""
+    return search.search(
+        lat=CARCASSONNE[0], lon=CARCASSONNE[1], radius_km=20.0, activation_ids=["A1"],
+        kind=Kind.OFFER, category=OFFERS_FOR_A_ROOF, limit=50,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def search(posts: PostStore) -> NearbySearch:
     posts.move_legacy_cells(now=NOW, out_of_time=lambda: False)  # no former keys left
@@ -126,19 +137,15 @@ def test_a_crowd_is_answered_by_reading_near_the_point_only(
     # Given 4,000 approved posts within 5 km of Carcassonne
     everyone = crowd(4000, 5.0)
     load(table, everyone)
-    offers_for_a_roof = frozenset({Category.HEBERGEMENT, Category.AUTRE})
 
     # When a need for a roof is matched (50 offers at most) and a near-me page is asked
-    match = search.search(
-        lat=CARCASSONNE[0], lon=CARCASSONNE[1], radius_km=20.0, activation_ids=["A1"],
-        kind=Kind.OFFER, category=offers_for_a_roof, limit=50,
-    )  # fmt: skip
+    match = match_a_need_for_a_roof(search)
     page = search.search(
         lat=CARCASSONNE[0], lon=CARCASSONNE[1], radius_km=20.0, activation_ids=["A1"], limit=20
     )
 
     # Then both answer what reading every post would...
-    roofs = expected(everyone, CARCASSONNE, 20.0, Kind.OFFER, offers_for_a_roof)
+    roofs = expected(everyone, CARCASSONNE, 20.0, Kind.OFFER, OFFERS_FOR_A_ROOF)
     assert [hit.post.id for hit in match.items] == roofs[:50]
     assert [hit.post.id for hit in page.items] == expected(everyone, CARCASSONNE, 20.0)[:20]
     # ...reading a few times what they show, not the crowd (571 offers, 4,000 posts)
@@ -225,15 +232,11 @@ def test_a_match_at_a_crowded_place_reads_about_what_it_returns(
     load(table, offers)
 
     # When a need for a roof there is matched with 50 offers at most
-    wanted = frozenset({Category.HEBERGEMENT, Category.AUTRE})
-    match = search.search(
-        lat=CARCASSONNE[0], lon=CARCASSONNE[1], radius_km=20.0, activation_ids=["A1"],
-        kind=Kind.OFFER, category=wanted, limit=50,
-    )  # fmt: skip
+    match = match_a_need_for_a_roof(search)
 
     # Then it gets the 50 oldest offers of those categories, reading few more
     assert [hit.post.id for hit in match.items] == expected(
-        offers, CARCASSONNE, 20.0, Kind.OFFER, wanted
+        offers, CARCASSONNE, 20.0, Kind.OFFER, OFFERS_FOR_A_ROOF
     )[:50]
     assert match.items_read <= 80
 

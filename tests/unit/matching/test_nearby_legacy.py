@@ -142,7 +142,7 @@ def test_a_post_withdrawn_while_the_move_runs_stays_out_of_every_search(
     posts: PostStore, table: Table, former_posts: list[Post]
 ) -> None:
     # Given posts withdrawn by their posters after the move read them, before it wrote
-    withdrawn = []
+    withdrawn: list[str] = []
 
     def withdraw_the_rest() -> bool:
         if not withdrawn:
