@@ -87,6 +87,9 @@ from entraide.matching.zorder import (
     position_of,
 )
 
+# re-exported: the tests and tools that place posts around a point import it from here
+from entraide.matching.zorder import destination_point as destination_point
+
 if TYPE_CHECKING:
     from entraide.intake.post_store import PostStore
 

@@ -25,7 +25,7 @@ from entraide.intake.post_store import PostStore, near_keys, post_to_item
 from entraide.kernel.geo import geohash, haversine_km
 from entraide.kernel.model import Category, Kind, Post, PostStatus
 from entraide.matching.nearby import NearbySearch, Page
-from entraide.matching.zorder import destination_point
+from entraide.matching.zorder import cells_meeting_circle, depth_for_radius, destination_point
 from tests.factories import NOW, make_post
 
 CARCASSONNE = (43.20938, 2.34399)
@@ -389,3 +389,32 @@ def test_a_cursor_of_the_former_format_still_goes_on(table: Table, search: Nearb
     assert [hit.post.id for hit in first.items + second.items] == expected(
         everyone, CARCASSONNE, 20.0
     )[:10]
+
+
+def test_a_crowd_at_the_first_place_of_a_cell_says_nothing_of_the_places_after_it(
+    table: Table, search: NearbySearch
+) -> None:
+    # Given 200 posts at the very first place of a cell a search starts from (its
+    # south-west corner), and 30 posts spread around Carcassonne
+    depth = depth_for_radius(CARCASSONNE[0], 20.0)
+    corner = next(
+        cell.box
+        for cell in cells_meeting_circle(*CARCASSONNE, 20.0, depth)
+        if haversine_km(*CARCASSONNE, cell.box.min_lat, cell.box.min_lon) < 20.0
+    )
+    piled = [
+        approved(f"S{number:04d}", corner.min_lat, corner.min_lon, kind=Kind.OFFER)
+        for number in range(200)
+    ]
+    around = crowd(30, 10.0, seed=3)
+    load(table, piled + around)
+
+    # When a near-me page of 20 is asked
+    page = search.search(
+        lat=CARCASSONNE[0], lon=CARCASSONNE[1], radius_km=20.0, activation_ids=["A1"], limit=20
+    )
+
+    # Then it answers as reading everything would, without cutting the rest of that cell
+    # into crumbs as if every place held 8 posts (a Query each)
+    assert [hit.post.id for hit in page.items] == expected(piled + around, CARCASSONNE, 20.0)[:20]
+    assert page.cells_read <= 40
