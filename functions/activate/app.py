@@ -19,7 +19,7 @@ from entraide.activation.feed import run_feeds
 from entraide.activation.rules import ActivationRules
 from entraide.adapters.table import Table
 from entraide.kernel.ids import new_id
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.activation import ActivateSettings
 
 settings = ActivateSettings.from_environ(os.environ)
@@ -30,6 +30,7 @@ activations = ActivationStore(Table(settings.table_name))
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     readings = read_all(sources, now)

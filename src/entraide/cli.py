@@ -4,6 +4,7 @@
     entraide activation close ID
     entraide activation list [--all] [--json]
     entraide report --month 2026-10 [--out DIR]
+    entraide privacy erase --email ADDRESS [--dry-run] [--json]
     entraide local run [--port 3000] [--moto-port 5000] [--no-iam]
     entraide local fire FUNCTION
 
@@ -11,6 +12,9 @@ Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the
 local stack, which they find through the state file it writes under ``var/``
 while it runs.
+
+Why one module: the operators' command line is one parser; each command is a thin call
+into the rooms, and they share how they find their stack.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,7 @@ from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 if TYPE_CHECKING:
     from entraide.activation.activation_store import ActivationStore
+    from entraide.privacy.erasure import ErasureReport
 
 DEFAULT_STACK = "shareentraide"
 DEFAULT_STATE_DIR = "var"
@@ -193,6 +198,59 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erasure_lines(report: ErasureReport) -> list[str]:
+    """What an erasure did, in French, for the operator's terminal (no address in it)."""
+    if report.nothing_found:
+        return ["Rien à effacer : aucune donnée n'est liée à cette adresse."]
+    return [
+        f"Annonces effacées : {len(report.posts)} ({', '.join(report.posts) or '-'})",
+        f"  dont retirées à l'instant : {len(report.withdrawn)} "
+        f"({', '.join(report.withdrawn) or '-'})",
+        f"Publications à supprimer sur X : {len(report.retracted)} "
+        f"({', '.join(report.retracted) or '-'})",
+        f"Coordonnées, pseudonyme et historique : {report.personal_items} élément(s) supprimé(s)",
+        f"Mises en relation : {report.notice_items} élément(s) supprimé(s)",
+    ]
+
+
+def cmd_privacy_erase(args: argparse.Namespace) -> int:
+    """Erasure on request received by letter or phone: the same erasure as the person's page."""
+    from datetime import UTC, datetime
+
+    from entraide.adapters.queue import Queue
+    from entraide.adapters.table import Table
+    from entraide.intake.post_store import PostStore
+    from entraide.privacy.addresses import normalised_email
+    from entraide.privacy.pseudonyms import Pseudonyms, keys_from_secret
+    from entraide.privacy.retention import Retention
+    from entraide.wiring import erasure
+
+    address = normalised_email(args.email)
+    target = resolve_target(args)
+    table = Table(target.output("TableName"), client=target.clients("dynamodb"))
+    secret = target.clients("secretsmanager").get_secret_value(
+        SecretId=target.output("PseudonymSecretArn")
+    )["SecretString"]
+    keys = Pseudonyms(lambda: keys_from_secret(secret))
+    pseudonyms = keys.candidates(address)
+    # The retention periods only date the expiry of items this erasure then deletes.
+    posts = PostStore(table, pseudonyms=keys, retention=Retention())
+    print(f"→ {target.description}, table {table.table_name}", file=sys.stderr)
+    if args.dry_run:
+        found = posts.posts_of(pseudonyms)
+        print(f"Annonces liées à cette adresse : {len(found)}")
+        for post in found:
+            print(f"  {post.id}  {post.status.value}  {post.created_at.isoformat()}")
+        return 0
+    queue = Queue(target.output("RelayQueueUrl"), client=target.clients("sqs"))
+    report = erasure(posts, table, queue, now=lambda: datetime.now(UTC)).erase(pseudonyms)
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(_erasure_lines(report)))
+    return 0
+
+
 def _month(text: str) -> str:
     from datetime import datetime
 
@@ -288,6 +346,20 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
     report.add_argument("--aws", action="store_true", help="ignore a running local stack")
     report.set_defaults(handler=cmd_report)
+
+    privacy = commands.add_parser("privacy", help="personal data: erasure on request")
+    privacy_actions = privacy.add_subparsers(dest="action", required=True)
+    erase = privacy_actions.add_parser(
+        "erase",
+        parents=[state],
+        help="erase everything held about an address (a request by letter or phone)",
+    )
+    erase.add_argument("--email", required=True, help="the person's address")
+    erase.add_argument("--dry-run", action="store_true", help="list their posts, erase nothing")
+    erase.add_argument("--json", action="store_true")
+    erase.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
+    erase.add_argument("--aws", action="store_true", help="ignore a running local stack")
+    erase.set_defaults(handler=cmd_privacy_erase)
 
     local = commands.add_parser("local", help="the local stack (moto server + event glue)")
     local_actions = local.add_subparsers(dest="action", required=True)

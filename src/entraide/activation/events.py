@@ -7,13 +7,12 @@ email), and a closing expires the posts still open under that activation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from entraide.adapters.topics import Topic
-from entraide.kernel.errors import WrongPostStatus
 from entraide.kernel.model import Activation, Post, PostStatus
 
 
@@ -62,9 +61,9 @@ def events_of_change(old: Activation | None, new: Activation) -> list[Activation
 class OpenPosts(Protocol):
     def open_posts_of(self, activation_id: str) -> list[Post]: ...
 
-    def transition(
-        self, post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None = ...
-    ) -> Post: ...
+    def end_each(
+        self, posts: Sequence[Post], to_status: PostStatus, *, at: datetime, by: str
+    ) -> list[Post]: ...
 
 
 def expire_open_posts(
@@ -74,12 +73,5 @@ def expire_open_posts(
 
     A post that changed meanwhile (approved, withdrawn) is left as it became.
     """
-    expired = []
-    for post in store.open_posts_of(activation.id):
-        try:
-            expired.append(
-                store.transition(post, PostStatus.EXPIRED, at=now(), by=EXPIRED_BY_CLOSING)
-            )
-        except WrongPostStatus:
-            continue
-    return expired
+    open_posts = store.open_posts_of(activation.id)
+    return store.end_each(open_posts, PostStatus.EXPIRED, at=now(), by=EXPIRED_BY_CLOSING)
