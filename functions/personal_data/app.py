@@ -23,7 +23,7 @@ from entraide.adapters.table import Table
 from entraide.kernel.errors import DomainError, ExpiredLink, InvalidInput, InvalidLink
 from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.shared import PersonalDataSettings
-from entraide.web import pages, privacy_pages
+from entraide.web import api_doc, pages, privacy_pages
 from entraide.web.http import html_response, public_base_url, status_of
 from entraide.web.refusals import describe_refusal
 from entraide.web.requests import body_format
@@ -57,17 +57,38 @@ def _form() -> dict[str, str]:
     return dict(parse_qsl(event.decoded_body or "", keep_blank_values=True))
 
 
-@app.get("/donnees-personnelles")
+_LINK_REFUSALS = api_doc.refused_pages(400, 403, 404, 409, 410, 415)
+
+
+@app.get(
+    "/donnees-personnelles",
+    summary="Ce que la plateforme garde de vos données, pourquoi, combien de temps",
+    responses={200: api_doc.page("la page des données personnelles")},
+)
 def privacy_page() -> Response[str]:
     return html_response(200, privacy_pages.render_privacy_page(facts))
 
 
-@app.get("/mes-annonces")
+@app.get(
+    "/mes-annonces",
+    summary="Demander par e-mail le lien de ses annonces",
+    responses={200: api_doc.page("le formulaire de l'adresse")},
+)
 def my_posts_form() -> Response[str]:
     return html_response(200, privacy_pages.render_my_posts_form())
 
 
-@app.post("/mes-annonces")
+@app.post(
+    "/mes-annonces",
+    summary="Recevoir par e-mail le lien de ses annonces (même réponse pour toute adresse)",
+    openapi_extensions=api_doc.form_body("email", required=["email"]),
+    responses={
+        200: api_doc.page("demande prise en compte"),
+        400: api_doc.page("adresse à corriger (le formulaire à nouveau)"),
+        415: api_doc.REFUSED_PAGE,
+        503: api_doc.page("l'e-mail n'a pas pu partir"),
+    },
+)
 def request_links() -> Response[str]:
     email = _form().get("email", "")
     try:
@@ -82,14 +103,26 @@ def request_links() -> Response[str]:
     return html_response(200, privacy_pages.render_links_requested_page())
 
 
-@app.get("/mes-annonces/<person>")
+@app.get(
+    "/mes-annonces/<person>",
+    summary="Le lien reçu par e-mail : ses annonces, les retirer, tout effacer",
+    openapi_extensions=api_doc.query("token", required=["token"]),
+    responses={200: api_doc.page("ses annonces"), **_LINK_REFUSALS},
+)
 def my_posts(person: str) -> Response[str]:
     token = app.current_event.get_query_string_value("token") or ""
     page = desk.open(person, token)
     return html_response(200, privacy_pages.render_my_posts_page(page, token=token))
 
 
-@app.post("/mes-annonces/<person>")
+@app.post(
+    "/mes-annonces/<person>",
+    summary="Retirer une de ses annonces, ou effacer toutes ses données",
+    openapi_extensions=api_doc.form_body(
+        "token", "action", "post", "confirm", required=["token", "action"]
+    ),
+    responses={200: api_doc.page("fait : ses annonces à nouveau"), **_LINK_REFUSALS},
+)
 def act_on_my_posts(person: str) -> Response[str]:
     form = _form()
     token = form.get("token", "")

@@ -239,6 +239,11 @@ def _charts(report: MonthlyReport) -> dict[str, Any]:
     return {"posts_per_day": Markup(per_day), "tweets_per_week": Markup(per_week)}  # noqa: S704
 
 
+def is_partial(report: MonthlyReport) -> bool:
+    """A report of a month still under way (from the CLI, or run before the month ended)."""
+    return report.generated_at < month_bounds(report.month)[1]
+
+
 def _context(report: MonthlyReport, privacy_url: str | None = None) -> dict[str, Any]:
     start, end = month_bounds(report.month)
     activations = [
@@ -261,6 +266,7 @@ def _context(report: MonthlyReport, privacy_url: str | None = None) -> dict[str,
         "title": f"Rapport mensuel ShareEntraide – {report.label}",
         "period": f"du {fr_date(start.date())} au {fr_date((end - timedelta(days=1)).date())}",
         "generated": fr_datetime(report.generated_at),
+        "partial": is_partial(report),
         "summary": summary_lines(report),
         "activations": activations,
         "basis": engagement_basis_label(report),
@@ -299,7 +305,8 @@ def report_email(
     The HTML part is the report's page, charts included; the text part its key figures;
     the CSV of ``files`` is attached; ``archive`` says where S3 keeps the three files.
     """
-    subject = f"[ShareEntraide] Rapport mensuel – {report.label}"
+    partial = " (mois en cours, chiffres partiels)" if is_partial(report) else ""
+    subject = f"[ShareEntraide] Rapport mensuel – {report.label}{partial}"
     context = {
         "subject": subject,
         "report": report,
