@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from entraide.activation.alerts.model import Alert, SourceError
+from entraide.activation.alerts.model import Alert, Reading, SourceError
 from entraide.kernel.once import Once
 
 if TYPE_CHECKING:  # requests costs a cold start about 60 ms: imported on the first read
     import requests
+
+    from entraide.activation.alerts.promise import Promise
 
 USER_AGENT = "ShareEntraide/0.1 (+https://github.com/shareentraide/pipeline)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -33,6 +38,41 @@ MAX_RETRY_AFTER = 30.0  # seconds: a Retry-After longer than that is cut to this
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 5.0  # at most; the read timeout is the ``timeout`` argument
 _CHUNK = 64 * 1024
+
+#: The moment (``time.monotonic()``) by which the current read must be over, if any. A
+#: context variable: each source is read in a thread of its own (see sources.read_all).
+_DEADLINE: ContextVar[float | None] = ContextVar("alert_source_deadline", default=None)
+
+
+class OutOfTime(Exception):
+    """A wait (a retry's backoff or Retry-After) would end past the read's deadline."""
+
+
+@contextmanager
+def deadline(moment: float | None) -> Iterator[None]:
+    """Reads inside the block end by ``moment`` (``time.monotonic()``), retries included."""
+    token = _DEADLINE.set(moment)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds before the current deadline (never negative), or None without one."""
+    moment = _DEADLINE.get()
+    return None if moment is None else max(0.0, moment - time.monotonic())
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A document as it came: its body, the HTTP status (None for a file), and the
+    ``Last-Modified`` time the server gave, if any."""
+
+    url: str
+    body: bytes
+    status: int | None = None
+    last_modified: datetime | None = None
 
 
 def build_session(
@@ -52,13 +92,26 @@ def build_session(
     from urllib3.util.retry import Retry
 
     class CappedRetry(Retry):
-        """urllib3's Retry, but a server's Retry-After cannot stall a run for long."""
+        """urllib3's Retry, but a server's Retry-After cannot stall a run for long, and no
+        wait goes past the read's deadline (:func:`deadline`): the source fails at once."""
 
         def get_retry_after(self, response: Any) -> float | None:
             retry_after = super().get_retry_after(response)
             if retry_after is None:
                 return None
             return min(retry_after, MAX_RETRY_AFTER)
+
+        def sleep(self, response: Any = None) -> None:
+            left = time_left()
+            if left is not None:
+                wait = None
+                if response is not None and self.respect_retry_after_header:
+                    wait = self.get_retry_after(response)
+                if wait is None:
+                    wait = self.get_backoff_time()
+                if wait >= left:
+                    raise OutOfTime(f"a retry in {wait:.0f} s would end past the deadline")
+            super().sleep(response)
 
     retry = CappedRetry(
         total=retries,
@@ -95,16 +148,32 @@ def fetch_document(
     ``http(s)://`` goes through ``session`` (one from :func:`build_session` when
     ``None``); ``file://`` and plain paths are read from disk. ``timeout`` is the read
     timeout of each try and also the time allowed to download the body once the
-    headers came; the connection timeout is the smaller of it and 5 s. ``source``
-    names the source in the error.
+    headers came; the connection timeout is the smaller of it and 5 s; inside a
+    :func:`deadline` block, none of them goes past it. ``source`` names the source in
+    the error.
     """
+    return fetch(
+        url, session=session, timeout=timeout, headers=headers, max_bytes=max_bytes, source=source
+    ).body
+
+
+def fetch(
+    url: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: float = 10.0,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = 5_000_000,
+    source: str = "http",
+) -> Fetched:
+    """What :func:`fetch_document` reads, with the answer's status and Last-Modified."""
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):
         return _fetch_http(url, session, timeout, headers, max_bytes, source)
     if scheme == "file":
-        return _read_file(_file_url_path(url, source), max_bytes, source)
+        return Fetched(url, _read_file(_file_url_path(url, source), max_bytes, source))
     if scheme == "" or _is_windows_drive(url):
-        return _read_file(Path(url), max_bytes, source)
+        return Fetched(url, _read_file(Path(url), max_bytes, source))
     raise SourceError(source, f"unsupported URL scheme {scheme!r} in {url!r}")
 
 
@@ -115,9 +184,14 @@ def _fetch_http(
     headers: Mapping[str, str] | None,
     max_bytes: int,
     source: str,
-) -> bytes:
+) -> Fetched:
     import requests
 
+    left = time_left()
+    if left is not None:
+        if left <= 0:
+            raise SourceError(source, f"no time left to read {url}")
+        timeout = min(timeout, left)
     own_session = session is None
     http = build_session() if session is None else session
     try:
@@ -128,16 +202,22 @@ def _fetch_http(
             stream=True,
             allow_redirects=True,
         ) as response:
-            if response.status_code >= 400:
-                raise SourceError(source, f"HTTP {response.status_code} from {url}")
+            status = response.status_code
+            if status >= 400:
+                raise SourceError(source, f"HTTP {status} from {url}", status=status)
             declared = response.headers.get("Content-Length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise SourceError(
-                    source, f"body of {declared} bytes over the cap of {max_bytes} from {url}"
+                    source,
+                    f"body of {declared} bytes over the cap of {max_bytes} from {url}",
+                    status=status,
                 )
-            return _read_capped(response, url, timeout, max_bytes, source)
+            body = _read_capped(response, url, timeout, max_bytes, source)
+            return Fetched(url, body, status, _http_date(response.headers.get("Last-Modified")))
     except SourceError:
         raise
+    except OutOfTime as exc:
+        raise SourceError(source, f"out of time on {url}: {exc}") from exc
     except requests.exceptions.RetryError as exc:
         raise SourceError(source, f"gave up after retries on {url}: {_reason(exc)}") from exc
     except requests.exceptions.Timeout as exc:
@@ -147,6 +227,18 @@ def _fetch_http(
     finally:
         if own_session:
             http.close()
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _read_capped(
@@ -259,7 +351,9 @@ class SharedSession(Once["requests.Session"]):
 class DocumentSource:
     """A source read over HTTP (or from a file) and parsed by a pure function.
 
-    Subclasses name the source, the media types they accept and their parser.
+    Subclasses name the source, the media types they accept and their reader
+    (:meth:`reading`: the document's alerts and what it is); :meth:`read` fetches, reads
+    and holds the result to what the source promises (:mod:`.promise`).
     """
 
     name: ClassVar[str]
@@ -271,10 +365,12 @@ class DocumentSource:
         *,
         session: requests.Session | SharedSession | None = None,
         timeout: float = 10.0,
+        promise: Promise | None = None,
     ) -> None:
         self.url = url
         self._session = session
         self._timeout = timeout
+        self.promise = promise
 
     def __repr__(self) -> str:  # never shows a key a subclass may hold
         return f"{type(self).__name__}(url={self.url!r})"
@@ -282,19 +378,32 @@ class DocumentSource:
     def headers(self) -> dict[str, str]:
         return {"Accept": self.accept}
 
-    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
+    def reading(self, fetched: Fetched, *, now: datetime) -> Reading:
         raise NotImplementedError
 
-    def fetch(self, now: datetime) -> list[Alert]:
+    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
+        """The alerts of ``document``, whatever its coverage or age."""
+        return list(self.reading(Fetched(self.url, document), now=now).alerts)
+
+    def read(self, now: datetime) -> Reading:
+        """The document at ``url`` now, checked against what the source promises."""
+        from entraide.activation.alerts.promise import check_promise
+
         shared = self._session
-        document = fetch_document(
+        fetched = fetch(
             self.url,
             session=shared.get() if isinstance(shared, SharedSession) else shared,
             timeout=self._timeout,
             headers=self.headers(),
             source=self.name,
         )
-        return self.parse(document, now=now)
+        reading = self.reading(fetched, now=now)
+        if self.promise is not None:
+            check_promise(reading, self.promise, now=now)
+        return reading
+
+    def fetch(self, now: datetime) -> list[Alert]:
+        return list(self.read(now).alerts)
 
 
 class JsonShape:
