@@ -239,5 +239,6 @@ def test_a_source_out_of_time_fails_alone_and_the_others_are_read_by_the_deadlin
     # (the wait it asked for, cut to 30 s, would pass the deadline: given up at once)
     assert "a retry in 30 s would end past the deadline" in busy.message
     assert isinstance(hung, SourceError)
-    assert "out of time" in hung.message
+    # (its read timeout cut to what was left, or still reading at the deadline)
+    assert "timed out" in hung.message or "out of time" in hung.message
     assert set(failed(outcomes)) == {"meteofrance", "vigicrues"}
