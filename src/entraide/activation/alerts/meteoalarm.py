@@ -480,7 +480,9 @@ def _feed_reading(feed: Element, now: datetime) -> Reading:
 def _cap_reading(alert: Element, now: datetime) -> Reading:
     identifier = _text(alert, f"{{{CAP}}}identifier") or ""
     parts = identifier.split(".")
-    country = _CAP_COUNTRIES.get(parts[4]) if parts[:3] == ["2", "49", "0"] and len(parts) > 4 else None
+    country = (
+        _CAP_COUNTRIES.get(parts[4]) if parts[:3] == ["2", "49", "0"] and len(parts) > 4 else None
+    )
     sent = _text(alert, f"{{{CAP}}}sent")
     return Reading(
         source=SOURCE,

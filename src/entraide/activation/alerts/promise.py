@@ -71,7 +71,9 @@ def promise_problems(reading: Reading, promise: Promise, *, now: datetime) -> li
         country = reading.country or "inconnu"
         problems.append(f"document d'un autre pays ({country}), pas de la France")
     if not reading.national and not promise.replay:
-        problems.append(f"couverture partielle ({reading.coverage}) : ce n'est pas une lecture nationale")
+        problems.append(
+            f"couverture partielle ({reading.coverage}) : ce n'est pas une lecture nationale"
+        )
     produced = reading.produced_at
     if produced is not None and produced > now + FUTURE_SKEW:
         problems.append(f"produit dans le futur ({format_datetime_fr(produced)}, heure de Paris)")
@@ -92,5 +94,7 @@ def check_promise(reading: Reading, promise: Promise, *, now: datetime) -> None:
     problems = promise_problems(reading, promise, now=now)
     if problems:
         raise SourceError(
-            reading.source, f"{reading.document} refusé : " + " ; ".join(problems), status=reading.status
+            reading.source,
+            f"{reading.document} refusé : " + " ; ".join(problems),
+            status=reading.status,
         )

@@ -131,7 +131,9 @@ def build_source(config: SourceConfig, session: requests.Session | SharedSession
             config.url, api_key=key, session=session, timeout=config.timeout, promise=promise
         )
     if config.name == "meteoalarm":
-        return MeteoAlarmSource(config.url, session=session, timeout=config.timeout, promise=promise)
+        return MeteoAlarmSource(
+            config.url, session=session, timeout=config.timeout, promise=promise
+        )
     return VigicruesSource(config.url, session=session, timeout=config.timeout, promise=promise)
 
 

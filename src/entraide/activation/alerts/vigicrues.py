@@ -120,7 +120,9 @@ def _lines(geometry: Mapping[str, Any], where: str) -> list[list[tuple[float, fl
             if (
                 not isinstance(point, list)
                 or len(point) < 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in point[:2])
+                or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in point[:2]
+                )
             ):
                 raise _error(f"{where}.coordinates[{n}]: not a point: {point!r}")
             lon, lat = float(point[0]), float(point[1])
@@ -164,7 +166,9 @@ def _read_sections(
             raise _error(f"{where}: section {code} listed twice")
         seen.add(code)
         level = _level(_key(properties, "NivInfViCr", f"{where}.properties"), f"{where}.NivInfViCr")
-        lines = _lines(_obj(_key(feature, "geometry", where), f"{where}.geometry"), f"{where}.geometry")
+        lines = _lines(
+            _obj(_key(feature, "geometry", where), f"{where}.geometry"), f"{where}.geometry"
+        )
         departements = section_departements(lines, locator)
         name = str(properties.get("lbentcru") or code).strip()
         if not departements:
@@ -190,7 +194,10 @@ def _read_sections(
         document=SECTIONS_DOCUMENT,
         country="FR",
         national=len(seen) >= MIN_SECTIONS,
-        coverage=f"{len(seen)} tronçons (le réseau entier en a environ 340), {len(covered)} départements",
+        coverage=(
+            f"{len(seen)} tronçons (le réseau entier en a environ 340), "
+            f"{len(covered)} départements"
+        ),
         produced_at=produced,
         notes=tuple(notes),
     )
@@ -276,7 +283,10 @@ def read_vigicrues(
     data = _obj(load_json(document, source=SOURCE), "document")
     if data.get("type") == "FeatureCollection":
         reading = _read_sections(
-            data, now, last_modified, locator if locator is not None else DepartementLocator.default()
+            data,
+            now,
+            last_modified,
+            locator if locator is not None else DepartementLocator.default(),
         )
     elif "vic:InfoVigiCru" in data:
         reading = _read_synthesis(data)

@@ -107,11 +107,17 @@ def test_the_real_october_map_gives_orange_pluie_inondation_on_the_aude_and_the_
         ("mf:66:2", Hazard.PLUIE_INONDATION, AlertLevel.ORANGE, ("66",)),
     ]
     aude = next(a for a in reading.alerts if a.source_id == "mf:11:2")
-    assert (aude.onset, aude.expires) == (_utc("2026-10-04T08:00:00Z"), _utc("2026-10-04T14:00:00Z"))
+    assert (aude.onset, aude.expires) == (
+        _utc("2026-10-04T08:00:00Z"),
+        _utc("2026-10-04T14:00:00Z"),
+    )
     assert aude.headline == "Vigilance orange pluie-inondation : Aude"
     # crues (phenomenon 4) comes without time slices: jaune over the whole of J and J1
     crues = next(a for a in reading.alerts if a.source_id == "mf:66:4")
-    assert (crues.onset, crues.expires) == (_utc("2026-10-04T08:00:00Z"), _utc("2026-10-05T22:00:00Z"))
+    assert (crues.onset, crues.expires) == (
+        _utc("2026-10-04T08:00:00Z"),
+        _utc("2026-10-05T22:00:00Z"),
+    )
 
 
 @pytest.mark.parametrize("path", [MAP_AUGUST, MAP_OCTOBER])
@@ -167,7 +173,9 @@ def test_a_map_missing_one_departement_is_partial() -> None:
     assert reading.coverage.startswith("95 départements métropolitains sur 96")
 
 
-@pytest.mark.parametrize("name", ["mf_mobileapi_warning_full_13.json", "mf_mobileapi_warning_full_31.json"])
+@pytest.mark.parametrize(
+    "name", ["mf_mobileapi_warning_full_13.json", "mf_mobileapi_warning_full_31.json"]
+)
 def test_a_real_single_departement_answer_is_read_and_refused_as_partial(name: str) -> None:
     # Given the mobile service's real answer for one département (all vert that day)
     path = FIXTURES / name
@@ -206,9 +214,10 @@ def _whole_network() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(SECTIONS.read_bytes())
     real = data["features"]
     data["features"] = [
-        {**copy.deepcopy(real[n % len(real)]), "properties": {
-            **real[n % len(real)]["properties"], "CdEntCru": f"X{n}"
-        }}
+        {
+            **copy.deepcopy(real[n % len(real)]),
+            "properties": {**real[n % len(real)]["properties"], "CdEntCru": f"X{n}"},
+        }
         for n in range(MIN_SECTIONS)
     ]
     return data
