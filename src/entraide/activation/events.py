@@ -145,10 +145,11 @@ def finish_expiries(
     *,
     now: Callable[[], datetime],
     time_left: Callable[[], float],
+    page_size: int = PAGE_SIZE,
 ) -> list[ExpiryJob]:
     """Go on with every closed activation whose posts are not all expired yet."""
     return [
-        expire_posts(posts, jobs, job, now=now, time_left=time_left)
+        expire_posts(posts, jobs, job, now=now, time_left=time_left, page_size=page_size)
         for job in jobs.pending_expiries()
         if time_left() > 2.0
     ]

@@ -195,8 +195,7 @@ def _read_sections(
         country="FR",
         national=len(seen) >= MIN_SECTIONS,
         coverage=(
-            f"{len(seen)} tronçons (le réseau entier en a environ 340), "
-            f"{len(covered)} départements"
+            f"{len(seen)} tronçons (le réseau entier en a environ 340), {len(covered)} départements"
         ),
         produced_at=produced,
         notes=tuple(notes),
