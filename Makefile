@@ -17,7 +17,7 @@ TRANSFORMED := var/template.transformed.json
 PORT ?= 3000
 MOTO_PORT ?= 5000
 # The local stack replays a recorded alert (see infra/replay/README.md).
-ALERT_SOURCES ?= [{"name": "vigicrues", "url": "infra/replay/HANDMADE_vigicrues_orange_aude.json"}]
+ALERT_SOURCES ?= [{"name": "vigicrues", "url": "infra/replay/HANDMADE_vigicrues_orange_aude.json", "replay": true}]
 
 .PHONY: help run test unit integration lint checkov typecheck format bench lock lock-checkov clean
 

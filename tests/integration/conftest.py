@@ -25,7 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 RECORDER_DIR = Path(__file__).parent / "recorder"
 # What `make run` replays: an orange flood level on the Aude (see infra/replay/README.md).
 REPLAYED_ALERTS = json.dumps(
-    [{"name": "vigicrues", "url": str(ROOT / "infra/replay/HANDMADE_vigicrues_orange_aude.json")}]
+    [
+        {
+            "name": "vigicrues",
+            "url": str(ROOT / "infra/replay/HANDMADE_vigicrues_orange_aude.json"),
+            "replay": True,
+        }
+    ]
 )
 POST_FILTER = {"dynamodb": {"NewImage": {"entity": {"S": ["post"]}}}}
 

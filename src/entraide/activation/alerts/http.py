@@ -385,19 +385,22 @@ class DocumentSource:
         """The alerts of ``document``, whatever its coverage or age."""
         return list(self.reading(Fetched(self.url, document), now=now).alerts)
 
-    def read(self, now: datetime) -> Reading:
-        """The document at ``url`` now, checked against what the source promises."""
-        from entraide.activation.alerts.promise import check_promise
-
+    def download(self) -> Fetched:
+        """The document at ``url`` as it comes (:class:`SourceError` when it does not)."""
         shared = self._session
-        fetched = fetch(
+        return fetch(
             self.url,
             session=shared.get() if isinstance(shared, SharedSession) else shared,
             timeout=self._timeout,
             headers=self.headers(),
             source=self.name,
         )
-        reading = self.reading(fetched, now=now)
+
+    def read(self, now: datetime) -> Reading:
+        """The document at ``url`` now, checked against what the source promises."""
+        from entraide.activation.alerts.promise import check_promise
+
+        reading = self.reading(self.download(), now=now)
         if self.promise is not None:
             check_promise(reading, self.promise, now=now)
         return reading

@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from entraide.activation.alerts.http import SharedSession, deadline
+from entraide.activation.alerts.http import DocumentSource, SharedSession, deadline
 from entraide.activation.alerts.meteoalarm import MeteoAlarmSource
 from entraide.activation.alerts.meteofrance import MeteoFranceVigilance
 from entraide.activation.alerts.model import Alert, Reading, SourceError
@@ -122,7 +122,7 @@ def parse_source_configs(text: str) -> list[SourceConfig]:
     return configs
 
 
-def build_source(config: SourceConfig, session: requests.Session | SharedSession) -> AlertSource:
+def build_source(config: SourceConfig, session: requests.Session | SharedSession) -> DocumentSource:
     """The adapter of one configured source."""
     promise = config.promise
     if config.name == "meteofrance":
@@ -139,7 +139,7 @@ def build_source(config: SourceConfig, session: requests.Session | SharedSession
 
 def build_sources(
     configs: Iterable[SourceConfig], session: requests.Session | None = None
-) -> list[AlertSource]:
+) -> list[DocumentSource]:
     """The adapters of ``configs``, sharing one HTTP session (built on the first read
     when ``None``)."""
     shared = SharedSession() if session is None else session
