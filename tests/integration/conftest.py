@@ -190,6 +190,8 @@ def local_stack(
         "OutboxDir": str(outbox),
         "PublicBaseUrl": f"http://127.0.0.1:{port}/",
         "AlertSources": REPLAYED_ALERTS,
+        # a module may replace parameters, e.g. {"AlertSources": "[…]"}
+        **getattr(request.module, "LOCAL_STACK_PARAMETERS", {}),
     }
     stack_name = "it-" + request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
     with LocalStack(
