@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--sources",
-        help="a list in the AlertSources form (JSON, or a file holding it) instead of the deployed one",
+        help="a list in the AlertSources form (JSON, or a file holding it), not the deployed one",
     )
     check.add_argument(
         "--at", type=_moment, help="judge validity and freshness at this time (ISO 8601)"
