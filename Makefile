@@ -82,6 +82,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/relay_surge.py
 	$(BIN)/python bench/geomatch_scaling.py --moto-max 10000
 	$(BIN)/python bench/iam_check.py
+	$(BIN)/python bench/activation_reads.py
+	$(BIN)/python bench/expiry.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
