@@ -21,77 +21,19 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entraide.cli_sources import add_sources_commands
+from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
 from entraide.kernel.errors import DomainError
 from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 if TYPE_CHECKING:
     from entraide.activation.activation_store import ActivationStore
 
-DEFAULT_STACK = "shareentraide"
 DEFAULT_STATE_DIR = "var"
-
-
-class CliError(Exception):
-    """A problem the operator can fix; printed without a traceback."""
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where the commands act: the stack's outputs and a way to make its boto3 clients."""
-
-    outputs: dict[str, str]
-    clients: Callable[[str], Any]
-    description: str
-
-    def output(self, name: str) -> str:
-        if name not in self.outputs:
-            raise CliError(f"{self.description} : pas de sortie {name}.")
-        return self.outputs[name]
-
-
-def _local_state(path: Path) -> dict[str, Any] | None:
-    """The running local stack's state, or None when none runs (or it is not installed)."""
-    try:
-        from entraide_local.state import running_state
-    except ImportError:  # a deployment without the development tools
-        return None
-    return running_state(path)
-
-
-def resolve_target(args: argparse.Namespace) -> Target:
-    """``--table`` (AWS), else the running local stack, else the CloudFormation stack."""
-    import boto3
-
-    if getattr(args, "table", None):
-        return Target({"TableName": args.table}, boto3.client, f"table {args.table} (AWS)")
-    state = None if args.aws else _local_state(Path(args.state_dir))
-    if state is not None:
-        session = boto3.session.Session(
-            region_name=state["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        )
-
-        def local_client(service: str) -> Any:
-            return session.client(service, endpoint_url=state["endpoint_url"])
-
-        outputs = dict(state["outputs"])
-        return Target(outputs, local_client, f"pile locale ({state['endpoint_url']})")
-    cloudformation = boto3.client("cloudformation")
-    try:
-        stack = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0]
-    except Exception as exc:  # botocore errors: no credentials, no stack, no network
-        raise CliError(
-            f"Aucune pile locale en cours et pile AWS « {args.stack} » introuvable ({exc}). "
-            "Lancez « make run », ou passez --table / --stack."
-        ) from exc
-    outputs = {out["OutputKey"]: out["OutputValue"] for out in stack.get("Outputs", [])}
-    return Target(outputs, boto3.client, f"pile AWS {args.stack}")
 
 
 def _activations(args: argparse.Namespace) -> ActivationStore:
@@ -238,100 +180,6 @@ def _departement_list(text: str) -> list[str]:
     return [code.strip() for code in text.split(",") if code.strip()]
 
 
-def _deployed_sources(args: argparse.Namespace) -> str:
-    """The AlertSources of the activate function: the running local stack's, else the
-    deployed function's environment (lambda:GetFunctionConfiguration)."""
-    state = None if args.aws else _local_state(Path(args.state_dir))
-    if state is not None:
-        return str(state["functions"]["ActivateFunction"]["environment"]["ALERT_SOURCES"])
-    import boto3
-
-    try:
-        resource = boto3.client("cloudformation").describe_stack_resource(
-            StackName=args.stack, LogicalResourceId="ActivateFunction"
-        )["StackResourceDetail"]["PhysicalResourceId"]
-        configuration = boto3.client("lambda").get_function_configuration(FunctionName=resource)
-    except Exception as exc:  # botocore errors: no credentials, no stack, no network
-        raise CliError(
-            f"Sources déployées introuvables (pile « {args.stack} ») : {exc}. "
-            "Passez --sources '[…]'."
-        ) from exc
-    return str(configuration["Environment"]["Variables"]["ALERT_SOURCES"])
-
-
-def cmd_sources_check(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from entraide.activation.alerts.check import check_sources
-    from entraide.activation.alerts.sources import build_sources, parse_source_configs
-    from entraide.activation.rules import ActivationRules
-
-    text = args.sources if args.sources is not None else _deployed_sources(args)
-    if args.sources is not None and not text.lstrip().startswith("["):
-        text = Path(text).read_text("utf-8")  # a file holding the list
-    at = args.at or datetime.now(UTC)
-    checks = check_sources(
-        build_sources(parse_source_configs(text)),
-        at=at,
-        rules=ActivationRules.from_environ(os.environ),
-    )
-    if args.json:
-        print(json.dumps([check.to_json() for check in checks], ensure_ascii=False, indent=2))
-    else:
-        print(f"Sources d'alertes jugées au {at.isoformat(timespec='minutes')} :")
-        for check in checks:
-            print("\n".join(check.lines()))
-        failed = [check.name for check in checks if not check.passed]
-        print(f"{len(checks) - len(failed)} source(s) sur {len(checks)} valable(s).")
-    return 0 if all(check.passed for check in checks) else 1
-
-
-def cmd_sources_status(args: argparse.Namespace) -> int:
-    from entraide.activation.source_health import SourceHealthStore
-    from entraide.adapters.table import Table
-
-    target = resolve_target(args)
-    table = Table(target.output("TableName"), client=target.clients("dynamodb"))
-    health = SourceHealthStore(table).all()
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        key: value.isoformat() if hasattr(value, "isoformat") else value
-                        for key, value in vars_of(item).items()
-                    }
-                    for item in health
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        return 0
-    if not health:
-        print("Aucune lecture de source enregistrée.")
-    for item in health:
-        last_ok = item.last_ok_at.isoformat(timespec="minutes") if item.last_ok_at else "jamais"
-        line = f"{item.name}  dernière lecture valable : {last_ok}"
-        if item.consecutive_failures:
-            line += f"  ÉCHECS D'AFFILÉE : {item.consecutive_failures} ({item.last_error})"
-        print(line)
-    return 0
-
-
-def vars_of(item: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(item)
-
-
-def _moment(text: str) -> Any:
-    from datetime import UTC, datetime
-
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="entraide", description="ShareEntraide operators' CLI")
     # Every command may need to find the running local stack.
@@ -376,30 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     list_.add_argument("--json", action="store_true")
     list_.set_defaults(handler=cmd_activation_list)
 
-    sources = commands.add_parser("sources", help="the official alert sources")
-    sources.add_argument("--table", default=os.environ.get("ENTRAIDE_TABLE"))
-    sources.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
-    sources.add_argument("--aws", action="store_true", help="ignore a running local stack")
-    source_actions = sources.add_subparsers(dest="action", required=True)
-    check = source_actions.add_parser(
-        "check",
-        parents=[state],
-        help="read every source now and say whether each counts (exit 1 if one fails)",
-    )
-    check.add_argument(
-        "--sources",
-        help="a list in the AlertSources form (JSON, or a file holding it), not the deployed one",
-    )
-    check.add_argument(
-        "--at", type=_moment, help="judge validity and freshness at this time (ISO 8601)"
-    )
-    check.add_argument("--json", action="store_true")
-    check.set_defaults(handler=cmd_sources_check)
-    status = source_actions.add_parser(
-        "status", parents=[state], help="each source's health, as the activate runs keep it"
-    )
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(handler=cmd_sources_status)
+    add_sources_commands(commands, state)
 
     report = commands.add_parser(
         "report", parents=[state], help="the monthly KPI report, to the reports bucket"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from entraide.activation.alerts.http import DocumentSource
+from entraide.activation.alerts.document import DocumentSource
 from entraide.activation.alerts.model import SourceError
 from entraide.activation.alerts.promise import age_text, promise_problems
 from entraide.activation.rules import ActivationRules, in_force, qualifies

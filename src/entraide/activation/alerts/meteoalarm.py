@@ -60,7 +60,8 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from entraide.activation.alerts.http import DocumentSource, Fetched, aware_utc, parse_time
+from entraide.activation.alerts.document import DocumentSource, aware_utc, parse_time
+from entraide.activation.alerts.http import Fetched
 from entraide.activation.alerts.model import Alert, Reading, SourceError
 from entraide.kernel.departements import DEPARTEMENTS, departement_name
 from entraide.kernel.model import AlertLevel, Hazard

@@ -42,6 +42,9 @@ map's update time.
 :func:`parse_mobile_warning` reads a second, unofficial format: the mobile app's web
 service (``warning/full`` for one domain, epoch times, time slices without an end).
 :func:`parse_meteofrance` accepts either.
+
+Why one module: the map and the mobile answer are one vocabulary (domains, phenomena,
+colours, time slices) read two ways; split, each half would import the other's.
 """
 
 from __future__ import annotations
@@ -52,15 +55,14 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from entraide.activation.alerts.http import (
+from entraide.activation.alerts.document import (
     DocumentSource,
-    Fetched,
     JsonShape,
-    SharedSession,
     aware_utc,
     load_json,
     parse_time,
 )
+from entraide.activation.alerts.http import Fetched, SharedSession
 from entraide.activation.alerts.model import Alert, Reading
 from entraide.kernel.departements import DEPARTEMENTS, departement_name
 from entraide.kernel.model import AlertLevel, Hazard

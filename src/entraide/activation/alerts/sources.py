@@ -37,7 +37,8 @@ from pydantic import (
     model_validator,
 )
 
-from entraide.activation.alerts.http import DocumentSource, SharedSession, deadline
+from entraide.activation.alerts.document import DocumentSource
+from entraide.activation.alerts.http import SharedSession, deadline
 from entraide.activation.alerts.meteoalarm import MeteoAlarmSource
 from entraide.activation.alerts.meteofrance import MeteoFranceVigilance
 from entraide.activation.alerts.model import Alert, Reading, SourceError

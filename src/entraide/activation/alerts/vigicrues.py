@@ -42,14 +42,14 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from entraide.activation.alerts.http import (
+from entraide.activation.alerts.document import (
     DocumentSource,
-    Fetched,
     JsonShape,
     aware_utc,
     load_json,
     parse_time,
 )
+from entraide.activation.alerts.http import Fetched
 from entraide.activation.alerts.model import Alert, Reading
 from entraide.kernel.departements import DEPARTEMENTS, departement_name
 from entraide.kernel.locator import DepartementLocator

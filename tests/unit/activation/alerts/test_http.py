@@ -15,14 +15,8 @@ from requests.adapters import HTTPAdapter
 from responses import matchers
 
 from entraide.activation.alerts import http
-from entraide.activation.alerts.http import (
-    USER_AGENT,
-    aware_utc,
-    build_session,
-    fetch_document,
-    load_json,
-    parse_time,
-)
+from entraide.activation.alerts.document import aware_utc, load_json, parse_time
+from entraide.activation.alerts.http import USER_AGENT, build_session, fetch_document
 from entraide.activation.alerts.model import SourceError
 from tests.paths import FIXTURES as TEST_FIXTURES
 
