@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
+
+from _moto import moto_table
 
 from entraide.activation.activation_store import (
     ActivationStore,
@@ -46,7 +46,6 @@ from entraide.adapters.table import BATCH_SIZE, BY_STATUS, Item, Table
 from entraide.kernel.model import Activation, AlertLevel, Hazard
 from entraide.kernel.times import parse_iso
 
-ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 RULES = ActivationRules()
 DEPARTEMENTS = ("11", "34", "66", "30", "13", "83", "06", "2A", "2B", "84")
@@ -176,25 +175,10 @@ def main() -> None:
     parser.add_argument("--closed", default="0,1000,5000")
     args = parser.parse_args()
 
-    import boto3
-    from moto import mock_aws
-
-    from entraide_local.provision import provision
-
-    os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": "eu-west-3",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
     print("closed long ago | a run now: items read, read units, CPU | before: items, units, CPU")
     for closed in (int(n) for n in args.closed.split(",")):
-        with mock_aws():
-            deployment = provision(ROOT / "template.yaml", boto3.Session(), stack_name="bench")
-            table = Counting(deployment.outputs["TableName"], boto3.client("dynamodb"))
+        with moto_table(Counting) as table:
+            assert isinstance(table, Counting)
             fill(table, closed)
             items, units, cpu, tracked = measure(table)
             before_items, before_units, before_cpu = measure_before(table)

@@ -19,20 +19,19 @@ this machine's, the counts are not.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from _moto import moto_table
 
 from entraide.activation.activation_store import ActivationStore
 from entraide.activation.events import expire_posts, finish_expiries
-from entraide.adapters.table import BATCH_SIZE, Table
+from entraide.adapters.table import BATCH_SIZE
 from entraide.intake.post_store import PostStore, post_to_item
 from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
 
-ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 # What each invocation may spend on expiries (the functions' timeouts less their margins).
 CLOSING_SECONDS = 60 - 10
@@ -69,23 +68,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20_000)
     args = parser.parse_args()
 
-    import boto3
-    from moto import mock_aws
-
-    from entraide_local.provision import provision
-
-    os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": "eu-west-3",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    with mock_aws():
-        deployment = provision(ROOT / "template.yaml", boto3.Session(), stack_name="bench")
-        table = Table(deployment.outputs["TableName"], boto3.client("dynamodb"))
+    with moto_table() as table:
         activations, posts = ActivationStore(table), PostStore(table)
         activations.create_activation(
             Activation(

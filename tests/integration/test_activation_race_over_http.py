@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from entraide.cli import main as entraide
 from entraide.kernel.model import Hazard, HazardFamily
+from tests.local_http import Answer, serving
 
 from .conftest import ROOT, RunningStack, free_port
 
@@ -41,25 +41,13 @@ answered = threading.Event()
 def source() -> Iterator[None]:
     """Vigicrues, answering only once two runs are waiting for it."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            both_asked.wait()
-            answered.set()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/ld+json")
-            self.send_header("Content-Length", str(len(DOCUMENT)))
-            self.end_headers()
-            self.wfile.write(DOCUMENT)
+    def answer(path: str) -> Answer:
+        both_asked.wait()
+        answered.set()
+        return 200, {"Content-Type": "application/ld+json"}, DOCUMENT
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(answer, port=PORT):
+        yield
 
 
 def test_two_overlapping_runs_and_an_operator_open_the_aude_once(local_stack: RunningStack) -> None:

@@ -25,6 +25,11 @@ def emitted(name: str) -> dict[str, Any]:
         document = metrics.serialize_metric_set()
     finally:
         metrics.clear_metrics()
+    return cloudwatch_metric(document)
+
+
+def cloudwatch_metric(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Namespace, name and dimensions of the one metric of an EMF document."""
     [directive] = document["_aws"]["CloudWatchMetrics"]
     [dimension_names] = directive["Dimensions"]
     return {
@@ -40,14 +45,7 @@ def emitted_for(
     """The CloudWatch metric `count_for(name, dimension, value)` becomes (its own EMF line)."""
     capsys.readouterr()
     count_for(name, dimension, value)
-    document = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    [directive] = document["_aws"]["CloudWatchMetrics"]
-    [dimension_names] = directive["Dimensions"]
-    return {
-        "Namespace": directive["Namespace"],
-        "MetricName": directive["Metrics"][0]["Name"],
-        "Dimensions": [{"Name": key, "Value": document[key]} for key in dimension_names],
-    }
+    return cloudwatch_metric(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
 
 
 def source_files() -> Iterator[Path]:

@@ -4,11 +4,9 @@ alerts are applied within the run's time, and each source's health is kept."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from entraide.activation.source_health import SourceHealthStore
 from entraide.adapters.table import Table
 from entraide.kernel.model import Hazard
 from entraide_local.provision import Deployment
+from tests.local_http import Answer, serving
 from tests.paths import FIXTURES
 from tests.unit.conftest import (
     FakeContext,
@@ -44,25 +43,12 @@ def busy_server() -> Iterator[tuple[str, list[str]]]:
     """Every path answers 503 Retry-After: 60; the paths asked are listed."""
     asked: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            asked.append(self.path)
-            self.send_response(503)
-            self.send_header("Retry-After", "60")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def answer(path: str) -> Answer:
+        asked.append(path)
+        return 503, {"Retry-After": "60"}, b""
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", asked
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(answer) as url:
+        yield url, asked
 
 
 def handler_with(

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import responses
@@ -28,6 +26,7 @@ from entraide.activation.alerts.sources import (
 )
 from entraide.activation.alerts.vigicrues import VigicruesSource
 from entraide.kernel.model import AlertLevel
+from tests.local_http import Answer, serving
 from tests.paths import FIXTURES as TEST_FIXTURES
 
 FIXTURES = TEST_FIXTURES / "alerts"
@@ -181,35 +180,15 @@ def slow_server() -> Iterator[str]:
     French MeteoAlarm feed."""
     feed = (FIXTURES / "meteoalarm_france_atom_feed.xml").read_bytes()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/hang":
-                time.sleep(30)
-            status, headers, body = {
-                "/busy": (503, {"Retry-After": "60"}, b"busy"),
-                "/feed": (200, {}, feed),
-            }.get(self.path, (200, {}, b"{}"))
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                pass  # the client gave up
+    def answer(path: str) -> Answer:
+        if path == "/hang":
+            time.sleep(30)
+        if path == "/busy":
+            return 503, {"Retry-After": "60"}, b"busy"
+        return 200, {}, feed if path == "/feed" else b"{}"
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(answer) as url:
+        yield url
 
 
 def test_a_source_out_of_time_fails_alone_and_the_others_are_read_by_the_deadline(
