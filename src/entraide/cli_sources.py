@@ -1,5 +1,7 @@
 """``entraide sources``: the official alert sources, checked now or as the runs found them.
 
+Commands::
+
     entraide sources check [--sources JSON] [--at TIME] [--json]
     entraide sources status [--json]
 """
