@@ -14,13 +14,13 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.intake.posting import submit_post
-from entraide.kernel.errors import DomainError, InvalidInput
+from entraide.kernel.errors import DomainError, InvalidInput, PlatformAsleep
 from entraide.kernel.ids import new_id
 from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.observability import logger, metrics
 from entraide.settings.base import Settings
-from entraide.web import form_page, pages
-from entraide.web.http import error_response, html_response, json_response
+from entraide.web import api_doc, form_page, pages
+from entraide.web.http import error_response, errors_of, html_response, json_response
 from entraide.web.requests import BodyFormat, SubmittedBody, read_body
 
 settings = Settings.from_environ(os.environ)
@@ -30,7 +30,18 @@ activations = ActivationStore(table)
 app = APIGatewayRestResolver()
 
 
-@app.post("/offers")
+@app.post(
+    "/offers",
+    summary="Déposer un besoin ou une offre (en attente de modération)",
+    openapi_extensions=api_doc.post_body(),
+    responses={
+        201: api_doc.json_or_page("enregistrée, en attente de modération", "PostCreated"),
+        400: api_doc.json_or_page("champs à corriger (le formulaire à nouveau)", "ErrorList"),
+        409: api_doc.json_or_page("aucune alerte en cours pour ce département", "ErrorList"),
+        413: api_doc.json_or_page("trop volumineuse", "ErrorList"),
+        415: api_doc.json_or_page("ni JSON ni formulaire", "ErrorList"),
+    },
+)
 def create_post() -> Response[str]:
     event = app.current_event
     submitted = read_body(
@@ -60,12 +71,13 @@ def create_post() -> Response[str]:
 
 def _error_page(error: DomainError) -> str:
     submitted: SubmittedBody | None = app.context.get("submitted")
-    if isinstance(error, InvalidInput):
+    if isinstance(error, InvalidInput | PlatformAsleep) and submitted is not None:
+        # The form again, as the person filled it, with what to change beside the field.
         return form_page.render_form_page(
             activations.open_activations(),
-            values=submitted.form_values() if submitted else {},
-            errors=error.errors,
-            commune_choices=error.choices,
+            values=submitted.form_values(),
+            errors=errors_of(error),
+            commune_choices=error.choices if isinstance(error, InvalidInput) else (),
         )
     return pages.render_message_page("Demande non enregistrée", error.message)
 

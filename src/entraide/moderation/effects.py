@@ -99,6 +99,7 @@ class ModerationEmails(Protocol):
         reason: str | None,
         withdraw_url: str | None,
         public_url: str | None,
+        form_url: str | None = None,
     ) -> Any: ...
 
 
@@ -190,7 +191,8 @@ class ModerationEffects:
                 approved=approved,
                 reason=post.reason,
                 withdraw_url=self.links.withdraw_url(post) if approved else None,
-                public_url=None,
+                public_url=self.links.public_url(post) if approved else None,
+                form_url=self.links.form_url,
             )
         return {"message_id": self.mailer.send(message)}
 
