@@ -108,11 +108,8 @@ def _sampled(line: Sequence[Point], step_km: float) -> Iterable[Point]:
 def _commune_centroids() -> list[_Centroid]:
     from entraide.kernel.postcodes import PostcodeDirectory
 
-    seen: set[str] = set()
-    centroids: list[_Centroid] = []
-    for _postcode, insee, _name, departement, lat, lon in PostcodeDirectory.default().rows():
-        if insee in seen or not lat or departement not in DEPARTEMENTS:
-            continue
-        seen.add(insee)
-        centroids.append((float(lat), float(lon), departement))
-    return centroids
+    return [
+        (commune.lat, commune.lon, commune.departement)
+        for commune in PostcodeDirectory.default().located_communes()
+        if commune.departement in DEPARTEMENTS
+    ]
