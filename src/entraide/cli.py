@@ -3,6 +3,8 @@
     entraide activation open --departement 11 --hazard inondation
     entraide activation close ID
     entraide activation list [--all] [--json]
+    entraide sources check [--sources JSON] [--at TIME] [--json]
+    entraide sources status [--json]
     entraide report --month 2026-10 [--out DIR]
     entraide privacy erase --email ADDRESS [--dry-run] [--json]
     entraide local run [--port 3000] [--moto-port 5000] [--no-iam]
@@ -12,9 +14,6 @@ Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the
 local stack, which they find through the state file it writes under ``var/``
 while it runs.
-
-Why one module: the operators' command line is one parser; each command is a thin call
-into the rooms, and they share how they find their stack.
 """
 
 from __future__ import annotations
@@ -23,78 +22,20 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entraide.cli_privacy import add_privacy_commands
+from entraide.cli_sources import add_sources_commands
+from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
 from entraide.kernel.errors import DomainError
 from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 if TYPE_CHECKING:
     from entraide.activation.activation_store import ActivationStore
-    from entraide.privacy.erasure import ErasureReport
 
-DEFAULT_STACK = "shareentraide"
 DEFAULT_STATE_DIR = "var"
-
-
-class CliError(Exception):
-    """A problem the operator can fix; printed without a traceback."""
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where the commands act: the stack's outputs and a way to make its boto3 clients."""
-
-    outputs: dict[str, str]
-    clients: Callable[[str], Any]
-    description: str
-
-    def output(self, name: str) -> str:
-        if name not in self.outputs:
-            raise CliError(f"{self.description} : pas de sortie {name}.")
-        return self.outputs[name]
-
-
-def _local_state(path: Path) -> dict[str, Any] | None:
-    """The running local stack's state, or None when none runs (or it is not installed)."""
-    try:
-        from entraide_local.state import running_state
-    except ImportError:  # a deployment without the development tools
-        return None
-    return running_state(path)
-
-
-def resolve_target(args: argparse.Namespace) -> Target:
-    """``--table`` (AWS), else the running local stack, else the CloudFormation stack."""
-    import boto3
-
-    if getattr(args, "table", None):
-        return Target({"TableName": args.table}, boto3.client, f"table {args.table} (AWS)")
-    state = None if args.aws else _local_state(Path(args.state_dir))
-    if state is not None:
-        session = boto3.session.Session(
-            region_name=state["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        )
-
-        def local_client(service: str) -> Any:
-            return session.client(service, endpoint_url=state["endpoint_url"])
-
-        outputs = dict(state["outputs"])
-        return Target(outputs, local_client, f"pile locale ({state['endpoint_url']})")
-    cloudformation = boto3.client("cloudformation")
-    try:
-        stack = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0]
-    except Exception as exc:  # botocore errors: no credentials, no stack, no network
-        raise CliError(
-            f"Aucune pile locale en cours et pile AWS « {args.stack} » introuvable ({exc}). "
-            "Lancez « make run », ou passez --table / --stack."
-        ) from exc
-    outputs = {out["OutputKey"]: out["OutputValue"] for out in stack.get("Outputs", [])}
-    return Target(outputs, boto3.client, f"pile AWS {args.stack}")
 
 
 def _activations(args: argparse.Namespace) -> ActivationStore:
@@ -198,59 +139,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _erasure_lines(report: ErasureReport) -> list[str]:
-    """What an erasure did, in French, for the operator's terminal (no address in it)."""
-    if report.nothing_found:
-        return ["Rien à effacer : aucune donnée n'est liée à cette adresse."]
-    return [
-        f"Annonces effacées : {len(report.posts)} ({', '.join(report.posts) or '-'})",
-        f"  dont retirées à l'instant : {len(report.withdrawn)} "
-        f"({', '.join(report.withdrawn) or '-'})",
-        f"Publications à supprimer sur X : {len(report.retracted)} "
-        f"({', '.join(report.retracted) or '-'})",
-        f"Coordonnées, pseudonyme et historique : {report.personal_items} élément(s) supprimé(s)",
-        f"Mises en relation : {report.notice_items} élément(s) supprimé(s)",
-    ]
-
-
-def cmd_privacy_erase(args: argparse.Namespace) -> int:
-    """Erasure on request received by letter or phone: the same erasure as the person's page."""
-    from datetime import UTC, datetime
-
-    from entraide.adapters.queue import Queue
-    from entraide.adapters.table import Table
-    from entraide.intake.post_store import PostStore
-    from entraide.privacy.addresses import normalised_email
-    from entraide.privacy.pseudonyms import Pseudonyms, keys_from_secret
-    from entraide.privacy.retention import Retention
-    from entraide.wiring import erasure
-
-    address = normalised_email(args.email)
-    target = resolve_target(args)
-    table = Table(target.output("TableName"), client=target.clients("dynamodb"))
-    secret = target.clients("secretsmanager").get_secret_value(
-        SecretId=target.output("PseudonymSecretArn")
-    )["SecretString"]
-    keys = Pseudonyms(lambda: keys_from_secret(secret))
-    pseudonyms = keys.candidates(address)
-    # The retention periods only date the expiry of items this erasure then deletes.
-    posts = PostStore(table, pseudonyms=keys, retention=Retention())
-    print(f"→ {target.description}, table {table.table_name}", file=sys.stderr)
-    if args.dry_run:
-        found = posts.posts_of(pseudonyms)
-        print(f"Annonces liées à cette adresse : {len(found)}")
-        for post in found:
-            print(f"  {post.id}  {post.status.value}  {post.created_at.isoformat()}")
-        return 0
-    queue = Queue(target.output("RelayQueueUrl"), client=target.clients("sqs"))
-    report = erasure(posts, table, queue, now=lambda: datetime.now(UTC)).erase(pseudonyms)
-    if args.json:
-        print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
-    else:
-        print("\n".join(_erasure_lines(report)))
-    return 0
-
-
 def _month(text: str) -> str:
     from datetime import datetime
 
@@ -338,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     list_.add_argument("--json", action="store_true")
     list_.set_defaults(handler=cmd_activation_list)
 
+    add_sources_commands(commands, state)
+
     report = commands.add_parser(
         "report", parents=[state], help="the monthly KPI report, to the reports bucket"
     )
@@ -347,19 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--aws", action="store_true", help="ignore a running local stack")
     report.set_defaults(handler=cmd_report)
 
-    privacy = commands.add_parser("privacy", help="personal data: erasure on request")
-    privacy_actions = privacy.add_subparsers(dest="action", required=True)
-    erase = privacy_actions.add_parser(
-        "erase",
-        parents=[state],
-        help="erase everything held about an address (a request by letter or phone)",
-    )
-    erase.add_argument("--email", required=True, help="the person's address")
-    erase.add_argument("--dry-run", action="store_true", help="list their posts, erase nothing")
-    erase.add_argument("--json", action="store_true")
-    erase.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
-    erase.add_argument("--aws", action="store_true", help="ignore a running local stack")
-    erase.set_defaults(handler=cmd_privacy_erase)
+    add_privacy_commands(commands, state)
 
     local = commands.add_parser("local", help="the local stack (moto server + event glue)")
     local_actions = local.add_subparsers(dest="action", required=True)

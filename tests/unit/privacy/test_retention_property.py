@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from entraide.activation.activation_store import ActivationStore
-from entraide.activation.events import expire_open_posts
+from entraide.activation.events import finish_expiries
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.errors import WrongPostStatus
@@ -194,8 +194,10 @@ def test_once_the_retention_has_run_no_item_holds_an_address_a_number_or_a_pseud
     for day in range(0, 26):
         moment = NOW + timedelta(days=day, hours=3)
         expire_waiting_posts(platform.posts, RETENTION, now=lambda moment=moment: moment)
-    closed = platform.activations.close_activation(activation.id, closing)
-    expire_open_posts(platform.posts, closed, now=lambda: closing)
+    platform.activations.close_activation(activation.id, closing)
+    finish_expiries(
+        platform.posts, platform.activations, now=lambda: closing, time_left=lambda: 60.0
+    )
     for _, posting, person in created:
         if posting.path is Path.ERASED:
             platform.erase(person, closing + timedelta(days=1))
