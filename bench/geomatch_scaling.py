@@ -495,11 +495,16 @@ def run_moto(size: int, seed: int, repeat: int) -> Row:
 
 def check_item_shape(table: Table) -> None:
     """The items written directly are those the real approval path writes (then removed)."""
+    from entraide.intake.post_store import contact_key
+    from entraide.intake.poster_store import history_key
     from entraide.kernel.model import Contact
+    from entraide.privacy.pseudonyms import Pseudonyms
+    from entraide.privacy.retention import Retention
 
     post = _post(9_999_999, random.Random(0), "11", *CENTRE)
     pending = replace(post, status=PostStatus.PENDING, version=1, decided_by=None, decided_at=None)
-    posts = PostStore(table)
+    pseudonyms = Pseudonyms(lambda: [b"bench-pseudonym-key-of-32-bytes!"])
+    posts = PostStore(table, pseudonyms=pseudonyms, retention=Retention())
     posts.create_post(pending, Contact("banc@example.org"))
     approved = posts.transition(
         pending, PostStatus.APPROVED, at=post.decided_at or NOW, by=post.decided_by or ""
@@ -510,17 +515,10 @@ def check_item_shape(table: Table) -> None:
     if stored != expected:
         raise AssertionError(f"bench item shape differs: {stored} != {expected}")
     table.client.delete_item(TableName=table.table_name, Key=key)
-    table.client.delete_item(
-        TableName=table.table_name, Key={"pk": key["pk"], "sk": {"S": "CONTACT"}}
-    )
-    # the poster-history item of the check stays out of the measures: remove it too
-    from entraide.intake.post_store import poster_history_item
-
-    history = poster_history_item(pending, Contact("banc@example.org"))
-    table.client.delete_item(
-        TableName=table.table_name,
-        Key={"pk": {"S": history["pk"]}, "sk": {"S": history["sk"]}},
-    )
+    # the contact and poster-history items of the check stay out of the measures too
+    history = history_key(pseudonyms.of("banc@example.org"), pending)
+    for other in (contact_key(post.id), history):
+        table.client.delete_item(TableName=table.table_name, Key=table.serialise(other))
 
 
 # --- output -----------------------------------------------------------------------------

@@ -11,11 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -31,7 +27,7 @@ from entraide.adapters.once import OnceOnly
 from entraide.adapters.table import Table, changed_images
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Activation
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.activation import ActivationEventsSettings
 
 # Margin before the function's timeout when expiring the posts of a closing: what is left
@@ -40,10 +36,10 @@ EXPIRY_MARGIN_SECONDS = 10.0
 
 settings = ActivationEventsSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-posts = PostStore(table)
+posts = PostStore(table, retention=settings.retention())
 jobs = ActivationStore(table)
 topic = ActivationTopic(settings.activation_events_topic_arn)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = batch_processor(EventType.DynamoDBStreams)
 
 
 def announce(effect: dict[str, Any], activation: Activation) -> dict[str, str]:
@@ -92,6 +88,7 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     announce_once.register_lambda_context(context)
     return process_partial_response(
