@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
 from entraide.kernel.errors import ContactTooSoon, DomainError, InvalidInput
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.matching import MatchSettings
 from entraide.web import api_doc, pages
 from entraide.web.contact_pages import (
@@ -109,5 +109,6 @@ def refuse(error: DomainError) -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

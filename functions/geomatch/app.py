@@ -13,11 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -26,7 +22,7 @@ from entraide.intake.post_store import PostStore, post_from_item
 from entraide.matching.counterparts import match_new_post
 from entraide.matching.match_store import MatchStore
 from entraide.matching.nearby import NearbySearch
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.matching import MatchSettings
 from entraide.wiring import notice_book
 
@@ -39,7 +35,7 @@ posts = PostStore(table)
 search = NearbySearch(posts)
 matches = MatchStore(table)
 notices = notice_book(settings, table)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = batch_processor(EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -75,6 +71,7 @@ def move_legacy_cells(context: LambdaContext) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if event.get("source") == "aws.events":  # the schedule: notices whose hour has come
         sent = notices.flush()

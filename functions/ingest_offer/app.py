@@ -17,15 +17,16 @@ from entraide.intake.posting import submit_post
 from entraide.kernel.errors import DomainError, InvalidInput, PlatformAsleep
 from entraide.kernel.ids import new_id
 from entraide.kernel.postcodes import PostcodeDirectory
-from entraide.observability import logger, metrics
-from entraide.settings.base import Settings
+from entraide.observability import logger, metrics, redacted_errors
+from entraide.settings.intake import IntakeSettings
 from entraide.web import api_doc, form_page, pages
 from entraide.web.http import error_response, errors_of, html_response, json_response
 from entraide.web.requests import BodyFormat, SubmittedBody, read_body
+from entraide.wiring import pseudonyms
 
-settings = Settings.from_environ(os.environ)
+settings = IntakeSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-posts = PostStore(table)
+posts = PostStore(table, pseudonyms=pseudonyms(settings), retention=settings.retention())
 activations = ActivationStore(table)
 app = APIGatewayRestResolver()
 
@@ -65,7 +66,10 @@ def create_post() -> Response[str]:
         extra={"post_id": post.id, "departement": post.departement, "kind": post.kind.value},
     )
     if submitted.format is BodyFormat.FORM:
-        return html_response(201, form_page.render_confirmation_page(post))
+        page = form_page.render_confirmation_page(
+            post, privacy_contact=settings.privacy_contact_email
+        )
+        return html_response(201, page)
     return json_response(201, {"id": post.id, "status": post.status.value})
 
 
@@ -93,5 +97,6 @@ def refuse(error: DomainError) -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

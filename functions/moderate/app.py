@@ -11,11 +11,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,13 +21,13 @@ from entraide.adapters.table import Table, changed_images
 from entraide.intake.post_store import post_from_item
 from entraide.kernel.model import Post
 from entraide.moderation.effects import Effect
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.moderation import ModerationSettings
 from entraide.wiring import moderation_effects
 
 settings = ModerationSettings.from_environ(os.environ)
 moderation = moderation_effects(settings, Table(settings.table_name))
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = batch_processor(EventType.DynamoDBStreams)
 
 
 def perform(effect: dict[str, Any], post: Post) -> dict[str, str]:
@@ -52,6 +48,7 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     perform_once.register_lambda_context(context)
     return process_partial_response(

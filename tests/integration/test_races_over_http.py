@@ -40,8 +40,10 @@ def submit(stack: RunningStack, **fields: Any) -> str:
     return post_id
 
 
+# Not strict: the race is lost only when both approvals reach geomatch within the index's
+# lag; on a loaded machine the second may come later and see the first.
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,
     reason=(
         "geomatch finds counterparts through the by_cell index only: when both posts are "
         "approved within the index's lag, neither query sees the other and no match is made"

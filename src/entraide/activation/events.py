@@ -2,18 +2,23 @@
 
 The table's stream brings every change of an activation item; an opening or a closing
 is announced once on the activations topic (the relay tweets it, operators get it by
-email), and a closing expires the posts still open under that activation.
+email), and a closing expires the posts still open under that activation: page by page,
+as many as the invocation's time allows; what is left is finished by the next
+``activate`` run (the closing left a job in the table, see ``activation_store``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from entraide.activation.activation_store import ExpiryJob
+from entraide.adapters.table import Item
 from entraide.adapters.topics import Topic
-from entraide.kernel.errors import WrongPostStatus
+from entraide.kernel.errors import PostNotFound, WrongPostStatus
 from entraide.kernel.model import Activation, Post, PostStatus
 
 
@@ -59,27 +64,92 @@ def events_of_change(old: Activation | None, new: Activation) -> list[Activation
     return []
 
 
-class OpenPosts(Protocol):
-    def open_posts_of(self, activation_id: str) -> list[Post]: ...
+class OpenPostPages(Protocol):
+    def open_posts_page(
+        self, activation_id: str, status: PostStatus, *, limit: int, start: Item | None = None
+    ) -> tuple[list[Post], Item | None]: ...
 
     def transition(
         self, post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None = ...
     ) -> Post: ...
 
 
-def expire_open_posts(
-    store: OpenPosts, activation: Activation, *, now: Callable[[], datetime]
-) -> list[Post]:
-    """Expire every pending or approved post of a closed activation; safe to repeat.
+class ExpiryJobs(Protocol):
+    def pending_expiries(self) -> list[ExpiryJob]: ...
 
-    A post that changed meanwhile (approved, withdrawn) is left as it became.
+    def save_expiry(self, job: ExpiryJob) -> None: ...
+
+    def finish_expiry(self, job: ExpiryJob) -> None: ...
+
+
+#: The statuses a closing expires, paged in this order.
+OPEN_STATUSES = (PostStatus.PENDING, PostStatus.APPROVED)
+# A page reads this many posts of the status index; its updates go out this many at a time.
+PAGE_SIZE = 200
+PARALLEL_UPDATES = 16
+
+
+def expire_posts(
+    posts: OpenPostPages,
+    jobs: ExpiryJobs,
+    job: ExpiryJob,
+    *,
+    now: Callable[[], datetime],
+    time_left: Callable[[], float],
+    page_size: int = PAGE_SIZE,
+) -> ExpiryJob:
+    """Expire the pending and approved posts of a closed activation, page by page, until
+    none is left (the job is deleted) or ``time_left()`` (seconds) falls under what a page
+    takes (where it stands is saved: the next call goes on from there). Safe to repeat and
+    to run twice at once: each expiry is a conditional write, and a post that changed
+    meanwhile (approved, withdrawn, already expired) is left as it became.
     """
-    expired = []
-    for post in store.open_posts_of(activation.id):
-        try:
-            expired.append(
-                store.transition(post, PostStatus.EXPIRED, at=now(), by=EXPIRED_BY_CLOSING)
+    from concurrent.futures import ThreadPoolExecutor
+
+    statuses = [s.value for s in OPEN_STATUSES]
+    status = job.status or statuses[0]
+    cursor, expired = job.cursor, job.expired
+    page_seconds: float = 0.0
+    with ThreadPoolExecutor(PARALLEL_UPDATES, thread_name_prefix="expiry") as pool:
+        while True:
+            if time_left() < max(2.0, 2 * page_seconds):
+                job = ExpiryJob(job.activation_id, job.closed_at, status, cursor, expired)
+                jobs.save_expiry(job)
+                return job
+            started = time.monotonic()
+            page, cursor = posts.open_posts_page(
+                job.activation_id, PostStatus(status), limit=page_size, start=cursor
             )
-        except WrongPostStatus:
-            continue
-    return expired
+            expired += sum(pool.map(lambda post: _expire(posts, post, now()), page))
+            page_seconds = time.monotonic() - started
+            if cursor is None:
+                following = statuses.index(status) + 1
+                if following == len(statuses):
+                    done = ExpiryJob(job.activation_id, job.closed_at, None, None, expired)
+                    jobs.finish_expiry(done)
+                    return done
+                status = statuses[following]
+
+
+def _expire(posts: OpenPostPages, post: Post, at: datetime) -> int:
+    try:
+        posts.transition(post, PostStatus.EXPIRED, at=at, by=EXPIRED_BY_CLOSING)
+    except (WrongPostStatus, PostNotFound):
+        return 0
+    return 1
+
+
+def finish_expiries(
+    posts: OpenPostPages,
+    jobs: ExpiryJobs,
+    *,
+    now: Callable[[], datetime],
+    time_left: Callable[[], float],
+    page_size: int = PAGE_SIZE,
+) -> list[ExpiryJob]:
+    """Go on with every closed activation whose posts are not all expired yet."""
+    return [
+        expire_posts(posts, jobs, job, now=now, time_left=time_left, page_size=page_size)
+        for job in jobs.pending_expiries()
+        if time_left() > 2.0
+    ]

@@ -13,18 +13,25 @@ these items (see docs/data-model.md):
   transaction, so that the post item, its stream records and every index carry no email
   or phone number; in a partition of their own, so that a role limited to ``POST#*``
   partition keys (``dynamodb:LeadingKeys``: the public function's) cannot read them;
-- the poster's history: ``pk = POSTER#<digest of the address>``, ``sk = <created
-  at>#<post id>``: the public texts of their recent posts (near-duplicate check), 30 days;
+- the poster's history entry (:mod:`.poster_store` owns it): written in the same
+  transaction, under the pseudonym of the address.
 - the place index's format: ``pk = INDEX#by_cell``, ``sk = FORMAT``, written once every
   approved post carries the keys of :func:`near_keys` (see :meth:`PostStore.move_legacy_cells`).
 
-Why one module: it is the post item's one owner; every key of the item and of its
-indexes, and every read of them, lives here (the architecture test holds the others to it).
+**Lifetimes.** The contact and history items carry ``expires_at`` (DynamoDB's TTL): set
+at creation (:meth:`~entraide.privacy.retention.Retention.at_creation`), removed while the
+post is public, set again when it ends; each :meth:`PostStore.transition` changes them in
+the same transaction as the post, so that a post never ends with its author's data kept
+for good. The same write masks contact details typed into the text of a post that ends:
+the post item, kept for the monthly figures, then holds no address or number.
+
+Why one module: a post's status, its contact item and their lifetimes change in one
+transaction; the write and the keys it touches, the place indexes' included, stay
+together (the poster's own items, under their pseudonym, are :mod:`.poster_store`'s).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +43,7 @@ from entraide.adapters.table import (
     BY_MONTH,
     BY_PLACE,
     BY_STATUS,
+    CONDITION_FAILED,
     INDEX_KEYS,
     ConditionFailed,
     Item,
@@ -43,20 +51,25 @@ from entraide.adapters.table import (
     Table,
     TransactionCancelled,
     Update,
+    Write,
 )
+from entraide.intake.poster_store import PosterStore, history_item, history_key
 from entraide.kernel.errors import ConcurrentChange, PostNotFound, WrongPostStatus
 from entraide.kernel.geo import POSITION_PRECISION, geohash
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.kernel.times import epoch, iso, month_of, parse_iso
+from entraide.privacy.detection import mask_public_text
+from entraide.privacy.pseudonyms import Pseudonyms
+from entraide.privacy.retention import Retention
 
-POSTER_HISTORY_TTL = timedelta(days=30)
 POST_PREFIX = "POST#"
 CONTACT_PREFIX = "CONTACT#"
-POSTER_PREFIX = "POSTER#"
 NEAR_PREFIX = "NEAR#"
 LEGACY_CELL_PREFIX = "CELL#"
 INDEX_FORMAT_KEY: Item = {"pk": "INDEX#by_cell", "sk": "FORMAT"}
 NEAR_FORMAT = 2
+#: The text an erased post keeps: its kind, category, place and dates stay for the figures.
+ERASED_TITLE = "Annonce effacée à la demande de son auteur"
 
 # Geohash precision of the former by_cell keys (``CELL#<activation>#<geohash4>``): cells
 # of about 39 x 20 km, read whole. Posts approved before the place keys keep them until
@@ -183,34 +196,21 @@ def post_from_item(item: Mapping[str, Any]) -> Post:
     )
 
 
-def poster_key(email: str) -> str:
-    """Pseudonymous key of a poster: a digest of the normalised address, never the address."""
-    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
-    return f"{POSTER_PREFIX}{digest}"
-
-
-def poster_digest(email: str) -> str:
-    """The poster's pseudonym without its prefix (match notices name recipients by it)."""
-    return poster_key(email).removeprefix(POSTER_PREFIX)
-
-
-def poster_history_item(post: Post, contact: Contact) -> Item:
-    """What the near-duplicate check reads: the poster's recent public texts, for 30 days."""
-    return {
-        "pk": poster_key(contact.email),
-        "sk": f"{iso(post.created_at)}#{post.id}",
-        "entity": "poster-history",
-        "post_id": post.id,
-        "text": f"{post.title}\n{post.description}",
-        "expires_at": epoch(post.created_at + POSTER_HISTORY_TTL),
+def contact_to_item(post_id: str, contact: Contact, pseudonym: str, expires: datetime) -> Item:
+    item: Item = {
+        **contact_key(post_id),
+        "entity": "contact",
+        "email": contact.email,
+        "pseudonym": pseudonym,
+        "expires_at": epoch(expires),
     }
-
-
-def contact_to_item(post_id: str, contact: Contact) -> Item:
-    item: Item = {**contact_key(post_id), "entity": "contact", "email": contact.email}
     if contact.phone:
         item["phone"] = contact.phone
     return item
+
+
+def contact_from_item(item: Mapping[str, Any]) -> Contact:
+    return Contact(email=item["email"], phone=item.get("phone"), pseudonym=item.get("pseudonym"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,10 +256,30 @@ class PostReader(Protocol):
 
 
 class PostStore:
-    """Posts, their contact items and their posters' history, in the single table."""
+    """Posts, their contact items and their posters' history, in the single table.
 
-    def __init__(self, table: Table) -> None:
+    ``pseudonyms`` (the key of the posters' pseudonyms) is needed to take a post in and to
+    look a poster up by address; ``retention`` (the lifetimes of personal data) to take a
+    post in and to change its status. A function that does neither builds the store
+    without them, and a call that needs them then fails at once rather than guess.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        pseudonyms: Pseudonyms | None = None,
+        retention: Retention | None = None,
+    ) -> None:
         self.table = table
+        self.posters = PosterStore(table, pseudonyms)
+        self._retention = retention
+
+    @property
+    def retention(self) -> Retention:
+        if self._retention is None:
+            raise RuntimeError("This post store was built without the retention periods.")
+        return self._retention
 
     def _by_status(self, status: PostStatus, activation_id: str) -> list[Post]:
         partition, _ = INDEX_KEYS[BY_STATUS]
@@ -278,10 +298,12 @@ class PostStore:
 
         None of them may exist already: a replayed request cannot overwrite anything.
         """
+        pseudonym = self.posters.pseudonyms.of(contact.email)
+        expires = self.retention.at_creation(post.created_at)
         items = [
             post_to_item(post),
-            contact_to_item(post.id, contact),
-            poster_history_item(post, contact),
+            contact_to_item(post.id, contact, pseudonym, expires),
+            history_item(post, pseudonym, expires),
         ]
         try:
             self.table.transact(
@@ -296,14 +318,24 @@ class PostStore:
 
     def get_contact(self, post_id: str) -> Contact | None:
         item = self.table.get(contact_key(post_id))
-        return Contact(email=item["email"], phone=item.get("phone")) if item else None
+        return contact_from_item(item) if item else None
 
     def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]:
         """Public texts of the poster's other posts since ``since`` (near-duplicate check)."""
-        items = self.table.query(
-            "pk = :pk AND sk >= :since", {":pk": poster_key(email), ":since": iso(since)}
-        )
-        return [str(item["text"]) for item in items if item["post_id"] != exclude_post]
+        return self.posters.recent_texts(email, since=since, exclude_post=exclude_post)
+
+    def posts_of(self, pseudonyms: Sequence[str]) -> list[Post]:
+        """Every post of the person these pseudonyms name (one per key), oldest first."""
+        found = [self.get_post(post_id) for post_id in self.posters.post_ids(pseudonyms)]
+        return sorted((post for post in found if post is not None), key=lambda p: p.created_at)
+
+    def claim_links_slot(
+        self, pseudonym: str, now: datetime, interval: timedelta
+    ) -> str | datetime:
+        return self.posters.claim_links_slot(pseudonym, now, interval)
+
+    def release_links_slot(self, pseudonym: str, token: str) -> None:
+        self.posters.release_links_slot(pseudonym, token)
 
     # -- status ------------------------------------------------------------------------
     def open_posts_of(self, activation_id: str) -> list[Post]:
@@ -313,6 +345,24 @@ class PostStore:
             for status in (PostStatus.PENDING, PostStatus.APPROVED)
             for post in self._by_status(status, activation_id)
         ]
+
+    def open_posts_page(
+        self, activation_id: str, status: PostStatus, *, limit: int, start: Item | None = None
+    ) -> tuple[list[Post], Item | None]:
+        """One page of an activation's posts in ``status`` (the status index, filtered):
+        at most ``limit`` posts read, from ``start``; and where to go on from (None: done).
+        Closing an activation expires its posts page by page, resuming where it stopped."""
+        partition, _ = INDEX_KEYS[BY_STATUS]
+        items, last = self.table.query_page(
+            "#pk = :pk",
+            {":pk": f"{POST_PREFIX}{status.value}", ":only": activation_id},
+            names={"#pk": partition, "#only": "activation_id"},
+            index=BY_STATUS,
+            filter="#only = :only",
+            limit=limit,
+            start=start,
+        )
+        return [post_from_item(item) for item in items], last
 
     def transition(
         self,
@@ -325,9 +375,47 @@ class PostStore:
     ) -> Post:
         """Move ``post`` to ``to_status`` with one conditional write on its status and version.
 
+        The lifetime of the poster's personal data changes in the same transaction (see
+        the module's docstring); a post that ends has contact details masked in its text.
         Raises WrongPostStatus (with the current post) when another writer got there first,
         PostNotFound when the post is gone.
         """
+        expires = self.retention.after_change(to_status, at)
+        change = self._status_update(post, to_status, at=at, by=by, reason=reason)
+        contact = self.table.get(contact_key(post.id))
+        lifetime = self._lifetime_updates(post, contact, expires) if contact else []
+        if not lifetime:
+            return self._write_status(post, change)
+        try:
+            self.table.transact([change, *lifetime])
+        except TransactionCancelled as exc:
+            if exc.reasons[:1] == (CONDITION_FAILED,):
+                current = self.get_post(post.id)
+                raise (
+                    PostNotFound(post.id) if current is None else WrongPostStatus(current)
+                ) from exc
+            if CONDITION_FAILED not in exc.reasons:
+                raise
+            # the personal data went meanwhile (erased, expired): the post alone changes
+            return self._write_status(post, change)
+        changed = self.get_post(post.id)
+        assert changed is not None
+        return changed
+
+    def _write_status(self, post: Post, change: Update) -> Post:
+        try:
+            changed = self.table.write(change, returns="ALL_NEW", keep_old=True)
+        except ConditionFailed as exc:
+            if exc.old is None:
+                raise PostNotFound(post.id) from exc
+            raise WrongPostStatus(post_from_item(exc.old)) from exc
+        assert changed is not None
+        return post_from_item(changed)
+
+    @staticmethod
+    def _status_update(
+        post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None
+    ) -> Update:
         changes: Item = {
             ":to": to_status.value,
             ":from": post.status.value,
@@ -346,6 +434,11 @@ class PostStore:
         if reason:
             changes[":reason"] = reason
             update += ", reason = :reason"
+        if to_status not in (PostStatus.PENDING, PostStatus.APPROVED):
+            # ended: no address or number stays in the text kept for the figures
+            changes[":title"] = mask_public_text(post.title)
+            changes[":description"] = mask_public_text(post.description)
+            update += ", title = :title, description = :description"
         if to_status is PostStatus.APPROVED:
             # public from now on: findable near its place (sparse indexes by_cell, by_place)
             changes.update(_near_values(post))
@@ -353,24 +446,86 @@ class PostStore:
         elif post.status is PostStatus.APPROVED:
             # withdrawn or expired: out of every search
             update += " REMOVE gsi3pk, gsi3sk, gsi4pk, gsi4sk"
-        try:
-            changed = self.table.write(
-                Update(
-                    key=post_key(post.id),
-                    expression=update,
-                    condition="#status = :from AND version = :version",
-                    names={"#status": "status"},
-                    values=changes,
-                ),
-                returns="ALL_NEW",
-                keep_old=True,
-            )
-        except ConditionFailed as exc:
-            if exc.old is None:
-                raise PostNotFound(post.id) from exc
-            raise WrongPostStatus(post_from_item(exc.old)) from exc
-        assert changed is not None
-        return post_from_item(changed)
+        return Update(
+            key=post_key(post.id),
+            expression=update,
+            condition="#status = :from AND version = :version",
+            names={"#status": "status"},
+            values=changes,
+        )
+
+    @staticmethod
+    def _lifetime_updates(post: Post, contact: Item, expires: datetime | None) -> list[Write]:
+        """The contact and history items' TTL: kept while public, ``expires`` otherwise."""
+        keys = [contact_key(post.id)]
+        if contact.get("pseudonym"):
+            keys.append(history_key(str(contact["pseudonym"]), post))
+        expression, values = (
+            ("REMOVE expires_at", None)
+            if expires is None
+            else ("SET expires_at = :expires", {":expires": epoch(expires)})
+        )
+        return [
+            Update(key=key, expression=expression, condition="attribute_exists(pk)", values=values)
+            for key in keys
+        ]
+
+    def end_each(
+        self, posts: Sequence[Post], to_status: PostStatus, *, at: datetime, by: str
+    ) -> list[Post]:
+        """Move each post to ``to_status``; a post that changed meanwhile is left as it became."""
+        ended = []
+        for post in posts:
+            try:
+                ended.append(self.transition(post, to_status, at=at, by=by))
+            except WrongPostStatus:
+                continue
+        return ended
+
+    def waiting_since_before(self, moment: datetime) -> list[Post]:
+        """Posts waiting for moderation since before ``moment`` (the status index, by date)."""
+        partition, sort = INDEX_KEYS[BY_STATUS]
+        items = self.table.query(
+            "#pk = :pk AND #sk < :before",
+            {":pk": f"{POST_PREFIX}{PostStatus.PENDING.value}", ":before": iso(moment)},
+            names={"#pk": partition, "#sk": sort},
+            index=BY_STATUS,
+        )
+        return [post_from_item(item) for item in items]
+
+    # -- erasure on request ------------------------------------------------------------
+    def erase(self, posts: Sequence[Post], pseudonyms: Sequence[str], *, at: datetime) -> int:
+        """Erase what the table holds of a person: the contact item of each of their
+        ``posts``, their text (the post keeps its kind, category, place and dates, for the
+        figures), and every item of their ``pseudonyms``' partitions. The posts must have
+        ended (see :meth:`transition`). Returns how many items were deleted."""
+        for post in posts:
+            try:
+                self.table.write(
+                    Update(
+                        key=post_key(post.id),
+                        expression="SET title = :title, description = :empty, erased_at = :at",
+                        condition=(
+                            "attribute_exists(pk) AND #status IN (:rejected, :withdrawn, :expired)"
+                        ),
+                        names={"#status": "status"},
+                        values={
+                            ":title": ERASED_TITLE,
+                            ":empty": "",
+                            ":at": iso(at),
+                            ":rejected": PostStatus.REJECTED.value,
+                            ":withdrawn": PostStatus.WITHDRAWN.value,
+                            ":expired": PostStatus.EXPIRED.value,
+                        },
+                    )
+                )
+            except ConditionFailed as exc:
+                raise ConcurrentChange(f"L'annonce {post.id} n'est pas terminée.") from exc
+        keys = [contact_key(post.id) for post in posts] + self.posters.keys_of(pseudonyms)
+        left = self.table.batch_delete(keys, attempts=5, pause=0.05)
+        if left:
+            raise ConcurrentChange(f"{left} éléments n'ont pas pu être effacés ; réessayez.")
+        return len(keys)
 
     # -- announcement (the relay) ------------------------------------------------------
     def is_announced(self, post_id: str) -> bool:

@@ -97,6 +97,11 @@ class Hazard(StrEnum):
         """The plural noun that starts an activation's hashtag (#InondationsAude)."""
         return HAZARD_LABELS[self][1]
 
+    @property
+    def family(self) -> HazardFamily:
+        """The family it belongs to: one open activation per family and département."""
+        return HAZARD_FAMILIES[self]
+
     @classmethod
     def parse(cls, value: str) -> Hazard:
         folded = fold(value)
@@ -121,6 +126,41 @@ HAZARD_LABELS: dict[Hazard, tuple[str, str]] = {
 }
 
 
+class HazardFamily(StrEnum):
+    """Hazards that bring the same needs to the same people: one flood is one activation,
+    whether the alert says river flood, rain-flood or coastal flooding."""
+
+    EAU = "eau"
+    VENT = "vent"
+    NEIGE = "neige"
+    SEISME = "seisme"
+    FEU = "feu"
+
+    @property
+    def label(self) -> str:
+        return {
+            "eau": "inondations et crues",
+            "vent": "vent et orages",
+            "neige": "neige et avalanches",
+            "seisme": "séisme",
+            "feu": "incendie",
+        }[self.value]
+
+
+HAZARD_FAMILIES: dict[Hazard, HazardFamily] = {
+    Hazard.INONDATION: HazardFamily.EAU,
+    Hazard.CRUES: HazardFamily.EAU,
+    Hazard.PLUIE_INONDATION: HazardFamily.EAU,
+    Hazard.VAGUES_SUBMERSION: HazardFamily.EAU,
+    Hazard.VENT_VIOLENT: HazardFamily.VENT,
+    Hazard.ORAGES: HazardFamily.VENT,
+    Hazard.NEIGE_VERGLAS: HazardFamily.NEIGE,
+    Hazard.AVALANCHES: HazardFamily.NEIGE,
+    Hazard.SEISME: HazardFamily.SEISME,
+    Hazard.INCENDIE: HazardFamily.FEU,
+}
+
+
 class AlertLevel(StrEnum):
     JAUNE = "jaune"
     ORANGE = "orange"
@@ -129,10 +169,15 @@ class AlertLevel(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """Private contact details of a poster: never in a public page, tweet, log or report."""
+    """Private contact details of a poster: never in a public page, tweet, log or report.
+
+    ``pseudonym`` names the poster in the table's other items (their history, their match
+    notices: :mod:`entraide.privacy.pseudonyms`); it is not part of what the person gave.
+    """
 
     email: str
     phone: str | None = None
+    pseudonym: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +224,7 @@ class Activation:
 
     def covers(self, departement: str) -> bool:
         return self.is_open and departement in self.departements
+
+    @property
+    def family(self) -> HazardFamily:
+        return self.hazard.family

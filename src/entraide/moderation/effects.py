@@ -88,7 +88,7 @@ class ModerationEmails(Protocol):
         link_ttl_hours: int = ...,
     ) -> Any: ...
 
-    def awaiting_moderation(self, post: Post, *, to: str) -> Any: ...
+    def awaiting_moderation(self, post: Post, *, to: str, withdraw_url: str) -> Any: ...
 
     def decision_notice(
         self,
@@ -182,7 +182,9 @@ class ModerationEffects:
         if contact is None:  # the poster's data was erased: nobody to tell
             return {"skipped": "no contact"}
         if effect.kind is EffectKind.AWAITING_NOTICE:
-            message = emails.awaiting_moderation(post, to=contact.email)
+            message = emails.awaiting_moderation(
+                post, to=contact.email, withdraw_url=self.links.withdraw_url(post)
+            )
         else:
             approved = post.status is PostStatus.APPROVED
             message = emails.decision_notice(

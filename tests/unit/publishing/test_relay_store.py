@@ -25,7 +25,7 @@ from entraide.publishing.relay_store import (
     RelayStore,
     TweetRecord,
 )
-from tests.factories import make_post
+from tests.factories import PSEUDONYMS, RETENTION, make_post
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TIMEOUT = timedelta(seconds=60)
@@ -44,7 +44,7 @@ def stores(request: pytest.FixtureRequest) -> Stores:
     if request.param == "memory":
         return Stores(MemoryRelayStore(claim_timeout=TIMEOUT), lambda *ids: None)
     table: Table = request.getfixturevalue("table")
-    posts = PostStore(table)
+    posts = PostStore(table, pseudonyms=PSEUDONYMS, retention=RETENTION)
 
     def create_posts(*ids: str) -> None:
         for post_id in ids:
