@@ -668,9 +668,12 @@ def check_item_shape(table: Table) -> None:
     """The items written directly are those the real approval path writes (then removed)."""
     post = _post(9_999_999, random.Random(0), "11", *CENTRE)
     pending = replace(post, status=PostStatus.PENDING, version=1, decided_by=None, decided_at=None)
-    posts = PostStore(table)
-    contact = Contact("banc@example.org")
-    posts.create_post(pending, contact)
+    from entraide.privacy.pseudonyms import Pseudonyms
+    from entraide.privacy.retention import Retention
+
+    pseudonyms = Pseudonyms(lambda: [b"bench-pseudonym-key-of-32-bytes!"])
+    posts = PostStore(table, pseudonyms=pseudonyms, retention=Retention())
+    posts.create_post(pending, Contact("banc@example.org"))
     approved = posts.transition(
         pending, PostStatus.APPROVED, at=post.decided_at or NOW, by=post.decided_by or ""
     )
