@@ -1,7 +1,8 @@
 """Table stream → posts just approved: find counterparts nearby, record the pairs, tell people.
 
-Also on a schedule: send the grouped match notices that waited for the hourly cap.
-Matches are conditional writes and notices are queued idempotently, so a replayed
+Also on a schedule: send the grouped match notices that waited for the hourly cap, then
+give the posts approved before the place keys their new index keys (once, with the time
+left). Matches are conditional writes and notices are queued idempotently, so a replayed
 batch records nothing twice and emails nobody twice.
 """
 
@@ -25,9 +26,13 @@ from entraide.observability import batch_processor, logger, metrics, redacted_er
 from entraide.settings.matching import MatchSettings
 from entraide.wiring import notice_book
 
+# the schedule leaves this much of its run to what follows the move of former index keys
+MOVE_MARGIN_MS = 10_000
+
 settings = MatchSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-search = NearbySearch(PostStore(table))
+posts = PostStore(table)
+search = NearbySearch(posts)
 matches = MatchStore(table)
 notices = notice_book(settings, table)
 processor = batch_processor(EventType.DynamoDBStreams)
@@ -51,6 +56,19 @@ def record_handler(record: DynamoDBRecord) -> None:
     logger.info("Post matched", extra={"post_id": post.id, "matches": len(found), "new": new})
 
 
+def move_legacy_cells(context: LambdaContext) -> dict[str, Any]:
+    """Posts approved before the place keys get them, until none is left (then the
+    searches stop reading the former keys, see entraide.matching.nearby)."""
+    if not posts.legacy_cells_remain():
+        return {}
+    moved = posts.move_legacy_cells(
+        now=datetime.now(UTC),
+        out_of_time=lambda: context.get_remaining_time_in_millis() < MOVE_MARGIN_MS,
+    )
+    logger.info("Former place keys moved", extra={"moved": moved.moved, "done": moved.done})
+    return {"legacy_cells_moved": moved.moved, "legacy_cells_done": moved.done}
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @redacted_errors
@@ -58,7 +76,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if event.get("source") == "aws.events":  # the schedule: notices whose hour has come
         sent = notices.flush()
         metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
-        return {"notices_sent": sent}
+        return {"notices_sent": sent, **move_legacy_cells(context)}
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -6,14 +6,17 @@ announced; matching finds it near a place; reporting counts it. Each goes throug
 these items (see docs/data-model.md):
 
 - the post: ``pk = POST#<id>``, ``sk = POST``; ``gsi1`` by status, ``gsi2`` by month of
-  creation, ``gsi3`` by activation and geohash cell while it is approved (a sparse
-  index); ``announced_*`` attributes once the relay has tweeted it;
+  creation; while it is approved (sparse indexes), ``gsi3`` (index ``by_cell``) by
+  activation, kind, category and place, and ``gsi4`` (index ``by_place``) by activation,
+  kind and place; ``announced_*`` attributes once the relay has tweeted it;
 - its contact details, apart: ``pk = CONTACT#<id>``, ``sk = CONTACT``, written in the same
   transaction, so that the post item, its stream records and every index carry no email
   or phone number; in a partition of their own, so that a role limited to ``POST#*``
   partition keys (``dynamodb:LeadingKeys``: the public function's) cannot read them;
 - the poster's history entry (:mod:`.poster_store` owns it): written in the same
   transaction, under the pseudonym of the address.
+- the place index's format: ``pk = INDEX#by_cell``, ``sk = FORMAT``, written once every
+  approved post carries the keys of :func:`near_keys` (see :meth:`PostStore.move_legacy_cells`).
 
 **Lifetimes.** The contact and history items carry ``expires_at`` (DynamoDB's TTL): set
 at creation (:meth:`~entraide.privacy.retention.Retention.at_creation`), removed while the
@@ -23,13 +26,13 @@ for good. The same write masks contact details typed into the text of a post tha
 the post item, kept for the monthly figures, then holds no address or number.
 
 Why one module: a post's status, its contact item and their lifetimes change in one
-transaction; the write and the keys it touches stay together (the poster's own items,
-under their pseudonym, are :mod:`.poster_store`'s).
+transaction; the write and the keys it touches, the place indexes' included, stay
+together (the poster's own items, under their pseudonym, are :mod:`.poster_store`'s).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -38,6 +41,7 @@ from typing import Any, Protocol
 from entraide.adapters.table import (
     BY_CELL,
     BY_MONTH,
+    BY_PLACE,
     BY_STATUS,
     CONDITION_FAILED,
     INDEX_KEYS,
@@ -51,6 +55,7 @@ from entraide.adapters.table import (
 )
 from entraide.intake.poster_store import PosterStore, history_item, history_key
 from entraide.kernel.errors import ConcurrentChange, PostNotFound, WrongPostStatus
+from entraide.kernel.geo import POSITION_PRECISION, geohash
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.kernel.times import epoch, iso, month_of, parse_iso
 from entraide.privacy.detection import mask_public_text
@@ -59,16 +64,65 @@ from entraide.privacy.retention import Retention
 
 POST_PREFIX = "POST#"
 CONTACT_PREFIX = "CONTACT#"
+NEAR_PREFIX = "NEAR#"
+LEGACY_CELL_PREFIX = "CELL#"
+INDEX_FORMAT_KEY: Item = {"pk": "INDEX#by_cell", "sk": "FORMAT"}
+NEAR_FORMAT = 2
 #: The text an erased post keeps: its kind, category, place and dates stay for the figures.
 ERASED_TITLE = "Annonce effacée à la demande de son auteur"
 
-# Geohash precision of the by_cell index: cells of about 39 x 20 km (20 x 20 km in
-# France); a 20 km search reads a handful of cells, a 100 km one a few dozen.
+# Geohash precision of the former by_cell keys (``CELL#<activation>#<geohash4>``): cells
+# of about 39 x 20 km, read whole. Posts approved before the place keys keep them until
+# they are moved (PostStore.move_legacy_cells).
 CELL_PRECISION = 4
+# The sort key of the place index ends with the post id; ids are ULIDs or other words
+# of [0-9A-Za-z_-], all above the space: the key that follows ``<key>`` among every
+# possible one is never below ``<key> `` (a Query resumes after a key with it).
+_AFTER = " "
+_ABOVE_EVERY_SUFFIX = "~"  # above "#" and every id character: closes a range of places
 
 
 def cell_key(activation_id: str, geohash: str) -> str:
-    return f"CELL#{activation_id}#{geohash[:CELL_PRECISION]}"
+    """The former by_cell partition of a post (read until every post has moved)."""
+    return f"{LEGACY_CELL_PREFIX}{activation_id}#{geohash[:CELL_PRECISION]}"
+
+
+def near_partition(activation_id: str, kind: Kind, category: Category | None) -> str:
+    """A partition of the place indexes: in ``by_cell``, one per activation, kind and
+    category, so that a search never reads the posts of another kind or category; in
+    ``by_place`` (``category`` None), one per activation and kind, for the searches that
+    want every category."""
+    partition = f"{NEAR_PREFIX}{activation_id}#{kind.value}"
+    return partition if category is None else f"{partition}#{category.value}"
+
+
+def near_position(post: Post) -> str:
+    """A post's place as the place index sorts it: its geohash of 12 characters."""
+    return geohash(post.lat, post.lon, POSITION_PRECISION)
+
+
+def near_sort_key(position: str, created_at: datetime, post_id: str) -> str:
+    """``<geohash12>#<created_at>#<id>``: by place along the geohash's z-order curve, then,
+    at one place, oldest first: the order of the search's results among equal distances."""
+    return f"{position}#{iso(created_at)}#{post_id}"
+
+
+def near_keys(post: Post) -> Item:
+    """The ``by_cell`` and ``by_place`` keys of an approved post."""
+    sort = near_sort_key(near_position(post), post.created_at, post.id)
+    return {
+        "gsi3pk": near_partition(post.activation_id, post.kind, post.category),
+        "gsi3sk": sort,
+        "gsi4pk": near_partition(post.activation_id, post.kind, None),
+        "gsi4sk": sort,
+    }
+
+
+_NEAR_SET = "SET gsi3pk = :gsi3pk, gsi3sk = :gsi3sk, gsi4pk = :gsi4pk, gsi4sk = :gsi4sk"
+
+
+def _near_values(post: Post) -> Item:
+    return {f":{name}": value for name, value in near_keys(post).items()}
 
 
 def post_key(post_id: str) -> Item:
@@ -171,6 +225,26 @@ class Announcement:
 
 def _unique(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(values))
+
+
+@dataclass(frozen=True, slots=True)
+class NearRead:
+    """One read of the place index: the approved posts found and how many index items
+    DynamoDB read for them (the cost); when the read reached its limit (more may follow),
+    the sort key it stopped after and that key's place, else None."""
+
+    posts: list[Post]
+    read: int
+    stopped_after: str | None = None
+    stopped_place: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyMove:
+    """What :meth:`PostStore.move_legacy_cells` did: posts moved, and whether none is left."""
+
+    moved: int
+    done: bool
 
 
 class PostReader(Protocol):
@@ -366,12 +440,12 @@ class PostStore:
             changes[":description"] = mask_public_text(post.description)
             update += ", title = :title, description = :description"
         if to_status is PostStatus.APPROVED:
-            # public from now on: findable near its place (sparse index by_cell)
-            changes[":cell"] = cell_key(post.activation_id, post.geohash)
-            changes[":cellsort"] = f"{post.kind.value}#{iso(post.created_at)}#{post.id}"
-            update += ", gsi3pk = :cell, gsi3sk = :cellsort"
+            # public from now on: findable near its place (sparse indexes by_cell, by_place)
+            changes.update(_near_values(post))
+            update += ", " + _NEAR_SET.removeprefix("SET ")
         elif post.status is PostStatus.APPROVED:
-            update += " REMOVE gsi3pk, gsi3sk"  # withdrawn or expired: out of every search
+            # withdrawn or expired: out of every search
+            update += " REMOVE gsi3pk, gsi3sk, gsi4pk, gsi4sk"
         return Update(
             key=post_key(post.id),
             expression=update,
@@ -488,11 +562,47 @@ class PostStore:
         return [post_id for index, post_id in enumerate(ids) if index not in failed]
 
     # -- near a place (matching) -------------------------------------------------------
-    def approved_in_cell(
+    def approved_near(
+        self,
+        activation_id: str,
+        kind: Kind,
+        category: Category | None,
+        *,
+        first: str,
+        last: str,
+        after: str | None,
+        limit: int,
+    ) -> NearRead:
+        """Approved posts of one activation, kind and category (every category when
+        ``category`` is None) whose place (geohash of 12 characters) lies from ``first`` to
+        ``last``, in sort-key order, after the sort key ``after`` when given; one Query of
+        at most ``limit`` items."""
+        index = BY_PLACE if category is None else BY_CELL
+        partition, sort = INDEX_KEYS[index]
+        start = f"{after}{_AFTER}" if after is not None else first
+        items, stopped = self.table.query_once(
+            "#pk = :pk AND #sk BETWEEN :from AND :to",
+            {
+                ":pk": near_partition(activation_id, kind, category),
+                ":from": start,
+                ":to": f"{last}{_ABOVE_EVERY_SUFFIX}",
+            },
+            names={"#pk": partition, "#sk": sort},
+            index=index,
+            limit=limit,
+        )
+        # defensive: only post items are ever in the index
+        posts = [post_from_item(item) for item in items if item.get("entity") == "post"]
+        if stopped is None:
+            return NearRead(posts, len(items))
+        key = str(stopped[sort])
+        return NearRead(posts, len(items), key, key[:POSITION_PRECISION])
+
+    def approved_in_legacy_cell(
         self, activation_id: str, geohash: str, kind: Kind | None = None
-    ) -> tuple[list[Post], int]:
-        """The approved posts of one ``by_cell`` partition (optionally of one kind), and
-        how many index items DynamoDB read for them (the cost of the read)."""
+    ) -> tuple[list[Post], int, int]:
+        """The approved posts of one former ``by_cell`` partition (optionally of one kind),
+        how many index items DynamoDB read for them, and in how many Query requests."""
         partition, sort = INDEX_KEYS[BY_CELL]
         condition = "#pk = :pk"
         names = {"#pk": partition}
@@ -502,12 +612,62 @@ class PostStore:
             names["#sk"] = sort
             values[":kind"] = f"{kind.value}#"
         posts: list[Post] = []
-        read = 0
+        read = requests = 0
         for items, scanned in self.table.query_pages(condition, values, names=names, index=BY_CELL):
             read += scanned
+            requests += 1
             # defensive: only post items are ever in the index
             posts += [post_from_item(item) for item in items if item.get("entity") == "post"]
-        return posts, read
+        return posts, read, requests
+
+    def legacy_cells_remain(self) -> bool:
+        """Whether approved posts may still carry the former by_cell keys: until
+        :meth:`move_legacy_cells` has moved them all and recorded it."""
+        item = self.table.get(INDEX_FORMAT_KEY)
+        return item is None or int(item.get("format", 0)) < NEAR_FORMAT
+
+    def move_legacy_cells(self, *, now: datetime, out_of_time: Callable[[], bool]) -> LegacyMove:
+        """Give every approved post still under a former ``CELL#`` key its place keys.
+
+        Each move is one conditional update (the post still approved and still under its
+        former key), so that a post withdrawn or expired meanwhile stays out of the index
+        and running it twice moves nothing twice. When a pass finds none left, the index's
+        format is recorded and searches stop reading the former partitions. Stops early,
+        to go on at the next run, when ``out_of_time()`` says so.
+        """
+        partition, _ = INDEX_KEYS[BY_STATUS]
+        moved = 0
+        for item in self.table.query(
+            "#pk = :pk",
+            {":pk": f"{POST_PREFIX}{PostStatus.APPROVED.value}", ":legacy": LEGACY_CELL_PREFIX},
+            names={"#pk": partition},
+            index=BY_STATUS,
+            filter="begins_with(gsi3pk, :legacy)",
+        ):
+            if out_of_time():
+                return LegacyMove(moved, done=False)
+            post = post_from_item(item)
+            try:
+                self.table.write(
+                    Update(
+                        key=post_key(post.id),
+                        expression=_NEAR_SET,
+                        condition="#status = :approved AND gsi3pk = :old",
+                        names={"#status": "status"},
+                        values={
+                            **_near_values(post),
+                            ":approved": PostStatus.APPROVED.value,
+                            ":old": item["gsi3pk"],
+                        },
+                    )
+                )
+                moved += 1
+            except ConditionFailed:
+                pass  # withdrawn, expired or moved meanwhile: nothing to move
+        self.table.write(
+            Put(item={**INDEX_FORMAT_KEY, "format": NEAR_FORMAT, "moved_at": iso(now)})
+        )
+        return LegacyMove(moved, done=True)
 
     # -- a month (reporting) -----------------------------------------------------------
     def created_in(self, month: str) -> list[Post]:
