@@ -29,12 +29,14 @@ Item = dict[str, Any]
 BY_STATUS = "by_status"
 BY_MONTH = "by_month"
 BY_CELL = "by_cell"
+BY_DUE = "by_due"
 #: (partition key, sort key) attributes of each index; their values are overloaded by
 #: entity (``POST#pending``, ``ACTIVATION#2026-10``...).
 INDEX_KEYS: dict[str, tuple[str, str]] = {
     BY_STATUS: ("gsi1pk", "gsi1sk"),
     BY_MONTH: ("gsi2pk", "gsi2sk"),
     BY_CELL: ("gsi3pk", "gsi3sk"),
+    BY_DUE: ("gsi4pk", "gsi4sk"),
 }
 
 #: TransactWriteItems takes 100 actions at most, BatchWriteItem 25 requests.
@@ -215,6 +217,7 @@ class Table(AwsClient):
         filter: str | None,
         consistent: bool,
         forward: bool,
+        limit: int | None = None,
     ) -> dict[str, Any]:
         params = _expression(
             {"TableName": self.table_name, "KeyConditionExpression": condition}, names, values
@@ -227,6 +230,8 @@ class Table(AwsClient):
             params["ConsistentRead"] = True
         if not forward:
             params["ScanIndexForward"] = False
+        if limit is not None:
+            params["PaginationConfig"] = {"MaxItems": limit}
         return params
 
     def query_pages(
@@ -239,8 +244,10 @@ class Table(AwsClient):
         filter: str | None = None,
         consistent: bool = False,
         forward: bool = True,
+        limit: int | None = None,
     ) -> Iterator[tuple[list[Item], int]]:
-        """Every page of a Query: its items and how many items DynamoDB read for it."""
+        """Every page of a Query (``limit`` items at most): its items and how many items
+        DynamoDB read for it."""
         params = self._query_params(
             condition,
             values,
@@ -249,6 +256,7 @@ class Table(AwsClient):
             filter=filter,
             consistent=consistent,
             forward=forward,
+            limit=limit,
         )
         for page in self.client.get_paginator("query").paginate(**params):
             items = [self.deserialise(raw) for raw in page.get("Items", [])]
@@ -264,8 +272,9 @@ class Table(AwsClient):
         filter: str | None = None,
         consistent: bool = False,
         forward: bool = True,
+        limit: int | None = None,
     ) -> Iterator[Item]:
-        """Every item a Query finds, page after page."""
+        """Every item a Query finds (``limit`` at most), page after page."""
         for items, _ in self.query_pages(
             condition,
             values,
@@ -274,6 +283,7 @@ class Table(AwsClient):
             filter=filter,
             consistent=consistent,
             forward=forward,
+            limit=limit,
         ):
             yield from items
 
