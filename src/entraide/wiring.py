@@ -18,6 +18,7 @@ from entraide.adapters.secrets import secret_reader
 if TYPE_CHECKING:  # each function imports its own settings: a pydantic model costs cold start
     from entraide.adapters.mail import EmailMessage
     from entraide.adapters.table import Table
+    from entraide.effects.ledger import Ledger
     from entraide.matching.contact import ContactDesk
     from entraide.matching.contact_links import ContactLinks
     from entraide.matching.notices import NoticeBook
@@ -31,7 +32,29 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
     from entraide.settings.publishing import RelaySettings, SnapshotSettings
-    from entraide.settings.shared import LinkSettings, SigningSettings
+    from entraide.settings.shared import EffectSettings, LinkSettings, SigningSettings
+
+
+def count_metric(name: str, value: float) -> None:
+    """A count added to the invocation's metrics (namespace ShareEntraide)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from entraide.observability import metrics
+
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def effect_ledger(settings: EffectSettings, table: Table) -> Ledger:
+    """The effects ledger of a function, in the table, its counts as metrics."""
+    from entraide.effects.ledger import Ledger
+    from entraide.effects.ledger_store import DynamoDBLedgerStore
+
+    return Ledger(
+        DynamoDBLedgerStore(table),
+        lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
+        retry_base=timedelta(seconds=settings.effect_retry_base_seconds),
+        metric=count_metric,
+    )
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
@@ -101,11 +124,8 @@ def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
 
 
 def relay_service(settings: RelaySettings, table: Table) -> Relay:
-    from aws_lambda_powertools.metrics import MetricUnit
-
     from entraide.activation.activation_store import ActivationStore
     from entraide.intake.post_store import PostStore
-    from entraide.observability import metrics
     from entraide.publishing.quota import QuotaLimits
     from entraide.publishing.quota_store import DynamoDBBudget
     from entraide.publishing.relay import Relay
@@ -118,9 +138,6 @@ def relay_service(settings: RelaySettings, table: Table) -> Relay:
     else:
         poster = DryRunPoster(settings.outbox_dir or DRY_RUN_OUTBOX)
 
-    def metric(name: str, value: float) -> None:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
     return Relay(
         DynamoDBRelayStore(table),
         DynamoDBBudget(table, QuotaLimits.parse(settings.x_quota)),
@@ -130,7 +147,7 @@ def relay_service(settings: RelaySettings, table: Table) -> Relay:
         load_post=PostStore(table).get_post,
         load_activation=ActivationStore(table).get_activation,
         digest_threshold=settings.digest_threshold,
-        metric=metric,
+        metric=count_metric,
     )
 
 

@@ -108,6 +108,14 @@ class Check(Write):
     key: Item
 
 
+def entity_of(record: Any) -> str | None:
+    """The ``entity`` of the item a stream record (powertools' DynamoDBRecord) changed."""
+    change = record.dynamodb
+    image = (change.new_image or change.old_image) if change is not None else None
+    entity = (image or {}).get("entity")
+    return entity if isinstance(entity, str) else None
+
+
 def changed_images[T](record: Any, parse: Callable[[Mapping[str, Any]], T]) -> tuple[T | None, T]:
     """``(old, new)`` of the item a stream record (powertools' DynamoDBRecord) changed.
 

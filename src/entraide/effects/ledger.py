@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from entraide.effects.model import (
     Done,
@@ -94,6 +95,11 @@ def describe(error: BaseException) -> str:
 
 def new_holder() -> str:
     return secrets.token_hex(6)
+
+
+def scheduled(event: Any) -> bool:
+    """Whether an invocation is a schedule's (EventBridge), for functions that sweep."""
+    return isinstance(event, dict) and event.get("source") == "aws.events"
 
 
 @dataclass(slots=True)
@@ -151,6 +157,12 @@ class Ledger:
         self.metric = metric
         self.new_holder = holder
         self.pause = pause
+
+    def deadline_of(self, context: Any) -> datetime:
+        """When the invocation of ``context`` (Lambda's context object) will be stopped: a
+        claim taken in it lasts until then, plus the margin."""
+        remaining = timedelta(milliseconds=int(context.get_remaining_time_in_millis()))
+        return self.clock() + remaining
 
     # -- a subject's effects, now ----------------------------------------------------
     def run(self, subject: Subject, perform: Perform, *, deadline: datetime) -> Report:

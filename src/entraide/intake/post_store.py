@@ -61,6 +61,15 @@ def contact_key(post_id: str) -> Item:
     return {"pk": f"{POST_PREFIX}{post_id}", "sk": "CONTACT"}
 
 
+def entered_status_at(post: Post) -> datetime:
+    """When the post entered its present status: the ``by_status`` index sorts by it."""
+    if post.status in (PostStatus.WITHDRAWN, PostStatus.EXPIRED) and post.ended_at:
+        return post.ended_at
+    if post.status in (PostStatus.APPROVED, PostStatus.REJECTED) and post.decided_at:
+        return post.decided_at
+    return post.created_at
+
+
 def post_to_item(post: Post) -> Item:
     created = iso(post.created_at)
     item: Item = {
@@ -84,7 +93,7 @@ def post_to_item(post: Post) -> Item:
         "version": post.version,
         "created_at": created,
         "gsi1pk": f"{POST_PREFIX}{post.status.value}",
-        "gsi1sk": f"{created}#{post.id}",
+        "gsi1sk": f"{iso(entered_status_at(post))}#{post.id}",
         "gsi2pk": f"{POST_PREFIX}{month_of(post.created_at)}",
         "gsi2sk": f"{created}#{post.id}",
     }
@@ -227,6 +236,17 @@ class PostStore:
         return [str(item["text"]) for item in items if item["post_id"] != exclude_post]
 
     # -- status ------------------------------------------------------------------------
+    def entered_since(self, status: PostStatus, since: datetime) -> list[Post]:
+        """Posts that entered ``status`` at ``since`` or later (``by_status``, by sort key)."""
+        partition, sort = INDEX_KEYS[BY_STATUS]
+        items = self.table.query(
+            "#pk = :pk AND #sk >= :since",
+            {":pk": f"{POST_PREFIX}{status.value}", ":since": iso(since)},
+            names={"#pk": partition, "#sk": sort},
+            index=BY_STATUS,
+        )
+        return [post_from_item(item) for item in items]
+
     def open_posts_of(self, activation_id: str) -> list[Post]:
         """Pending and approved posts of an activation (the status index, filtered)."""
         return [
@@ -256,8 +276,11 @@ class PostStore:
             ":next": post.version + 1,
             ":at": iso(at),
             ":gsi1pk": f"{POST_PREFIX}{to_status.value}",
+            # the index sorts a status by when posts entered it (moving gsi1pk rewrites the
+            # index entry anyway: the sort key changes for free)
+            ":gsi1sk": f"{iso(at)}#{post.id}",
         }
-        update = "SET #status = :to, version = :next, gsi1pk = :gsi1pk"
+        update = "SET #status = :to, version = :next, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk"
         if to_status in (PostStatus.APPROVED, PostStatus.REJECTED):
             # the moderation decision stays on record when the post later ends
             changes[":by"] = by

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from entraide.settings.shared import LinkSettings, MailSettings
+from entraide.settings.shared import EffectSettings, LinkSettings, MailSettings
 
 
-class ModerationSettings(LinkSettings, MailSettings):
+class ModerationSettings(LinkSettings, MailSettings, EffectSettings):
     """The moderate function: emails through SES, the approved-posts topic."""
 
     approved_topic_arn: str = Field(alias="APPROVED_TOPIC_ARN", min_length=1)

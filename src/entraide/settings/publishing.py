@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from entraide.settings.base import OptionalFolder, Settings
+from entraide.settings.shared import EffectSettings
 
 
-class RelaySettings(Settings):
+class RelaySettings(EffectSettings):
     """The relay function: X credentials (empty: dry run), quota, where deferrals go."""
 
     # Name or ARN of a Secrets Manager secret holding the X user-context keys (JSON);

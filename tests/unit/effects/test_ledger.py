@@ -11,9 +11,9 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from entraide.adapters.table import Table
 from entraide.effects.ledger import Ledger
-from entraide.effects.model import Effect, Entry, LedgerStore, Policy, Record, State, Subject
 from entraide.effects.ledger_store import DynamoDBLedgerStore
 from entraide.effects.memory import MemoryLedgerStore
+from entraide.effects.model import Effect, Entry, LedgerStore, Policy, Record, State, Subject
 from tests.factories import NOW, Clock
 
 DEADLINE = timedelta(seconds=30)

@@ -7,10 +7,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from entraide.effects.model import Policy
 from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
 from entraide.moderation.desk import ModerationDesk
-from entraide.moderation.effects import Effect, EffectKind, effects_of_change
+from entraide.moderation.effects import (
+    EffectKind,
+    ModerationEffects,
+    effects_of_change,
+    moderator_tag,
+)
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
 from entraide.web.refusals import describe_refusal
@@ -64,6 +70,21 @@ class MemoryStore:
         return changed
 
 
+def effects_with(moderators: tuple[str, ...]) -> ModerationEffects:
+    """The stream side's naming of effects (nothing it is given is called here)."""
+    links = LinkBook(signer=lambda: signer_at(NOW), moderators=moderators)
+    store = MemoryStore()
+    return ModerationEffects(
+        store=store,
+        activations=store,
+        mailer=None,
+        emails=lambda: None,
+        announcer=None,
+        links=links,
+        link_ttl_hours=72,
+    )
+
+
 def signer_at(moment: datetime) -> LinkSigner:
     return LinkSigner(b"s" * 32, now=lambda: moment)
 
@@ -77,24 +98,38 @@ def token(action: LinkAction, actor: str = MODERATORS[0], version: int = 1) -> s
     return signer_at(NOW).sign("P1", action, version, actor)
 
 
-def test_a_new_pending_post_calls_for_the_awaiting_notice_and_the_moderation_request() -> None:
-    assert effects_of_change(None, PENDING) == [
-        Effect(EffectKind.AWAITING_NOTICE, "P1", 1),
-        Effect(EffectKind.MODERATION_REQUEST, "P1", 1),
+def test_a_new_pending_post_calls_for_the_moderation_requests_first_then_the_notice() -> None:
+    # Given the moderation of two moderators
+    moderation = effects_with(MODERATORS)
+    # When a new pending post arrives
+    subject = moderation.subject_of_change(None, PENDING)
+    # Then one request per moderator comes first, named by a digest of the address, and the
+    # poster's notice after them, all as one subject of the post's version
+    assert subject is not None
+    assert subject.key == "moderation:P1:v1"
+    assert [effect.name for effect in subject.effects] == [
+        f"moderation-request:{moderator_tag(MODERATORS[0])}",
+        f"moderation-request:{moderator_tag(MODERATORS[1])}",
+        "awaiting-notice",
     ]
+    assert not any("@" in effect.name for effect in subject.effects)
+    assert {effect.policy for effect in subject.effects} == {Policy.AT_LEAST_ONCE}
 
 
 def test_an_approval_calls_for_the_announcement_and_the_notice() -> None:
     approved = replace(PENDING, status=PostStatus.APPROVED, version=2)
     assert effects_of_change(PENDING, approved) == [
-        Effect(EffectKind.APPROVED_ANNOUNCEMENT, "P1", 2),
-        Effect(EffectKind.DECISION_NOTICE, "P1", 2),
+        EffectKind.APPROVED_ANNOUNCEMENT,
+        EffectKind.DECISION_NOTICE,
     ]
+    subject = effects_with(MODERATORS).subject_of_change(PENDING, approved)
+    assert subject is not None
+    assert (subject.key, subject.data["status"]) == ("moderation:P1:v2", "approved")
 
 
 def test_a_refusal_calls_for_the_notice_only() -> None:
     rejected = replace(PENDING, status=PostStatus.REJECTED, version=2)
-    assert effects_of_change(PENDING, rejected) == [Effect(EffectKind.DECISION_NOTICE, "P1", 2)]
+    assert effects_of_change(PENDING, rejected) == [EffectKind.DECISION_NOTICE]
 
 
 def test_other_changes_call_for_nothing() -> None:
@@ -102,11 +137,20 @@ def test_other_changes_call_for_nothing() -> None:
     withdrawn = replace(approved, status=PostStatus.WITHDRAWN, version=3)
     assert effects_of_change(approved, withdrawn) == []
     assert effects_of_change(None, approved) == []
+    assert effects_with(MODERATORS).subject_of_change(approved, withdrawn) is None
 
 
-def test_effects_round_trip_through_their_dict_form() -> None:
-    effect = Effect(EffectKind.MODERATION_REQUEST, "P1", 1, MODERATORS[1])
-    assert Effect.from_dict(effect.to_dict()) == effect
+def test_the_subject_of_a_post_is_found_again_from_its_present_status() -> None:
+    # Given a post decided an hour ago whose stream record never reached moderation
+    moderation = effects_with(MODERATORS)
+    approved = replace(
+        PENDING, status=PostStatus.APPROVED, version=2, decided_at=NOW, decided_by="alice"
+    )
+    # Then the reconciliation names the subject the stream would have named
+    assert moderation.subject_of_post(approved) == moderation.subject_of_change(PENDING, approved)
+    assert moderation.subject_of_post(PENDING) == moderation.subject_of_change(None, PENDING)
+    withdrawn = replace(approved, status=PostStatus.WITHDRAWN, version=3)
+    assert moderation.subject_of_post(withdrawn) is None
 
 
 def test_approval_through_a_valid_link_records_who_and_when() -> None:
