@@ -199,6 +199,7 @@ def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
         mailer=ContactMailer(settings.sender_email, outbox_dir=settings.outbox_dir),
         compose=compose,
         links=contact_links(settings),
+        ledger=effect_ledger(settings, table),
     )
 
 
