@@ -177,6 +177,7 @@ def notice_book(settings: MatchSettings, table: Table) -> NoticeBook:
         PostStore(table),
         Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
         compose,
+        ledger=effect_ledger(settings, table),
         min_interval=timedelta(minutes=settings.notice_interval_minutes),
         grouping_delay=timedelta(minutes=settings.notice_grouping_minutes),
     )

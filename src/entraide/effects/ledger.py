@@ -349,7 +349,7 @@ class Ledger:
 
     def _reschedule(self, record: Record) -> None:
         wake = record.wake_at()
-        if wake is None or wake == record.index_at:
+        if not record.indexed or wake is None or wake == record.index_at:
             return
         try:
             self.store.reschedule(record.key, wake)

@@ -24,6 +24,7 @@ another owner that must happen with it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,6 +125,7 @@ def record_from_item(item: Mapping[str, Any]) -> Record:
         entries=tuple(_entry_from(name, effects[name]) for name in names if name in effects),
         data=dict(item.get("data") or {}),
         index_at=index_at,
+        indexed=bool(item.get("indexed", True)),
     )
 
 
@@ -173,8 +175,6 @@ class DynamoDBLedgerStore(LedgerStore):
         self, subject: Subject, *, holder: str, lease_until: datetime, now: datetime
     ) -> Record | None:
         record = subject.opened(holder=holder, lease_until=lease_until, now=now)
-        assert record.index_at is not None
-        partition, sort = INDEX_KEYS[BY_DUE]
         item: Item = {
             **effect_key(subject.key),
             "entity": "effect",
@@ -184,11 +184,14 @@ class DynamoDBLedgerStore(LedgerStore):
             "names": [entry.name for entry in record.entries],
             "effects": {entry.name: _entry_item(entry) for entry in record.entries},
             "open": len(record.entries),
-            partition: f"{DUE_PREFIX}{subject.owner}",
-            sort: _index_sort(record.index_at, subject.key),
+            "indexed": subject.indexed,
             "created_at": iso(now),
             "expires_at": epoch(now + subject.memory),
         }
+        if record.index_at is not None:
+            partition, sort = INDEX_KEYS[BY_DUE]
+            item[partition] = f"{DUE_PREFIX}{subject.owner}"
+            item[sort] = _index_sort(record.index_at, subject.key)
         try:
             self.table.write(Put(item=item, condition="attribute_not_exists(pk)"))
         except ConditionFailed:
@@ -275,7 +278,7 @@ class DynamoDBLedgerStore(LedgerStore):
         if last:
             values[":one"] = 1
             condition += " AND #open = :one"
-            expression += " REMOVE " + ", ".join(INDEX_KEYS[BY_DUE])
+            expression += " REMOVE " + ", ".join(INDEX_KEYS[BY_DUE])  # nothing if absent
         update = Update(
             key=effect_key(key),
             expression=expression,
@@ -394,4 +397,4 @@ class DynamoDBLedgerStore(LedgerStore):
             )
         except ConditionFailed:
             return record  # reopened meanwhile: it stays
-        return Record(record.key, record.owner, record.entries, record.data, None)
+        return replace(record, index_at=None)

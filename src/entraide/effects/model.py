@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,9 @@ class Subject:
     effects: tuple[Effect, ...]
     data: Mapping[str, Any] = field(default_factory=dict)
     memory: timedelta = DEFAULT_MEMORY
+    # False: the owner finds the subject again by itself (its key is derived from what it
+    # reads), so the sweep's index need not list it (two index writes saved).
+    indexed: bool = True
 
     def __post_init__(self) -> None:
         names = [effect.name for effect in self.effects]
@@ -86,8 +89,10 @@ class Subject:
             )
             for effect in self.effects
         )
-        record = Record(self.key, self.owner, entries, dict(self.data))
-        return Record(self.key, self.owner, entries, dict(self.data), record.wake_at() or now)
+        record = Record(self.key, self.owner, entries, dict(self.data), indexed=self.indexed)
+        if not self.indexed:
+            return record
+        return replace(record, index_at=record.wake_at() or now)
 
     def recognise(self, existing: Record, holder: str) -> Record | None:
         """``existing`` when it is this subject as ``holder`` opened it (a write whose
@@ -151,6 +156,7 @@ class Record:
     entries: tuple[Entry, ...]
     data: Mapping[str, Any] = field(default_factory=dict)
     index_at: datetime | None = None
+    indexed: bool = True
 
     def entry(self, name: str) -> Entry:
         for entry in self.entries:
