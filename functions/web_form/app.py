@@ -14,7 +14,7 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
 from entraide.settings.base import Settings
-from entraide.web.form_page import render_form_page
+from entraide.web.form_page import new_form_token, render_form_page
 from entraide.web.http import html_response
 
 settings = Settings.from_environ(os.environ)
@@ -25,7 +25,8 @@ app = APIGatewayRestResolver()
 @app.get("/")
 def form_page() -> Response[str]:
     metrics.add_metric(name="FormPageServed", unit=MetricUnit.Count, value=1)
-    return html_response(200, render_form_page(activations.open_activations()))
+    page = render_form_page(activations.open_activations(), form_token=new_form_token())
+    return html_response(200, page)
 
 
 @logger.inject_lambda_context(

@@ -101,10 +101,13 @@ def moderation_effects(settings: ModerationSettings, table: Table) -> Moderation
 
 
 def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
+    from entraide.activation.activation_store import ActivationStore
     from entraide.intake.post_store import PostStore
     from entraide.moderation.desk import ModerationDesk
 
-    return ModerationDesk(store=PostStore(table), links=link_book(settings))
+    return ModerationDesk(
+        store=PostStore(table), links=link_book(settings), activations=ActivationStore(table)
+    )
 
 
 # Where dry-run tweets go in AWS when no outbox is set: the log keeps them (printed).

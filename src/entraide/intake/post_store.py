@@ -12,7 +12,11 @@ these items (see docs/data-model.md):
   transaction, so that the post item, its stream records and every index carry no email
   or phone number;
 - the poster's history: ``pk = POSTER#<digest of the address>``, ``sk = <created
-  at>#<post id>``: the public texts of their recent posts (near-duplicate check), 30 days.
+  at>#<post id>``: the public texts of their recent posts (near-duplicate check), 30 days;
+- the request key of a post: ``pk = INTAKE-KEY#<digest of the key>``, ``sk = KEY``: the
+  ``Idempotency-Key`` of a JSON request or the one-time token of a form, with the post it
+  created and a digest of the request; written in the post's transaction, so that the same
+  request sent again finds its post instead of storing another (7 days).
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from entraide.adapters.table import (
     BY_CELL,
     BY_MONTH,
     BY_STATUS,
+    CONDITION_FAILED,
     INDEX_KEYS,
+    Check,
     ConditionFailed,
     Item,
     Put,
@@ -43,6 +49,9 @@ from entraide.kernel.times import epoch, iso, month_of, parse_iso
 POSTER_HISTORY_TTL = timedelta(days=30)
 POST_PREFIX = "POST#"
 POSTER_PREFIX = "POSTER#"
+INTAKE_KEY_PREFIX = "INTAKE-KEY#"
+#: How long a request key is remembered: a client's retries, a person's back button.
+INTAKE_KEY_TTL = timedelta(days=7)
 
 # Geohash precision of the by_cell index: cells of about 39 x 20 km (20 x 20 km in
 # France); a 20 km search reads a handful of cells, a 100 km one a few dozen.
@@ -164,6 +173,32 @@ def contact_to_item(post_id: str, contact: Contact) -> Item:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestKey:
+    """What names a request to create a post (``key``, scoped by where it comes from:
+    ``json:<Idempotency-Key>``, ``form:<token>``) and what it asked (``fingerprint``)."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedPost:
+    """The post a request key created."""
+
+    post_id: str
+    fingerprint: str
+
+
+class KeyTaken(Exception):
+    """The request key names another post already (a request sent again)."""
+
+
+def intake_key(key: str) -> Item:
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return {"pk": f"{INTAKE_KEY_PREFIX}{digest}", "sk": "KEY"}
+
+
+@dataclass(frozen=True, slots=True)
 class Announcement:
     """The relay's tweet of a post (or of a digest that covers it), kept on the post item."""
 
@@ -203,22 +238,51 @@ class PostStore:
         return [post_from_item(item) for item in items]
 
     # -- a post and its contact --------------------------------------------------------
-    def create_post(self, post: Post, contact: Contact) -> None:
-        """Write a new post, its contact item and the poster's history entry at once.
+    def create_post(
+        self,
+        post: Post,
+        contact: Contact,
+        *,
+        checks: Sequence[Check] = (),
+        key: RequestKey | None = None,
+    ) -> None:
+        """Write a new post, its contact item, the poster's history entry and its request
+        key at once, if every one of ``checks`` (other owners' conditions) holds.
 
         None of them may exist already: a replayed request cannot overwrite anything.
+        Raises ConditionFailed when a check fails, KeyTaken when the key names a post.
         """
         items = [
             post_to_item(post),
             contact_to_item(post.id, contact),
             poster_history_item(post, contact),
         ]
-        try:
-            self.table.transact(
-                [Put(item=item, condition="attribute_not_exists(pk)") for item in items]
+        if key is not None:
+            items.append(
+                {
+                    **intake_key(key.key),
+                    "entity": "intake-key",
+                    "post_id": post.id,
+                    "fingerprint": key.fingerprint,
+                    "created_at": iso(post.created_at),
+                    "expires_at": epoch(post.created_at + INTAKE_KEY_TTL),
+                }
             )
+        puts = [Put(item=item, condition="attribute_not_exists(pk)") for item in items]
+        try:
+            self.table.transact([*puts, *checks])
         except TransactionCancelled as exc:
+            failed = {i for i, reason in enumerate(exc.reasons) if reason == CONDITION_FAILED}
+            if failed & set(range(len(puts), len(puts) + len(checks))):
+                raise ConditionFailed() from exc
+            if key is not None and len(puts) - 1 in failed:
+                raise KeyTaken() from exc
             raise ConcurrentChange(f"Le message {post.id} existe déjà.") from exc
+
+    def keyed_post(self, key: str) -> KeyedPost | None:
+        """The post a request key created, if it did (a strongly consistent read)."""
+        item = self.table.get(intake_key(key))
+        return KeyedPost(str(item["post_id"]), str(item["fingerprint"])) if item else None
 
     def get_post(self, post_id: str) -> Post | None:
         item = self.table.get(post_key(post_id))
@@ -263,11 +327,13 @@ class PostStore:
         at: datetime,
         by: str,
         reason: str | None = None,
+        checks: Sequence[Check] = (),
     ) -> Post:
-        """Move ``post`` to ``to_status`` with one conditional write on its status and version.
+        """Move ``post`` to ``to_status`` with one conditional write on its status and version
+        (a transaction with ``checks``, other owners' conditions, when there are some).
 
         Raises WrongPostStatus (with the current post) when another writer got there first,
-        PostNotFound when the post is gone.
+        PostNotFound when the post is gone, ConditionFailed when one of ``checks`` fails.
         """
         changes: Item = {
             ":to": to_status.value,
@@ -297,24 +363,39 @@ class PostStore:
             update += ", gsi3pk = :cell, gsi3sk = :cellsort"
         elif post.status is PostStatus.APPROVED:
             update += " REMOVE gsi3pk, gsi3sk"  # withdrawn or expired: out of every search
+        write = Update(
+            key=post_key(post.id),
+            expression=update,
+            condition="#status = :from AND version = :version",
+            names={"#status": "status"},
+            values=changes,
+        )
+        if checks:
+            return self._transition_checked(post, write, checks)
         try:
-            changed = self.table.write(
-                Update(
-                    key=post_key(post.id),
-                    expression=update,
-                    condition="#status = :from AND version = :version",
-                    names={"#status": "status"},
-                    values=changes,
-                ),
-                returns="ALL_NEW",
-                keep_old=True,
-            )
+            changed = self.table.write(write, returns="ALL_NEW", keep_old=True)
         except ConditionFailed as exc:
             if exc.old is None:
                 raise PostNotFound(post.id) from exc
             raise WrongPostStatus(post_from_item(exc.old)) from exc
         assert changed is not None
         return post_from_item(changed)
+
+    def _transition_checked(self, post: Post, write: Update, checks: Sequence[Check]) -> Post:
+        try:
+            self.table.transact([write, *checks])
+        except TransactionCancelled as exc:
+            if exc.reasons and exc.reasons[0] == CONDITION_FAILED:
+                current = self.get_post(post.id)
+                if current is None:
+                    raise PostNotFound(post.id) from exc
+                raise WrongPostStatus(current) from exc
+            if exc.condition_failed:
+                raise ConditionFailed() from exc
+            raise
+        changed = self.get_post(post.id)
+        assert changed is not None
+        return changed
 
     # -- announcement (the relay) ------------------------------------------------------
     def is_announced(self, post_id: str) -> bool:

@@ -2,16 +2,19 @@
 
 A signed link shows a confirmation page (a GET never changes anything: mail scanners open
 links); the form posted from it decides or withdraws the post with one conditional write
-on its status and version.
+on its status and version. An approval is also conditional on the post's activation being
+open, checked on the activation item in the same transaction: a closing and an approval
+that cross each other never leave a post public in a closed activation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
+from entraide.adapters.table import Check, ConditionFailed
+from entraide.kernel.errors import ActivationClosed, PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.kernel.model import Post, PostStatus
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import POSTER, LinkAction, VerifiedLink
@@ -25,8 +28,22 @@ class DecisionStore(Protocol):
     def get_post(self, post_id: str) -> Post | None: ...
 
     def transition(
-        self, post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None = ...
+        self,
+        post: Post,
+        to_status: PostStatus,
+        *,
+        at: datetime,
+        by: str,
+        reason: str | None = ...,
+        checks: Sequence[Check] = ...,
     ) -> Post: ...
+
+
+class OpenActivationCheck(Protocol):
+    """The condition that an activation is open (an
+    :class:`~entraide.activation.activation_store.ActivationStore`)."""
+
+    def open_check(self, activation_id: str, departement: str | None = ...) -> Check: ...
 
 
 class ModerationDesk:
@@ -37,10 +54,12 @@ class ModerationDesk:
         *,
         store: DecisionStore,
         links: LinkBook,
+        activations: OpenActivationCheck,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.links = links
+        self.activations = activations
         self.now = now
 
     def check_link(
@@ -68,13 +87,22 @@ class ModerationDesk:
         post, link = self.check_link(post_id, action, token, expected=PostStatus.PENDING)
         target = PostStatus.APPROVED if action is LinkAction.APPROVE else PostStatus.REJECTED
         kept_reason = (reason or "").strip()[:REASON_MAX] or None
-        return self.store.transition(
-            post,
-            target,
-            at=self.now(),
-            by=link.actor,
-            reason=kept_reason if target is PostStatus.REJECTED else None,
+        checks = (
+            [self.activations.open_check(post.activation_id)]
+            if target is PostStatus.APPROVED
+            else []
         )
+        try:
+            return self.store.transition(
+                post,
+                target,
+                at=self.now(),
+                by=link.actor,
+                reason=kept_reason if target is PostStatus.REJECTED else None,
+                checks=checks,
+            )
+        except ConditionFailed:  # the activation closed since the post was read
+            raise ActivationClosed(post) from None
 
     def withdraw(self, post_id: str, token: str) -> Post:
         post, _ = self.check_link(post_id, LinkAction.WITHDRAW, token, expected=PostStatus.APPROVED)

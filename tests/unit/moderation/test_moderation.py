@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
+from entraide.activation.activation_store import ActivationStore
+from entraide.adapters.table import Check, ConditionFailed
 from entraide.effects.model import Policy
-from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
+from entraide.intake.post_store import PostStore
+from entraide.kernel.errors import (
+    ActivationClosed,
+    PostNotFound,
+    UnknownDecision,
+    WrongPostStatus,
+)
 from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
 from entraide.moderation.desk import ModerationDesk
 from entraide.moderation.effects import (
@@ -20,7 +29,7 @@ from entraide.moderation.effects import (
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
 from entraide.web.refusals import describe_refusal
-from tests.factories import NOW, make_post
+from tests.factories import NOW, make_activation, make_post
 
 MODERATORS = ("alice@moderation.example", "bob@moderation.example")
 PENDING = make_post(kind=Kind.OFFER, category=Category.TRANSPORT, title="Camionnette")
@@ -52,7 +61,10 @@ class MemoryStore:
         at: datetime,
         by: str,
         reason: str | None = None,
+        checks: Sequence[Check] = (),
     ) -> Post:
+        if any(check.key.get("closed") for check in checks):
+            raise ConditionFailed()
         current = self.posts[post.id]
         if (current.status, current.version) != (post.status, post.version):
             raise WrongPostStatus(current)
@@ -89,9 +101,23 @@ def signer_at(moment: datetime) -> LinkSigner:
     return LinkSigner(b"s" * 32, now=lambda: moment)
 
 
-def desk(store: MemoryStore, *, now: datetime = NOW) -> ModerationDesk:
+class Activations:
+    """The activations' condition, with the table's answer: ``closed`` ones fail it."""
+
+    def __init__(self, *closed: str) -> None:
+        self.closed = set(closed)
+
+    def open_check(self, activation_id: str, departement: str | None = None) -> Check:
+        return Check(key={"id": activation_id, "closed": activation_id in self.closed})
+
+
+def desk(
+    store: MemoryStore, *, now: datetime = NOW, activations: Activations | None = None
+) -> ModerationDesk:
     links = LinkBook(signer=lambda: signer_at(now), moderators=MODERATORS)
-    return ModerationDesk(store=store, links=links, now=lambda: now)
+    return ModerationDesk(
+        store=store, links=links, activations=activations or Activations(), now=lambda: now
+    )
 
 
 def token(action: LinkAction, actor: str = MODERATORS[0], version: int = 1) -> str:
@@ -241,3 +267,43 @@ def test_a_moderator_link_cannot_withdraw() -> None:
     store = MemoryStore(replace(PENDING, status=PostStatus.APPROVED, version=2))
     with pytest.raises(InvalidLink):
         desk(store).withdraw("P1", token(LinkAction.WITHDRAW, MODERATORS[0], version=2))
+
+
+def test_an_approval_after_the_activation_closed_is_refused_and_changes_nothing() -> None:
+    # Given a pending post whose activation closed after the moderator opened the link
+    store = MemoryStore(PENDING)
+    closed = desk(store, activations=Activations(PENDING.activation_id))
+    # When the moderator approves it
+    with pytest.raises(ActivationClosed) as refused:
+        closed.decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    # Then nothing changed, and the page says why
+    assert store.posts["P1"] == PENDING
+    assert describe_refusal(refused.value, for_poster=False)[0] == "Alerte terminée"
+    # while a refusal is still possible
+    rejected = closed.decide("P1", LinkAction.REJECT, token(LinkAction.REJECT))
+    assert rejected.status is PostStatus.REJECTED
+
+
+def test_on_the_table_an_approval_checks_the_activation_item_itself(
+    posts: PostStore, activations: ActivationStore
+) -> None:
+    # Given a pending post, and its activation closed (the closing's expiry not run yet)
+    activations.create_activation(make_activation())
+    posts.create_post(PENDING, Contact("poster@example.org"))
+    activations.close_activation(PENDING.activation_id, NOW)
+    links = LinkBook(signer=lambda: signer_at(NOW), moderators=MODERATORS)
+    real = ModerationDesk(store=posts, links=links, activations=activations, now=lambda: NOW)
+    # When the moderator approves it, then refuses it
+    with pytest.raises(ActivationClosed):
+        real.decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    post = posts.get_post("P1")
+    assert post is not None
+    assert post.status is PostStatus.PENDING
+    # and on an open activation the same write goes through
+    activations.create_activation(make_activation(id="A2"))
+    other = replace(PENDING, id="P2", activation_id="A2")
+    posts.create_post(other, Contact("poster@example.org"))
+    approved = real.decide(
+        "P2", LinkAction.APPROVE, signer_at(NOW).sign("P2", LinkAction.APPROVE, 1, MODERATORS[0])
+    )
+    assert (approved.status, approved.version) == (PostStatus.APPROVED, 2)
