@@ -151,6 +151,7 @@ def relay_service(settings: RelaySettings, table: Table) -> Relay:
         load_activation=ActivationStore(table).get_activation,
         digest_threshold=settings.digest_threshold,
         metric=count_metric,
+        lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
     )
 
 

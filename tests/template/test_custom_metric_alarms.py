@@ -49,7 +49,11 @@ def alarm(sam_document: Mapping[str, Any], logical_id: str) -> Mapping[str, Any]
 
 @pytest.mark.parametrize(
     ("alarm_id", "metric"),
-    [("AlertSourceFailingAlarm", "AlertSourceFailed"), ("RelayInDoubtAlarm", "RelayInDoubt")],
+    [
+        ("AlertSourceFailingAlarm", "AlertSourceFailed"),
+        ("EffectGivenUpAlarm", "EffectGivenUp"),
+        ("EffectInDoubtAlarm", "EffectInDoubt"),
+    ],
 )
 def test_the_alarm_watches_the_metric_the_code_emits(
     sam_document: Mapping[str, Any], alarm_id: str, metric: str

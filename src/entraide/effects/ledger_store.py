@@ -19,6 +19,9 @@ Writes are plain, not transactional (a transaction costs twice: "DynamoDB perfor
 underlying reads or writes of every item in the transaction", developer guide,
 "Capacity management for transactions"), except when a completion carries writes of
 another owner that must happen with it.
+
+Why one module: it is the whole boundary between the ledger and the table, each write's
+condition beside the way it recognises its own earlier success; split, the two would drift.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ class _Path:
     """Expression names for the paths of one effect (``#effects.#e0.#state``...), each
     declared when used: DynamoDB refuses a name an expression does not use."""
 
-    FIELDS = frozenset({"state", "attempts", "holder", "lease", "next", "result", "error"})
+    FIELDS = frozenset({"state", "attempts", "holder", "lease", "next", "result", "error", "data"})
 
     def __init__(self, names: dict[str, str], name: str, slot: int) -> None:
         self._names = names
@@ -207,6 +210,7 @@ class DynamoDBLedgerStore(LedgerStore):
         holder: str,
         lease_until: datetime,
         now: datetime,
+        data: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Record | None:
         expression_names: dict[str, str] = {}
         values: Item = {
@@ -229,6 +233,9 @@ class DynamoDBLedgerStore(LedgerStore):
                 f"{path.lease} = :lease",
                 f"{path.attempts} = :n{slot}",
             ]
+            if data is not None and name in data:
+                values[f":d{slot}"] = dict(data[name])
+                sets.append(f"{path.data} = :d{slot}")
         try:
             changed = self.table.write(
                 Update(
@@ -327,22 +334,34 @@ class DynamoDBLedgerStore(LedgerStore):
         return self._leave_index_if_closed(record)
 
     def release(
-        self, key: str, name: str, *, holder: str, retry_at: datetime, error: str
+        self,
+        key: str,
+        name: str,
+        *,
+        holder: str,
+        retry_at: datetime,
+        error: str,
+        data: Mapping[str, Any] | None = None,
     ) -> Record | None:
         names: dict[str, str] = {}
         path = _Path(names, name, 0)
+        values: Item = {
+            ":due": State.DUE.value,
+            ":next": _ms(retry_at),
+            ":error": error,
+            ":claimed": State.CLAIMED.value,
+            ":holder": holder,
+        }
+        expression = f"SET {path.state} = :due, {path.next} = :next, {path.error} = :error"
+        if data is not None:
+            values[":data"] = dict(data)
+            expression += f", {path.data} = :data"
         update = Update(
             key=effect_key(key),
-            expression=f"SET {path.state} = :due, {path.next} = :next, {path.error} = :error",
+            expression=expression,
             condition=f"{path.state} = :claimed AND {path.holder} = :holder",
             names=names,
-            values={
-                ":due": State.DUE.value,
-                ":next": _ms(retry_at),
-                ":error": error,
-                ":claimed": State.CLAIMED.value,
-                ":holder": holder,
-            },
+            values=values,
         )
         try:
             return self._apply(update, ())

@@ -8,10 +8,10 @@ lives on :class:`~entraide.effects.ledger.Entry` and
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from entraide.effects.model import OPEN_STATES, Entry, LedgerStore, Record, State, Subject
 
@@ -67,6 +67,7 @@ class MemoryLedgerStore(LedgerStore):
         holder: str,
         lease_until: datetime,
         now: datetime,
+        data: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Record | None:
         with self._lock:
             record = self.records.get(seen.key)
@@ -89,6 +90,7 @@ class MemoryLedgerStore(LedgerStore):
                         holder=holder,
                         lease_until=lease_until,
                         attempts=entry.attempts + 1,
+                        data=dict((data or {}).get(name, entry.data)),
                     ),
                 )
             return record
@@ -130,7 +132,14 @@ class MemoryLedgerStore(LedgerStore):
             return self._change(seen.key, name, replace(current, state=state))
 
     def release(
-        self, key: str, name: str, *, holder: str, retry_at: datetime, error: str
+        self,
+        key: str,
+        name: str,
+        *,
+        holder: str,
+        retry_at: datetime,
+        error: str,
+        data: Mapping[str, Any] | None = None,
     ) -> Record | None:
         with self._lock:
             record = self.records.get(key)
@@ -141,8 +150,11 @@ class MemoryLedgerStore(LedgerStore):
                 return record
             if not entry.held_by(holder):
                 return None
+            kept = entry.data if data is None else dict(data)
             return self._change(
-                key, name, replace(entry, state=State.DUE, next_at=retry_at, error=error)
+                key,
+                name,
+                replace(entry, state=State.DUE, next_at=retry_at, error=error, data=kept),
             )
 
     def reschedule(self, key: str, at: datetime) -> None:

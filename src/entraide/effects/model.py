@@ -220,9 +220,11 @@ class LedgerStore(ABC):
         holder: str,
         lease_until: datetime,
         now: datetime,
+        data: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Record | None:
         """Claim ``names`` for ``holder`` if each is still as ``seen`` shows it (one more
-        attempt each); None when another run changed one first."""
+        attempt each), with new ``data`` for some (what this attempt will do: a text to
+        send again if it dies); None when another run changed one first."""
 
     @abstractmethod
     def finish(
@@ -246,9 +248,17 @@ class LedgerStore(ABC):
 
     @abstractmethod
     def release(
-        self, key: str, name: str, *, holder: str, retry_at: datetime, error: str
+        self,
+        key: str,
+        name: str,
+        *,
+        holder: str,
+        retry_at: datetime,
+        error: str,
+        data: Mapping[str, Any] | None = None,
     ) -> Record | None:
-        """Give ``holder``'s claim back: the effect is due again at ``retry_at``."""
+        """Give ``holder``'s claim back: the effect is due again at ``retry_at`` (with new
+        ``data`` when given: what it held no longer stands)."""
 
     @abstractmethod
     def reschedule(self, key: str, at: datetime) -> None:

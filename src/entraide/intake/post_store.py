@@ -1,13 +1,13 @@
 """The post item and what travels with it: the one module that reads and writes them.
 
-Intake creates a post; moderation decides it; activation expires it; publishing marks it
-announced; matching finds it near a place; reporting counts it. Each goes through
+Intake creates a post; moderation decides it; activation expires it; publishing tweets it;
+matching finds it near a place; reporting counts it. Each goes through
 :class:`PostStore`, so that one place knows the keys, the attributes and the indexes of
 these items (see docs/data-model.md):
 
 - the post: ``pk = POST#<id>``, ``sk = POST``; ``gsi1`` by status, ``gsi2`` by month of
   creation, ``gsi3`` by activation and geohash cell while it is approved (a sparse
-  index); ``announced_*`` attributes once the relay has tweeted it;
+  index);
 - its contact details, apart: ``pk = POST#<id>``, ``sk = CONTACT``, written in the same
   transaction, so that the post item, its stream records and every index carry no email
   or phone number;
@@ -198,20 +198,6 @@ def intake_key(key: str) -> Item:
     return {"pk": f"{INTAKE_KEY_PREFIX}{digest}", "sk": "KEY"}
 
 
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    """The relay's tweet of a post (or of a digest that covers it), kept on the post item."""
-
-    at: datetime
-    tweet_id: str | None  # None: X said "duplicate", or a crash left it unknown
-    digest: bool
-    in_doubt: bool = False
-
-
-def _unique(values: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(values))
-
-
 class PostReader(Protocol):
     """What matching reads of posts to write to people: a post, and its contact item."""
 
@@ -396,40 +382,6 @@ class PostStore:
         changed = self.get_post(post.id)
         assert changed is not None
         return changed
-
-    # -- announcement (the relay) ------------------------------------------------------
-    def is_announced(self, post_id: str) -> bool:
-        item = self.table.get(post_key(post_id), projection="announced_at")
-        return "announced_at" in (item or {})
-
-    def mark_announced(self, post_ids: Sequence[str], announcement: Announcement) -> list[str]:
-        """Mark posts announced unless they already are; returns those marked now.
-
-        ``announced_at``, ``announced_digest``, ``announced_in_doubt`` and, when known,
-        ``announced_tweet_id``; ``version`` is left alone (the post did not change).
-        """
-        ids = _unique(post_ids)
-        values: Item = {
-            ":at": iso(announcement.at),
-            ":digest": announcement.digest,
-            ":doubt": announcement.in_doubt,
-        }
-        update = "SET announced_at = :at, announced_digest = :digest, announced_in_doubt = :doubt"
-        if announcement.tweet_id is not None:
-            values[":tweet"] = announcement.tweet_id
-            update += ", announced_tweet_id = :tweet"
-        operations = [
-            Update(
-                key=post_key(post_id),
-                expression=update,
-                # never creates a stub post, never announces twice
-                condition="attribute_exists(pk) AND attribute_not_exists(announced_at)",
-                values=values,
-            )
-            for post_id in ids
-        ]
-        failed = self.table.transact_each(operations)
-        return [post_id for index, post_id in enumerate(ids) if index not in failed]
 
     # -- near a place (matching) -------------------------------------------------------
     def approved_in_cell(

@@ -20,6 +20,8 @@ class RelaySettings(EffectSettings):
     relay_dead_letter_queue_url: str = Field(alias="RELAY_DLQ_URL", min_length=1)
     outbox_dir: OptionalFolder = Field(default=None, alias="OUTBOX_DIR")
     digest_threshold: int = Field(default=10, alias="RELAY_DIGEST_THRESHOLD", gt=0)
+    # The first wait after X fails, doubling up to SQS's 15 minutes (a message's attempts).
+    relay_retry_base_seconds: float = Field(default=30.0, alias="RELAY_RETRY_BASE_SECONDS", gt=0)
 
     @field_validator("x_quota")
     @classmethod
