@@ -17,6 +17,10 @@ these items (see docs/data-model.md):
   ``Idempotency-Key`` of a JSON request or the one-time token of a form, with the post it
   created and a digest of the request; written in the post's transaction, so that the same
   request sent again finds its post instead of storing another (7 days).
+
+Why one module: a post, its contact, its poster's history and its request key are written
+in one transaction, and every other room reaches the post through here; the keys and
+attributes of the four item kinds are read together.
 """
 
 from __future__ import annotations
