@@ -47,10 +47,9 @@ relay = relay_service(settings, Table(settings.table_name))
 relay_queue = Queue(settings.relay_queue_url)
 dead_letters = Queue(settings.relay_dead_letter_queue_url)
 processor = BatchProcessor(event_type=EventType.SQS)
-#: A record is started only with this much time left: one call to X may take the poster's
-#: whole timeout (5 s to connect, 20 s to read: entraide.publishing.xapi.DEFAULT_TIMEOUT),
-#: plus the table's writes around it. With less, the message is sent again at once.
-RECORD_TIME = timedelta(seconds=28)
+#: A record is started only with this much time left (see RelaySettings); with less, the
+#: message is sent again at once, for the next invocation.
+RECORD_TIME = timedelta(seconds=settings.relay_record_seconds)
 
 
 def handle(message: dict[str, Any], deadline: datetime) -> RelayOutcome:
