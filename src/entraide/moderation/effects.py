@@ -137,6 +137,7 @@ class ModerationEmails(Protocol):
         reason: str | None,
         withdraw_url: str | None,
         public_url: str | None,
+        form_url: str | None = None,
     ) -> Any: ...
 
 
@@ -248,7 +249,8 @@ class ModerationEffects:
             approved=approved,
             reason=post.reason,
             withdraw_url=self.links.withdraw_url(post) if still_approved else None,
-            public_url=None,
+            public_url=self.links.public_url(post) if still_approved else None,
+            form_url=self.links.form_url,
         )
         return self.mailer.send(message)
 
