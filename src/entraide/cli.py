@@ -6,11 +6,16 @@
     entraide report --month 2026-10 [--out DIR]
     entraide local run [--port 3000] [--moto-port 5000] [--no-iam]
     entraide local fire FUNCTION
+    entraide dlq list [relay|scheduled|stream]
+    entraide dlq redrive relay|scheduled|stream
 
 Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the
 local stack, which they find through the state file it writes under ``var/``
 while it runs.
+
+Why one module: every command shares the parser and the way to find its stack (the table,
+the outputs, the clients); each command is a few lines over the rooms that do the work.
 """
 
 from __future__ import annotations
@@ -232,6 +237,58 @@ def cmd_local_fire(args: argparse.Namespace) -> int:
     return 0
 
 
+def _failure_queues(args: argparse.Namespace) -> tuple[Target, Any]:
+    target = resolve_target(args)
+    print(f"→ {target.description}", file=sys.stderr)
+    return target, target.clients("sqs")
+
+
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    from entraide.adapters.failure_queues import OUTPUTS, count, held
+
+    target, sqs = _failure_queues(args)
+    for queue in [args.queue] if args.queue else list(OUTPUTS):
+        url = target.output(OUTPUTS[queue])
+        print(f"{queue} : {count(sqs, url)} message(s)")
+        for message in held(sqs, queue, url, limit=args.limit):
+            print(f"  {message.message_id}  {message.summary}")
+    return 0
+
+
+def cmd_dlq_redrive(args: argparse.Namespace) -> int:
+    from entraide.adapters.failure_queues import OUTPUTS, Redrive, stream_records
+
+    target, sqs = _failure_queues(args)
+    lambda_ = target.clients("lambda")
+
+    def invoke(function: str, event: dict[str, Any], sync: bool) -> Any:
+        response = lambda_.invoke(
+            FunctionName=function,
+            InvocationType="RequestResponse" if sync else "Event",
+            Payload=json.dumps(event).encode(),
+        )
+        if response.get("FunctionError"):
+            raise CliError(f"{function} : {response['FunctionError']}")
+        payload = response["Payload"].read() if sync else b""
+        return json.loads(payload) if payload else None
+
+    streams = target.clients("dynamodbstreams")
+    region = str(streams.meta.region_name)
+    redrive = Redrive(
+        sqs,
+        args.queue,
+        target.output(OUTPUTS[args.queue]),
+        relay_queue_url=target.outputs.get("RelayQueueUrl"),
+        invoke=invoke,
+        read_stream=lambda batch: stream_records(streams, batch, region),
+    )
+    done, problems = redrive.run(limit=args.limit)
+    print(f"{args.queue} : {done} message(s) renvoyé(s)")
+    for problem in problems:
+        print(f"  laissé dans la file : {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _departement_list(text: str) -> list[str]:
     return [code.strip() for code in text.split(",") if code.strip()]
 
@@ -329,6 +386,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fire.add_argument("function", help="logical id or folder name, e.g. activate")
     fire.set_defaults(handler=cmd_local_fire)
+
+    dlq = commands.add_parser("dlq", help="the failure queues: what they hold, sending it back")
+    dlq.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
+    dlq.add_argument("--aws", action="store_true", help="ignore a running local stack")
+    dlq_actions = dlq.add_subparsers(dest="action", required=True)
+    queues = ["relay", "scheduled", "stream"]
+    dlq_list = dlq_actions.add_parser("list", parents=[state], help="what each queue holds")
+    dlq_list.add_argument("queue", nargs="?", choices=queues)
+    dlq_list.add_argument("--limit", type=int, default=20, help="messages shown per queue")
+    dlq_list.set_defaults(handler=cmd_dlq_list)
+    redrive = dlq_actions.add_parser(
+        "redrive", parents=[state], help="send a queue's messages back to be done again"
+    )
+    redrive.add_argument("queue", choices=queues)
+    redrive.add_argument("--limit", type=int, default=100)
+    redrive.set_defaults(handler=cmd_dlq_redrive)
     return parser
 
 
