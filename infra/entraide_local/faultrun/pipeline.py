@@ -367,8 +367,11 @@ class Pipeline:
         )
 
     # -- invoking a function -------------------------------------------------------------
-    def invoke(self, name: str, event: Any, *, remaining_ms: int = INVOCATION_MS) -> Any:
-        """The handler's result, or the exception it raised (Lambda's function error)."""
+    def invoke(
+        self, name: str, event: Any, *, remaining_ms: int = INVOCATION_MS, label: str = ""
+    ) -> Any:
+        """The handler's result, or the exception it raised (Lambda's function error);
+        what it costs in DynamoDB units is counted under ``label`` (default: ``name``)."""
         function = self.functions[name]
         self.tally.invocations += 1
         with ExitStack() as stack:
@@ -380,7 +383,7 @@ class Pipeline:
                     acting_as(function.policy.document, function.policy.principal)
                 )
             stack.enter_context(self.faults.active())
-            stack.enter_context(self.meter.measuring(name))
+            stack.enter_context(self.meter.measuring(label or name))
             try:
                 # what a function prints (its metrics) goes to CloudWatch, not to the bench
                 with contextlib.redirect_stdout(io.StringIO()):
@@ -675,7 +678,7 @@ class Pipeline:
                 region=REGION,
                 account="123456789012",
             )
-            self.invoke(name, event, remaining_ms=10_000)
+            self.invoke(name, event, remaining_ms=10_000, label=f"{name} (schedule)")
 
     # -- what happened -------------------------------------------------------------------
     def emails(self) -> Iterator[tuple[str, str, str]]:
