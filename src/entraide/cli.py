@@ -3,6 +3,8 @@
     entraide activation open --departement 11 --hazard inondation
     entraide activation close ID
     entraide activation list [--all] [--json]
+    entraide sources check [--sources JSON] [--at TIME] [--json]
+    entraide sources status [--json]
     entraide report --month 2026-10 [--out DIR]
     entraide local run [--port 3000] [--moto-port 5000] [--no-iam]
     entraide local fire FUNCTION
@@ -13,9 +15,6 @@ Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the
 local stack, which they find through the state file it writes under ``var/``
 while it runs.
-
-Why one module: every command shares the parser and the way to find its stack (the table,
-the outputs, the clients); each command is a few lines over the rooms that do the work.
 """
 
 from __future__ import annotations
@@ -24,77 +23,20 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entraide.cli_dlq import add_dlq_commands
+from entraide.cli_sources import add_sources_commands
+from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
 from entraide.kernel.errors import DomainError
 from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 if TYPE_CHECKING:
     from entraide.activation.activation_store import ActivationStore
 
-DEFAULT_STACK = "shareentraide"
 DEFAULT_STATE_DIR = "var"
-
-
-class CliError(Exception):
-    """A problem the operator can fix; printed without a traceback."""
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where the commands act: the stack's outputs and a way to make its boto3 clients."""
-
-    outputs: dict[str, str]
-    clients: Callable[[str], Any]
-    description: str
-
-    def output(self, name: str) -> str:
-        if name not in self.outputs:
-            raise CliError(f"{self.description} : pas de sortie {name}.")
-        return self.outputs[name]
-
-
-def _local_state(path: Path) -> dict[str, Any] | None:
-    """The running local stack's state, or None when none runs (or it is not installed)."""
-    try:
-        from entraide_local.state import running_state
-    except ImportError:  # a deployment without the development tools
-        return None
-    return running_state(path)
-
-
-def resolve_target(args: argparse.Namespace) -> Target:
-    """``--table`` (AWS), else the running local stack, else the CloudFormation stack."""
-    import boto3
-
-    if getattr(args, "table", None):
-        return Target({"TableName": args.table}, boto3.client, f"table {args.table} (AWS)")
-    state = None if args.aws else _local_state(Path(args.state_dir))
-    if state is not None:
-        session = boto3.session.Session(
-            region_name=state["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        )
-
-        def local_client(service: str) -> Any:
-            return session.client(service, endpoint_url=state["endpoint_url"])
-
-        outputs = dict(state["outputs"])
-        return Target(outputs, local_client, f"pile locale ({state['endpoint_url']})")
-    cloudformation = boto3.client("cloudformation")
-    try:
-        stack = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0]
-    except Exception as exc:  # botocore errors: no credentials, no stack, no network
-        raise CliError(
-            f"Aucune pile locale en cours et pile AWS « {args.stack} » introuvable ({exc}). "
-            "Lancez « make run », ou passez --table / --stack."
-        ) from exc
-    outputs = {out["OutputKey"]: out["OutputValue"] for out in stack.get("Outputs", [])}
-    return Target(outputs, boto3.client, f"pile AWS {args.stack}")
 
 
 def _activations(args: argparse.Namespace) -> ActivationStore:
@@ -237,58 +179,6 @@ def cmd_local_fire(args: argparse.Namespace) -> int:
     return 0
 
 
-def _failure_queues(args: argparse.Namespace) -> tuple[Target, Any]:
-    target = resolve_target(args)
-    print(f"→ {target.description}", file=sys.stderr)
-    return target, target.clients("sqs")
-
-
-def cmd_dlq_list(args: argparse.Namespace) -> int:
-    from entraide.adapters.failure_queues import OUTPUTS, count, held
-
-    target, sqs = _failure_queues(args)
-    for queue in [args.queue] if args.queue else list(OUTPUTS):
-        url = target.output(OUTPUTS[queue])
-        print(f"{queue} : {count(sqs, url)} message(s)")
-        for message in held(sqs, queue, url, limit=args.limit):
-            print(f"  {message.message_id}  {message.summary}")
-    return 0
-
-
-def cmd_dlq_redrive(args: argparse.Namespace) -> int:
-    from entraide.adapters.failure_queues import OUTPUTS, Redrive, stream_records
-
-    target, sqs = _failure_queues(args)
-    lambda_ = target.clients("lambda")
-
-    def invoke(function: str, event: dict[str, Any], sync: bool) -> Any:
-        response = lambda_.invoke(
-            FunctionName=function,
-            InvocationType="RequestResponse" if sync else "Event",
-            Payload=json.dumps(event).encode(),
-        )
-        if response.get("FunctionError"):
-            raise CliError(f"{function} : {response['FunctionError']}")
-        payload = response["Payload"].read() if sync else b""
-        return json.loads(payload) if payload else None
-
-    streams = target.clients("dynamodbstreams")
-    region = str(streams.meta.region_name)
-    redrive = Redrive(
-        sqs,
-        args.queue,
-        target.output(OUTPUTS[args.queue]),
-        relay_queue_url=target.outputs.get("RelayQueueUrl"),
-        invoke=invoke,
-        read_stream=lambda batch: stream_records(streams, batch, region),
-    )
-    done, problems = redrive.run(limit=args.limit)
-    print(f"{args.queue} : {done} message(s) renvoyé(s)")
-    for problem in problems:
-        print(f"  laissé dans la file : {problem}", file=sys.stderr)
-    return 1 if problems else 0
-
-
 def _departement_list(text: str) -> list[str]:
     return [code.strip() for code in text.split(",") if code.strip()]
 
@@ -336,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     list_.add_argument("--all", action="store_true", help="include closed activations")
     list_.add_argument("--json", action="store_true")
     list_.set_defaults(handler=cmd_activation_list)
+
+    add_sources_commands(commands, state)
 
     report = commands.add_parser(
         "report", parents=[state], help="the monthly KPI report, to the reports bucket"
@@ -387,21 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire.add_argument("function", help="logical id or folder name, e.g. activate")
     fire.set_defaults(handler=cmd_local_fire)
 
-    dlq = commands.add_parser("dlq", help="the failure queues: what they hold, sending it back")
-    dlq.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
-    dlq.add_argument("--aws", action="store_true", help="ignore a running local stack")
-    dlq_actions = dlq.add_subparsers(dest="action", required=True)
-    queues = ["relay", "scheduled", "stream"]
-    dlq_list = dlq_actions.add_parser("list", parents=[state], help="what each queue holds")
-    dlq_list.add_argument("queue", nargs="?", choices=queues)
-    dlq_list.add_argument("--limit", type=int, default=20, help="messages shown per queue")
-    dlq_list.set_defaults(handler=cmd_dlq_list)
-    redrive = dlq_actions.add_parser(
-        "redrive", parents=[state], help="send a queue's messages back to be done again"
-    )
-    redrive.add_argument("queue", choices=queues)
-    redrive.add_argument("--limit", type=int, default=100)
-    redrive.set_defaults(handler=cmd_dlq_redrive)
+    add_dlq_commands(commands, state)
     return parser
 
 

@@ -200,7 +200,7 @@ class Pipeline:
 
     def _progress(self) -> bool:
         """Whether the world changed since the last look: emails, tweets, stream records."""
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
         seen = (
@@ -261,7 +261,7 @@ class Pipeline:
         self.meter.install()
         self.functions = {name: self._load(name) for name in FUNCTIONS}
         self.functions["relay"].module.relay.poster = self.x
-        router = self.functions["stream_router"].module
+        router: Any = self.functions["stream_router"].module
         router.consumers = {route: self._consumer(route) for route in router.consumers}
         self._open_activation()
         streams = self.client("dynamodbstreams")
@@ -307,7 +307,7 @@ class Pipeline:
         return indexes
 
     def _read_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
         backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
@@ -686,7 +686,7 @@ class Pipeline:
         import email
         import email.policy
 
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
         sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages

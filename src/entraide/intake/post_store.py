@@ -332,6 +332,24 @@ class PostStore:
             for post in self._by_status(status, activation_id)
         ]
 
+    def open_posts_page(
+        self, activation_id: str, status: PostStatus, *, limit: int, start: Item | None = None
+    ) -> tuple[list[Post], Item | None]:
+        """One page of an activation's posts in ``status`` (the status index, filtered):
+        at most ``limit`` posts read, from ``start``; and where to go on from (None: done).
+        Closing an activation expires its posts page by page, resuming where it stopped."""
+        partition, _ = INDEX_KEYS[BY_STATUS]
+        items, last = self.table.query_page(
+            "#pk = :pk",
+            {":pk": f"{POST_PREFIX}{status.value}", ":only": activation_id},
+            names={"#pk": partition, "#only": "activation_id"},
+            index=BY_STATUS,
+            filter="#only = :only",
+            limit=limit,
+            start=start,
+        )
+        return [post_from_item(item) for item in items], last
+
     def transition(
         self,
         post: Post,
