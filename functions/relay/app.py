@@ -105,7 +105,12 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         if not isinstance(error, TemporaryFailure) and not aws_trouble(error):
             raise  # a fault in the code: the queue's retries, then the dead-letter queue
         jitter = random.random()  # noqa: S311 - spreading retries, no secret
-        wait = retry_delay(attempt, base=settings.relay_retry_base_seconds, jitter=jitter)
+        wait = retry_delay(
+            attempt,
+            base=settings.relay_retry_base_seconds,
+            jitter=jitter,
+            cap=settings.relay_retry_cap_seconds,
+        )
         outcome = Deferred(now + wait, describe(error))
         attempt += 1
     if isinstance(outcome, Deferred):
