@@ -1,6 +1,8 @@
-"""Relay queue → X: approved posts and activation announcements, once each, within quota.
+"""Relay queue → X: approved posts and activation announcements, once each, within quota;
+and the tweets of posts that ended, deleted.
 
-Messages come from the approved-posts and activation-events topics (raw delivery). A
+Messages come from the approved-posts and activation-events topics (raw delivery), and
+from the retention function for posts that left the public (``post-retracted``). A
 deferral (budget spent, X's 429, X down, too little time left) re-sends the message with a
 delay and consumes the original: an X outage, however long, burns no receive and sends
 nothing to the dead-letter queue. Only X's permanent refusal goes there at once (an
@@ -17,11 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,7 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
 from entraide.effects.ledger import describe
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.publishing.relay_outcomes import (
     ATTEMPT,
     Deferred,
@@ -39,14 +37,18 @@ from entraide.publishing.relay_outcomes import (
     defer_delay_seconds,
     retry_delay,
 )
+from entraide.publishing.retraction import RETRACTED_EVENT
 from entraide.settings.publishing import RelaySettings
-from entraide.wiring import relay_service
+from entraide.wiring import relay_service, retractor, x_poster
 
 settings = RelaySettings.from_environ(os.environ)
-relay = relay_service(settings, Table(settings.table_name))
+table = Table(settings.table_name)
+poster = x_poster(settings)
+relay = relay_service(settings, table, poster)
+retractions = retractor(table, poster)
 relay_queue = Queue(settings.relay_queue_url)
 dead_letters = Queue(settings.relay_dead_letter_queue_url)
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = batch_processor(EventType.SQS)
 #: A record is started only with this much time left (see RelaySettings); with less, the
 #: message is sent again at once, for the next invocation.
 RECORD_TIME = timedelta(seconds=settings.relay_record_seconds)
@@ -58,6 +60,8 @@ def handle(message: dict[str, Any], deadline: datetime) -> RelayOutcome:
         return relay.handle_approved(message, deadline=deadline)
     if event.startswith("activation-"):
         return relay.handle_activation_event(message, deadline=deadline)
+    if event == RETRACTED_EVENT:
+        return retractions.handle(message, deadline=deadline)
     raise PermanentFailure(f"Unknown relay message event {event!r}.")
 
 
@@ -121,6 +125,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -13,3 +13,5 @@ class ReportSettings(MailSettings):
 
     reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=3)
     report_recipients: Addresses = Field(alias="REPORT_RECIPIENTS", min_length=1)
+    # the email's footer links to the privacy page, as every email does
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
