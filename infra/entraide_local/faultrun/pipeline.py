@@ -47,6 +47,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from ..api import HttpRequest, build_routes, http_response, proxy_event
 from ..faults import FaultPlan, no_faults
 from ..filters import FilterCriteria
+from ..inprocess import environment as environment_set
 from ..provision import Deployment, provision
 from ..queues import to_lambda_record as sqs_record
 from ..schedules import scheduled_event
@@ -340,7 +341,7 @@ class Pipeline:
             "MODERATOR_EMAILS": ",".join(self.scenario.moderators),
             "AWS_LAMBDA_FUNCTION_NAME": deployed.name,
         }
-        with _environment(environment):
+        with environment_set(environment):
             spec = importlib.util.spec_from_file_location(
                 f"faultrun_{name}", ROOT / "functions" / name / "app.py"
             )
@@ -378,7 +379,7 @@ class Pipeline:
         function = self.functions[name]
         self.tally.invocations += 1
         with ExitStack() as stack:
-            stack.enter_context(_environment(function.environment))
+            stack.enter_context(environment_set(function.environment))
             if function.policy is not None:
                 from ..iam.hook import acting_as
 
@@ -762,19 +763,8 @@ def _scan(client: Any, table: str) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@contextmanager
 def _aws_environment() -> Iterator[None]:
-    with _environment(
+    with environment_set(
         {
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing",
