@@ -239,8 +239,19 @@ class NoticeStore:
             Put(item=_due_item(digest, due_at, self.memory)),
         ]
 
-    def put_due(self, digest: str, due_at: datetime) -> None:
-        self.table.write(Put(item=_due_item(digest, due_at, self.memory)))
+    def put_due(self, digest: str, due_at: datetime) -> str:
+        """Write the due hint of ``digest`` at ``due_at``; returns its sort key."""
+        item = _due_item(digest, due_at, self.memory)
+        self.table.write(Put(item=item))
+        return str(item["sk"])
+
+    def move_due(self, digest: str, due_at: datetime, hints: Iterable[str]) -> None:
+        """Look at ``digest`` again at ``due_at``, instead of at its old ``hints``: the new
+        hint is written first (a failure in between leaves both, never neither), then the
+        old ones are deleted, except the new one when it falls in the second of an old one
+        (a hint's key is to the second: it is the same item, written again)."""
+        kept = self.put_due(digest, due_at)
+        self.forget(digest, (), [hint for hint in hints if hint != kept])
 
     def forget(self, digest: str, notices: Iterable[PendingNotice], hints: Iterable[str]) -> int:
         """Delete notices (sent or stale) and due hints (their sort keys); returns how many

@@ -252,8 +252,7 @@ class NoticeBook:
             return 0
         ready_at = pending[0].queued_at + self.grouping_delay
         if ready_at > now:
-            self.notices.put_due(digest, ready_at)
-            self.notices.forget(digest, (), hints)
+            self.notices.move_due(digest, ready_at, hints)
             return 0
         batch = pending[: self.max_per_email]
         key = email_subject(digest, batch[0])
@@ -264,8 +263,7 @@ class NoticeBook:
             return self._after(digest, hints, key, report.done, now)
         claim = self.notices.claim_slot(digest, now, self.min_interval, token=key)
         if isinstance(claim, datetime):  # emailed less than min_interval ago
-            self.notices.put_due(digest, claim + self.min_interval)
-            self.notices.forget(digest, (), hints)
+            self.notices.move_due(digest, claim + self.min_interval, hints)
             return 0
         subject = Subject(
             key=key,
@@ -298,11 +296,14 @@ class NoticeBook:
             # the first last: while it is pending, the next run names this same email
             if not self.notices.forget(digest, told[1:], ()):
                 self.notices.forget(digest, told[:1], ())
+        # The next look, when something waits; a retry due within the second of the hint
+        # being handled is that same hint, kept (moved, not deleted after being written).
         if record is not None and email is not None and email.open:
-            self.notices.put_due(digest, record.wake_at() or now)
+            self.notices.move_due(digest, record.wake_at() or now, hints)
         elif self.pending(digest):
-            self.notices.put_due(digest, now + self.min_interval)
-        self.notices.forget(digest, (), hints)
+            self.notices.move_due(digest, now + self.min_interval, hints)
+        else:
+            self.notices.forget(digest, (), hints)
         if done:
             logger.info("Match notice sent", extra={"subject": key})
         return done

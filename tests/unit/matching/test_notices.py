@@ -112,8 +112,12 @@ def book(table: Table, mailer: RecordingMailer, links: ContactLinks, clock: Cloc
 def book_for(table: Table, mailer: Sender, links: ContactLinks, **options: Any) -> NoticeBook:
     """The notice book as wiring builds it, over ``table`` (its ledger on its clock)."""
     compose = functools.partial(match_notice, links=links, privacy_url=PRIVACY_URL)
+    retry_base = options.pop("retry_base", timedelta(minutes=1))
     ledger = Ledger(
-        DynamoDBLedgerStore(table), clock=options.get("now", utcnow), pause=lambda seconds: None
+        DynamoDBLedgerStore(table),
+        clock=options.get("now", utcnow),
+        pause=lambda seconds: None,
+        retry_base=retry_base,
     )
     return NoticeBook(
         NoticeStore(table),
@@ -393,6 +397,26 @@ def test_a_send_whose_outcome_is_unknown_goes_again_only_after_its_claim(
     assert len(mailer.to(NEEDY)) == 2
     clock.advance(hours=2)
     assert book.flush() == 0
+
+
+def test_a_retry_due_within_the_second_of_its_hint_keeps_the_recipient_due(
+    table: Table, posts: PostStore, mailer: RecordingMailer, links: ContactLinks, clock: Clock
+) -> None:
+    # Given a ledger that tries a refused send again within the second (a due hint's key
+    # is to the second), and a match whose notices are due now
+    book = book_for(table, mailer, links, now=clock, retry_base=timedelta(milliseconds=100))
+    need, [offer] = need_and_offers(posts, 1)
+    book.queue(FakeMatch(need, offer, 3.0))
+    # When the scheduled flush runs and SES refuses the first email
+    mailer.during_send = throttled
+    assert book.flush() == 1
+    # Then the refused recipient is still due: the hint written for the retry is the one
+    # the flush was handling, and it was kept, not deleted after being written again
+    assert len(book.due_recipients(clock() + timedelta(seconds=1))) == 1
+    clock.advance(seconds=1)
+    assert book.flush() == 1
+    assert len(mailer.sent) == 2
+    assert book.due_recipients(clock() + 2 * HOUR) == {}
 
 
 def test_the_scheduled_flush_goes_on_after_a_recipient_fails(
