@@ -15,21 +15,21 @@ Faults apply only to the calls made inside :meth:`FaultPlan.active` (this thread
 so that a test's or a bench's own calls stay clean; they are planned one by one
 (:meth:`FaultPlan.fail`) or drawn at random (``rate``, half before and half after).
 
-The handlers are registered on botocore's built-in handlers (every session made afterwards)
-and on the sessions and clients that exist, as the IAM enforcement does
-(:mod:`entraide_local.iam.hook`).
+The handlers are registered on every botocore session and client of the process, present
+and future, as the IAM enforcement's (:mod:`entraide_local.botocore_events`).
 """
 
 from __future__ import annotations
 
 import contextvars
-import gc
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from .botocore_events import ProcessHook
 
 BEFORE, AFTER = "before", "after"
 #: The services whose calls carry the pipeline's effects and state.
@@ -130,7 +130,7 @@ class FaultPlan:
     @contextmanager
     def active(self) -> Iterator[FaultPlan]:
         """Faults for the calls made inside the block (this thread or task only)."""
-        _hook()
+        _HOOK.install()
         token = _ACTIVE.set(self)
         try:
             yield self
@@ -222,33 +222,11 @@ def _on_after(http_response: Any, model: Any, context: Any = None, **kwargs: Any
     raise error(endpoint_url=url)
 
 
-_HANDLERS = (
-    ("before-parameter-build", _on_parameters),
-    ("before-call", _on_call),
-    ("after-call", _on_after),
+_HOOK = ProcessHook(
+    _KEY,
+    (
+        ("before-parameter-build", _on_parameters),
+        ("before-call", _on_call),
+        ("after-call", _on_after),
+    ),
 )
-_hooked = False
-_hook_lock = threading.Lock()
-
-
-def _hook() -> None:
-    """Register the handlers, once per process, on future and existing botocore objects."""
-    global _hooked
-    with _hook_lock:
-        if _hooked:
-            return
-        import botocore.handlers
-        from botocore.client import BaseClient
-        from botocore.session import Session
-
-        botocore.handlers.BUILTIN_HANDLERS.extend(_HANDLERS)
-        for thing in gc.get_objects():
-            if isinstance(thing, Session):
-                emitter = thing.get_component("event_emitter")
-            elif isinstance(thing, BaseClient):
-                emitter = thing.meta.events
-            else:
-                continue
-            for event, handler in _HANDLERS:
-                emitter.register(event, handler, unique_id=f"{_KEY}.{event}")
-        _hooked = True
