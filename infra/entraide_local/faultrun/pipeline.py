@@ -31,6 +31,7 @@ import importlib.util
 import io
 import json
 import os
+import random
 import re
 import threading
 import time
@@ -177,6 +178,7 @@ class Pipeline:
         and whenever the rest is idle."""
         with ExitStack() as stack:
             stack.enter_context(_aws_environment())
+            stack.enter_context(_seeded(self.scenario.seed))
             from moto import mock_aws
 
             stack.enter_context(mock_aws())
@@ -760,6 +762,21 @@ def _count(sqs: Any, url: str) -> int:
 def _scan(client: Any, table: str) -> list[dict[str, Any]]:
     pages = client.get_paginator("scan").paginate(TableName=table)
     return [item for page in pages for item in page["Items"]]
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """The functions' own draws (the jitter of the ledger's and the relay's backoffs) from
+    the run's seed, the process's generator given back afterwards. With the fault plan's
+    and X's seeds, a run draws the same numbers in the same order; what still varies from
+    one run to the next is time: how far a lease or a backoff has run when a schedule fires
+    depends on the machine's speed."""
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved)
 
 
 @contextmanager
