@@ -1,7 +1,8 @@
 """Handlers on every botocore call of the process: the one way the local stack hooks botocore.
 
-The IAM enforcement (:mod:`entraide_local.iam.hook`) and the fault plan
-(:mod:`entraide_local.faults`) both watch each AWS call through botocore's events. A
+The IAM enforcement (:mod:`entraide_local.iam.hook`), the fault plan
+(:mod:`entraide_local.faults`) and a fault run's capacity meter
+(:mod:`entraide_local.faultrun.meter`) watch each AWS call through botocore's events. A
 handler is registered on ``botocore.handlers.BUILTIN_HANDLERS``, which every botocore
 session created afterwards registers (powertools makes its own ``boto3.session.Session()``),
 and on the sessions and clients that already exist (a handler's module is often imported
@@ -19,11 +20,20 @@ Handler = Callable[..., Any]
 
 
 class ProcessHook:
-    """``handlers`` ((event, handler) pairs) registered once per process, under ``key``."""
+    """``handlers`` ((event, handler) pairs) registered once per process, under ``key``;
+    ``first``: handlers that run before the others of their event (one that prices a
+    call's answer before another makes it lost)."""
 
-    def __init__(self, key: str, handlers: Sequence[tuple[str, Handler]]) -> None:
+    def __init__(
+        self,
+        key: str,
+        handlers: Sequence[tuple[str, Handler]],
+        *,
+        first: Sequence[tuple[str, Handler]] = (),
+    ) -> None:
         self.key = key
         self.handlers = tuple(handlers)
+        self.first = tuple(first)
         self._installed = False
         self._lock = threading.Lock()
 
@@ -37,6 +47,9 @@ class ProcessHook:
             from botocore.session import Session
 
             botocore.handlers.BUILTIN_HANDLERS.extend(self.handlers)
+            botocore.handlers.BUILTIN_HANDLERS.extend(
+                (event, handler, botocore.handlers.REGISTER_FIRST) for event, handler in self.first
+            )
             for thing in gc.get_objects():
                 if isinstance(thing, Session):
                     emitter = thing.get_component("event_emitter")
@@ -46,4 +59,6 @@ class ProcessHook:
                     continue
                 for event, handler in self.handlers:
                     emitter.register(event, handler, unique_id=f"{self.key}.{event}")
+                for event, handler in self.first:
+                    emitter.register_first(event, handler, unique_id=f"{self.key}.{event}")
             self._installed = True

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ..botocore_events import ProcessHook
+
 WRITE_UNIT = 1024
 READ_UNIT = 4096
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
@@ -145,28 +147,13 @@ class CapacityMeter:
                 self.reads[label] = self.reads.get(label, 0.0) + units
 
     def install(self) -> None:
-        """Register the handlers on botocore's built-ins and on what exists already."""
-        import gc
-
-        import botocore.handlers
-        from botocore.client import BaseClient
-        from botocore.session import Session
-
-        botocore.handlers.BUILTIN_HANDLERS.extend(
-            [
-                ("before-parameter-build.dynamodb", self.begin),
-                ("after-call.dynamodb", self.end, botocore.handlers.REGISTER_FIRST),
-            ]
-        )
-        for thing in gc.get_objects():
-            if isinstance(thing, Session):
-                emitter = thing.get_component("event_emitter")
-            elif isinstance(thing, BaseClient):
-                emitter = thing.meta.events
-            else:
-                continue
-            emitter.register("before-parameter-build.dynamodb", self.begin)
-            emitter.register_first("after-call.dynamodb", self.end)
+        """Register the handlers on every botocore session and client, present and future;
+        the pricing of an answer runs first (before a fault makes it lost)."""
+        ProcessHook(
+            f"{_KEY}.{id(self)}",  # one meter per run: its own handlers
+            [("before-parameter-build.dynamodb", self.begin)],
+            first=[("after-call.dynamodb", self.end)],
+        ).install()
 
     # -- pricing -----------------------------------------------------------------------
     def _keys(self, operation: str, params: Mapping[str, Any]) -> list[str]:
