@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +25,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "src" / "entraide" / "web" / "openapi.json"
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _resolvers() -> list[Any]:
     """The resolver (``app``) of every function with Api events, in the template's order."""
     import boto3
     from moto import mock_aws
 
+    from entraide_local.inprocess import environment
     from entraide_local.provision import provision
     from entraide_local.template import ApiEvent
 
@@ -53,7 +41,7 @@ def _resolvers() -> list[Any]:
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     }
     resolvers = []
-    with _environment(aws), mock_aws():
+    with environment(aws), mock_aws():
         deployment = provision(REPO_ROOT / "template.yaml", boto3.Session())
         for function in deployment.functions.values():
             if not function.spec.events_of(ApiEvent):
@@ -63,7 +51,7 @@ def _resolvers() -> list[Any]:
             assert spec is not None
             assert spec.loader is not None
             module = importlib.util.module_from_spec(spec)
-            with _environment(dict(function.environment)):
+            with environment(function.environment):
                 spec.loader.exec_module(module)
             resolvers.append(module.app)
     return resolvers

@@ -1,7 +1,9 @@
 """Table stream → activations opened or closed: announce once, expire the posts of a closing.
 
 The FilterCriteria of the template deliver activation items only: a new open one, or
-one going from open to closed, whether an operator (CLI) or the alert feeds did it.
+one going from open to closed, whether an operator (CLI) or the alert feeds did it. Each is
+a subject of the effects ledger (see entraide.activation.events); on its schedule, the
+function finishes what is due (a second pass of a closing's expiry, a failed announcement).
 """
 
 from __future__ import annotations
@@ -12,88 +14,54 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore, activation_from_item
-from entraide.activation.events import (
-    ActivationEvent,
-    ActivationTopic,
-    events_of_change,
-    expire_posts,
-)
-from entraide.adapters.once import OnceOnly
-from entraide.adapters.table import Table, changed_images
+from entraide.activation.events import ACTIVATION_EVENTS, ActivationEffects, ActivationTopic
+from entraide.adapters.table import Table, changed_images, entity_of
+from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import PostStore
-from entraide.kernel.model import Activation
 from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.activation import ActivationEventsSettings
-
-# Margin before the function's timeout when expiring the posts of a closing: what is left
-# then is finished by the next activate run (the closing left a job in the table).
-EXPIRY_MARGIN_SECONDS = 10.0
+from entraide.wiring import effect_ledger
 
 settings = ActivationEventsSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-posts = PostStore(table, retention=settings.retention())
-jobs = ActivationStore(table)
-topic = ActivationTopic(settings.activation_events_topic_arn)
+activations = ActivationStore(table)
+effects = ActivationEffects(
+    topic=ActivationTopic(settings.activation_events_topic_arn),
+    posts=PostStore(table, retention=settings.retention()),
+    activations=activations,
+    jobs=activations,  # the closing's expiry job, which the activate run also finishes
+    clock=lambda: datetime.now(UTC),
+)
+ledger = effect_ledger(settings, table)
 processor = batch_processor(EventType.DynamoDBStreams)
 
 
-def announce(effect: dict[str, Any], activation: Activation) -> dict[str, str]:
-    message_id = topic.announce(activation, ActivationEvent(effect["event"]))
-    metrics.add_metric(name=f"Effect.{effect['event']}", unit=MetricUnit.Count, value=1)
-    logger.info("Activation announced", extra={**effect, "hashtag": activation.hashtag})
-    return {"message_id": message_id}
-
-
-announce_once = OnceOnly(settings.table_name, announce)
-
-
 def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
-    """One activation change; powertools passes the invocation's context (its name)."""
+    if entity_of(record) != "activation":  # a redrive sends every record of a range
+        return
     old, new = changed_images(record, activation_from_item)
-    for event in events_of_change(old, new):
-        announce_once(effect={"event": event.value, "activation_id": new.id}, activation=new)
-        if event is ActivationEvent.CLOSED and new.closed_at is not None:
-            job = next(
-                (j for j in jobs.pending_expiries() if j.activation_id == new.id),
-                None,
-            )
-            if job is None:
-                continue  # expired already (a replayed record), or by the activate run
-            done = expire_posts(
-                posts,
-                jobs,
-                job,
-                now=lambda: datetime.now(UTC),
-                time_left=lambda: (
-                    lambda_context.get_remaining_time_in_millis() / 1000 - EXPIRY_MARGIN_SECONDS
-                ),
-            )
-            metrics.add_metric(
-                name="PostExpired", unit=MetricUnit.Count, value=done.expired - job.expired
-            )
-            logger.info(
-                "Posts expired",
-                extra={
-                    "activation_id": new.id,
-                    "count": done.expired - job.expired,
-                    "finished": done.status is None,
-                },
-            )
+    subject = effects.subject_of_change(old, new)
+    if subject is None:
+        return
+    deadline = effects.deadline = ledger.deadline_of(lambda_context)
+    report = ledger.run(subject, effects.performer(new), deadline=deadline)
+    metrics.add_metric(name="EffectDone", unit=MetricUnit.Count, value=report.done)
+    logger.info("Activation effects", extra={"activation_id": new.id, **report.as_dict()})
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @redacted_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    announce_once.register_lambda_context(context)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    if scheduled(event):
+        deadline = effects.deadline = ledger.deadline_of(context)
+        swept = ledger.sweep(ACTIVATION_EVENTS, effects.performer_for, deadline=deadline)
+        logger.info("Activation effects swept", extra=swept.as_dict())
+        return {"swept": swept.as_dict()}
     return process_partial_response(
-        event=event,
-        record_handler=record_handler,
-        processor=processor,
-        context=context,
+        event=event, record_handler=record_handler, processor=processor, context=context
     )

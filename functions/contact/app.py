@@ -1,7 +1,8 @@
 """Contact through the platform: a person in need writes to a helper from a signed link.
 
 GET shows the form and changes nothing; POST sends the helper one email (the person's
-address only if they agreed), at most once an hour per pair.
+address only if they agreed), at most once an hour per pair. On its schedule, the function
+sends the messages accepted but not sent yet (the effects ledger's sweep).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
+from entraide.effects.ledger import scheduled
 from entraide.kernel.errors import ContactTooSoon, DomainError, InvalidInput
+from entraide.matching.contact import CONTACT
 from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.matching import MatchSettings
 from entraide.web import api_doc, pages
@@ -79,7 +82,12 @@ def send_message(offer_id: str) -> Response[str]:
     form = parse_contact_form(fields)
     try:
         sent = desk.send(
-            offer_id, form.need_id, form.token, message=form.message, share_email=form.share_email
+            offer_id,
+            form.need_id,
+            form.token,
+            message=form.message,
+            share_email=form.share_email,
+            deadline=desk.ledger.deadline_of(app.lambda_context),
         )
     except (InvalidInput, ContactTooSoon) as error:  # the form again, with what was written
         page = render_contact_page(
@@ -111,4 +119,10 @@ def refuse(error: DomainError) -> Response[str]:
 @metrics.log_metrics
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if scheduled(event):  # the messages accepted but not sent yet
+        swept = desk.ledger.sweep(
+            CONTACT, desk.performer_for, deadline=desk.ledger.deadline_of(context)
+        )
+        logger.info("Contact messages swept", extra=swept.as_dict())
+        return {"swept": swept.as_dict()}
     return app.resolve(event, context)

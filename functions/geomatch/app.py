@@ -1,15 +1,16 @@
 """Table stream → posts just approved: find counterparts nearby, record the pairs, tell people.
 
-Also on a schedule: send the grouped match notices that waited for the hourly cap, then
-give the posts approved before the place keys their new index keys (once, with the time
-left). Matches are conditional writes and notices are queued idempotently, so a replayed
-batch records nothing twice and emails nobody twice.
+Each pair is recorded with its notices in one transaction, so a replayed batch records
+nothing twice and emails nobody twice (see entraide.matching.counterparts and .notices).
+On its schedule, the function sends the grouped notices whose hour has come, matches
+again the posts approved in the last hour (two counterparts approved within the index's
+lag never saw each other, and a record given up by the stream never came), then gives the
+posts approved before the place keys their new index keys (once, with the time left).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,9 +18,11 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.adapters.table import Table, changed_images
+from entraide.adapters.table import Table, changed_images, entity_of
+from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import PostStore, post_from_item
-from entraide.matching.counterparts import match_new_post
+from entraide.kernel.model import PostStatus
+from entraide.matching.counterparts import RECONCILE_WINDOW, match_new_post, reconcile_matches
 from entraide.matching.match_store import MatchStore
 from entraide.matching.nearby import NearbySearch
 from entraide.observability import batch_processor, logger, metrics, redacted_errors
@@ -38,18 +41,21 @@ notices = notice_book(settings, table)
 processor = batch_processor(EventType.DynamoDBStreams)
 
 
-def record_handler(record: DynamoDBRecord) -> None:
+def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
+    if entity_of(record) != "post":  # a redrive sends every record of a range
+        return
     _, post = changed_images(record, post_from_item)
     found = match_new_post(
         post,
         search=search,
         matches=matches,
         radius_km=settings.match_radius_km,
-        now=datetime.now(UTC),
+        now=notices.now(),
+        notices=notices.queue_writes,
     )
-    # every match, not only new ones: a crash after recording must not lose the notice
-    # (queueing is idempotent)
-    sent = notices.notify(found)
+    # everyone concerned, not only by new pairs: a run that died after recording a pair
+    # left its notices queued, unsent
+    sent = notices.flush_for(found, deadline=notices.ledger.deadline_of(lambda_context))
     new = sum(1 for match in found if match.new)
     metrics.add_metric(name="MatchRecorded", unit=MetricUnit.Count, value=new)
     metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
@@ -62,21 +68,42 @@ def move_legacy_cells(context: LambdaContext) -> dict[str, Any]:
     if not posts.legacy_cells_remain():
         return {}
     moved = posts.move_legacy_cells(
-        now=datetime.now(UTC),
+        now=notices.now(),
         out_of_time=lambda: context.get_remaining_time_in_millis() < MOVE_MARGIN_MS,
     )
     logger.info("Former place keys moved", extra={"moved": moved.moved, "done": moved.done})
     return {"legacy_cells_moved": moved.moved, "legacy_cells_done": moved.done}
 
 
+def on_schedule(context: LambdaContext) -> dict[str, Any]:
+    """Match again the last hour's approvals, send the notices whose hour has come, then
+    move former index keys with the time left."""
+    now = notices.now()
+    deadline = notices.ledger.deadline_of(context)
+    recorded = reconcile_matches(
+        posts.entered_since(PostStatus.APPROVED, now - RECONCILE_WINDOW),
+        search=search,
+        matches=matches,
+        radius_km=settings.match_radius_km,
+        now=now,
+        notices=notices.queue_writes,
+    )
+    sent = notices.flush(deadline=deadline)
+    metrics.add_metric(name="MatchReconciled", unit=MetricUnit.Count, value=len(recorded))
+    metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
+    return {
+        "matches_reconciled": len(recorded),
+        "notices_sent": sent,
+        **move_legacy_cells(context),
+    }
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    if event.get("source") == "aws.events":  # the schedule: notices whose hour has come
-        sent = notices.flush()
-        metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
-        return {"notices_sent": sent, **move_legacy_cells(context)}
+    if scheduled(event):
+        return on_schedule(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -1,8 +1,10 @@
 """Table stream → moderation: pre-screen and email new posts, announce decisions.
 
 The template's FilterCriteria deliver only post records that matter here (a new pending
-post; a post leaving pending). Each side effect runs once, whatever the redeliveries,
-through powertools idempotency on the effect's own name (see entraide.moderation.effects).
+post; a post leaving pending). Each change is a subject of the effects ledger, recorded
+before its effects are done (see entraide.moderation.effects); a record fails only when it
+could not be recorded. On its schedule, the function finishes what is due (the ledger's
+sweep) and records what the stream never brought (the reconciliation).
 """
 
 from __future__ import annotations
@@ -12,45 +14,51 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.adapters.once import OnceOnly
-from entraide.adapters.table import Table, changed_images
+from entraide.adapters.table import Table, changed_images, entity_of
+from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import post_from_item
-from entraide.kernel.model import Post
-from entraide.moderation.effects import Effect
+from entraide.moderation.effects import MODERATE
 from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.moderation import ModerationSettings
-from entraide.wiring import moderation_effects
+from entraide.wiring import effect_ledger, moderation_effects
 
 settings = ModerationSettings.from_environ(os.environ)
-moderation = moderation_effects(settings, Table(settings.table_name))
+table = Table(settings.table_name)
+moderation = moderation_effects(settings, table)
+ledger = effect_ledger(settings, table)
 processor = batch_processor(EventType.DynamoDBStreams)
 
 
-def perform(effect: dict[str, Any], post: Post) -> dict[str, str]:
-    result = moderation.perform(Effect.from_dict(effect), post)
-    metrics.add_metric(name=f"Effect.{effect['kind']}", unit=MetricUnit.Count, value=1)
-    logger.info("Effect done", extra={"effect": effect["kind"], "post_id": post.id})
-    return result
-
-
-perform_once = OnceOnly(settings.table_name, perform)
-
-
-def record_handler(record: DynamoDBRecord) -> None:
+def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
+    if entity_of(record) != "post":  # a record of another item (a redrive sends them all)
+        return
     old, new = changed_images(record, post_from_item)
-    for effect in moderation.effects_of_change(old, new):
-        perform_once(effect=effect.to_dict(), post=new)
+    subject = moderation.subject_of_change(old, new)
+    if subject is None:
+        return
+    deadline = ledger.deadline_of(lambda_context)
+    report = ledger.run(subject, moderation.performer(new), deadline=deadline)
+    metrics.add_metric(name="EffectDone", unit=MetricUnit.Count, value=report.done)
+    logger.info("Moderation effects", extra={"post_id": new.id, **report.as_dict()})
+
+
+def sweep(context: LambdaContext) -> dict[str, Any]:
+    deadline = ledger.deadline_of(context)
+    swept = ledger.sweep(MODERATE, moderation.performer_for, deadline=deadline)
+    reconciled = moderation.reconcile(ledger, now=ledger.clock(), deadline=deadline)
+    logger.info("Moderation sweep", extra={"swept": swept.as_dict(), "found": reconciled.subjects})
+    return {"swept": swept.as_dict(), "reconciled": reconciled.as_dict()}
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @redacted_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    perform_once.register_lambda_context(context)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    if scheduled(event):
+        return sweep(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

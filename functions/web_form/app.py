@@ -16,7 +16,7 @@ from entraide.adapters.table import Table
 from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.base import Settings
 from entraide.web import api_doc
-from entraide.web.form_page import render_form_page
+from entraide.web.form_page import new_form_token, render_form_page
 from entraide.web.http import html_response, json_response
 
 settings = Settings.from_environ(os.environ)
@@ -27,7 +27,8 @@ app = APIGatewayRestResolver()
 @app.get("/", summary="Le formulaire", responses={200: api_doc.page("le formulaire")})
 def form_page() -> Response[str]:
     metrics.add_metric(name="FormPageServed", unit=MetricUnit.Count, value=1)
-    return html_response(200, render_form_page(activations.open_activations()))
+    page = render_form_page(activations.open_activations(), form_token=new_form_token())
+    return html_response(200, page)
 
 
 @app.get(

@@ -9,6 +9,8 @@
     entraide privacy erase --email ADDRESS [--dry-run] [--json]
     entraide local run [--port 3000] [--moto-port 5000] [--no-iam]
     entraide local fire FUNCTION
+    entraide dlq list [relay|scheduled|stream]
+    entraide dlq redrive relay|scheduled|stream
 
 Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entraide.cli_dlq import add_dlq_commands
 from entraide.cli_privacy import add_privacy_commands
 from entraide.cli_sources import add_sources_commands
 from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
@@ -279,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fire.add_argument("function", help="logical id or folder name, e.g. activate")
     fire.set_defaults(handler=cmd_local_fire)
+
+    add_dlq_commands(commands, state)
     return parser
 
 

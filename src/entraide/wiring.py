@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.adapters.mail import EmailMessage
     from entraide.adapters.queue import Queue
     from entraide.adapters.table import Table
+    from entraide.effects.ledger import Ledger
     from entraide.intake.post_store import PostStore
     from entraide.matching.contact import ContactDesk
     from entraide.matching.contact_links import ContactLinks
@@ -38,10 +39,34 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.settings.moderation import ModerationSettings
     from entraide.settings.publishing import RelaySettings, SnapshotSettings
     from entraide.settings.shared import (
+        EffectSettings,
         LinkSettings,
         PersonalDataSettings,
         PseudonymSettings,
         SigningSettings,
+    )
+
+
+def count_metric(name: str, value: float) -> None:
+    """A count added to the invocation's metrics (namespace ShareEntraide)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from entraide.observability import metrics
+
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def effect_ledger(settings: EffectSettings, table: Table) -> Ledger:
+    """The effects ledger of a function, in the table, its counts as metrics."""
+    from entraide.effects.ledger import Ledger
+    from entraide.effects.ledger_store import DynamoDBLedgerStore
+
+    return Ledger(
+        DynamoDBLedgerStore(table),
+        lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
+        retry_base=timedelta(seconds=settings.effect_retry_base_seconds),
+        retry_cap=timedelta(seconds=settings.effect_retry_cap_seconds),
+        metric=count_metric,
     )
 
 
@@ -98,11 +123,14 @@ def moderation_effects(settings: ModerationSettings, table: Table) -> Moderation
 
 
 def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
+    from entraide.activation.activation_store import ActivationStore
     from entraide.intake.post_store import PostStore
     from entraide.moderation.desk import ModerationDesk
 
     return ModerationDesk(
-        store=PostStore(table, retention=settings.retention()), links=link_book(settings)
+        store=PostStore(table, retention=settings.retention()),
+        links=link_book(settings),
+        activations=ActivationStore(table),
     )
 
 
@@ -131,15 +159,6 @@ def x_poster(settings: RelaySettings) -> TweepyPoster | DryRunPoster:
     return DryRunPoster(settings.outbox_dir or DRY_RUN_OUTBOX)
 
 
-def count_metric(name: str, value: float) -> None:
-    """A count in the function's metrics (the relay's and the retractions')."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    from entraide.observability import metrics
-
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
 def relay_service(
     settings: RelaySettings, table: Table, poster: TweepyPoster | DryRunPoster
 ) -> Relay:
@@ -160,6 +179,7 @@ def relay_service(
         load_activation=ActivationStore(table).get_activation,
         digest_threshold=settings.digest_threshold,
         metric=count_metric,
+        lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
     )
 
 
@@ -207,6 +227,7 @@ def notice_book(settings: MatchSettings, table: Table) -> NoticeBook:
         PostStore(table),
         Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
         compose,
+        ledger=effect_ledger(settings, table),
         min_interval=timedelta(minutes=settings.notice_interval_minutes),
         grouping_delay=timedelta(minutes=settings.notice_grouping_minutes),
     )
@@ -233,6 +254,7 @@ def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
         mailer=ContactMailer(settings.sender_email, outbox_dir=settings.outbox_dir),
         compose=compose,
         links=links,
+        ledger=effect_ledger(settings, table),
     )
 
 

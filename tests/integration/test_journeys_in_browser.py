@@ -215,8 +215,13 @@ def test_journeys_of_people_in_a_browser(
         # They pick their commune from the list now offered, clear the phone, and send
         person.page.select_option("#field-commune", "Trèbes")
         person.page.fill("#field-phone", "")
-        assert person.submit("Envoyer mon annonce", "besoin-envoye") == 201
+        # Post/Redirect/Get: the form's 303 lands on the confirmation, which a reload
+        # shows again without storing anything
+        assert person.submit("Envoyer mon annonce", "besoin-envoye") == 200
+        assert "/offers/confirmation?jeton=" in person.page.url
         need_id = post_id_on(person.page)
+        person.page.reload()
+        assert post_id_on(person.page) == need_id
 
         # A helper first types a postal code where no alert is open: told at once, form kept
         person.open(home, "accueil-aidant")
@@ -236,7 +241,9 @@ def test_journeys_of_people_in_a_browser(
         assert person.page.input_value("#field-title") == offer_title
         person.page.fill("#field-postcode", "11000")
         person.page.fill("#field-commune", "Carcassonne")
-        assert person.submit("Envoyer mon annonce", "offre-envoyee") == 201
+        # Post/Redirect/Get: the form's 303 lands on the confirmation
+        assert person.submit("Envoyer mon annonce", "offre-envoyee") == 200
+        assert "/offers/confirmation?jeton=" in person.page.url
         offer_id = post_id_on(person.page)
 
         # The moderator approves each post from the emailed link, after a confirmation

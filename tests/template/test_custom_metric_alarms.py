@@ -88,7 +88,10 @@ def test_every_source_a_setting_may_name_has_its_alarm() -> None:
     assert set(SOURCE_ALARMS) == set(get_args(SourceName.__value__))
 
 
-@pytest.mark.parametrize(("alarm_id", "metric"), [("RelayInDoubtAlarm", "RelayInDoubt")])
+@pytest.mark.parametrize(
+    ("alarm_id", "metric"),
+    [("EffectGivenUpAlarm", "EffectGivenUp"), ("EffectInDoubtAlarm", "EffectInDoubt")],
+)
 def test_the_alarm_watches_the_metric_the_code_emits(
     sam_document: Mapping[str, Any], alarm_id: str, metric: str
 ) -> None:

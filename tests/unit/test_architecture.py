@@ -31,6 +31,7 @@ CAPABILITIES = (
     "kernel",
     "privacy",
     "adapters",
+    "effects",
     "intake",
     "activation",
     "moderation",
@@ -48,6 +49,13 @@ LOWER_ROOMS = {
         "entraide.kernel",
         "entraide.privacy",
         "entraide.adapters",
+        "entraide.observability",
+    ),
+    "effects": (
+        "entraide.kernel",
+        "entraide.privacy",
+        "entraide.adapters",
+        "entraide.effects",
         "entraide.observability",
     ),
 }

@@ -7,9 +7,8 @@ Two ways in:
 - `acting_as(policy, principal)`: only for calls made inside the `with` block (a context
   variable), for tests that call a handler in-process while their own set-up stays free.
 
-The hook is registered on `botocore.handlers.BUILTIN_HANDLERS`, which every botocore session
-created afterwards registers (powertools' idempotency makes its own `boto3.session.Session()`),
-and on the sessions and clients that already exist. For each call, `before-parameter-build`
+The hook is registered on every botocore session and client of the process, present and
+future (`entraide_local.botocore_events`). For each call, `before-parameter-build`
 notes the caller's API parameters and `before-call` decides: the requests IAM would authorise
 (`calls.authorisations`) are evaluated against the policy (`evaluate`), and a denied call gets
 the service's own error response (`errors`) instead of reaching moto, so that botocore raises
@@ -22,7 +21,6 @@ from __future__ import annotations
 import collections
 import contextvars
 import functools
-import gc
 import itertools
 import logging
 import threading
@@ -33,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..botocore_events import ProcessHook
 from .calls import SERVICE_CONDITION_KEYS, Call, NotModelled, TableKeys, authorisations
 from .conditions import PolicyError
 from .errors import denial_response
@@ -147,7 +146,7 @@ def install(policy: Mapping[str, Any], principal: str) -> None:
     """
     global _process_wide
     enforcement = Enforcement.create(policy, principal)
-    _hook()
+    _HOOK.install()
     _process_wide = enforcement
 
 
@@ -161,7 +160,7 @@ def uninstall() -> None:
 def acting_as(policy: Mapping[str, Any], principal: str) -> Iterator[Enforcement]:
     """Enforce `policy` on the AWS calls made inside the block (this thread or task only)."""
     enforcement = Enforcement.create(policy, principal)
-    _hook()
+    _HOOK.install()
     token = _ACTING_AS.set(enforcement)
     try:
         yield enforcement
@@ -281,35 +280,13 @@ def denial_message(principal: str, outcome: Outcome) -> str:
     return f"{head} because no identity-based policy allows the {action} action"
 
 
-_HANDLERS = (
-    ("before-parameter-build", _on_parameters),
-    ("before-call", _on_call),
+_HOOK = ProcessHook(
+    _STATE,
+    (
+        ("before-parameter-build", _on_parameters),
+        ("before-call", _on_call),
+    ),
 )
-_hooked = False
-_hook_lock = threading.Lock()
-
-
-def _hook() -> None:
-    """Register the handlers, once per process, on future and existing botocore objects."""
-    global _hooked
-    with _hook_lock:
-        if _hooked:
-            return
-        import botocore.handlers
-        from botocore.client import BaseClient
-        from botocore.session import Session
-
-        botocore.handlers.BUILTIN_HANDLERS.extend(_HANDLERS)
-        for thing in gc.get_objects():
-            if isinstance(thing, Session):
-                emitter = thing.get_component("event_emitter")
-            elif isinstance(thing, BaseClient):
-                emitter = thing.meta.events
-            else:
-                continue
-            for event, handler in _HANDLERS:
-                emitter.register(event, handler, unique_id=f"{_STATE}.{event}")
-        _hooked = True
 
 
 # -- facts the request does not carry ------------------------------------------------------

@@ -37,6 +37,7 @@ from entraide.adapters.table import (
     BY_STATUS,
     CONDITION_FAILED,
     INDEX_KEYS,
+    Check,
     ConditionFailed,
     Delete,
     Item,
@@ -295,6 +296,22 @@ class ActivationStore:
     def open_activations(self) -> list[Activation]:
         """Every open activation: one Query on the status index (a few items at most)."""
         return [activation_from_item(item) for item in self._state(OPEN)]
+
+    def open_check(self, activation_id: str, departement: str | None = None) -> Check:
+        """The condition, for a transaction, that the activation is open (and covers
+        ``departement``): what the status index said a moment ago, checked on the item
+        itself when the write happens (an index lags behind its table)."""
+        condition = "#state = :open"
+        values: Item = {":open": OPEN}
+        if departement is not None:
+            condition += " AND contains(departements, :departement)"
+            values[":departement"] = departement
+        return Check(
+            key=activation_key(activation_id),
+            condition=condition,
+            names={"#state": "state"},
+            values=values,
+        )
 
     def closed_activations(self) -> list[Activation]:
         return [activation_from_item(item) for item in self._state(CLOSED)]

@@ -1,25 +1,58 @@
 """What follows an activation's opening or closing, whoever caused it (operator or feed).
 
-The table's stream brings every change of an activation item; an opening or a closing
-is announced once on the activations topic (the relay tweets it, operators get it by
-email), and a closing expires the posts still open under that activation: page by page,
-as many as the invocation's time allows; what is left is finished by the next
-``activate`` run (the closing left a job in the table, see ``activation_store``).
+The table's stream brings every change of an activation item. Each opening or closing is a
+subject of the effects ledger (``activation:<id>:opened|closed``, owner
+``activation_events``) with these effects:
+
+=======================  =============  ==================================================
+effect                   policy         why
+=======================  =============  ==================================================
+``announce``             at least once  the relay recognises an announcement it tweeted
+                                        (its ledger); the operators' email may come twice
+                                        after a lost answer, never not at all
+``expire-posts``         at least once  expiring is a conditional write per post: doing it
+                                        again changes nothing
+``expire-late-posts``    at least once  the same, :data:`SETTLE_DELAY` later: a post
+                                        created or approved just before the closing may
+                                        not be in the status index yet when the first pass
+                                        reads it (an index lags behind its table)
+=======================  =============  ==================================================
+
+A closing expires the posts still open under that activation page by page, as many as the
+invocation's time allows; what is left is finished by the next ``activate`` run (the
+closing left a job in the table, see ``activation_store``). An expiry meets posts as the
+index shows them: a post approved meanwhile has moved to a new version, and its expiry is
+tried again on the post as it is now (a post left approved in a closed activation would
+stay public, tweeted and matched).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from entraide.activation.activation_store import ExpiryJob
 from entraide.adapters.table import Item
 from entraide.adapters.topics import Topic
+from entraide.effects.model import Effect, Entry, Perform, Record, Subject
 from entraide.kernel.errors import PostNotFound, WrongPostStatus
 from entraide.kernel.model import Activation, Post, PostStatus
+
+#: The function whose sweep finishes the effects of openings and closings.
+ACTIVATION_EVENTS = "activation_events"
+#: How long after a closing its posts are looked for again: a global secondary index is
+#: "eventually consistent ... changes to the table data are propagated to the global
+#: secondary indexes within a fraction of a second, under normal conditions" (DynamoDB
+#: developer guide, "Read consistency for global secondary indexes"); minutes cover the
+#: abnormal ones.
+SETTLE_DELAY = timedelta(minutes=5)
+#: A post can move a few times while it is expired (approved, then withdrawn...).
+MAX_MOVES = 5
+#: What an expiry leaves before the invocation's deadline (the rest: the next activate run).
+EXPIRY_MARGIN_SECONDS = 10.0
 
 
 class ActivationEvent(StrEnum):
@@ -132,11 +165,20 @@ def expire_posts(
 
 
 def _expire(posts: OpenPostPages, post: Post, at: datetime) -> int:
-    try:
-        posts.transition(post, PostStatus.EXPIRED, at=at, by=EXPIRED_BY_CLOSING)
-    except (WrongPostStatus, PostNotFound):
-        return 0
-    return 1
+    """Expire one post; one that moved since the index showed it (approved meanwhile) is
+    expired as it is now, one that ended meanwhile (withdrawn, expired) is left so."""
+    current = post
+    for _ in range(MAX_MOVES):
+        try:
+            posts.transition(current, PostStatus.EXPIRED, at=at, by=EXPIRED_BY_CLOSING)
+            return 1
+        except WrongPostStatus as moved:
+            current = moved.post
+            if current.status not in OPEN_STATUSES:
+                return 0
+        except PostNotFound:
+            return 0
+    return 0
 
 
 def finish_expiries(
@@ -153,3 +195,82 @@ def finish_expiries(
         for job in jobs.pending_expiries()
         if time_left() > 2.0
     ]
+
+
+class Announcer(Protocol):
+    def announce(self, activation: Activation, event: ActivationEvent) -> str: ...
+
+
+class ActivationReader(Protocol):
+    def get_activation(self, activation_id: str) -> Activation | None: ...
+
+
+class ActivationEffects:
+    """What follows an opening or a closing, through the effects ledger. ``deadline`` is
+    the running invocation's (set by the handler): an expiry stops before it."""
+
+    def __init__(
+        self,
+        *,
+        topic: Announcer,
+        posts: OpenPostPages,
+        activations: ActivationReader,
+        jobs: ExpiryJobs,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.topic = topic
+        self.posts = posts
+        self.activations = activations
+        self.jobs = jobs
+        self.clock = clock
+        self.deadline: datetime | None = None
+
+    def subject_of_change(self, old: Activation | None, new: Activation) -> Subject | None:
+        events = events_of_change(old, new)
+        if not events:
+            return None
+        [event] = events
+        effects = [Effect("announce")]
+        if event is ActivationEvent.CLOSED:
+            effects += [Effect("expire-posts"), Effect("expire-late-posts", delay=SETTLE_DELAY)]
+        side = "opened" if event is ActivationEvent.OPENED else "closed"
+        return Subject(
+            key=f"activation:{new.id}:{side}",
+            owner=ACTIVATION_EVENTS,
+            effects=tuple(effects),
+            data={"activation_id": new.id, "event": event.value},
+        )
+
+    def performer(self, image: Activation | None = None) -> Perform:
+        def perform(entry: Entry, record: Record) -> str:
+            return self.perform(entry, record, image)
+
+        return perform
+
+    def performer_for(self, record: Record) -> Perform | None:
+        return self.performer() if record.key.startswith("activation:") else None
+
+    def time_left(self) -> float:
+        if self.deadline is None:
+            return 60.0
+        return (self.deadline - self.clock()).total_seconds() - EXPIRY_MARGIN_SECONDS
+
+    def perform(self, entry: Entry, record: Record, image: Activation | None) -> str:
+        activation_id = str(record.data["activation_id"])
+        activation = (
+            image
+            if image is not None and image.id == activation_id
+            else self.activations.get_activation(activation_id)
+        )
+        if activation is None:
+            return "moot: the activation is gone"
+        if entry.name == "announce":
+            return self.topic.announce(activation, ActivationEvent(record.data["event"]))
+        closed_at = activation.closed_at or self.clock()
+        job = next(
+            (j for j in self.jobs.pending_expiries() if j.activation_id == activation_id),
+            ExpiryJob(activation_id, closed_at, None, None, 0),
+        )
+        done = expire_posts(self.posts, self.jobs, job, now=self.clock, time_left=self.time_left)
+        left = "" if done.status is None else ", the rest left to the activate run"
+        return f"expired {done.expired - job.expired}{left}"

@@ -30,6 +30,7 @@ BY_STATUS = "by_status"
 BY_MONTH = "by_month"
 BY_CELL = "by_cell"
 BY_PLACE = "by_place"
+BY_DUE = "by_due"
 #: (partition key, sort key) attributes of each index; their values are overloaded by
 #: entity (``POST#pending``, ``ACTIVATION#2026-10``...).
 INDEX_KEYS: dict[str, tuple[str, str]] = {
@@ -37,6 +38,7 @@ INDEX_KEYS: dict[str, tuple[str, str]] = {
     BY_MONTH: ("gsi2pk", "gsi2sk"),
     BY_CELL: ("gsi3pk", "gsi3sk"),
     BY_PLACE: ("gsi4pk", "gsi4sk"),
+    BY_DUE: ("gsi5pk", "gsi5sk"),
 }
 
 #: TransactWriteItems takes 100 actions at most, BatchWriteItem 25 requests.
@@ -106,6 +108,14 @@ class Check(Write):
     """In a transaction only: the condition must hold on the item at ``key``."""
 
     key: Item
+
+
+def entity_of(record: Any) -> str | None:
+    """The ``entity`` of the item a stream record (powertools' DynamoDBRecord) changed."""
+    change = record.dynamodb
+    image = (change.new_image or change.old_image) if change is not None else None
+    entity = (image or {}).get("entity")
+    return entity if isinstance(entity, str) else None
 
 
 def changed_images[T](record: Any, parse: Callable[[Mapping[str, Any]], T]) -> tuple[T | None, T]:
@@ -217,6 +227,7 @@ class Table(AwsClient):
         filter: str | None,
         consistent: bool,
         forward: bool,
+        limit: int | None = None,
     ) -> dict[str, Any]:
         params = _expression(
             {"TableName": self.table_name, "KeyConditionExpression": condition}, names, values
@@ -229,6 +240,8 @@ class Table(AwsClient):
             params["ConsistentRead"] = True
         if not forward:
             params["ScanIndexForward"] = False
+        if limit is not None:
+            params["PaginationConfig"] = {"MaxItems": limit}
         return params
 
     def query_pages(
@@ -241,8 +254,10 @@ class Table(AwsClient):
         filter: str | None = None,
         consistent: bool = False,
         forward: bool = True,
+        limit: int | None = None,
     ) -> Iterator[tuple[list[Item], int]]:
-        """Every page of a Query: its items and how many items DynamoDB read for it."""
+        """Every page of a Query (``limit`` items at most): its items and how many items
+        DynamoDB read for it."""
         params = self._query_params(
             condition,
             values,
@@ -251,6 +266,7 @@ class Table(AwsClient):
             filter=filter,
             consistent=consistent,
             forward=forward,
+            limit=limit,
         )
         for page in self.client.get_paginator("query").paginate(**params):
             items = [self.deserialise(raw) for raw in page.get("Items", [])]
@@ -296,8 +312,9 @@ class Table(AwsClient):
         filter: str | None = None,
         consistent: bool = False,
         forward: bool = True,
+        limit: int | None = None,
     ) -> Iterator[Item]:
-        """Every item a Query finds, page after page."""
+        """Every item a Query finds (``limit`` at most), page after page."""
         for items, _ in self.query_pages(
             condition,
             values,
@@ -306,6 +323,7 @@ class Table(AwsClient):
             filter=filter,
             consistent=consistent,
             forward=forward,
+            limit=limit,
         ):
             yield from items
 

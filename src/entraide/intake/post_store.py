@@ -1,7 +1,7 @@
 """The post item and what travels with it: the one module that reads and writes them.
 
-Intake creates a post; moderation decides it; activation expires it; publishing marks it
-announced; matching finds it near a place; reporting counts it. Each goes through
+Intake creates a post; moderation decides it; activation expires it; publishing tweets it;
+matching finds it near a place; reporting counts it. Each goes through
 :class:`PostStore`, so that one place knows the keys, the attributes and the indexes of
 these items (see docs/data-model.md):
 
@@ -15,6 +15,10 @@ these items (see docs/data-model.md):
   partition keys (``dynamodb:LeadingKeys``: the public function's) cannot read them;
 - the poster's history entry (:mod:`.poster_store` owns it): written in the same
   transaction, under the pseudonym of the address.
+- the request key of a post: ``pk = INTAKE-KEY#<digest of the key>``, ``sk = KEY``: the
+  ``Idempotency-Key`` of a JSON request or the one-time token of a form, with the post it
+  created and a digest of the request; written in the post's transaction, so that the same
+  request sent again finds its post instead of storing another (7 days).
 - the place index's format: ``pk = INDEX#by_cell``, ``sk = FORMAT``, written once every
   approved post carries the keys of :func:`near_keys` (see :meth:`PostStore.move_legacy_cells`).
 
@@ -26,17 +30,20 @@ for good. The same write masks contact details typed into the text of a post tha
 the post item, kept for the monthly figures, then holds no address or number.
 
 Why one module: a post's status, its contact item and their lifetimes change in one
-transaction; the write and the keys it touches, the place indexes' included, stay
-together (the poster's own items, under their pseudonym, are :mod:`.poster_store`'s).
+transaction, as a post, its contact, its history and its request key are written in one;
+the write and the keys it touches, the place indexes' included, stay together (the
+poster's own items, under their pseudonym, are :mod:`.poster_store`'s).
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from entraide.adapters.table import (
     BY_CELL,
@@ -45,6 +52,7 @@ from entraide.adapters.table import (
     BY_STATUS,
     CONDITION_FAILED,
     INDEX_KEYS,
+    Check,
     ConditionFailed,
     Item,
     Put,
@@ -64,6 +72,11 @@ from entraide.privacy.retention import Retention
 
 POST_PREFIX = "POST#"
 CONTACT_PREFIX = "CONTACT#"
+INTAKE_KEY_PREFIX = "INTAKE-KEY#"
+#: How long a request key is remembered: a client's retries, a person's back button.
+INTAKE_KEY_TTL = timedelta(days=7)
+#: A transaction cancelled by a conflict with another one is tried again this many times.
+CREATE_ATTEMPTS = 3
 NEAR_PREFIX = "NEAR#"
 LEGACY_CELL_PREFIX = "CELL#"
 INDEX_FORMAT_KEY: Item = {"pk": "INDEX#by_cell", "sk": "FORMAT"}
@@ -133,6 +146,15 @@ def contact_key(post_id: str) -> Item:
     return {"pk": f"{CONTACT_PREFIX}{post_id}", "sk": "CONTACT"}
 
 
+def entered_status_at(post: Post) -> datetime:
+    """When the post entered its present status: the ``by_status`` index sorts by it."""
+    if post.status in (PostStatus.WITHDRAWN, PostStatus.EXPIRED) and post.ended_at:
+        return post.ended_at
+    if post.status in (PostStatus.APPROVED, PostStatus.REJECTED) and post.decided_at:
+        return post.decided_at
+    return post.created_at
+
+
 def post_to_item(post: Post) -> Item:
     created = iso(post.created_at)
     item: Item = {
@@ -156,7 +178,7 @@ def post_to_item(post: Post) -> Item:
         "version": post.version,
         "created_at": created,
         "gsi1pk": f"{POST_PREFIX}{post.status.value}",
-        "gsi1sk": f"{created}#{post.id}",
+        "gsi1sk": f"{iso(entered_status_at(post))}#{post.id}",
         "gsi2pk": f"{POST_PREFIX}{month_of(post.created_at)}",
         "gsi2sk": f"{created}#{post.id}",
     }
@@ -214,17 +236,29 @@ def contact_from_item(item: Mapping[str, Any]) -> Contact:
 
 
 @dataclass(frozen=True, slots=True)
-class Announcement:
-    """The relay's tweet of a post (or of a digest that covers it), kept on the post item."""
+class RequestKey:
+    """What names a request to create a post (``key``, scoped by where it comes from:
+    ``json:<Idempotency-Key>``, ``form:<token>``) and what it asked (``fingerprint``)."""
 
-    at: datetime
-    tweet_id: str | None  # None: X said "duplicate", or a crash left it unknown
-    digest: bool
-    in_doubt: bool = False
+    key: str
+    fingerprint: str
 
 
-def _unique(values: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(values))
+@dataclass(frozen=True, slots=True)
+class KeyedPost:
+    """The post a request key created."""
+
+    post_id: str
+    fingerprint: str
+
+
+class KeyTaken(Exception):
+    """The request key names another post already (a request sent again)."""
+
+
+def intake_key(key: str) -> Item:
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return {"pk": f"{INTAKE_KEY_PREFIX}{digest}", "sk": "KEY"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +327,19 @@ class PostStore:
         return [post_from_item(item) for item in items]
 
     # -- a post and its contact --------------------------------------------------------
-    def create_post(self, post: Post, contact: Contact) -> None:
-        """Write a new post, its contact item and the poster's history entry at once.
+    def create_post(
+        self,
+        post: Post,
+        contact: Contact,
+        *,
+        checks: Sequence[Check] = (),
+        key: RequestKey | None = None,
+    ) -> None:
+        """Write a new post, its contact item, the poster's history entry and its request
+        key at once, if every one of ``checks`` (other owners' conditions) holds.
 
         None of them may exist already: a replayed request cannot overwrite anything.
+        Raises ConditionFailed when a check fails, KeyTaken when the key names a post.
         """
         pseudonym = self.posters.pseudonyms.of(contact.email)
         expires = self.retention.at_creation(post.created_at)
@@ -305,12 +348,50 @@ class PostStore:
             contact_to_item(post.id, contact, pseudonym, expires),
             history_item(post, pseudonym, expires),
         ]
-        try:
-            self.table.transact(
-                [Put(item=item, condition="attribute_not_exists(pk)") for item in items]
+        if key is not None:
+            items.append(
+                {
+                    **intake_key(key.key),
+                    "entity": "intake-key",
+                    "post_id": post.id,
+                    "fingerprint": key.fingerprint,
+                    "created_at": iso(post.created_at),
+                    "expires_at": epoch(post.created_at + INTAKE_KEY_TTL),
+                }
             )
-        except TransactionCancelled as exc:
-            raise ConcurrentChange(f"Le message {post.id} existe déjà.") from exc
+        puts = [Put(item=item, condition="attribute_not_exists(pk)") for item in items]
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                self.table.transact([*puts, *checks])
+                return
+            except TransactionCancelled as exc:
+                if exc.condition_failed or attempt == CREATE_ATTEMPTS:
+                    self._refused(exc, len(puts), len(checks), key is not None, post.id)
+                # a conflict with another transaction on one of the items: nothing was
+                # written, and trying again is what DynamoDB advises
+                time.sleep(0.02 * attempt)
+
+    @staticmethod
+    def _refused(
+        exc: TransactionCancelled, puts: int, checks: int, keyed: bool, post_id: str
+    ) -> NoReturn:
+        """Why a post's transaction was cancelled, as the caller's exception."""
+        failed = {i for i, reason in enumerate(exc.reasons) if reason == CONDITION_FAILED}
+        if failed & set(range(puts, puts + checks)):
+            raise ConditionFailed() from exc
+        # With a key, an item already there is the key's post (this very write, whose first
+        # answer was lost, or the same request sent twice): the caller reads the key to
+        # tell. DynamoDB may name only some of the items whose condition failed.
+        if keyed and failed:
+            raise KeyTaken() from exc
+        if failed:
+            raise ConcurrentChange(f"Le message {post_id} existe déjà.") from exc
+        raise exc  # conflicts still: a 5xx, and the client sends the request again
+
+    def keyed_post(self, key: str) -> KeyedPost | None:
+        """The post a request key created, if it did (a strongly consistent read)."""
+        item = self.table.get(intake_key(key))
+        return KeyedPost(str(item["post_id"]), str(item["fingerprint"])) if item else None
 
     def get_post(self, post_id: str) -> Post | None:
         item = self.table.get(post_key(post_id))
@@ -338,6 +419,17 @@ class PostStore:
         self.posters.release_links_slot(pseudonym, token)
 
     # -- status ------------------------------------------------------------------------
+    def entered_since(self, status: PostStatus, since: datetime) -> list[Post]:
+        """Posts that entered ``status`` at ``since`` or later (``by_status``, by sort key)."""
+        partition, sort = INDEX_KEYS[BY_STATUS]
+        items = self.table.query(
+            "#pk = :pk AND #sk >= :since",
+            {":pk": f"{POST_PREFIX}{status.value}", ":since": iso(since)},
+            names={"#pk": partition, "#sk": sort},
+            index=BY_STATUS,
+        )
+        return [post_from_item(item) for item in items]
+
     def open_posts_of(self, activation_id: str) -> list[Post]:
         """Pending and approved posts of an activation (the status index, filtered)."""
         return [
@@ -372,32 +464,51 @@ class PostStore:
         at: datetime,
         by: str,
         reason: str | None = None,
+        checks: Sequence[Check] = (),
     ) -> Post:
-        """Move ``post`` to ``to_status`` with one conditional write on its status and version.
+        """Move ``post`` to ``to_status`` with one conditional write on its status and version
+        (a transaction with ``checks``, other owners' conditions, when there are some).
 
         The lifetime of the poster's personal data changes in the same transaction (see
         the module's docstring); a post that ends has contact details masked in its text.
         Raises WrongPostStatus (with the current post) when another writer got there first,
-        PostNotFound when the post is gone.
+        PostNotFound when the post is gone, ConditionFailed when one of ``checks`` fails.
         """
         expires = self.retention.after_change(to_status, at)
         change = self._status_update(post, to_status, at=at, by=by, reason=reason)
         contact = self.table.get(contact_key(post.id))
         lifetime = self._lifetime_updates(post, contact, expires) if contact else []
-        if not lifetime:
+        if lifetime:
+            try:
+                self.table.transact([change, *checks, *lifetime])
+            except TransactionCancelled as exc:
+                self._raise_for_post_or_checks(post, exc, len(checks))
+                # the personal data went meanwhile (erased, expired): the post alone changes
+            else:
+                return self._read_changed(post)
+        if not checks:
             return self._write_status(post, change)
         try:
-            self.table.transact([change, *lifetime])
+            self.table.transact([change, *checks])
         except TransactionCancelled as exc:
-            if exc.reasons[:1] == (CONDITION_FAILED,):
-                current = self.get_post(post.id)
-                raise (
-                    PostNotFound(post.id) if current is None else WrongPostStatus(current)
-                ) from exc
-            if CONDITION_FAILED not in exc.reasons:
-                raise
-            # the personal data went meanwhile (erased, expired): the post alone changes
-            return self._write_status(post, change)
+            self._raise_for_post_or_checks(post, exc, len(checks))
+            raise
+        return self._read_changed(post)
+
+    def _raise_for_post_or_checks(self, post: Post, exc: TransactionCancelled, checks: int) -> None:
+        """The caller's exception when the post's own condition (the first write) or one of
+        the ``checks`` after it failed; a cancellation with no failed condition (a conflict)
+        propagates. Returns when only a later write's condition failed."""
+        failed = {i for i, reason in enumerate(exc.reasons) if reason == CONDITION_FAILED}
+        if 0 in failed:
+            current = self.get_post(post.id)
+            raise (PostNotFound(post.id) if current is None else WrongPostStatus(current)) from exc
+        if failed & set(range(1, 1 + checks)):
+            raise ConditionFailed() from exc
+        if not failed:
+            raise exc
+
+    def _read_changed(self, post: Post) -> Post:
         changed = self.get_post(post.id)
         assert changed is not None
         return changed
@@ -423,8 +534,11 @@ class PostStore:
             ":next": post.version + 1,
             ":at": iso(at),
             ":gsi1pk": f"{POST_PREFIX}{to_status.value}",
+            # the index sorts a status by when posts entered it (moving gsi1pk rewrites the
+            # index entry anyway: the sort key changes for free)
+            ":gsi1sk": f"{iso(at)}#{post.id}",
         }
-        update = "SET #status = :to, version = :next, gsi1pk = :gsi1pk"
+        update = "SET #status = :to, version = :next, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk"
         if to_status in (PostStatus.APPROVED, PostStatus.REJECTED):
             # the moderation decision stays on record when the post later ends
             changes[":by"] = by
@@ -526,40 +640,6 @@ class PostStore:
         if left:
             raise ConcurrentChange(f"{left} éléments n'ont pas pu être effacés ; réessayez.")
         return len(keys)
-
-    # -- announcement (the relay) ------------------------------------------------------
-    def is_announced(self, post_id: str) -> bool:
-        item = self.table.get(post_key(post_id), projection="announced_at")
-        return "announced_at" in (item or {})
-
-    def mark_announced(self, post_ids: Sequence[str], announcement: Announcement) -> list[str]:
-        """Mark posts announced unless they already are; returns those marked now.
-
-        ``announced_at``, ``announced_digest``, ``announced_in_doubt`` and, when known,
-        ``announced_tweet_id``; ``version`` is left alone (the post did not change).
-        """
-        ids = _unique(post_ids)
-        values: Item = {
-            ":at": iso(announcement.at),
-            ":digest": announcement.digest,
-            ":doubt": announcement.in_doubt,
-        }
-        update = "SET announced_at = :at, announced_digest = :digest, announced_in_doubt = :doubt"
-        if announcement.tweet_id is not None:
-            values[":tweet"] = announcement.tweet_id
-            update += ", announced_tweet_id = :tweet"
-        operations = [
-            Update(
-                key=post_key(post_id),
-                expression=update,
-                # never creates a stub post, never announces twice
-                condition="attribute_exists(pk) AND attribute_not_exists(announced_at)",
-                values=values,
-            )
-            for post_id in ids
-        ]
-        failed = self.table.transact_each(operations)
-        return [post_id for index, post_id in enumerate(ids) if index not in failed]
 
     # -- near a place (matching) -------------------------------------------------------
     def approved_near(

@@ -2,17 +2,40 @@
 
 The request body is read by the web side (:mod:`entraide.web.requests`); this module gets
 its fields.
+
+**Once.** A request may carry a key: a JSON client's ``Idempotency-Key``, a form's one-time
+token. The key is stored with the post, in its transaction; the same request sent again (a
+retry after a timeout, a second click, a reload) finds the post it created and stores
+nothing, and a key sent with another request is refused. Without a key, every request is a
+new post.
+
+**Open, when written.** The open activations are read from an index, which lags behind the
+table: the post is written under the condition that its activation is still open and
+covers its département, checked on the activation item in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from entraide.adapters.table import Check, ConditionFailed
 from entraide.intake.fields import HELPER_REACH_KM, HONEYPOT_FIELD
+from entraide.intake.post_store import KeyedPost, KeyTaken, RequestKey
 from entraide.intake.submission import PostSubmission, parse_kind
-from entraide.kernel.errors import FieldError, InvalidInput, PlatformAsleep, SpamSuspected
+from entraide.kernel.errors import (
+    ConcurrentChange,
+    FieldError,
+    InvalidInput,
+    PlatformAsleep,
+    PostNotFound,
+    RequestKeyReused,
+    SpamSuspected,
+)
 from entraide.kernel.model import Activation, Contact, Kind, Post, PostStatus
 
 if TYPE_CHECKING:
@@ -22,7 +45,18 @@ if TYPE_CHECKING:
 class PostSink(Protocol):
     """Where a new post goes (:class:`~entraide.intake.post_store.PostStore`)."""
 
-    def create_post(self, post: Post, contact: Contact) -> None: ...
+    def create_post(
+        self,
+        post: Post,
+        contact: Contact,
+        *,
+        checks: Sequence[Check] = ...,
+        key: RequestKey | None = ...,
+    ) -> None: ...
+
+    def keyed_post(self, key: str) -> KeyedPost | None: ...
+
+    def get_post(self, post_id: str) -> Post | None: ...
 
 
 class OpenActivations(Protocol):
@@ -30,6 +64,36 @@ class OpenActivations(Protocol):
     :class:`~entraide.activation.activation_store.ActivationStore`)."""
 
     def open_activations(self) -> list[Activation]: ...
+
+    def open_check(self, activation_id: str, departement: str | None = ...) -> Check: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """A post taken in; ``replayed`` when the request had been taken in before."""
+
+    post: Post
+    replayed: bool = False
+
+
+def fingerprint(fields: Mapping[str, Any]) -> str:
+    """A digest of what a request asked: the same request sent again has the same."""
+    canonical = json.dumps(dict(fields), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def replayed(posts: PostSink, request: RequestKey) -> Intake | None:
+    """The post ``request``'s key created before, if any (RequestKeyReused when the key
+    came with another request)."""
+    known = posts.keyed_post(request.key)
+    if known is None:
+        return None
+    if known.fingerprint != request.fingerprint:
+        raise RequestKeyReused(known.post_id)
+    post = posts.get_post(known.post_id)
+    if post is None:  # erased since
+        raise PostNotFound(known.post_id)
+    return Intake(post, replayed=True)
 
 
 class Geocoder(Protocol):
@@ -44,13 +108,18 @@ def submit_post(
     directory: Geocoder,
     new_id: Callable[[], str],
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> Post:
+    key: str | None = None,
+) -> Intake:
     """Validate and store a post as ``pending``; raise a DomainError when refused.
 
     Nothing is written unless every check passed, and the write itself is conditional.
+    With a request ``key``, the same request sent again returns the post it created.
     """
     from entraide.kernel.departements import departement_name
 
+    request = RequestKey(key, fingerprint(fields)) if key else None
+    if request is not None and (earlier := replayed(posts, request)) is not None:
+        return earlier
     fields = dict(fields)
     if fields.pop(HONEYPOT_FIELD, ""):
         raise SpamSuspected("La demande n'a pas pu être enregistrée.")
@@ -90,8 +159,26 @@ def submit_post(
         status=PostStatus.PENDING,
         created_at=now(),
     )
-    posts.create_post(post, Contact(email=submission.email, phone=submission.phone))
-    return post
+    contact = Contact(email=submission.email, phone=submission.phone)
+    covered = place.departement if activation.covers(place.departement) else None
+    try:
+        posts.create_post(
+            post,
+            contact,
+            # A helper's offer may belong to an activation of a nearby département: the
+            # activation is checked open, and covering the place only when it did.
+            checks=[activations.open_check(activation.id, covered)],
+            key=request,
+        )
+    except ConditionFailed:  # closed since the index said it was open
+        raise PlatformAsleep(place.departement, departement_name(place.departement)) from None
+    except KeyTaken:  # the same request, taken in meanwhile (or our write's answer lost)
+        assert request is not None
+        earlier = replayed(posts, request)
+        if earlier is None:
+            raise ConcurrentChange("La demande est en cours d'enregistrement.") from None
+        return earlier
+    return Intake(post)
 
 
 def parse_kind_or_none(value: Any) -> Kind | None:

@@ -76,6 +76,28 @@ class ActivationAlreadyClosed(DomainError):
         self.activation_id = activation_id
 
 
+class ActivationClosed(DomainError):
+    """The activation of a post closed before a decision could publish it (409)."""
+
+    def __init__(self, post: Post) -> None:
+        super().__init__(
+            "L'alerte de cette annonce est terminée : l'activation est fermée et l'annonce "
+            "ne peut plus être publiée. Rien n'a été modifié."
+        )
+        self.post = post
+
+
+class RequestKeyReused(DomainError):
+    """An idempotency key or a form's one-time token already served another request (422)."""
+
+    def __init__(self, post_id: str) -> None:
+        super().__init__(
+            "Ce formulaire a déjà servi à publier une autre annonce : pour en publier une "
+            "nouvelle, ouvrez un nouveau formulaire (ou envoyez une autre clé Idempotency-Key)."
+        )
+        self.post_id = post_id
+
+
 class ConcurrentChange(DomainError):
     """A conditional write lost against another writer; the caller may retry."""
 

@@ -10,7 +10,15 @@ scanners open links). The form ``POST``\\ s back to the same path; the
 helper then gets the message by email *from the platform*, escaped. The helper's
 address is never shown to the person in need; the person's own address reaches the
 helper only if they tick the box, as the ``Reply-To`` of that email. One message per
-(need, offer) pair and hour: a conditional claim item, released if the send fails.
+(need, offer) pair and hour: a conditional claim item.
+
+A message, once accepted, is a subject of the effects ledger (``contact:<offer>:<need>:<digest
+of the message>``, owner ``contact``) with one effect, ``email``, **at least once**: a helper
+reading a message twice (after a lost answer) loses little, a person whose call for help is
+lost may lose a roof. The message and the ids are kept in the ledger until the email is
+done (the address never: it is read from the contact item when sending), so that the sweep
+sends what the request could not; the same message posted again (a reload, a second click)
+is the same subject and sends nothing more.
 
 The link, its token and the field names it shares with the form are
 :mod:`.contact_links`'s; the pair's send slot is an item of :mod:`.slot_store`. The
@@ -20,12 +28,14 @@ writes ``Reply-To`` (:class:`~entraide.adapters.mail.ContactMailer`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from entraide.effects.model import Effect, Entry, Perform, Record, Subject
 from entraide.intake.post_store import PostReader
 from entraide.kernel.errors import (
     ContactClosed,
@@ -47,6 +57,7 @@ from entraide.observability import logger
 
 if TYPE_CHECKING:
     from entraide.adapters.mail import EmailMessage
+    from entraide.effects.ledger import Ledger
 
 __all__ = [
     "DEFAULT_CONTACT_INTERVAL",
@@ -66,6 +77,10 @@ __all__ = [
 DEFAULT_CONTACT_INTERVAL = timedelta(hours=1)
 MESSAGE_MAX = 1000
 CLAIM_MEMORY_MARGIN = timedelta(days=1)
+#: The function whose sweep sends the messages still due.
+CONTACT = "contact"
+#: A message is kept this long in the ledger (its text included), then forgotten.
+MESSAGE_MEMORY = timedelta(days=7)
 
 # The form field of the message (the link's own fields are in contact_links).
 MESSAGE_FIELD = "message"
@@ -139,6 +154,14 @@ class ContactRequest:
 class ContactSent:
     request: ContactRequest
     shared_email: bool
+    # False: accepted, and sent by the platform as soon as it can (a failed first try)
+    sent: bool = True
+
+
+def message_subject(offer_id: str, need_id: str, text: str, share_email: bool) -> str:
+    """The ledger's name of a message: the pair and a digest of what is sent."""
+    digest = hashlib.sha256(f"{share_email:d}\n{text}".encode()).hexdigest()[:16]
+    return f"contact:{offer_id}:{need_id}:{digest}"
 
 
 class ContactDesk:
@@ -152,6 +175,7 @@ class ContactDesk:
         mailer: ReplyToSender,
         compose: ComposeContact,
         links: ContactLinks,
+        ledger: Ledger,
         min_interval: timedelta = DEFAULT_CONTACT_INTERVAL,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -162,6 +186,7 @@ class ContactDesk:
         self.mailer = mailer
         self.compose = compose
         self.links = links
+        self.ledger = ledger
         self.min_interval = min_interval
         self.now = now
 
@@ -211,52 +236,91 @@ class ContactDesk:
         return request
 
     def send(
-        self, offer_id: str, need_id: str, token: str, *, message: str, share_email: bool
+        self,
+        offer_id: str,
+        need_id: str,
+        token: str,
+        *,
+        message: str,
+        share_email: bool,
+        deadline: datetime | None = None,
     ) -> ContactSent:
         """``POST``: email the helper the message, once per pair and ``min_interval``.
 
         Raises InvalidLink, ExpiredLink, PostNotFound, ContactClosed, InvalidInput (the
-        message), ContactTooSoon; a send error propagates after giving the slot back.
+        message), ContactTooSoon. Once the message is recorded, it goes: sent now, or by
+        the sweep when sending fails (``sent`` says which); only a failure to record it
+        propagates, after giving the slot back.
         """
-        request, asker = self._check(offer_id, need_id, token)
+        request, _ = self._check(offer_id, need_id, token)
         text = clean_message(message)
-        helper = self.posts.get_contact(offer_id)
-        if helper is None:
+        if self.posts.get_contact(offer_id) is None:
             raise ContactClosed(
                 "Cette personne ne peut plus être contactée : ses coordonnées ont été effacées."
             )
-        email = self.compose(
-            to=helper.email,
-            offer=request.offer,
-            need=request.need,
-            message=text,
-            shared_address=asker if share_email else None,
-            need_url=self.links.post_url(need_id),
-        )
+        key = message_subject(offer_id, need_id, text, share_email)
+        if self.ledger.store.get(key) is not None:  # the same message again: it is on its way
+            return ContactSent(request=request, shared_email=share_email)
         now = self.now()
-        claim = self._claim(offer_id, need_id, now)
+        claim = self._claim(offer_id, need_id, now, key)
         if isinstance(claim, datetime):
             raise ContactTooSoon(claim + self.min_interval)
+        subject = Subject(
+            key=key,
+            owner=CONTACT,
+            effects=(Effect("email"),),
+            data={
+                "offer_id": offer_id,
+                "need_id": need_id,
+                "message": text,
+                "share_email": share_email,
+            },
+            memory=MESSAGE_MEMORY,
+        )
         try:
-            self.mailer.send(email)
+            report = self.ledger.run(
+                subject, self.perform, deadline=deadline or now + timedelta(seconds=10)
+            )
         except BaseException:
             self._release(offer_id, need_id, claim)
             raise
         logger.info(
-            "Contact message sent",
-            extra={"offer_id": offer_id, "need_id": need_id, "shared": share_email},
+            "Contact message accepted",
+            extra={"offer_id": offer_id, "need_id": need_id, "sent": bool(report.done)},
         )
-        return ContactSent(request=request, shared_email=share_email)
+        return ContactSent(request=request, shared_email=share_email, sent=bool(report.done))
+
+    def perform(self, entry: Entry, record: Record) -> str:
+        """Send the helper the message of ``record`` (the sweep's, too)."""
+        offer_id, need_id = str(record.data["offer_id"]), str(record.data["need_id"])
+        offer, need = self.posts.get_post(offer_id), self.posts.get_post(need_id)
+        helper = self.posts.get_contact(offer_id)
+        if offer is None or need is None or helper is None:
+            return "moot: the posts or the helper's contact are gone"
+        asker = self.posts.get_contact(need_id) if record.data.get("share_email") else None
+        email = self.compose(
+            to=helper.email,
+            offer=offer,
+            need=need,
+            message=str(record.data["message"]),
+            shared_address=asker.email if asker else None,
+            need_url=self.links.post_url(need_id),
+        )
+        return self.mailer.send(email)
+
+    def performer_for(self, record: Record) -> Perform | None:
+        return self.perform if record.key.startswith("contact:") else None
 
     # -- the send slot of the pair ------------------------------------------------------
-    def _claim(self, offer_id: str, need_id: str, now: datetime) -> str | datetime:
-        """A claim token, or when the last message of this pair was sent."""
+    def _claim(self, offer_id: str, need_id: str, now: datetime, key: str) -> str | datetime:
+        """The claim (the message's name), or when the last message of this pair was sent."""
         return self.slots.claim(
             contact_request_key(offer_id, need_id),
             entity="contact-claim",
             now=now,
             interval=self.min_interval,
             memory=CLAIM_MEMORY_MARGIN,
+            token=key,
         )
 
     def _release(self, offer_id: str, need_id: str, token: str) -> None:

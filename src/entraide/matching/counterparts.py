@@ -4,10 +4,18 @@ When a post is approved, :func:`match_new_post` looks for approved posts of the 
 kind, of a compatible category, in the same activation and within the radius
 (:func:`find_counterparts`, through :class:`~entraide.matching.nearby.NearbySearch`: no
 Scan), and records each pair with a conditional put
-(:class:`~entraide.matching.match_store.MatchStore`). A pair is keyed by (need, offer),
+(:class:`~entraide.matching.match_store.MatchStore`), in one transaction with the notices it
+calls for: a recorded match has its notices queued. A pair is keyed by (need, offer),
 whichever of the two was approved last: when both sides, or a replayed stream record,
 find the same pair, only the first write creates it and only that one is reported
-``new``. The caller notifies the people concerned for the new pairs only.
+``new``.
+
+Two counterparts approved within an index's lag never see each other: each query of the
+``by_cell`` index still shows the other as pending, and no match is made. So
+:func:`reconcile_matches` looks again, on a schedule, at every post approved in the last
+hour (``RECONCILE_WINDOW``), once the index has caught up, and records the pairs still
+missing (it reads first: a conditional write that fails costs as much as one that
+succeeds).
 
 Match items carry ids, categories, départements and the distance: no contact detail.
 
@@ -16,18 +24,23 @@ Importing this module reads nothing and creates no client.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from entraide.kernel.model import Category, Kind, Post, PostStatus
+from entraide.observability import logger
 
 if TYPE_CHECKING:
+    from entraide.adapters.table import Write
     from entraide.matching.match_store import MatchStore
     from entraide.matching.nearby import NearbyPost, NearbySearch
 
 DEFAULT_RADIUS_KM = 20.0
 DEFAULT_LIMIT = 50
+#: Posts approved this recently are matched again by the schedule.
+RECONCILE_WINDOW = timedelta(hours=1)
 
 
 def counterpart_kind(kind: Kind) -> Kind:
@@ -80,6 +93,10 @@ class Match:
     new: bool
 
 
+#: The writes that queue a match's notices (``NoticeBook.queue_writes``).
+NoticeWrites = Callable[["Match"], Sequence["Write"]]
+
+
 def match_new_post(
     post: Post,
     *,
@@ -88,12 +105,16 @@ def match_new_post(
     radius_km: float = DEFAULT_RADIUS_KM,
     now: datetime,
     limit: int = DEFAULT_LIMIT,
+    notices: NoticeWrites | None = None,
+    known_first: bool = False,
 ) -> list[Match]:
-    """Find the counterparts of a newly approved post and record every pair, nearest first.
+    """Find the counterparts of a newly approved post and record every pair, nearest first,
+    each with its notices (``notices``) in the same transaction.
 
     A post that is not approved matches nothing (empty list, nothing written). Replaying
     the call records nothing twice: the pairs already recorded come back with
-    ``new=False``; notify the people concerned for the ``new`` ones only.
+    ``new=False``. With ``known_first``, a recorded pair is read before it is written (and
+    left out of the result).
     """
     if post.status is not PostStatus.APPROVED:
         return []
@@ -101,6 +122,44 @@ def match_new_post(
     results: list[Match] = []
     for hit in found:
         need, offer = (post, hit.post) if post.kind is Kind.NEED else (hit.post, post)
-        new = matches.record_match(need, offer, hit.distance_km, now)
+        if known_first and matches.exists(need.id, offer.id):
+            continue
+        match = Match(need=need, offer=offer, distance_km=hit.distance_km, new=True)
+        also = notices(match) if notices is not None else ()
+        new = matches.record_match(need, offer, hit.distance_km, now, also=also)
         results.append(Match(need=need, offer=offer, distance_km=hit.distance_km, new=new))
     return results
+
+
+def reconcile_matches(
+    approved: Iterable[Post],
+    *,
+    search: NearbySearch,
+    matches: MatchStore,
+    radius_km: float = DEFAULT_RADIUS_KM,
+    now: datetime,
+    notices: NoticeWrites | None = None,
+) -> list[Match]:
+    """Record the pairs the approvals of ``approved`` (the last hour's) should have made and
+    did not (two counterparts approved within the index's lag, a stream record given up);
+    returns the pairs recorded now."""
+    recorded: list[Match] = []
+    for post in approved:
+        try:  # one post's trouble never stops the others: it is looked at again next time
+            found = match_new_post(
+                post,
+                search=search,
+                matches=matches,
+                radius_km=radius_km,
+                now=now,
+                notices=notices,
+                known_first=True,
+            )
+        except Exception as error:
+            logger.warning(
+                "Matching again failed for a post; tried again next time",
+                extra={"post_id": post.id, "error": f"{type(error).__name__}"},
+            )
+            continue
+        recorded += [match for match in found if match.new]
+    return recorded

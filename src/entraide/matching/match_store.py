@@ -9,11 +9,19 @@ again): ids, categories, départements and the distance, no contact detail;
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from entraide.adapters.table import BY_MONTH, ConditionFailed, Put, Table
+from entraide.adapters.table import (
+    BY_MONTH,
+    ConditionFailed,
+    Put,
+    Table,
+    TransactionCancelled,
+    Write,
+)
 from entraide.kernel.model import Kind, Post
 from entraide.kernel.times import iso, month_of
 
@@ -52,18 +60,41 @@ class MatchStore:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def record_match(self, need: Post, offer: Post, distance_km: float, at: datetime) -> bool:
-        """Record the pair; False when it was already recorded (nothing is written then)."""
+    def record_match(
+        self,
+        need: Post,
+        offer: Post,
+        distance_km: float,
+        at: datetime,
+        *,
+        also: Sequence[Write] = (),
+    ) -> bool:
+        """Record the pair, with ``also`` (the notices it calls for) in the same transaction:
+        a recorded match has its notices queued. False when it was already recorded
+        (nothing is written then)."""
         if need.kind is not Kind.NEED or offer.kind is not Kind.OFFER:
             raise ValueError("record_match(need, offer): a need first, then an offer")
         if need.activation_id != offer.activation_id:
             raise ValueError("a need and an offer of different activations do not match")
-        item = match_to_item(need, offer, distance_km, at)
+        put = Put(
+            item=match_to_item(need, offer, distance_km, at), condition="attribute_not_exists(pk)"
+        )
         try:
-            self.table.write(Put(item=item, condition="attribute_not_exists(pk)"))
+            if also:
+                self.table.transact([put, *also])
+            else:
+                self.table.write(put)
         except ConditionFailed:
             return False
+        except TransactionCancelled as cancelled:
+            if cancelled.reasons and cancelled.reasons[0] == "ConditionalCheckFailed":
+                return False
+            raise
         return True
+
+    def exists(self, need_id: str, offer_id: str) -> bool:
+        """Whether the pair is recorded (a read: cheaper than a write that fails)."""
+        return self.table.get(match_key(need_id, offer_id), projection="pk") is not None
 
     def matches_of_month(self, month: str) -> list[dict[str, Any]]:
         """The pairs recorded in ``month`` ("YYYY-MM", UTC), oldest first.

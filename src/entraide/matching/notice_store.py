@@ -21,9 +21,10 @@ Every item has an ``entity`` (``match-notice``, ``match-notice-queued``,
 
 Access patterns:
 
-* queue a match: one ``TransactWriteItems`` per recipient: ``QUEUED`` with
-  ``attribute_not_exists`` (a replayed match cancels the whole transaction: nothing new),
-  the ``PENDING`` item, a ``NOTICE-DUE`` item;
+* queue a match: ``QUEUED`` with ``attribute_not_exists`` (a replayed match cancels the
+  whole transaction: nothing new), the ``PENDING`` item, a ``NOTICE-DUE`` item, for each
+  recipient, in the transaction that records the match itself (geomatch), or in one of
+  their own (:meth:`NoticeStore.queue`);
 * a recipient's pending notices: ``Query pk = NOTICE#<digest> AND begins_with(sk,
   "PENDING#")`` (oldest first), then ``BatchWriteItem`` deletes those sent or stale;
 * who is due (the scheduled flush, every 15 min): ``Query pk = NOTICE-DUE AND sk <=
@@ -43,7 +44,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from entraide.adapters.table import Item, Put, Table, TransactionCancelled
+from entraide.adapters.table import Item, Put, Table, TransactionCancelled, Write
 from entraide.kernel.times import epoch, iso, parse_iso
 from entraide.matching.slot_store import SlotStore
 from entraide.observability import logger
@@ -189,6 +190,41 @@ class NoticeStore:
     ) -> bool:
         """Queue one notice for ``digest``, due at ``due_at``; False when it was queued
         before (a replay: nothing new is written)."""
+        writes = self.queue_writes(
+            digest,
+            role,
+            need_id=need_id,
+            offer_id=offer_id,
+            distance_km=distance_km,
+            now=now,
+            due_at=due_at,
+        )
+        return self.enqueue(writes)
+
+    def enqueue(self, writes: list[Write]) -> bool:
+        """Make :meth:`queue_writes`' writes in one transaction; False when the notice was
+        queued before (a replay: nothing new is written)."""
+        try:
+            self.table.transact(writes)
+        except TransactionCancelled as exc:
+            if exc.condition_failed:
+                return False  # queued before: a replay
+            raise
+        return True
+
+    def queue_writes(
+        self,
+        digest: str,
+        role: Role,
+        *,
+        need_id: str,
+        offer_id: str,
+        distance_km: float,
+        now: datetime,
+        due_at: datetime,
+    ) -> list[Write]:
+        """The writes that queue one notice, each conditional on not being there yet, to
+        make in one transaction (with the match they tell of, or alone)."""
         queued = {
             "pk": _notice_pk(digest),
             "sk": f"{QUEUED_PREFIX}{need_id}#{offer_id}",
@@ -197,30 +233,35 @@ class NoticeStore:
             "expires_at": epoch(now + self.memory),
         }
         pending = _pending_to_item(digest, role, need_id, offer_id, distance_km, now, self.memory)
-        try:
-            self.table.transact(
-                [
-                    Put(item=queued, condition="attribute_not_exists(pk)"),
-                    Put(item=pending, condition="attribute_not_exists(pk)"),
-                    Put(item=_due_item(digest, due_at, self.memory)),
-                ]
-            )
-        except TransactionCancelled as exc:
-            if exc.condition_failed:
-                return False  # queued before: a replay
-            raise
-        return True
+        return [
+            Put(item=queued, condition="attribute_not_exists(pk)"),
+            Put(item=pending, condition="attribute_not_exists(pk)"),
+            Put(item=_due_item(digest, due_at, self.memory)),
+        ]
 
-    def put_due(self, digest: str, due_at: datetime) -> None:
-        self.table.write(Put(item=_due_item(digest, due_at, self.memory)))
+    def put_due(self, digest: str, due_at: datetime) -> str:
+        """Write the due hint of ``digest`` at ``due_at``; returns its sort key."""
+        item = _due_item(digest, due_at, self.memory)
+        self.table.write(Put(item=item))
+        return str(item["sk"])
 
-    def forget(self, digest: str, notices: Iterable[PendingNotice], hints: Iterable[str]) -> None:
-        """Delete notices (sent or stale) and due hints (their sort keys)."""
+    def move_due(self, digest: str, due_at: datetime, hints: Iterable[str]) -> None:
+        """Look at ``digest`` again at ``due_at``, instead of at its old ``hints``: the new
+        hint is written first (a failure in between leaves both, never neither), then the
+        old ones are deleted, except the new one when it falls in the second of an old one
+        (a hint's key is to the second: it is the same item, written again)."""
+        kept = self.put_due(digest, due_at)
+        self.forget(digest, (), [hint for hint in hints if hint != kept])
+
+    def forget(self, digest: str, notices: Iterable[PendingNotice], hints: Iterable[str]) -> int:
+        """Delete notices (sent or stale) and due hints (their sort keys); returns how many
+        were left undeleted."""
         keys = {(_notice_pk(digest), notice.sk) for notice in notices}
         keys |= {(DUE_PARTITION, sk) for sk in hints}
         left = self.table.batch_delete(({"pk": pk, "sk": sk} for pk, sk in keys), attempts=5)
-        if left:  # leftovers are harmless: stale notices and hints are skipped
+        if left:  # a leftover told notice is recognised by its email's subject next time
             logger.warning("Notice items left undeleted", extra={"count": left})
+        return left
 
     def forget_recipients(self, digests: Iterable[str]) -> int:
         """Delete every item of these recipients (erasure on request): their notices,
@@ -246,14 +287,18 @@ class NoticeStore:
         return len(keys)
 
     # -- the send slot -----------------------------------------------------------------
-    def claim_slot(self, digest: str, now: datetime, interval: timedelta) -> str | datetime:
-        """The claim token of the send slot, or when the last email went (slot taken)."""
+    def claim_slot(
+        self, digest: str, now: datetime, interval: timedelta, token: str | None = None
+    ) -> str | datetime:
+        """The claim token of the send slot, or when the last email went (slot taken).
+        With the caller's ``token``, a claim repeated after its lost answer is its own."""
         return self.slots.claim(
             _slot_key(digest),
             entity="match-notice-sent",
             now=now,
             interval=interval,
             memory=SENT_MEMORY_MARGIN,
+            token=token,
         )
 
     def release_slot(self, digest: str, token: str) -> None:

@@ -15,18 +15,28 @@ Stale notices (a post since withdrawn or expired, a contact erased) are dropped 
 flush time, not sent. An email lists ``max_per_email`` matches at most; the rest waits
 for the next slot.
 
-An email and the deletion of its notices are not atomic: should the function die
-between the two, the notices would be sent again an hour later (at-least-once, never
-twice within the hour). A failed send releases the slot and keeps the notices.
+Each email is an effect of the ledger (:mod:`entraide.effects.ledger`): its subject,
+``notice:<recipient>:<digest of its first notice>``, is named by what it tells, so that a
+run that finds the same notices pending finds the same subject. The effect ``email`` is
+**at least once**: an email twice (after a lost answer, or a run killed between sending and
+recording) repeats a list of offers; an email never sent leaves a person alone with their
+need. Once the email is recorded done, its notices are deleted; if that deletion fails, the
+next run finds the done subject of those notices and deletes them without a second email.
+A failed send keeps the slot and the notices: the email goes once SES takes it, after the
+ledger's backoff (the due hint says when); a send whose outcome is unknown goes again only
+once its claim's lease is over. The owner finds its subjects again from the pending
+notices, so they need no place in the sweep's index.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from entraide.effects.model import Done, Effect, Entry, Record, State, Subject
 from entraide.intake.post_store import PostReader
 from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
@@ -35,9 +45,17 @@ from entraide.observability import logger
 
 if TYPE_CHECKING:
     from entraide.adapters.mail import EmailMessage, Sender
+    from entraide.adapters.table import Write
+    from entraide.effects.ledger import Ledger
 
 DEFAULT_MIN_INTERVAL = timedelta(hours=1)
 MAX_MATCHES_PER_EMAIL = 20
+#: The function that sends match notices.
+GEOMATCH = "geomatch"
+#: The result of an email that had nothing left to tell.
+MOOT = "moot"
+#: What one flush may spend of its invocation when the caller gives no deadline.
+DEFAULT_RUN_TIME = timedelta(seconds=20)
 
 
 class MatchView(Protocol):
@@ -70,6 +88,11 @@ class ComposeNotice(Protocol):
     ) -> EmailMessage: ...
 
 
+def email_subject(digest: str, first: PendingNotice) -> str:
+    """The ledger's name of the email that tells ``digest`` its notices from ``first`` on."""
+    return f"notice:{digest}:{hashlib.sha256(first.sk.encode()).hexdigest()[:16]}"
+
+
 class NoticeBook:
     """Queues match notices and sends them, grouped, at most once per ``min_interval``.
 
@@ -85,6 +108,7 @@ class NoticeBook:
         mailer: Sender,
         compose: ComposeNotice,
         *,
+        ledger: Ledger,
         min_interval: timedelta = DEFAULT_MIN_INTERVAL,
         grouping_delay: timedelta = timedelta(0),
         max_per_email: int = MAX_MATCHES_PER_EMAIL,
@@ -96,6 +120,7 @@ class NoticeBook:
         self.posts = posts
         self.mailer = mailer
         self.compose = compose
+        self.ledger = ledger
         self.min_interval = min_interval
         self.grouping_delay = grouping_delay
         self.max_per_email = max_per_email
@@ -126,6 +151,19 @@ class NoticeBook:
 
     def _queue(self, match: MatchView) -> list[str]:
         """:meth:`queue`; returns the digests concerned (queued now or before)."""
+        digests = []
+        for digest, writes in self._sides(match):
+            digests.append(digest)
+            self.notices.enqueue(writes)
+        return digests
+
+    def queue_writes(self, match: MatchView) -> list[Write]:
+        """The writes that queue the notices of ``match``, for the transaction that records
+        the match itself: a recorded match has its notices queued, whatever happens next."""
+        return [write for _, writes in self._sides(match) for write in writes]
+
+    def _sides(self, match: MatchView) -> list[tuple[str, list[Write]]]:
+        """For each person to tell of ``match``: their digest and the writes that queue it."""
         need, offer = match.need, match.offer
         if need.kind is not Kind.NEED or offer.kind is not Kind.OFFER:
             raise ValueError(f"Not a need and an offer: {need.id}, {offer.id}")
@@ -138,12 +176,13 @@ class NoticeBook:
             logger.info("Match between posts of one person: no notice", extra={"need": need.id})
             return []
         now = self.now()
+        queued = []
         for digest, role in sides:
             last = self.last_sent(digest)
             due = now + self.grouping_delay
             if last is not None:
                 due = max(due, last + self.min_interval)
-            self.notices.queue(
+            writes = self.notices.queue_writes(
                 digest,
                 role,
                 need_id=need.id,
@@ -152,21 +191,34 @@ class NoticeBook:
                 now=now,
                 due_at=due,
             )
-        return [digest for digest, _ in sides]
+            queued.append((digest, writes))
+        return queued
 
     # -- flush -----------------------------------------------------------------------
-    def notify(self, matches: Iterable[MatchView]) -> int:
-        """What geomatch calls: queue every match, then flush the people concerned.
+    def notify(self, matches: Iterable[MatchView], *, deadline: datetime | None = None) -> int:
+        """Queue every match, then flush the people concerned.
 
         Queueing errors propagate (the stream record is retried; queueing is idempotent).
-        A failed send is logged and left to the scheduled flush, which retries it.
+        A failed send is left to the ledger and the scheduled flush, which finish it.
         """
         digests: dict[str, None] = {}
         for match in matches:
             digests.update(dict.fromkeys(self._queue(match)))
-        return self._flush_many({digest: [] for digest in digests})
+        return self._flush_many({digest: [] for digest in digests}, deadline)
 
-    def flush(self, recipient_digest: str | None = None) -> int:
+    def flush_for(self, matches: Iterable[MatchView], *, deadline: datetime | None = None) -> int:
+        """Flush the people concerned by ``matches`` (their notices queued with them)."""
+        digests: dict[str, None] = {}
+        for match in matches:
+            for post in (match.need, match.offer):
+                contact = self.posts.get_contact(post.id)
+                if contact is not None and contact.pseudonym:
+                    digests[contact.pseudonym] = None
+        return self._flush_many({digest: [] for digest in digests}, deadline)
+
+    def flush(
+        self, recipient_digest: str | None = None, *, deadline: datetime | None = None
+    ) -> int:
         """Send each due recipient ONE email of their pending notices; return emails sent.
 
         With a digest: that recipient only (errors propagate). Without: every recipient
@@ -174,19 +226,25 @@ class NoticeBook:
         retried at the next run, the others go on).
         """
         if recipient_digest is not None:
-            return self._flush_one(recipient_digest, ())
-        return self._flush_many(self.due_recipients())
+            return self._flush_one(recipient_digest, (), deadline or self._deadline())
+        return self._flush_many(self.due_recipients(), deadline)
 
-    def _flush_many(self, due: Mapping[str, Sequence[str]]) -> int:
+    def _deadline(self) -> datetime:
+        return self.now() + DEFAULT_RUN_TIME
+
+    def _flush_many(
+        self, due: Mapping[str, Sequence[str]], deadline: datetime | None = None
+    ) -> int:
         sent = 0
+        until = deadline or self._deadline()
         for digest, hints in due.items():
             try:
-                sent += self._flush_one(digest, hints)
+                sent += self._flush_one(digest, hints, until)
             except Exception:
                 logger.exception("Match notice not sent; retried later", extra={"n": len(hints)})
         return sent
 
-    def _flush_one(self, digest: str, hints: Sequence[str]) -> int:
+    def _flush_one(self, digest: str, hints: Sequence[str], deadline: datetime) -> int:
         now = self.now()
         pending = self.pending(digest)
         if not pending:
@@ -194,33 +252,77 @@ class NoticeBook:
             return 0
         ready_at = pending[0].queued_at + self.grouping_delay
         if ready_at > now:
-            self.notices.put_due(digest, ready_at)
-            self.notices.forget(digest, (), hints)
+            self.notices.move_due(digest, ready_at, hints)
             return 0
-        claim = self.notices.claim_slot(digest, now, self.min_interval)
+        batch = pending[: self.max_per_email]
+        key = email_subject(digest, batch[0])
+        known = self.ledger.store.get(key)
+        if known is not None:
+            # An email of these notices was started: finish it, or its bookkeeping.
+            report = self.ledger.resume(key, self._performer, deadline=deadline)
+            return self._after(digest, hints, key, report.done, now)
+        claim = self.notices.claim_slot(digest, now, self.min_interval, token=key)
         if isinstance(claim, datetime):  # emailed less than min_interval ago
-            self.notices.put_due(digest, claim + self.min_interval)
-            self.notices.forget(digest, (), hints)
+            self.notices.move_due(digest, claim + self.min_interval, hints)
             return 0
+        subject = Subject(
+            key=key,
+            owner=GEOMATCH,
+            effects=(Effect("email"),),
+            data={"digest": digest, "notices": [notice.sk for notice in batch]},
+            indexed=False,
+        )
         try:
-            # Read again under the claim: notices queued meanwhile join this email.
-            batch = self.pending(digest)[: self.max_per_email]
-            message, told, stale = self._compose(digest, batch)
-            if message is not None:
-                self.mailer.send(message)
-        except BaseException:
+            report = self.ledger.run(subject, self.perform, deadline=deadline)
+        except BaseException:  # not recorded: nothing was sent, the slot goes back
             self.notices.release_slot(digest, claim)
             raise
-        if message is None:  # nothing left worth telling: the slot is not used
-            self.notices.release_slot(digest, claim)
-        self.notices.forget(digest, (*told, *stale), ())
-        if self.pending(digest):
-            self.notices.put_due(digest, now + self.min_interval if message else now)
-        self.notices.forget(digest, (), hints)
+        return self._after(digest, hints, key, report.done, now)
+
+    def _after(self, digest: str, hints: Sequence[str], key: str, done: int, now: datetime) -> int:
+        """The bookkeeping of an email: what it told leaves the pending list; what waits
+        gets a due hint (after the hour, or when the ledger tries the email again)."""
+        record = self.ledger.store.get(key)
+        email = record.entry("email") if record is not None else None
+        if (
+            email is not None
+            and email.state is State.DONE
+            and (email.result or "").startswith(MOOT)
+        ):
+            done = 0  # nothing was worth telling: the slot is not used
+            self.notices.release_slot(digest, key)
+        if record is not None and email is not None and email.state is State.DONE:
+            told = [n for n in self.pending(digest) if n.sk in set(record.data["notices"])]
+            # the first last: while it is pending, the next run names this same email
+            if not self.notices.forget(digest, told[1:], ()):
+                self.notices.forget(digest, told[:1], ())
+        # The next look, when something waits; a retry due within the second of the hint
+        # being handled is that same hint, kept (moved, not deleted after being written).
+        if record is not None and email is not None and email.open:
+            self.notices.move_due(digest, record.wake_at() or now, hints)
+        elif self.pending(digest):
+            self.notices.move_due(digest, now + self.min_interval, hints)
+        else:
+            self.notices.forget(digest, (), hints)
+        if done:
+            logger.info("Match notice sent", extra={"subject": key})
+        return done
+
+    def _performer(self, record: Record) -> Callable[[Entry, Record], Done]:
+        return self.perform
+
+    def perform(self, entry: Entry, record: Record) -> Done:
+        """Send the email of ``record``: the notices it lists that are still pending and
+        alive (a stale one is dropped without a word)."""
+        digest = str(record.data["digest"])
+        listed = set(record.data["notices"])
+        batch = [notice for notice in self.pending(digest) if notice.sk in listed]
+        message, _, stale = self._compose(digest, batch)
+        if stale:
+            self.notices.forget(digest, stale, ())
         if message is None:
-            return 0
-        logger.info("Match notice sent", extra={"matches": len(told)})
-        return 1
+            return Done(f"{MOOT}: nothing left to tell")
+        return Done(self.mailer.send(message))
 
     def _compose(
         self, digest: str, batch: Sequence[PendingNotice]

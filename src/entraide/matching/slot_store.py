@@ -34,12 +34,22 @@ class SlotStore:
         self.table = table
 
     def claim(
-        self, key: Item, *, entity: str, now: datetime, interval: timedelta, memory: timedelta
+        self,
+        key: Item,
+        *,
+        entity: str,
+        now: datetime,
+        interval: timedelta,
+        memory: timedelta,
+        token: str | None = None,
     ) -> str | datetime:
         """Claim the send slot of ``key`` (pk, sk) before sending: a token, or, when the
         slot is taken, when the last message went. One conditional write, so two senders
-        never both get it; the item expires ``memory`` after the interval."""
-        token = uuid.uuid4().hex
+        never both get it; the item expires ``memory`` after the interval.
+
+        With a ``token`` of the caller's (what it sends), a claim repeated after its lost
+        answer is recognised as the caller's own."""
+        token = token or uuid.uuid4().hex
         try:
             self.table.write(
                 Update(
@@ -66,6 +76,8 @@ class SlotStore:
             )
         except ConditionFailed as exc:
             old = exc.old or {}
+            if old.get("claim") == token:
+                return token  # ours: the first answer was lost
             return parse_iso(str(old["sent_at"])) if old.get("sent_at") else now
         return token
 

@@ -2,7 +2,9 @@
 
 A signed link shows a confirmation page (a GET never changes anything: mail scanners open
 links); the form posted from it decides or withdraws the post with one conditional write
-on its status and version.
+on its status and version. An approval is also conditional on the post's activation being
+open, checked on the activation item in the same transaction: a closing and an approval
+that cross each other never leave a post public in a closed activation.
 
 A moderator's link is for one version of a pending post and expires (``LinkTtlHours``).
 A poster's withdrawal link works as long as the post is waiting or public, whatever its
@@ -12,11 +14,12 @@ as long as the post does (its signed expiry is not what ends it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
+from entraide.adapters.table import Check, ConditionFailed
+from entraide.kernel.errors import ActivationClosed, PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.kernel.model import Post, PostStatus
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import POSTER, LinkAction, VerifiedLink
@@ -32,8 +35,22 @@ class DecisionStore(Protocol):
     def get_post(self, post_id: str) -> Post | None: ...
 
     def transition(
-        self, post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None = ...
+        self,
+        post: Post,
+        to_status: PostStatus,
+        *,
+        at: datetime,
+        by: str,
+        reason: str | None = ...,
+        checks: Sequence[Check] = ...,
     ) -> Post: ...
+
+
+class OpenActivationCheck(Protocol):
+    """The condition that an activation is open (an
+    :class:`~entraide.activation.activation_store.ActivationStore`)."""
+
+    def open_check(self, activation_id: str, departement: str | None = ...) -> Check: ...
 
 
 class ModerationDesk:
@@ -44,10 +61,12 @@ class ModerationDesk:
         *,
         store: DecisionStore,
         links: LinkBook,
+        activations: OpenActivationCheck,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.links = links
+        self.activations = activations
         self.now = now
 
     def check_link(
@@ -81,6 +100,11 @@ class ModerationDesk:
         post, link = self.check_link(post_id, action, token, expected=PostStatus.PENDING)
         target = PostStatus.APPROVED if action is LinkAction.APPROVE else PostStatus.REJECTED
         kept_reason = (reason or "").strip()[:REASON_MAX] or None
+        checks = (
+            [self.activations.open_check(post.activation_id)]
+            if target is PostStatus.APPROVED
+            else []
+        )
         try:
             return self.store.transition(
                 post,
@@ -88,9 +112,12 @@ class ModerationDesk:
                 at=self.now(),
                 by=link.actor,
                 reason=kept_reason if target is PostStatus.REJECTED else None,
+                checks=checks,
             )
         except WrongPostStatus as lost:  # another moderator decided meanwhile
             raise WrongPostStatus(lost.post, seen_by_moderator=True) from lost
+        except ConditionFailed:  # the activation closed since the post was read
+            raise ActivationClosed(post) from None
 
     def check_withdrawal(self, post_id: str, token: str) -> Post:
         """The post a poster's withdrawal link names, while it is waiting or public."""

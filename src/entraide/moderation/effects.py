@@ -2,34 +2,62 @@
 
 Function ``moderate``: a new pending post is pre-screened (:mod:`.prescreen`) and each
 moderator gets an email with their own signed links (:mod:`.links`); the poster is told
-the post awaits moderation. When a post leaves ``pending``, the poster is told the
-decision, and an approved post is announced once on the ``approved-posts`` topic
-(:mod:`.announce`).
+the post awaits moderation. When a post leaves ``pending``, an approved post is announced
+once on the ``approved-posts`` topic (:mod:`.announce`) and the poster is told the decision.
 
-Every side effect is an :class:`Effect`, a small value that names it exactly (post,
-version, recipient). The handler runs each one through powertools idempotency keyed on
-that value, so that a replayed stream batch repeats none of them. The emails are
-composed by the web side (``emails`` gives its composers), handed over by wiring.
+Each change of a post is a *subject* of the effects ledger (:mod:`entraide.effects.ledger`),
+``moderation:<post>:v<version>``, whose effects are, in this order:
 
-The HTTP side (function ``decision``) is :mod:`.desk`.
+============================  ==============  ============================================
+effect                        policy          why
+============================  ==============  ============================================
+``moderation-request:<tag>``  at least once   a moderator reading a post twice loses a
+(one per moderator, first)                    minute; one who never gets it leaves a
+                                              person unheard (``tag``: a digest of the
+                                              moderator's address, never the address)
+``awaiting-notice``           at least once   a second "we read your post" email is
+                                              harmless, none leaves a person wondering
+``approved-announcement``     at least once   the relay recognises a post it announced
+                                              (its own ledger): a second message tweets
+                                              nothing
+``decision-notice``           at least once   as for the awaiting notice
+============================  ==============  ============================================
+
+The stream records the subject and does its effects at once; what fails, or what a killed
+run left, is finished by the scheduled sweep (:meth:`ModerationEffects.performer_for`). A
+post whose change never reached the stream consumer (a batch given up, a failure queue) is
+found by :meth:`ModerationEffects.reconcile`, which reads the posts that entered a status in
+the last hour: nothing waits on the stream's memory.
+
+The emails are composed by the web side (``emails`` gives its composers), handed over by
+wiring. The HTTP side (function ``decision``) is :mod:`.desk`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from entraide.effects.model import Effect, Entry, Perform, Record, Subject
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import LinkAction
+from entraide.observability import logger
 
 if TYPE_CHECKING:
     from entraide.adapters.mail import Sender
+    from entraide.effects.ledger import Ledger, Report
 
 NEAR_DUPLICATE_WINDOW = timedelta(days=7)
+#: The function whose sweep finishes moderation's effects.
+MODERATE = "moderate"
+#: How far back the reconciliation looks for changes the stream consumer never saw.
+RECONCILE_WINDOW = timedelta(hours=1)
+DECIDED = (PostStatus.APPROVED, PostStatus.REJECTED)
 
 
 class EffectKind(StrEnum):
@@ -39,31 +67,41 @@ class EffectKind(StrEnum):
     APPROVED_ANNOUNCEMENT = "approved-announcement"
 
 
-@dataclass(frozen=True, slots=True)
-class Effect:
-    """One side effect, named by everything that makes it unique."""
+def moderator_tag(address: str) -> str:
+    """A moderator's name in the ledger: a digest of the address, never the address."""
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()[:12]
 
-    kind: EffectKind
-    post_id: str
-    version: int
-    moderator: str = ""  # the recipient of a moderation request
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "kind": self.kind.value}
+def subject_key(post_id: str, version: int) -> str:
+    return f"moderation:{post_id}:v{version}"
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Effect:
-        return cls(
-            EffectKind(data["kind"]), data["post_id"], int(data["version"]), data["moderator"]
-        )
+
+def effects_of_change(old: Post | None, new: Post) -> list[EffectKind]:
+    """The kinds of effect a change of a post calls for, in the order they are done.
+
+    The moderation request is named once here; :class:`ModerationEffects` makes one per
+    moderator, since each carries links signed for that moderator.
+    """
+    if old is None and new.status is PostStatus.PENDING:
+        return [EffectKind.MODERATION_REQUEST, EffectKind.AWAITING_NOTICE]
+    if old is not None and old.status is PostStatus.PENDING and new.status in DECIDED:
+        if new.status is PostStatus.APPROVED:
+            return [EffectKind.APPROVED_ANNOUNCEMENT, EffectKind.DECISION_NOTICE]
+        return [EffectKind.DECISION_NOTICE]
+    return []
 
 
 class ModerationStore(Protocol):
-    """What the stream side reads of posts (a :class:`~entraide.intake.post_store.PostStore`)."""
+    """What the stream side reads of posts (a :class:`~entraide.intake.post_store.PostStore`):
+    the sweep reads a post, the reconciliation those that entered a status lately."""
+
+    def get_post(self, post_id: str) -> Post | None: ...
 
     def get_contact(self, post_id: str) -> Contact | None: ...
 
     def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]: ...
+
+    def entered_since(self, status: PostStatus, since: datetime) -> list[Post]: ...
 
 
 class ActivationReader(Protocol):
@@ -107,28 +145,8 @@ class Announcer(Protocol):
     def announce_approved(self, post: Post) -> str: ...
 
 
-def effects_of_change(old: Post | None, new: Post) -> list[Effect]:
-    """The side effects a stream record calls for, given the post before and after.
-
-    A moderation request is named here once; :class:`ModerationEffects` makes one per
-    moderator, since each carries links signed for that moderator.
-    """
-    if old is None and new.status is PostStatus.PENDING:
-        return [
-            Effect(EffectKind.AWAITING_NOTICE, new.id, new.version),
-            Effect(EffectKind.MODERATION_REQUEST, new.id, new.version),
-        ]
-    decided = (PostStatus.APPROVED, PostStatus.REJECTED)
-    if old is not None and old.status is PostStatus.PENDING and new.status in decided:
-        effects = [Effect(EffectKind.DECISION_NOTICE, new.id, new.version)]
-        if new.status is PostStatus.APPROVED:
-            effects.insert(0, Effect(EffectKind.APPROVED_ANNOUNCEMENT, new.id, new.version))
-        return effects
-    return []
-
-
 class ModerationEffects:
-    """The stream side: carries out the effects of a post's change of status."""
+    """The stream side: the effects of a post's change of status, through the ledger."""
 
     def __init__(
         self,
@@ -149,54 +167,108 @@ class ModerationEffects:
         self.links = links
         self.link_ttl_hours = link_ttl_hours  # said in the moderators' email
 
-    def effects_of_change(self, old: Post | None, new: Post) -> list[Effect]:
-        """Every effect a stream record calls for; moderation requests, one per moderator."""
+    # -- what is due -------------------------------------------------------------------
+    def subject_of_change(self, old: Post | None, new: Post) -> Subject | None:
+        """The ledger subject a stream record calls for (None: nothing to do)."""
+        kinds = effects_of_change(old, new)
+        if not kinds:
+            return None
         effects: list[Effect] = []
-        for effect in effects_of_change(old, new):
-            if effect.kind is EffectKind.MODERATION_REQUEST:
-                effects += [
-                    Effect(effect.kind, effect.post_id, effect.version, moderator)
-                    for moderator in self.links.moderators
-                ]
+        for kind in kinds:
+            if kind is EffectKind.MODERATION_REQUEST:
+                tags = dict.fromkeys(moderator_tag(m) for m in self.links.moderators)
+                effects += [Effect(f"{kind.value}:{tag}") for tag in tags]
             else:
-                effects.append(effect)
-        return effects
+                effects.append(Effect(kind.value))
+        return Subject(
+            key=subject_key(new.id, new.version),
+            owner=MODERATE,
+            effects=tuple(effects),
+            data={"post_id": new.id, "version": new.version, "status": new.status.value},
+        )
 
-    def perform(self, effect: Effect, post: Post) -> dict[str, str]:
-        """Carry out one effect for ``post`` (the image of the stream record)."""
-        emails = self.emails()  # the composers: imported on the first email (cold start)
-        if effect.kind is EffectKind.APPROVED_ANNOUNCEMENT:
-            return {"message_id": self.announcer.announce_approved(post)}
-        if effect.kind is EffectKind.MODERATION_REQUEST:
-            message = emails.moderation_request(
-                post,
-                activation=self.activations.get_activation(post.activation_id),
-                flags=self.flags(post),
-                approve_url=self.links.moderation_url(post, LinkAction.APPROVE, effect.moderator),
-                reject_url=self.links.moderation_url(post, LinkAction.REJECT, effect.moderator),
-                moderators=[effect.moderator],
-                link_ttl_hours=self.link_ttl_hours,
-            )
-            return {"message_id": self.mailer.send(message)}
+    def subject_of_post(self, post: Post) -> Subject | None:
+        """The subject the post's present status called for when it entered it."""
+        if post.status is PostStatus.PENDING and post.version == 1:
+            return self.subject_of_change(None, post)
+        if post.status in DECIDED and post.decided_at is not None:
+            return self.subject_of_change(replace(post, status=PostStatus.PENDING), post)
+        return None
+
+    # -- doing it ----------------------------------------------------------------------
+    def performer(self, image: Post | None = None) -> Perform:
+        """What does the effects of a subject: ``image`` is the post as the stream record
+        shows it; without one (the sweep), the post is read from the table."""
+
+        def perform(entry: Entry, record: Record) -> str:
+            return self.perform(entry, record, image)
+
+        return perform
+
+    def performer_for(self, record: Record) -> Perform | None:
+        """The sweep's performer for a subject of this function."""
+        return self.performer() if record.key.startswith("moderation:") else None
+
+    def _post_of(self, record: Record, image: Post | None) -> Post | None:
+        version = int(record.data["version"])
+        if image is not None and image.id == record.data["post_id"] and image.version == version:
+            return image
+        return self.store.get_post(str(record.data["post_id"]))
+
+    def perform(self, entry: Entry, record: Record, image: Post | None) -> str:
+        """Carry out one effect; an effect the post has outgrown is ``moot`` (done)."""
+        post = self._post_of(record, image)
+        if post is None:
+            return "moot: the post is gone"
+        version = int(record.data["version"])
+        kind, _, tag = entry.name.partition(":")
+        if kind == EffectKind.APPROVED_ANNOUNCEMENT:
+            if post.status is not PostStatus.APPROVED:
+                return "moot: no longer approved"
+            return self.announcer.announce_approved(post)
+        if kind == EffectKind.MODERATION_REQUEST:
+            moderator = next((m for m in self.links.moderators if moderator_tag(m) == tag), None)
+            if moderator is None:
+                return "moot: no longer a moderator"
+            if post.status is not PostStatus.PENDING or post.version != version:
+                return "moot: already decided"
+            return self.mailer.send(self.moderation_request(post, moderator))
+        emails = self.emails()
         contact = self.store.get_contact(post.id)
         if contact is None:  # the poster's data was erased: nobody to tell
-            return {"skipped": "no contact"}
-        if effect.kind is EffectKind.AWAITING_NOTICE:
-            message = emails.awaiting_moderation(
-                post, to=contact.email, withdraw_url=self.links.withdraw_url(post)
+            return "moot: no contact"
+        if kind == EffectKind.AWAITING_NOTICE:
+            if post.version != version:
+                return "moot: already decided"
+            return self.mailer.send(
+                emails.awaiting_moderation(
+                    post, to=contact.email, withdraw_url=self.links.withdraw_url(post)
+                )
             )
-        else:
-            approved = post.status is PostStatus.APPROVED
-            message = emails.decision_notice(
-                post,
-                to=contact.email,
-                approved=approved,
-                reason=post.reason,
-                withdraw_url=self.links.withdraw_url(post) if approved else None,
-                public_url=self.links.public_url(post) if approved else None,
-                form_url=self.links.form_url,
-            )
-        return {"message_id": self.mailer.send(message)}
+        approved = record.data.get("status") == PostStatus.APPROVED.value
+        still_approved = approved and post.status is PostStatus.APPROVED
+        message = emails.decision_notice(
+            post,
+            to=contact.email,
+            approved=approved,
+            reason=post.reason,
+            withdraw_url=self.links.withdraw_url(post) if still_approved else None,
+            public_url=self.links.public_url(post) if still_approved else None,
+            form_url=self.links.form_url,
+        )
+        return self.mailer.send(message)
+
+    def moderation_request(self, post: Post, moderator: str) -> Any:
+        """The email of one moderator, with links signed for them."""
+        return self.emails().moderation_request(
+            post,
+            activation=self.activations.get_activation(post.activation_id),
+            flags=self.flags(post),
+            approve_url=self.links.moderation_url(post, LinkAction.APPROVE, moderator),
+            reject_url=self.links.moderation_url(post, LinkAction.REJECT, moderator),
+            moderators=[moderator],
+            link_ttl_hours=self.link_ttl_hours,
+        )
 
     def flags(self, post: Post) -> list[Any]:
         from entraide.moderation.prescreen import prescreen
@@ -211,3 +283,27 @@ class ModerationEffects:
         )
         activation = self.activations.get_activation(post.activation_id)
         return list(prescreen(post, activation=activation, recent_texts=recent))
+
+    # -- what the stream never brought -------------------------------------------------
+    def reconcile(self, ledger: Ledger, *, now: datetime, deadline: datetime) -> Report:
+        """Record and do the subjects of posts that entered a status in the last hour and
+        that the ledger does not know (their stream record never reached this function)."""
+        from entraide.effects.ledger import Report, describe
+
+        report = Report()
+        since = now - RECONCILE_WINDOW
+        for status in (PostStatus.PENDING, *DECIDED):
+            for post in self.store.entered_since(status, since):
+                subject = self.subject_of_post(post)
+                if subject is None:
+                    continue
+                try:  # one post's trouble never stops the others
+                    if ledger.store.get(subject.key) is None:
+                        report.add(ledger.run(subject, self.performer(post), deadline=deadline))
+                except Exception as error:
+                    logger.warning(
+                        "Reconciliation of a post failed; tried again next time",
+                        extra={"post_id": post.id, "error": describe(error)},
+                    )
+                    report.failed += 1
+        return report

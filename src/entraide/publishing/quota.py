@@ -26,34 +26,33 @@ Windows (why sliding, and why in buckets)
     X's window: a 24-hour budget frees its units after 24 h to 24 h 15 min). The monthly
     cap is a fixed UTC calendar month (what X's tier pages describe), one bucket.
 
-    Atomic spending without summing inside DynamoDB: only the *current* bucket of a window
-    ever grows (a past bucket can only shrink, when a unit is released). So the budget reads
-    the window, computes ``allowed = limit - sum(past buckets)`` and increments the current
-    bucket under the condition ``count < allowed``; a concurrent spender that got there first
-    makes the condition fail, a concurrent release only makes the check conservative. One
-    ``TransactWriteItems`` carries one such update per window plus a condition check on the
-    "blocked until" item: a unit is spent in every window or in none.
+    Atomic spending without summing inside DynamoDB: every window's buckets live in one item
+    with a version; the budget reads it, judges every window (``evaluate``), and adds the
+    unit to the current bucket of each under the condition that the version is still the
+    one read: a unit is spent in every window or in none, and a concurrent spender (even
+    one whose clock is in the previous bucket) makes the condition fail.
 
 Blocked until
     When X answers 429, :meth:`Budget.block_until` records X's reset time; nothing is spent
     before it, whatever the counters say.
 
-The budget shared by every relay instance lives in the table
-(:class:`~entraide.publishing.quota_store.DynamoDBBudget`); :class:`MemoryBudget` keeps
-the same rules in a dict for tests, the bench and a single process.
+The budget shared by every relay instance lives in the table, as one item
+(:class:`~entraide.publishing.quota_store.DynamoDBBudget`, which says why);
+:class:`MemoryBudget` keeps the same rules in a dict for tests, the bench and a single
+process. Each reads its own clock inside the spend.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from entraide.kernel.times import iso
+from entraide.kernel.times import iso, utcnow
 
 DEFAULT_PRESET = "basic"
 # What remaining() answers when no window limits anything.
@@ -240,19 +239,20 @@ class Budget(Protocol):
     @property
     def limits(self) -> QuotaLimits: ...
 
-    def reserve(self, now: datetime) -> Reservation | Denied:
-        """Spend one unit in every window, or in none."""
+    def reserve(self, now: datetime | None = None) -> Reservation | Denied:
+        """Spend one unit in every window, or in none, at the budget's own clock (read
+        inside the spend); ``now`` only where a test sets the moment."""
         ...
 
     def release(self, reservation: Reservation) -> None:
         """Give a unit back: X did not post (429, 5xx before posting)."""
         ...
 
-    def block_until(self, at: datetime, now: datetime) -> None:
+    def block_until(self, at: datetime, now: datetime | None = None) -> None:
         """Spend nothing before ``at`` (X's reset time after a 429); never shortens a block."""
         ...
 
-    def remaining(self, now: datetime) -> int:
+    def remaining(self, now: datetime | None = None) -> int:
         """Units that can be spent now: the smallest over the windows, 0 while blocked."""
         ...
 
@@ -296,7 +296,8 @@ def units_left(
 class MemoryBudget:
     """The same budget in a dict: for tests, the bench and a single process."""
 
-    def __init__(self, limits: QuotaLimits) -> None:
+    def __init__(self, limits: QuotaLimits, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.clock = clock
         self._limits = limits
         self._windows = limits.windows()
         self._counts: Counts = {}
@@ -307,8 +308,9 @@ class MemoryBudget:
     def limits(self) -> QuotaLimits:
         return self._limits
 
-    def reserve(self, now: datetime) -> Reservation | Denied:
+    def reserve(self, now: datetime | None = None) -> Reservation | Denied:
         with self._lock:
+            now = now or self.clock()
             verdict = evaluate(self._windows, self._counts, self._blocked, now)
             if isinstance(verdict, Denied):
                 return verdict
@@ -331,11 +333,11 @@ class MemoryBudget:
                 if self._counts.get(bucket, 0) > 0:
                     self._counts[bucket] -= 1
 
-    def block_until(self, at: datetime, now: datetime) -> None:
+    def block_until(self, at: datetime, now: datetime | None = None) -> None:
         with self._lock:
             if self._blocked is None or self._blocked < at:
                 self._blocked = at
 
-    def remaining(self, now: datetime) -> int:
+    def remaining(self, now: datetime | None = None) -> int:
         with self._lock:
-            return units_left(self._windows, self._counts, self._blocked, now)
+            return units_left(self._windows, self._counts, self._blocked, now or self.clock())

@@ -1,13 +1,20 @@
-"""The X posting budget in the table: the one module that reads and writes the quota items.
+"""The X posting budget in the table: the one module that reads and writes the quota item.
 
-Items (one partition per budget, ``pk = QUOTA#<name>``): ``sk = <window>#<bucket start>``
-(``15m#2026-11-26T10:17:00Z``, ``24h#2026-11-26T10:15:00Z``, ``month#2026-11-01T00:00:00Z``)
-with ``count`` and the TTL ``expires_at``; ``sk = blocked`` with ``until`` / ``until_epoch``.
+One item per budget (``pk = QUOTA#<name>``, ``sk = BUDGET``): ``counts``, a map from a
+window's bucket (``15m#2026-11-26T10:17:00Z``, ``24h#2026-11-26T10:15:00Z``,
+``month#2026-11-01T00:00:00Z``) to the units spent in it; ``until_epoch`` / ``until``
+while X's 429 blocks it; ``version``, bumped by every spend and block; the TTL
+``expires_at``, after the last bucket stops counting.
 
-Spending is atomic without summing inside DynamoDB (see :mod:`.quota`): one
-``TransactWriteItems`` increments the current bucket of each window under the condition
-``count < limit - past buckets`` and checks the "blocked until" item; a unit is spent in
-every window or in none.
+Spending is read, decide, write: the item is read (strongly consistent), the windows are
+judged (:func:`~entraide.publishing.quota.evaluate`), and one ``UpdateItem`` adds the unit
+to the current bucket of every window (and drops the buckets that count no more) under the
+condition that ``version`` is still the one read. Any other spend or block in between makes
+the condition fail, and the spender reads again, with the clock read again: the moment that
+picks a unit's buckets is read inside the spend. Two spenders either side of a bucket
+boundary cannot overrun a cap (with one counter item per bucket, a late spender could still
+add to a bucket the other had already counted as past). One item is also cheaper: one read
+and one write a unit, where a transaction of one update per window cost twice each.
 """
 
 from __future__ import annotations
@@ -15,20 +22,12 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Self
+from typing import Any, Self
 
-from entraide.adapters.table import (
-    Check,
-    ConditionFailed,
-    Item,
-    Table,
-    TransactionCancelled,
-    Update,
-    Write,
-)
-from entraide.kernel.times import epoch, iso, parse_iso
+from entraide.adapters.table import ConditionFailed, Item, Put, Table, Update
+from entraide.kernel.times import iso, parse_iso, utcnow
 from entraide.publishing.quota import (
     TTL_MARGIN,
     Counts,
@@ -39,136 +38,175 @@ from entraide.publishing.quota import (
     units_left,
 )
 
-BLOCKED = "blocked"
+BUDGET = "BUDGET"
+QUOTA_PREFIX = "QUOTA#"
+
+#: What a budget holds, as read: its counts, the end of X's block, its version.
+State = tuple[Counts, datetime | None, int | None]
+
+
+def _bucket(name: str, start: datetime) -> str:
+    return f"{name}#{iso(start)}"
+
+
+def _counts(raw: Mapping[str, Any]) -> Counts:
+    counts: Counts = {}
+    for key, count in raw.items():
+        name, _, start = str(key).partition("#")
+        counts[(name, parse_iso(start))] = int(count)
+    return counts
 
 
 class DynamoDBBudget:
     """The budget shared by every relay instance, in the single table (see module doc)."""
 
-    max_attempts = 5
+    max_attempts = 8
 
-    def __init__(self, table: Table, limits: QuotaLimits, name: str = "x-posting") -> None:
+    def __init__(
+        self,
+        table: Table,
+        limits: QuotaLimits,
+        name: str = "x-posting",
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.table = table
         self._limits = limits
         self._windows = limits.windows()
         self.name = name
-        self.pk = f"QUOTA#{name}"
+        self.key: Item = {"pk": f"{QUOTA_PREFIX}{name}", "sk": BUDGET}
+        self.clock = clock
 
     @property
     def limits(self) -> QuotaLimits:
         return self._limits
 
-    def _key(self, sk: str) -> Item:
-        return {"pk": self.pk, "sk": sk}
-
-    # -- reading -----------------------------------------------------------
-    def _query(self, low: str, high: str) -> Iterator[Item]:
-        return self.table.query(
-            "pk = :pk AND sk BETWEEN :low AND :high",
-            {":pk": self.pk, ":low": low, ":high": high},
-            consistent=True,
+    # -- reading -----------------------------------------------------------------------
+    def _read(self, now: datetime) -> State:
+        item = self.table.get(self.key) or {}
+        blocked = (
+            datetime.fromtimestamp(int(item["until_epoch"]), UTC) if "until_epoch" in item else None
         )
+        version = int(item["version"]) if "version" in item else None
+        return _counts(item.get("counts") or {}), blocked, version
 
-    def _read(self, now: datetime) -> tuple[Counts, datetime | None]:
-        counts: Counts = {}
-        month_key = BLOCKED
-        for window in self._windows:
-            if window.bucket is None:
-                month_key = window.key(window.bucket_of(now))
-                continue
-            first, current = window.span(now)
-            for item in self._query(window.key(first), window.key(current)):
-                _, _, start = item["sk"].partition("#")
-                counts[(window.name, parse_iso(start))] = int(item.get("count", 0))
-        blocked: datetime | None = None
-        # "blocked" sorts before "month#…": one query reads both (and any stale month).
-        for item in self._query(BLOCKED, month_key):
-            sk = item["sk"]
-            if sk == BLOCKED and "until_epoch" in item:
-                blocked = datetime.fromtimestamp(int(item["until_epoch"]), UTC)
-            elif sk == month_key and sk != BLOCKED:
-                counts[("month", parse_iso(sk.partition("#")[2]))] = int(item["count"])
-        return counts, blocked
+    def remaining(self, now: datetime | None = None) -> int:
+        counts, blocked, _ = self._read(now or self.clock())
+        return units_left(self._windows, counts, blocked, now or self.clock())
 
-    # -- spending ----------------------------------------------------------
-    def reserve(self, now: datetime) -> Reservation | Denied:
+    # -- spending ----------------------------------------------------------------------
+    def reserve(self, now: datetime | None = None) -> Reservation | Denied:
+        """Spend one unit in every window or in none; ``now`` only for tests: the budget
+        reads its clock at each attempt, inside the spend."""
         by_name = {window.name: window for window in self._windows}
         for attempt in range(self.max_attempts):
-            counts, blocked = self._read(now)
-            verdict = evaluate(self._windows, counts, blocked, now)
+            at = now or self.clock()
+            counts, blocked, version = self._read(at)
+            verdict = evaluate(self._windows, counts, blocked, at)
             if isinstance(verdict, Denied):
                 return verdict
             if not verdict:
-                return Reservation(now, ())
-            updates: list[Write] = [
-                Update(
-                    key=self._key(by_name[name].key(start)),
-                    expression="ADD #count :one SET entity = :entity, expires_at = :expires",
-                    condition="attribute_not_exists(#count) OR #count < :allowed",
-                    names={"#count": "count"},
-                    values={
-                        ":one": 1,
-                        ":allowed": allowed,
-                        ":entity": "quota",
-                        ":expires": by_name[name].expires_at(start),
-                    },
-                )
-                for name, (start, allowed) in verdict.items()
+                return Reservation(at, ())
+            buckets = tuple((name, start) for name, (start, _) in verdict.items())
+            stale = [
+                (name, start)
+                for (name, start) in counts
+                if name not in by_name or by_name[name].frees_at(start) <= at
             ]
-            updates.append(
-                Check(
-                    key=self._key(BLOCKED),
-                    condition="attribute_not_exists(until_epoch) OR until_epoch <= :now",
-                    values={":now": math.floor(now.timestamp())},
-                )
-            )
+            expires = max(by_name[name].expires_at(start) for name, start in buckets)
             try:
-                self.table.transact(updates)
-            except TransactionCancelled:
-                # Another relay spent the last unit or blocked the budget meanwhile: read again.
-                time.sleep(0.02 * attempt)
+                self._spend(buckets, stale, version, at, expires)
+            except ConditionFailed:
+                # Another relay spent or blocked meanwhile: read again (and the clock).
+                time.sleep(0.01 * attempt)
                 continue
-            return Reservation(now, tuple((name, start) for name, (start, _) in verdict.items()))
-        return Denied(now + timedelta(seconds=5), "contention")
+            return Reservation(at, buckets)
+        return Denied((now or self.clock()) + timedelta(seconds=5), "contention")
+
+    def _spend(
+        self,
+        buckets: tuple[tuple[str, datetime], ...],
+        stale: list[tuple[str, datetime]],
+        version: int | None,
+        at: datetime,
+        expires: int,
+    ) -> None:
+        if version is None:  # the first unit ever: the item is written whole
+            item: Item = {
+                **self.key,
+                "entity": "quota",
+                "counts": {_bucket(name, start): 1 for name, start in buckets},
+                "version": 1,
+                "expires_at": expires,
+            }
+            self.table.write(Put(item=item, condition="attribute_not_exists(pk)"))
+            return
+        names: dict[str, str] = {"#counts": "counts", "#version": "version"}
+        values: Item = {":one": 1, ":zero": 0, ":v": version, ":next": version + 1}
+        sets = ["#version = :next", "expires_at = :expires"]
+        values[":expires"] = expires
+        for slot, (name, start) in enumerate(buckets):
+            names[f"#b{slot}"] = _bucket(name, start)
+            sets.append(f"#counts.#b{slot} = if_not_exists(#counts.#b{slot}, :zero) + :one")
+        removes = []
+        for slot, (name, start) in enumerate(stale):
+            names[f"#s{slot}"] = _bucket(name, start)
+            removes.append(f"#counts.#s{slot}")
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        values[":now"] = math.floor(at.timestamp())
+        self.table.write(
+            Update(
+                key=self.key,
+                expression=expression,
+                condition="#version = :v AND (attribute_not_exists(until_epoch) "
+                "OR until_epoch <= :now)",
+                names=names,
+                values=values,
+            )
+        )
 
     def release(self, reservation: Reservation) -> None:
-        by_name = {window.name: window for window in self._windows}
+        """Give a unit back (X did not post): a release only makes others' checks stricter,
+        so it needs no version."""
         for name, start in reservation.buckets:
-            # nothing to give back when the count is already 0
+            # nothing to give back when the count is already 0 (or the bucket gone)
             with contextlib.suppress(ConditionFailed):
                 self.table.write(
                     Update(
-                        key=self._key(by_name[name].key(start)),
-                        expression="ADD #count :minus",
-                        condition="#count > :zero",
-                        names={"#count": "count"},
-                        values={":minus": -1, ":zero": 0},
+                        key=self.key,
+                        expression="SET #counts.#b = #counts.#b - :one",
+                        condition="#counts.#b > :zero",
+                        names={"#counts": "counts", "#b": _bucket(name, start)},
+                        values={":one": 1, ":zero": 0},
                     )
                 )
 
-    def block_until(self, at: datetime, now: datetime) -> None:
+    def block_until(self, at: datetime, now: datetime | None = None) -> None:
         # a failed condition: already blocked for longer
         with contextlib.suppress(ConditionFailed):
             self.table.write(
                 Update(
-                    key=self._key(BLOCKED),
+                    key=self.key,
                     expression="SET until_epoch = :until, #until = :iso, entity = :entity, "
-                    "expires_at = :expires, blocked_at = :now",
+                    "#counts = if_not_exists(#counts, :empty), "
+                    "#version = if_not_exists(#version, :zero) + :one, blocked_at = :now, "
+                    "expires_at = if_not_exists(expires_at, :expires)",
                     condition="attribute_not_exists(until_epoch) OR until_epoch < :until",
-                    names={"#until": "until"},
+                    names={"#until": "until", "#counts": "counts", "#version": "version"},
                     values={
                         ":until": math.ceil(at.timestamp()),
                         ":iso": iso(at),
                         ":entity": "quota",
-                        ":expires": epoch(at + TTL_MARGIN),
-                        ":now": iso(now),
+                        ":empty": {},
+                        ":zero": 0,
+                        ":one": 1,
+                        ":expires": int((at + TTL_MARGIN).timestamp()),
+                        ":now": iso(now or self.clock()),
                     },
                 )
             )
-
-    def remaining(self, now: datetime) -> int:
-        counts, blocked = self._read(now)
-        return units_left(self._windows, counts, blocked, now)
 
     @classmethod
     def from_setting(cls, table: Table, setting: str, name: str = "x-posting") -> Self:

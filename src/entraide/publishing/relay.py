@@ -7,7 +7,7 @@ One message of the ``approved-posts`` topic (see
 1. a post already announced is skipped (a redelivery, or a digest covered it);
 2. the post joins its activation's backlog;
 3. *individual or digest*: the post is tweeted alone while the activation's backlog fits in
-   what the budget can still afford (``budget.remaining(now)`` minus a reserve kept for
+   what the budget can still afford (``budget.remaining()`` minus a reserve kept for
    digests, by default a quarter of the smallest cap) and stays under ``digest_threshold``.
    Otherwise the relay waits ``digest_wait`` after the post joined the backlog (so that one
    digest gathers the posts arriving meanwhile; by default 15 minutes, or longer when the
@@ -15,20 +15,22 @@ One message of the ``approved-posts`` topic (see
    then tweets one digest for every post of the same activation and département still
    waiting ("17 nouvelles offres d'aide dans l'Aude : …");
 4. one unit of the budget is spent (or the message is deferred to when one is free);
-5. a claim is written for each subject (the post, or the digest and each post it covers);
-6. X is called; then the tweet is recorded, the claims completed, the posts marked announced
-   and removed from the backlog.
+5. the publication is claimed in the effects ledger with the very text it sends (for a
+   digest: each post it covers, then the digest with its text and its posts);
+6. X is called; then the tweet is recorded, the publications completed, the posts removed
+   from the backlog.
 
-What X answers decides the outcome (see the handler's duties in :class:`Relay`):
-success or "duplicate content" (X already has this text: it was posted) → :class:`Done`;
-429 → the unit is given back, the budget blocked until X's reset, :class:`Deferred` to it;
-5xx/timeout → unit and claims given back, :class:`TemporaryFailure`; 401/403/other 4xx →
-claims given back, :class:`PermanentFailure` (the DLQ). Any other exception escapes with the
-claims kept: X may have posted, and a pending claim older than the store's ``claim_timeout``
-is *in doubt*: the posts are marked announced (``announced_in_doubt``), never tweeted again.
-A timeout is an :class:`~.x_answers.XUnavailable` although X may have posted: the retry
-of a single post sends the same text and meets "duplicate" (counted as posted); the retry of
-a digest gathers the backlog anew, so a post may then appear in two digests, never in none.
+What X answers decides the outcome: success or "duplicate content" (X already has this
+text: it was posted) → :class:`Done`; 429 → the unit given back, the budget blocked until
+X's reset, the claim released to then, :class:`Deferred` to it; 5xx/timeout → unit and
+claim given back, :class:`TemporaryFailure` (the handler defers the message with a
+backoff: an X outage burns no receive); 401/403/other 4xx → claim given back,
+:class:`PermanentFailure` (the DLQ, redriven by an operator). Any other exception escapes
+with the claim kept: its lease ends with the invocation's deadline, and whoever comes next
+takes it over and sends the *same* text again — a publication is **at least once**, and X
+refuses a text it already has, so a tweet posted before the crash is not posted twice.
+Every text names its subject (a post's, a digest's or an activation's link), so that X's
+"duplicate" is about this very subject and never hides another one.
 
 Dry run: give the relay :class:`entraide.publishing.xapi.DryRunPoster` instead of the
 tweepy poster; the budget, claims and records are the same.
@@ -47,8 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
-from entraide.activation.activation_store import activation_pk
-from entraide.intake.post_store import Announcement
+from entraide.effects.ledger import new_holder
 from entraide.kernel.model import Activation, Category, Kind, Post, PostStatus
 from entraide.kernel.times import parse_iso
 from entraide.observability import logger
@@ -62,12 +63,16 @@ from entraide.publishing.relay_outcomes import (
     TemporaryFailure,
 )
 from entraide.publishing.relay_store import (
+    Announcement,
     BacklogEntry,
     ClaimState,
     ClaimStatus,
     RelayStore,
     TweetKind,
     TweetRecord,
+    activation_publication,
+    digest_publication,
+    post_publication,
 )
 
 if TYPE_CHECKING:
@@ -76,6 +81,13 @@ if TYPE_CHECKING:
 
 DEFAULT_DIGEST_THRESHOLD = 10
 DEFAULT_DIGEST_WAIT = timedelta(minutes=15)
+#: What a claim outlives the invocation's deadline by, and the deadline assumed when none
+#: is given (the relay function's timeout).
+LEASE_MARGIN = timedelta(seconds=5)
+DEFAULT_RUN = timedelta(seconds=30)
+
+#: A claim to release, or complete: the publication and who holds it.
+Held = tuple[str, str]
 
 
 # ------------------------------------------------------------------------------ texts
@@ -145,6 +157,8 @@ class Relay:
         texts: Callable[[], TweetTexts] = _tweet_texts,
         metric: Callable[[str, float], None] = _no_metric,
         new_id: Callable[[], str] = _default_new_id,
+        lease_margin: timedelta = LEASE_MARGIN,
+        holder: Callable[[], str] = new_holder,
     ) -> None:
         self.store = store
         self.budget = budget
@@ -167,27 +181,42 @@ class Relay:
         self._texts = texts
         self.metric = metric
         self.new_id = new_id
+        self.lease_margin = lease_margin
+        self.new_holder = holder
 
-    # -- public URLs ---------------------------------------------------------
+    # -- public URLs: each names its subject, so that every text is unique to it ---------
     def post_url(self, post_id: str) -> str:
         """The post's public page (``GET /posts/{id}``)."""
         return f"{self.base_url}/posts/{quote(post_id)}"
 
-    def digest_url(self, activation_id: str, departement: str) -> str:
-        """The "near me" page for the département the digest speaks of."""
-        query = urlencode({"activation": activation_id, "departement": departement})
-        return f"{self.base_url}/pres-de-chez-moi?{query}"
+    def digest_url(self, activation_id: str, departement: str, digest_id: str = "") -> str:
+        """The "near me" page for the département the digest speaks of; ``lot`` names the
+        digest (two digests of equal counts are two texts)."""
+        query = {"activation": activation_id, "departement": departement}
+        if digest_id:
+            query["lot"] = digest_id
+        return f"{self.base_url}/pres-de-chez-moi?{urlencode(query)}"
 
     def activation_url(self, activation_id: str) -> str:
-        return f"{self.base_url}/"
+        """The form, named by the activation (a new activation of the same hazard and
+        départements is another text)."""
+        return f"{self.base_url}/?{urlencode({'activation': activation_id})}"
+
+    def _lease(self, deadline: datetime | None, now: datetime) -> datetime:
+        return (deadline or now + DEFAULT_RUN) + self.lease_margin
 
     # -- approved posts ------------------------------------------------------
-    def handle_approved(self, message: Mapping[str, Any]) -> RelayOutcome:
+    def handle_approved(
+        self, message: Mapping[str, Any], *, deadline: datetime | None = None
+    ) -> RelayOutcome:
         post_id = message.get("post_id")
         if not isinstance(post_id, str) or not post_id:
             raise PermanentFailure("Approved-post message without a post_id.")
         now = self.clock()
-        if self.store.is_announced(post_id):
+        lease = self._lease(deadline, now)
+        known = self.store.publication(post_publication(post_id), now)
+        if known.status is ClaimStatus.DONE:
+            self._forget(message, post_id)
             return Skipped("already announced")
         post = self.load_post(post_id)
         if post is None or post.status is not PostStatus.APPROVED:
@@ -207,12 +236,18 @@ class Relay:
                 queued_at=now,
             )
         )
+        if known.status is ClaimStatus.BUSY:
+            return self._defer(known.retry_at or now, "claimed by another relay")
+        if known.digest:  # a digest covers it: finish that digest
+            return self._resolve_digest(known.digest, entry, now, lease)
+        if known.text:  # claimed before and free again: the same text, again
+            return self._send_post(post, activation, entry, now, lease)
 
-        remaining = self.budget.remaining(now)
+        remaining = self.budget.remaining()
         if remaining <= 0:
             # Spent or blocked: say until when, without reading the backlog (a message may
             # come back every 15 minutes for a day).
-            verdict = self.budget.reserve(now)
+            verdict = self.budget.reserve()
             if isinstance(verdict, Denied):
                 return self._defer(verdict.retry_at, f"budget spent ({verdict.window})")
             self.budget.release(verdict)  # a unit came free meanwhile: decide as usual
@@ -221,14 +256,14 @@ class Relay:
         # (and under the threshold); only whether it does matters, not the exact size.
         bound = max(0, min(remaining - self.digest_reserve, self.digest_threshold))
         if self.store.backlog_size(post.activation_id, at_most=bound + 1) <= bound:
-            return self._post_single(post, activation, entry, now)
+            return self._send_post(post, activation, entry, now, lease)
         ready = entry.queued_at + self.digest_wait
         if ready > now:
             return self._defer(ready, "gathering a digest")
-        return self._post_digest(activation, entry, now)
+        return self._post_digest(activation, entry, now, lease)
 
     def _forget(self, message: Mapping[str, Any], post_id: str) -> None:
-        """Drop a withdrawn or expired post from the backlog (when the message tells where)."""
+        """Drop a post from the backlog (when the message tells where)."""
         activation_id, raw = message.get("activation_id"), message.get("approved_at")
         if not (isinstance(activation_id, str) and isinstance(raw, str)):
             return
@@ -241,41 +276,85 @@ class Relay:
         )
         self.store.remove_backlog([placeholder])
 
-    def _reserve(self, now: datetime) -> Reservation | Deferred:
-        verdict = self.budget.reserve(now)
+    def _reserve(self) -> Reservation | Deferred:
+        verdict = self.budget.reserve()  # the budget reads its clock inside the spend
         if isinstance(verdict, Denied):
             return self._defer(verdict.retry_at, f"budget spent ({verdict.window})")
         return verdict
 
-    def _post_single(
-        self, post: Post, activation: Activation, entry: BacklogEntry, now: datetime
+    def _claim(
+        self,
+        key: str,
+        now: datetime,
+        lease: datetime,
+        *,
+        holder: str | None = None,
+        send: Mapping[str, Any] | None = None,
+        about: Mapping[str, Any] | None = None,
+        unheld_only: bool = False,
+    ) -> tuple[ClaimState, str]:
+        holder = holder or self.new_holder()
+        state = self.store.claim(
+            key,
+            now,
+            holder=holder,
+            lease_until=lease,
+            send=send,
+            about=about,
+            unheld_only=unheld_only,
+        )
+        if state.taken_over:
+            logger.warning(
+                "Relay: %s was claimed and never completed (a relay stopped during its call "
+                "to X); sending the same text again, which X refuses if it has it already.",
+                key,
+            )
+            self.metric("RelayTakenOver", 1)
+        return state, holder
+
+    def _send_post(
+        self,
+        post: Post,
+        activation: Activation,
+        entry: BacklogEntry,
+        now: datetime,
+        lease: datetime,
     ) -> RelayOutcome:
+        key = post_publication(post.id)
         text = self._compose(
             lambda: self._texts().post_tweet(
                 post, activation=activation, public_url=self.post_url(post.id)
             ),
             subject=post.id,
         )
-        reservation = self._reserve(now)
+        reservation = self._reserve()
         if isinstance(reservation, Deferred):
             return reservation
-        state = self.store.claim(post.id, now)
+        state, holder = self._claim(
+            key,
+            now,
+            lease,
+            send={"text": text},
+            about={"post_id": post.id, "activation_id": activation.id},
+        )
         if state.status is not ClaimStatus.NEW:
             self.budget.release(reservation)
-            return self._settle(entry, state, now)
+            if state.digest and state.status is ClaimStatus.FREE:
+                return self._resolve_digest(state.digest, entry, now, lease)
+            return self._settle([entry], state, now)
         return self._publish(
-            subjects=[post.id],
+            held=[(key, holder)],
             entries=[entry],
-            text=text,
+            text=state.text or text,
             kind="post",
             activation_id=activation.id,
             reservation=reservation,
         )
 
     def _post_digest(
-        self, activation: Activation, trigger: BacklogEntry, now: datetime
+        self, activation: Activation, trigger: BacklogEntry, now: datetime, lease: datetime
     ) -> RelayOutcome:
-        reservation = self._reserve(now)
+        reservation = self._reserve()
         if isinstance(reservation, Deferred):
             return reservation
         lane = [
@@ -283,45 +362,46 @@ class Relay:
             for entry in self.store.backlog(activation.id)
             if entry.departement == trigger.departement
         ]
-        digest_id = f"digest:{activation.id}:{trigger.departement}:{self.new_id()}"
-        states = self.store.claim_many([entry.post_id for entry in lane], now, holder=digest_id)
+        digest_id = f"{activation.id}:{trigger.departement}:{self.new_id()}"
+        digest_key = digest_publication(digest_id)
+        # Each post the digest covers points to it (held by the digest itself): whoever
+        # finds one later finishes this digest, never tweets the post alone as well.
         covered: list[BacklogEntry] = []
+        trigger_outcome: RelayOutcome = Skipped("covered")
         for entry in lane:
-            state = states[entry.post_id]
+            state, _ = self._claim(
+                post_publication(entry.post_id),
+                now,
+                lease,
+                holder=digest_key,
+                send={"digest": digest_key},
+                about={"post_id": entry.post_id, "activation_id": activation.id},
+                unheld_only=True,
+            )
             if state.status is ClaimStatus.NEW:
                 covered.append(entry)
-            elif state.status is not ClaimStatus.BUSY:
-                self._settle(entry, state, now)  # done or in doubt: bookkeeping only
-        trigger_state = states.get(trigger.post_id)
-        if trigger_state is None:  # announced and removed by another relay meanwhile
-            trigger_outcome: RelayOutcome = Skipped("announced meanwhile")
-        elif trigger_state.status is ClaimStatus.BUSY:
-            trigger_outcome = self._settle(trigger, trigger_state, now)
-        elif trigger_state.status is not ClaimStatus.NEW:
-            trigger_outcome = Skipped(f"already {trigger_state.status.value}")
-        else:
-            trigger_outcome = Skipped("covered")  # replaced by the publication's Done
-
+                continue
+            outcome = self._settle([entry], state, now)
+            if entry.post_id == trigger.post_id:
+                trigger_outcome = outcome
         if not covered:
             self.budget.release(reservation)
             return trigger_outcome
-        subjects = [entry.post_id for entry in covered]
+        held = [(post_publication(entry.post_id), digest_key) for entry in covered]
         if len(covered) == 1:
             only = covered[0]
             post = self.load_post(only.post_id)
             if post is None or post.status is not PostStatus.APPROVED:
                 self.budget.release(reservation)
-                self.store.release_many(subjects)
+                self._give_back(held, now, "no longer approved", forget=True)
                 self.store.remove_backlog(covered)
-                if only.post_id == trigger.post_id:
-                    return Skipped("no longer approved")
-                return trigger_outcome
+                return Skipped("no longer approved") if only is trigger else trigger_outcome
             text = self._compose(
                 lambda: self._texts().post_tweet(
                     post, activation=activation, public_url=self.post_url(post.id)
                 ),
                 subject=post.id,
-                on_error=lambda: self._give_back(reservation, subjects),
+                on_error=lambda: self._give_back(held, now, "no text", forget=True),
             )
             kind: TweetKind = "post"
         else:
@@ -331,18 +411,23 @@ class Relay:
                     activation=activation,
                     departement=trigger.departement,
                     counts=counts,
-                    public_url=self.digest_url(activation.id, trigger.departement),
+                    public_url=self.digest_url(activation.id, trigger.departement, digest_id),
                 ),
                 subject=digest_id,
-                on_error=lambda: self._give_back(reservation, subjects),
+                on_error=lambda: self._give_back(held, now, "no text", forget=True),
             )
-            self.store.claim(digest_id, now)
-            subjects = [digest_id, *subjects]
             kind = "digest"
+        state, holder = self._claim(
+            digest_key,
+            now,
+            lease,
+            send={"text": text, "covers": [entry.post_id for entry in covered], "kind": kind},
+            about={"activation_id": activation.id, "departement": trigger.departement},
+        )
         outcome = self._publish(
-            subjects=subjects,
+            held=[(digest_key, holder), *held],
             entries=covered,
-            text=text,
+            text=state.text or text,
             kind=kind,
             activation_id=activation.id,
             reservation=reservation,
@@ -351,8 +436,67 @@ class Relay:
             return trigger_outcome
         return outcome
 
+    def _resolve_digest(
+        self, digest_key: str, trigger: BacklogEntry, now: datetime, lease: datetime
+    ) -> RelayOutcome:
+        """Finish the digest that covers ``trigger``'s post: record it if it went, send its
+        text again if it may not have, or free its posts if it never was."""
+        known = self.store.publication(digest_key, now)
+        if known.status is ClaimStatus.BUSY:
+            return self._defer(known.retry_at or now, "its digest is being posted")
+        covers = list(known.covers)
+        entries = [e for e in self.store.backlog(trigger.activation_id) if e.post_id in covers]
+        if known.status is ClaimStatus.DONE:
+            held = self._hold_covered(digest_key, covers, now, lease)
+            for key, holder in held:
+                self.store.complete(key, holder, known.tweet_id)
+            self._announced(covers, known.tweet_id, digest=True)
+            self.store.remove_backlog(entries)
+            return Skipped("covered by a digest")
+        if not known.text:
+            # The run that gathered it stopped before writing it, so before calling X: the
+            # post is free again, to be announced afresh.
+            held = self._hold_covered(digest_key, [trigger.post_id], now, lease)
+            self._give_back(held, now, "its digest was never written", forget=True)
+            return self._defer(now, "its digest was never sent")
+        reservation = self._reserve()
+        if isinstance(reservation, Deferred):
+            return reservation
+        state, holder = self._claim(digest_key, now, lease)
+        if state.status is not ClaimStatus.NEW:
+            self.budget.release(reservation)
+            return self._defer(state.retry_at or now, "its digest is being posted")
+        held = self._hold_covered(digest_key, covers, now, lease)
+        kind: TweetKind = "digest" if len(covers) > 1 else "post"
+        return self._publish(
+            held=[(digest_key, holder), *held],
+            entries=entries,
+            text=state.text or known.text,
+            kind=kind,
+            activation_id=trigger.activation_id,
+            reservation=reservation,
+            covers=covers,
+        )
+
+    def _hold_covered(
+        self, digest_key: str, covers: Sequence[str], now: datetime, lease: datetime
+    ) -> list[Held]:
+        """The digest's hold on each post it covers, taken again where it lapsed (a post
+        released when X failed is the digest's again, never another's)."""
+        held: list[Held] = []
+        for post_id in covers:
+            key = post_publication(post_id)
+            state, _ = self._claim(key, now, lease, holder=digest_key)
+            if state.status is ClaimStatus.NEW or (
+                state.status is ClaimStatus.BUSY and state.holder == digest_key
+            ):
+                held.append((key, digest_key))
+        return held
+
     # -- activations -----------------------------------------------------------
-    def handle_activation_event(self, message: Mapping[str, Any]) -> RelayOutcome:
+    def handle_activation_event(
+        self, message: Mapping[str, Any], *, deadline: datetime | None = None
+    ) -> RelayOutcome:
         """Announce an activation's opening or closing (``activation-opened|closed``)."""
         event = message.get("event")
         activation_id = message.get("activation_id")
@@ -361,31 +505,39 @@ class Relay:
         ):
             raise PermanentFailure(f"Not an activation event: {event!r}.")
         opened = event == "activation-opened"
-        subject = f"{activation_pk(activation_id)}#{'opened' if opened else 'closed'}"
+        key = activation_publication(activation_id, opened)
         now = self.clock()
-        known = self.store.claim_state(subject, now)
-        if known.status is not ClaimStatus.NEW:
-            return self._settle(None, known, now, subject=subject)
+        known = self.store.publication(key, now)
+        if known.status is ClaimStatus.DONE:
+            return Skipped("already posted")
+        if known.status is ClaimStatus.BUSY:
+            return self._defer(known.retry_at or now, "claimed by another relay")
         activation = self.load_activation(activation_id)
         if activation is None:
             raise PermanentFailure(f"Activation {activation_id} not found.")
-        text = self._compose(
+        text = known.text or self._compose(
             lambda: self._texts().activation_tweet(
                 activation, opened=opened, public_url=self.activation_url(activation.id)
             ),
-            subject=subject,
+            subject=key,
         )
-        reservation = self._reserve(now)
+        reservation = self._reserve()
         if isinstance(reservation, Deferred):
             return reservation
-        state = self.store.claim(subject, now)
+        state, holder = self._claim(
+            key,
+            now,
+            self._lease(deadline, now),
+            send={"text": text},
+            about={"activation_id": activation_id, "event": event},
+        )
         if state.status is not ClaimStatus.NEW:
             self.budget.release(reservation)
-            return self._settle(None, state, now, subject=subject)
+            return self._settle([], state, now)
         return self._publish(
-            subjects=[subject],
+            held=[(key, holder)],
             entries=[],
-            text=text,
+            text=state.text or text,
             kind="activation",
             activation_id=activation.id,
             reservation=reservation,
@@ -396,9 +548,11 @@ class Relay:
         self.metric("RelayDeferred", 1)
         return Deferred(until, reason)
 
-    def _give_back(self, reservation: Reservation, subjects: Sequence[str]) -> None:
-        self.budget.release(reservation)
-        self.store.release_many(subjects)
+    def _give_back(
+        self, held: Sequence[Held], retry_at: datetime, reason: str, *, forget: bool = False
+    ) -> None:
+        for key, holder in held:
+            self.store.release(key, holder, retry_at, reason, forget=forget)
 
     def _compose(
         self,
@@ -417,52 +571,34 @@ class Relay:
             raise PermanentFailure(f"No tweet text for {subject}: {exc}") from exc
 
     def _settle(
-        self,
-        entry: BacklogEntry | None,
-        state: ClaimState,
-        now: datetime,
-        *,
-        subject: str | None = None,
+        self, entries: Sequence[BacklogEntry], state: ClaimState, now: datetime
     ) -> RelayOutcome:
-        """Bookkeeping for a subject someone else claimed (never posts)."""
-        subject = subject or (entry.post_id if entry else "?")
-        digest = bool(state.holder and state.holder.startswith("digest:"))
-        if state.status is ClaimStatus.BUSY:
-            until = state.retry_at or now + timedelta(seconds=60)
-            return self._defer(until, "claimed by another relay")
-        if state.status is ClaimStatus.IN_DOUBT:
-            logger.warning(
-                "Relay: claim of %s (by %s at %s) was never completed: a crash between the "
-                "call to X and its record. Not posting again; announced in doubt.",
-                subject,
-                state.holder or subject,
-                state.claimed_at.isoformat() if state.claimed_at else "?",
-            )
-            self.metric("RelayInDoubt", 1)
-            if entry is not None:
-                self.store.mark_announced([entry.post_id], Announcement(now, None, digest, True))
-            self.store.complete(subject, None, in_doubt=True)
-            if entry is not None:
-                self.store.remove_backlog([entry])
-            return Skipped("in doubt: claimed, never completed")
-        # DONE: finish what a crashed relay left (idempotent)
-        if entry is not None:
-            self.store.mark_announced([entry.post_id], Announcement(now, state.tweet_id, digest))
-            self.store.remove_backlog([entry])
-        return Skipped("already posted")
+        """Bookkeeping for a publication someone else holds or has done (never posts)."""
+        if state.status is ClaimStatus.DONE:
+            self._announced([entry.post_id for entry in entries], state.tweet_id, digest=False)
+            self.store.remove_backlog(entries)
+            return Skipped("already posted")
+        return self._defer(state.retry_at or now + timedelta(seconds=1), "claimed by another relay")
+
+    def _announced(self, post_ids: Sequence[str], tweet_id: str | None, *, digest: bool) -> None:
+        if post_ids:
+            at = self.clock().astimezone(UTC)
+            self.store.note_announced(post_ids, Announcement(at, tweet_id, digest))
 
     def _publish(
         self,
         *,
-        subjects: Sequence[str],
+        held: Sequence[Held],
         entries: Sequence[BacklogEntry],
         text: str,
         kind: TweetKind,
         activation_id: str,
         reservation: Reservation,
+        covers: Sequence[str] | None = None,
     ) -> Done | Deferred:
         from entraide.publishing.x_answers import XDuplicate, XRateLimited, XRejected, XUnavailable
 
+        subject = held[0][0]
         try:
             posted = self.poster.post(text)
         except XRateLimited as exc:
@@ -470,30 +606,35 @@ class Relay:
             until = max(exc.reset_at, now + timedelta(seconds=1))
             self.budget.release(reservation)
             self.budget.block_until(until, now)
-            self.store.release_many(subjects)
+            # X posted nothing: what the claim held no longer stands (a digest may take it)
+            self._give_back(held, until, f"X rate limit ({exc.scope})", forget=True)
             logger.warning(
                 "Relay: X rate limit (%s) until %s; %s deferred.",
                 exc.scope,
                 until.isoformat(),
-                subjects[0],
+                subject,
             )
             self.metric("XRateLimited", 1)
             return Deferred(until, f"X rate limit ({exc.scope})")
         except XUnavailable as exc:
-            self._give_back(reservation, subjects)
-            logger.warning("Relay: X unavailable for %s: %s", subjects[0], exc.detail)
+            self.budget.release(reservation)
+            # a timeout may have posted: then the same text must go again (X refuses it)
+            self._give_back(
+                held, self.clock(), f"X unavailable: {exc.detail}", forget=not exc.maybe_posted
+            )
+            logger.warning("Relay: X unavailable for %s: %s", subject, exc.detail)
             self.metric("XUnavailable", 1)
             raise TemporaryFailure(f"X unavailable: {exc.detail}") from exc
         except XDuplicate:
             # X already has this text: an earlier attempt posted it (a timeout, a crash).
-            tweet_id, known, final_text = f"unknown:{subjects[0]}", False, text
-            logger.info("Relay: X says %s was already posted; counted as posted.", subjects[0])
+            tweet_id, known, final_text = None, False, text
+            logger.info("Relay: X says %s was already posted; counted as posted.", subject)
             self.metric("XDuplicate", 1)
         except XRejected as exc:
-            self.store.release_many(subjects)
+            self._give_back(held, self.clock(), f"X refused: {exc.status}", forget=True)
             logger.error(
                 "Relay: X refused the tweet for %s (%s %s); message goes to the DLQ.",
-                subjects[0],
+                subject,
                 exc.status,
                 exc.detail,
             )
@@ -503,17 +644,18 @@ class Relay:
             tweet_id, known, final_text = posted.id, True, posted.text
 
         at = self.clock().astimezone(UTC)
-        post_ids = tuple(entry.post_id for entry in entries)
-        recorded_id = tweet_id if known else None
+        post_ids = tuple(covers if covers is not None else (entry.post_id for entry in entries))
+        record_id = tweet_id if known and tweet_id else f"unknown:{subject}"
         self.store.put_tweet(
-            TweetRecord(tweet_id, final_text, at, kind, post_ids, activation_id, known)
+            TweetRecord(record_id, final_text, at, kind, post_ids, activation_id, known)
         )
-        self.store.complete_many(subjects, recorded_id)
-        if post_ids:
-            self.store.mark_announced(post_ids, Announcement(at, recorded_id, kind == "digest"))
+        for key, holder in held:
+            self.store.complete(key, holder, tweet_id)
+        self._announced(post_ids, tweet_id, digest=kind == "digest")
+        if entries:
             self.store.remove_backlog(entries)
         self.metric("TweetsPosted", 1)
         if kind == "digest":
             self.metric("DigestsPosted", 1)
         self.metric("PostsAnnounced", len(post_ids))
-        return Done(recorded_id, post_ids, kind)
+        return Done(tweet_id, post_ids, kind)

@@ -3,23 +3,26 @@
 - :class:`Done`, :class:`Skipped`: the message is consumed;
 - :class:`Deferred`: send the same body again with
   ``DelaySeconds = defer_delay_seconds(until, now)``, then consume the original;
-- :class:`TemporaryFailure`: report the message in ``batchItemFailures`` (SQS redelivers
-  it after the visibility timeout; after ``maxReceiveCount`` it lands in the DLQ);
+- :class:`TemporaryFailure` (X down), or AWS refusing a call: send the message again after
+  :func:`retry_delay` (growing with the message's ``relay_attempt``) and consume the
+  original: an outage burns no receive, and never reaches the DLQ;
 - :class:`PermanentFailure`: send it to the DLQ at once (and consume it), log, metric;
-- any other exception: a batch-item failure too (never retried sooner than the claim
-  timeout can tell a crash from a slow call).
+- any other exception: a batch-item failure (SQS redelivers it after the visibility
+  timeout, longer than a claim's lease; after ``maxReceiveCount`` it lands in the DLQ).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from entraide.publishing.relay_store import TweetKind
 
 #: SQS accepts at most 15 minutes of ``DelaySeconds``.
 MAX_DELAY_SECONDS = 900
+#: How many times a message came back after a temporary failure (a key of its body).
+ATTEMPT = "relay_attempt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,16 @@ class PermanentFailure(RelayFailure):
 class TemporaryFailure(RelayFailure):
     """X failed (5xx, timeout) or a claim is held elsewhere: report a batch-item failure,
     SQS redelivers after the queue's visibility timeout."""
+
+
+def retry_delay(
+    attempt: int, *, base: float, jitter: float, cap: float = MAX_DELAY_SECONDS
+) -> timedelta:
+    """The wait before a message's next try after ``attempt`` temporary failures: doubling
+    from ``base`` seconds up to ``cap`` (SQS's 15 minutes), spread by ``jitter`` (0 to 1:
+    half to all of it), so that messages held by an outage do not all come back at once."""
+    seconds = min(cap, MAX_DELAY_SECONDS, base * (1 << max(0, min(attempt, 20))))
+    return timedelta(seconds=max(1.0, seconds * (0.5 + jitter / 2)))
 
 
 def defer_delay_seconds(until: datetime, now: datetime) -> int:

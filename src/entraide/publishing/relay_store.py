@@ -1,4 +1,4 @@
-"""What the relay to X remembers: backlog, announcements, claims and tweets.
+"""What the relay to X remembers: backlog, publications (in the effects ledger) and tweets.
 
 Items (single table, see docs/data-model.md):
 
@@ -6,23 +6,22 @@ Items (single table, see docs/data-model.md):
   ``entity = backlog``, ``post_id``, ``kind``, ``category``, ``departement``, ``approved_at``,
   ``queued_at`` (first time the relay saw it), ``expires_at`` (a 30-day safety net). An item
   lives while its post waits for an announcement; digests are counted from these items.
-- announcement of a post: attributes of the post item itself (``POST#<id>`` / ``POST``):
-  ``announced_at``, ``announced_tweet_id`` (absent when unknown), ``announced_digest``,
-  ``announced_in_doubt``; set by one conditional update (``attribute_not_exists
-  (announced_at)``): a post is announced once. ``version`` is left alone.
-- claim of a side effect: ``pk = CLAIM#<subject>``, ``sk = CLAIM``, ``entity = claim``,
-  ``state`` (pending/done), ``holder`` (the digest that claimed a post), ``claimed_at`` /
-  ``claimed_epoch``, then ``tweet_id``, ``completed_at``, ``in_doubt``; ``expires_at`` after
-  30 days (longer than any SQS redelivery: the queue keeps messages 14 days). The subject is a
-  post id, a digest id or ``ACTIVATION#<id>#opened|closed``.
+- publication of a subject on X: a subject of the effects ledger (``EFFECT#publish:…``, its
+  owner :mod:`entraide.effects.ledger_store`) whose effect ``x`` (the channel) holds what is
+  sent: ``publish:post:<id>`` (the post's text, or the digest that covers it),
+  ``publish:digest:<id>`` (its text and the posts it covers), ``publish:activation:<id>:
+  opened|closed``. Bluesky and Mastodon will be effects of the same subjects.
 - tweet: ``pk = TWEET#<tweet id>``, ``sk = TWEET``, ``entity = tweet``, ``text``,
   ``posted_at``, ``kind`` (post/digest/activation), ``post_ids``, ``post_count``,
   ``activation_id``, ``id_known``; ``gsi2pk = TWEET#YYYY-MM``, ``gsi2sk = <posted_at>#<id>``
   for the monthly report (index ``by_month``).
 
-A claim is written *before* the call to X and completed *after* it. A pending claim older
-than ``claim_timeout`` (set it above the relay function's timeout) can only be a crash
-between the call and the record: the relay then never posts again (:attr:`ClaimStatus.IN_DOUBT`).
+A publication is claimed *before* the call to X, with the text it sends, and completed
+*after* it. Its policy is **at least once**: a claim whose lease ran out (the relay was
+killed, or timed out waiting for X) is taken over and the *same* text is sent again; X
+refuses a text it already has ("duplicate content"), so a tweet that was posted is not
+posted twice, and one that was not is posted now. Every text names its subject (a post's
+link, a digest's, an activation's), so that a duplicate answer is about this very subject.
 
 Why one module: the relay's memory is one interface (:class:`RelayStore`) and its table
 implementation, read together with the items above; the in-memory twin that tests and
@@ -32,29 +31,46 @@ the bench use is :mod:`.relay_memory`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from entraide.adapters.table import BY_MONTH, Delete, Item, Put, Table, Update
-from entraide.intake.post_store import Announcement, PostStore
+from entraide.adapters.table import BY_MONTH, Item, Put, Table, Update
+from entraide.effects.ledger_store import DynamoDBLedgerStore
+from entraide.effects.model import Effect, LedgerStore, State, Subject
 from entraide.kernel.model import Category, Kind
-from entraide.kernel.times import epoch, iso, month_of, months_between, parse_iso, utcnow
+from entraide.kernel.times import epoch, iso, month_of, months_between, parse_iso
 
 TweetKind = Literal["post", "digest", "activation"]
 
-DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=60)
-CLAIM_TTL = timedelta(days=30)
+#: The effect of a publication on X (Bluesky and Mastodon: effects of their own).
+CHANNEL = "x"
+#: The function whose subjects publications are.
+RELAY = "relay"
+#: A publication is remembered while its post may be withdrawn (an activation lasts weeks)
+#: and longer than any message could come back (the dead-letter queue keeps 14 days).
+PUBLICATION_MEMORY = timedelta(days=60)
 BACKLOG_TTL = timedelta(days=30)
 # A DynamoDB item holds 400 KB: a tweet record keeps at most this many post ids
-# (``post_count`` stays exact; every post item names its tweet anyway).
+# (``post_count`` stays exact; every post's publication names its tweet anyway).
 MAX_RECORDED_POST_IDS = 5_000
 BACKLOG_PREFIX = "BACKLOG#"
-CLAIM_PREFIX = "CLAIM#"
 TWEET_PREFIX = "TWEET#"
-PENDING, DONE = "pending", "done"
+DUPLICATE = "duplicate"
+
+
+def post_publication(post_id: str) -> str:
+    return f"publish:post:{post_id}"
+
+
+def digest_publication(digest_id: str) -> str:
+    return f"publish:digest:{digest_id}"
+
+
+def activation_publication(activation_id: str, opened: bool) -> str:
+    return f"publish:activation:{activation_id}:{'opened' if opened else 'closed'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,21 +90,35 @@ class BacklogEntry:
         return f"{iso(self.approved_at)}#{self.post_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A post's announcement: when, by which tweet (None: X said "duplicate"), in a digest."""
+
+    at: datetime
+    tweet_id: str | None
+    digest: bool
+
+
 class ClaimStatus(StrEnum):
-    NEW = "new"  # this caller holds the claim now
-    DONE = "done"  # the side effect happened (tweet_id when known)
-    IN_DOUBT = "in-doubt"  # claimed, never completed, older than the timeout: a crash
-    BUSY = "busy"  # another caller holds a fresh claim
+    NEW = "new"  # the caller holds the publication now: it sends ``text``
+    DONE = "done"  # published (``tweet_id`` when known)
+    BUSY = "busy"  # another run holds it, or it waits until ``retry_at``
+    FREE = "free"  # nobody holds it (read without claiming)
 
 
 @dataclass(frozen=True, slots=True)
 class ClaimState:
+    """A publication as a claim finds it. ``text``, ``digest`` and ``covers`` are what the
+    first claim stored: a claim taken over (``taken_over``) sends them again, unchanged."""
+
     status: ClaimStatus
     tweet_id: str | None = None
+    text: str | None = None
+    digest: str | None = None
+    covers: tuple[str, ...] = ()
     holder: str | None = None
-    claimed_at: datetime | None = None
-    # BUSY: when the claim becomes IN_DOUBT if nobody completes it.
     retry_at: datetime | None = None
+    taken_over: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +139,28 @@ class TweetRecord:
             object.__setattr__(self, "post_count", len(self.post_ids))
 
 
+def _state_of(data: Mapping[str, Any], **fields: Any) -> ClaimState:
+    return ClaimState(
+        text=data.get("text"),
+        digest=data.get("digest"),
+        covers=tuple(data.get("covers") or ()),
+        **fields,
+    )
+
+
+def _tweet_of(result: str | None) -> str | None:
+    return None if result in (None, DUPLICATE) else result
+
+
 class RelayStore(ABC):
     """What the relay remembers; :class:`DynamoDBRelayStore` in the table, and
-    :class:`~entraide.publishing.relay_memory.MemoryRelayStore` in dicts (tests, the bench)."""
+    :class:`~entraide.publishing.relay_memory.MemoryRelayStore` in dicts (tests, the bench).
 
-    claim_timeout: timedelta
+    Publications are the ledger's, the same for both (a :class:`LedgerStore` in the table or
+    in a dict); the backlog and the tweets are each store's own.
+    """
 
-    @abstractmethod
-    def is_announced(self, post_id: str) -> bool: ...
-
-    @abstractmethod
-    def mark_announced(self, post_ids: Sequence[str], announcement: Announcement) -> list[str]:
-        """Mark posts announced unless they already are; returns those marked now."""
+    ledger: LedgerStore
 
     @abstractmethod
     def add_backlog(self, entry: BacklogEntry) -> BacklogEntry:
@@ -138,57 +178,116 @@ class RelayStore(ABC):
     def remove_backlog(self, entries: Sequence[BacklogEntry]) -> None: ...
 
     @abstractmethod
-    def claim_many(
-        self, subjects: Sequence[str], now: datetime, *, holder: str | None = None
-    ) -> dict[str, ClaimState]: ...
-
-    @abstractmethod
-    def claim_state(self, subject: str, now: datetime) -> ClaimState:
-        """Read without claiming (NEW when nobody claimed ``subject``)."""
-
-    @abstractmethod
-    def complete_many(
-        self, subjects: Sequence[str], tweet_id: str | None, *, in_doubt: bool = False
-    ) -> None: ...
-
-    @abstractmethod
-    def release_many(self, subjects: Sequence[str]) -> None:
-        """Drop pending claims (X did not post); a done claim stays."""
-
-    @abstractmethod
     def put_tweet(self, record: TweetRecord) -> None: ...
 
     @abstractmethod
     def tweets_of_month(self, month: str) -> list[TweetRecord]:
         """Tweets posted in ``YYYY-MM`` (UTC), oldest first."""
 
-    # -- one subject at a time ---------------------------------------------------------
-    def claim(self, subject: str, now: datetime, *, holder: str | None = None) -> ClaimState:
-        return self.claim_many([subject], now, holder=holder)[subject]
+    @abstractmethod
+    def note_announced(self, post_ids: Sequence[str], announcement: Announcement) -> None:
+        """Posts just announced (the ledger holds that they were; a store may keep more)."""
 
-    def complete(self, subject: str, tweet_id: str | None, *, in_doubt: bool = False) -> None:
-        self.complete_many([subject], tweet_id, in_doubt=in_doubt)
+    # -- publications ------------------------------------------------------------------
+    def publication(self, key: str, now: datetime) -> ClaimState:
+        """Read without claiming."""
+        record = self.ledger.get(key)
+        if record is None:
+            return ClaimState(ClaimStatus.FREE)
+        entry = record.entry(CHANNEL)
+        if not entry.open:
+            return _state_of(entry.data, status=ClaimStatus.DONE, tweet_id=_tweet_of(entry.result))
+        if entry.claimable(now):
+            return _state_of(entry.data, status=ClaimStatus.FREE, holder=entry.holder)
+        return _state_of(
+            entry.data, status=ClaimStatus.BUSY, holder=entry.holder, retry_at=entry.wake_at()
+        )
 
-    def release(self, subject: str) -> None:
-        self.release_many([subject])
+    def is_announced(self, post_id: str) -> bool:
+        return self.publication(post_publication(post_id), _EPOCH).status is ClaimStatus.DONE
 
-    def judge(
+    def claim(
         self,
-        *,
-        done: bool,
-        tweet_id: str | None,
-        holder: str | None,
-        claimed_at: datetime,
+        key: str,
         now: datetime,
+        *,
+        holder: str,
+        lease_until: datetime,
+        send: Mapping[str, Any] | None = None,
+        about: Mapping[str, Any] | None = None,
+        unheld_only: bool = False,
     ) -> ClaimState:
-        """The state of an existing claim at ``now``: a pending claim older than
-        ``claim_timeout`` can only be a crash between the call to X and its record."""
-        if done:
-            return ClaimState(ClaimStatus.DONE, tweet_id, holder, claimed_at)
-        deadline = claimed_at + self.claim_timeout
-        if deadline <= now:
-            return ClaimState(ClaimStatus.IN_DOUBT, None, holder, claimed_at)
-        return ClaimState(ClaimStatus.BUSY, None, holder, claimed_at, deadline)
+        """Claim the publication ``key`` for ``holder`` until ``lease_until``, to send
+        ``send`` (its text, the digest that covers it, a digest's posts) about ``about``.
+
+        A publication claimed before is taken over when it is free again (released, or
+        its holder's lease over): it then keeps what its first claim stored, unless that
+        was forgotten. ``unheld_only``: take only a publication that holds nothing (a digest
+        gathers posts nobody else is sending, and none that may have been sent).
+        """
+        subject = Subject(
+            key,
+            RELAY,
+            (Effect(CHANNEL, data=dict(send or {})),),
+            dict(about or {}),
+            memory=PUBLICATION_MEMORY,
+            indexed=False,
+        )
+        opened = self.ledger.open(subject, holder=holder, lease_until=lease_until, now=now)
+        if opened is not None:
+            return _state_of(opened.entry(CHANNEL).data, status=ClaimStatus.NEW, holder=holder)
+        record = self.ledger.get(key)
+        if record is None:  # forgotten between the two reads: come back
+            return ClaimState(ClaimStatus.BUSY, retry_at=now + timedelta(seconds=1))
+        entry = record.entry(CHANNEL)
+        if not entry.open:
+            return _state_of(entry.data, status=ClaimStatus.DONE, tweet_id=_tweet_of(entry.result))
+        covering = entry.data.get("digest")
+        if covering and holder != covering and entry.claimable(now):
+            # a post a digest covers is that digest's to finish, never another's to take
+            return _state_of(entry.data, status=ClaimStatus.FREE, holder=entry.holder)
+        if (unheld_only and entry.data) or not entry.claimable(now):
+            retry = entry.wake_at() or now
+            return _state_of(
+                entry.data, status=ClaimStatus.BUSY, holder=entry.holder, retry_at=retry
+            )
+        data = None if entry.data else {CHANNEL: dict(send or {})}
+        taken = self.ledger.claim(
+            record, [CHANNEL], holder=holder, lease_until=lease_until, now=now, data=data
+        )
+        if taken is None:  # another run took it first
+            return ClaimState(ClaimStatus.BUSY, retry_at=now + timedelta(seconds=1))
+        return _state_of(
+            taken.entry(CHANNEL).data,
+            status=ClaimStatus.NEW,
+            holder=holder,
+            taken_over=entry.state is State.CLAIMED,
+        )
+
+    def complete(self, key: str, holder: str, tweet_id: str | None) -> bool:
+        """Record the publication done by ``holder``'s claim (``tweet_id`` None: X said
+        "duplicate"); False when the claim was no longer ``holder``'s."""
+        done = self.ledger.finish(
+            key, CHANNEL, State.DONE, holder=holder, result=tweet_id or DUPLICATE, last=True
+        )
+        return done is not None
+
+    def release(
+        self, key: str, holder: str, retry_at: datetime, reason: str, *, forget: bool = False
+    ) -> None:
+        """Give the claim back (X did not post): free again at ``retry_at``, with what it
+        stored (the same text next time), or without (``forget``: it never stood)."""
+        self.ledger.release(
+            key,
+            CHANNEL,
+            holder=holder,
+            retry_at=retry_at,
+            error=reason,
+            data={} if forget else None,
+        )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def unique(values: Iterable[str]) -> list[str]:
@@ -196,10 +295,6 @@ def unique(values: Iterable[str]) -> list[str]:
 
 
 # ----------------------------------------------------------------------- DynamoDB
-def _claim_key(subject: str) -> Item:
-    return {"pk": f"{CLAIM_PREFIX}{subject}", "sk": "CLAIM"}
-
-
 def _backlog_key(entry: BacklogEntry) -> Item:
     return {"pk": f"{BACKLOG_PREFIX}{entry.activation_id}", "sk": entry.sort_key}
 
@@ -255,25 +350,13 @@ def tweet_from_item(item: Item) -> TweetRecord:
 
 
 class DynamoDBRelayStore(RelayStore):
-    """The relay's memory in the single table; see the module doc for the items.
-
-    Announcements are attributes of the post item: they go through its owner,
-    :class:`~entraide.intake.post_store.PostStore`.
-    """
+    """The relay's memory in the single table; see the module doc for the items."""
 
     max_attempts = 8
 
-    def __init__(self, table: Table, *, claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT) -> None:
+    def __init__(self, table: Table) -> None:
         self.table = table
-        self.posts = PostStore(table)
-        self.claim_timeout = claim_timeout
-
-    # -- announcements -----------------------------------------------------
-    def is_announced(self, post_id: str) -> bool:
-        return self.posts.is_announced(post_id)
-
-    def mark_announced(self, post_ids: Sequence[str], announcement: Announcement) -> list[str]:
-        return self.posts.mark_announced(post_ids, announcement)
+        self.ledger = DynamoDBLedgerStore(table)
 
     # -- backlog -----------------------------------------------------------
     def add_backlog(self, entry: BacklogEntry) -> BacklogEntry:
@@ -324,94 +407,8 @@ class DynamoDBRelayStore(RelayStore):
         if left:
             raise RuntimeError(f"DynamoDB left {left} backlog deletions unprocessed.")
 
-    # -- claims --------------------------------------------------------------
-    def _state_of(self, item: Item | None, now: datetime) -> ClaimState:
-        if not item:
-            return ClaimState(ClaimStatus.NEW)
-        return self.judge(
-            done=item["state"] == DONE,
-            tweet_id=item.get("tweet_id"),
-            holder=item.get("holder"),
-            claimed_at=datetime.fromtimestamp(int(item["claimed_epoch"]), UTC),
-            now=now,
-        )
-
-    def claim_many(
-        self, subjects: Sequence[str], now: datetime, *, holder: str | None = None
-    ) -> dict[str, ClaimState]:
-        ordered = unique(subjects)
-        operations = []
-        for subject in ordered:
-            item: Item = {
-                **_claim_key(subject),
-                "entity": "claim",
-                "subject": subject,
-                "state": PENDING,
-                "claimed_at": iso(now),
-                "claimed_epoch": epoch(now),
-                "expires_at": epoch(now + CLAIM_TTL),
-            }
-            if holder is not None:
-                item["holder"] = holder
-            operations.append(Put(item=item, condition="attribute_not_exists(pk)"))
-        failed = self.table.transact_each(operations, max_attempts=self.max_attempts)
-        states: dict[str, ClaimState] = {}
-        for index, subject in enumerate(ordered):
-            if index in failed:
-                existing = self.table.get(_claim_key(subject))
-                # released between the failed put and this read: someone is on it, come back
-                states[subject] = (
-                    self._state_of(existing, now)
-                    if existing
-                    else ClaimState(ClaimStatus.BUSY, retry_at=now + timedelta(seconds=1))
-                )
-            else:
-                states[subject] = ClaimState(ClaimStatus.NEW, None, holder, now)
-        return states
-
-    def claim_state(self, subject: str, now: datetime) -> ClaimState:
-        return self._state_of(self.table.get(_claim_key(subject)), now)
-
-    def complete_many(
-        self, subjects: Sequence[str], tweet_id: str | None, *, in_doubt: bool = False
-    ) -> None:
-        values: Item = {
-            ":done": DONE,
-            ":pending": PENDING,
-            ":completed": iso(utcnow()),
-            ":doubt": in_doubt,
-        }
-        update = "SET #state = :done, completed_at = :completed, in_doubt = :doubt"
-        if tweet_id is not None:
-            values[":tweet"] = tweet_id
-            update += ", tweet_id = :tweet"
-        self.table.transact_each(
-            [
-                Update(
-                    key=_claim_key(subject),
-                    expression=update,
-                    condition="#state = :pending",
-                    names={"#state": "state"},
-                    values=values,
-                )
-                for subject in unique(subjects)
-            ],
-            max_attempts=self.max_attempts,
-        )
-
-    def release_many(self, subjects: Sequence[str]) -> None:
-        self.table.transact_each(
-            [
-                Delete(
-                    key=_claim_key(subject),
-                    condition="#state = :pending",
-                    names={"#state": "state"},
-                    values={":pending": PENDING},
-                )
-                for subject in unique(subjects)
-            ],
-            max_attempts=self.max_attempts,
-        )
+    def note_announced(self, post_ids: Sequence[str], announcement: Announcement) -> None:
+        return  # the publications in the ledger are the announcements
 
     # -- tweets --------------------------------------------------------------
     def put_tweet(self, record: TweetRecord) -> None:

@@ -7,21 +7,23 @@ Today there is one channel, X (:class:`XChannel`); a later channel (Bluesky, Mas
 another implementation of :class:`Channel`, given to the same :class:`Retractor`.
 
 **Exactly once, under redelivery.** For each channel, the deletion is a side effect with
-its claim (``<post id>#retracted#<channel>``, in the relay's claims): claimed before the
-call, completed after it. A redelivered message finds the claim done and does nothing; a
-claim held elsewhere defers the message; a crash between the call and the record leaves a
-claim *in doubt*, and the deletion is simply made again (deleting is idempotent: a tweet
-already gone answers 404, which counts as deleted). A rate limit gives the claim back and
-defers the message to the reset; an outage gives it back and lets SQS redeliver.
+its claim (``<post id>#retracted#<channel>``, a subject of the relay's in the effects
+ledger): claimed before the call, completed after it. A redelivered message finds the
+claim done and does nothing; a claim held elsewhere defers the message; a crash between the
+call and the record leaves a claim whose lease runs out, and the deletion is simply made
+again (deleting is idempotent: a tweet already gone answers 404, which counts as deleted).
+A rate limit gives the claim back and defers the message to the reset; an outage gives it
+back and lets SQS redeliver.
 
 **Never announced later.** A post withdrawn before the relay got to it must never be
-tweeted afterwards: :meth:`XChannel.published` takes the relay's own claim on the post
-when nobody holds it, and completes it without a tweet, so that the relay, which claims a
-post before tweeting it, finds it done and posts nothing.
+tweeted afterwards: :meth:`XChannel.published` takes the relay's own claim on the post's
+publication (``publish:post:<id>``) when nobody holds it, and completes it without a
+tweet, so that the relay, which claims a post before tweeting it, finds it done and posts
+nothing.
 
 **What is not deleted.** A digest ("17 nouvelles offres dans l'Aude…") names no post and
 holds no text of one: it stays. A tweet whose id the relay never learnt (X said
-"duplicate", or a crash left it in doubt) cannot be deleted by id: it is counted
+"duplicate", or a relay stopped during its call to X) cannot be deleted by id: it is counted
 (``RetractionUnknownTweet``) and logged for an operator, without any text of the post.
 
 **Price.** X bills a deletion $0.010 under pay-per-use (``DELETE /2/tweets/:id``, X's
@@ -31,7 +33,9 @@ money budget of the publishing work can include it.
 
 from __future__ import annotations
 
+import functools
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,7 +52,7 @@ from entraide.publishing.relay_outcomes import (
     Skipped,
     TemporaryFailure,
 )
-from entraide.publishing.relay_store import ClaimStatus, RelayStore
+from entraide.publishing.relay_store import ClaimStatus, RelayStore, post_publication
 from entraide.publishing.x_answers import XRateLimited, XRejected, XUnavailable
 
 RETRACTED_EVENT: Final = "post-retracted"
@@ -56,6 +60,9 @@ RETRACTED_EVENT: Final = "post-retracted"
 X_DELETE_PRICE_USD: Final = Decimal("0.010")
 #: How soon to come back when another relay holds a claim we need.
 BUSY_RETRY: Final = timedelta(seconds=30)
+#: How long a retraction's claim is held when the message brings no deadline: longer than
+#: the relay function's run (its timeout, template.yaml) and its last call to X.
+DEFAULT_LEASE: Final = timedelta(seconds=60)
 
 
 def retraction_message(post_id: str) -> dict[str, str]:
@@ -90,10 +97,12 @@ class Channel(Protocol):
     @property
     def name(self) -> str: ...
 
-    def published(self, post_id: str, now: datetime) -> Publication | Deferred:
+    def published(
+        self, post_id: str, now: datetime, *, holder: str, lease_until: datetime
+    ) -> Publication | Deferred:
         """The post's own message on this network, or why there is none; from now on the
-        channel never announces the post (the post has ended). Deferred while a publication
-        of it is under way."""
+        channel never announces the post (the post has ended: ``holder`` closes the door
+        until ``lease_until`` at most). Deferred while a publication of it is under way."""
         ...
 
     def delete(self, message_id: str) -> None:
@@ -123,17 +132,23 @@ class XChannel:
         self.store = store
         self.poster = poster
 
-    def published(self, post_id: str, now: datetime) -> Publication | Deferred:
-        state = self.store.claim(post_id, now)
+    def published(
+        self, post_id: str, now: datetime, *, holder: str, lease_until: datetime
+    ) -> Publication | Deferred:
+        key = post_publication(post_id)
+        state = self.store.claim(key, now, holder=holder, lease_until=lease_until)
         if state.status is ClaimStatus.NEW:
-            # nobody announced it: close the door, the relay will find it done
-            self.store.complete(post_id, None)
+            # nobody is announcing it: close the door, the relay will find it done
+            self.store.complete(key, holder, None)
+            if state.taken_over and not state.digest:
+                # a relay stopped during its call to X: a tweet may exist, id unknown
+                return Publication(None, "tweet id unknown", lost=True)
             return Publication(None, "never announced")
-        if state.status is ClaimStatus.BUSY:
-            return Deferred(state.retry_at or now + BUSY_RETRY, "announcement under way")
-        if state.holder and state.holder.startswith("digest:"):
+        if state.digest:
             return Publication(None, "covered by a digest: no text of the post")
-        if state.status is ClaimStatus.IN_DOUBT or state.tweet_id is None:
+        if state.status is not ClaimStatus.DONE:
+            return Deferred(state.retry_at or now + BUSY_RETRY, "announcement under way")
+        if state.tweet_id is None:
             return Publication(None, "tweet id unknown", lost=True)
         return Publication(state.tweet_id)
 
@@ -166,7 +181,11 @@ class Retractor:
         self.load_post = load_post
         self.metric = metric
 
-    def handle(self, message: Mapping[str, Any]) -> RelayOutcome:
+    def handle(
+        self, message: Mapping[str, Any], *, deadline: datetime | None = None
+    ) -> RelayOutcome:
+        """Take the post of ``message`` down; claims are held until ``deadline`` (the
+        invocation's end) and a margin, else :data:`DEFAULT_LEASE`."""
         post_id = message.get("post_id")
         if not isinstance(post_id, str) or not post_id:
             raise PermanentFailure("Retraction message without a post_id.")
@@ -178,28 +197,33 @@ class Retractor:
         waits = [
             outcome
             for channel in self.channels
-            if isinstance(outcome := self._retract(channel, post_id), Deferred)
+            if isinstance(outcome := self._retract(channel, post_id, deadline), Deferred)
         ]
         if waits:
             return min(waits, key=lambda wait: wait.until)
         return Skipped("retracted")
 
-    def _retract(self, channel: Channel, post_id: str) -> Deferred | None:
+    def _retract(
+        self, channel: Channel, post_id: str, deadline: datetime | None
+    ) -> Deferred | None:
         subject = f"{post_id}#retracted#{channel.name}"
         now = self.clock()
-        claim = self.store.claim(subject, now)
+        holder = f"retraction:{uuid.uuid4().hex}"
+        lease_until = deadline + BUSY_RETRY if deadline else now + DEFAULT_LEASE
+        claim = self.store.claim(subject, now, holder=holder, lease_until=lease_until)
         if claim.status is ClaimStatus.DONE:
             return None
-        if claim.status is ClaimStatus.BUSY:
+        if claim.status is not ClaimStatus.NEW:
             return Deferred(claim.retry_at or now + BUSY_RETRY, f"{channel.name}: claimed")
-        # NEW, or IN_DOUBT (a crash after the call, maybe): deleting again is harmless
+        # NEW, or taken over (a crash after the call, maybe): deleting again is harmless
+        give_back = functools.partial(self.store.release, subject, holder)
         try:
-            publication = channel.published(post_id, now)
-        except BaseException:
-            self.store.release(subject)
+            publication = channel.published(post_id, now, holder=holder, lease_until=lease_until)
+        except BaseException as error:
+            give_back(now, type(error).__name__)
             raise
         if isinstance(publication, Deferred):
-            self.store.release(subject)
+            give_back(now, publication.reason)
             return publication
         if publication.message_id is None:
             if publication.lost:
@@ -208,29 +232,30 @@ class Retractor:
                     "A post's message cannot be deleted: its id is unknown",
                     extra={"post_id": post_id, "channel": channel.name},
                 )
-            self.store.complete(subject, None)
+            self.store.complete(subject, holder, None)
             return None
-        return self._delete(channel, subject, post_id, publication.message_id)
+        return self._delete(channel, subject, holder, post_id, publication.message_id)
 
     def _delete(
-        self, channel: Channel, subject: str, post_id: str, message_id: str
+        self, channel: Channel, subject: str, holder: str, post_id: str, message_id: str
     ) -> Deferred | None:
+        now = self.clock()
         try:
             channel.delete(message_id)
         except XRateLimited as limited:
-            self.store.release(subject)
+            self.store.release(subject, holder, limited.reset_at, "rate limit")
             self.metric("XRateLimited", 1)
             return Deferred(limited.reset_at, f"{channel.name}: rate limit ({limited.scope})")
         except XUnavailable as down:
-            self.store.release(subject)
+            self.store.release(subject, holder, now, "unavailable")
             raise TemporaryFailure(f"{channel.name} unavailable: {down.detail}") from down
         except XRejected as refused:
-            self.store.release(subject)
+            self.store.release(subject, holder, now, f"refused {refused.status}")
             raise PermanentFailure(
                 f"{channel.name} refused the deletion: {refused.status} {refused.detail}",
                 refused.status,
             ) from refused
-        self.store.complete(subject, message_id)
+        self.store.complete(subject, holder, message_id)
         self.metric("PostMessageDeleted", 1)
         self.metric(f"{channel.name.upper()}DeleteSpendUsd", float(channel.price()))
         logger.info("Post message deleted", extra={"post_id": post_id, "channel": channel.name})

@@ -94,13 +94,19 @@ class XRejected(XError):
 
 
 class XUnavailable(XError):
-    """X could not be reached or failed (5xx, timeout, connection): retry later."""
+    """X could not be reached or failed (5xx, timeout, connection): retry later.
+
+    ``maybe_posted``: the request may have reached X and been taken (a timeout reading the
+    answer, a connection cut after sending, a 2xx without a tweet): a retry must send the
+    same text, which X refuses if it has it. A 5xx, or a connection never made, posted
+    nothing."""
 
     retryable = True
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, maybe_posted: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.maybe_posted = maybe_posted
 
 
 def _int(headers: Mapping[str, str], name: str) -> int | None:

@@ -184,8 +184,12 @@ def _map_error(exc: BaseException, now: datetime) -> XError | None:
             return XUnavailable(f"{status} {detail}")
         return XRejected(status, detail)
     if isinstance(exc, requests.RequestException):
-        # Timeouts, connection errors, and a 2xx whose body is not JSON.
-        return XUnavailable(f"{type(exc).__name__}: {str(exc)[:_DETAIL_MAX]}")
+        # Timeouts, connection errors, and a 2xx whose body is not JSON: unless the
+        # connection was never made, X may have taken the tweet.
+        never_sent = isinstance(exc, requests.ConnectTimeout)
+        return XUnavailable(
+            f"{type(exc).__name__}: {str(exc)[:_DETAIL_MAX]}", maybe_posted=not never_sent
+        )
     return None
 
 
@@ -198,7 +202,7 @@ def _posted(response: Any, text: str) -> PostedTweet:
     else:
         data = getattr(response, "data", None)
     if not isinstance(data, Mapping) or not data.get("id"):
-        raise XUnavailable("X answered without the id of the tweet.")
+        raise XUnavailable("X answered without the id of the tweet.", maybe_posted=True)
     return PostedTweet(id=str(data["id"]), text=str(data.get("text", text)), limits=limits)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from entraide.settings.base import Settings
+from entraide.settings.shared import EffectSettings
 
 
-class ActivationEventsSettings(Settings):
+class ActivationEventsSettings(EffectSettings):
     """The activation_events function: the topic of activations opened or closed."""
 
     activation_events_topic_arn: str = Field(alias="ACTIVATION_EVENTS_TOPIC_ARN", min_length=1)

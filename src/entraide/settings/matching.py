@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from entraide.settings.shared import MailSettings, SigningSettings
+from entraide.settings.shared import EffectSettings, MailSettings, SigningSettings
 
 
-class MatchSettings(SigningSettings, MailSettings):
+class MatchSettings(SigningSettings, MailSettings, EffectSettings):
     """The geomatch and contact functions: radius, grouping of the match notices."""
 
     match_radius_km: float = Field(default=20.0, alias="MATCH_RADIUS_KM", ge=1, le=100)

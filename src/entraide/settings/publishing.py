@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from entraide.settings.base import OptionalFolder, Settings
+from entraide.settings.shared import EffectSettings
 
 
-class RelaySettings(Settings):
+class RelaySettings(EffectSettings):
     """The relay function: X credentials (empty: dry run), quota, where deferrals go."""
 
     # Name or ARN of a Secrets Manager secret holding the X user-context keys (JSON);
@@ -19,6 +20,15 @@ class RelaySettings(Settings):
     relay_dead_letter_queue_url: str = Field(alias="RELAY_DLQ_URL", min_length=1)
     outbox_dir: OptionalFolder = Field(default=None, alias="OUTBOX_DIR")
     digest_threshold: int = Field(default=10, alias="RELAY_DIGEST_THRESHOLD", gt=0)
+    # The first wait after X fails, doubling up to SQS's 15 minutes (a message's attempts).
+    relay_retry_base_seconds: float = Field(default=30.0, alias="RELAY_RETRY_BASE_SECONDS", gt=0)
+    relay_retry_cap_seconds: float = Field(
+        default=900.0, alias="RELAY_RETRY_CAP_SECONDS", gt=0, le=900
+    )
+    # A record is started only with this much time left: one call to X may take the
+    # poster's whole timeout (5 s to connect, 20 s to read: entraide.publishing.xapi
+    # .DEFAULT_TIMEOUT), plus the table's writes around it.
+    relay_record_seconds: float = Field(default=28.0, alias="RELAY_RECORD_SECONDS", gt=0)
 
     @field_validator("x_quota")
     @classmethod

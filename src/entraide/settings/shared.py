@@ -8,6 +8,18 @@ from entraide.settings.base import Addresses, OptionalFolder, Settings
 from entraide.settings.public import PublicUrlSettings
 
 
+class EffectSettings(Settings):
+    """How the effects ledger waits: a claim outlives its run's deadline by the margin, and a
+    failed effect is retried from the base wait on, doubling. Defaults suit AWS; the fault
+    bench shortens them to replay an hour of retries in seconds."""
+
+    effect_retry_base_seconds: float = Field(default=60.0, alias="EFFECT_RETRY_BASE_SECONDS", gt=0)
+    effect_retry_cap_seconds: float = Field(default=3600.0, alias="EFFECT_RETRY_CAP_SECONDS", gt=0)
+    effect_lease_margin_seconds: float = Field(
+        default=5.0, alias="EFFECT_LEASE_MARGIN_SECONDS", ge=0
+    )
+
+
 class SigningSettings(Settings):
     """The key of signed links (a Secrets Manager secret) and how long links live."""
 

@@ -45,6 +45,18 @@ def query(*names: str, required: Iterable[str] = ()) -> dict[str, Any]:
     return {_QUERY: parameters}
 
 
+def header(name: str, description: str) -> dict[str, Any]:
+    """A request header a route reads (optional)."""
+    parameter = {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "maxLength": 255},
+    }
+    return {_QUERY: [parameter]}
+
+
 def form_body(*names: str, required: Iterable[str] = ()) -> dict[str, Any]:
     """The urlencoded form a page posts back."""
     schema = {

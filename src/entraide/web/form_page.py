@@ -145,12 +145,20 @@ def _error_views(
     return by_field, summary
 
 
+def new_form_token() -> str:
+    """The one-time token of a form: the same form sent twice stores one post."""
+    import secrets
+
+    return secrets.token_urlsafe(18)
+
+
 def render_form_page(
     activations: Sequence[Activation],
     *,
     values: Mapping[str, str] | None = None,
     errors: Sequence[FieldError] = (),
     commune_choices: Sequence[str] = (),
+    form_token: str = "",
 ) -> str:
     """The page ``GET /`` serves: what ShareEntraide is, open alerts, and the form.
 
@@ -159,6 +167,7 @@ def render_form_page(
     activation the page says the platform is asleep and hides the form, unless
     the form is shown again with values or errors (a person's input is never
     lost). ``commune_choices`` turns the commune field into a list to pick from.
+    ``form_token`` is the form's one-time token (the same form sent again stores nothing).
     """
     open_activations = [_activation_view(a) for a in activations if a.is_open]
     field_errors, summary = _error_views(errors)
@@ -170,6 +179,7 @@ def render_form_page(
         field_errors=field_errors,
         summary=summary,
         commune_choices=list(commune_choices),
+        form_token=form_token,
         open_departements=list(
             dict.fromkeys(d for activation in open_activations for d in activation.departements)
         ),

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from entraide.kernel.errors import (
     ActivationAlreadyClosed,
+    ActivationClosed,
     ActivationNotFound,
     ConcurrentChange,
     ContactClosed,
@@ -29,6 +30,7 @@ from entraide.kernel.errors import (
     PayloadTooLarge,
     PlatformAsleep,
     PostNotFound,
+    RequestKeyReused,
     SpamSuspected,
     UnknownDecision,
     UnsupportedContentType,
@@ -44,6 +46,8 @@ STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
     PlatformAsleep: HTTPStatus.CONFLICT,
     ActivationNotFound: HTTPStatus.NOT_FOUND,
     ActivationAlreadyClosed: HTTPStatus.CONFLICT,
+    ActivationClosed: HTTPStatus.CONFLICT,
+    RequestKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
     ConcurrentChange: HTTPStatus.CONFLICT,
     PostNotFound: HTTPStatus.NOT_FOUND,
     WrongPostStatus: HTTPStatus.CONFLICT,

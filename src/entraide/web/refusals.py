@@ -8,6 +8,7 @@ decided and when; a poster or a person in need only what became of the post.
 from __future__ import annotations
 
 from entraide.kernel.errors import (
+    ActivationClosed,
     ContactClosed,
     ContactTooSoon,
     DomainError,
@@ -54,6 +55,8 @@ def describe_refusal(error: DomainError) -> tuple[str, str]:
         return "Lien invalide", error.message
     if isinstance(error, ExpiredLink):
         return "Lien expiré", error.message
+    if isinstance(error, ActivationClosed):
+        return "Alerte terminée", error.message
     return "Demande refusée", error.message
 
 

@@ -9,12 +9,25 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl
 
-from entraide.kernel.errors import MalformedBody, PayloadTooLarge, UnsupportedContentType
+from entraide.kernel.errors import (
+    FieldError,
+    InvalidInput,
+    MalformedBody,
+    PayloadTooLarge,
+    UnsupportedContentType,
+)
+
+#: The hidden field of the form that carries its one-time token.
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name, not a secret
+IDEMPOTENCY_HEADER = "idempotency-key"
+_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no space
+_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class BodyFormat(StrEnum):
@@ -30,6 +43,32 @@ class SubmittedBody:
     def form_values(self) -> dict[str, str]:
         """The fields as strings, to fill the form in again after an error."""
         return {key: str(value) for key, value in self.fields.items() if isinstance(value, str)}
+
+
+def request_key(submitted: SubmittedBody, headers: Any) -> tuple[str | None, str | None]:
+    """The key that makes a post request once (``json:<Idempotency-Key>`` for JSON,
+    ``form:<token>`` for the form, whose token field is taken out of the fields) and the
+    form's token; ``(None, None)`` without one. A malformed key is refused (400)."""
+    if submitted.format is BodyFormat.FORM:
+        token = str(submitted.fields.pop(FORM_TOKEN_FIELD, "") or "")
+        if not token:
+            return None, None
+        if not _TOKEN_PATTERN.fullmatch(token):
+            raise InvalidInput([FieldError("body", "Formulaire invalide : rechargez la page.")])
+        return f"form:{token}", token
+    key = (headers.get(IDEMPOTENCY_HEADER) or headers.get("Idempotency-Key") or "").strip()
+    if not key:
+        return None, None
+    if not _KEY_PATTERN.fullmatch(key):
+        raise InvalidInput(
+            [FieldError("Idempotency-Key", "1 à 255 caractères ASCII visibles, sans espace.")]
+        )
+    return f"json:{key}", None
+
+
+def form_token_key(token: str) -> str | None:
+    """The request key of a form's token read back from a URL (None when malformed)."""
+    return f"form:{token}" if _TOKEN_PATTERN.fullmatch(token) else None
 
 
 def body_format(content_type: str | None) -> BodyFormat:

@@ -1,4 +1,5 @@
-"""The ingest_offer handler under mock_aws, with the table built from template.yaml."""
+"""The ingest_offer handler under mock_aws, with the table built from template.yaml: once
+only (a request sent again stores nothing more), and only in an open activation."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from urllib.parse import urlencode
 
 import pytest
 
+from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Activation
+from entraide.observability import InvocationFailed
+from entraide_local.faults import AFTER, FaultPlan
 from entraide_local.provision import Deployment
 from tests.events import api_request, load_event
 from tests.paths import ROOT
@@ -170,3 +174,145 @@ def test_refusals_are_counted_in_metrics(
     [metrics] = [blob for blob in emitted if "_aws" in blob]
     assert metrics["PostRefused"] == [1.0]
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ShareEntraide"
+
+
+# -- once only --------------------------------------------------------------------------
+
+NEED = {
+    "kind": "need",
+    "category": "hebergement",
+    "title": "Besoin d'un toit",
+    "description": "Maison inondée, deux adultes.",
+    "postcode": "11000",
+    "commune": "Carcassonne",
+    "email": "sinistre@example.org",
+    "consent": True,
+}
+
+
+def post_json(handler: PolicedHandler, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+    event = api_request("POST", "/offers", body=json.dumps(body))
+    if key is not None:
+        event["headers"]["Idempotency-Key"] = key
+        event["multiValueHeaders"]["Idempotency-Key"] = [key]
+    response, _ = invoke(handler, event)
+    return response
+
+
+def posts_of(table: Table) -> list[str]:
+    pages = table.client.get_paginator("scan").paginate(TableName=table.table_name)
+    return [
+        item["pk"]["S"]
+        for page in pages
+        for item in page["Items"]
+        if item.get("entity", {}).get("S") == "post"
+    ]
+
+
+def test_a_json_request_sent_again_with_its_key_stores_one_post(
+    handler: PolicedHandler, table: Table, aude: Activation
+) -> None:
+    # When a client sends the same request three times with one Idempotency-Key
+    answers = [post_json(handler, NEED, "retry-1") for _ in range(3)]
+    # Then one post is stored, and every answer names it; the repeats say so
+    assert [a["statusCode"] for a in answers] == [201, 201, 201]
+    ids = {json.loads(a["body"])["id"] for a in answers}
+    assert len(ids) == 1
+    assert len(posts_of(table)) == 1
+    assert "Idempotent-Replayed" not in answers[0]["multiValueHeaders"]
+    assert answers[2]["multiValueHeaders"]["Idempotent-Replayed"] == ["true"]
+
+
+def test_a_request_whose_answer_was_lost_is_recognised_when_sent_again(
+    handler: PolicedHandler, table: Table, aude: Activation
+) -> None:
+    # Given the post's write taking effect, but its answer lost (the client sees an error)
+    plan = FaultPlan()
+    plan.fail("dynamodb", "TransactWriteItems", AFTER)
+    # (the handler lets only the error's type escape: API Gateway answers 502)
+    with plan.active(), pytest.raises(InvocationFailed, match="ReadTimeoutError"):
+        post_json(handler, NEED, "timeout-1")
+    assert len(posts_of(table)) == 1
+    # When the client sends the request again with its key
+    again = post_json(handler, NEED, "timeout-1")
+    # Then it answers with the post stored by the first attempt, and there is one post
+    assert again["statusCode"] == 201
+    assert len(posts_of(table)) == 1
+    assert f"POST#{json.loads(again['body'])['id']}" in posts_of(table)
+
+
+def test_a_key_sent_with_another_request_is_refused_and_writes_nothing(
+    handler: PolicedHandler, table: Table, aude: Activation
+) -> None:
+    post_json(handler, NEED, "one-key")
+    before = item_count(table)
+    other = post_json(handler, {**NEED, "title": "Un autre besoin"}, "one-key")
+    assert other["statusCode"] == 422
+    assert item_count(table) == before
+
+
+def test_a_form_answers_with_a_redirect_to_a_confirmation_a_reload_shows_again(
+    handler: PolicedHandler, table: Table, aude: Activation
+) -> None:
+    # Given the form with its one-time token, sent twice (a double click)
+    form = {**NEED, "consent": "on", "website": "", "form_token": "tok-" + "x" * 20}
+    event = api_request(
+        "POST",
+        "/offers",
+        body=urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        accept="text/html",
+    )
+    answers = [invoke(handler, event)[0] for _ in range(2)]
+    # Then each answer sends the browser to the confirmation, and one post is stored
+    assert [a["statusCode"] for a in answers] == [303, 303]
+    [location] = answers[0]["multiValueHeaders"]["Location"]
+    assert location == "offers/confirmation?jeton=tok-" + "x" * 20
+    assert len(posts_of(table)) == 1
+    # When the browser follows it, then reloads it
+    confirmation = api_request(
+        "GET", "/offers/confirmation", body=None, content_type=None, accept="text/html"
+    )
+    confirmation["queryStringParameters"] = {"jeton": "tok-" + "x" * 20}
+    confirmation["multiValueQueryStringParameters"] = {"jeton": ["tok-" + "x" * 20]}
+    pages = [invoke(handler, confirmation)[0] for _ in range(2)]
+    # Then the French confirmation shows each time, and nothing more is stored
+    assert [p["statusCode"] for p in pages] == [200, 200]
+    assert "Merci, votre annonce est bien reçue" in pages[1]["body"]
+    assert "Besoin d&#39;un toit" in pages[1]["body"] or "Besoin d'un toit" in pages[1]["body"]
+    assert len(posts_of(table)) == 1
+
+
+class StaleIndex(ActivationStore):
+    """The activations as a lagging index shows them: still open a moment after closing."""
+
+    def __init__(self, table: Table, *shown: Activation) -> None:
+        super().__init__(table)
+        self.shown = list(shown)
+
+    def open_activations(self) -> list[Activation]:
+        return list(self.shown)
+
+
+def test_a_post_for_an_activation_closed_after_the_index_was_read_is_refused(
+    posts: PostStore, activations: ActivationStore, table: Table, aude: Activation
+) -> None:
+    from datetime import UTC, datetime
+
+    from entraide.intake.posting import submit_post
+    from entraide.kernel.errors import PlatformAsleep
+    from entraide.kernel.postcodes import PostcodeDirectory
+
+    # Given the Aude's activation closed, while the index still shows it open
+    activations.close_activation(aude.id, datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    # When a post for Carcassonne comes
+    with pytest.raises(PlatformAsleep):
+        submit_post(
+            NEED,
+            posts=posts,
+            activations=StaleIndex(table, aude),
+            directory=PostcodeDirectory.default(),
+            new_id=lambda: "LATE",
+        )
+    # Then nothing is stored under the closed activation
+    assert posts.get_post("LATE") is None

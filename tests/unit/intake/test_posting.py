@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pygeohash
 import pytest
 
+from entraide.adapters.table import Check, ConditionFailed
+from entraide.intake.post_store import RequestKey
 from entraide.intake.posting import submit_post
 from entraide.kernel.errors import (
     InvalidInput,
@@ -21,7 +24,8 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
 class MemoryTable:
-    """The two operations intake needs (open activations, create a post), kept in memory."""
+    """What intake needs (open activations, their condition, create a post), in memory,
+    with the table's conditions: a post is stored only if its activation is open."""
 
     def __init__(self, *activations: Activation) -> None:
         self.activations = list(activations)
@@ -30,8 +34,30 @@ class MemoryTable:
     def open_activations(self) -> list[Activation]:
         return [activation for activation in self.activations if activation.is_open]
 
-    def create_post(self, post: Post, contact: Contact) -> None:
+    def open_check(self, activation_id: str, departement: str | None = None) -> Check:
+        return Check(key={"id": activation_id}, values={"departement": departement})
+
+    def create_post(
+        self,
+        post: Post,
+        contact: Contact,
+        *,
+        checks: Sequence[Check] = (),
+        key: RequestKey | None = None,
+    ) -> None:
+        for check in checks:
+            activation = next(a for a in self.activations if a.id == check.key["id"])
+            departement = (check.values or {})["departement"]
+            covered = departement is None or departement in activation.departements
+            if not activation.is_open or not covered:
+                raise ConditionFailed()
         self.posts.append((post, contact))
+
+    def keyed_post(self, key: str) -> None:
+        return None
+
+    def get_post(self, post_id: str) -> Post | None:
+        return next((post for post, _ in self.posts if post.id == post_id), None)
 
 
 def activation(*departements: str, closed: bool = False) -> Activation:
@@ -70,7 +96,7 @@ def submit(table: MemoryTable, **changes: Any) -> Post:
         directory=PostcodeDirectory.default(),
         new_id=lambda: "POST1",
         now=lambda: NOW,
-    )
+    ).post
 
 
 def test_post_in_an_activated_departement_is_stored_pending_with_its_place() -> None:

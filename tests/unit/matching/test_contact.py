@@ -13,11 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from entraide.adapters.mail import ContactEmail, ContactMailer, EmailMessage
 from entraide.adapters.table import Table
+from entraide.effects.ledger import Ledger
+from entraide.effects.ledger_store import DynamoDBLedgerStore
 from entraide.intake.post_store import PostStore
 from entraide.kernel.errors import InvalidInput, PostNotFound
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
@@ -112,6 +115,7 @@ def desk_for(
         mailer=mailer,
         compose=functools.partial(contact_message, privacy_url=PRIVACY_URL),
         links=links,
+        ledger=Ledger(DynamoDBLedgerStore(table), clock=now, pause=lambda seconds: None),
         now=now,
     )
 
@@ -378,14 +382,38 @@ def test_a_message_refused_as_too_soon_comes_back_in_the_form(
     assert "moins d&#39;une heure" in page
 
 
-def test_a_failed_send_gives_the_hour_back(
-    desk: ContactDesk, token: str, mailer: RecordingMailer
+def test_a_send_refused_by_ses_is_kept_and_sent_by_the_schedule_once(
+    desk: ContactDesk, token: str, mailer: RecordingMailer, clock: Clock
 ) -> None:
-    mailer.fail_with = RuntimeError("SES throttled")
-    with pytest.raises(RuntimeError):
-        desk.send("O1", "N1", token, message="Bonjour", share_email=False)
-    desk.send("O1", "N1", token, message="Bonjour", share_email=False)
+    # Given SES refusing the first send (throttled: nothing went)
+    mailer.fail_with = ClientError({"Error": {"Code": "TooManyRequestsException"}}, "SendEmail")
+    # When the person sends the message, then sends it again (a reload)
+    first = desk.send("O1", "N1", token, message="Bonjour", share_email=False)
+    again = desk.send("O1", "N1", token, message="Bonjour", share_email=False)
+    # Then it is accepted, not sent yet, and the second post sends nothing
+    assert (first.sent, again.sent, mailer.sent) == (False, True, [])
+    # When the schedule runs after the retry's wait, twice
+    clock.advance(minutes=2)
+    for _ in range(2):
+        desk.ledger.sweep("contact", desk.performer_for, deadline=clock() + timedelta(seconds=30))
+    # Then the helper got the message once
     assert len(mailer.sent) == 1
+    assert "Bonjour" in mailer.sent[0].text
+
+
+def test_a_send_whose_answer_was_lost_is_not_repeated_by_a_second_click(
+    desk: ContactDesk, token: str, mailer: RecordingMailer, clock: Clock
+) -> None:
+    # Given a send that went but whose answer was lost, then the person clicking again
+    class Lost(Exception):
+        pass
+
+    mailer.fail_with = Lost("read timeout")
+    desk.send("O1", "N1", token, message="Bonjour", share_email=False)
+    desk.send("O1", "N1", token, message="Bonjour", share_email=False)
+    desk.ledger.sweep("contact", desk.performer_for, deadline=clock() + timedelta(seconds=30))
+    # Then nothing is sent again while the claim's lease runs
+    assert mailer.sent == []
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from entraide.adapters.table import Table
+from entraide.adapters.table import Put, Table, TransactionCancelled
 from entraide.intake.post_store import PostStore
 from entraide.kernel.geo import geohash
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
@@ -19,6 +19,7 @@ from entraide.matching.counterparts import (
     counterpart_kind,
     find_counterparts,
     match_new_post,
+    reconcile_matches,
 )
 from entraide.matching.match_store import MatchStore
 from entraide.matching.nearby import NearbySearch
@@ -243,3 +244,59 @@ def test_record_match_wants_a_need_and_an_offer_of_one_activation(table: Table) 
         store.record_match(need, offer, 0.0, datetime(2026, 11, 26, 10, 0))
     with pytest.raises(ValueError, match="YYYY-MM"):
         store.matches_of_month("2026-13")
+
+
+# --- reconciliation -------------------------------------------------------------------
+
+
+class CountingTable(Table):
+    """The table, counting its writes (a write that fails its condition costs as much)."""
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(table.table_name, client=table.client)
+        self.writes = 0
+
+    def write(self, write: Any, **options: Any) -> Any:
+        self.writes += 1
+        return super().write(write, **options)
+
+    def transact(self, writes: Any) -> None:
+        self.writes += len(writes)
+        super().transact(writes)
+
+
+def test_two_counterparts_neither_saw_are_recorded_by_the_reconciliation_once(
+    posts: PostStore, table: Table
+) -> None:
+    # Given a need and an offer approved together: each looked while the other was pending
+    need = publish(posts, located("NEED", *CARCASSONNE))
+    offer = publish(posts, located("OFFER", *near(2.0), kind=Kind.OFFER))
+    counting = CountingTable(table)
+    store, search = MatchStore(counting), NearbySearch(posts)
+    approved = posts.entered_since(PostStatus.APPROVED, NOW - timedelta(hours=1))
+    assert {post.id for post in approved} == {"NEED", "OFFER"}
+    # When the reconciliation looks at the last hour's approvals, twice
+    first = reconcile_matches(approved, search=search, matches=store, now=NOW)
+    writes = counting.writes
+    second = reconcile_matches(approved, search=search, matches=store, now=NOW)
+    # Then the pair is recorded once, and the second pass only read
+    assert pairs(first) == [("NEED", "OFFER", True)]
+    assert second == []
+    assert counting.writes == writes
+    assert [(r["need_id"], r["offer_id"]) for r in store.matches_of_month("2026-11")] == [
+        ("NEED", "OFFER")
+    ]
+    assert need.status is offer.status is PostStatus.APPROVED
+
+
+def test_a_pair_is_recorded_with_its_notices_or_not_at_all(posts: PostStore, table: Table) -> None:
+    need = publish(posts, located("NEED", *CARCASSONNE))
+    offer = publish(posts, located("OFFER", *near(2.0), kind=Kind.OFFER))
+    store = MatchStore(table)
+    notice = Put(item={"pk": "NOTICE#x", "sk": "PENDING#1"}, condition="attribute_exists(pk)")
+    # When the notice part of the transaction cannot be written, the match is not either
+    with pytest.raises(TransactionCancelled):
+        store.record_match(need, offer, 2.0, NOW, also=[notice])
+    assert not store.exists("NEED", "OFFER")
+    assert store.record_match(need, offer, 2.0, NOW, also=[Put(item=notice.item)]) is True
+    assert store.exists("NEED", "OFFER")

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -19,8 +20,11 @@ from moto.ses.models import ses_backends
 
 from entraide.adapters.mail import EmailMessage, Mailer, Sender
 from entraide.adapters.table import Table
+from entraide.effects.ledger import Ledger
+from entraide.effects.ledger_store import DynamoDBLedgerStore
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
+from entraide.kernel.times import utcnow
 from entraide.matching.contact_links import ContactLinks
 from entraide.matching.counterparts import Match
 from entraide.matching.notice_store import DUE_PARTITION, NoticeStore
@@ -106,13 +110,21 @@ def book(table: Table, mailer: RecordingMailer, links: ContactLinks, clock: Cloc
 
 
 def book_for(table: Table, mailer: Sender, links: ContactLinks, **options: Any) -> NoticeBook:
-    """The notice book as wiring builds it, over ``table``."""
+    """The notice book as wiring builds it, over ``table`` (its ledger on its clock)."""
     compose = functools.partial(match_notice, links=links, privacy_url=PRIVACY_URL)
+    retry_base = options.pop("retry_base", timedelta(minutes=1))
+    ledger = Ledger(
+        DynamoDBLedgerStore(table),
+        clock=options.get("now", utcnow),
+        pause=lambda seconds: None,
+        retry_base=retry_base,
+    )
     return NoticeBook(
         NoticeStore(table),
         PostStore(table, pseudonyms=PSEUDONYMS, retention=RETENTION),
         mailer,
         compose,
+        ledger=ledger,
         **options,
     )
 
@@ -334,39 +346,87 @@ def test_a_flusher_that_read_before_the_other_sent_cannot_claim_the_slot(
     assert waiting.offer_id == late.id
 
 
-def test_a_failed_send_gives_the_slot_back_and_keeps_the_notices(
+def throttled(_: EmailMessage) -> None:
+    raise ClientError({"Error": {"Code": "TooManyRequestsException"}}, "SendEmail")
+
+
+def test_a_send_refused_by_ses_keeps_the_notices_and_goes_once_ses_takes_it(
     posts: PostStore, book: NoticeBook, mailer: RecordingMailer, clock: Clock
 ) -> None:
+    # Given two notices for a person, and SES refusing the first send (nothing went)
     need, offers = need_and_offers(posts, 2)
     for offer in offers:
         book.queue(FakeMatch(need, offer, 3.0))
-
-    def fail(_: EmailMessage) -> None:
-        raise RuntimeError("SES throttled")
-
-    mailer.during_send = fail
-    with pytest.raises(RuntimeError):
-        book.flush(pseudonym_of(NEEDY))
+    mailer.during_send = throttled
+    # When the flush runs
+    assert book.flush(pseudonym_of(NEEDY)) == 0
+    # Then the notices wait, with a due hint at the ledger's retry
     assert len(book.pending(pseudonym_of(NEEDY))) == 2
-    assert book.last_sent(pseudonym_of(NEEDY)) is None
-
-    clock.advance(minutes=1)
-    assert book.flush(pseudonym_of(NEEDY)) == 1
+    assert book.due_recipients(clock() + timedelta(minutes=2)) != {}
+    # When the scheduled flush comes after the retry's wait, then again
+    clock.advance(minutes=2)
+    assert book.flush() == 3  # the person, and the two helpers not flushed yet
+    clock.advance(hours=2)
+    assert book.flush() == 0
+    # Then one email told both, and nothing is left
     [email] = mailer.to(NEEDY)
     assert email.subject == "2 offres d'aide près de chez vous"
+    assert book.pending(pseudonym_of(NEEDY)) == []
 
 
-def test_the_scheduled_flush_goes_on_after_a_recipient_fails(
-    posts: PostStore, book: NoticeBook, mailer: RecordingMailer
+def test_a_send_whose_outcome_is_unknown_goes_again_only_after_its_claim(
+    posts: PostStore, book: NoticeBook, mailer: RecordingMailer, clock: Clock
 ) -> None:
+    # Given a send that may have gone (a timeout reading SES's answer)
     need, [offer] = need_and_offers(posts, 1)
     book.queue(FakeMatch(need, offer, 3.0))
 
-    def fail(_: EmailMessage) -> None:
-        raise RuntimeError("SES throttled")
+    def lost(message: EmailMessage) -> None:
+        mailer.sent.append(message)  # it went...
+        raise ReadTimeoutError(endpoint_url="https://email.eu-west-3.amazonaws.com")
 
-    mailer.during_send = fail
+    mailer.during_send = lost
+    book.flush(pseudonym_of(NEEDY))
+    # When the scheduled flush runs while the claim's lease could still run: nothing again
+    clock.advance(seconds=10)
+    book.flush()
+    assert len(mailer.to(NEEDY)) == 1
+    # When it runs after the lease: the email goes again (the duplicate a lost answer makes)
+    clock.advance(minutes=1)
+    book.flush()
+    assert len(mailer.to(NEEDY)) == 2
+    clock.advance(hours=2)
+    assert book.flush() == 0
+
+
+def test_a_retry_due_within_the_second_of_its_hint_keeps_the_recipient_due(
+    table: Table, posts: PostStore, mailer: RecordingMailer, links: ContactLinks, clock: Clock
+) -> None:
+    # Given a ledger that tries a refused send again within the second (a due hint's key
+    # is to the second), and a match whose notices are due now
+    book = book_for(table, mailer, links, now=clock, retry_base=timedelta(milliseconds=100))
+    need, [offer] = need_and_offers(posts, 1)
+    book.queue(FakeMatch(need, offer, 3.0))
+    # When the scheduled flush runs and SES refuses the first email
+    mailer.during_send = throttled
+    assert book.flush() == 1
+    # Then the refused recipient is still due: the hint written for the retry is the one
+    # the flush was handling, and it was kept, not deleted after being written again
+    assert len(book.due_recipients(clock() + timedelta(seconds=1))) == 1
+    clock.advance(seconds=1)
+    assert book.flush() == 1
+    assert len(mailer.sent) == 2
+    assert book.due_recipients(clock() + 2 * HOUR) == {}
+
+
+def test_the_scheduled_flush_goes_on_after_a_recipient_fails(
+    posts: PostStore, book: NoticeBook, mailer: RecordingMailer, clock: Clock
+) -> None:
+    need, [offer] = need_and_offers(posts, 1)
+    book.queue(FakeMatch(need, offer, 3.0))
+    mailer.during_send = throttled
     assert book.flush() == 1  # one of the two recipients failed, the other was sent
+    clock.advance(minutes=2)
     assert book.flush() == 1  # the failed one is retried (its due hint is still there)
     assert len(mailer.sent) == 2
 

@@ -6,6 +6,8 @@ import email
 import email.policy
 import json
 import re
+from collections.abc import Mapping
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -17,8 +19,9 @@ from moto.ses.models import ses_backends
 from entraide.activation.activation_store import ActivationStore
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Contact, PostStatus
+from entraide_local.faults import AFTER, BEFORE, FaultPlan
 from entraide_local.provision import Deployment
-from tests.factories import NOW, make_activation, make_post
+from tests.factories import NOW, Clock, make_activation, make_post
 from tests.unit.conftest import (
     FakeContext,
     PolicedHandler,
@@ -131,6 +134,109 @@ def test_an_approval_is_announced_once_with_filterable_attributes(
     assert re.search(r"Voir l'annonce :\s+https?://\S+/posts/P1\s", text)
 
 
+# -- faults: every effect on its own, nothing waiting on the stream -------------------------
+
+MODERATORS = ("alice@moderation.example", "bob@moderation.example")
+POSTER = "sinistre@example.org"
+SCHEDULE = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+
+@pytest.fixture
+def two_moderators(
+    monkeypatch: pytest.MonkeyPatch, deployment: Deployment, under_policy: UnderPolicy
+) -> PolicedHandler:
+    use_function_environment(monkeypatch, deployment, "moderate")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "moderate")
+    monkeypatch.setenv("OUTBOX_DIR", "")
+    monkeypatch.setenv("MODERATOR_EMAILS", ",".join(MODERATORS))
+    handler = PolicedHandler(load_handler("moderate", "moderate_app2"), under_policy, "moderate")
+    handler.ledger.clock = Clock(NOW + timedelta(minutes=1))
+    return handler
+
+
+def recipients() -> list[str]:
+    return sorted(d for m in sent_mail() for d in set(m.destinations))
+
+
+def to_poster(params: Mapping[str, Any]) -> bool:
+    return POSTER in params.get("Destination", {}).get("ToAddresses", [])
+
+
+def to_alice(params: Mapping[str, Any]) -> bool:
+    return MODERATORS[0] in params.get("Destination", {}).get("ToAddresses", [])
+
+
+def test_a_refused_email_to_the_poster_never_holds_the_moderators_back(
+    activations: ActivationStore,
+    posts: PostStore,
+    two_moderators: PolicedHandler,
+    deployment: Deployment,
+) -> None:
+    # Given a new post, and SES refusing the poster's email (as in the SES sandbox)
+    activations.create_activation(make_activation())
+    posts.create_post(POST, Contact(POSTER))
+    [event] = stream_events(deployment, "moderate")
+    plan = FaultPlan()
+    plan.fail("sesv2", "SendEmail", BEFORE, where=to_poster)
+    # When the stream delivers the new post
+    with plan.active():
+        assert run(two_moderators, event) == {"batchItemFailures": []}
+    # Then both moderators got their email at once; the record is not the stream's to retry
+    assert recipients() == sorted(MODERATORS)
+    # When the schedule runs after the retry's wait
+    two_moderators.ledger.clock.advance(minutes=2)
+    run(two_moderators, SCHEDULE)
+    run(two_moderators, SCHEDULE)
+    # Then the poster got the email, once
+    assert recipients() == sorted([*MODERATORS, POSTER])
+
+
+def test_an_email_whose_answer_was_lost_is_sent_again_once_its_claim_expires(
+    activations: ActivationStore,
+    posts: PostStore,
+    two_moderators: PolicedHandler,
+    deployment: Deployment,
+) -> None:
+    # Given SES sending Alice's email but its answer lost on the way back
+    activations.create_activation(make_activation())
+    posts.create_post(POST, Contact(POSTER))
+    [event] = stream_events(deployment, "moderate")
+    plan = FaultPlan()
+    plan.fail("sesv2", "SendEmail", AFTER, where=to_alice)
+    with plan.active():
+        run(two_moderators, event)
+    assert recipients() == sorted([*MODERATORS, POSTER])
+    # When the schedule runs while the claim could still be alive: nothing is sent again
+    run(two_moderators, SCHEDULE)
+    assert len(sent_mail()) == 3
+    # When it runs after the claim's lease (the invocation's deadline and the margin)
+    two_moderators.ledger.clock.advance(minutes=1)
+    run(two_moderators, SCHEDULE)
+    # Then Alice's email went again: the one duplicate, explained by the lost answer
+    assert recipients() == sorted([MODERATORS[0], *MODERATORS, POSTER])
+    assert len(plan.lost) == 1
+
+
+def test_a_post_whose_record_never_reached_moderation_is_moderated_by_the_schedule(
+    activations: ActivationStore,
+    posts: PostStore,
+    two_moderators: PolicedHandler,
+    deployment: Deployment,
+) -> None:
+    # Given a new post whose stream record is never delivered (a batch given up)
+    activations.create_activation(make_activation())
+    posts.create_post(POST, Contact(POSTER))
+    # When the schedule runs
+    result = run(two_moderators, SCHEDULE)
+    # Then the post is found from the table and moderated
+    assert result["reconciled"]["done"] == 3
+    assert recipients() == sorted([*MODERATORS, POSTER])
+    # and the late stream record repeats nothing
+    [event] = stream_events(deployment, "moderate")
+    run(two_moderators, event)
+    assert len(sent_mail()) == 3
+
+
 def test_a_refusal_tells_the_poster_where_to_post_again(
     posts: PostStore, moderate: ModuleType, deployment: Deployment
 ) -> None:
@@ -196,8 +302,13 @@ def test_an_address_ses_refuses_reaches_no_log_line_no_metric_and_no_error(
         results = [run(moderate, event), run(moderate, event)]
     finally:
         log_handler.setStream(previous)
-    # Then the record is reported failed (the stream retries it), not raised as an error
-    assert all(result["batchItemFailures"] for result in results)
+    # Then the record is done, not raised as an error: the refused email stays due in the
+    # effects ledger, for the sweep (the stream holds nothing back for it)
+    assert not any(result["batchItemFailures"] for result in results)
+    subject = posts.table.get({"pk": f"EFFECT#moderation:{POST.id}:v1", "sk": "EFFECT"})
+    assert subject is not None
+    assert subject["effects"]["awaiting-notice"]["state"] != "done"
+    assert refused not in json.dumps(subject, default=str)
     # and the failure was logged, by SES's code, without the address
     written = logs.getvalue() + "".join(capsys.readouterr())  # log lines, EMF metrics
     assert "MessageRejected" in written

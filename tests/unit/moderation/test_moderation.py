@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
-from entraide.kernel.errors import PostNotFound, UnknownDecision, WrongPostStatus
+from entraide.activation.activation_store import ActivationStore
+from entraide.adapters.table import Check, ConditionFailed
+from entraide.effects.model import Policy
+from entraide.intake.post_store import PostStore
+from entraide.kernel.errors import (
+    ActivationClosed,
+    PostNotFound,
+    UnknownDecision,
+    WrongPostStatus,
+)
 from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
 from entraide.moderation.desk import ModerationDesk
-from entraide.moderation.effects import Effect, EffectKind, effects_of_change
+from entraide.moderation.effects import (
+    EffectKind,
+    ModerationEffects,
+    effects_of_change,
+    moderator_tag,
+)
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
 from entraide.web.refusals import describe_refusal
-from tests.factories import NOW, make_post
+from tests.factories import NOW, make_activation, make_post
 
 MODERATORS = ("alice@moderation.example", "bob@moderation.example")
 PENDING = make_post(kind=Kind.OFFER, category=Category.TRANSPORT, title="Camionnette")
@@ -46,7 +61,10 @@ class MemoryStore:
         at: datetime,
         by: str,
         reason: str | None = None,
+        checks: Sequence[Check] = (),
     ) -> Post:
+        if any(check.key.get("closed") for check in checks):
+            raise ConditionFailed()
         current = self.posts[post.id]
         if (current.status, current.version) != (post.status, post.version):
             raise WrongPostStatus(current)
@@ -64,37 +82,80 @@ class MemoryStore:
         return changed
 
 
+def effects_with(moderators: tuple[str, ...]) -> ModerationEffects:
+    """The stream side's naming of effects (nothing it is given is called here)."""
+    links = LinkBook(signer=lambda: signer_at(NOW), moderators=moderators)
+    store = MemoryStore()
+    return ModerationEffects(
+        store=store,
+        activations=store,
+        mailer=None,
+        emails=lambda: None,
+        announcer=None,
+        links=links,
+        link_ttl_hours=72,
+    )
+
+
 def signer_at(moment: datetime) -> LinkSigner:
     return LinkSigner(b"s" * 32, now=lambda: moment)
 
 
-def desk(store: MemoryStore, *, now: datetime = NOW) -> ModerationDesk:
+class Activations:
+    """The activations' condition, with the table's answer: ``closed`` ones fail it."""
+
+    def __init__(self, *closed: str) -> None:
+        self.closed = set(closed)
+
+    def open_check(self, activation_id: str, departement: str | None = None) -> Check:
+        return Check(key={"id": activation_id, "closed": activation_id in self.closed})
+
+
+def desk(
+    store: MemoryStore, *, now: datetime = NOW, activations: Activations | None = None
+) -> ModerationDesk:
     links = LinkBook(signer=lambda: signer_at(now), moderators=MODERATORS)
-    return ModerationDesk(store=store, links=links, now=lambda: now)
+    return ModerationDesk(
+        store=store, links=links, activations=activations or Activations(), now=lambda: now
+    )
 
 
 def token(action: LinkAction, actor: str = MODERATORS[0], version: int = 1) -> str:
     return signer_at(NOW).sign("P1", action, version, actor)
 
 
-def test_a_new_pending_post_calls_for_the_awaiting_notice_and_the_moderation_request() -> None:
-    assert effects_of_change(None, PENDING) == [
-        Effect(EffectKind.AWAITING_NOTICE, "P1", 1),
-        Effect(EffectKind.MODERATION_REQUEST, "P1", 1),
+def test_a_new_pending_post_calls_for_the_moderation_requests_first_then_the_notice() -> None:
+    # Given the moderation of two moderators
+    moderation = effects_with(MODERATORS)
+    # When a new pending post arrives
+    subject = moderation.subject_of_change(None, PENDING)
+    # Then one request per moderator comes first, named by a digest of the address, and the
+    # poster's notice after them, all as one subject of the post's version
+    assert subject is not None
+    assert subject.key == "moderation:P1:v1"
+    assert [effect.name for effect in subject.effects] == [
+        f"moderation-request:{moderator_tag(MODERATORS[0])}",
+        f"moderation-request:{moderator_tag(MODERATORS[1])}",
+        "awaiting-notice",
     ]
+    assert not any("@" in effect.name for effect in subject.effects)
+    assert {effect.policy for effect in subject.effects} == {Policy.AT_LEAST_ONCE}
 
 
 def test_an_approval_calls_for_the_announcement_and_the_notice() -> None:
     approved = replace(PENDING, status=PostStatus.APPROVED, version=2)
     assert effects_of_change(PENDING, approved) == [
-        Effect(EffectKind.APPROVED_ANNOUNCEMENT, "P1", 2),
-        Effect(EffectKind.DECISION_NOTICE, "P1", 2),
+        EffectKind.APPROVED_ANNOUNCEMENT,
+        EffectKind.DECISION_NOTICE,
     ]
+    subject = effects_with(MODERATORS).subject_of_change(PENDING, approved)
+    assert subject is not None
+    assert (subject.key, subject.data["status"]) == ("moderation:P1:v2", "approved")
 
 
 def test_a_refusal_calls_for_the_notice_only() -> None:
     rejected = replace(PENDING, status=PostStatus.REJECTED, version=2)
-    assert effects_of_change(PENDING, rejected) == [Effect(EffectKind.DECISION_NOTICE, "P1", 2)]
+    assert effects_of_change(PENDING, rejected) == [EffectKind.DECISION_NOTICE]
 
 
 def test_other_changes_call_for_nothing() -> None:
@@ -102,11 +163,20 @@ def test_other_changes_call_for_nothing() -> None:
     withdrawn = replace(approved, status=PostStatus.WITHDRAWN, version=3)
     assert effects_of_change(approved, withdrawn) == []
     assert effects_of_change(None, approved) == []
+    assert effects_with(MODERATORS).subject_of_change(approved, withdrawn) is None
 
 
-def test_effects_round_trip_through_their_dict_form() -> None:
-    effect = Effect(EffectKind.MODERATION_REQUEST, "P1", 1, MODERATORS[1])
-    assert Effect.from_dict(effect.to_dict()) == effect
+def test_the_subject_of_a_post_is_found_again_from_its_present_status() -> None:
+    # Given a post decided an hour ago whose stream record never reached moderation
+    moderation = effects_with(MODERATORS)
+    approved = replace(
+        PENDING, status=PostStatus.APPROVED, version=2, decided_at=NOW, decided_by="alice"
+    )
+    # Then the reconciliation names the subject the stream would have named
+    assert moderation.subject_of_post(approved) == moderation.subject_of_change(PENDING, approved)
+    assert moderation.subject_of_post(PENDING) == moderation.subject_of_change(None, PENDING)
+    withdrawn = replace(approved, status=PostStatus.WITHDRAWN, version=3)
+    assert moderation.subject_of_post(withdrawn) is None
 
 
 def test_approval_through_a_valid_link_records_who_and_when() -> None:
@@ -248,3 +318,43 @@ def test_a_moderator_link_cannot_withdraw() -> None:
     store = MemoryStore(replace(PENDING, status=PostStatus.APPROVED, version=2))
     with pytest.raises(InvalidLink):
         desk(store).withdraw("P1", token(LinkAction.WITHDRAW, MODERATORS[0], version=2))
+
+
+def test_an_approval_after_the_activation_closed_is_refused_and_changes_nothing() -> None:
+    # Given a pending post whose activation closed after the moderator opened the link
+    store = MemoryStore(PENDING)
+    closed = desk(store, activations=Activations(PENDING.activation_id))
+    # When the moderator approves it
+    with pytest.raises(ActivationClosed) as refused:
+        closed.decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    # Then nothing changed, and the page says why
+    assert store.posts["P1"] == PENDING
+    assert describe_refusal(refused.value)[0] == "Alerte terminée"
+    # while a refusal is still possible
+    rejected = closed.decide("P1", LinkAction.REJECT, token(LinkAction.REJECT))
+    assert rejected.status is PostStatus.REJECTED
+
+
+def test_on_the_table_an_approval_checks_the_activation_item_itself(
+    posts: PostStore, activations: ActivationStore
+) -> None:
+    # Given a pending post, and its activation closed (the closing's expiry not run yet)
+    activations.create_activation(make_activation())
+    posts.create_post(PENDING, Contact("poster@example.org"))
+    activations.close_activation(PENDING.activation_id, NOW)
+    links = LinkBook(signer=lambda: signer_at(NOW), moderators=MODERATORS)
+    real = ModerationDesk(store=posts, links=links, activations=activations, now=lambda: NOW)
+    # When the moderator approves it, then refuses it
+    with pytest.raises(ActivationClosed):
+        real.decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    post = posts.get_post("P1")
+    assert post is not None
+    assert post.status is PostStatus.PENDING
+    # and on an open activation the same write goes through
+    activations.create_activation(make_activation(id="A2"))
+    other = replace(PENDING, id="P2", activation_id="A2")
+    posts.create_post(other, Contact("poster@example.org"))
+    approved = real.decide(
+        "P2", LinkAction.APPROVE, signer_at(NOW).sign("P2", LinkAction.APPROVE, 1, MODERATORS[0])
+    )
+    assert (approved.status, approved.version) == (PostStatus.APPROVED, 2)

@@ -245,34 +245,44 @@ def raw_items(table: Table, pk: str) -> dict[str, dict[str, Any]]:
     return {item["sk"]["S"]: item for item in response["Items"]}
 
 
-def test_counters_are_items_per_window_bucket_with_a_ttl(table: Table) -> None:
+def counts_of(table: Table, pk: str = "QUOTA#x-posting") -> dict[str, int]:
+    item = raw_items(table, pk).get("BUDGET")
+    return {} if item is None else {k: int(v["N"]) for k, v in item["counts"]["M"].items()}
+
+
+def test_the_budget_is_one_item_of_bucket_counts_with_a_ttl(table: Table) -> None:
     # Given a DynamoDB budget named x-posting with all three windows
     budget = DynamoDBBudget(table, QuotaLimits(per_15min=5, per_24h=50, per_month=500))
-    # When two units are spent at 10:00:30 and one is X's block
+    # When two units are spent at 10:00:30 and X blocks it
     spend(budget, NOW, 2)
     budget.block_until(NOW + timedelta(minutes=30), NOW)
-    # Then each window has one counter item for its bucket, TTL after it stops counting
+    # Then one item counts each window's bucket, and keeps the block; its TTL comes after
+    # the last bucket stops counting (the month's)
     items = raw_items(table, "QUOTA#x-posting")
-    assert set(items) == {
-        "15m#2026-11-26T10:00:00Z",
-        "24h#2026-11-26T10:00:00Z",
-        "month#2026-11-01T00:00:00Z",
-        "blocked",
+    assert set(items) == {"BUDGET"}
+    assert counts_of(table) == {
+        "15m#2026-11-26T10:00:00Z": 2,
+        "24h#2026-11-26T10:00:00Z": 2,
+        "month#2026-11-01T00:00:00Z": 2,
     }
-    day = items["24h#2026-11-26T10:00:00Z"]
-    assert day["count"] == {"N": "2"}
-    freed = datetime(2026, 11, 27, 10, 15, tzinfo=UTC)
-    assert int(day["expires_at"]["N"]) == int((freed + timedelta(days=1)).timestamp())
-    assert items["blocked"]["until_epoch"] == {
-        "N": str(int((NOW + timedelta(minutes=30)).timestamp()))
-    }
+    budget_item = items["BUDGET"]
+    assert budget_item["until_epoch"] == {"N": str(int((NOW + timedelta(minutes=30)).timestamp()))}
+    freed = datetime(2026, 12, 1, tzinfo=UTC)
+    assert int(budget_item["expires_at"]["N"]) == int((freed + timedelta(days=1)).timestamp())
+
+
+def test_buckets_that_count_no_more_leave_the_item(table: Table) -> None:
+    budget = DynamoDBBudget(table, QuotaLimits(per_15min=5, per_24h=50))
+    spend(budget, NOW)
+    spend(budget, NOW + timedelta(hours=25))
+    assert counts_of(table) == {"15m#2026-11-27T11:00:00Z": 1, "24h#2026-11-27T11:00:00Z": 1}
 
 
 class RacingBudget(DynamoDBBudget):
     """A relay that reads the counters, then loses the race to another one once."""
 
-    def __init__(self, *args: Any, rival: Callable[[], object]) -> None:
-        super().__init__(*args)
+    def __init__(self, *args: Any, rival: Callable[[], object], **options: Any) -> None:
+        super().__init__(*args, **options)
         self.rival: Callable[[], object] | None = rival
         self.reads = 0
 
@@ -298,7 +308,7 @@ def test_a_unit_spent_by_another_relay_between_read_and_write_is_not_spent_twice
     # Then our conditional write fails, we read again, and we are refused
     assert isinstance(result, Denied)
     assert racing.reads == 2
-    assert raw_items(table, "QUOTA#x-posting")["24h#2026-11-26T10:00:00Z"]["count"] == {"N": "2"}
+    assert counts_of(table) == {"24h#2026-11-26T10:00:00Z": 2}
 
 
 def test_a_race_on_one_window_spends_nothing_in_the_others(table: Table) -> None:
@@ -308,10 +318,8 @@ def test_a_race_on_one_window_spends_nothing_in_the_others(table: Table) -> None
     racing = RacingBudget(table, limits, rival=lambda: other.reserve(NOW))
     # When the other relay takes the 15-minute unit between our read and our write
     assert isinstance(racing.reserve(NOW), Denied)
-    # Then the day counts only the other relay's unit: one transaction, all or nothing
-    items = raw_items(table, "QUOTA#x-posting")
-    assert items["24h#2026-11-26T10:00:00Z"]["count"] == {"N": "1"}
-    assert items["15m#2026-11-26T10:00:00Z"]["count"] == {"N": "1"}
+    # Then the day counts only the other relay's unit: one write, all or nothing
+    assert counts_of(table) == {"24h#2026-11-26T10:00:00Z": 1, "15m#2026-11-26T10:00:00Z": 1}
 
 
 def test_a_block_set_by_another_relay_after_our_read_wins(table: Table) -> None:
@@ -321,7 +329,44 @@ def test_a_block_set_by_another_relay_after_our_read_wins(table: Table) -> None:
         table, limits, rival=lambda: other.block_until(NOW + timedelta(minutes=5), NOW)
     )
     assert racing.reserve(NOW) == Denied(NOW + timedelta(minutes=5), "blocked")
-    assert "24h#2026-11-26T10:00:00Z" not in raw_items(table, "QUOTA#x-posting")
+    assert counts_of(table) == {}
+
+
+def test_two_spenders_either_side_of_a_bucket_boundary_never_overrun_the_cap(
+    table: Table,
+) -> None:
+    # Given 2 a day, one unit spent at 10:14, and two relays: one whose clock says 10:14:59
+    # (bucket 10:00), one whose clock says 10:15:00 (a new bucket)
+    limits = QuotaLimits(per_24h=2)
+    before = NOW.replace(minute=14, second=59)
+    late = DynamoDBBudget(table, limits)
+    spend(late, NOW.replace(minute=14))
+    boundary = NOW.replace(minute=15, second=0)
+    # When the 10:14:59 spender writes into bucket 10:00 after the 10:15 one read the item
+    racing = RacingBudget(table, limits, rival=lambda: late.reserve(before))
+    result = racing.reserve(boundary)
+    # Then the 10:15 spender reads again and is refused: two units, never three
+    assert isinstance(result, Denied)
+    assert counts_of(table) == {"24h#2026-11-26T10:00:00Z": 2}
+
+
+def test_the_budget_reads_its_clock_inside_the_spend(table: Table) -> None:
+    # Given a budget whose clock moves on while another relay spends (a slow read)
+    clock = [NOW]
+    budget = RacingBudget(
+        table,
+        QuotaLimits(per_15min=5),
+        rival=lambda: clock.append(NOW + timedelta(minutes=1)),
+        clock=lambda: clock[-1],
+    )
+    other = DynamoDBBudget(table, QuotaLimits(per_15min=5))
+    budget.rival = lambda: (clock.append(NOW + timedelta(minutes=1)), other.reserve(NOW))
+    # When it spends
+    reservation = budget.reserve()
+    # Then the unit lands in the bucket of the moment of the spend that succeeded
+    assert isinstance(reservation, Reservation)
+    assert reservation.at == NOW + timedelta(minutes=1)
+    assert counts_of(table) == {"15m#2026-11-26T10:00:00Z": 1, "15m#2026-11-26T10:01:00Z": 1}
 
 
 def test_two_budgets_with_different_names_do_not_share_units(table: Table) -> None:

@@ -40,7 +40,12 @@ from entraide.publishing.relay_outcomes import (
     TemporaryFailure,
     defer_delay_seconds,
 )
-from entraide.publishing.relay_store import ClaimStatus, DynamoDBRelayStore, TweetRecord
+from entraide.publishing.relay_store import (
+    ClaimStatus,
+    DynamoDBRelayStore,
+    TweetRecord,
+    post_publication,
+)
 from entraide.publishing.x_answers import (
     SCOPE_24H_USER,
     PostedTweet,
@@ -54,7 +59,8 @@ from tests.factories import make_activation, make_post
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 BASE_URL = "https://shareentraide.example"
-CLAIM_TIMEOUT = timedelta(seconds=60)
+#: A claim lasts the invocation (30 s when the caller gives no deadline) and a margin.
+LEASE = timedelta(seconds=35)
 VISIBILITY_TIMEOUT = timedelta(seconds=180)
 FIFTEEN_MINUTES = timedelta(minutes=15)
 
@@ -111,6 +117,8 @@ class FakeX:
         if self._over_limits(now):
             self.refused_by_limits += 1
             raise XRateLimited(now + timedelta(hours=1), SCOPE_24H_USER)
+        if any(tweet.text == text for _, tweet in self.accepted):
+            duplicate()  # X refuses a text the account already has
         tweet = PostedTweet(id=str(1_000_000 + len(self.accepted)), text=text)
         self.accepted.append((now, tweet))
         return tweet
@@ -194,8 +202,8 @@ def make_world(
     **options: Any,
 ) -> World:
     clock = Clock()
-    store = store or MemoryRelayStore(claim_timeout=CLAIM_TIMEOUT)
-    budget = MemoryBudget(limits or QuotaLimits(per_24h=100))
+    store = store or MemoryRelayStore()
+    budget = MemoryBudget(limits or QuotaLimits(per_24h=100), clock=clock)
     x = poster if poster is not None else FakeX(clock, x_limits)
     posts: dict[str, Post] = {}
     metrics: list[tuple[str, float]] = []
@@ -211,6 +219,11 @@ def make_world(
         **options,
     )
     return World(clock, store, budget, x, relay, posts, dict(ACTIVATIONS), metrics)
+
+
+def state(world: World, post_id: str, at: datetime | None = None) -> ClaimStatus:
+    """The publication of a post on X, as the relay's ledger holds it."""
+    return world.store.publication(post_publication(post_id), at or world.clock()).status
 
 
 # --------------------------------------------------------------------------- one post
@@ -230,7 +243,7 @@ def test_an_approved_post_is_tweeted_once_and_recorded() -> None:
     assert world.store.announced["P1"].tweet_id == "1000000"
     assert world.store.backlog("A1") == []
     assert world.store.tweets["1000000"] == TweetRecord("1000000", text, T0, "post", ("P1",), "A1")
-    assert world.store.claim_state("P1", T0).status is ClaimStatus.DONE
+    assert state(world, "P1") is ClaimStatus.DONE
     assert world.budget.remaining(T0) == 99
 
 
@@ -272,11 +285,12 @@ def test_a_429_defers_to_the_reset_time_and_the_post_goes_out_then() -> None:
     # When the relay handles the message
     outcome = world.relay.handle_approved(message)
     # Then it is deferred to the reset time, never dropped; the unit is given back and
-    # the budget blocked until then; the claim is released
+    # the budget blocked until then; the claim is released until then
     assert outcome == Deferred(reset, "X rate limit (24h-user)")
     assert world.budget.remaining(T0 + timedelta(minutes=39)) == 0
     assert world.budget.remaining(reset) == 100
-    assert world.store.claim_state("P1", T0).status is ClaimStatus.NEW
+    assert state(world, "P1", T0) is ClaimStatus.BUSY
+    assert state(world, "P1", reset) is ClaimStatus.FREE
     assert not world.store.is_announced("P1")
     assert world.metric_count("XRateLimited") == 1
     # When the message comes back at the reset time
@@ -322,7 +336,7 @@ def test_a_503_gives_everything_back_and_asks_for_a_retry() -> None:
         world.relay.handle_approved(message)
     # Then no unit is lost, the claim is free, the post waits in the backlog
     assert world.budget.remaining(T0) == 100
-    assert world.store.claim_state("P1", T0).status is ClaimStatus.NEW
+    assert state(world, "P1") is ClaimStatus.FREE
     assert [entry.post_id for entry in world.store.backlog("A1")] == ["P1"]
     # and SQS's redelivery (after the visibility timeout) posts it
     world.clock.advance(seconds=180)
@@ -348,73 +362,99 @@ def test_a_401_goes_to_the_dlq_with_a_log_line_and_a_metric(
     assert "401" in line
     assert "DLQ" in line
     assert world.metric_count("XRejected") == 1
-    assert world.store.claim_state("P1", T0).status is ClaimStatus.NEW
+    assert state(world, "P1") is ClaimStatus.FREE
     assert not world.store.is_announced("P1")
 
 
 # ---------------------------------------------------------------------- exactly once
 class CrashingStore(MemoryRelayStore):
-    """The process dies after X posted, before the claim is completed."""
+    """The process dies after X posted, before the publication is recorded done."""
 
     crash_on_complete = True
 
-    def complete_many(self, subjects: Any, tweet_id: str | None, *, in_doubt: bool = False) -> None:
-        if self.crash_on_complete and not in_doubt:
+    def complete(self, key: str, holder: str, tweet_id: str | None) -> bool:
+        if self.crash_on_complete:
             self.crash_on_complete = False
             raise RuntimeError("Lambda timed out")
-        super().complete_many(subjects, tweet_id, in_doubt=in_doubt)
+        return super().complete(key, holder, tweet_id)
 
 
 def test_a_crash_between_the_tweet_and_its_record_never_tweets_twice(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given a relay that dies right after X posted the tweet
-    world = make_world(store=CrashingStore(claim_timeout=CLAIM_TIMEOUT))
+    world = make_world(store=CrashingStore())
     message = world.approve("P1")
     with pytest.raises(RuntimeError):
         world.relay.handle_approved(message)
-    assert len(world.x.requests) == 1
-    # When SQS redelivers the message before the claim can be judged
+    assert len(world.x.accepted) == 1
+    # When SQS redelivers the message while the claim's lease could still run
     world.clock.advance(seconds=20)
     early = world.relay.handle_approved(message)
     # Then it waits (the first call might still be running)
-    assert early == Deferred(T0 + CLAIM_TIMEOUT, "claimed by another relay")
-    # When it comes back after the function's timeout
+    assert early == Deferred(T0 + LEASE, "claimed by another relay")
+    # When it comes back after the lease (the function's deadline and a margin)
     world.clock.now = T0 + VISIBILITY_TIMEOUT
     with caplog.at_level(logging.WARNING, logger="entraide.publishing.relay"):
         late = world.relay.handle_approved(message)
-    # Then nothing is posted: the post is announced "in doubt", and said so
-    assert late == Skipped("in doubt: claimed, never completed")
-    assert len(world.x.requests) == 1
-    assert world.store.announced["P1"].in_doubt
+    # Then the same text is sent again, X refuses it as a duplicate: announced, one tweet
+    assert late == Done(None, ("P1",), "post")
+    assert world.x.texts[0] == world.x.texts[1]
+    assert len(world.x.accepted) == 1
+    assert world.store.is_announced("P1")
     assert world.store.backlog("A1") == []
     assert "never completed" in caplog.text
-    assert world.metric_count("RelayInDoubt") == 1
+    assert world.metric_count("RelayTakenOver") == 1
     # and any later redelivery is a plain skip
     assert world.relay.handle_approved(message) == Skipped("already announced")
 
 
-def test_a_crash_after_the_claim_is_completed_is_repaired_on_redelivery() -> None:
-    # Given a relay that completed the claim, then died before marking the post
-    class DiesBeforeMarking(MemoryRelayStore):
+def test_a_crash_before_x_was_called_posts_the_tweet_once_after_the_lease() -> None:
+    # Given a relay killed between its claim and its call to X (nothing was posted)
+    class DiesBeforeX:
+        def __init__(self, x: FakeX) -> None:
+            self.x, self.dead = x, True
+
+        def post(self, text: str) -> PostedTweet:
+            if self.dead:
+                self.dead = False
+                raise KeyboardInterrupt  # killed: no exception handler runs
+            return self.x.post(text)
+
+    world = make_world()
+    x = world.x
+    world.relay.poster = DiesBeforeX(x)
+    message = world.approve("P1")
+    with pytest.raises(KeyboardInterrupt):
+        world.relay.handle_approved(message)
+    # When the message comes back after the lease
+    world.clock.now = T0 + VISIBILITY_TIMEOUT
+    outcome = world.relay.handle_approved(message)
+    # Then the post is tweeted: at least once, never lost to a claim "in doubt"
+    assert outcome == Done("1000000", ("P1",), "post")
+    assert len(x.accepted) == 1
+
+
+def test_a_crash_after_the_record_is_repaired_on_redelivery() -> None:
+    # Given a relay that recorded the tweet, then died before clearing the backlog
+    class DiesBeforeClearing(MemoryRelayStore):
         dead = True
 
-        def mark_announced(self, *args: Any, **kwargs: Any) -> list[str]:
+        def remove_backlog(self, entries: Any) -> None:
             if self.dead:
                 self.dead = False
                 raise RuntimeError("killed")
-            return super().mark_announced(*args, **kwargs)
+            super().remove_backlog(entries)
 
-    world = make_world(store=DiesBeforeMarking(claim_timeout=CLAIM_TIMEOUT))
+    world = make_world(store=DiesBeforeClearing())
     message = world.approve("P1")
     with pytest.raises(RuntimeError):
         world.relay.handle_approved(message)
     # When the message is redelivered
     world.clock.advance(seconds=180)
     outcome = world.relay.handle_approved(message)
-    # Then the bookkeeping is finished with the known tweet, and nothing is posted again
-    assert outcome == Skipped("already posted")
-    assert world.store.announced["P1"].tweet_id == "1000000"
+    # Then nothing is posted again, and the bookkeeping is finished
+    assert outcome == Skipped("already announced")
     assert world.store.backlog("A1") == []
     assert len(world.x.requests) == 1
 
@@ -691,14 +731,52 @@ def test_a_deferral_is_a_delay_of_one_second_to_fifteen_minutes(
 
 
 def test_budget_units_are_given_back_when_nothing_is_posted() -> None:
-    # a claim already done elsewhere: the unit reserved for it is given back
+    # a publication held by another relay: the unit reserved for it is given back
     world = make_world(QuotaLimits(per_24h=2))
     message = world.approve("P1")
-    world.store.claim("P1", T0)
-    world.store.complete("P1", "999")
-    assert world.relay.handle_approved(message) == Skipped("already posted")
+    world.store.claim(post_publication("P1"), T0, holder="other", lease_until=T0 + LEASE)
+    assert world.relay.handle_approved(message) == Deferred(T0 + LEASE, "claimed by another relay")
     assert world.budget.remaining(T0) == 2
     assert isinstance(world.budget.reserve(T0), Reservation)
+
+
+def test_an_activation_opened_again_is_a_new_text() -> None:
+    # Given two activations of the same hazard for the same département (one after the other)
+    world = make_world()
+    first = make_activation(id="A1")
+    second = make_activation(id="A9", opened_at=T0 + timedelta(days=30))
+    world.activations["A9"] = second
+    world.relay.load_activation = {"A1": first, "A9": second}.get
+    # When both openings are announced
+    for activation in (first, second):
+        outcome = world.relay.handle_activation_event(
+            activation_message(activation, ActivationEvent.OPENED)
+        )
+        assert isinstance(outcome, Done)
+        assert outcome.tweet_id is not None  # X took each: never a silent "duplicate"
+    # Then each text names its activation
+    assert world.x.texts[0] != world.x.texts[1]
+    assert "activation=A9" in world.x.texts[1]
+
+
+def test_two_digests_of_equal_counts_are_two_texts() -> None:
+    # Given the same backlog twice (two hours apart), gathered into a digest each time
+    world = make_world(QuotaLimits(per_24h=4), digest_reserve=4, digest_wait=FIFTEEN_MINUTES)
+    texts = []
+    for round_ in range(2):
+        messages = [world.approve(f"R{round_}P{i}") for i in range(3)]
+        for message in messages:
+            world.relay.handle_approved(message)
+        world.clock.advance(minutes=15)
+        outcome = world.relay.handle_approved(messages[0])
+        assert isinstance(outcome, Done)
+        assert (outcome.kind, outcome.tweet_id is not None) == ("digest", True)
+        texts.append(world.x.texts[-1])
+        world.clock.advance(hours=2)
+    # Then X got two texts, each naming its digest, never a "duplicate" for the second
+    assert texts[0].split("➜")[0] == texts[1].split("➜")[0]
+    assert texts[0] != texts[1]
+    assert all("lot=" in text for text in texts)
 
 
 # ----------------------------------------------------------------- the same on DynamoDB
@@ -711,8 +789,8 @@ def test_the_relay_runs_the_same_on_the_table(
     pending = make_post(id="P1", title="Annonce P1")
     posts.create_post(pending, Contact("p1@example.org"))
     post = posts.transition(pending, PostStatus.APPROVED, at=T0, by="moderation@example.org")
-    store = DynamoDBRelayStore(table, claim_timeout=CLAIM_TIMEOUT)
-    budget = DynamoDBBudget(table, QuotaLimits(per_24h=100))
+    store = DynamoDBRelayStore(table)
+    budget = DynamoDBBudget(table, QuotaLimits(per_24h=100), clock=clock)
     x = FakeX(clock)
     relay = Relay(
         store,
@@ -727,7 +805,8 @@ def test_the_relay_runs_the_same_on_the_table(
     first = relay.handle_approved(approved_message(post))
     clock.advance(minutes=3)
     again = relay.handle_approved(approved_message(post))
-    # Then one tweet, recorded for the month's report, the post item marked, one unit spent
+    # Then one tweet, recorded for the month's report, the publication done (the post item
+    # untouched), one unit spent
     assert first == Done("1000000", ("P1",), "post")
     assert again == Skipped("already announced")
     assert len(x.requests) == 1

@@ -6,7 +6,6 @@ of template.yaml); the item layout only on DynamoDB.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +13,7 @@ from typing import Any
 import pytest
 
 from entraide.adapters.table import Table
-from entraide.intake.post_store import Announcement, PostStore
-from entraide.kernel.model import Category, Contact, Kind, PostStatus
+from entraide.kernel.model import Category, Kind
 from entraide.publishing.relay_memory import MemoryRelayStore
 from entraide.publishing.relay_store import (
     BacklogEntry,
@@ -24,34 +22,25 @@ from entraide.publishing.relay_store import (
     DynamoDBRelayStore,
     RelayStore,
     TweetRecord,
+    digest_publication,
+    post_publication,
 )
-from tests.factories import PSEUDONYMS, RETENTION, make_post
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-TIMEOUT = timedelta(seconds=60)
 
 
 @dataclass
 class Stores:
     store: RelayStore
-    # creates the post items (DynamoDB announces only posts that exist)
-    create_posts: Callable[..., None]
     table: Table | None = None
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
 def stores(request: pytest.FixtureRequest) -> Stores:
     if request.param == "memory":
-        return Stores(MemoryRelayStore(claim_timeout=TIMEOUT), lambda *ids: None)
+        return Stores(MemoryRelayStore())
     table: Table = request.getfixturevalue("table")
-    posts = PostStore(table, pseudonyms=PSEUDONYMS, retention=RETENTION)
-
-    def create_posts(*ids: str) -> None:
-        for post_id in ids:
-            post = make_post(id=post_id, status=PostStatus.APPROVED)
-            posts.create_post(post, Contact(f"{post_id.lower()}@example.org"))
-
-    return Stores(DynamoDBRelayStore(table, claim_timeout=TIMEOUT), create_posts, table)
+    return Stores(DynamoDBRelayStore(table), table)
 
 
 def entry(post_id: str, minute: int = 0, activation: str = "A1", **changes: Any) -> BacklogEntry:
@@ -68,129 +57,100 @@ def entry(post_id: str, minute: int = 0, activation: str = "A1", **changes: Any)
     return BacklogEntry(**values)
 
 
-# -------------------------------------------------------------------------------- claims
-def test_a_first_claim_is_new_and_a_second_one_is_busy(stores: Stores) -> None:
-    store = stores.store
-    assert store.claim("P1", NOW).status is ClaimStatus.NEW
-    again = store.claim("P1", NOW + timedelta(seconds=5))
-    assert again.status is ClaimStatus.BUSY
-    assert again.retry_at == NOW + TIMEOUT
+# -------------------------------------------------------------------------- publications
+KEY = post_publication("P1")
+LEASE = NOW + timedelta(seconds=35)
 
 
-def test_a_claim_never_completed_past_the_timeout_is_in_doubt(stores: Stores) -> None:
-    # Given a claim whose relay crashed between the call to X and the record
-    store = stores.store
-    store.claim("P1", NOW, holder="digest:A1:11:X")
-    # Then after the function's timeout, it is in doubt (never NEW: no second tweet)
-    state = store.claim("P1", NOW + TIMEOUT)
-    assert state == ClaimState(ClaimStatus.IN_DOUBT, None, "digest:A1:11:X", NOW)
-    assert store.claim_state("P1", NOW + timedelta(days=3)).status is ClaimStatus.IN_DOUBT
+def claim(store: RelayStore, holder: str, at: datetime = NOW, **options: Any) -> ClaimState:
+    return store.claim(KEY, at, holder=holder, lease_until=LEASE, **options)
 
 
-def test_a_completed_claim_is_done_with_its_tweet_forever(stores: Stores) -> None:
-    store = stores.store
-    store.claim("P1", NOW)
-    store.complete("P1", "1890")
-    assert store.claim("P1", NOW + timedelta(days=5)) == ClaimState(
-        ClaimStatus.DONE, "1890", None, NOW
-    )
-    # releasing a done claim changes nothing
-    store.release("P1")
-    assert store.claim_state("P1", NOW).status is ClaimStatus.DONE
-
-
-def test_a_released_claim_can_be_taken_again(stores: Stores) -> None:
-    store = stores.store
-    store.claim("P1", NOW)
-    store.release("P1")
-    assert store.claim_state("P1", NOW).status is ClaimStatus.NEW
-    assert store.claim("P1", NOW + timedelta(seconds=1)).status is ClaimStatus.NEW
-
-
-def test_claiming_many_takes_the_free_subjects_only(stores: Stores) -> None:
-    # Given P1 done, P2 held by another relay, P3 free
-    store = stores.store
-    store.claim("P1", NOW)
-    store.complete("P1", "77")
-    store.claim("P2", NOW)
-    # When a digest claims P1, P2, P3
-    states = store.claim_many(["P1", "P2", "P3"], NOW + timedelta(seconds=2), holder="digest:X")
-    # Then only P3 is its own; the others say why not
-    assert {subject: state.status for subject, state in states.items()} == {
-        "P1": ClaimStatus.DONE,
-        "P2": ClaimStatus.BUSY,
-        "P3": ClaimStatus.NEW,
-    }
-    assert store.claim("P3", NOW + timedelta(seconds=3)).holder == "digest:X"
-
-
-def test_claims_of_a_large_digest_go_beyond_one_transaction(stores: Stores) -> None:
-    store = stores.store
-    subjects = [f"P{index}" for index in range(120)]
-    store.claim("P110", NOW)
-    states = store.claim_many(subjects, NOW, holder="digest:big")
-    assert [s for s, state in states.items() if state.status is not ClaimStatus.NEW] == ["P110"]
-    store.complete_many(subjects, "42")
-    assert all(
-        store.claim_state(subject, NOW).tweet_id == "42" for subject in ("P0", "P99", "P119")
-    )
-    # P150 was held by someone else: completing it too is harmless
-    assert store.claim_state("P110", NOW).status is ClaimStatus.DONE
-
-
-def test_completing_in_doubt_makes_the_claim_done_without_a_tweet(stores: Stores) -> None:
-    store = stores.store
-    store.claim("ACTIVATION#A1#opened", NOW)
-    store.complete("ACTIVATION#A1#opened", None, in_doubt=True)
-    assert store.claim_state("ACTIVATION#A1#opened", NOW) == ClaimState(
-        ClaimStatus.DONE, None, None, NOW
-    )
-
-
-# ------------------------------------------------------------------------ announcements
-def test_a_post_is_announced_once(stores: Stores) -> None:
-    # Given two approved posts
-    stores.create_posts("P1", "P2")
-    store = stores.store
-    assert not store.is_announced("P1")
-    # When a digest announces both, then another tweet tries P2 again
-    assert store.mark_announced(["P1", "P2"], Announcement(NOW, "555", digest=True)) == ["P1", "P2"]
-    assert (
-        store.mark_announced(["P2"], Announcement(NOW + timedelta(hours=1), "556", digest=False))
-        == []
-    )
-    # Then both are announced, by the first tweet
-    assert store.is_announced("P1")
-    assert store.is_announced("P2")
-
-
-def test_the_announcement_lives_on_the_post_item_and_leaves_its_version(
-    posts: PostStore, table: Table
+def test_a_first_claim_is_the_callers_and_a_second_one_waits_for_its_lease(
+    stores: Stores,
 ) -> None:
-    # Given an approved post at version 2
-    post = make_post(id="P1", status=PostStatus.APPROVED, version=2)
-    posts.create_post(post, Contact("p1@example.org"))
-    store = DynamoDBRelayStore(table)
-    # When it is announced in doubt by a digest
-    store.mark_announced(["P1"], Announcement(NOW, None, digest=True, in_doubt=True))
-    # Then the post item says so, with no tweet id, and the moderation version is untouched
-    raw = table.client.get_item(
-        TableName=table.table_name, Key={"pk": {"S": "POST#P1"}, "sk": {"S": "POST"}}
-    )["Item"]
-    assert raw["announced_at"] == {"S": "2026-11-26T10:00:00Z"}
-    assert raw["announced_digest"] == {"BOOL": True}
-    assert raw["announced_in_doubt"] == {"BOOL": True}
-    assert "announced_tweet_id" not in raw
-    assert posts.get_post("P1") == post
+    store = stores.store
+    first = claim(stores.store, "relay-1", send={"text": "Bonjour"})
+    assert (first.status, first.text, first.holder) == (ClaimStatus.NEW, "Bonjour", "relay-1")
+    again = claim(store, "relay-2", NOW + timedelta(seconds=5), send={"text": "Autre"})
+    assert (again.status, again.retry_at) == (ClaimStatus.BUSY, LEASE)
 
 
-def test_announcing_a_missing_post_creates_no_item(table: Table) -> None:
-    store = DynamoDBRelayStore(table)
-    assert store.mark_announced(["GHOST"], Announcement(NOW, "1", digest=False)) == []
-    raw = table.client.get_item(
-        TableName=table.table_name, Key={"pk": {"S": "POST#GHOST"}, "sk": {"S": "POST"}}
+def test_a_claim_never_completed_is_taken_over_with_the_text_it_stored(stores: Stores) -> None:
+    # Given a claim whose relay stopped between the call to X and the record
+    store = stores.store
+    claim(store, "relay-1", send={"text": "Le texte envoyé"})
+    # When another relay claims it after the lease, with a text of its own
+    later = claim(store, "relay-2", LEASE, send={"text": "Un autre texte"})
+    # Then it holds it, and sends the first text again (X refuses it if it has it)
+    assert (later.status, later.text, later.taken_over) == (
+        ClaimStatus.NEW,
+        "Le texte envoyé",
+        True,
     )
-    assert "Item" not in raw
+    assert store.complete(KEY, "relay-2", "1890")
+    assert not store.complete(KEY, "relay-1", "1891")  # the first holder lost it
+
+
+def test_a_completed_publication_is_done_with_its_tweet(stores: Stores) -> None:
+    store = stores.store
+    claim(store, "relay-1", send={"text": "t"})
+    store.complete(KEY, "relay-1", "1890")
+    state = claim(store, "relay-2", NOW + timedelta(days=5))
+    assert (state.status, state.tweet_id) == (ClaimStatus.DONE, "1890")
+    assert store.is_announced("P1")
+    # releasing a done publication changes nothing
+    store.release(KEY, "relay-1", NOW, "late")
+    assert store.publication(KEY, NOW).status is ClaimStatus.DONE
+
+
+def test_a_released_claim_is_free_again_at_its_time_with_or_without_its_text(
+    stores: Stores,
+) -> None:
+    store = stores.store
+    claim(store, "relay-1", send={"text": "t1"})
+    store.release(KEY, "relay-1", NOW + timedelta(minutes=10), "X 429", forget=True)
+    assert store.publication(KEY, NOW).status is ClaimStatus.BUSY
+    free = store.publication(KEY, NOW + timedelta(minutes=10))
+    assert (free.status, free.text) == (ClaimStatus.FREE, None)
+    retaken = claim(store, "relay-2", NOW + timedelta(minutes=10), send={"text": "t2"})
+    assert (retaken.status, retaken.text) == (ClaimStatus.NEW, "t2")
+    # a release that keeps the text (X may have posted): the next claim sends it again
+    store.release(KEY, "relay-2", NOW + timedelta(minutes=10), "X timeout")
+    assert claim(store, "relay-3", NOW + timedelta(minutes=11), send={"text": "t3"}).text == "t2"
+
+
+def test_a_post_a_digest_covers_is_that_digests_alone(stores: Stores) -> None:
+    # Given P1 covered by digest D (held by the digest's own name), whose run stopped
+    store = stores.store
+    digest = digest_publication("A1:11:X")
+    store.claim(KEY, NOW, holder=digest, lease_until=LEASE, send={"digest": digest})
+    # When a relay would tweet P1 alone after the lease
+    alone = claim(store, "relay-2", LEASE + timedelta(seconds=1), send={"text": "seul"})
+    # Then it is told the digest to finish, and holds nothing
+    assert (alone.status, alone.digest) == (ClaimStatus.FREE, digest)
+    assert claim(store, digest, LEASE + timedelta(seconds=1)).status is ClaimStatus.NEW
+    # and a digest never gathers a post that holds a text
+    other = post_publication("P2")
+    store.claim(other, NOW, holder="r", lease_until=NOW, send={"text": "x"})
+    gathered = store.claim(
+        other, LEASE, holder=digest, lease_until=LEASE, send={"digest": digest}, unheld_only=True
+    )
+    assert gathered.status is ClaimStatus.BUSY
+
+
+def test_a_publication_item_carries_the_text_and_no_address(table: Table) -> None:
+    store = DynamoDBRelayStore(table)
+    store.claim(
+        KEY, NOW, holder="r", lease_until=LEASE, send={"text": "Texte"}, about={"post_id": "P1"}
+    )
+    raw = table.client.get_item(
+        TableName=table.table_name, Key={"pk": {"S": "EFFECT#" + KEY}, "sk": {"S": "EFFECT"}}
+    )["Item"]
+    assert raw["owner"] == {"S": "relay"}
+    assert raw["effects"]["M"]["x"]["M"]["data"]["M"]["text"] == {"S": "Texte"}
+    assert "gsi5pk" not in raw  # the relay finds its publications by itself: not indexed
+    assert "@" not in str(raw)
 
 
 # ------------------------------------------------------------------------------ backlog

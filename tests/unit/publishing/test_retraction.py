@@ -19,7 +19,12 @@ from entraide.adapters.table import Table
 from entraide.kernel.model import Post, PostStatus
 from entraide.publishing.relay_memory import MemoryRelayStore
 from entraide.publishing.relay_outcomes import Deferred, PermanentFailure, Skipped, TemporaryFailure
-from entraide.publishing.relay_store import ClaimStatus, DynamoDBRelayStore, RelayStore
+from entraide.publishing.relay_store import (
+    ClaimStatus,
+    DynamoDBRelayStore,
+    RelayStore,
+    post_publication,
+)
 from entraide.publishing.retraction import (
     RETRACTED_EVENT,
     Retractor,
@@ -62,9 +67,15 @@ class FakeX:
 @pytest.fixture(params=["memory", "dynamodb"])
 def store(request: pytest.FixtureRequest) -> RelayStore:
     if request.param == "memory":
-        return MemoryRelayStore(claim_timeout=TIMEOUT)
+        return MemoryRelayStore()
     table: Table = request.getfixturevalue("table")
-    return DynamoDBRelayStore(table, claim_timeout=TIMEOUT)
+    return DynamoDBRelayStore(table)
+
+
+def relay_claims(store: RelayStore, key: str, now: datetime, holder: str = "relay") -> Any:
+    """A relay's claim on ``key``, held for ``TIMEOUT`` (its run and margin)."""
+    send = {"digest": holder} if holder.startswith("publish:digest:") else {"text": "…"}
+    return store.claim(key, now, holder=holder, lease_until=now + TIMEOUT, send=send)
 
 
 class World:
@@ -82,10 +93,12 @@ class World:
             metric=lambda name, value: self.metrics.append((name, value)),
         )
 
-    def tweeted(self, post_id: str, tweet_id: str, *, holder: str | None = None) -> None:
-        """The relay announced the post (its claim, completed with the tweet)."""
-        self.store.claim(post_id, self.clock(), holder=holder)
-        self.store.complete(post_id, tweet_id)
+    def tweeted(self, post_id: str, tweet_id: str | None, *, holder: str = "relay") -> None:
+        """The relay announced the post (its claim, completed with the tweet; None: X
+        said "duplicate")."""
+        key = post_publication(post_id)
+        relay_claims(self.store, key, self.clock(), holder)
+        self.store.complete(key, holder, tweet_id)
 
     def ended(self, post_id: str, status: PostStatus = PostStatus.WITHDRAWN) -> None:
         self.posts[post_id] = make_post(id=post_id, status=status)
@@ -117,13 +130,13 @@ def test_a_post_withdrawn_before_its_tweet_is_never_tweeted_afterwards(store: Re
     # Then nothing is deleted, and the relay, which claims a post before tweeting it,
     # finds the post done: it will never tweet it
     assert world.x.deleted == []
-    assert store.claim("P1", world.clock()).status is ClaimStatus.DONE
+    assert relay_claims(store, post_publication("P1"), world.clock()).status is ClaimStatus.DONE
 
 
 def test_a_tweet_under_way_defers_the_retraction_until_it_is_recorded(store: RelayStore) -> None:
     # Given the relay tweeting the post right now (its claim held, fresh)
     world = World(store)
-    store.claim("P1", world.clock())
+    relay_claims(store, post_publication("P1"), world.clock())
     world.ended("P1")
     # When the retraction comes
     outcome = world.handle("P1")
@@ -131,7 +144,7 @@ def test_a_tweet_under_way_defers_the_retraction_until_it_is_recorded(store: Rel
     assert isinstance(outcome, Deferred)
     assert world.x.deleted == []
     # and once the relay recorded its tweet, the next delivery deletes it
-    store.complete("P1", "1862")
+    store.complete(post_publication("P1"), "relay", "1862")
     world.handle("P1")
     assert world.x.deleted == ["1862"]
 
@@ -171,7 +184,7 @@ def test_a_crash_after_the_delete_deletes_again_rather_than_never(store: RelaySt
     world = World(store)
     world.tweeted("P1", "1865")
     world.ended("P1")
-    store.claim("P1#retracted#x", world.clock())  # claimed, never completed
+    relay_claims(store, "P1#retracted#x", world.clock(), "died")  # claimed, never completed
     # When the message comes back after the claim's timeout
     world.clock.now = T0 + TIMEOUT + timedelta(seconds=1)
     world.handle("P1")
@@ -183,9 +196,8 @@ def test_a_crash_after_the_delete_deletes_again_rather_than_never(store: RelaySt
 
 def test_a_digest_and_a_tweet_of_unknown_id_stay(store: RelayStore) -> None:
     world = World(store)
-    world.tweeted("P1", "1866", holder="digest:A1:11:01K")  # covered by a digest
-    store.claim("P2", world.clock())
-    store.complete("P2", None)  # X said "duplicate": the id was never learnt
+    world.tweeted("P1", "1866", holder="publish:digest:A1:11:01K")  # covered by a digest
+    world.tweeted("P2", None)  # X said "duplicate": the id was never learnt
     world.ended("P1")
     world.ended("P2")
     world.handle("P1")

@@ -1,0 +1,278 @@
+"""The ledger: each effect claimed, done and recorded once, whatever fails and whenever."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from entraide.adapters.table import Table
+from entraide.effects.ledger import Ledger
+from entraide.effects.ledger_store import DynamoDBLedgerStore
+from entraide.effects.memory import MemoryLedgerStore
+from entraide.effects.model import Effect, Entry, LedgerStore, Policy, Record, State, Subject
+from tests.factories import NOW, Clock
+
+DEADLINE = timedelta(seconds=30)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> LedgerStore:
+    if request.param == "memory":
+        return MemoryLedgerStore()
+    table: Table = request.getfixturevalue("table")
+    return DynamoDBLedgerStore(table)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def ledger(store: LedgerStore, clock: Clock) -> Ledger:
+    return Ledger(store, clock=clock, pause=lambda seconds: None)
+
+
+class World:
+    """What the effects did to the world, and how each call goes."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.failures: dict[str, list[Exception]] = {}
+
+    def fail(self, name: str, *errors: Exception) -> None:
+        self.failures.setdefault(name, []).extend(errors)
+
+    def perform(self, entry: Entry, record: Record) -> str:
+        planned = self.failures.get(entry.name)
+        if planned:
+            error = planned.pop(0)
+            if isinstance(error, ReadTimeoutError):  # the call went through, its answer lost
+                self.done.append(entry.name)
+            raise error
+        self.done.append(entry.name)
+        return f"id-{entry.name}"
+
+
+def throttled() -> ClientError:
+    return ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendEmail")
+
+
+def lost() -> ReadTimeoutError:
+    return ReadTimeoutError(endpoint_url="https://email.eu-west-3.amazonaws.com")
+
+
+def subject(*effects: Effect, key: str = "post:P1:v1") -> Subject:
+    return Subject(key=key, owner="moderate", effects=effects, data={"post_id": "P1"})
+
+
+EMAILS = subject(
+    Effect("moderation-request:a"), Effect("moderation-request:b"), Effect("awaiting-notice")
+)
+
+
+def sweep(ledger: Ledger, clock: Clock, world: World) -> dict[str, int]:
+    perform: Callable[[Record], Any] = lambda record: world.perform  # noqa: E731
+    return ledger.sweep("moderate", perform, deadline=clock() + DEADLINE).as_dict()
+
+
+def test_every_effect_is_done_once_and_a_replay_does_nothing(ledger: Ledger, clock: Clock) -> None:
+    # Given a subject of three effects
+    world = World()
+    # When it runs, then runs again (a replayed stream record)
+    first = ledger.run(EMAILS, world.perform, deadline=clock() + DEADLINE)
+    second = ledger.run(EMAILS, world.perform, deadline=clock() + DEADLINE)
+    # Then each effect happened once, in the subject's order, and each is recorded done
+    assert world.done == ["moderation-request:a", "moderation-request:b", "awaiting-notice"]
+    assert (first.done, second.done, second.busy) == (3, 0, 0)
+    record = ledger.store.get(EMAILS.key)
+    assert record is not None
+    assert [(e.state, e.result) for e in record.entries] == [
+        (State.DONE, "id-moderation-request:a"),
+        (State.DONE, "id-moderation-request:b"),
+        (State.DONE, "id-awaiting-notice"),
+    ]
+    # and nothing is left for the sweep
+    assert ledger.store.due("moderate", clock() + timedelta(days=1), limit=10) == []
+
+
+def test_a_failure_before_one_effect_stops_none_of_the_others_and_it_is_retried(
+    ledger: Ledger, clock: Clock
+) -> None:
+    # Given the first moderator's email refused by SES (throttled: nothing was sent)
+    world = World()
+    world.fail("moderation-request:a", throttled())
+    # When the subject runs
+    report = ledger.run(EMAILS, world.perform, deadline=clock() + DEADLINE)
+    # Then the other two went, and the failed one is due again later, not now
+    assert world.done == ["moderation-request:b", "awaiting-notice"]
+    assert (report.done, report.retried) == (2, 1)
+    assert sweep(ledger, clock, world)["done"] == 0
+    # When the backoff has passed, the sweep sends it once
+    clock.advance(minutes=2)
+    assert sweep(ledger, clock, world)["done"] == 1
+    assert world.done.count("moderation-request:a") == 1
+    assert sweep(ledger, clock.advance(hours=2) and clock, world)["done"] == 0
+
+
+def test_a_lost_answer_is_done_again_after_the_lease_for_at_least_once(
+    ledger: Ledger, clock: Clock
+) -> None:
+    # Given an email whose answer is lost (sent, but the caller cannot know)
+    world = World()
+    world.fail("awaiting-notice", lost())
+    ledger.run(subject(Effect("awaiting-notice")), world.perform, deadline=clock() + DEADLINE)
+    # Then nobody sends it again while the claim's lease runs (the holder may be alive)
+    clock.advance(seconds=30)
+    assert sweep(ledger, clock, world)["done"] == 0
+    assert world.done == ["awaiting-notice"]
+    # When the lease is over (the deadline and its margin), it is sent again: at least once
+    clock.advance(seconds=10)
+    assert sweep(ledger, clock, world)["done"] == 1
+    assert world.done == ["awaiting-notice", "awaiting-notice"]
+
+
+def test_a_lost_answer_is_in_doubt_and_never_repeated_for_at_most_once(
+    ledger: Ledger, clock: Clock
+) -> None:
+    # Given an effect that must never happen twice, whose answer is lost
+    world = World()
+    world.fail("post", lost())
+    effect = Effect("post", Policy.AT_MOST_ONCE)
+    ledger.run(subject(effect), world.perform, deadline=clock() + DEADLINE)
+    # When its lease is over and the sweep comes
+    clock.advance(minutes=5)
+    report = sweep(ledger, clock, world)
+    # Then it is in doubt, not done again, and out of the sweep's way
+    assert (report["in_doubt"], report["done"]) == (1, 0)
+    assert world.done == ["post"]
+    record = ledger.store.get("post:P1:v1")
+    assert record is not None
+    assert record.entry("post").state is State.IN_DOUBT
+    assert ledger.store.due("moderate", clock() + timedelta(days=1), limit=10) == []
+
+
+def test_a_claim_lasts_until_the_invocation_deadline_and_its_margin(
+    ledger: Ledger, clock: Clock
+) -> None:
+    # Given a run killed in its first effect (a function timeout): its claims stay
+    world = World()
+    deadline = clock() + timedelta(seconds=10)
+
+    def killed(entry: Entry, record: Record) -> str:
+        raise KeyboardInterrupt  # not an Exception: nothing is recorded, as in a kill
+
+    with pytest.raises(KeyboardInterrupt):
+        ledger.run(EMAILS, killed, deadline=deadline)
+    # Then before the deadline and its margin nothing is taken over, after it everything is
+    clock.moment = deadline + ledger.lease_margin - timedelta(milliseconds=1)
+    assert sweep(ledger, clock, world)["done"] == 0
+    clock.moment = deadline + ledger.lease_margin
+    assert sweep(ledger, clock, world)["done"] == 3
+
+
+def test_effects_after_the_deadline_are_left_to_the_sweep(ledger: Ledger, clock: Clock) -> None:
+    # Given a run that has little time left
+    world = World()
+    report = ledger.run(EMAILS, world.perform, deadline=clock() + ledger.effect_time / 2)
+    # Then it starts nothing, and the sweep does all three once the lease is over
+    assert (world.done, report.left) == ([], 3)
+    clock.advance(minutes=1)
+    assert sweep(ledger, clock, world)["done"] == 3
+
+
+def test_an_effect_failing_every_time_is_given_up_and_alarmed(
+    store: LedgerStore, clock: Clock
+) -> None:
+    metrics: list[str] = []
+    ledger = Ledger(
+        store, clock=clock, max_attempts=3, metric=lambda name, value: metrics.append(name)
+    )
+    world = World()
+    world.fail("awaiting-notice", *(throttled() for _ in range(10)))
+    ledger.run(subject(Effect("awaiting-notice")), world.perform, deadline=clock() + DEADLINE)
+    for _ in range(5):
+        clock.advance(hours=2)
+        sweep(ledger, clock, world)
+    record = store.get("post:P1:v1")
+    assert record is not None
+    assert (record.entry("awaiting-notice").state, record.entry("awaiting-notice").attempts) == (
+        State.GIVEN_UP,
+        3,
+    )
+    assert metrics.count("EffectGivenUp") == 1
+    assert store.due("moderate", clock() + timedelta(days=1), limit=10) == []
+
+
+def test_of_two_runs_claiming_at_once_only_one_does_each_effect(
+    store: LedgerStore, clock: Clock
+) -> None:
+    # Given an effect due (released after a failure) and two sweeps reading it at once
+    world = World()
+    world.fail("awaiting-notice", throttled())
+    ledger = Ledger(store, clock=clock)
+    ledger.run(subject(Effect("awaiting-notice")), world.perform, deadline=clock() + DEADLINE)
+    clock.advance(hours=2)
+    seen = store.get("post:P1:v1")
+    assert seen is not None
+    # When both claim it from what they read
+    lease = clock() + DEADLINE
+    first = store.claim(seen, ["awaiting-notice"], holder="one", lease_until=lease, now=clock())
+    second = store.claim(seen, ["awaiting-notice"], holder="two", lease_until=lease, now=clock())
+    # Then one got it, the other nothing
+    assert first is not None
+    assert first.entry("awaiting-notice").held_by("one")
+    assert second is None
+
+
+def test_a_write_repeated_after_its_lost_answer_is_recognised(
+    store: LedgerStore, clock: Clock
+) -> None:
+    # Given a subject recorded and an effect done by holder "h"
+    lease = clock() + DEADLINE
+    opened = store.open(EMAILS, holder="h", lease_until=lease, now=clock())
+    assert opened is not None
+    # When the same writes are made again (their first answers were lost)
+    again = store.open(EMAILS, holder="h", lease_until=lease, now=clock())
+    store.finish(EMAILS.key, "awaiting-notice", State.DONE, holder="h", result="m1")
+    repeated = store.finish(EMAILS.key, "awaiting-notice", State.DONE, holder="h", result="m1")
+    # Then each is taken as done, and the open count moved once
+    assert again is not None
+    assert repeated is not None
+    assert repeated.open_count == 2
+    # while another holder is refused
+    other = store.open(EMAILS, holder="other", lease_until=lease, now=clock())
+    assert other is None
+
+
+def test_an_effect_with_a_delay_waits_for_it(ledger: Ledger, clock: Clock) -> None:
+    # Given a second pass due ten minutes after the subject is recorded
+    world = World()
+    two_passes = subject(Effect("expire"), Effect("expire-again", delay=timedelta(minutes=10)))
+    ledger.run(two_passes, world.perform, deadline=clock() + DEADLINE)
+    assert world.done == ["expire"]
+    # Then the sweep leaves it until then, and does it once
+    clock.advance(minutes=9)
+    assert sweep(ledger, clock, world)["done"] == 0
+    clock.advance(minutes=2)
+    assert sweep(ledger, clock, world)["done"] == 1
+    assert world.done == ["expire", "expire-again"]
+
+
+def test_the_sweep_looks_at_its_owner_only(ledger: Ledger, clock: Clock) -> None:
+    world = World()
+    world.fail("email", lost())
+    other = Subject("contact:X", "contact", (Effect("email"),), {})
+    ledger.run(other, world.perform, deadline=clock() + DEADLINE)
+    clock.advance(minutes=5)
+    assert sweep(ledger, clock, world)["subjects"] == 0
+    assert ledger.store.due("contact", clock(), limit=10) == ["contact:X"]
+
+
+def test_a_subject_needs_distinct_effect_names() -> None:
+    with pytest.raises(ValueError, match="distinct"):
+        Subject("s", "o", (Effect("a"), Effect("a")))

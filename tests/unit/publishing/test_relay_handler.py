@@ -1,0 +1,145 @@
+"""The relay's SQS handler on moto: an X outage defers, never dead-letters; time is checked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from entraide.activation.activation_store import ActivationStore
+from entraide.intake.post_store import PostStore
+from entraide.kernel.model import Contact, PostStatus
+from entraide.moderation.announce import approved_message
+from entraide.publishing.x_answers import PostedTweet, XUnavailable
+from entraide_local.provision import Deployment
+from tests.factories import NOW, make_activation, make_post
+from tests.unit.conftest import (
+    FakeContext,
+    PolicedHandler,
+    UnderPolicy,
+    load_handler,
+    use_function_environment,
+)
+
+
+class DownX:
+    """X down for ``down`` calls (a 503), then up; records what it posted."""
+
+    def __init__(self, down: int) -> None:
+        self.down = down
+        self.posted: list[str] = []
+
+    def post(self, text: str) -> PostedTweet:
+        if self.down:
+            self.down -= 1
+            raise XUnavailable("503 Service Unavailable")
+        self.posted.append(text)
+        return PostedTweet(id=str(2000 + len(self.posted)), text=text)
+
+
+class ShortContext(FakeContext):
+    def __init__(self, remaining_ms: int) -> None:
+        super().__init__("relay")
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return self.remaining_ms
+
+
+@pytest.fixture
+def relay(
+    monkeypatch: pytest.MonkeyPatch, deployment: Deployment, under_policy: UnderPolicy
+) -> PolicedHandler:
+    use_function_environment(monkeypatch, deployment, "relay")
+    return PolicedHandler(load_handler("relay", "relay_app"), under_policy, "relay")
+
+
+@pytest.fixture
+def approved(posts: PostStore, activations: ActivationStore) -> dict[str, Any]:
+    activations.create_activation(make_activation())
+    pending = make_post(id="P1", title="Annonce P1")
+    posts.create_post(pending, Contact("p1@example.org"))
+    post = posts.transition(pending, PostStatus.APPROVED, at=NOW, by="moderation@example.org")
+    return approved_message(post)
+
+
+def sqs_event(body: dict[str, Any], message_id: str = "m-1") -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": message_id,
+                "receiptHandle": "r",
+                "body": json.dumps(body),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:relay",
+                "awsRegion": "eu-west-3",
+            }
+        ]
+    }
+
+
+def waiting(deployment: Deployment, output: str) -> list[dict[str, Any]]:
+    """Every message of a queue, delayed ones included (moto's own view)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    url = deployment.outputs[output]
+    name = url.rsplit("/", 1)[-1]
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID]["eu-west-3"].queues[name]
+    return [
+        {"body": json.loads(m.body), "delay": (m.delayed_until - m.sent_timestamp) // 1000}
+        for m in queue._messages
+    ]
+
+
+def test_an_x_outage_defers_with_a_growing_wait_and_never_reaches_the_dlq(
+    relay: PolicedHandler, approved: dict[str, Any], deployment: Deployment
+) -> None:
+    # Given X down for six calls
+    x = DownX(down=6)
+    relay.relay.poster = x
+    message = approved
+    delays = []
+    # When the message comes back each time it is sent again
+    for attempt in range(7):
+        result = relay.lambda_handler(sqs_event(message, f"m-{attempt}"), FakeContext("relay"))
+        # Then the handler consumes it (no receive burned), and sends it again later
+        assert result == {"batchItemFailures": []}
+        queued = waiting(deployment, "RelayQueueUrl")
+        if x.posted:
+            break
+        message = queued[-1]["body"]
+        delays.append(queued[-1]["delay"])
+    # Then the waits grew (30 s doubling, spread), the post went out once, the DLQ is empty
+    assert len(delays) == 6
+    assert delays[0] >= 15
+    assert delays[-1] > delays[0]
+    assert all(delay <= 900 for delay in delays)
+    assert len(x.posted) == 1
+    assert (
+        boto3.client("sqs").get_queue_attributes(
+            QueueUrl=deployment.function("relay").environment["RELAY_DLQ_URL"],
+            AttributeNames=["ApproximateNumberOfMessages"],
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    )
+
+
+def test_a_record_with_too_little_time_left_is_sent_again_not_started(
+    relay: PolicedHandler, approved: dict[str, Any], deployment: Deployment
+) -> None:
+    # Given an invocation with 10 s left (a call to X may take 25)
+    x = DownX(down=0)
+    relay.relay.poster = x
+    # When a record is handled
+    result = relay.lambda_handler(sqs_event(approved), ShortContext(10_000))
+    # Then X is not called, and the message is sent again at once
+    assert result == {"batchItemFailures": []}
+    assert x.posted == []
+    [again] = waiting(deployment, "RelayQueueUrl")
+    assert (again["body"]["post_id"], again["delay"]) == ("P1", 1)
