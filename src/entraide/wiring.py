@@ -26,8 +26,9 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.moderation.effects import ModerationEffects, ModerationEmails
     from entraide.moderation.links import LinkBook
     from entraide.moderation.signing import LinkSigner
-    from entraide.publishing.relay import Relay
+    from entraide.publishing.channels import Channels
     from entraide.publishing.xapi import XCredentials
+    from entraide.publishing.xapi import XPoster as Poster
     from entraide.reporting.snapshots import XReader
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
@@ -114,45 +115,103 @@ def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
 DRY_RUN_OUTBOX = Path("/tmp/outbox")  # noqa: S108 - Lambda's only writable folder
 
 
-def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
-    """Loads the X user-context keys from Secrets Manager (cached five minutes)."""
-    from entraide.publishing.xapi import XCredentials
-
+def secret_loader[T](secret_id: str, parse: Callable[[str], T]) -> Callable[[], T]:
+    """Loads a network's credentials from Secrets Manager (cached five minutes)."""
     read = secret_reader()
 
-    def load() -> XCredentials:
-        return XCredentials.from_secret_string(read(secret_id))
+    def load() -> T:
+        return parse(read(secret_id))
 
     return load
 
 
-def relay_service(settings: RelaySettings, table: Table) -> Relay:
+def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
+    """Loads the X user-context keys from Secrets Manager (cached five minutes)."""
+    from entraide.publishing.xapi import XCredentials
+
+    return secret_loader(secret_id, XCredentials.from_secret_string)
+
+
+def channel_poster(settings: RelaySettings, channel: str) -> Poster:
+    """A channel's poster: the network's client with its secret, else its dry run."""
+    outbox = settings.outbox_dir or DRY_RUN_OUTBOX
+    if channel == "bluesky":
+        from entraide.publishing import bluesky
+
+        if not settings.bluesky_credentials_secret:
+            return bluesky.dry_run_poster(outbox)
+        return bluesky.BlueskyPoster(
+            secret_loader(
+                settings.bluesky_credentials_secret,
+                bluesky.BlueskyCredentials.from_secret_string,
+            )
+        )
+    if channel == "mastodon":
+        from entraide.publishing import mastodon
+
+        if not settings.mastodon_credentials_secret:
+            return mastodon.dry_run_poster(outbox, max_characters=settings.mastodon_max_characters)
+        return mastodon.MastodonPoster(
+            secret_loader(
+                settings.mastodon_credentials_secret,
+                mastodon.MastodonCredentials.from_secret_string,
+            ),
+            max_characters=settings.mastodon_max_characters,
+        )
+    from entraide.publishing.xapi import DryRunPoster, TweepyPoster
+
+    if settings.x_credentials_secret:
+        return TweepyPoster(x_credentials(settings.x_credentials_secret))
+    return DryRunPoster(outbox)
+
+
+def relay_channels(settings: RelaySettings, table: Table) -> Channels:
+    """One relay per enabled channel, each with its poster, texts, budget and memory."""
     from entraide.activation.activation_store import ActivationStore
     from entraide.intake.post_store import PostStore
+    from entraide.publishing.channels import Channels, parse_channels
     from entraide.publishing.quota import QuotaLimits
     from entraide.publishing.quota_store import DynamoDBBudget
-    from entraide.publishing.relay import Relay
+    from entraide.publishing.relay import Relay, TweetTexts
     from entraide.publishing.relay_store import DynamoDBRelayStore
-    from entraide.publishing.xapi import DryRunPoster, TweepyPoster, XPoster
 
-    poster: XPoster
-    if settings.x_credentials_secret:
-        poster = TweepyPoster(x_credentials(settings.x_credentials_secret))
-    else:
-        poster = DryRunPoster(settings.outbox_dir or DRY_RUN_OUTBOX)
+    def texts_of(channel: str) -> Callable[[], TweetTexts]:
+        def texts() -> TweetTexts:
+            from entraide.publishing import text_rules, tweets
 
-    return Relay(
-        DynamoDBRelayStore(table),
-        DynamoDBBudget(table, QuotaLimits.parse(settings.x_quota)),
-        poster,
-        clock=lambda: datetime.now(UTC),
-        public_base_url=settings.public_base_url,
-        load_post=PostStore(table).get_post,
-        load_activation=ActivationStore(table).get_activation,
-        digest_threshold=settings.digest_threshold,
-        metric=count_metric,
-        lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
-    )
+            if channel == "bluesky":
+                return tweets.ChannelTexts(text_rules.BLUESKY_RULE)
+            if channel == "mastodon":
+                return tweets.ChannelTexts(
+                    text_rules.mastodon_rule(settings.mastodon_max_characters)
+                )
+            return tweets
+
+        return texts
+
+    limits = {
+        "x": settings.x_quota,
+        "bluesky": settings.bluesky_quota,
+        "mastodon": settings.mastodon_quota,
+    }
+    posts, activations = PostStore(table), ActivationStore(table)
+    relays: dict[str, Relay] = {}
+    for channel in parse_channels(settings.relay_channels):
+        budget_name = "x-posting" if channel == "x" else f"{channel}-posting"
+        relays[channel] = Relay(
+            DynamoDBRelayStore(table, channel),
+            DynamoDBBudget(table, QuotaLimits.parse(limits[channel]), budget_name),
+            channel_poster(settings, channel),
+            clock=lambda: datetime.now(UTC),
+            public_base_url=settings.public_base_url,
+            load_post=posts.get_post,
+            load_activation=activations.get_activation,
+            digest_threshold=settings.digest_threshold,
+            texts=texts_of(channel),
+            metric=count_metric,
+            lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
+        )
+    return Channels(relays)
 
 
 def contact_links(settings: MatchSettings) -> ContactLinks:

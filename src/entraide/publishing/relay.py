@@ -70,9 +70,6 @@ from entraide.publishing.relay_store import (
     RelayStore,
     TweetKind,
     TweetRecord,
-    activation_publication,
-    digest_publication,
-    post_publication,
 )
 
 if TYPE_CHECKING:
@@ -214,7 +211,7 @@ class Relay:
             raise PermanentFailure("Approved-post message without a post_id.")
         now = self.clock()
         lease = self._lease(deadline, now)
-        known = self.store.publication(post_publication(post_id), now)
+        known = self.store.publication(self.store.post_key(post_id), now)
         if known.status is ClaimStatus.DONE:
             self._forget(message, post_id)
             return Skipped("already announced")
@@ -320,7 +317,7 @@ class Relay:
         now: datetime,
         lease: datetime,
     ) -> RelayOutcome:
-        key = post_publication(post.id)
+        key = self.store.post_key(post.id)
         text = self._compose(
             lambda: self._texts().post_tweet(
                 post, activation=activation, public_url=self.post_url(post.id)
@@ -363,14 +360,14 @@ class Relay:
             if entry.departement == trigger.departement
         ]
         digest_id = f"{activation.id}:{trigger.departement}:{self.new_id()}"
-        digest_key = digest_publication(digest_id)
+        digest_key = self.store.digest_key(digest_id)
         # Each post the digest covers points to it (held by the digest itself): whoever
         # finds one later finishes this digest, never tweets the post alone as well.
         covered: list[BacklogEntry] = []
         trigger_outcome: RelayOutcome = Skipped("covered")
         for entry in lane:
             state, _ = self._claim(
-                post_publication(entry.post_id),
+                self.store.post_key(entry.post_id),
                 now,
                 lease,
                 holder=digest_key,
@@ -387,7 +384,7 @@ class Relay:
         if not covered:
             self.budget.release(reservation)
             return trigger_outcome
-        held = [(post_publication(entry.post_id), digest_key) for entry in covered]
+        held = [(self.store.post_key(entry.post_id), digest_key) for entry in covered]
         if len(covered) == 1:
             only = covered[0]
             post = self.load_post(only.post_id)
@@ -485,7 +482,7 @@ class Relay:
         released when X failed is the digest's again, never another's)."""
         held: list[Held] = []
         for post_id in covers:
-            key = post_publication(post_id)
+            key = self.store.post_key(post_id)
             state, _ = self._claim(key, now, lease, holder=digest_key)
             if state.status is ClaimStatus.NEW or (
                 state.status is ClaimStatus.BUSY and state.holder == digest_key
@@ -505,7 +502,7 @@ class Relay:
         ):
             raise PermanentFailure(f"Not an activation event: {event!r}.")
         opened = event == "activation-opened"
-        key = activation_publication(activation_id, opened)
+        key = self.store.activation_key(activation_id, opened)
         now = self.clock()
         known = self.store.publication(key, now)
         if known.status is ClaimStatus.DONE:

@@ -1,6 +1,8 @@
 """The French texts of the tweets that relay approved posts, digests and activations.
 
-Every text fits in one tweet *as X counts it* (:mod:`.tweet_text`): when a part of a text
+Every text fits in one message *as its network counts it* (a :class:`~.text_rules.TextRule`,
+X's by default: :mod:`.tweet_text`; Bluesky's and Mastodon's: :mod:`.text_rules`, bound
+by :class:`ChannelTexts`): when a part of a text
 must be cut (a long title, a long list), it is cut at a word boundary and ends with "…";
 :class:`~.tweet_text.TweetTooLong` means that even the shortest form does not fit, which
 the fixed parts of these texts make impossible in practice.
@@ -26,12 +28,12 @@ from entraide.publishing.french import (
     in_departement,
     plural,
 )
+from entraide.publishing.text_rules import X_RULE, TextRule
 from entraide.publishing.tweet_text import (
     ARROW,
     ELLIPSIS,
     TweetTooLong,
     fit,
-    fits,
     largest,
     scrub,
     shortened,
@@ -133,7 +135,9 @@ def _place(post: Post) -> str:
     return f"{commune}, {departement}" if commune else departement
 
 
-def post_tweet(post: Post, *, activation: Activation | None, public_url: str) -> str:
+def post_tweet(
+    post: Post, *, activation: Activation | None, public_url: str, rule: TextRule = X_RULE
+) -> str:
     """The tweet that relays one approved post::
 
         🏠 Offre d'aide · Hébergement
@@ -154,12 +158,12 @@ def post_tweet(post: Post, *, activation: Activation | None, public_url: str) ->
             return "\n".join([head, place, *quoted, f"{ARROW} {url} {tags}"])
 
         def run() -> str:
-            excerpt = fit(compose, title)
+            excerpt = fit(compose, title, rule.fits)
             # A cut can turn a word into a link ("exemple.frites" -> "exemple.fr…"):
             # scrubbing again only ever shortens the excerpt.
             rescrubbed = scrub(excerpt)
             if rescrubbed != excerpt:
-                excerpt = fit(compose, rescrubbed)
+                excerpt = fit(compose, rescrubbed, rule.fits)
             return compose(excerpt)
 
         return run
@@ -185,6 +189,7 @@ def digest_tweet(
     departement: str,
     counts: Mapping[tuple[Kind, Category], int],
     public_url: str,
+    rule: TextRule = X_RULE,
 ) -> str:
     """One tweet for several approved posts of a département::
 
@@ -228,11 +233,11 @@ def digest_tweet(
             return f"{intro} {listed} {ARROW} {url} {tags}"
 
         def run() -> str:
-            kept = largest(len(items), lambda k: fits(compose(k)))
+            kept = largest(len(items), lambda k: rule.fits(compose(k)))
             if kept:
                 return compose(kept)
             shortest = f"{intro.rstrip(' :—')} {ARROW} {url} {tags}"
-            if fits(shortest):
+            if rule.fits(shortest):
                 return shortest
             raise TweetTooLong(shortest)
 
@@ -254,7 +259,9 @@ def _places(codes: Sequence[str], shown: int) -> str:
     return enumerate_fr([*names[:shown], rest])
 
 
-def activation_tweet(activation: Activation, *, opened: bool, public_url: str) -> str:
+def activation_tweet(
+    activation: Activation, *, opened: bool, public_url: str, rule: TextRule = X_RULE
+) -> str:
     """The tweet that announces an activation, or its end::
 
         ShareEntraide est activé pour l'Aude (inondations) : proposez ou demandez de
@@ -284,12 +291,12 @@ def activation_tweet(activation: Activation, *, opened: bool, public_url: str) -
         def run() -> str:
             if not codes:
                 tweet = compose("vos départements", tags)
-                if fits(tweet):
+                if rule.fits(tweet):
                     return tweet
                 raise TweetTooLong(tweet)
-            if fits(compose(_places(codes, len(codes)), tags)):
+            if rule.fits(compose(_places(codes, len(codes)), tags)):
                 return compose(_places(codes, len(codes)), tags)
-            shown = largest(len(codes) - 1, lambda k: fits(compose(_places(codes, k), tags)))
+            shown = largest(len(codes) - 1, lambda k: rule.fits(compose(_places(codes, k), tags)))
             if shown:
                 return compose(_places(codes, shown), tags)
             raise TweetTooLong(compose(_places(codes, 1), tags))
@@ -297,3 +304,36 @@ def activation_tweet(activation: Activation, *, opened: bool, public_url: str) -
         return run
 
     return _first_fitting([attempt(tags) for tags in _tag_variants(activation)])
+
+
+# --- the texts of one channel ------------------------------------------------------------------
+
+
+class ChannelTexts:
+    """The three texts under one channel's :class:`~.text_rules.TextRule` (the relay's
+    ``TweetTexts`` for Bluesky and Mastodon)."""
+
+    def __init__(self, rule: TextRule) -> None:
+        self.rule = rule
+
+    def post_tweet(self, post: Post, *, activation: Activation | None, public_url: str) -> str:
+        return post_tweet(post, activation=activation, public_url=public_url, rule=self.rule)
+
+    def digest_tweet(
+        self,
+        *,
+        activation: Activation | None,
+        departement: str,
+        counts: Mapping[tuple[Kind, Category], int],
+        public_url: str,
+    ) -> str:
+        return digest_tweet(
+            activation=activation,
+            departement=departement,
+            counts=counts,
+            public_url=public_url,
+            rule=self.rule,
+        )
+
+    def activation_tweet(self, activation: Activation, *, opened: bool, public_url: str) -> str:
+        return activation_tweet(activation, opened=opened, public_url=public_url, rule=self.rule)

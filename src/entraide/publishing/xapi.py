@@ -326,12 +326,15 @@ class TweepyPoster:
 
 
 class DryRunPoster:
-    """Posts nothing: appends each tweet to ``outbox_dir/tweets.jsonl`` and prints it.
+    """Posts nothing: appends each message to ``outbox_dir/<file_name>`` and prints it.
 
-    One JSON line per tweet, ``{"id": "dry-…", "text": …, "at": …, "length": …}``
-    (``length`` as X counts it), written by one ``write`` on a file opened for
-    appending, under a lock: concurrent posters never interleave lines. A text X
-    would refuse as too long raises :class:`XRejected` (status 400), as X would.
+    One JSON line per message, in the network's own form: for X (the default,
+    ``tweets.jsonl``) ``{"id": "dry-…", "text": …, "at": …, "length": …}`` (``length`` as X
+    counts it); Bluesky's and Mastodon's posters give their own ``form`` and file
+    (:mod:`.bluesky`, :mod:`.mastodon`). Each line is written by one ``write`` on a file
+    opened for appending, under a lock: concurrent posters never interleave lines. A text
+    the network would refuse as too long raises :class:`XRejected` (status 400), as the
+    network would.
     """
 
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -343,27 +346,27 @@ class DryRunPoster:
         *,
         console: TextIO | None = None,
         clock: Callable[[], datetime] = utcnow,
+        file_name: str | None = None,
+        form: Callable[[str], dict[str, Any]] | None = None,
+        icon: str = "🐦",
     ) -> None:
         self.outbox_dir = Path(outbox_dir)
         self._console = console
         self._clock = clock
+        self.file_name = file_name or self.FILE_NAME
+        self._form = form or tweet_form
+        self._icon = icon
 
     @property
     def path(self) -> Path:
-        return self.outbox_dir / self.FILE_NAME
+        return self.outbox_dir / self.file_name
 
     def post(self, text: str) -> PostedTweet:
-        from entraide.publishing.tweet_text import TWEET_MAX, fits, weighted_length
-
-        length = weighted_length(text)
-        if not fits(text):
-            raise XRejected(400, f"Tweet text too long or invalid ({length}/{TWEET_MAX}).")
         tweet = PostedTweet(id=f"dry-{uuid.uuid4()}", text=text)
         record = {
             "id": tweet.id,
-            "text": text,
+            **self._form(text),
             "at": self._clock().astimezone(UTC).isoformat(timespec="seconds"),
-            "length": length,
         }
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
@@ -380,7 +383,17 @@ class DryRunPoster:
 
     def _announce(self, text: str) -> None:
         console = self._console if self._console is not None else sys.stdout
-        # The tweet quotes a title typed by a person (scrubbed already): mask anyway.
+        # The message quotes a title typed by a person (scrubbed already): mask anyway.
         shown = redact_contact(text).replace("\n", "\n    ")
-        console.write(f"🐦  {shown}\n")
+        console.write(f"{self._icon}  {shown}\n")
         console.flush()
+
+
+def tweet_form(text: str) -> dict[str, Any]:
+    """A tweet as the dry run records it; :class:`XRejected` (400) when X would refuse it."""
+    from entraide.publishing.tweet_text import TWEET_MAX, fits, weighted_length
+
+    length = weighted_length(text)
+    if not fits(text):
+        raise XRejected(400, f"Tweet text too long or invalid ({length}/{TWEET_MAX}).")
+    return {"text": text, "length": length}

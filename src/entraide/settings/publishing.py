@@ -22,6 +22,37 @@ class RelaySettings(EffectSettings):
     digest_threshold: int = Field(default=10, alias="RELAY_DIGEST_THRESHOLD", gt=0)
     # The first wait after X fails, doubling up to SQS's 15 minutes (a message's attempts).
     relay_retry_base_seconds: float = Field(default=30.0, alias="RELAY_RETRY_BASE_SECONDS", gt=0)
+    # The channels announced on (X always first); each without its secret is a dry run.
+    relay_channels: str = Field(default="x,bluesky,mastodon", alias="RELAY_CHANNELS")
+    # {"handle": …, "app_password": …, "service": "https://bsky.social"}
+    bluesky_credentials_secret: str = Field(default="", alias="BLUESKY_CREDENTIALS_SECRET")
+    # Bluesky: 5,000 points an hour, 35,000 a day, 3 a post (docs.bsky.app "Rate Limits"):
+    # 1,666 an hour (416 per 15 minutes, sliding) and 11,666 a day.
+    bluesky_quota: str = Field(default="per_15min=416,per_24h=11666", alias="BLUESKY_QUOTA")
+    # {"api_base_url": "https://…", "access_token": …}
+    mastodon_credentials_secret: str = Field(default="", alias="MASTODON_CREDENTIALS_SECRET")
+    # Mastodon: 300 statuses per 3 hours per account (docs.joinmastodon.org "Rate limits"):
+    # 25 per 15 minutes never exceeds it in any 3 hours.
+    mastodon_quota: str = Field(default="per_15min=25,per_24h=2400", alias="MASTODON_QUOTA")
+    # The instance's configuration.statuses.max_characters (GET /api/v2/instance).
+    mastodon_max_characters: int = Field(default=500, alias="MASTODON_MAX_CHARACTERS", gt=0)
+
+    @field_validator("relay_channels")
+    @classmethod
+    def _valid_channels(cls, value: str) -> str:
+        from entraide.publishing.channels import X, parse_channels
+
+        if X not in parse_channels(value):
+            raise ValueError("X is always a channel (a dry run without its credentials).")
+        return value
+
+    @field_validator("bluesky_quota", "mastodon_quota")
+    @classmethod
+    def _valid_limits(cls, value: str) -> str:
+        from entraide.publishing.quota import QuotaLimits
+
+        QuotaLimits.parse(value)
+        return value
 
     @field_validator("x_quota")
     @classmethod
