@@ -14,6 +14,9 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_VERSION := 3.3.30
 # The template CloudFormation deploys: template.yaml through SAM's transform (offline).
 TRANSFORMED := var/template.transformed.json
+# npm packages (package-lock.json): axe-core for the browser tests, the official commune names
+# for scripts/build_postcodes.py. No install script runs; no browser is downloaded.
+NODE_STAMP := node_modules/.installed
 PORT ?= 3000
 MOTO_PORT ?= 5000
 # The local stack replays a recorded alert (see infra/replay/README.md).
@@ -36,6 +39,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
 $(CHECKOV_STAMP): requirements-checkov.lock
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
@@ -49,7 +56,7 @@ run: $(STAMP)
 		--parameter PublicBaseUrl=http://127.0.0.1:$(PORT)/ \
 		--parameter 'AlertSources=$(ALERT_SOURCES)'
 
-test: lint checkov typecheck
+test: lint checkov typecheck $(NODE_STAMP)
 	$(BIN)/pytest
 
 unit: $(STAMP)

@@ -1,21 +1,29 @@
-"""Derive ``src/entraide/data/postcodes.csv.gz`` from La Poste's postal-code base.
+"""Derive ``src/entraide/data/postcodes.csv.gz`` from La Poste's postal-code base and the
+official commune names.
 
 Usage::
 
-    python scripts/build_postcodes.py [--source PATH] [--out PATH]
+    npm ci   # once: the official names come from an npm package (see package.json)
+    python scripts/build_postcodes.py [--source PATH] [--communes PATH] [--out PATH]
 
-Source: La Poste, "Base officielle des codes postaux" (``laposte_hexasmal.csv``, Etalab
+Sources: La Poste, "Base officielle des codes postaux" (``laposte_hexasmal.csv``, Etalab
 Licence Ouverte 2.0), ``;``-separated with the columns Code_commune_INSEE; Nom_commune;
-Code_postal; Ligne_5; Libellé_d_acheminement; coordonnees_gps ("lat,lon").
+Code_postal; Ligne_5; Libellé_d_acheminement; coordonnees_gps ("lat,lon"); and INSEE's
+code officiel géographique as the npm package ``@etalab/decoupage-administratif`` ships it
+(``data/communes.json``: code, nom, type; data under the Licence Ouverte), for the names
+with their accents ("Trèbes", not La Poste's "TREBES").
 
 Output: a gzip'ed CSV, sorted, byte-for-byte deterministic (gzip mtime 0, no file name),
 with one row per (postal code, INSEE code) -- the Ligne_5 localities of a commune
 collapse into one row -- and the columns ``postcode,insee,name,departement,lat,lon``:
 
-* ``name``: a readable display name made from La Poste's upper-case name
-  ("ST ETIENNE DU ROUVRAY" -> "Saint-Etienne-du-Rouvray", "VILLENEUVE D ASCQ" ->
-  "Villeneuve-d'Ascq", "PARIS 01" -> "Paris 01"); it folds back to La Poste's name
-  under :func:`entraide.kernel.postcodes.commune_key`, so either spelling matches;
+* ``name``: the official name of the INSEE code ("Trèbes", "Saint-Étienne-du-Rouvray",
+  "Paris 1er Arrondissement"): a current commune's, else a municipal arrondissement's, else
+  a delegated or associated commune's; for a code the official list lacks, a readable name
+  made from La Poste's upper-case one ("VILLENEUVE D ASCQ" -> "Villeneuve-d'Ascq");
+* ``alias``: that readable La Poste name when it does not fold to the official one under
+  :func:`entraide.kernel.postcodes.commune_key` (a commune renamed or merged since: "Vars"
+  is now "La Boixe"), so that either spelling matches; empty otherwise;
 * ``departement``: from the INSEE code, its first 2 characters (2A/2B in Corsica) or 3
   overseas (97x, 98x); rows whose code is not a département or overseas collectivity
   known to :mod:`entraide.kernel.departements` are left out (INSEE 99xxx: Monaco);
@@ -29,18 +37,31 @@ import argparse
 import csv
 import gzip
 import io
+import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from entraide.kernel.departements import is_departement
 from entraide.kernel.postcodes import TABLE_HEADER, commune_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT / ".." / "shared" / "data" / "laposte_hexasmal.csv"
+DEFAULT_COMMUNES = (
+    REPO_ROOT / "node_modules" / "@etalab" / "decoupage-administratif" / "data" / "communes.json"
+)
 DEFAULT_OUT = REPO_ROOT / "src" / "entraide" / "data" / "postcodes.csv.gz"
+# Which entry names an INSEE code that several carry (a commune nouvelle and its chef-lieu
+# délégué share one): the current commune first.
+_OFFICIAL_TYPES = (
+    "commune-actuelle",
+    "arrondissement-municipal",
+    "commune-deleguee",
+    "commune-associee",
+)
 
 SOURCE_HEADER = (
     "Code_commune_INSEE",
@@ -87,6 +108,7 @@ class Row:
     name: str
     departement: str
     coordinates: Coordinates | None
+    alias: str = ""  # La Poste's name, when it does not fold to the official one
 
 
 @dataclass(slots=True)
@@ -95,6 +117,8 @@ class Stats:
     source_rows_without_coordinates: int = 0
     coordinates_borrowed: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # INSEE code -> source rows
+    official_names: int = 0
+    aliases: int = 0
     rows: int = 0
     postcodes: int = 0
     communes: int = 0
@@ -109,6 +133,9 @@ class Stats:
                 f"({self.source_rows_without_coordinates} without coordinates)",
                 f"left out (not a French département or collectivity): {skipped or 'none'}",
                 f"rows (postcode, commune): {self.rows}",
+                f"rows named officially: {self.official_names} "
+                f"(the others: from La Poste's name); with La Poste's name as alias: "
+                f"{self.aliases}",
                 f"postcodes: {self.postcodes}",
                 f"communes (INSEE codes): {self.communes}",
                 f"rows given the coordinates of another row of their commune: "
@@ -166,8 +193,30 @@ def _coordinates(text: str, where: str) -> Coordinates | None:
     return lat, lon
 
 
-def derive(source_rows: Iterable[Sequence[str]], stats: Stats) -> list[Row]:
-    """Table rows from the source rows (header excluded), sorted by (postcode, INSEE)."""
+def official_names(communes: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """INSEE code -> official name, from ``communes.json`` entries (code, nom, type)."""
+    ranked: dict[str, tuple[int, str]] = {}
+    for commune in communes:
+        kind = commune.get("type")
+        if kind not in _OFFICIAL_TYPES:
+            raise ValueError(f"communes.json: unexpected type {kind!r} for {commune.get('code')}")
+        rank, name = _OFFICIAL_TYPES.index(kind), str(commune["nom"])
+        code = str(commune["code"])
+        if code not in ranked or rank < ranked[code][0]:
+            ranked[code] = (rank, name)
+    return {code: name for code, (_, name) in ranked.items()}
+
+
+def derive(
+    source_rows: Iterable[Sequence[str]],
+    stats: Stats,
+    official: Mapping[str, str] | None = None,
+) -> list[Row]:
+    """Table rows from the source rows (header excluded), sorted by (postcode, INSEE).
+
+    ``official`` maps INSEE codes to official names (:func:`official_names`).
+    """
+    official = official or {}
     names: dict[tuple[str, str], str] = {}
     coordinates: dict[tuple[str, str], Coordinates | None] = {}
     by_insee: dict[str, Coordinates] = {}
@@ -198,10 +247,14 @@ def derive(source_rows: Iterable[Sequence[str]], stats: Stats) -> list[Row]:
         if point is None and insee in by_insee:
             point = by_insee[insee]
             stats.coordinates_borrowed += 1
-        name = display_name(laposte_name)
-        if commune_key(name) != commune_key(laposte_name):
-            raise AssertionError(f"display name {name!r} does not fold to {laposte_name!r}")
-        rows.append(Row(postcode, insee, name, departement_of(insee), point))
+        readable = display_name(laposte_name)
+        if commune_key(readable) != commune_key(laposte_name):
+            raise AssertionError(f"display name {readable!r} does not fold to {laposte_name!r}")
+        name = official.get(insee, readable)
+        alias = readable if commune_key(readable) != commune_key(name) else ""
+        stats.official_names += insee in official
+        stats.aliases += bool(alias)
+        rows.append(Row(postcode, insee, name, departement_of(insee), point, alias))
     rows.sort(key=lambda row: (row.postcode, row.insee))
     stats.rows = len(rows)
     stats.postcodes = len({row.postcode for row in rows})
@@ -221,7 +274,7 @@ def encode(rows: Iterable[Row]) -> bytes:
             if row.coordinates
             else ("", "")
         )
-        writer.writerow([row.postcode, row.insee, row.name, row.departement, lat, lon])
+        writer.writerow([row.postcode, row.insee, row.name, row.departement, lat, lon, row.alias])
     compressed = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, compresslevel=9, mtime=0) as gz:
         gz.write(text.getvalue().encode("utf-8"))
@@ -237,10 +290,16 @@ def read_source(source: Path) -> list[list[str]]:
         return list(reader)
 
 
-def build(source: Path, out: Path) -> Stats:
-    """Read ``source``, write the table to ``out`` (atomically), return the counts."""
+def read_communes(path: Path) -> dict[str, str]:
+    with path.open(encoding="utf-8") as handle:
+        return official_names(json.load(handle))
+
+
+def build(source: Path, out: Path, communes: Path = DEFAULT_COMMUNES) -> Stats:
+    """Read ``source`` and ``communes``, write the table to ``out`` (atomically), return the
+    counts."""
     stats = Stats()
-    data = encode(derive(read_source(source), stats))
+    data = encode(derive(read_source(source), stats, read_communes(communes)))
     stats.bytes = len(data)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
@@ -252,14 +311,19 @@ def build(source: Path, out: Path) -> Stats:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="laposte_hexasmal.csv")
+    parser.add_argument(
+        "--communes", type=Path, default=DEFAULT_COMMUNES, help="decoupage-administratif's"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="postcodes.csv.gz to write")
     args = parser.parse_args(argv)
     source: Path = args.source
+    communes: Path = args.communes
     out: Path = args.out
-    if not source.is_file():
-        print(f"source not found: {source}", file=sys.stderr)
-        return 2
-    stats = build(source, out)
+    for path, hint in ((source, ""), (communes, " (run npm ci)")):
+        if not path.is_file():
+            print(f"source not found: {path}{hint}", file=sys.stderr)
+            return 2
+    stats = build(source, out, communes)
     print(f"wrote {out}")
     print(stats.report())
     return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -18,19 +17,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
 from entraide.effects.ledger import scheduled
-from entraide.kernel.errors import DomainError, InvalidInput
+from entraide.kernel.errors import ContactTooSoon, DomainError, InvalidInput
 from entraide.matching.contact import CONTACT
 from entraide.observability import logger, metrics
 from entraide.settings.matching import MatchSettings
-from entraide.web import pages
+from entraide.web import api_doc, pages
 from entraide.web.contact_pages import (
     parse_contact_form,
     render_contact_page,
     render_contact_sent_page,
 )
-from entraide.web.http import html_response, public_base_url, status_of
+from entraide.web.http import errors_of, html_response, public_base_url, status_of
 from entraide.web.refusals import describe_contact_refusal
-from entraide.web.requests import body_format
+from entraide.web.requests import read_form
 from entraide.wiring import contact_desk
 
 settings = MatchSettings.from_environ(os.environ)
@@ -47,7 +46,15 @@ def links_to_this_api(resolver: APIGatewayRestResolver, next_middleware: Any) ->
 app.use(middlewares=[links_to_this_api])
 
 
-@app.get("/contact/<offer_id>")
+_LINK_REFUSALS = api_doc.refused_pages(400, 403, 404, 410, 415, 429)
+
+
+@app.get(
+    "/contact/<offer_id>",
+    summary="Le lien d'une mise en relation : écrire à la personne qui aide",
+    openapi_extensions=api_doc.query("need", "token", required=["need", "token"]),
+    responses={200: api_doc.page("le formulaire du message"), **_LINK_REFUSALS},
+)
 def contact_form(offer_id: str) -> Response[str]:
     query = app.current_event
     need_id = query.get_query_string_value("need") or ""
@@ -56,11 +63,23 @@ def contact_form(offer_id: str) -> Response[str]:
     return html_response(200, render_contact_page(request, token=token, form_action=offer_id))
 
 
-@app.post("/contact/<offer_id>")
+@app.post(
+    "/contact/<offer_id>",
+    summary="Envoyer le message (par la plateforme)",
+    openapi_extensions=api_doc.form_body(
+        "need", "token", "message", "share_email", required=["need", "token", "message"]
+    ),
+    responses={200: api_doc.page("message envoyé"), **_LINK_REFUSALS},
+)
 def send_message(offer_id: str) -> Response[str]:
     event = app.current_event
-    body_format(event.headers.get("content-type"))  # 415 unless a form
-    form = parse_contact_form(dict(parse_qsl(event.decoded_body or "", keep_blank_values=True)))
+    fields = read_form(
+        event.body,
+        content_type=event.headers.get("content-type"),
+        is_base64=bool(event.is_base64_encoded),
+        max_bytes=settings.max_body_bytes,
+    )
+    form = parse_contact_form(fields)
     try:
         sent = desk.send(
             offer_id,
@@ -70,16 +89,16 @@ def send_message(offer_id: str) -> Response[str]:
             share_email=form.share_email,
             deadline=desk.ledger.deadline_of(app.lambda_context),
         )
-    except InvalidInput as error:  # the form again, with what the person wrote
+    except (InvalidInput, ContactTooSoon) as error:  # the form again, with what was written
         page = render_contact_page(
             desk.open(offer_id, form.need_id, form.token),
             token=form.token,
             form_action=offer_id,
             message=form.message,
             share_email=form.share_email,
-            errors=error.errors,
+            errors=errors_of(error),
         )
-        return html_response(400, page)
+        return html_response(status_of(error), page)
     metrics.add_metric(name="ContactSent", unit=MetricUnit.Count, value=1)
     logger.info("Contact message sent", extra={"offer_id": offer_id, "need_id": form.need_id})
     return html_response(200, render_contact_sent_page(sent))

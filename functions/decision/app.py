@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -22,10 +21,10 @@ from entraide.moderation.desk import parse_action
 from entraide.moderation.signing import LinkAction
 from entraide.observability import logger, metrics
 from entraide.settings.shared import LinkSettings
-from entraide.web import pages
+from entraide.web import api_doc, pages
 from entraide.web.http import html_response, status_of
 from entraide.web.refusals import describe_refusal
-from entraide.web.requests import body_format
+from entraide.web.requests import read_form
 from entraide.wiring import moderation_desk
 
 settings = LinkSettings.from_environ(os.environ)
@@ -35,15 +34,27 @@ app = APIGatewayRestResolver()
 
 def _form() -> dict[str, str]:
     event = app.current_event
-    body_format(event.headers.get("content-type"))  # 415 unless a form
-    return dict(parse_qsl(event.decoded_body or "", keep_blank_values=True))
+    return read_form(
+        event.body,
+        content_type=event.headers.get("content-type"),
+        is_base64=bool(event.is_base64_encoded),
+        max_bytes=settings.max_body_bytes,
+    )
 
 
 def _query(name: str) -> str:
     return app.current_event.get_query_string_value(name) or ""
 
 
-@app.get("/moderation/<post_id>")
+_LINK_REFUSALS = api_doc.refused_pages(400, 403, 404, 409, 410, 415)
+
+
+@app.get(
+    "/moderation/<post_id>",
+    summary="Le lien d'un e-mail de modération : une page de confirmation",
+    openapi_extensions=api_doc.query("decision", "token", required=["decision", "token"]),
+    responses={200: api_doc.page("confirmer la décision"), **_LINK_REFUSALS},
+)
 def confirm_decision(post_id: str) -> Response[str]:
     action = parse_action(_query("decision"))
     token = _query("token")
@@ -54,7 +65,14 @@ def confirm_decision(post_id: str) -> Response[str]:
     return html_response(200, page)
 
 
-@app.post("/moderation/<post_id>")
+@app.post(
+    "/moderation/<post_id>",
+    summary="Approuver ou refuser une annonce",
+    openapi_extensions=api_doc.form_body(
+        "decision", "token", "reason", required=["decision", "token"]
+    ),
+    responses={200: api_doc.page("décision enregistrée"), **_LINK_REFUSALS},
+)
 def decide(post_id: str) -> Response[str]:
     form = _form()
     post = desk.decide(
@@ -71,7 +89,12 @@ def decide(post_id: str) -> Response[str]:
     return html_response(200, pages.render_message_page(title, message, back_link=False))
 
 
-@app.get("/posts/<post_id>/withdraw")
+@app.get(
+    "/posts/<post_id>/withdraw",
+    summary="Le lien de retrait d'une annonce : une page de confirmation",
+    openapi_extensions=api_doc.query("token", required=["token"]),
+    responses={200: api_doc.page("confirmer le retrait"), **_LINK_REFUSALS},
+)
 def confirm_withdrawal(post_id: str) -> Response[str]:
     token = _query("token")
     post, _ = desk.check_link(post_id, LinkAction.WITHDRAW, token, expected=PostStatus.APPROVED)
@@ -81,7 +104,12 @@ def confirm_withdrawal(post_id: str) -> Response[str]:
     return html_response(200, page)
 
 
-@app.post("/posts/<post_id>/withdraw")
+@app.post(
+    "/posts/<post_id>/withdraw",
+    summary="Retirer son annonce",
+    openapi_extensions=api_doc.form_body("token", required=["token"]),
+    responses={200: api_doc.page("annonce retirée"), **_LINK_REFUSALS},
+)
 def withdraw(post_id: str) -> Response[str]:
     post = desk.withdraw(post_id, _form().get("token", ""))
     metrics.add_metric(name="Post.withdrawn", unit=MetricUnit.Count, value=1)

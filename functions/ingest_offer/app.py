@@ -22,13 +22,19 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.intake.posting import submit_post
-from entraide.kernel.errors import DomainError, InvalidInput, PostNotFound
+from entraide.kernel.errors import DomainError, InvalidInput, PlatformAsleep, PostNotFound
 from entraide.kernel.ids import new_id
 from entraide.kernel.postcodes import PostcodeDirectory
 from entraide.observability import logger, metrics
 from entraide.settings.base import Settings
-from entraide.web import form_page, pages
-from entraide.web.http import SECURITY_HEADERS, error_response, html_response, json_response
+from entraide.web import api_doc, form_page, pages
+from entraide.web.http import (
+    SECURITY_HEADERS,
+    error_response,
+    errors_of,
+    html_response,
+    json_response,
+)
 from entraide.web.requests import (
     BodyFormat,
     SubmittedBody,
@@ -46,7 +52,26 @@ app = APIGatewayRestResolver()
 CONFIRMATION = "offers?jeton="
 
 
-@app.post("/offers")
+@app.post(
+    "/offers",
+    summary="Déposer un besoin ou une offre (en attente de modération)",
+    openapi_extensions={
+        **api_doc.post_body(),
+        **api_doc.header(
+            "Idempotency-Key",
+            "la même clé renvoyée avec la même demande rend l'annonce déjà enregistrée",
+        ),
+    },
+    responses={
+        201: api_doc.json_or_page("enregistrée, en attente de modération", "PostCreated"),
+        303: {"description": "formulaire : vers la confirmation (GET /offers?jeton=…)"},
+        400: api_doc.json_or_page("champs à corriger (le formulaire à nouveau)", "ErrorList"),
+        409: api_doc.json_or_page("aucune alerte en cours pour ce département", "ErrorList"),
+        413: api_doc.json_or_page("trop volumineuse", "ErrorList"),
+        415: api_doc.json_or_page("ni JSON ni formulaire", "ErrorList"),
+        422: api_doc.json_or_page("clé déjà servie à une autre demande", "ErrorList"),
+    },
+)
 def create_post() -> Response[str]:
     event = app.current_event
     submitted = read_body(
@@ -86,7 +111,12 @@ def create_post() -> Response[str]:
     return response
 
 
-@app.get("/offers")
+@app.get(
+    "/offers",
+    summary="La confirmation d'une annonce envoyée par le formulaire",
+    openapi_extensions=api_doc.query("jeton", required=["jeton"]),
+    responses={200: api_doc.page("la confirmation"), **api_doc.refused_pages(404)},
+)
 def confirmation() -> Response[str]:
     """The confirmation the form's answer redirects to (a GET: it changes nothing)."""
     key = form_token_key(app.current_event.get_query_string_value("jeton") or "")
@@ -99,12 +129,13 @@ def confirmation() -> Response[str]:
 
 def _error_page(error: DomainError) -> str:
     submitted: SubmittedBody | None = app.context.get("submitted")
-    if isinstance(error, InvalidInput):
+    if isinstance(error, InvalidInput | PlatformAsleep) and submitted is not None:
+        # The form again, as the person filled it, with what to change beside the field.
         return form_page.render_form_page(
             activations.open_activations(),
-            values=submitted.form_values() if submitted else {},
-            errors=error.errors,
-            commune_choices=error.choices,
+            values=submitted.form_values(),
+            errors=errors_of(error),
+            commune_choices=error.choices if isinstance(error, InvalidInput) else (),
             form_token=app.context.get("form_token") or form_page.new_form_token(),
         )
     if isinstance(error, PostNotFound):

@@ -22,7 +22,7 @@ from entraide.matching import public
 from entraide.matching.nearby import NearbySearch
 from entraide.observability import logger, metrics
 from entraide.settings.public import PublicSettings
-from entraide.web import pages, public_pages
+from entraide.web import api_doc, pages, public_pages
 from entraide.web.http import (
     html_response,
     json_error_response,
@@ -62,7 +62,17 @@ def _searched(results: public.NearbyResults) -> None:
     )
 
 
-@app.get("/posts")
+@app.get(
+    "/posts",
+    summary="Les annonces publiées près d'un code postal",
+    openapi_extensions=api_doc.query(
+        "postcode", "commune", "kind", "category", "radius", "cursor", required=["postcode"]
+    ),
+    responses={
+        200: api_doc.json_answer("les annonces, les plus proches d'abord", "SearchResults"),
+        400: api_doc.json_answer("paramètres à corriger", "ErrorList"),
+    },
+)
 def search_posts() -> Response[str]:
     results = posts.search(_params())
     _searched(results)
@@ -70,7 +80,12 @@ def search_posts() -> Response[str]:
     return _cacheable(json_response(200, results.to_json(base_url)))
 
 
-@app.get("/pres-de-chez-moi")
+@app.get(
+    "/pres-de-chez-moi",
+    summary="La recherche près de chez soi, en page",
+    openapi_extensions=api_doc.query("postcode", "commune", "kind", "category", "radius", "cursor"),
+    responses={200: api_doc.page("le formulaire et les annonces"), 400: api_doc.REFUSED_PAGE},
+)
 def nearby_page() -> Response[str]:
     view = posts.nearby_page(_params())
     if view.results is not None:
@@ -79,7 +94,11 @@ def nearby_page() -> Response[str]:
     return _cacheable(response) if view.status == 200 else response
 
 
-@app.get("/posts/<post_id>")
+@app.get(
+    "/posts/<post_id>",
+    summary="La page publique d'une annonce",
+    responses={200: api_doc.page("l'annonce"), 404: api_doc.page("annonce introuvable")},
+)
 def post_page(post_id: str) -> Response[str]:
     page = public_pages.render_post_page(posts.approved_post(post_id))
     metrics.add_metric(name="PostPageServed", unit=MetricUnit.Count, value=1)

@@ -54,11 +54,10 @@ relay = channels.relays[X]
 relay_queue = Queue(settings.relay_queue_url)
 dead_letters = Queue(settings.relay_dead_letter_queue_url)
 processor = BatchProcessor(event_type=EventType.SQS)
-#: A record, and each channel within it, is started only with this much time left: one call
-#: to a network may take the poster's whole timeout (X: 5 s to connect, 20 s to read,
-#: entraide.publishing.xapi.DEFAULT_TIMEOUT; Bluesky and Mastodon: 20 s), plus the table's
-#: writes around it. With less, the message is sent again at once for what is left.
-RECORD_TIME = timedelta(seconds=28)
+#: A record, and each channel within it, is started only with this much time left (see
+#: RelaySettings: one call to a network may take its poster's whole timeout); with less,
+#: the message is sent again at once, for what is left.
+RECORD_TIME = timedelta(seconds=settings.relay_record_seconds)
 
 
 def aws_trouble(error: Exception) -> bool:

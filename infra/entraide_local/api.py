@@ -2,10 +2,11 @@
 
 Each request becomes the proxy event (payload 1.0) that API Gateway sends to Lambda, and the
 handler's `{statusCode, headers, multiValueHeaders, body, isBase64Encoded}` becomes the HTTP
-response. As API Gateway REST does: an unknown path or method answers 403
-`{"message":"Missing Authentication Token"}`, a handler exception or a malformed response 502
-`{"message": "Internal server error"}`, a body over 10 MB 413. Paths under `/_local/` go to the
-local stack's control API instead.
+response. As API Gateway REST does: an unknown path or method is a
+MISSING_AUTHENTICATION_TOKEN, a handler exception or a malformed response an integration
+failure (502), a throttled function a 500, a body over 10 MB a REQUEST_TOO_LARGE; each is
+answered with the template's gateway response (:mod:`.gateway`), AWS's own JSON by default.
+Paths under `/_local/` go to the local stack's control API instead.
 """
 
 from __future__ import annotations
@@ -297,6 +298,12 @@ class HttpApplication(Protocol):
     def handle(self, request: HttpRequest) -> HttpResponse: ...
 
 
+class GatewayAnswers(Protocol):
+    """API Gateway's own answer to an error of a type (see :mod:`.gateway`)."""
+
+    def answer(self, response_type: str) -> HttpResponse: ...
+
+
 class ApiApplication:
     """Turns HTTP requests into invocations of the routed functions."""
 
@@ -306,19 +313,32 @@ class ApiApplication:
         invoker: Invoker,
         *,
         account_id: str,
+        gateway: GatewayAnswers,
         control: ControlHandler | None = None,
     ) -> None:
         self.routes = routes
         self.invoker = invoker
         self.account_id = account_id
         self.control = control
+        self.gateway = gateway
+
+    def _gateway_answer(self, response_type: str, request_id: str | None = None) -> HttpResponse:
+        answer = self.gateway.answer(response_type)
+        if request_id is None:
+            return answer
+        return HttpResponse(
+            answer.status, [*answer.headers, ("x-amzn-RequestId", request_id)], answer.body
+        )
+
+    def too_large(self) -> HttpResponse:
+        return self._gateway_answer("REQUEST_TOO_LARGE")
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(CONTROL_PREFIX) and self.control is not None:
             return self.control(request)
         found = self.routes.find(request.method, request.path)
         if found is None:
-            return json_response(403, {"message": "Missing Authentication Token"})
+            return self._gateway_answer("MISSING_AUTHENTICATION_TOKEN")
         route, parameters = found
         event = proxy_event(
             route, parameters, request, account_id=self.account_id, now=datetime.now(UTC)
@@ -328,17 +348,18 @@ class ApiApplication:
         # and a Lambda throttle (429) reaches the client as 500 "Internal server error"
         # (AWS knowledge center, "api-gateway-internal-server-error": throttling issues).
         invocation = self.invoker.invoke(route.function, event, trigger=trigger, queued=False)
-        request_id = ("x-amzn-RequestId", event["requestContext"]["requestId"])
+        request_id = event["requestContext"]["requestId"]
         if invocation.throttled:
-            return json_response(500, {"message": "Internal server error"}, [request_id])
+            return self._gateway_answer("DEFAULT_5XX", request_id)
         if not invocation.ok:
-            return json_response(502, {"message": "Internal server error"}, [request_id])
+            return self._gateway_answer("INTEGRATION_FAILURE", request_id)
         try:
             response = http_response(invocation.value)
         except MalformedProxyResponse as problem:
             log.error("%s: malformed Lambda proxy response: %s", route.function, problem)
-            return json_response(502, {"message": "Internal server error"}, [request_id])
-        return HttpResponse(response.status, [*response.headers, request_id], response.body)
+            return self._gateway_answer("INTEGRATION_FAILURE", request_id)
+        headers = [*response.headers, ("x-amzn-RequestId", request_id)]
+        return HttpResponse(response.status, headers, response.body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -363,7 +384,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         body = self._read_body()
         if body is None:
-            self._write(json_response(413, {"message": "Request Too Long"}), close=True)
+            too_large = getattr(self.server.application, "too_large", None)
+            answer = (
+                too_large() if too_large else json_response(413, {"message": "Request Too Long"})
+            )
+            self._write(answer, close=True)
             return
         request = HttpRequest(
             method=self.command,
@@ -426,6 +451,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY...) has no route: the gateway's "no route" answer,
+        # not http.server's 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the invoker prints one line per invocation instead

@@ -58,7 +58,14 @@ from .template import (
 
 DEFAULT_STACK_NAME = "entraide-local"
 # Properties of an AWS::Serverless::Api that the local API server honours or need not.
-_API_HANDLED = {"StageName", "Name", "Description", "EndpointConfiguration", "TracingEnabled"}
+_API_HANDLED = {
+    "StageName",
+    "Name",
+    "Description",
+    "EndpointConfiguration",
+    "TracingEnabled",
+    "GatewayResponses",  # answered by the local API (entraide_local.gateway)
+}
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,13 @@ from . import moto_fixes
 from .api import ApiApplication, ApiServer, HttpRequest, HttpResponse, build_routes, json_response
 from .asynchronous import AWS_RETRY_DELAYS, AsyncInvocations
 from .clients import ACCOUNT_ID, DEFAULT_REGION, MotoClients, aws_environment
+from .gateway import gateway_responses
 from .iam.hook import note_reported_denial
 from .iam.policies import FunctionPolicy, function_policies
 from .inprocess import InProcessRuntime, restore_environment
 from .invoke import DEFAULT_CONCURRENCY, Invocation, Invoker, Runtime
 from .lambda_api import LambdaApiApplication
+from .outbox import OutboxViewer
 from .polling import PollerSettings
 from .provision import DEFAULT_STACK_NAME, DeployedFunction, Deployment, provision
 from .resources import STATUS_SKIPPED
@@ -57,7 +59,7 @@ from .state import (
     write_state,
 )
 from .template import TemplateError, load_template
-from .workers import SetupCalls, WorkerRuntime, no_setup
+from .workers import SetupCalls, WorkerRuntime, function_log, no_setup
 
 log = logging.getLogger("entraide_local")
 
@@ -274,7 +276,11 @@ class LocalStack:
         # A handler's writes usually feed another source: poll at once rather than idly.
         invoker.listeners.append(lambda _invocation: self.sources.kick())
         application = ApiApplication(
-            build_routes(deployment), invoker, account_id=ACCOUNT_ID, control=self._control
+            build_routes(deployment),
+            invoker,
+            account_id=ACCOUNT_ID,
+            control=self._control,
+            gateway=gateway_responses(deployment),
         )
         self._api = ApiServer(application, port=self.port)
         self._api.start()
@@ -429,12 +435,20 @@ class LocalStack:
             **self.deployment.to_json(),
         }
 
+    @property
+    def outbox_dir(self) -> Path | None:
+        """Where the functions write the emails they send (parameter OutboxDir), if set."""
+        folder = str(self.parameters.get("OutboxDir") or "")
+        return Path(folder) if folder else None
+
     def banner(self) -> str:
         deployment = self.deployment
         lines = [
             f"ShareEntraide local stack '{self.stack_name}' ({deployment.region}) "
             f"ready in {self.startup_seconds:.1f} s, from {deployment.template.path}",
             f"  web form and API   {self.api_url}",
+            f"  emails sent        {self.api_url}_local/outbox"
+            + (f"   ({self.outbox_dir})" if self.outbox_dir else "   (none: OutboxDir is empty)"),
             f"  AWS (moto)         {self.endpoint_url}   (AWS_ENDPOINT_URL)",
             f"  Lambda Invoke API  {self.lambda_url}   (AWS_ENDPOINT_URL_LAMBDA)",
             f"  functions run      {self._runtime_description()}",
@@ -474,6 +488,8 @@ class LocalStack:
 
     def _control(self, request: HttpRequest) -> HttpResponse:
         action, _, argument = request.path.removeprefix("/_local/").partition("/")
+        if action == "outbox" and request.method == "GET":
+            return OutboxViewer(self.outbox_dir).handle(request)
         if action == "health" and request.method == "GET":
             return json_response(200, {"status": "ok", "stack_name": self.stack_name})
         if action == "fire" and request.method == "POST" and argument:
@@ -484,7 +500,12 @@ class LocalStack:
             except TimeoutError as error:
                 return json_response(504, {"message": str(error)})
             return json_response(200, {"drained": True})
-        paths = ["GET /_local/health", "POST /_local/fire/<name>", "POST /_local/drain"]
+        paths = [
+            "GET /_local/health",
+            "GET /_local/outbox",
+            "POST /_local/fire/<name>",
+            "POST /_local/drain",
+        ]
         return json_response(404, {"message": "unknown control request", "paths": paths})
 
     def _control_fire(self, name: str) -> HttpResponse:
@@ -538,13 +559,21 @@ def _check_port_free(port: int) -> None:
 # --- the command ------------------------------------------------------------------------------
 
 
-def configure_console() -> None:
-    """Print the stack's lines on stdout, plainly."""
+def configure_console(state_dir: Path | str) -> Path:
+    """Print the stack's lines on stdout, plainly; the functions' JSON logs go to a file
+    under ``state_dir`` (returned), as CloudWatch Logs would keep them."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+    path = Path(state_dir) / "logs" / "functions.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(message)s"))
+    function_log.addHandler(file_handler)
+    function_log.setLevel(logging.INFO)
+    return path
 
 
 def run(
@@ -566,7 +595,7 @@ def run(
         raise LocalStackError(
             f"a local stack already runs (pid {existing['pid']}, {existing['api_url']})"
         )
-    configure_console()
+    logs = configure_console(state_dir)
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -588,6 +617,7 @@ def run(
             enforce_iam=enforce_iam,
         ) as stack:
             print(stack.banner(), flush=True)
+            print(f"  functions' logs    {logs}   (JSON, as CloudWatch keeps them)", flush=True)
             while not stop_requested.wait(0.5):
                 pass
             print("stopping...", flush=True)

@@ -42,6 +42,11 @@ from .worker import error_document
 
 log = logging.getLogger("entraide_local")
 output_log = logging.getLogger("entraide_local.output")
+# The functions' structured (JSON) log lines, as CloudWatch Logs would keep them: `make run`
+# writes them to a file (entraide_local.stack.configure_console), not to the console.
+function_log = logging.getLogger("entraide_local.function_logs")
+function_log.propagate = False
+_NOTEWORTHY = ("WARNING", "ERROR", "CRITICAL")
 OutputListener = Callable[[str, str], object]
 
 # Third-party libraries the functions import, imported once by the fork server. Never the
@@ -191,12 +196,36 @@ class Worker:
         self.connection.close()
 
 
+def console_line(line: str) -> str | None:
+    """What of a worker's line the console shows: plain lines as they are (an email's subject
+    and links, a tweet, a traceback), a JSON log record only when it is a warning or worse,
+    as one short line; None for the rest (info records, metrics), kept in the log file."""
+    if not line.startswith("{"):
+        return line
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    level = str(record.get("level", ""))
+    if level not in _NOTEWORTHY:
+        return None
+    details = record.get("exception_name") or record.get("reason") or ""
+    return f"{level}: {record.get('message', '')}" + (f" ({details})" if details else "")
+
+
 def _relay_output(fd: int, name: str, listeners: Sequence[OutputListener]) -> None:
-    """Each line a worker writes, on the stack's console (and to `listeners`) until it exits."""
+    """Each line a worker writes, on the stack's console (and to `listeners`) until it exits:
+    one line per invocation stays readable; structured logs go to ``function_log``."""
     with os.fdopen(fd, "rb") as output:
         for raw in output:
             line = raw.decode("utf-8", "replace").rstrip("\n")
-            output_log.info("%-16s | %s", name, line)
+            shown = console_line(line)
+            if shown is not None:
+                output_log.info("%-16s | %s", name, shown)
+            if shown != line:
+                function_log.info("%s", line)
             for listener in listeners:
                 listener(name, line)
 

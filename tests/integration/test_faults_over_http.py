@@ -30,8 +30,12 @@ def aude(local_stack: RunningStack) -> None:
     assert entraide([*argv, "--hazard", "inondation"]) == 0
 
 
-def test_a_post_after_a_failed_transaction_is_still_moderated(local_stack: RunningStack) -> None:
-    # Given a post whose title holds a lone surrogate (its transaction fails in moto)
+def test_a_title_with_a_lone_surrogate_is_refused_on_its_field_and_nothing_is_written(
+    local_stack: RunningStack,
+) -> None:
+    # Given a post whose title holds a lone surrogate (valid JSON "\\ud800", not storable)
+    local_stack.stack.drain(timeout=15)
+    items_before = local_stack.item_count()
     refused = requests.post(
         local_stack.api_url + "offers",
         json={
@@ -47,12 +51,16 @@ def test_a_post_after_a_failed_transaction_is_still_moderated(local_stack: Runni
         timeout=10,
     )
     local_stack.stack.drain(timeout=15)
+    items_after_refusal = local_stack.item_count()
 
     # When a valid post follows
     post_id = post_need(local_stack, "Besoin après la panne")
 
-    # Then the stream consumers still run: the moderator got the valid post
-    assert 400 <= refused.status_code < 500  # bad input: refused, never a 5xx
+    # Then the first was refused on its title, with nothing written for it
+    assert refused.status_code == 400
+    assert [error["field"] for error in refused.json()["errors"]] == ["title"]
+    assert items_after_refusal == items_before
+    # and the stream consumers still run: the moderator got the valid post
     assert [m["To"] for m in mails_about(local_stack, post_id) if m["To"] == MODERATOR] == [
         MODERATOR
     ]

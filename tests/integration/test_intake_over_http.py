@@ -83,7 +83,7 @@ def test_json_post_is_stored_pending_and_its_stream_record_reaches_the_consumer(
     assert item["commune"] == {"S": "Carcassonne"}
     # and the contact details are only in the separate contact item
     assert "sinistre@example.org" not in json.dumps(item)
-    contact = local_stack.get_item(f"POST#{post_id}", "CONTACT")
+    contact = local_stack.get_item(f"CONTACT#{post_id}", "CONTACT")
     assert contact is not None
     assert contact["email"] == {"S": "sinistre@example.org"}
     # and the stream record was delivered in Lambda's shape, filtered to the post item

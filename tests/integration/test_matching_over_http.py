@@ -14,6 +14,7 @@ from entraide.cli import main as entraide
 
 from .conftest import RunningStack
 from .test_moderation_over_http import body, decide, moderation_links, outbox_mails
+from .test_races_over_http import approve_counterparts_at_once_then_check_one_match
 
 pytestmark = pytest.mark.integration
 
@@ -191,3 +192,11 @@ def test_a_replayed_stream_batch_matches_and_emails_nobody_twice(
     # Then no new match record and no new email
     assert local_stack.get_item(f"MATCH#{need}#{offer}", "MATCH") == match
     assert len(outbox_mails(local_stack)) == mails_before
+
+
+def test_two_counterparts_approved_by_two_moderators_at_once_are_matched_once(
+    local_stack: RunningStack,
+) -> None:
+    # Given functions running at the same time (the local stack's concurrency), and no
+    # index lag: the race of the index's lag is the races module's
+    approve_counterparts_at_once_then_check_one_match(local_stack, "simultane")

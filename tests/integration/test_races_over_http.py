@@ -41,28 +41,34 @@ def submit(stack: RunningStack, **fields: Any) -> str:
 def test_two_counterparts_approved_at_the_same_moment_are_matched_once(
     local_stack: RunningStack,
 ) -> None:
+    approve_counterparts_at_once_then_check_one_match(local_stack, "course")
+
+
+def approve_counterparts_at_once_then_check_one_match(stack: RunningStack, tag: str) -> None:
+    """Two counterparts approved by two moderators at the same moment: one match, one email
+    to each person (shared by the tests with and without an index lag)."""
     # Given a need and an offer nearby, both waiting for moderation
     need = submit(
-        local_stack,
+        stack,
         kind="need",
         category="hebergement",
         title="Besoin d'un lit ce soir",
         description="Une personne.",
         postcode="11000",
         commune="Carcassonne",
-        email="besoin-course@example.org",
+        email=f"besoin-{tag}@example.org",
     )
     offer = submit(
-        local_stack,
+        stack,
         kind="offer",
         category="hebergement",
         title="Un lit de libre",
         description="Chez nous.",
         postcode="11800",
         commune="Trèbes",
-        email="offre-course@example.org",
+        email=f"offre-{tag}@example.org",
     )
-    links = [moderation_links(local_stack, post)["approve"] for post in (need, offer)]
+    links = [moderation_links(stack, post)["approve"] for post in (need, offer)]
     start = threading.Barrier(2)
     answers: list[requests.Response] = []
 
@@ -77,19 +83,19 @@ def test_two_counterparts_approved_at_the_same_moment_are_matched_once(
     for thread in threads:
         thread.join(timeout=30)
     assert [answer.status_code for answer in answers] == [200, 200]
-    local_stack.stack.drain(timeout=30)
-    time.sleep(INDEX_LAG)
-    local_stack.stack.drain(timeout=30)
+    stack.stack.drain(timeout=30)
+    time.sleep(stack.stack.index_lag)
+    stack.stack.drain(timeout=30)
     # and the quarter-hour's schedule comes (the index has caught up by then)
-    run = local_stack.stack.sources.scheduler.fire_now("GeomatchFunction")
+    run = stack.stack.sources.scheduler.fire_now("GeomatchFunction")
     assert run.ok, run.traceback
-    local_stack.stack.drain(timeout=30)
+    stack.stack.drain(timeout=30)
 
     # Then the pair is recorded once, and each person gets one email about it
-    assert local_stack.get_item(f"MATCH#{need}#{offer}", "MATCH") is not None
-    notices = [m for m in outbox_mails(local_stack) if "près de chez vous" in str(m["Subject"])]
-    to_need = [m for m in notices if m["To"] == "besoin-course@example.org"]
-    to_offer = [m for m in notices if m["To"] == "offre-course@example.org"]
+    assert stack.get_item(f"MATCH#{need}#{offer}", "MATCH") is not None
+    notices = [m for m in outbox_mails(stack) if "près de chez vous" in str(m["Subject"])]
+    to_need = [m for m in notices if m["To"] == f"besoin-{tag}@example.org"]
+    to_offer = [m for m in notices if m["To"] == f"offre-{tag}@example.org"]
     assert len(to_need) == 1
     assert len(to_offer) == 1
     assert "Un lit de libre" in body(to_need[0], "plain")

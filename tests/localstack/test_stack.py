@@ -478,3 +478,11 @@ def test_schedule_fires_on_time(stack: LocalStack, record_dir: Path, clock: Manu
     assert len(wait_for(fired_on_time)) == 1
     stack.drain()
     assert len(read_records(record_dir / "monthly-report.jsonl")) == monthly_reports
+
+
+def test_the_banner_gives_the_outbox_pages_address(stack: LocalStack) -> None:
+    # Given the running stack / Then its banner says where to read the emails it sent
+    assert f"emails sent        {stack.api_url}_local/outbox" in stack.banner()
+    page = requests.get(stack.api_url + "_local/outbox", timeout=10)
+    assert page.status_code == 200
+    assert "Boîte d'envoi" in page.text

@@ -52,7 +52,9 @@ def test_every_alarm_exists_in_cloudwatch_and_tells_the_operators(
 
     # Then each alarm of the template is there, created rather than skipped, and tells the
     # operators' topic when it fires and when it clears
-    assert len(alarm_ids(deployment)) >= 8
+    # (three failure queues: the stream's, the relay's DLQ, scheduled runs; relay stalled,
+    # relay in doubt, alert source failing)
+    assert len(alarm_ids(deployment)) >= 6
     for logical_id in alarm_ids(deployment):
         assert deployment.resources[logical_id].status == STATUS_CREATED
         alarm = alarms[deployment.physical_id(logical_id)]
@@ -74,9 +76,7 @@ def test_queue_alarms_watch_queues_that_exist(deployment: Deployment) -> None:
     assert urls == {
         deployment.physical_id(queue)
         for queue in (
-            "ModerationFailureQueue",
-            "GeomatchFailureQueue",
-            "ActivationEventsFailureQueue",
+            "StreamFailureQueue",
             "RelayDeadLetterQueue",
             "ScheduledRunFailureQueue",
             "RelayQueue",

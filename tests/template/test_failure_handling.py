@@ -235,7 +235,7 @@ def test_every_dead_letter_queue_and_failure_destination_has_an_alarm(
     problems = unwatched_failure_queues(sam_document)
 
     # Then each has one that fires on its first message
-    assert {"RelayDeadLetterQueue", "ModerationFailureQueue"} <= set(queues)
+    assert {"RelayDeadLetterQueue", "StreamFailureQueue"} <= set(queues)
     assert problems == []
 
 
@@ -250,6 +250,32 @@ def test_every_scheduled_function_keeps_its_failed_runs(sam_document: Document) 
 
     # Then each retries a bounded number of times and keeps what fails in an SQS queue
     assert len(scheduled) >= 4
+    assert problems == []
+
+
+#: DynamoDB Streams API Reference, LimitExceededException: "More than 2 processes are
+#: reading from the same streams shard at the same time. Exceeding this limit may result in
+#: request throttling."
+MAX_STREAM_READERS = 2
+
+
+def crowded_streams(document: Document) -> list[str]:
+    """Streams read by more event source mappings than DynamoDB Streams serves."""
+    readers: dict[str, list[str]] = {}
+    for logical_id, function in functions(document):
+        for name, source in events(function, ("DynamoDB",)):
+            table = target(source.get("Stream"), "StreamArn") or str(source.get("Stream"))
+            readers.setdefault(table, []).append(f"{logical_id}.{name}")
+    return [
+        f"{table}: {len(names)} readers ({', '.join(names)})"
+        for table, names in readers.items()
+        if len(names) > MAX_STREAM_READERS
+    ]
+
+
+def test_no_stream_has_more_readers_than_dynamodb_streams_serves(sam_document: Document) -> None:
+    problems = crowded_streams(sam_document)
+
     assert problems == []
 
 
@@ -300,11 +326,28 @@ def _set(logical_id: str, path: str, value: Any) -> Callable[[dict[str, Any]], N
     return change
 
 
+def _add_stream_readers(count: int) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        router = document["Resources"]["StreamRouterFunction"]["Properties"]["Events"]
+        source = router["TableChanges"]
+        for number in range(count):
+            router[f"Extra{number}"] = copy.deepcopy(source)
+
+    return change
+
+
 BROKEN = [
     pytest.param(
+        crowded_streams,
+        _add_stream_readers(2),
+        "EntraideTable: 3 readers (StreamRouterFunction.TableChanges, "
+        "StreamRouterFunction.Extra0, StreamRouterFunction.Extra1)",
+        id="three readers of the table's stream",
+    ),
+    pytest.param(
         unwatched_failure_queues,
-        _drop_alarm_of("GeomatchFailureQueue"),
-        "GeomatchFailureQueue (on-failure destination of GeomatchFunction.PostsApproved) "
+        _drop_alarm_of("StreamFailureQueue"),
+        "StreamFailureQueue (on-failure destination of StreamRouterFunction.TableChanges) "
         "has no alarm on its first message",
         id="failure queue without alarm",
     ),
@@ -322,8 +365,8 @@ BROKEN = [
     ),
     pytest.param(
         unsafe_event_sources,
-        _set("ModerateFunction", "Events.PostChanges.Properties.MaximumRetryAttempts", None),
-        "ModerateFunction.PostChanges: unbounded retries (MaximumRetryAttempts)",
+        _set("StreamRouterFunction", "Events.TableChanges.Properties.MaximumRetryAttempts", None),
+        "StreamRouterFunction.TableChanges: unbounded retries (MaximumRetryAttempts)",
         id="stream source retrying until expiry",
     ),
     pytest.param(

@@ -112,18 +112,23 @@ def use_function_environment(
 
 
 def stream_events(deployment: Deployment, function: str) -> list[dict[str, Any]]:
-    """The table's stream so far, as Lambda delivers it to ``function``.
+    """The table's stream so far, as ``function`` receives it from the stream's reader.
 
-    Records in Lambda's shape, kept or dropped by the function's FilterCriteria from
-    template.yaml, in batches of its BatchSize.
+    Records in Lambda's shape, kept or dropped by the router's FilterCriteria from
+    template.yaml, then the ones the route of ``function`` wants, in batches of the
+    router's BatchSize (what `stream_router` hands over).
     """
+    from entraide.adapters.stream_router import routed
+    from entraide.settings.routing import StreamRouterSettings
     from entraide_local.filters import FilterCriteria
     from entraide_local.streams import to_lambda_record
     from entraide_local.template import StreamEvent
 
-    [source] = deployment.function(function).spec.events_of(StreamEvent)
-    criteria = FilterCriteria(source.filter_patterns, where=function)
-    batch_size = source.batch_size
+    router = deployment.function("StreamRouterFunction")
+    [source] = router.spec.events_of(StreamEvent)
+    criteria = FilterCriteria(source.filter_patterns, where=router.logical_id)
+    consumers = StreamRouterSettings.model_validate(dict(router.environment)).consumers()
+    [route] = [name for name, fn in consumers.items() if fn == deployment.function(function).name]
 
     table = deployment.outputs["TableName"]
     stream_arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"][
@@ -141,9 +146,10 @@ def stream_events(deployment: Deployment, function: str) -> list[dict[str, Any]]
             for record in response["Records"]
         )
         records += [record for record in converted if criteria.matches(record)]
+    handed = [dict(record) for record in routed(records).get(route, [])]
     return [
-        {"Records": records[start : start + batch_size]}
-        for start in range(0, len(records), batch_size)
+        {"Records": handed[start : start + source.batch_size]}
+        for start in range(0, len(handed), source.batch_size)
     ]
 
 

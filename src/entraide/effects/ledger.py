@@ -175,7 +175,7 @@ class Ledger:
         holder = self.new_holder()
         lease = deadline + self.lease_margin
         now = self.clock()
-        opened = self._write(
+        opened = self._retry(
             lambda: self.store.open(subject, holder=holder, lease_until=lease, now=now)
         )
         if opened is None:
@@ -191,7 +191,7 @@ class Ledger:
     ) -> Report:
         """Do what is due of the subject ``key`` now (what the sweep does to each subject)."""
         report = Report(subjects=1)
-        record = self.store.get(key)
+        record = self._retry(lambda: self.store.get(key))
         if record is None:
             return report
         now = self.clock()
@@ -212,7 +212,7 @@ class Ledger:
             return report
         holder = self.new_holder()
         lease = deadline + self.lease_margin
-        claimed = self._write(
+        claimed = self._retry(
             lambda: self.store.claim(record, names, holder=holder, lease_until=lease, now=now)
         )
         if claimed is None:  # another run took them first
@@ -230,7 +230,8 @@ class Ledger:
     ) -> Report:
         """Finish what is due of ``owner``'s subjects, until the deadline draws near."""
         report = Report()
-        for key in self.store.due(owner, self.clock(), limit=limit):
+        due = self._retry(lambda: self.store.due(owner, self.clock(), limit=limit))
+        for key in due or []:
             if self.clock() + self.effect_time > deadline:
                 break
             try:
@@ -271,7 +272,7 @@ class Ledger:
 
     def _complete(self, record: Record, name: str, holder: str, done: Done) -> Record | None:
         last = record.open_count == 1
-        return self._write(
+        return self._retry(
             lambda: self.store.finish(
                 record.key,
                 name,
@@ -304,7 +305,7 @@ class Ledger:
             )
             self.metric("EffectGivenUp", 1)
             report.given_up += 1
-            given_up = self._write(
+            given_up = self._retry(
                 lambda: self.store.finish(record.key, entry.name, State.GIVEN_UP, holder=holder),
                 quiet=True,
             )
@@ -322,7 +323,7 @@ class Ledger:
         )
         self.metric("EffectRetried", 1)
         report.retried += 1
-        released = self._write(
+        released = self._retry(
             lambda: self.store.release(
                 record.key, entry.name, holder=holder, retry_at=retry_at, error=reason
             ),
@@ -331,7 +332,7 @@ class Ledger:
         return released or record
 
     def _settle(self, record: Record, entry: Entry, state: State, report: Report) -> Record:
-        settled = self._write(lambda: self.store.settle(record, entry.name, state), quiet=True)
+        settled = self._retry(lambda: self.store.settle(record, entry.name, state), quiet=True)
         if settled is None:
             return record
         if state is State.IN_DOUBT:
@@ -365,10 +366,10 @@ class Ledger:
         wait = min(self.retry_cap, doubling)
         return wait * random.uniform(0.5, 1.0)  # noqa: S311 - spreading retries, no secret
 
-    def _write[T](self, step: Callable[[], T], *, quiet: bool = False) -> T | None:
-        """A ledger write, tried again on an error (its store recognises its own success
-        when the first response was lost). ``quiet``: after the last try, None instead of
-        the error (the lease then decides)."""
+    def _retry[T](self, step: Callable[[], T], *, quiet: bool = False) -> T | None:
+        """A ledger read or write, tried again on an error (a write's store recognises its
+        own success when the first answer was lost). ``quiet``: after the last try, None
+        instead of the error (the lease then decides)."""
         for attempt in range(1, LEDGER_WRITE_ATTEMPTS + 1):
             try:
                 return step()

@@ -13,3 +13,8 @@ TITLE_MAX = 120
 DESCRIPTION_MAX = 1000
 COMMUNE_MAX = 100
 EMAIL_MAX = 254
+
+#: How far from an alerted département an offer of help is taken: a helper next door (the
+#: form invites people nearby to help) is often across the border, a short drive away. A
+#: need is taken only inside the alerted départements, where the disaster is.
+HELPER_REACH_KM = 50

@@ -7,10 +7,11 @@ these items (see docs/data-model.md):
 
 - the post: ``pk = POST#<id>``, ``sk = POST``; ``gsi1`` by status, ``gsi2`` by month of
   creation, ``gsi3`` by activation and geohash cell while it is approved (a sparse
-  index);
-- its contact details, apart: ``pk = POST#<id>``, ``sk = CONTACT``, written in the same
+  index); ``announced_*`` attributes once the relay has tweeted it;
+- its contact details, apart: ``pk = CONTACT#<id>``, ``sk = CONTACT``, written in the same
   transaction, so that the post item, its stream records and every index carry no email
-  or phone number;
+  or phone number; in a partition of their own, so that a role limited to ``POST#*``
+  partition keys (``dynamodb:LeadingKeys``: the public function's) cannot read them;
 - the poster's history: ``pk = POSTER#<digest of the address>``, ``sk = <created
   at>#<post id>``: the public texts of their recent posts (near-duplicate check), 30 days;
 - the request key of a post: ``pk = INTAKE-KEY#<digest of the key>``, ``sk = KEY``: the
@@ -52,6 +53,7 @@ from entraide.kernel.times import epoch, iso, month_of, parse_iso
 
 POSTER_HISTORY_TTL = timedelta(days=30)
 POST_PREFIX = "POST#"
+CONTACT_PREFIX = "CONTACT#"
 POSTER_PREFIX = "POSTER#"
 INTAKE_KEY_PREFIX = "INTAKE-KEY#"
 #: How long a request key is remembered: a client's retries, a person's back button.
@@ -71,7 +73,7 @@ def post_key(post_id: str) -> Item:
 
 
 def contact_key(post_id: str) -> Item:
-    return {"pk": f"{POST_PREFIX}{post_id}", "sk": "CONTACT"}
+    return {"pk": f"{CONTACT_PREFIX}{post_id}", "sk": "CONTACT"}
 
 
 def entered_status_at(post: Post) -> datetime:

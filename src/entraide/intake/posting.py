@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from entraide.adapters.table import Check, ConditionFailed
-from entraide.intake.fields import HONEYPOT_FIELD
+from entraide.intake.fields import HELPER_REACH_KM, HONEYPOT_FIELD
 from entraide.intake.post_store import KeyedPost, KeyTaken, RequestKey
-from entraide.intake.submission import PostSubmission
+from entraide.intake.submission import PostSubmission, parse_kind
 from entraide.kernel.errors import (
     ConcurrentChange,
     FieldError,
@@ -36,7 +36,7 @@ from entraide.kernel.errors import (
     RequestKeyReused,
     SpamSuspected,
 )
-from entraide.kernel.model import Activation, Contact, Post, PostStatus
+from entraide.kernel.model import Activation, Contact, Kind, Post, PostStatus
 
 if TYPE_CHECKING:
     from entraide.kernel.postcodes import Place
@@ -116,7 +116,6 @@ def submit_post(
     With a request ``key``, the same request sent again returns the post it created.
     """
     from entraide.kernel.departements import departement_name
-    from entraide.kernel.postcodes import GeoError
 
     request = RequestKey(key, fingerprint(fields)) if key else None
     if request is not None and (earlier := replayed(posts, request)) is not None:
@@ -124,19 +123,24 @@ def submit_post(
     fields = dict(fields)
     if fields.pop(HONEYPOT_FIELD, ""):
         raise SpamSuspected("La demande n'a pas pu être enregistrée.")
-    submission = PostSubmission.parse(fields)
+    # Every problem is reported in one round: the fields, the place, the activation.
+    errors: list[FieldError] = []
     try:
-        place = directory.resolve(submission.postcode, submission.commune)
-    except GeoError as exc:
-        raise InvalidInput(
-            [FieldError(exc.field, str(exc))], choices=getattr(exc, "choices", ())
-        ) from None
-
-    activation = next(
-        (act for act in activations.open_activations() if act.covers(place.departement)), None
-    )
-    if activation is None:
-        raise PlatformAsleep(place.departement, departement_name(place.departement))
+        submission: PostSubmission | None = PostSubmission.parse(fields)
+    except InvalidInput as invalid:
+        submission, errors = None, list(invalid.errors)
+    place, choices = _locate(fields, errors, directory)
+    activation = None
+    if place is not None:
+        kind = submission.kind if submission else parse_kind_or_none(fields.get("kind"))
+        activation = activation_for(place, kind, activations.open_activations())
+        if activation is None:
+            asleep = PlatformAsleep(place.departement, departement_name(place.departement))
+            if not errors:
+                raise asleep
+            errors.append(FieldError("postcode", asleep.message))
+    if errors or submission is None or place is None or activation is None:
+        raise InvalidInput(errors, choices=choices)
 
     post = Post(
         id=new_id(),
@@ -156,11 +160,14 @@ def submit_post(
         created_at=now(),
     )
     contact = Contact(email=submission.email, phone=submission.phone)
+    covered = place.departement if activation.covers(place.departement) else None
     try:
         posts.create_post(
             post,
             contact,
-            checks=[activations.open_check(activation.id, place.departement)],
+            # A helper's offer may belong to an activation of a nearby département: the
+            # activation is checked open, and covering the place only when it did.
+            checks=[activations.open_check(activation.id, covered)],
             key=request,
         )
     except ConditionFailed:  # closed since the index said it was open
@@ -172,3 +179,50 @@ def submit_post(
             raise ConcurrentChange("La demande est en cours d'enregistrement.") from None
         return earlier
     return Intake(post)
+
+
+def parse_kind_or_none(value: Any) -> Kind | None:
+    try:
+        return parse_kind(value)
+    except ValueError:
+        return None
+
+
+def _locate(
+    fields: Mapping[str, Any], errors: list[FieldError], directory: Geocoder
+) -> tuple[Place | None, tuple[str, ...]]:
+    """The place of the postal code and commune typed, when those fields are themselves fine;
+    a place that cannot be found joins ``errors`` (with the communes to choose from)."""
+    from entraide.kernel.postcodes import GeoError
+
+    if any(error.field in ("postcode", "commune") for error in errors):
+        return None, ()
+    postcode, commune = fields.get("postcode"), fields.get("commune")
+    try:
+        return directory.resolve(str(postcode), commune if isinstance(commune, str) else None), ()
+    except GeoError as exc:
+        errors.append(FieldError(exc.field, str(exc)))
+        return None, tuple(getattr(exc, "choices", ()))
+
+
+def activation_for(
+    place: Place, kind: Kind | None, open_activations: list[Activation]
+) -> Activation | None:
+    """The open activation a post at ``place`` belongs to, if any.
+
+    One that covers its département; for an offer of help, else the nearest one whose
+    départements are within :data:`HELPER_REACH_KM`.
+    """
+    covering = next((act for act in open_activations if act.covers(place.departement)), None)
+    if covering is not None or kind is not Kind.OFFER:
+        return covering
+    from entraide.moderation.distance import distance_to_departements
+
+    reachable: list[tuple[float, Activation]] = []
+    for activation in open_activations:
+        distance = distance_to_departements(
+            place.lat, place.lon, activation.departements, stop_within_km=0.0
+        )
+        if distance is not None and distance <= HELPER_REACH_KM:
+            reachable.append((distance, activation))
+    return min(reachable, key=lambda found: found[0])[1] if reachable else None

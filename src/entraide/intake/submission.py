@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from entraide.intake.fields import COMMUNE_MAX, DESCRIPTION_MAX, EMAIL_MAX, TITLE_MAX
 from entraide.kernel.errors import FieldError, InvalidInput
 from entraide.kernel.model import Category, Kind
-from entraide.kernel.text import fold
+from entraide.kernel.text import fold, utf16_length
 
 # Messages for pydantic's own error types; our validators raise French ValueErrors.
 _PYDANTIC_MESSAGES: dict[str, str] = {
@@ -31,6 +31,17 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
 _PHONE_ALLOWED = re.compile(r"^\+?[0-9 .\-()]{6,25}$")
 
 
+_KIND_ALIASES = {"need": Kind.NEED, "besoin": Kind.NEED, "offer": Kind.OFFER, "offre": Kind.OFFER}
+
+
+def parse_kind(value: Any) -> Kind:
+    """``need``/``offer`` (or ``besoin``/``offre``), case and accents ignored."""
+    folded = fold(value) if isinstance(value, str) else ""
+    if folded not in _KIND_ALIASES:
+        raise ValueError("Choisissez « besoin » (need) ou « offre » (offer).")
+    return _KIND_ALIASES[folded]
+
+
 def _required_text(value: Any, max_length: int) -> str:
     if value is None:
         raise ValueError("Ce champ est obligatoire.")
@@ -39,8 +50,16 @@ def _required_text(value: Any, max_length: int) -> str:
     text = value.strip()
     if not text:
         raise ValueError("Ce champ est obligatoire.")
-    if len(text) > max_length:
-        raise ValueError(f"{max_length} caractères au maximum ({len(text)} saisis).")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): not storable text
+            raise ValueError(
+                "Ce texte contient un caractère invalide : retapez-le ou copiez-le à nouveau."
+            ) from None
+    length = utf16_length(text)
+    if length > max_length:
+        raise ValueError(f"{max_length} caractères au maximum ({length} saisis).")
     return text
 
 
@@ -62,15 +81,13 @@ class PostSubmission(BaseModel):
     @field_validator("kind", mode="before")
     @classmethod
     def _kind(cls, value: Any) -> Kind:
-        folded = fold(value) if isinstance(value, str) else ""
-        aliases = {"need": Kind.NEED, "besoin": Kind.NEED, "offer": Kind.OFFER, "offre": Kind.OFFER}
-        if folded not in aliases:
-            raise ValueError("Choisissez « besoin » (need) ou « offre » (offer).")
-        return aliases[folded]
+        return parse_kind(value)
 
     @field_validator("category", mode="before")
     @classmethod
     def _category(cls, value: Any) -> Category:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("Choisissez une catégorie.")
         if not isinstance(value, str):
             raise ValueError("Catégorie inconnue.")
         return Category.parse(value)

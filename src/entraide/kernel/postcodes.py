@@ -2,7 +2,8 @@
 
 The table ``entraide/data/postcodes.csv.gz`` is derived from La Poste's "Base officielle
 des codes postaux" by ``scripts/build_postcodes.py`` (see ``data/README.md``): one row
-per (postal code, commune), sorted, columns ``postcode,insee,name,departement,lat,lon``.
+per (postal code, commune), sorted, columns ``postcode,insee,name,departement,lat,lon,alias``:
+the official name with its accents, and La Poste's older spelling when it differs.
 Some overseas rows have no coordinates; resolving them raises :class:`NoCoordinates`.
 
 Importing this module reads nothing: :class:`PostcodeDirectory` decompresses the table
@@ -32,7 +33,7 @@ from typing import ClassVar, Literal
 from entraide.kernel.geo import geohash
 from entraide.kernel.text import strip_accents
 
-TABLE_HEADER = "postcode,insee,name,departement,lat,lon"
+TABLE_HEADER = "postcode,insee,name,departement,lat,lon,alias"
 
 # How many communes an error message names before it only gives their number.
 _MAX_LISTED = 8
@@ -46,7 +47,7 @@ class Place:
 
     postcode: str
     insee: str
-    commune: str  # display name, e.g. "Saint-Denis", "Paris 01"
+    commune: str  # official name, e.g. "Trèbes", "Paris 1er Arrondissement"
     departement: str  # "11", "2A", "974" (see entraide.kernel.departements)
     lat: float
     lon: float
@@ -145,8 +146,9 @@ _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 _ORDINAL = re.compile(r"([0-9]+)(?:ER|RE|E|EME|ND|NDE)")
 _SAINTS = {"ST": "SAINT", "STE": "SAINTE"}
 _NOISE = frozenset({"ARRONDISSEMENT", "ARR", "ARRT"})
-# Paris, Lyon and Marseille: the table has one commune per arrondissement ("Paris 01").
-_ARRONDISSEMENT = re.compile(r"(Paris|Lyon|Marseille) [0-9]{2}")
+# Paris, Lyon and Marseille: the table has one commune per arrondissement
+# ("Paris 1er Arrondissement", "Marseille 16e Arrondissement").
+_ARRONDISSEMENT = re.compile(r"(Paris|Lyon|Marseille) [0-9]{1,2}(?:er|e) Arrondissement")
 
 
 def normalise_postcode(text: str) -> str:
@@ -350,12 +352,14 @@ def _lines_of(text: str, code: str) -> list[str]:
 
 def _parse(lines: list[str]) -> tuple[_Commune, ...]:
     communes: list[_Commune] = []
-    for postcode, insee, name, departement, lat, lon in csv.reader(lines):
+    for postcode, insee, name, departement, lat, lon, alias in csv.reader(lines):
         place = None
         if lat and lon:
             lat_f, lon_f = float(lat), float(lon)
             place = Place(postcode, insee, name, departement, lat_f, lon_f, geohash(lat_f, lon_f))
         keys = {commune_key(name)}
+        if alias:
+            keys.add(commune_key(alias))
         city = _ARRONDISSEMENT.fullmatch(name)
         if city:
             keys.add(commune_key(city.group(1)))

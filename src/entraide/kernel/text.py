@@ -18,3 +18,9 @@ def strip_accents(text: str) -> str:
 def fold(text: str) -> str:
     """Lower-case ASCII words of ``text``, single-spaced: "Hébergement !" -> "hebergement"."""
     return _NOT_ALNUM.sub(" ", strip_accents(text).lower()).strip()
+
+
+def utf16_length(text: str) -> int:
+    """Length as browsers count it for ``maxlength`` (UTF-16 code units: an emoji is 2), so
+    that a form and the server agree on what fits."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -45,6 +45,7 @@ from entraide.kernel.errors import (
     PostNotFound,
 )
 from entraide.kernel.model import Kind, Post, PostStatus
+from entraide.kernel.text import utf16_length
 from entraide.kernel.times import utcnow
 from entraide.matching.contact_links import VALID_ID, ContactLinks
 from entraide.matching.slot_store import SlotStore, contact_request_key
@@ -127,14 +128,10 @@ def clean_message(text: str) -> str:
     cleaned = _UNWANTED.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not cleaned:
         raise InvalidInput([FieldError(MESSAGE_FIELD, "Écrivez votre message.")])
-    if len(cleaned) > MESSAGE_MAX:
+    length = utf16_length(cleaned)  # as the form's maxlength counts
+    if length > MESSAGE_MAX:
         raise InvalidInput(
-            [
-                FieldError(
-                    MESSAGE_FIELD,
-                    f"{MESSAGE_MAX} caractères au maximum ({len(cleaned)} saisis).",
-                )
-            ]
+            [FieldError(MESSAGE_FIELD, f"{MESSAGE_MAX} caractères au maximum ({length} saisis).")]
         )
     return cleaned
 
@@ -149,6 +146,8 @@ class ContactRequest:
     offer: Post
     need: Post
     expires_at: datetime
+    # When a message for this pair went less than the interval ago: the next one's time.
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +224,15 @@ class ContactDesk:
         return ContactRequest(offer=offer, need=need, expires_at=link.expires_at), asker.email
 
     def open(self, offer_id: str, need_id: str, token: str) -> ContactRequest:
-        """``GET``: check the link and return what the page shows. Changes nothing."""
+        """``GET``: check the link and return what the page shows. Changes nothing.
+
+        The page says before anything is typed when a message for this pair went less than
+        the interval ago (``retry_at``); sending still decides with its own claim.
+        """
         request, _ = self._check(offer_id, need_id, token)
+        last = self.slots.last_sent(contact_request_key(offer_id, need_id))
+        if last is not None and last + self.min_interval > self.now():
+            request = replace(request, retry_at=last + self.min_interval)
         return request
 
     def send(

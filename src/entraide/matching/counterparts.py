@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from entraide.kernel.model import Category, Kind, Post, PostStatus
+from entraide.observability import logger
 
 if TYPE_CHECKING:
     from entraide.adapters.table import Write
@@ -144,14 +145,21 @@ def reconcile_matches(
     returns the pairs recorded now."""
     recorded: list[Match] = []
     for post in approved:
-        found = match_new_post(
-            post,
-            search=search,
-            matches=matches,
-            radius_km=radius_km,
-            now=now,
-            notices=notices,
-            known_first=True,
-        )
+        try:  # one post's trouble never stops the others: it is looked at again next time
+            found = match_new_post(
+                post,
+                search=search,
+                matches=matches,
+                radius_km=radius_km,
+                now=now,
+                notices=notices,
+                known_first=True,
+            )
+        except Exception as error:
+            logger.warning(
+                "Matching again failed for a post; tried again next time",
+                extra={"post_id": post.id, "error": f"{type(error).__name__}"},
+            )
+            continue
         recorded += [match for match in found if match.new]
     return recorded

@@ -51,7 +51,15 @@ def _read_areas() -> Mapping[str, _Area]:
     """Per département, the distinct located communes of the packaged postal-code table."""
     seen: set[str] = set()
     points: dict[str, list[tuple[float, float, float]]] = {}
-    for _postcode, insee, _name, departement, lat, lon in PostcodeDirectory.default().rows():
+    for (
+        _postcode,
+        insee,
+        _name,
+        departement,
+        lat,
+        lon,
+        _alias,
+    ) in PostcodeDirectory.default().rows():
         if not lat or not lon or insee in seen:
             continue
         seen.add(insee)

@@ -46,6 +46,7 @@ from entraide.effects.model import Effect, Entry, Perform, Record, Subject
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import LinkAction
+from entraide.observability import logger
 
 if TYPE_CHECKING:
     from entraide.adapters.mail import Sender
@@ -136,6 +137,7 @@ class ModerationEmails(Protocol):
         reason: str | None,
         withdraw_url: str | None,
         public_url: str | None,
+        form_url: str | None = None,
     ) -> Any: ...
 
 
@@ -247,7 +249,8 @@ class ModerationEffects:
             approved=approved,
             reason=post.reason,
             withdraw_url=self.links.withdraw_url(post) if still_approved else None,
-            public_url=None,
+            public_url=self.links.public_url(post) if still_approved else None,
+            form_url=self.links.form_url,
         )
         return self.mailer.send(message)
 
@@ -281,14 +284,22 @@ class ModerationEffects:
     def reconcile(self, ledger: Ledger, *, now: datetime, deadline: datetime) -> Report:
         """Record and do the subjects of posts that entered a status in the last hour and
         that the ledger does not know (their stream record never reached this function)."""
-        from entraide.effects.ledger import Report
+        from entraide.effects.ledger import Report, describe
 
         report = Report()
         since = now - RECONCILE_WINDOW
         for status in (PostStatus.PENDING, *DECIDED):
             for post in self.store.entered_since(status, since):
                 subject = self.subject_of_post(post)
-                if subject is None or ledger.store.get(subject.key) is not None:
+                if subject is None:
                     continue
-                report.add(ledger.run(subject, self.performer(post), deadline=deadline))
+                try:  # one post's trouble never stops the others
+                    if ledger.store.get(subject.key) is None:
+                        report.add(ledger.run(subject, self.performer(post), deadline=deadline))
+                except Exception as error:
+                    logger.warning(
+                        "Reconciliation of a post failed; tried again next time",
+                        extra={"post_id": post.id, "error": describe(error)},
+                    )
+                    report.failed += 1
         return report

@@ -38,6 +38,15 @@ class LinkBook:
         token = self._signer().sign(post.id, LinkAction.WITHDRAW, post.version, POSTER)
         return f"{self.base_url}posts/{post.id}/withdraw?{urlencode({'token': token})}"
 
+    def public_url(self, post: Post) -> str:
+        """The post's public page (the link tweets carry)."""
+        return f"{self.base_url}posts/{post.id}"
+
+    @property
+    def form_url(self) -> str:
+        """The form, to post again."""
+        return self.base_url
+
     def verify(self, token: str, post_id: str, action: LinkAction) -> VerifiedLink:
         actors = [POSTER] if action is LinkAction.WITHDRAW else self.moderators
         return self._signer().verify(token, post_id=post_id, action=action, actors=actors)

@@ -180,8 +180,8 @@ def _contact_flag(fields: Sequence[_Field]) -> Flag | None:
             if names
         ]
     sentences.append(
-        "Les coordonnées doivent rester privées : refusez l'annonce "
-        "ou demandez à son auteur de la modifier."
+        "Les coordonnées doivent rester privées et une annonce ne se modifie pas : refusez-la "
+        "en l'indiquant dans le motif, la personne pourra en déposer une nouvelle sans elles."
     )
     return _flag("coordonnees", " ".join(sentences))
 

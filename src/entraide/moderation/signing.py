@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,12 @@ __all__ = [
 
 DEFAULT_LINK_TTL = timedelta(hours=72)
 POSTER = "poster"
+
+# A version and an expiry in ASCII digits, bounded: a 5,000-digit number, or a Unicode
+# digit such as "²" that str.isdigit() accepts, is a forged link, not a crash; ten digits
+# of epoch seconds reach the year 2286, within what datetime can represent.
+_VERSION = re.compile(r"[0-9]{1,9}")
+_EXPIRY = re.compile(r"[0-9]{1,10}")
 
 
 class LinkAction(StrEnum):
@@ -108,7 +115,7 @@ class LinkSigner:
         a link whose post was already decided.
         """
         parts = token.split(".")
-        if len(parts) != 4 or not (parts[0].isdigit() and parts[1].isdigit()):
+        if len(parts) != 4 or not (_VERSION.fullmatch(parts[0]) and _EXPIRY.fullmatch(parts[1])):
             raise InvalidLink()
         version, expiry, digest, signature = int(parts[0]), int(parts[1]), parts[2], parts[3]
         expected = self._signature(post_id, action, version, expiry, digest)

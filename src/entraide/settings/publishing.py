@@ -22,6 +22,10 @@ class RelaySettings(EffectSettings):
     digest_threshold: int = Field(default=10, alias="RELAY_DIGEST_THRESHOLD", gt=0)
     # The first wait after X fails, doubling up to SQS's 15 minutes (a message's attempts).
     relay_retry_base_seconds: float = Field(default=30.0, alias="RELAY_RETRY_BASE_SECONDS", gt=0)
+    # A record is started only with this much time left: one call to X may take the
+    # poster's whole timeout (5 s to connect, 20 s to read: entraide.publishing.xapi
+    # .DEFAULT_TIMEOUT), plus the table's writes around it.
+    relay_record_seconds: float = Field(default=28.0, alias="RELAY_RECORD_SECONDS", gt=0)
     # The channels announced on (X always first); each without its secret is a dry run.
     relay_channels: str = Field(default="x,bluesky,mastodon", alias="RELAY_CHANNELS")
     # {"handle": …, "app_password": …, "service": "https://bsky.social"}

@@ -14,6 +14,7 @@ class EffectSettings(Settings):
     bench shortens them to replay an hour of retries in seconds."""
 
     effect_retry_base_seconds: float = Field(default=60.0, alias="EFFECT_RETRY_BASE_SECONDS", gt=0)
+    effect_retry_cap_seconds: float = Field(default=3600.0, alias="EFFECT_RETRY_CAP_SECONDS", gt=0)
     effect_lease_margin_seconds: float = Field(
         default=5.0, alias="EFFECT_LEASE_MARGIN_SECONDS", ge=0
     )

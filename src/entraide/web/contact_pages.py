@@ -99,6 +99,7 @@ def render_contact_page(
         message_max=MESSAGE_MAX,
         fields={"message": MESSAGE_FIELD, "share": SHARE_FIELD},
         expires=format_datetime_fr(request.expires_at),
+        retry_at=format_datetime_fr(request.retry_at) if request.retry_at else None,
     )
 
 

@@ -213,12 +213,13 @@ def decision_notice(
     reason: str | None,
     withdraw_url: str | None,
     public_url: str | None,
+    form_url: str | None = None,
 ) -> EmailMessage:
     """To the poster, once a moderator has decided.
 
     Approved: the post is public (``public_url`` when given) and can be withdrawn
     with ``withdraw_url`` when help is no longer needed. Refused: the optional
-    ``reason`` and how to post again; the URLs are not used.
+    ``reason`` and how to post again, from the form at ``form_url``.
     """
     view = _post_view(post)
     if approved:
@@ -248,7 +249,19 @@ def decision_notice(
         )
     subject = "Votre annonce n'a pas été retenue"
     cleaned_reason = reason.strip() if reason else ""
+    form = link(form_url) if form_url else None
     text, html = render_pair(
-        "decision_rejected", subject=subject, post=view, reason=cleaned_reason or None
+        "decision_rejected",
+        subject=subject,
+        post=view,
+        reason=cleaned_reason or None,
+        form_url=form,
     )
-    return EmailMessage(to=(to,), subject=subject, text=text, html=html, tag=TAG_DECISION_REJECTED)
+    return EmailMessage(
+        to=(to,),
+        subject=subject,
+        text=text,
+        html=html,
+        links=(("Publier une nouvelle annonce", form),) if form else (),
+        tag=TAG_DECISION_REJECTED,
+    )

@@ -15,6 +15,7 @@ from entraide.intake.fields import (
     COMMUNE_MAX,
     DESCRIPTION_MAX,
     EMAIL_MAX,
+    HELPER_REACH_KM,
     HONEYPOT_FIELD,
     TITLE_MAX,
 )
@@ -179,6 +180,10 @@ def render_form_page(
         summary=summary,
         commune_choices=list(commune_choices),
         form_token=form_token,
+        open_departements=list(
+            dict.fromkeys(d for activation in open_activations for d in activation.departements)
+        ),
+        helper_reach_km=HELPER_REACH_KM,
         categories=[(c.value, c.label) for c in Category],
         form_action=FORM_ACTION,
         limits={

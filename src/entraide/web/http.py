@@ -88,7 +88,8 @@ def json_response(status: int, payload: Any) -> Response[str]:
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps(payload, ensure_ascii=False),
-        headers={"Cache-Control": "no-store"},
+        # nosniff: a browser never reads a JSON answer as HTML or script, whatever it holds
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 

@@ -17,7 +17,20 @@ from entraide.kernel.errors import (
     PostNotFound,
     WrongPostStatus,
 )
+from entraide.kernel.model import PostStatus
 from entraide.kernel.times import format_datetime_fr
+
+# What a link says about a post that ended without anyone deciding anything.
+_ENDED = {
+    PostStatus.EXPIRED: (
+        "Cette annonce a expiré : l'alerte qui l'avait ouverte est terminée, elle n'est plus "
+        "visible. Il n'y a plus rien à faire, rien n'a été modifié."
+    ),
+    PostStatus.WITHDRAWN: (
+        "Cette annonce a été retirée par la personne qui l'avait déposée : elle n'est plus "
+        "visible. Il n'y a plus rien à faire, rien n'a été modifié."
+    ),
+}
 
 
 def describe_refusal(error: DomainError, *, for_poster: bool) -> tuple[str, str]:
@@ -28,6 +41,8 @@ def describe_refusal(error: DomainError, *, for_poster: bool) -> tuple[str, str]
     """
     if isinstance(error, WrongPostStatus):
         post = error.post
+        if post.status in _ENDED:  # not a decision: the post has left the site
+            return "Annonce plus en ligne", _ENDED[post.status]
         if for_poster or post.decided_by is None or post.decided_at is None:
             return "Lien déjà utilisé", f"Cette annonce est {post.status.label}."
         return (

@@ -239,6 +239,11 @@ def _charts(report: MonthlyReport) -> dict[str, Any]:
     return {"posts_per_day": Markup(per_day), "tweets_per_week": Markup(per_week)}  # noqa: S704
 
 
+def is_partial(report: MonthlyReport) -> bool:
+    """A report of a month still under way (from the CLI, or run before the month ended)."""
+    return report.generated_at < month_bounds(report.month)[1]
+
+
 def _context(report: MonthlyReport) -> dict[str, Any]:
     start, end = month_bounds(report.month)
     activations = [
@@ -261,6 +266,7 @@ def _context(report: MonthlyReport) -> dict[str, Any]:
         "title": f"Rapport mensuel ShareEntraide – {report.label}",
         "period": f"du {fr_date(start.date())} au {fr_date((end - timedelta(days=1)).date())}",
         "generated": fr_datetime(report.generated_at),
+        "partial": is_partial(report),
         "summary": summary_lines(report),
         "activations": activations,
         "basis": engagement_basis_label(report),
@@ -291,7 +297,8 @@ def report_email(
     link_days: int = LINK_DAYS,
 ) -> EmailMessage:
     """To the operators: the key figures and the link to the HTML report."""
-    subject = f"[ShareEntraide] Rapport mensuel – {report.label}"
+    partial = " (mois en cours, chiffres partiels)" if is_partial(report) else ""
+    subject = f"[ShareEntraide] Rapport mensuel – {report.label}{partial}"
     expires = report.generated_at + timedelta(days=link_days)
     context = {
         "subject": subject,

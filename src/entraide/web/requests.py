@@ -107,6 +107,20 @@ def read_body(
     return SubmittedBody(fmt, dict(parse_qsl(text, keep_blank_values=True)))
 
 
+def read_form(
+    body: str | None, *, content_type: str | None, is_base64: bool, max_bytes: int
+) -> dict[str, str]:
+    """The fields of a form posted from one of our pages (urlencoded, UTF-8), else refused.
+
+    The pages behind signed links (moderation, withdrawal, contact) post forms only: any
+    other content type gets 415, bytes that are not UTF-8 a 400, never a crash.
+    """
+    if body_format(content_type) is not BodyFormat.FORM:
+        raise UnsupportedContentType("Type de contenu non pris en charge : envoyez le formulaire.")
+    submitted = read_body(body, content_type=content_type, is_base64=is_base64, max_bytes=max_bytes)
+    return {key: str(value) for key, value in submitted.fields.items()}
+
+
 def _raw_bytes(body: str, is_base64: bool) -> bytes:
     if not is_base64:
         return body.encode("utf-8")
@@ -123,6 +137,10 @@ def _json_object(text: str) -> dict[str, Any]:
         raise MalformedBody(
             f"JSON invalide (ligne {exc.lineno}, colonne {exc.colno}) : {exc.msg}."
         ) from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise MalformedBody("JSON invalide : imbrication trop profonde.") from None
+    except ValueError:  # an integer of more than 4,300 digits (sys.get_int_max_str_digits)
+        raise MalformedBody("JSON invalide : nombre trop long.") from None
     if not isinstance(document, dict):
         raise MalformedBody("Le corps de la requête doit être un objet JSON.")
     return document

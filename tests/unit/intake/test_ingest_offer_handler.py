@@ -112,23 +112,55 @@ def test_shared_postcode_without_commune_is_a_400_listing_the_communes(
     assert item_count(table) == before
 
 
-def test_form_error_page_keeps_values_and_refuses_with_400(
-    handler: ModuleType, table: Table, aude: Activation
-) -> None:
-    before = item_count(table)
-    form = {"kind": "offer", "title": "Camionnette", "postcode": "11000", "consent": "on"}
-    event = api_request(
+def form_post(form: dict[str, str]) -> dict[str, Any]:
+    """The event of the web form posted by a browser."""
+    return api_request(
         "POST",
         "/offers",
         body=urlencode(form),
         content_type="application/x-www-form-urlencoded",
         accept="text/html",
     )
+
+
+def test_form_error_page_keeps_values_and_refuses_with_400(
+    handler: ModuleType, table: Table, aude: Activation
+) -> None:
+    before = item_count(table)
+    form = {"kind": "offer", "title": "Camionnette", "postcode": "11000", "consent": "on"}
+    event = form_post(form)
     response, _ = invoke(handler, event)
     assert response["statusCode"] == 400
     assert response["multiValueHeaders"]["Content-Type"] == ["text/html; charset=utf-8"]
     assert 'value="Camionnette"' in response["body"]
     assert "Ce champ est obligatoire." in response["body"]
+    assert item_count(table) == before
+
+
+def test_a_form_for_a_departement_without_alert_comes_back_filled_in(
+    handler: ModuleType, table: Table, aude: Activation
+) -> None:
+    # Given an alert for the Aude only, and a complete form for Lyon
+    form = {
+        "kind": "need",
+        "category": "repas",
+        "title": "Repas pour deux",
+        "description": "Cuisine noyée.",
+        "postcode": "69001",
+        "email": "lyon@example.org",
+        "consent": "on",
+    }
+    event = form_post(form)
+    before = item_count(table)
+    # When it is posted
+    response, _ = invoke(handler, event)
+    # Then it is refused with the form as typed, the reason beside the postal code
+    assert response["statusCode"] == 409
+    page = response["body"]
+    assert 'value="Repas pour deux"' in page
+    assert 'value="lyon@example.org"' in page
+    assert 'id="field-postcode-error"' in page
+    assert "Rhône (69)" in page
     assert item_count(table) == before
 
 

@@ -157,3 +157,54 @@ def test_filled_honeypot_is_refused_before_anything_else() -> None:
     with pytest.raises(SpamSuspected):
         submit(table, website="http://spam.example")
     assert table.posts == []
+
+
+def test_every_problem_is_reported_in_one_round() -> None:
+    # Given an activation for the Aude, and a form with a short title and a commune that
+    # is not the postal code's
+    table = MemoryTable(activation("11"))
+    # When it is posted
+    with pytest.raises(InvalidInput) as exc:
+        submit(table, title="ab", commune="Narbonne")
+    # Then both are reported at once, with the communes to choose from
+    assert [error.field for error in exc.value.errors] == ["title", "commune"]
+    assert exc.value.choices == ("Berriac", "Carcassonne")
+    assert table.posts == []
+
+
+def test_a_departement_without_alert_is_reported_with_the_other_fields() -> None:
+    # Given no alert for the Aude, and a form with a missing e-mail
+    table = MemoryTable(activation("34"))
+    # When it is posted
+    with pytest.raises(InvalidInput) as exc:
+        submit(table, email="")
+    # Then the person learns at once that the Aude is closed, beside the postal code
+    messages = {error.field: error.message for error in exc.value.errors}
+    assert set(messages) == {"email", "postcode"}
+    assert "Aude (11)" in messages["postcode"]
+    assert "aucune alerte en cours" in messages["postcode"]
+
+
+def test_a_helper_across_the_border_is_taken_for_the_nearest_activation() -> None:
+    # Given an alert for the Aude, and a helper in Béziers (Hérault, 15 km from the Aude)
+    table = MemoryTable(activation("11"))
+    # When they offer help
+    post = submit(table, kind="offer", postcode="34500", commune="Béziers")
+    # Then the offer is taken, for the Aude's activation
+    assert (post.departement, post.activation_id, post.commune) == ("34", "ACT1", "Béziers")
+
+
+@pytest.mark.parametrize(
+    ("kind", "postcode", "commune"),
+    [
+        ("need", "34500", "Béziers"),  # a need across the border: not where the disaster is
+        ("offer", "34000", "Montpellier"),  # an offer 70 km away: too far to be "nearby"
+    ],
+)
+def test_outside_the_alerted_departements_only_nearby_help_is_taken(
+    kind: str, postcode: str, commune: str
+) -> None:
+    table = MemoryTable(activation("11"))
+    with pytest.raises(PlatformAsleep):
+        submit(table, kind=kind, postcode=postcode, commune=commune)
+    assert table.posts == []

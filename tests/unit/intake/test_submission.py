@@ -77,6 +77,9 @@ def test_every_missing_field_is_reported_at_once_in_french() -> None:
     [
         ("kind", "gift", "Choisissez « besoin » (need) ou « offre » (offer)."),
         ("category", "bateau", "Catégorie inconnue."),
+        ("category", "", "Choisissez une catégorie."),  # the form's empty first option
+        # the browser counts maxlength in UTF-16 units, an emoji as 2: so does the server
+        ("title", "🏠" * 61, "120 caractères au maximum (122 saisis)."),
         ("title", "ab", "3 caractères au minimum."),
         ("title", "x" * 121, "120 caractères au maximum (121 saisis)."),
         ("description", "x" * 1001, "1000 caractères au maximum (1001 saisis)."),
@@ -88,6 +91,16 @@ def test_every_missing_field_is_reported_at_once_in_french() -> None:
         ("phone", "call me", "Numéro de téléphone invalide."),
         ("consent", False, "Vous devez accepter les conditions d'utilisation."),
         ("title", 12, "Ce champ doit être un texte."),
+        (
+            "title",
+            "Abri \ud800 cassé",  # a lone surrogate: valid JSON ("\ud800"), not storable
+            "Ce texte contient un caractère invalide : retapez-le ou copiez-le à nouveau.",
+        ),
+        (
+            "description",
+            "\udfff",
+            "Ce texte contient un caractère invalide : retapez-le ou copiez-le à nouveau.",
+        ),
     ],
 )
 def test_bad_field_gets_its_own_french_message(field: str, value: Any, message: str) -> None:

@@ -115,7 +115,7 @@ def test_a_code_with_several_communes_requires_the_commune(directory: PostcodeDi
     with pytest.raises(CommuneRequired) as raised:
         directory.resolve("11100")
     # Then the error lists the communes, sorted, and points at the commune field
-    assert raised.value.choices == ("Bages", "Montredon-des-Corbieres", "Narbonne")
+    assert raised.value.choices == ("Bages", "Montredon-des-Corbières", "Narbonne")
     assert raised.value.field == "commune"
     assert raised.value.postcode == "11100"
     assert "Narbonne" in str(raised.value)
@@ -137,7 +137,7 @@ def test_the_commune_matches_whatever_its_case_accents_and_hyphens(
 ) -> None:
     place = directory.resolve("11100", written)
     assert place.insee == "11255"
-    assert place.commune == "Montredon-des-Corbieres"
+    assert place.commune == "Montredon-des-Corbières"  # the official name, with its accent
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_the_commune_matches_whatever_its_case_accents_and_hyphens(
 )
 def test_saint_and_st_are_the_same(directory: PostcodeDirectory, written: str) -> None:
     # Given 01000: Bourg-en-Bresse and Saint-Denis-lès-Bourg
-    assert directory.resolve("01000", written).commune == "Saint-Denis-les-Bourg"
+    assert directory.resolve("01000", written).commune == "Saint-Denis-lès-Bourg"
 
 
 @pytest.mark.parametrize("written", ["Saint-Denis", "Sainte-Denis-les-Bourg", "Bourg"])
@@ -178,9 +178,9 @@ def test_communes_lists_the_places_of_a_code(directory: PostcodeDirectory) -> No
 @pytest.mark.parametrize(
     ("postcode", "insee", "name", "city"),
     [
-        ("75001", "75101", "Paris 01", "Paris"),
-        ("69001", "69381", "Lyon 01", "Lyon"),
-        ("13001", "13201", "Marseille 01", "Marseille"),
+        ("75001", "75101", "Paris 1er Arrondissement", "Paris"),
+        ("69001", "69381", "Lyon 1er Arrondissement", "Lyon"),
+        ("13001", "13201", "Marseille 1er Arrondissement", "Marseille"),
     ],
 )
 def test_arrondissements_accept_the_city_name_alone(
@@ -193,6 +193,7 @@ def test_arrondissements_accept_the_city_name_alone(
         city,
         city.lower(),
         name,
+        f"{city} 01",  # La Poste's spelling
         f"{city} 1er",
         f"{city} 1er arrondissement",
     ):
@@ -206,7 +207,7 @@ def test_arrondissements_accept_the_city_name_alone(
 def test_another_arrondissement_is_not_a_match(directory: PostcodeDirectory) -> None:
     with pytest.raises(UnknownCommune) as raised:
         directory.resolve("75001", "Paris 02")
-    assert raised.value.choices == ("Paris 01",)
+    assert raised.value.choices == ("Paris 1er Arrondissement",)
 
 
 def test_the_16th_arrondissement_has_two_postal_codes(directory: PostcodeDirectory) -> None:
@@ -365,6 +366,8 @@ def test_the_shipped_table_is_what_the_script_derives(tmp_path: Path) -> None:
     source: Path = script.DEFAULT_SOURCE
     if not source.is_file():
         pytest.skip(f"La Poste source {source} absent: cannot rebuild the table to compare")
+    if not script.DEFAULT_COMMUNES.is_file():  # make test installs it (npm ci)
+        pytest.skip(f"official names {script.DEFAULT_COMMUNES} absent: run npm ci")
     # When rebuilding the table into a temporary file
     out = tmp_path / "postcodes.csv.gz"
     stats = script.build(source, out)
@@ -442,3 +445,54 @@ def test_every_resolved_departement_is_a_known_code(
         assert is_departement(place.departement), place
         assert place.postcode == postcode
         assert place.commune == name
+
+
+# --- official names ---------------------------------------------------------------------------
+
+
+def test_places_carry_their_official_names_with_accents(directory: PostcodeDirectory) -> None:
+    # Given La Poste's "TREBES" and INSEE's "Trèbes" (11397)
+    # When the postal code is resolved, however the person typed the commune
+    for written in ("Trebes", "TRÈBES", "trèbes"):
+        # Then the place is named as the official geography names it
+        assert directory.resolve("11800", written).commune == "Trèbes"
+    assert directory.resolve("11200", "lezignan corbieres").commune == "Lézignan-Corbières"
+
+
+def test_a_renamed_commune_still_answers_to_la_postes_name(directory: PostcodeDirectory) -> None:
+    # Given 16330: La Poste's "VARS", merged since into "La Boixe" (16393)
+    # When the person types either name / Then it is the commune, under its official name
+    assert directory.resolve("16330", "Vars").commune == "La Boixe"
+    assert directory.resolve("16330", "La Boixe").insee == "16393"
+
+
+def test_official_names_prefer_the_current_commune_over_a_delegated_one() -> None:
+    script = build_script()
+    # Given a commune nouvelle and its chef-lieu délégué under one INSEE code
+    communes = [
+        {"code": "14011", "nom": "Anctoville", "type": "commune-deleguee"},
+        {"code": "14011", "nom": "Aurseulles", "type": "commune-actuelle"},
+        {"code": "75101", "nom": "Paris 1er Arrondissement", "type": "arrondissement-municipal"},
+    ]
+    # Then the code is named after the current commune
+    assert script.official_names(communes) == {
+        "14011": "Aurseulles",
+        "75101": "Paris 1er Arrondissement",
+    }
+
+
+def test_a_row_takes_the_official_name_and_keeps_la_postes_when_it_differs() -> None:
+    script = build_script()
+    source = [
+        ["11397", "TREBES", "11800", "", "TREBES", "43.20546,2.45954"],
+        ["16393", "VARS", "16330", "", "VARS", "45.7617,0.1277"],
+        ["99999", "NOWHERE", "11000", "", "X", ""],  # not a département: left out
+        ["11069", "CARCASSONNE", "11000", "", "CARCASSONNE", "43.2,2.3"],
+    ]
+    official = {"11397": "Trèbes", "16393": "La Boixe"}
+    rows = script.derive(source, script.Stats(), official)
+    assert [(row.insee, row.name, row.alias) for row in rows] == [
+        ("11069", "Carcassonne", ""),  # not in the official list: La Poste's, made readable
+        ("11397", "Trèbes", ""),  # folds to La Poste's name: no alias
+        ("16393", "La Boixe", "Vars"),
+    ]

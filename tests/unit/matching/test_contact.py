@@ -43,6 +43,7 @@ from entraide.web.contact_pages import (
     render_contact_page,
     render_contact_sent_page,
 )
+from entraide.web.http import errors_of
 from entraide.web.match_emails import contact_message
 from entraide.web.refusals import describe_contact_refusal
 from tests.factories import BASE, LINK_KEY, NOW, Clock, make_post
@@ -280,6 +281,7 @@ def test_posting_sends_the_helper_one_email_with_the_message_escaped(
     desk: ContactDesk, token: str, mailer: RecordingMailer
 ) -> None:
     text = 'Bonjour, <script>alert("x")</script> & merci !\r\nÀ bientôt'
+    opened = desk.open("O1", "N1", token)  # what the page showed before sending
     sent = desk.send("O1", "N1", token, message=text, share_email=False)
 
     [message] = mailer.sent
@@ -293,7 +295,7 @@ def test_posting_sends_the_helper_one_email_with_the_message_escaped(
     )
     assert 'Bonjour, <script>alert("x")</script> & merci !\nÀ bientôt' in message.text
     assert f"{BASE}posts/N1" in message.text
-    assert sent == ContactSent(request=desk.open("O1", "N1", token), shared_email=False)
+    assert sent == ContactSent(request=opened, shared_email=False)
     page = render_contact_sent_page(sent)
     assert "Votre message est envoyé" in page
     assert HELPER not in page
@@ -333,6 +335,41 @@ def test_one_message_per_pair_and_hour(
     clock.advance(minutes=1)
     desk.send("O1", "N1", token, message="Une heure après", share_email=False)
     assert [m.text.count("Une heure après") for m in mailer.sent] == [0, 1]
+
+
+def test_the_page_says_before_typing_that_a_message_went_within_the_hour(
+    desk: ContactDesk, token: str, clock: Clock
+) -> None:
+    # Given a message sent for this pair
+    desk.send("O1", "N1", token, message="Premier", share_email=False)
+    clock.advance(minutes=20)
+    # When the link is opened again within the hour
+    request = desk.open("O1", "N1", token)
+    page = render_contact_page(request, token=token, form_action="O1")
+    # Then the page says when writing is possible again, and offers no form to type in
+    assert request.retry_at == NOW + timedelta(hours=1)
+    assert "Vous avez déjà écrit à cette personne il y a moins d'une heure" in page
+    assert "<textarea" not in page
+    # and after the hour, the form is back
+    clock.advance(minutes=40)
+    assert desk.open("O1", "N1", token).retry_at is None
+
+
+def test_a_message_refused_as_too_soon_comes_back_in_the_form(
+    desk: ContactDesk, token: str, clock: Clock
+) -> None:
+    desk.send("O1", "N1", token, message="Premier", share_email=False)
+    with pytest.raises(ContactTooSoon) as caught:
+        desk.send("O1", "N1", token, message="Mon second message", share_email=False)
+    page = render_contact_page(
+        desk.open("O1", "N1", token),
+        token=token,
+        form_action="O1",
+        message="Mon second message",
+        errors=errors_of(caught.value),
+    )
+    assert "Mon second message</textarea>" in page
+    assert "moins d&#39;une heure" in page
 
 
 def test_a_send_refused_by_ses_is_kept_and_sent_by_the_schedule_once(

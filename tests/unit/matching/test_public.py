@@ -240,7 +240,7 @@ def test_a_postcode_across_two_departements_keeps_both() -> None:
 
 
 def test_a_postcode_of_one_commune_is_labelled_with_it() -> None:
-    assert parse({"postcode": "75001"}).place.label == "Paris 01 (75001)"
+    assert parse({"postcode": "75001"}).place.label == "Paris 1er Arrondissement (75001)"
 
 
 @pytest.mark.parametrize(
@@ -292,7 +292,7 @@ def test_empty_optional_fields_mean_no_filter_and_unknown_params_are_ignored() -
             [
                 (
                     "postcode",
-                    "Nous ne savons pas encore situer Saint-Barthelemy (97133) sur la carte. "
+                    "Nous ne savons pas encore situer Saint-Barthélemy (97133) sur la carte. "
                     "Indiquez le code postal d'une commune voisine.",
                 )
             ],
@@ -787,7 +787,9 @@ def test_page_suivante_carries_the_search_and_the_cursor(
     _, doc = nearby_page(service, params)
     assert len(doc.one("ul", class_="results").all("li")) == 1
     assert doc.all("a", rel="next") == []
-    assert "cursor" not in (doc.one("nav").one("a").attrs["href"] or "")
+    assert "cursor" not in (
+        doc.one("nav", **{"aria-label": "Pages de résultats"}).one("a").attrs["href"] or ""
+    )
 
 
 def test_asleep_everywhere_the_page_says_so(store: FakeStore, service: PublicPosts) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from types import ModuleType
@@ -129,6 +130,8 @@ def test_an_approval_is_announced_once_with_filterable_attributes(
     assert len(decision_mails) == 1
     _, text, _ = decision_mails[0]
     assert "posts/P1/withdraw?token=" in text
+    # with the link to the post's public page
+    assert re.search(r"Voir l'annonce :\s+https?://\S+/posts/P1\s", text)
 
 
 # -- faults: every effect on its own, nothing waiting on the stream -------------------------
@@ -232,3 +235,19 @@ def test_a_post_whose_record_never_reached_moderation_is_moderated_by_the_schedu
     [event] = stream_events(deployment, "moderate")
     run(two_moderators, event)
     assert len(sent_mail()) == 3
+
+
+def test_a_refusal_tells_the_poster_where_to_post_again(
+    posts: PostStore, moderate: ModuleType, deployment: Deployment
+) -> None:
+    # Given a refused post
+    posts.create_post(POST, Contact("sinistre@example.org"))
+    posts.transition(POST, PostStatus.REJECTED, at=NOW, by="moderation@shareentraide.example")
+    # When its records are delivered
+    for event in stream_events(deployment, "moderate"):
+        assert run(moderate, event) == {"batchItemFailures": []}
+    # Then the refusal links to the form, in both parts
+    [(_, text, html)] = [parts(m) for m in sent_mail() if "retenue" in parts(m)[0]]
+    [form_url] = re.findall(r"Publier une nouvelle annonce :\s+(https?://\S+)", text)
+    assert form_url.endswith("/")
+    assert f'href="{form_url}"' in html

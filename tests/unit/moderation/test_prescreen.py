@@ -193,6 +193,9 @@ def test_given_email_and_phone_in_description_when_prescreened_then_coordonnees_
     )
     assert "06 12 34 56 78" not in flag.detail
     assert "marie.dupont" not in flag.detail
+    # what the moderator can do: refuse with a reason (no one can edit a post)
+    assert "refusez-la en l'indiquant dans le motif" in flag.detail
+    assert "modifier" not in flag.detail
 
 
 def test_given_a_phone_in_the_title_when_prescreened_then_coordonnees_names_the_title() -> None:

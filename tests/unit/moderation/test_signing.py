@@ -115,3 +115,23 @@ def test_expiry_is_checked_against_the_clock() -> None:
 def test_a_short_key_is_refused() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         LinkSigner(b"short")
+
+
+@pytest.mark.parametrize(
+    "version",
+    ["9" * 5_000, "²", "١"],  # 5,000 digits; a superscript; an Arabic-Indic digit
+)
+def test_a_token_whose_version_is_not_a_plain_number_is_invalid(version: str) -> None:
+    # Given a valid token whose version was replaced
+    _, expiry, digest, signature = approve_token().split(".")
+    forged = ".".join([version, expiry, digest, signature])
+    # When it is verified / Then it is refused as forged, not a crash
+    with pytest.raises(InvalidLink):
+        signer().verify(forged, post_id="P1", action=LinkAction.APPROVE, actors=MODERATORS)
+
+
+def test_a_token_whose_expiry_is_past_the_calendar_is_invalid() -> None:
+    version, _, digest, signature = approve_token().split(".")
+    forged = ".".join([version, "9" * 12, digest, signature])  # the year 31,000 and more
+    with pytest.raises(InvalidLink):
+        signer().verify(forged, post_id="P1", action=LinkAction.APPROVE, actors=MODERATORS)

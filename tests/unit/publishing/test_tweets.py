@@ -50,7 +50,7 @@ def make_post(**changes: object) -> Post:
         title="Chambre au sec pour une famille",
         description="Deux lits, accès facile. Appelez le 06 12 34 56 78.",
         postcode="11800",
-        commune="Trebes",
+        commune="Trèbes",
         insee="11397",
         departement="11",
         lat=43.20546,
@@ -143,7 +143,7 @@ def test_post_tweet_sample() -> None:
     tweet = post_tweet(make_post(), activation=AUDE, public_url=URL)
     assert tweet == (
         "🏠 Offre d'aide · Hébergement\n"
-        "📍 Trebes, Aude (11)\n"
+        "📍 Trèbes, Aude (11)\n"
         "« Chambre au sec pour une famille »\n"
         f"➜ {URL} #InondationsAude #ShareEntraide"
     )

@@ -579,3 +579,30 @@ def test_the_email_of_an_empty_month(empty: MonthlyReport) -> None:
 def test_the_email_refuses_a_link_that_is_not_http(empty: MonthlyReport) -> None:
     with pytest.raises(ValueError, match="http"):
         report_email(empty, "javascript:alert(1)", ["exploitation@shareentraide.fr"])
+
+
+def test_a_report_of_the_month_under_way_is_marked_partial(empty: MonthlyReport) -> None:
+    # Given a report of March made on the 15th, and one made after the month
+    under_way = compute_month(
+        "2026-03",
+        MonthData(month="2026-03", generated_at=datetime(2026, 3, 15, 9, 0, tzinfo=UTC)),
+    )
+    # When they are rendered / Then only the first says its figures are partial
+    assert "Chiffres partiels" in to_html(under_way)
+    assert "(mois en cours)</h1>" in to_html(under_way)
+    assert "Chiffres partiels" not in to_html(empty)
+
+
+def test_wide_tables_and_charts_scroll_inside_the_page_on_a_phone(october: MonthlyReport) -> None:
+    # Given the report page / Then the charts and the widest tables sit in focusable
+    # scroll regions, so that the page itself stays as wide as the phone
+    page = to_html(october)
+    regions = re.findall(
+        r'<div class="scroll" role="region" aria-label="([^"]+)" tabindex="0">', page
+    )
+    assert regions == [
+        "Graphique : annonces déposées par jour",
+        "Activations ouvertes à un moment du mois",
+        "Graphique : tweets et interactions par semaine",
+        "Par semaine",
+    ]

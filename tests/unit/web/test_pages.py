@@ -814,3 +814,16 @@ def test_given_a_fresh_process_when_web_is_imported_then_jinja2_is_not_loaded() 
 
     # Then
     assert result.stdout.strip() == "False"
+
+
+def test_given_any_page_then_the_near_me_search_is_one_link_away() -> None:
+    # Given the home page / Then it links to the near-me search, relative to the stage
+    page = form_page.render_form_page([activation()])
+    assert 'href="./pres-de-chez-moi"' in page
+
+
+def test_given_open_activations_then_the_postcode_hint_says_where_posts_are_open() -> None:
+    page = form_page.render_form_page([factories.make_activation(departements=("11", "34"))])
+    hint = page.split('id="field-postcode-hint">', 1)[1].split("</p>", 1)[0]
+    assert "Aude (11), Hérault (34)" in hint
+    assert "50&nbsp;km" in hint

@@ -1,0 +1,81 @@
+"""Every effect of the pipeline counted under faults: ``python bench/faults.py --posts 1000
+--fault-rate 0.2``.
+
+Pushes N posts through the whole pipeline in one process against moto (intake, moderation,
+approval, announcements, the relay to X, matching, notices, contact: see
+``entraide_local.faultrun``) while AWS calls fail before they reach AWS or after (their
+answer lost), and X fails too (503, 429, timeouts after posting). It prints, per effect,
+how many were expected, delivered, lost and duplicated, and how many duplicates followed a
+lost answer about that very subject; then what one post costs in DynamoDB write and read
+units, event by event (the functions a post goes through) and for the schedules' sweeps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from entraide_local.faultrun.census import EMAIL_KINDS, Census, table
+from entraide_local.faultrun.pipeline import Pipeline
+from entraide_local.faultrun.world import Scenario
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument("--fault-rate", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--no-iam", action="store_true", help="skip the IAM policy checks")
+    args = parser.parse_args(argv)
+
+    scenario = Scenario(
+        posts=args.posts, fault_rate=args.fault_rate, seed=args.seed, iam=not args.no_iam
+    )
+    pipeline = Pipeline(scenario)
+    started = time.perf_counter()
+    observed = pipeline.run()
+    census = Census(pipeline, observed)
+    rows = census.rows()
+    print(
+        f"{scenario.posts} posts, fault rate {scenario.fault_rate:.0%} "
+        f"({pipeline.faults.calls} AWS calls, {len(pipeline.faults.injected)} faults: "
+        f"{pipeline.faults.count(when='before')} before, {pipeline.faults.count(when='after')} "
+        f"after; X: {dict(pipeline.x.faults)}), {time.perf_counter() - started:.0f} s"
+    )
+    print(table(rows))
+    tally = pipeline.tally
+    print(
+        f"stream batches given up: {tally.stream_batches_given_up}; failure queues: "
+        f"{observed.failure_queues}; relay dead letters: {observed.dead_letters}; "
+        f"IAM denials: {len(tally.iam_denials)}"
+    )
+    writes, reads = pipeline.meter.writes, pipeline.meter.reads
+    scheduled = ("moderate", "activation_events", "contact", "geomatch")
+    total_w, total_r = sum(writes.values()), sum(reads.values())
+    print(
+        f"DynamoDB per post: {total_w / scenario.posts:.1f} write units, "
+        f"{total_r / scenario.posts:.1f} read units (schedules' sweeps included:"
+        f" {tally.schedule_runs} runs)"
+    )
+    for name in sorted(set(writes) | set(reads)):
+        print(
+            f"  {name:<18} {writes.get(name, 0) / scenario.posts:6.1f} W  "
+            f"{reads.get(name, 0) / scenario.posts:6.1f} R"
+        )
+    del scheduled
+    failed = [
+        row
+        for row in rows
+        if row.lost
+        or (row.effect not in EMAIL_KINDS and row.effect != "announcements" and row.duplicated)
+        or row.unexplained
+    ]
+    if failed or tally.iam_denials:
+        print("FAILED: " + ", ".join(row.effect for row in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

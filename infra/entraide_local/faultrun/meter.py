@@ -1,0 +1,258 @@
+"""What the table bills: write and read units of every DynamoDB call a function makes.
+
+moto answers no real consumed capacity, so each call is priced by DynamoDB's published rules
+(developer guide, "Read/write capacity mode" and "Item sizes"), from the items as moto holds
+them before and after the call:
+
+- a write costs one unit per 1 KB of the larger of the item before and after (at least one),
+  even when its condition fails (the item before is priced then);
+- a transaction "performs two underlying reads or writes of every item": twice that;
+  a ``ConditionCheck`` is priced as a write of the item it checks (an upper bound);
+- every global secondary index the write changes costs its own units: an item entering or
+  leaving an index one write, an item whose index key changes two (delete and put), an item
+  whose projected attributes change one, one whose changes are not projected (``KEYS_ONLY``)
+  none;
+- a strongly consistent read costs one unit per 4 KB read (a Query: of everything it read),
+  an eventually consistent one half; an index query prices what the index holds.
+
+A size is DynamoDB's: attribute names and values in UTF-8 bytes, numbers about one byte per
+two digits, one byte for a boolean, three bytes per list or map plus one per element.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import math
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+WRITE_UNIT = 1024
+READ_UNIT = 4096
+_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+_KEY = "entraide_local.faultrun.meter"
+
+
+def value_size(value: Mapping[str, Any]) -> int:
+    """The size of one typed value (``{"S": "…"}``) as DynamoDB counts it."""
+    [(kind, content)] = value.items()
+    if kind == "S":
+        return len(str(content).encode("utf-8"))
+    if kind == "N":
+        digits = str(content).lstrip("-").replace(".", "").lstrip("0") or "0"
+        return len(digits) // 2 + 1 + 1
+    if kind == "B":
+        return len(content)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(value_size({kind[0]: element}) for element in content)
+    if kind == "L":
+        return 3 + sum(1 + value_size(element) for element in content)
+    if kind == "M":
+        return 3 + sum(
+            1 + len(name.encode("utf-8")) + value_size(element) for name, element in content.items()
+        )
+    raise ValueError(f"unknown DynamoDB type {kind}")
+
+
+def item_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
+    return sum(len(name.encode("utf-8")) + value_size(v) for name, v in attributes.items())
+
+
+def _units(size: int, unit: int) -> int:
+    return max(1, math.ceil(size / unit))
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition: str
+    sort: str
+    keys_only: bool
+
+
+@dataclass
+class _Snapshot:
+    attributes: dict[str, Any] | None  # typed JSON, None when absent
+
+    @property
+    def size(self) -> int:
+        return item_size(self.attributes) if self.attributes else 0
+
+
+class CapacityMeter:
+    """Prices the DynamoDB calls made inside :meth:`measuring` (this thread or task)."""
+
+    def __init__(self, table: str, indexes: list[Index], read_item: Any) -> None:
+        self.table = table
+        self.indexes = indexes
+        self._read_item = read_item  # (key typed JSON) -> typed attributes or None
+        self.writes: dict[str, float] = {}
+        self.reads: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._active: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+            "meter_label", default=None
+        )
+
+    @contextmanager
+    def measuring(self, label: str) -> Iterator[None]:
+        token = self._active.set(label)
+        try:
+            yield
+        finally:
+            self._active.reset(token)
+
+    def total(self) -> tuple[float, float]:
+        return sum(self.writes.values()), sum(self.reads.values())
+
+    # -- botocore handlers -----------------------------------------------------------
+    def begin(self, params: Mapping[str, Any], model: Any, context: Any = None, **_: Any) -> None:
+        """``before-parameter-build``: the call's parameters, and its items as they were."""
+        label = self._active.get()
+        if label is None or context is None or _KEY in context:
+            return
+        name = str(model.name)
+        snapshots = (
+            {key: self._snapshot(key) for key in self._keys(name, params)}
+            if name in _WRITES
+            else {}
+        )
+        context[_KEY] = (label, dict(params), snapshots)
+
+    def end(
+        self, http_response: Any, parsed: Any, model: Any, context: Any = None, **_: Any
+    ) -> None:
+        """``after-call`` (registered first: before a fault can hide the answer)."""
+        state = context.get(_KEY) if context else None
+        if state is None:
+            return
+        label, params, snapshots = state
+        fault = context.get("entraide_local.faults")
+        if fault is not None and getattr(fault.fault, "when", "") == "before":
+            return  # refused before reaching DynamoDB: nothing billed
+        name = str(model.name)
+        failed = getattr(http_response, "status_code", 200) >= 300
+        with self._lock:
+            if name in _WRITES:
+                units = self._write_units(name, params, snapshots, failed)
+                self.writes[label] = self.writes.get(label, 0.0) + units
+            elif name in ("GetItem", "Query"):
+                units = self._read_units(name, params, parsed or {})
+                self.reads[label] = self.reads.get(label, 0.0) + units
+
+    def install(self) -> None:
+        """Register the handlers on botocore's built-ins and on what exists already."""
+        import gc
+
+        import botocore.handlers
+        from botocore.client import BaseClient
+        from botocore.session import Session
+
+        botocore.handlers.BUILTIN_HANDLERS.extend(
+            [
+                ("before-parameter-build.dynamodb", self.begin),
+                ("after-call.dynamodb", self.end, botocore.handlers.REGISTER_FIRST),
+            ]
+        )
+        for thing in gc.get_objects():
+            if isinstance(thing, Session):
+                emitter = thing.get_component("event_emitter")
+            elif isinstance(thing, BaseClient):
+                emitter = thing.meta.events
+            else:
+                continue
+            emitter.register("before-parameter-build.dynamodb", self.begin)
+            emitter.register_first("after-call.dynamodb", self.end)
+
+    # -- pricing -----------------------------------------------------------------------
+    def _keys(self, operation: str, params: Mapping[str, Any]) -> list[str]:
+        def key_of(attributes: Mapping[str, Any]) -> str:
+            return json.dumps({"pk": attributes["pk"], "sk": attributes["sk"]}, sort_keys=True)
+
+        if operation == "PutItem":
+            return [key_of(params["Item"])]
+        if operation in ("UpdateItem", "DeleteItem"):
+            return [key_of(params["Key"])]
+        if operation == "TransactWriteItems":
+            keys = []
+            for action in params.get("TransactItems", []):
+                [(kind, body)] = action.items()
+                keys.append(key_of(body["Item"] if kind == "Put" else body["Key"]))
+            return keys
+        requests = params.get("RequestItems", {}).get(self.table, [])
+        return [
+            key_of(r["PutRequest"]["Item"] if "PutRequest" in r else r["DeleteRequest"]["Key"])
+            for r in requests
+        ]
+
+    def _snapshot(self, key: str) -> _Snapshot:
+        return _Snapshot(self._read_item(json.loads(key)))
+
+    def _write_units(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        before: Mapping[str, _Snapshot],
+        failed: bool,
+    ) -> float:
+        factor = 2 if operation == "TransactWriteItems" else 1
+        checks: set[str] = set()
+        if operation == "TransactWriteItems":
+            for action in params.get("TransactItems", []):
+                [(kind, body)] = action.items()
+                if kind == "ConditionCheck":
+                    checked = {"pk": body["Key"]["pk"], "sk": body["Key"]["sk"]}
+                    checks.add(json.dumps(checked, sort_keys=True))
+        units = 0.0
+        for key, old in before.items():
+            new = old if failed or key in checks else self._snapshot(key)
+            units += factor * _units(max(old.size, new.size), WRITE_UNIT)
+            if not failed and key not in checks:
+                units += self._index_units(old.attributes, new.attributes)
+        return units
+
+    def _index_units(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> int:
+        units = 0
+        for index in self.indexes:
+            old_in = old is not None and index.partition in old and index.sort in old
+            new_in = new is not None and index.partition in new and index.sort in new
+            if not (old_in or new_in):
+                continue
+            size = _units(self._index_size(index, new if new_in else old), WRITE_UNIT)
+            if old_in and new_in:
+                assert old is not None
+                assert new is not None
+                keys_moved = any(old[a] != new[a] for a in (index.partition, index.sort))
+                if keys_moved:
+                    units += 2 * size
+                elif not index.keys_only and old != new:
+                    units += size
+            else:
+                units += size
+        return units
+
+    def _index_size(self, index: Index, attributes: dict[str, Any] | None) -> int:
+        attributes = attributes or {}
+        if not index.keys_only:
+            return item_size(attributes)
+        kept = ("pk", "sk", index.partition, index.sort)
+        return item_size({name: attributes[name] for name in kept if name in attributes})
+
+    def _read_units(
+        self, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]
+    ) -> float:
+        strong = bool(params.get("ConsistentRead"))
+        if operation == "GetItem":
+            size = item_size(parsed.get("Item") or {})
+        else:
+            items = parsed.get("Items") or []
+            size = sum(item_size(item) for item in items)
+            returned, scanned = len(items), int(parsed.get("ScannedCount", len(items)) or 0)
+            if returned and scanned > returned:  # filtered out, read all the same
+                size = size * scanned // returned
+        units = _units(size, READ_UNIT)
+        return float(units if strong else units / 2)
