@@ -186,14 +186,20 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
                 return tweets.ChannelTexts(
                     text_rules.mastodon_rule(settings.mastodon_max_characters)
                 )
-            return tweets
+            return tweets.ChannelTexts(text_rules.X_RULE, settings.x_link_kinds())
 
         return texts
 
+    def x_price(kind: str) -> int:
+        """A tweet's price, by whether the link policy puts a URL in its kind."""
+        from entraide.publishing.x_prices import create_price
+
+        return create_price(with_url=kind in settings.x_link_kinds())
+
     limits = {
-        "x": settings.x_quota,
-        "bluesky": settings.bluesky_quota,
-        "mastodon": settings.mastodon_quota,
+        "x": settings.x_limits(),
+        "bluesky": QuotaLimits.parse(settings.bluesky_quota),
+        "mastodon": QuotaLimits.parse(settings.mastodon_quota),
     }
     posts, activations = PostStore(table), ActivationStore(table)
     relays: dict[str, Relay] = {}
@@ -201,7 +207,7 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
         budget_name = "x-posting" if channel == "x" else f"{channel}-posting"
         relays[channel] = Relay(
             DynamoDBRelayStore(table, channel),
-            DynamoDBBudget(table, QuotaLimits.parse(limits[channel]), budget_name),
+            DynamoDBBudget(table, limits[channel], budget_name),
             channel_poster(settings, channel),
             clock=lambda: datetime.now(UTC),
             public_base_url=settings.public_base_url,
@@ -211,6 +217,7 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
             texts=texts_of(channel),
             metric=count_metric,
             lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
+            price=x_price if channel == "x" else lambda kind: 0,  # Bluesky, Mastodon: free
         )
     return Channels(relays)
 

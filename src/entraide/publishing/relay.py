@@ -114,6 +114,10 @@ def _no_metric(name: str, value: float) -> None:
     return None
 
 
+def _free(kind: TweetKind) -> int:
+    return 0
+
+
 def _default_new_id() -> str:
     from entraide.kernel.ids import new_id
 
@@ -156,6 +160,7 @@ class Relay:
         new_id: Callable[[], str] = _default_new_id,
         lease_margin: timedelta = LEASE_MARGIN,
         holder: Callable[[], str] = new_holder,
+        price: Callable[[TweetKind], int] = _free,
     ) -> None:
         self.store = store
         self.budget = budget
@@ -180,6 +185,8 @@ class Relay:
         self.new_id = new_id
         self.lease_margin = lease_margin
         self.new_holder = holder
+        #: What a call of each kind costs, in millidollars (X: :mod:`.x_prices`).
+        self.price = price
 
     # -- public URLs: each names its subject, so that every text is unique to it ---------
     def post_url(self, post_id: str) -> str:
@@ -240,11 +247,11 @@ class Relay:
         if known.text:  # claimed before and free again: the same text, again
             return self._send_post(post, activation, entry, now, lease)
 
-        remaining = self.budget.remaining()
+        remaining = self.budget.remaining(cost=self.price("post"))
         if remaining <= 0:
             # Spent or blocked: say until when, without reading the backlog (a message may
             # come back every 15 minutes for a day).
-            verdict = self.budget.reserve()
+            verdict = self.budget.reserve(cost=self.price("post"))
             if isinstance(verdict, Denied):
                 return self._defer(verdict.retry_at, f"budget spent ({verdict.window})")
             self.budget.release(verdict)  # a unit came free meanwhile: decide as usual
@@ -273,8 +280,11 @@ class Relay:
         )
         self.store.remove_backlog([placeholder])
 
-    def _reserve(self) -> Reservation | Deferred:
-        verdict = self.budget.reserve()  # the budget reads its clock inside the spend
+    def _reserve(self, kind: TweetKind) -> Reservation | Deferred:
+        """One call of ``kind``, priced before it is made (X's money budget; free elsewhere);
+        the budget reads its clock inside the spend."""
+        cost = self.price(kind)
+        verdict = self.budget.reserve(cost=cost, spender=kind)
         if isinstance(verdict, Denied):
             return self._defer(verdict.retry_at, f"budget spent ({verdict.window})")
         return verdict
@@ -324,7 +334,7 @@ class Relay:
             ),
             subject=post.id,
         )
-        reservation = self._reserve()
+        reservation = self._reserve("post")
         if isinstance(reservation, Deferred):
             return reservation
         state, holder = self._claim(
@@ -351,7 +361,7 @@ class Relay:
     def _post_digest(
         self, activation: Activation, trigger: BacklogEntry, now: datetime, lease: datetime
     ) -> RelayOutcome:
-        reservation = self._reserve()
+        reservation = self._reserve("digest")
         if isinstance(reservation, Deferred):
             return reservation
         lane = [
@@ -456,7 +466,7 @@ class Relay:
             held = self._hold_covered(digest_key, [trigger.post_id], now, lease)
             self._give_back(held, now, "its digest was never written", forget=True)
             return self._defer(now, "its digest was never sent")
-        reservation = self._reserve()
+        reservation = self._reserve("digest")
         if isinstance(reservation, Deferred):
             return reservation
         state, holder = self._claim(digest_key, now, lease)
@@ -518,7 +528,7 @@ class Relay:
             ),
             subject=key,
         )
-        reservation = self._reserve()
+        reservation = self._reserve("activation")
         if isinstance(reservation, Deferred):
             return reservation
         state, holder = self._claim(
@@ -644,7 +654,16 @@ class Relay:
         post_ids = tuple(covers if covers is not None else (entry.post_id for entry in entries))
         record_id = tweet_id if known and tweet_id else f"unknown:{subject}"
         self.store.put_tweet(
-            TweetRecord(record_id, final_text, at, kind, post_ids, activation_id, known)
+            TweetRecord(
+                record_id,
+                final_text,
+                at,
+                kind,
+                post_ids,
+                activation_id,
+                known,
+                cost=reservation.cost,
+            )
         )
         for key, holder in held:
             self.store.complete(key, holder, tweet_id)
@@ -652,6 +671,8 @@ class Relay:
         if entries:
             self.store.remove_backlog(entries)
         self.metric("TweetsPosted", 1)
+        if reservation.cost:
+            self.metric("XSpendMillidollars", reservation.cost)
         if kind == "digest":
             self.metric("DigestsPosted", 1)
         self.metric("PostsAnnounced", len(post_ids))

@@ -143,6 +143,8 @@ class TweetRecord:
     id_known: bool = True
     # How many posts it announced; only the first MAX_RECORDED_POST_IDS ids are kept.
     post_count: int = -1
+    # What the call was priced at before it was made (millidollars; X's pay-per-usage).
+    cost: int = 0
 
     def __post_init__(self) -> None:
         if self.post_count < 0:
@@ -359,6 +361,7 @@ def tweet_to_item(record: TweetRecord, channel: str = CHANNEL) -> Item:
         "post_count": record.post_count,
         "activation_id": record.activation_id,
         "id_known": record.id_known,
+        "cost_millidollars": record.cost,
         "gsi2pk": f"{_record_prefix(channel)}{month_of(record.posted_at)}",
         "gsi2sk": f"{posted}#{record.tweet_id}",
     }
@@ -378,6 +381,7 @@ def tweet_from_item(item: Item) -> TweetRecord:
         activation_id=str(item.get("activation_id", "")),
         id_known=bool(item.get("id_known", True)),
         post_count=int(item.get("post_count", len(post_ids))),
+        cost=int(item.get("cost_millidollars", 0)),
     )
 
 

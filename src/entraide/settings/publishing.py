@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, field_validator
 
 from entraide.settings.base import OptionalFolder, Settings
 from entraide.settings.shared import EffectSettings
+
+if TYPE_CHECKING:
+    from entraide.publishing.quota import QuotaLimits
 
 
 class RelaySettings(EffectSettings):
@@ -15,6 +20,12 @@ class RelaySettings(EffectSettings):
     # empty: dry run, tweets written to the outbox and the log, nothing sent to X.
     x_credentials_secret: str = Field(default="", alias="X_CREDENTIALS_SECRET")
     x_quota: str = Field(default="basic", alias="X_QUOTA")
+    # X paid per use: dollars a month (0: none, the tier of X_QUOTA alone), paced, a share
+    # kept for activations (entraide.publishing.x_prices).
+    x_monthly_budget_usd: float = Field(default=0, alias="X_MONTHLY_BUDGET_USD", ge=0)
+    # The kinds of message whose tweet carries its link (post, digest, activation); the
+    # others name their reference and the site in plain text ($0.015 instead of $0.200).
+    x_links: str = Field(default="post,digest,activation", alias="X_LINKS")
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
     relay_queue_url: str = Field(alias="RELAY_QUEUE_URL", min_length=1)
     relay_dead_letter_queue_url: str = Field(alias="RELAY_DLQ_URL", min_length=1)
@@ -49,6 +60,27 @@ class RelaySettings(EffectSettings):
         if X not in parse_channels(value):
             raise ValueError("X is always a channel (a dry run without its credentials).")
         return value
+
+    @field_validator("x_links")
+    @classmethod
+    def _valid_links(cls, value: str) -> str:
+        kinds = {part.strip() for part in value.split(",") if part.strip()}
+        unknown = kinds - {"post", "digest", "activation"}
+        if unknown:
+            raise ValueError(f"Unknown kinds of message in X_LINKS: {sorted(unknown)}.")
+        return value
+
+    def x_limits(self) -> QuotaLimits:
+        """X's tier, with the monthly money budget when one is set."""
+        from entraide.publishing.quota import QuotaLimits
+
+        limits = QuotaLimits.parse(self.x_quota)
+        if self.x_monthly_budget_usd:
+            return limits.model_copy(update={"usd_per_month": self.x_monthly_budget_usd})
+        return limits
+
+    def x_link_kinds(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.x_links.split(",") if part.strip())
 
     @field_validator("bluesky_quota", "mastodon_quota")
     @classmethod
