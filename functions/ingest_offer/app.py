@@ -3,8 +3,8 @@
 A JSON request may carry an ``Idempotency-Key`` header, the form carries a one-time token:
 the same request sent again (a retry after a timeout, a second click) gets the post it
 created and stores nothing (see entraide.intake.posting). The form answers with
-Post/Redirect/Get: 303 to ``GET /offers?jeton=<token>``, the confirmation, which a reload
-shows again without storing anything.
+Post/Redirect/Get: 303 to ``GET /offers/confirmation?jeton=<token>``, the confirmation,
+which a reload shows again without storing anything.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ table = Table(settings.table_name)
 posts = PostStore(table)
 activations = ActivationStore(table)
 app = APIGatewayRestResolver()
-#: Where the form's answer sends the browser (relative: ``/Prod/offers`` → this route).
-CONFIRMATION = "offers?jeton="
+#: Where the form's answer sends the browser (relative to ``…/offers``: the route below).
+CONFIRMATION = "offers/confirmation?jeton="
 
 
 @app.post(
@@ -64,7 +64,9 @@ CONFIRMATION = "offers?jeton="
     },
     responses={
         201: api_doc.json_or_page("enregistrée, en attente de modération", "PostCreated"),
-        303: {"description": "formulaire : vers la confirmation (GET /offers?jeton=…)"},
+        303: {
+            "description": "formulaire : vers la confirmation (GET /offers/confirmation?jeton=…)"
+        },
         400: api_doc.json_or_page("champs à corriger (le formulaire à nouveau)", "ErrorList"),
         409: api_doc.json_or_page("aucune alerte en cours pour ce département", "ErrorList"),
         413: api_doc.json_or_page("trop volumineuse", "ErrorList"),
@@ -112,10 +114,13 @@ def create_post() -> Response[str]:
 
 
 @app.get(
-    "/offers",
+    "/offers/confirmation",
     summary="La confirmation d'une annonce envoyée par le formulaire",
     openapi_extensions=api_doc.query("jeton", required=["jeton"]),
-    responses={200: api_doc.page("la confirmation"), **api_doc.refused_pages(404)},
+    responses={
+        200: api_doc.page("la confirmation"),
+        404: api_doc.json_or_page("confirmation introuvable", "ErrorList"),
+    },
 )
 def confirmation() -> Response[str]:
     """The confirmation the form's answer redirects to (a GET: it changes nothing)."""

@@ -266,10 +266,12 @@ def test_a_form_answers_with_a_redirect_to_a_confirmation_a_reload_shows_again(
     # Then each answer sends the browser to the confirmation, and one post is stored
     assert [a["statusCode"] for a in answers] == [303, 303]
     [location] = answers[0]["multiValueHeaders"]["Location"]
-    assert location == "offers?jeton=tok-" + "x" * 20
+    assert location == "offers/confirmation?jeton=tok-" + "x" * 20
     assert len(posts_of(table)) == 1
     # When the browser follows it, then reloads it
-    confirmation = api_request("GET", "/offers", body=None, content_type=None, accept="text/html")
+    confirmation = api_request(
+        "GET", "/offers/confirmation", body=None, content_type=None, accept="text/html"
+    )
     confirmation["queryStringParameters"] = {"jeton": "tok-" + "x" * 20}
     confirmation["multiValueQueryStringParameters"] = {"jeton": ["tok-" + "x" * 20]}
     pages = [invoke(handler, confirmation)[0] for _ in range(2)]
