@@ -24,9 +24,10 @@ from entraide.intake.post_store import PostStore
 from entraide.intake.posting import submit_post
 from entraide.kernel.errors import DomainError, InvalidInput, PlatformAsleep, PostNotFound
 from entraide.kernel.ids import new_id
+from entraide.kernel.model import Post
 from entraide.kernel.postcodes import PostcodeDirectory
-from entraide.observability import logger, metrics
-from entraide.settings.base import Settings
+from entraide.observability import logger, metrics, redacted_errors
+from entraide.settings.intake import IntakeSettings
 from entraide.web import api_doc, form_page, pages
 from entraide.web.http import (
     SECURITY_HEADERS,
@@ -42,10 +43,11 @@ from entraide.web.requests import (
     read_body,
     request_key,
 )
+from entraide.wiring import pseudonyms
 
-settings = Settings.from_environ(os.environ)
+settings = IntakeSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-posts = PostStore(table)
+posts = PostStore(table, pseudonyms=pseudonyms(settings), retention=settings.retention())
 activations = ActivationStore(table)
 app = APIGatewayRestResolver()
 #: Where the form's answer sends the browser (relative to ``…/offers``: the route below).
@@ -106,11 +108,15 @@ def create_post() -> Response[str]:
         if token:  # Post/Redirect/Get: a reload of the answer stores nothing
             headers = {**SECURITY_HEADERS, "Location": CONFIRMATION + quote(token)}
             return Response(status_code=303, body="", headers=headers)
-        return html_response(201, form_page.render_confirmation_page(post))
+        return html_response(201, confirmation_page(post))
     response = json_response(201, {"id": post.id, "status": post.status.value})
     if intake.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def confirmation_page(post: Post) -> str:
+    return form_page.render_confirmation_page(post, privacy_contact=settings.privacy_contact_email)
 
 
 @app.get(
@@ -129,7 +135,7 @@ def confirmation() -> Response[str]:
     post = posts.get_post(known.post_id) if known else None
     if post is None:
         raise PostNotFound("?")
-    return html_response(200, form_page.render_confirmation_page(post))
+    return html_response(200, confirmation_page(post))
 
 
 def _error_page(error: DomainError) -> str:
@@ -163,5 +169,6 @@ def refuse(error: DomainError) -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

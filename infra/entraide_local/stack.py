@@ -523,8 +523,14 @@ class LocalStack:
     # -- housekeeping --------------------------------------------------------------------------
 
     def _sweep_loop(self) -> None:
+        from .ttl import expire_items
+
         while not self._stopping.wait(_SWEEP_INTERVAL):
             self.sweep_stream_iterators()
+            try:  # DynamoDB's TTL, which moto does not run (entraide_local.ttl)
+                expire_items(self.client("dynamodb"), now=self.clock.now())
+            except Exception as error:  # the next sweep tries again
+                log.warning("TTL sweep failed: %s", type(error).__name__)
             moto_fixes.trim_stream_records(ACCOUNT_ID, self.region)
             if self._runtime is not None:
                 self._runtime.reap_idle(_IDLE_WORKER_SECONDS)
