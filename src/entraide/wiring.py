@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from entraide.adapters.secrets import secret_reader
 
@@ -250,14 +250,16 @@ def retractor(table: Table, channels: Channels) -> Retractor:
     and poster; the deletions' own claims are kept with X's publications."""
     from entraide.intake.post_store import PostStore
     from entraide.publishing.relay_store import DynamoDBRelayStore
-    from entraide.publishing.retraction import RelayedChannel, Retractor, XChannel
+    from entraide.publishing.retraction import Deleter, RelayedChannel, Retractor, XChannel
 
-    relayed = [
-        XChannel(relay.store, relay.poster)
-        if name == "x"
-        else RelayedChannel(relay.store, relay.poster)
-        for name, relay in channels.relays.items()
-    ]
+    relayed: list[RelayedChannel] = []
+    for name, relay in channels.relays.items():
+        # the relay's own poster (one login per network): every poster channel_poster builds
+        # deletes too (TweepyPoster, BlueskyPoster, MastodonPoster, DryRunPoster)
+        poster = cast("Deleter", relay.poster)
+        relayed.append(
+            XChannel(relay.store, poster) if name == "x" else RelayedChannel(relay.store, poster)
+        )
     return Retractor(
         DynamoDBRelayStore(table),
         relayed,

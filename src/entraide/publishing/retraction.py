@@ -210,11 +210,20 @@ class Retractor:
             return Skipped("post unknown")
         if post.status in (PostStatus.PENDING, PostStatus.APPROVED):
             return Skipped(f"post still {post.status.value}")  # not ended: nothing to take down
-        waits = [
-            outcome
-            for channel in self.channels
-            if isinstance(outcome := self._retract(channel, post_id, deadline), Deferred)
-        ]
+        waits: list[Deferred] = []
+        errors: list[Exception] = []
+        for channel in self.channels:
+            # a network down, or refusing, never holds back the others: each is tried,
+            # then the first error decides (the message comes back; what is done is skipped)
+            try:
+                outcome = self._retract(channel, post_id, deadline)
+            except Exception as error:
+                errors.append(error)
+                continue
+            if outcome is not None:
+                waits.append(outcome)
+        if errors:
+            raise errors[0]
         if waits:
             return min(waits, key=lambda wait: wait.until)
         return Skipped("retracted")

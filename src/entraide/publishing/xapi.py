@@ -142,11 +142,7 @@ class XCredentials(BaseModel):
 
 
 class XPoster(Protocol):
-    """What a channel's relay posts with, and its retraction deletes with."""
-
     def post(self, text: str) -> PostedTweet: ...
-
-    def delete(self, message_id: str) -> None: ...
 
 
 def _deleted(response: Any) -> None:
