@@ -47,6 +47,11 @@ from typing import Any, Final, Protocol
 from entraide.adapters.queue import Queue
 from entraide.kernel.model import Post, PostStatus
 from entraide.observability import logger
+from entraide.publishing.channel_errors import (
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.relay_outcomes import (
     Deferred,
     PermanentFailure,
@@ -55,7 +60,6 @@ from entraide.publishing.relay_outcomes import (
     TemporaryFailure,
 )
 from entraide.publishing.relay_store import ClaimStatus, RelayStore
-from entraide.publishing.x_answers import XRateLimited, XRejected, XUnavailable
 
 RETRACTED_EVENT: Final = "post-retracted"
 #: What one ``DELETE /2/tweets/:id`` costs under X's pay-per-use pricing (2026).
@@ -267,14 +271,14 @@ class Retractor:
         now = self.clock()
         try:
             channel.delete(message_id)
-        except XRateLimited as limited:
+        except RateLimited as limited:
             self.store.release(subject, holder, limited.reset_at, "rate limit")
             self.metric("XRateLimited", 1)
             return Deferred(limited.reset_at, f"{channel.name}: rate limit ({limited.scope})")
-        except XUnavailable as down:
+        except Unavailable as down:
             self.store.release(subject, holder, now, "unavailable")
             raise TemporaryFailure(f"{channel.name} unavailable: {down.detail}") from down
-        except XRejected as refused:
+        except Rejected as refused:
             self.store.release(subject, holder, now, f"refused {refused.status}")
             raise PermanentFailure(
                 f"{channel.name} refused the deletion: {refused.status} {refused.detail}",

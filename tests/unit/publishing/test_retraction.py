@@ -17,6 +17,11 @@ import yaml
 
 from entraide.adapters.table import Table
 from entraide.kernel.model import Post, PostStatus
+from entraide.publishing.channel_errors import (
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.relay_memory import MemoryRelayStore
 from entraide.publishing.relay_outcomes import Deferred, PermanentFailure, Skipped, TemporaryFailure
 from entraide.publishing.relay_store import (
@@ -31,7 +36,9 @@ from entraide.publishing.retraction import (
     XChannel,
     retraction_message,
 )
-from entraide.publishing.x_answers import SCOPE_15MIN, XRateLimited, XRejected, XUnavailable
+from entraide.publishing.x_answers import (
+    SCOPE_15MIN,
+)
 from entraide.publishing.xapi import DryRunPoster, TweepyPoster
 from tests.factories import X_CREDENTIALS, make_post
 from tests.paths import FIXTURES
@@ -154,7 +161,7 @@ def test_x_rate_limit_defers_to_its_reset_and_gives_the_claim_back(store: RelayS
     world.tweeted("P1", "1863")
     world.ended("P1", PostStatus.EXPIRED)
     reset = T0 + timedelta(minutes=12)
-    world.x.answers = [XRateLimited(reset, SCOPE_15MIN)]
+    world.x.answers = [RateLimited(reset, SCOPE_15MIN)]
     outcome = world.handle("P1")
     assert isinstance(outcome, Deferred)
     assert outcome.until == reset
@@ -170,7 +177,7 @@ def test_an_outage_lets_sqs_redeliver_and_a_refusal_goes_to_the_dead_letters(
     world = World(store)
     world.tweeted("P1", "1864")
     world.ended("P1")
-    world.x.answers = [XUnavailable("503 Service Unavailable"), XRejected(401, "Unauthorized")]
+    world.x.answers = [Unavailable("503 Service Unavailable"), Rejected(401, "Unauthorized")]
     with pytest.raises(TemporaryFailure):
         world.handle("P1")
     with pytest.raises(PermanentFailure):
@@ -273,7 +280,7 @@ def test_tweepy_counts_a_tweet_already_gone_as_deleted_and_reads_a_rate_limit(
     )
     poster = TweepyPoster(lambda: X_CREDENTIALS, clock=lambda: T0)
     poster.delete("42")  # gone already: done
-    with pytest.raises(XRateLimited) as limited:
+    with pytest.raises(RateLimited) as limited:
         poster.delete("42")
     assert limited.value.reset_at == datetime.fromtimestamp(reset, UTC)
 
