@@ -31,7 +31,9 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.privacy.erasure import Erasure
     from entraide.privacy.my_posts import MyPostsDesk
     from entraide.privacy.pseudonyms import Pseudonyms
+    from entraide.publishing.bluesky import BlueskyPoster
     from entraide.publishing.channels import Channels
+    from entraide.publishing.mastodon import MastodonPoster
     from entraide.publishing.quota import Budget
     from entraide.publishing.retraction import Retractor
     from entraide.publishing.xapi import XCredentials
@@ -157,6 +159,29 @@ def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
     return secret_loader(secret_id, XCredentials.from_secret_string)
 
 
+def bluesky_poster(settings: ChannelAccounts) -> BlueskyPoster:
+    """The Bluesky account's client, its app password read from its secret on first use."""
+    from entraide.publishing import bluesky
+
+    return bluesky.BlueskyPoster(
+        secret_loader(
+            settings.bluesky_credentials_secret, bluesky.BlueskyCredentials.from_secret_string
+        )
+    )
+
+
+def mastodon_poster(settings: ChannelAccounts) -> MastodonPoster:
+    """The Mastodon account's client, its token read from its secret on first use."""
+    from entraide.publishing import mastodon
+
+    return mastodon.MastodonPoster(
+        secret_loader(
+            settings.mastodon_credentials_secret, mastodon.MastodonCredentials.from_secret_string
+        ),
+        max_characters=settings.mastodon_max_characters,
+    )
+
+
 def channel_poster(settings: RelaySettings, channel: str) -> Poster:
     """A channel's poster: the network's client with its secret, else its dry run."""
     outbox = settings.outbox_dir or DRY_RUN_OUTBOX
@@ -165,24 +190,13 @@ def channel_poster(settings: RelaySettings, channel: str) -> Poster:
 
         if not settings.bluesky_credentials_secret:
             return bluesky.dry_run_poster(outbox)
-        return bluesky.BlueskyPoster(
-            secret_loader(
-                settings.bluesky_credentials_secret,
-                bluesky.BlueskyCredentials.from_secret_string,
-            )
-        )
+        return bluesky_poster(settings)
     if channel == "mastodon":
         from entraide.publishing import mastodon
 
         if not settings.mastodon_credentials_secret:
             return mastodon.dry_run_poster(outbox, max_characters=settings.mastodon_max_characters)
-        return mastodon.MastodonPoster(
-            secret_loader(
-                settings.mastodon_credentials_secret,
-                mastodon.MastodonCredentials.from_secret_string,
-            ),
-            max_characters=settings.mastodon_max_characters,
-        )
+        return mastodon_poster(settings)
     from entraide.publishing.xapi import DryRunPoster, TweepyPoster
 
     if settings.x_credentials_secret:
@@ -342,29 +356,13 @@ def snapshot_readers(settings: SnapshotSettings) -> dict[str, AccountReader | No
     readers: dict[str, AccountReader | None] = {}
     for channel in parse_channels(settings.relay_channels):
         if channel == "bluesky" and settings.bluesky_credentials_secret:
-            from entraide.publishing import bluesky
             from entraide.reporting.channel_readers import BlueskyReader
 
-            readers[channel] = BlueskyReader(
-                bluesky.BlueskyPoster(
-                    secret_loader(
-                        settings.bluesky_credentials_secret,
-                        bluesky.BlueskyCredentials.from_secret_string,
-                    )
-                )
-            )
+            readers[channel] = BlueskyReader(bluesky_poster(settings))
         elif channel == "mastodon" and settings.mastodon_credentials_secret:
-            from entraide.publishing import mastodon
             from entraide.reporting.channel_readers import MastodonReader
 
-            readers[channel] = MastodonReader(
-                mastodon.MastodonPoster(
-                    secret_loader(
-                        settings.mastodon_credentials_secret,
-                        mastodon.MastodonCredentials.from_secret_string,
-                    )
-                )
-            )
+            readers[channel] = MastodonReader(mastodon_poster(settings))
         elif channel == "x" and settings.x_credentials_secret:
             from entraide.reporting.x_reader import TweepyReader
 
