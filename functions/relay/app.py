@@ -1,13 +1,19 @@
-"""Relay queue → X: approved posts and activation announcements, once each, within quota;
-and the tweets of posts that ended, deleted.
+"""Relay queue → X, Bluesky, Mastodon: approved posts and activation announcements, once
+each on every enabled channel, each within its budget; and the messages of posts that
+ended, deleted from every channel.
 
 Messages come from the approved-posts and activation-events topics (raw delivery), and
-from the retention function for posts that left the public (``post-retracted``). A
-deferral (budget spent, X's 429, X down, too little time left) re-sends the message with a
-delay and consumes the original: an X outage, however long, burns no receive and sends
-nothing to the dead-letter queue. Only X's permanent refusal goes there at once (an
-operator redrives it: ``entraide dlq redrive relay``), and a message that keeps failing for
-another reason (a fault in the code) after the queue's five receives.
+from the retention function for posts that left the public (``post-retracted``: one
+:class:`~entraide.publishing.retraction.Retractor` over every channel). Each
+enabled channel handles the message on its own (:mod:`entraide.publishing.channels`). A
+channel's deferral (budget spent, a 429, the network down, too little time left) re-sends
+the message *for that channel only* (``"channels": [name]``), with a delay, and the
+original is consumed: an outage of one network, however long, burns no receive, sends
+nothing to the dead-letter queue and holds back no other channel. Only a network's
+permanent refusal goes there at once, for that channel (an operator redrives it:
+``entraide dlq redrive relay``); a fault in the code fails the record, whose next receive
+finds the channels already done skipping it, and goes to the dead-letter queue after the
+queue's five receives.
 """
 
 from __future__ import annotations
@@ -28,41 +34,35 @@ from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
 from entraide.effects.ledger import describe
 from entraide.observability import batch_processor, logger, metrics, redacted_errors
+from entraide.publishing.channels import FOR_CHANNELS, ChannelResult, X
 from entraide.publishing.relay_outcomes import (
     ATTEMPT,
     Deferred,
     PermanentFailure,
-    RelayOutcome,
     TemporaryFailure,
     defer_delay_seconds,
     retry_delay,
 )
 from entraide.publishing.retraction import RETRACTED_EVENT
 from entraide.settings.publishing import RelaySettings
-from entraide.wiring import relay_service, retractor, x_poster
+from entraide.wiring_channels import relay_channels, retractor
 
 settings = RelaySettings.from_environ(os.environ)
 table = Table(settings.table_name)
-poster = x_poster(settings)
-relay = relay_service(settings, table, poster)
-retractions = retractor(table, poster)
+channels = relay_channels(settings, table)
+retractions = retractor(table, channels)
+#: X's relay (always enabled: a dry run without credentials).
+relay = channels.relays[X]
 relay_queue = Queue(settings.relay_queue_url)
 dead_letters = Queue(settings.relay_dead_letter_queue_url)
 processor = batch_processor(EventType.SQS)
-#: A record is started only with this much time left (see RelaySettings); with less, the
-#: message is sent again at once, for the next invocation.
+#: A record, and each channel within it, is started only with this much time left (see
+#: RelaySettings: one call to a network may take its poster's whole timeout); with less,
+#: the message is sent again at once, for what is left.
 RECORD_TIME = timedelta(seconds=settings.relay_record_seconds)
-
-
-def handle(message: dict[str, Any], deadline: datetime) -> RelayOutcome:
-    event = message.get("event", "")
-    if event == "post-approved":
-        return relay.handle_approved(message, deadline=deadline)
-    if event.startswith("activation-"):
-        return relay.handle_activation_event(message, deadline=deadline)
-    if event == RETRACTED_EVENT:
-        return retractions.handle(message, deadline=deadline)
-    raise PermanentFailure(f"Unknown relay message event {event!r}.")
+#: The name a retraction's outcome goes by: it is every channel's at once (each (post,
+#: channel) deletion is its own claim, so a message sent again redoes none that is done).
+RETRACTION = "retraction"
 
 
 def aws_trouble(error: Exception) -> bool:
@@ -73,7 +73,7 @@ def aws_trouble(error: Exception) -> bool:
 
 
 def requeue(message: dict[str, Any], until: datetime, reason: str, *, attempt: int) -> None:
-    """Send the message again, due at ``until``, then consume this one."""
+    """Send the message again, due at ``until`` (the original is consumed)."""
     now = datetime.now(UTC)
     delay = defer_delay_seconds(until, now)
     relay_queue.send(
@@ -81,33 +81,35 @@ def requeue(message: dict[str, Any], until: datetime, reason: str, *, attempt: i
     )
     metrics.add_metric(name="RelayDeferred", unit=MetricUnit.Count, value=1)
     logger.info(
-        "Relay deferred", extra={"until": until.isoformat(), "delay": delay, "reason": reason}
+        "Relay deferred",
+        extra={
+            "until": until.isoformat(),
+            "delay": delay,
+            "reason": reason,
+            "channels": message.get(FOR_CHANNELS),
+        },
     )
 
 
-def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    message: dict[str, Any] = json.loads(record.body)
-    event = message.get("event", "")
-    attempt = int(message.get(ATTEMPT, 0) or 0)
-    remaining = timedelta(milliseconds=lambda_context.get_remaining_time_in_millis())
-    now = datetime.now(UTC)
-    if remaining < RECORD_TIME:  # not enough time for X: the next invocation takes it
-        requeue(message, now, "too little time left", attempt=attempt)
-        return
-    try:
-        outcome = handle(message, now + remaining)
-    except PermanentFailure as failure:
-        logger.error("Relay refused permanently", extra={"event": event, "error": str(failure)})
+def settle(message: dict[str, Any], result: ChannelResult, now: datetime, attempt: int) -> None:
+    """What one channel's outcome asks of the queues: nothing, the message again later for
+    this channel, or the dead-letter queue for this channel."""
+    mine = message if result.channel == RETRACTION else {**message, FOR_CHANNELS: [result.channel]}
+    outcome, error = result.outcome, result.error
+    if isinstance(error, PermanentFailure):
+        logger.error(
+            "Relay refused permanently",
+            extra={"event": message.get("event"), "channel": result.channel, "error": str(error)},
+        )
         metrics.add_metric(name="RelayDeadLettered", unit=MetricUnit.Count, value=1)
-        dead_letters.send(record.body, attributes={"reason": str(failure)[:256]})
+        dead_letters.send(
+            json.dumps(mine, ensure_ascii=False), attributes={"reason": str(error)[:256]}
+        )
         return
-    except Exception as error:
-        # X down, or an AWS call that failed or whose answer was lost: come back later,
-        # with a growing wait, instead of burning the queue's receives (five, then the
-        # dead-letter queue). Every step is a claim or a conditional write that a retry
-        # recognises, so coming back is safe.
-        if not isinstance(error, TemporaryFailure) and not aws_trouble(error):
-            raise  # a fault in the code: the queue's retries, then the dead-letter queue
+    if error is not None:
+        # The network down, or an AWS call that failed or whose answer was lost: come back
+        # later, with a growing wait, instead of burning the queue's receives. Every step
+        # is a claim or a conditional write that a retry recognises, so coming back is safe.
         jitter = random.random()  # noqa: S311 - spreading retries, no secret
         wait = retry_delay(
             attempt,
@@ -115,12 +117,56 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
             jitter=jitter,
             cap=settings.relay_retry_cap_seconds,
         )
-        outcome = Deferred(now + wait, describe(error))
-        attempt += 1
+        requeue(mine, now + wait, f"{result.channel}: {describe(error)}", attempt=attempt + 1)
+        return
     if isinstance(outcome, Deferred):
-        requeue(message, outcome.until, outcome.reason, attempt=attempt)
-    else:
-        logger.info("Relay done", extra={"event": event, "outcome": type(outcome).__name__})
+        requeue(mine, outcome.until, f"{result.channel}: {outcome.reason}", attempt=attempt)
+        return
+    logger.info(
+        "Relay done",
+        extra={
+            "event": message.get("event"),
+            "channel": result.channel,
+            "outcome": type(outcome).__name__,
+        },
+    )
+
+
+def outcomes(message: dict[str, Any], deadline: datetime) -> list[ChannelResult]:
+    """Each channel's outcome for an announcement; the retraction's for a post that ended."""
+    if message.get("event") != RETRACTED_EVENT:
+        return channels.handle(
+            message, deadline=deadline, clock=lambda: datetime.now(UTC), min_time=RECORD_TIME
+        )
+    try:
+        return [ChannelResult(RETRACTION, outcome=retractions.handle(message, deadline=deadline))]
+    except Exception as error:
+        return [ChannelResult(RETRACTION, error=error)]
+
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    message: dict[str, Any] = json.loads(record.body)
+    attempt = int(message.get(ATTEMPT, 0) or 0)
+    remaining = timedelta(milliseconds=lambda_context.get_remaining_time_in_millis())
+    now = datetime.now(UTC)
+    if remaining < RECORD_TIME:  # not enough time for a network: the next invocation takes it
+        requeue(message, now, "too little time left", attempt=attempt)
+        return
+    deadline = now + remaining
+    results = outcomes(message, deadline)
+    faults = [
+        result.error
+        for result in results
+        if result.error is not None
+        and not isinstance(result.error, PermanentFailure | TemporaryFailure)
+        and not aws_trouble(result.error)
+    ]
+    if faults:
+        # A fault in the code: the queue's retries, then the dead-letter queue. The channels
+        # that are done skip the message when it comes back.
+        raise faults[0]
+    for result in results:
+        settle(message, result, now, attempt)
 
 
 @logger.inject_lambda_context(clear_state=True)

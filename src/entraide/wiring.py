@@ -31,13 +31,9 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.privacy.erasure import Erasure
     from entraide.privacy.my_posts import MyPostsDesk
     from entraide.privacy.pseudonyms import Pseudonyms
-    from entraide.publishing.relay import Relay
-    from entraide.publishing.retraction import Retractor
-    from entraide.publishing.xapi import DryRunPoster, TweepyPoster, XCredentials
-    from entraide.reporting.snapshots import XReader
+    from entraide.publishing.xapi import XCredentials
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
-    from entraide.settings.publishing import RelaySettings, SnapshotSettings
     from entraide.settings.shared import (
         EffectSettings,
         LinkSettings,
@@ -138,65 +134,21 @@ def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
 DRY_RUN_OUTBOX = Path("/tmp/outbox")  # noqa: S108 - Lambda's only writable folder
 
 
-def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
-    """Loads the X user-context keys from Secrets Manager (cached five minutes)."""
-    from entraide.publishing.xapi import XCredentials
-
+def secret_loader[T](secret_id: str, parse: Callable[[str], T]) -> Callable[[], T]:
+    """Loads a network's credentials from Secrets Manager (cached five minutes)."""
     read = secret_reader()
 
-    def load() -> XCredentials:
-        return XCredentials.from_secret_string(read(secret_id))
+    def load() -> T:
+        return parse(read(secret_id))
 
     return load
 
 
-def x_poster(settings: RelaySettings) -> TweepyPoster | DryRunPoster:
-    """X with the account's credentials, or the dry run without them."""
-    from entraide.publishing.xapi import DryRunPoster, TweepyPoster
+def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
+    """Loads the X user-context keys from Secrets Manager (cached five minutes)."""
+    from entraide.publishing.xapi import XCredentials
 
-    if settings.x_credentials_secret:
-        return TweepyPoster(x_credentials(settings.x_credentials_secret))
-    return DryRunPoster(settings.outbox_dir or DRY_RUN_OUTBOX)
-
-
-def relay_service(
-    settings: RelaySettings, table: Table, poster: TweepyPoster | DryRunPoster
-) -> Relay:
-    from entraide.activation.activation_store import ActivationStore
-    from entraide.intake.post_store import PostStore
-    from entraide.publishing.quota import QuotaLimits
-    from entraide.publishing.quota_store import DynamoDBBudget
-    from entraide.publishing.relay import Relay
-    from entraide.publishing.relay_store import DynamoDBRelayStore
-
-    return Relay(
-        DynamoDBRelayStore(table),
-        DynamoDBBudget(table, QuotaLimits.parse(settings.x_quota)),
-        poster,
-        clock=lambda: datetime.now(UTC),
-        public_base_url=settings.public_base_url,
-        load_post=PostStore(table).get_post,
-        load_activation=ActivationStore(table).get_activation,
-        digest_threshold=settings.digest_threshold,
-        metric=count_metric,
-        lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
-    )
-
-
-def retractor(table: Table, poster: TweepyPoster | DryRunPoster) -> Retractor:
-    """Takes ended posts down from every channel: X today (the same poster as the relay)."""
-    from entraide.intake.post_store import PostStore
-    from entraide.publishing.relay_store import DynamoDBRelayStore
-    from entraide.publishing.retraction import Retractor, XChannel
-
-    store = DynamoDBRelayStore(table)
-    return Retractor(
-        store,
-        [XChannel(store, poster)],
-        clock=lambda: datetime.now(UTC),
-        load_post=PostStore(table).get_post,
-        metric=count_metric,
-    )
+    return secret_loader(secret_id, XCredentials.from_secret_string)
 
 
 def contact_links(settings: MatchSettings) -> ContactLinks:
@@ -256,15 +208,6 @@ def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
         links=links,
         ledger=effect_ledger(settings, table),
     )
-
-
-def x_reader(settings: SnapshotSettings) -> XReader | None:
-    """The X reader of the daily snapshot, or None without credentials (nothing recorded)."""
-    if not settings.x_credentials_secret:
-        return None
-    from entraide.reporting.x_reader import TweepyReader
-
-    return TweepyReader(x_credentials(settings.x_credentials_secret))
 
 
 def erasure(

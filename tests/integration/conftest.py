@@ -137,8 +137,12 @@ class RunningStack:
 
     def tweets(self) -> list[dict[str, Any]]:
         """What the relay tweeted (dry run: var/outbox/tweets.jsonl)."""
+        return self.published("tweets")
+
+    def published(self, outbox: str) -> list[dict[str, Any]]:
+        """What the relay posted on a channel (dry run: var/outbox/<outbox>.jsonl)."""
         self.stack.drain(timeout=15)
-        path = self.outbox / "tweets.jsonl"
+        path = self.outbox / f"{outbox}.jsonl"
         lines = path.read_text("utf-8").splitlines() if path.exists() else []
         return [json.loads(line) for line in lines]
 

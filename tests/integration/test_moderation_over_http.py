@@ -134,6 +134,15 @@ def test_approval_loop_from_post_to_the_relay_queue(local_stack: RunningStack) -
     assert "#InondationsAude" in tweets[0]["text"]
     assert "<script>" in tweets[0]["text"]  # a tweet is plain text: nothing to escape
     assert "sinistre@example.org" not in tweets[0]["text"]
+    # and once on Bluesky and on Mastodon, each in its own form (dry runs)
+    [skeet] = [
+        s for s in local_stack.published("bluesky") if f"/posts/{post_id}" in s["record"]["text"]
+    ]
+    assert skeet["record"]["langs"] == ["fr"]
+    assert any(f["features"][0]["$type"].endswith("#link") for f in skeet["record"]["facets"])
+    [toot] = [t for t in local_stack.published("mastodon") if f"/posts/{post_id}" in t["status"]]
+    assert (toot["visibility"], toot["language"]) == ("public", "fr")
+    assert "sinistre@example.org" not in skeet["record"]["text"] + toot["status"]
     # and the poster is told, with a withdrawal link
     [notice] = [m for m in mails_about(local_stack, post_id) if "publiée" in str(m["Subject"])]
     assert "/withdraw?token=" in body(notice, "plain")

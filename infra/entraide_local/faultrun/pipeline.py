@@ -81,6 +81,8 @@ COMPRESSED = {
     # every post tweeted alone: a budget that never binds, no digest
     "X_QUOTA": "per_24h=1000000",
     "RELAY_DIGEST_THRESHOLD": "1000000",
+    # X alone: Bluesky and Mastodon run the same relay on their own claims
+    "RELAY_CHANNELS": "x",
     "OUTBOX_DIR": "",
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     "POWERTOOLS_METRICS_DISABLED": "true",

@@ -24,19 +24,27 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from entraide.adapters.table import ConditionFailed, Item, Put, Table, Update
 from entraide.kernel.times import iso, parse_iso, utcnow
 from entraide.publishing.quota import (
+    MONEY,
     TTL_MARGIN,
     Counts,
     Denied,
+    Money,
     QuotaLimits,
     Reservation,
+    blocks,
     evaluate,
+    increments,
+    is_stale,
     units_left,
 )
+
+if TYPE_CHECKING:
+    from entraide.publishing.x_prices import Spender
 
 BUDGET = "BUDGET"
 QUOTA_PREFIX = "QUOTA#"
@@ -73,6 +81,7 @@ class DynamoDBBudget:
         self.table = table
         self._limits = limits
         self._windows = limits.windows()
+        self._money = Money.of(limits)
         self.name = name
         self.key: Item = {"pk": f"{QUOTA_PREFIX}{name}", "sk": BUDGET}
         self.clock = clock
@@ -90,64 +99,90 @@ class DynamoDBBudget:
         version = int(item["version"]) if "version" in item else None
         return _counts(item.get("counts") or {}), blocked, version
 
-    def remaining(self, now: datetime | None = None) -> int:
+    def remaining(self, now: datetime | None = None, *, cost: int = 0) -> int:
         counts, blocked, _ = self._read(now or self.clock())
-        return units_left(self._windows, counts, blocked, now or self.clock())
+        return units_left(
+            self._windows, counts, blocked, now or self.clock(), money=self._money, cost=cost
+        )
+
+    def spent(self, now: datetime | None = None) -> int:
+        """Millidollars spent this month (0 without a money budget)."""
+        at = now or self.clock()
+        counts, _, _ = self._read(at)
+        return self._money.spent(counts, at) if self._money else 0
 
     # -- spending ----------------------------------------------------------------------
-    def reserve(self, now: datetime | None = None) -> Reservation | Denied:
-        """Spend one unit in every window or in none; ``now`` only for tests: the budget
-        reads its clock at each attempt, inside the spend."""
-        by_name = {window.name: window for window in self._windows}
+    def reserve(
+        self, now: datetime | None = None, *, cost: int = 0, spender: Spender = "post"
+    ) -> Reservation | Denied:
+        """Spend one unit in every window or in none (and ``cost`` millidollars of a money
+        budget); ``now`` only for tests: the budget reads its clock at each attempt, inside
+        the spend."""
+        by_name = {window.name: window for window in self._limits.all_windows()}
         for attempt in range(self.max_attempts):
             at = now or self.clock()
             counts, blocked, version = self._read(at)
-            verdict = evaluate(self._windows, counts, blocked, at)
+            verdict = evaluate(
+                self._limits.windows_of(spender),
+                counts,
+                blocked,
+                at,
+                money=self._money,
+                cost=cost,
+                spender=spender,
+            )
             if isinstance(verdict, Denied):
                 return verdict
             if not verdict:
                 return Reservation(at, ())
             buckets = tuple((name, start) for name, (start, _) in verdict.items())
+            reservation = Reservation(at, buckets, cost if self._money else 0)
             stale = [
-                (name, start)
-                for (name, start) in counts
-                if name not in by_name or by_name[name].frees_at(start) <= at
+                (name, start) for (name, start) in counts if is_stale(name, start, by_name, at)
             ]
-            expires = max(by_name[name].expires_at(start) for name, start in buckets)
+            expires = max(
+                int((start + timedelta(days=32) + TTL_MARGIN).timestamp())
+                if name == MONEY
+                else by_name[name].expires_at(start)
+                for name, start in buckets
+            )
             try:
-                self._spend(buckets, stale, version, at, expires)
+                self._spend(reservation, stale, version, at, expires, blocks(spender))
             except ConditionFailed:
                 # Another relay spent or blocked meanwhile: read again (and the clock).
                 time.sleep(0.01 * attempt)
                 continue
-            return Reservation(at, buckets)
+            return reservation
         return Denied((now or self.clock()) + timedelta(seconds=5), "contention")
 
     def _spend(
         self,
-        buckets: tuple[tuple[str, datetime], ...],
+        reservation: Reservation,
         stale: list[tuple[str, datetime]],
         version: int | None,
         at: datetime,
         expires: int,
+        honour_block: bool = True,
     ) -> None:
+        added = increments(reservation)
         if version is None:  # the first unit ever: the item is written whole
             item: Item = {
                 **self.key,
                 "entity": "quota",
-                "counts": {_bucket(name, start): 1 for name, start in buckets},
+                "counts": {_bucket(name, start): amount for (name, start), amount in added.items()},
                 "version": 1,
                 "expires_at": expires,
             }
             self.table.write(Put(item=item, condition="attribute_not_exists(pk)"))
             return
         names: dict[str, str] = {"#counts": "counts", "#version": "version"}
-        values: Item = {":one": 1, ":zero": 0, ":v": version, ":next": version + 1}
+        values: Item = {":zero": 0, ":v": version, ":next": version + 1}
         sets = ["#version = :next", "expires_at = :expires"]
         values[":expires"] = expires
-        for slot, (name, start) in enumerate(buckets):
+        for slot, ((name, start), amount) in enumerate(added.items()):
             names[f"#b{slot}"] = _bucket(name, start)
-            sets.append(f"#counts.#b{slot} = if_not_exists(#counts.#b{slot}, :zero) + :one")
+            values[f":a{slot}"] = amount
+            sets.append(f"#counts.#b{slot} = if_not_exists(#counts.#b{slot}, :zero) + :a{slot}")
         removes = []
         for slot, (name, start) in enumerate(stale):
             names[f"#s{slot}"] = _bucket(name, start)
@@ -155,13 +190,16 @@ class DynamoDBBudget:
         expression = "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        values[":now"] = math.floor(at.timestamp())
+        if honour_block:  # a value the condition does not use is refused by DynamoDB
+            values[":now"] = math.floor(at.timestamp())
         self.table.write(
             Update(
                 key=self.key,
                 expression=expression,
                 condition="#version = :v AND (attribute_not_exists(until_epoch) "
-                "OR until_epoch <= :now)",
+                "OR until_epoch <= :now)"
+                if honour_block
+                else "#version = :v",
                 names=names,
                 values=values,
             )
@@ -170,16 +208,16 @@ class DynamoDBBudget:
     def release(self, reservation: Reservation) -> None:
         """Give a unit back (X did not post): a release only makes others' checks stricter,
         so it needs no version."""
-        for name, start in reservation.buckets:
-            # nothing to give back when the count is already 0 (or the bucket gone)
+        for (name, start), amount in increments(reservation).items():
+            # nothing to give back when the count is already that low (or the bucket gone)
             with contextlib.suppress(ConditionFailed):
                 self.table.write(
                     Update(
                         key=self.key,
-                        expression="SET #counts.#b = #counts.#b - :one",
-                        condition="#counts.#b > :zero",
+                        expression="SET #counts.#b = #counts.#b - :amount",
+                        condition="#counts.#b >= :amount",
                         names={"#counts": "counts", "#b": _bucket(name, start)},
-                        values={":one": 1, ":zero": 0},
+                        values={":amount": amount},
                     )
                 )
 

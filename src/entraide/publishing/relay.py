@@ -70,9 +70,6 @@ from entraide.publishing.relay_store import (
     RelayStore,
     TweetKind,
     TweetRecord,
-    activation_publication,
-    digest_publication,
-    post_publication,
 )
 
 if TYPE_CHECKING:
@@ -117,6 +114,10 @@ def _no_metric(name: str, value: float) -> None:
     return None
 
 
+def _free(kind: TweetKind) -> int:
+    return 0
+
+
 def _default_new_id() -> str:
     from entraide.kernel.ids import new_id
 
@@ -159,6 +160,7 @@ class Relay:
         new_id: Callable[[], str] = _default_new_id,
         lease_margin: timedelta = LEASE_MARGIN,
         holder: Callable[[], str] = new_holder,
+        price: Callable[[TweetKind], int] = _free,
     ) -> None:
         self.store = store
         self.budget = budget
@@ -183,6 +185,8 @@ class Relay:
         self.new_id = new_id
         self.lease_margin = lease_margin
         self.new_holder = holder
+        #: What a call of each kind costs, in millidollars (X: :mod:`.x_prices`).
+        self.price = price
 
     # -- public URLs: each names its subject, so that every text is unique to it ---------
     def post_url(self, post_id: str) -> str:
@@ -214,7 +218,7 @@ class Relay:
             raise PermanentFailure("Approved-post message without a post_id.")
         now = self.clock()
         lease = self._lease(deadline, now)
-        known = self.store.publication(post_publication(post_id), now)
+        known = self.store.publication(self.store.post_key(post_id), now)
         if known.status is ClaimStatus.DONE:
             self._forget(message, post_id)
             return Skipped("already announced")
@@ -243,11 +247,11 @@ class Relay:
         if known.text:  # claimed before and free again: the same text, again
             return self._send_post(post, activation, entry, now, lease)
 
-        remaining = self.budget.remaining()
+        remaining = self.budget.remaining(cost=self.price("post"))
         if remaining <= 0:
             # Spent or blocked: say until when, without reading the backlog (a message may
             # come back every 15 minutes for a day).
-            verdict = self.budget.reserve()
+            verdict = self.budget.reserve(cost=self.price("post"))
             if isinstance(verdict, Denied):
                 return self._defer(verdict.retry_at, f"budget spent ({verdict.window})")
             self.budget.release(verdict)  # a unit came free meanwhile: decide as usual
@@ -276,8 +280,11 @@ class Relay:
         )
         self.store.remove_backlog([placeholder])
 
-    def _reserve(self) -> Reservation | Deferred:
-        verdict = self.budget.reserve()  # the budget reads its clock inside the spend
+    def _reserve(self, kind: TweetKind) -> Reservation | Deferred:
+        """One call of ``kind``, priced before it is made (X's money budget; free elsewhere);
+        the budget reads its clock inside the spend."""
+        cost = self.price(kind)
+        verdict = self.budget.reserve(cost=cost, spender=kind)
         if isinstance(verdict, Denied):
             return self._defer(verdict.retry_at, f"budget spent ({verdict.window})")
         return verdict
@@ -320,14 +327,14 @@ class Relay:
         now: datetime,
         lease: datetime,
     ) -> RelayOutcome:
-        key = post_publication(post.id)
+        key = self.store.post_key(post.id)
         text = self._compose(
             lambda: self._texts().post_tweet(
                 post, activation=activation, public_url=self.post_url(post.id)
             ),
             subject=post.id,
         )
-        reservation = self._reserve()
+        reservation = self._reserve("post")
         if isinstance(reservation, Deferred):
             return reservation
         state, holder = self._claim(
@@ -354,7 +361,7 @@ class Relay:
     def _post_digest(
         self, activation: Activation, trigger: BacklogEntry, now: datetime, lease: datetime
     ) -> RelayOutcome:
-        reservation = self._reserve()
+        reservation = self._reserve("digest")
         if isinstance(reservation, Deferred):
             return reservation
         lane = [
@@ -363,14 +370,14 @@ class Relay:
             if entry.departement == trigger.departement
         ]
         digest_id = f"{activation.id}:{trigger.departement}:{self.new_id()}"
-        digest_key = digest_publication(digest_id)
+        digest_key = self.store.digest_key(digest_id)
         # Each post the digest covers points to it (held by the digest itself): whoever
         # finds one later finishes this digest, never tweets the post alone as well.
         covered: list[BacklogEntry] = []
         trigger_outcome: RelayOutcome = Skipped("covered")
         for entry in lane:
             state, _ = self._claim(
-                post_publication(entry.post_id),
+                self.store.post_key(entry.post_id),
                 now,
                 lease,
                 holder=digest_key,
@@ -387,7 +394,7 @@ class Relay:
         if not covered:
             self.budget.release(reservation)
             return trigger_outcome
-        held = [(post_publication(entry.post_id), digest_key) for entry in covered]
+        held = [(self.store.post_key(entry.post_id), digest_key) for entry in covered]
         if len(covered) == 1:
             only = covered[0]
             post = self.load_post(only.post_id)
@@ -459,7 +466,7 @@ class Relay:
             held = self._hold_covered(digest_key, [trigger.post_id], now, lease)
             self._give_back(held, now, "its digest was never written", forget=True)
             return self._defer(now, "its digest was never sent")
-        reservation = self._reserve()
+        reservation = self._reserve("digest")
         if isinstance(reservation, Deferred):
             return reservation
         state, holder = self._claim(digest_key, now, lease)
@@ -485,7 +492,7 @@ class Relay:
         released when X failed is the digest's again, never another's)."""
         held: list[Held] = []
         for post_id in covers:
-            key = post_publication(post_id)
+            key = self.store.post_key(post_id)
             state, _ = self._claim(key, now, lease, holder=digest_key)
             if state.status is ClaimStatus.NEW or (
                 state.status is ClaimStatus.BUSY and state.holder == digest_key
@@ -505,7 +512,7 @@ class Relay:
         ):
             raise PermanentFailure(f"Not an activation event: {event!r}.")
         opened = event == "activation-opened"
-        key = activation_publication(activation_id, opened)
+        key = self.store.activation_key(activation_id, opened)
         now = self.clock()
         known = self.store.publication(key, now)
         if known.status is ClaimStatus.DONE:
@@ -521,7 +528,7 @@ class Relay:
             ),
             subject=key,
         )
-        reservation = self._reserve()
+        reservation = self._reserve("activation")
         if isinstance(reservation, Deferred):
             return reservation
         state, holder = self._claim(
@@ -596,12 +603,17 @@ class Relay:
         reservation: Reservation,
         covers: Sequence[str] | None = None,
     ) -> Done | Deferred:
-        from entraide.publishing.x_answers import XDuplicate, XRateLimited, XRejected, XUnavailable
+        from entraide.publishing.channel_errors import (
+            DuplicateText,
+            RateLimited,
+            Rejected,
+            Unavailable,
+        )
 
         subject = held[0][0]
         try:
             posted = self.poster.post(text)
-        except XRateLimited as exc:
+        except RateLimited as exc:
             now = self.clock()
             until = max(exc.reset_at, now + timedelta(seconds=1))
             self.budget.release(reservation)
@@ -616,7 +628,7 @@ class Relay:
             )
             self.metric("XRateLimited", 1)
             return Deferred(until, f"X rate limit ({exc.scope})")
-        except XUnavailable as exc:
+        except Unavailable as exc:
             self.budget.release(reservation)
             # a timeout may have posted: then the same text must go again (X refuses it)
             self._give_back(
@@ -625,12 +637,12 @@ class Relay:
             logger.warning("Relay: X unavailable for %s: %s", subject, exc.detail)
             self.metric("XUnavailable", 1)
             raise TemporaryFailure(f"X unavailable: {exc.detail}") from exc
-        except XDuplicate:
+        except DuplicateText:
             # X already has this text: an earlier attempt posted it (a timeout, a crash).
             tweet_id, known, final_text = None, False, text
             logger.info("Relay: X says %s was already posted; counted as posted.", subject)
             self.metric("XDuplicate", 1)
-        except XRejected as exc:
+        except Rejected as exc:
             self._give_back(held, self.clock(), f"X refused: {exc.status}", forget=True)
             logger.error(
                 "Relay: X refused the tweet for %s (%s %s); message goes to the DLQ.",
@@ -647,7 +659,16 @@ class Relay:
         post_ids = tuple(covers if covers is not None else (entry.post_id for entry in entries))
         record_id = tweet_id if known and tweet_id else f"unknown:{subject}"
         self.store.put_tweet(
-            TweetRecord(record_id, final_text, at, kind, post_ids, activation_id, known)
+            TweetRecord(
+                record_id,
+                final_text,
+                at,
+                kind,
+                post_ids,
+                activation_id,
+                known,
+                cost=reservation.cost,
+            )
         )
         for key, holder in held:
             self.store.complete(key, holder, tweet_id)
@@ -655,6 +676,8 @@ class Relay:
         if entries:
             self.store.remove_backlog(entries)
         self.metric("TweetsPosted", 1)
+        if reservation.cost:
+            self.metric("XSpendMillidollars", reservation.cost)
         if kind == "digest":
             self.metric("DigestsPosted", 1)
         self.metric("PostsAnnounced", len(post_ids))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from entraide.effects.memory import MemoryLedgerStore
 from entraide.kernel.times import month_of
 from entraide.publishing.relay_store import (
+    CHANNEL,
     Announcement,
     BacklogEntry,
     RelayStore,
@@ -28,6 +29,7 @@ class MemoryRelayStore(RelayStore):
     """The same semantics in dicts: for tests, the bench and a single process."""
 
     ledger: MemoryLedgerStore = field(default_factory=MemoryLedgerStore)
+    channel: str = CHANNEL
     announced: dict[str, Announcement] = field(default_factory=dict)
     tweets: dict[str, TweetRecord] = field(default_factory=dict)
     _backlog: dict[str, dict[str, BacklogEntry]] = field(default_factory=dict)

@@ -45,7 +45,9 @@ from entraide.kernel.times import epoch, iso, month_of, months_between, parse_is
 
 TweetKind = Literal["post", "digest", "activation"]
 
-#: The effect of a publication on X (Bluesky and Mastodon: effects of their own).
+#: The effect of a publication on X; Bluesky's and Mastodon's are named after them, on
+#: subjects of their own (``publish:bluesky:post:<id>``), so that one channel's claim, lease
+#: or failure never touches another's.
 CHANNEL = "x"
 #: The function whose subjects publications are.
 RELAY = "relay"
@@ -58,19 +60,27 @@ BACKLOG_TTL = timedelta(days=30)
 MAX_RECORDED_POST_IDS = 5_000
 BACKLOG_PREFIX = "BACKLOG#"
 TWEET_PREFIX = "TWEET#"
+#: What Bluesky and Mastodon published: ``PUBLISHED#<channel>#<id>`` (X's stay ``TWEET#``).
+PUBLISHED_PREFIX = "PUBLISHED#"
 DUPLICATE = "duplicate"
 
 
-def post_publication(post_id: str) -> str:
-    return f"publish:post:{post_id}"
+def _publish(channel: str) -> str:
+    """``publish:`` for X (the first channel, whose keys stay as they were), else
+    ``publish:<channel>:``: each channel's publication of a subject is its own claim."""
+    return "publish:" if channel == CHANNEL else f"publish:{channel}:"
 
 
-def digest_publication(digest_id: str) -> str:
-    return f"publish:digest:{digest_id}"
+def post_publication(post_id: str, channel: str = CHANNEL) -> str:
+    return f"{_publish(channel)}post:{post_id}"
 
 
-def activation_publication(activation_id: str, opened: bool) -> str:
-    return f"publish:activation:{activation_id}:{'opened' if opened else 'closed'}"
+def digest_publication(digest_id: str, channel: str = CHANNEL) -> str:
+    return f"{_publish(channel)}digest:{digest_id}"
+
+
+def activation_publication(activation_id: str, opened: bool, channel: str = CHANNEL) -> str:
+    return f"{_publish(channel)}activation:{activation_id}:{'opened' if opened else 'closed'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +143,8 @@ class TweetRecord:
     id_known: bool = True
     # How many posts it announced; only the first MAX_RECORDED_POST_IDS ids are kept.
     post_count: int = -1
+    # What the call was priced at before it was made (millidollars; X's pay-per-usage).
+    cost: int = 0
 
     def __post_init__(self) -> None:
         if self.post_count < 0:
@@ -161,6 +173,17 @@ class RelayStore(ABC):
     """
 
     ledger: LedgerStore
+    #: The channel whose publications, backlog and records this store keeps.
+    channel: str = CHANNEL
+
+    def post_key(self, post_id: str) -> str:
+        return post_publication(post_id, self.channel)
+
+    def digest_key(self, digest_id: str) -> str:
+        return digest_publication(digest_id, self.channel)
+
+    def activation_key(self, activation_id: str, opened: bool) -> str:
+        return activation_publication(activation_id, opened, self.channel)
 
     @abstractmethod
     def add_backlog(self, entry: BacklogEntry) -> BacklogEntry:
@@ -194,7 +217,7 @@ class RelayStore(ABC):
         record = self.ledger.get(key)
         if record is None:
             return ClaimState(ClaimStatus.FREE)
-        entry = record.entry(CHANNEL)
+        entry = record.entry(self.channel)
         if not entry.open:
             return _state_of(entry.data, status=ClaimStatus.DONE, tweet_id=_tweet_of(entry.result))
         if entry.claimable(now):
@@ -204,7 +227,7 @@ class RelayStore(ABC):
         )
 
     def is_announced(self, post_id: str) -> bool:
-        return self.publication(post_publication(post_id), _EPOCH).status is ClaimStatus.DONE
+        return self.publication(self.post_key(post_id), _EPOCH).status is ClaimStatus.DONE
 
     def claim(
         self,
@@ -228,18 +251,18 @@ class RelayStore(ABC):
         subject = Subject(
             key,
             RELAY,
-            (Effect(CHANNEL, data=dict(send or {})),),
+            (Effect(self.channel, data=dict(send or {})),),
             dict(about or {}),
             memory=PUBLICATION_MEMORY,
             indexed=False,
         )
         opened = self.ledger.open(subject, holder=holder, lease_until=lease_until, now=now)
         if opened is not None:
-            return _state_of(opened.entry(CHANNEL).data, status=ClaimStatus.NEW, holder=holder)
+            return _state_of(opened.entry(self.channel).data, status=ClaimStatus.NEW, holder=holder)
         record = self.ledger.get(key)
         if record is None:  # forgotten between the two reads: come back
             return ClaimState(ClaimStatus.BUSY, retry_at=now + timedelta(seconds=1))
-        entry = record.entry(CHANNEL)
+        entry = record.entry(self.channel)
         if not entry.open:
             return _state_of(entry.data, status=ClaimStatus.DONE, tweet_id=_tweet_of(entry.result))
         covering = entry.data.get("digest")
@@ -251,14 +274,14 @@ class RelayStore(ABC):
             return _state_of(
                 entry.data, status=ClaimStatus.BUSY, holder=entry.holder, retry_at=retry
             )
-        data = None if entry.data else {CHANNEL: dict(send or {})}
+        data = None if entry.data else {self.channel: dict(send or {})}
         taken = self.ledger.claim(
-            record, [CHANNEL], holder=holder, lease_until=lease_until, now=now, data=data
+            record, [self.channel], holder=holder, lease_until=lease_until, now=now, data=data
         )
         if taken is None:  # another run took it first
             return ClaimState(ClaimStatus.BUSY, retry_at=now + timedelta(seconds=1))
         return _state_of(
-            taken.entry(CHANNEL).data,
+            taken.entry(self.channel).data,
             status=ClaimStatus.NEW,
             holder=holder,
             taken_over=entry.state is State.CLAIMED,
@@ -268,7 +291,7 @@ class RelayStore(ABC):
         """Record the publication done by ``holder``'s claim (``tweet_id`` None: X said
         "duplicate"); False when the claim was no longer ``holder``'s."""
         done = self.ledger.finish(
-            key, CHANNEL, State.DONE, holder=holder, result=tweet_id or DUPLICATE, last=True
+            key, self.channel, State.DONE, holder=holder, result=tweet_id or DUPLICATE, last=True
         )
         return done is not None
 
@@ -279,7 +302,7 @@ class RelayStore(ABC):
         stored (the same text next time), or without (``forget``: it never stood)."""
         self.ledger.release(
             key,
-            CHANNEL,
+            self.channel,
             holder=holder,
             retry_at=retry_at,
             error=reason,
@@ -295,12 +318,22 @@ def unique(values: Iterable[str]) -> list[str]:
 
 
 # ----------------------------------------------------------------------- DynamoDB
-def _backlog_key(entry: BacklogEntry) -> Item:
-    return {"pk": f"{BACKLOG_PREFIX}{entry.activation_id}", "sk": entry.sort_key}
+def _lane_key(activation_id: str, channel: str) -> str:
+    """An activation's backlog on a channel (X's without the channel, as it was)."""
+    lane = activation_id if channel == CHANNEL else f"{channel}#{activation_id}"
+    return f"{BACKLOG_PREFIX}{lane}"
 
 
-def _tweet_key(tweet_id: str) -> Item:
-    return {"pk": f"{TWEET_PREFIX}{tweet_id}", "sk": "TWEET"}
+def _backlog_key(entry: BacklogEntry, channel: str = CHANNEL) -> Item:
+    return {"pk": _lane_key(entry.activation_id, channel), "sk": entry.sort_key}
+
+
+def _record_prefix(channel: str) -> str:
+    return TWEET_PREFIX if channel == CHANNEL else f"{PUBLISHED_PREFIX}{channel}#"
+
+
+def _tweet_key(tweet_id: str, channel: str = CHANNEL) -> Item:
+    return {"pk": f"{_record_prefix(channel)}{tweet_id}", "sk": "TWEET"}
 
 
 def _entry_from_item(item: Item) -> BacklogEntry:
@@ -315,11 +348,12 @@ def _entry_from_item(item: Item) -> BacklogEntry:
     )
 
 
-def tweet_to_item(record: TweetRecord) -> Item:
+def tweet_to_item(record: TweetRecord, channel: str = CHANNEL) -> Item:
     posted = iso(record.posted_at)
     item: Item = {
-        **_tweet_key(record.tweet_id),
-        "entity": "tweet",
+        **_tweet_key(record.tweet_id, channel),
+        "entity": "tweet" if channel == CHANNEL else "published",
+        "channel": channel,
         "id": record.tweet_id,
         "text": record.text,
         "posted_at": posted,
@@ -327,7 +361,8 @@ def tweet_to_item(record: TweetRecord) -> Item:
         "post_count": record.post_count,
         "activation_id": record.activation_id,
         "id_known": record.id_known,
-        "gsi2pk": f"{TWEET_PREFIX}{month_of(record.posted_at)}",
+        "cost_millidollars": record.cost,
+        "gsi2pk": f"{_record_prefix(channel)}{month_of(record.posted_at)}",
         "gsi2sk": f"{posted}#{record.tweet_id}",
     }
     if record.post_ids:
@@ -346,6 +381,7 @@ def tweet_from_item(item: Item) -> TweetRecord:
         activation_id=str(item.get("activation_id", "")),
         id_known=bool(item.get("id_known", True)),
         post_count=int(item.get("post_count", len(post_ids))),
+        cost=int(item.get("cost_millidollars", 0)),
     )
 
 
@@ -354,19 +390,20 @@ class DynamoDBRelayStore(RelayStore):
 
     max_attempts = 8
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, channel: str = CHANNEL) -> None:
         self.table = table
         self.ledger = DynamoDBLedgerStore(table)
+        self.channel = channel
 
     # -- backlog -----------------------------------------------------------
     def add_backlog(self, entry: BacklogEntry) -> BacklogEntry:
         # Read first: a deferred message comes back many times, a read costs less than a write.
-        known = self.table.get(_backlog_key(entry))
+        known = self.table.get(_backlog_key(entry, self.channel))
         if known:
             return _entry_from_item(known)
         stored = self.table.write(
             Update(
-                key=_backlog_key(entry),
+                key=_backlog_key(entry, self.channel),
                 expression="SET entity = :entity, activation_id = :activation, "
                 "post_id = :post, approved_at = :approved, kind = :kind, category = :category, "
                 "departement = :departement, queued_at = if_not_exists(queued_at, :queued), "
@@ -389,7 +426,7 @@ class DynamoDBRelayStore(RelayStore):
         return _entry_from_item(stored)
 
     def _lane(self, activation_id: str) -> tuple[str, dict[str, Any]]:
-        return "pk = :pk", {":pk": f"{BACKLOG_PREFIX}{activation_id}"}
+        return "pk = :pk", {":pk": _lane_key(activation_id, self.channel)}
 
     def backlog(self, activation_id: str) -> list[BacklogEntry]:
         condition, values = self._lane(activation_id)
@@ -402,7 +439,10 @@ class DynamoDBRelayStore(RelayStore):
         return self.table.count(condition, values, consistent=True, at_most=at_most)
 
     def remove_backlog(self, entries: Sequence[BacklogEntry]) -> None:
-        keys = {entry.sort_key + entry.activation_id: _backlog_key(entry) for entry in entries}
+        keys = {
+            entry.sort_key + entry.activation_id: _backlog_key(entry, self.channel)
+            for entry in entries
+        }
         left = self.table.batch_delete(keys.values(), attempts=self.max_attempts, pause=0.05)
         if left:
             raise RuntimeError(f"DynamoDB left {left} backlog deletions unprocessed.")
@@ -412,10 +452,12 @@ class DynamoDBRelayStore(RelayStore):
 
     # -- tweets --------------------------------------------------------------
     def put_tweet(self, record: TweetRecord) -> None:
-        self.table.write(Put(item=tweet_to_item(record)))
+        self.table.write(Put(item=tweet_to_item(record, self.channel)))
 
     def tweets_of_month(self, month: str) -> list[TweetRecord]:
-        items = self.table.query("gsi2pk = :pk", {":pk": f"{TWEET_PREFIX}{month}"}, index=BY_MONTH)
+        items = self.table.query(
+            "gsi2pk = :pk", {":pk": f"{_record_prefix(self.channel)}{month}"}, index=BY_MONTH
+        )
         return [tweet_from_item(item) for item in items]
 
     def tweets_between(self, since: datetime, end: datetime) -> list[TweetRecord]:
@@ -425,7 +467,11 @@ class DynamoDBRelayStore(RelayStore):
         for month in reversed(months_between(since.astimezone(UTC).date(), last)):
             items = self.table.query(
                 "gsi2pk = :pk AND gsi2sk BETWEEN :since AND :end",
-                {":pk": f"{TWEET_PREFIX}{month}", ":since": iso(since), ":end": iso(end)},
+                {
+                    ":pk": f"{_record_prefix(self.channel)}{month}",
+                    ":since": iso(since),
+                    ":end": iso(end),
+                },
                 index=BY_MONTH,
                 forward=False,
             )

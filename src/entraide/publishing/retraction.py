@@ -3,8 +3,10 @@
 When an approved post leaves the public (see ``functions/retention``), a message
 ``{"event": "post-retracted", "post_id": …}`` reaches the relay queue, and
 :meth:`Retractor.handle` takes the post's own message down from each :class:`Channel`.
-Today there is one channel, X (:class:`XChannel`); a later channel (Bluesky, Mastodon) is
-another implementation of :class:`Channel`, given to the same :class:`Retractor`.
+Each network is a :class:`RelayedChannel` over its own relay's memory and poster: X
+(:class:`XChannel`: the post's tweet, ``DELETE /2/tweets/:id``), Bluesky (the record,
+``deleteRecord`` by the key of its URI) and Mastodon (``DELETE /api/v1/statuses/:id``),
+all given to the same :class:`Retractor`.
 
 **Exactly once, under redelivery.** For each channel, the deletion is a side effect with
 its claim (``<post id>#retracted#<channel>``, a subject of the relay's in the effects
@@ -16,7 +18,7 @@ A rate limit gives the claim back and defers the message to the reset; an outage
 back and lets SQS redeliver.
 
 **Never announced later.** A post withdrawn before the relay got to it must never be
-tweeted afterwards: :meth:`XChannel.published` takes the relay's own claim on the post's
+tweeted afterwards: :meth:`RelayedChannel.published` takes the relay's own claim on the post's
 publication (``publish:post:<id>``) when nobody holds it, and completes it without a
 tweet, so that the relay, which claims a post before tweeting it, finds it done and posts
 nothing.
@@ -26,9 +28,13 @@ holds no text of one: it stays. A tweet whose id the relay never learnt (X said
 "duplicate", or a relay stopped during its call to X) cannot be deleted by id: it is counted
 (``RetractionUnknownTweet``) and logged for an operator, without any text of the post.
 
-**Price.** X bills a deletion $0.010 under pay-per-use (``DELETE /2/tweets/:id``, X's
-pricing page as read in 2026); each call made is counted (``XDeleteSpendUsd``) so that the
-money budget of the publishing work can include it.
+**Price and pace.** X bills a deletion $0.010 under pay-per-use
+(:data:`~entraide.publishing.x_prices.DELETE`) and limits ``DELETE /2/tweets/:id`` to 50
+requests per 15 minutes per user (developer.x.com, "Manage Posts"). :class:`XChannel`
+spends both in the X relay's own budget before each call (:mod:`.quota`: the month's money,
+counted but never refused, and the deletions' own 15-minute window); a deletion the window
+refuses waits for it, the message deferred; one X did not make (429, outage) is given back.
+Each call made is also counted as a metric (``XDeleteSpendUsd``).
 """
 
 from __future__ import annotations
@@ -39,12 +45,17 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, Final, Protocol
 
 from entraide.adapters.queue import Queue
 from entraide.kernel.model import Post, PostStatus
 from entraide.observability import logger
+from entraide.publishing.channel_errors import (
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
+from entraide.publishing.quota import Budget, Denied, Reservation
 from entraide.publishing.relay_outcomes import (
     Deferred,
     PermanentFailure,
@@ -52,12 +63,10 @@ from entraide.publishing.relay_outcomes import (
     Skipped,
     TemporaryFailure,
 )
-from entraide.publishing.relay_store import ClaimStatus, RelayStore, post_publication
-from entraide.publishing.x_answers import XRateLimited, XRejected, XUnavailable
+from entraide.publishing.relay_store import ClaimStatus, RelayStore
+from entraide.publishing.x_prices import DELETE, dollars
 
 RETRACTED_EVENT: Final = "post-retracted"
-#: What one ``DELETE /2/tweets/:id`` costs under X's pay-per-use pricing (2026).
-X_DELETE_PRICE_USD: Final = Decimal("0.010")
 #: How soon to come back when another relay holds a claim we need.
 BUSY_RETRY: Final = timedelta(seconds=30)
 #: How long a retraction's claim is held when the message brings no deadline: longer than
@@ -110,53 +119,79 @@ class Channel(Protocol):
         errors (rate limit, outage, refusal) or their equivalents."""
         ...
 
-    def price(self) -> Decimal:
-        """What one deletion costs, in dollars (0 where posting is free)."""
+    def reserve(self) -> Reservation | Denied | None:
+        """Spend one deletion in the network's budget before the call (None: nothing to
+        spend), or say when one will be free."""
+        ...
+
+    def give_back(self, reservation: Reservation | None) -> None:
+        """The deletion was not made (a rate limit, an outage): its spending undone."""
         ...
 
 
-class XDeleter(Protocol):
-    """What deletes a tweet (:class:`~.xapi.TweepyPoster`, :class:`~.xapi.DryRunPoster`)."""
+class Deleter(Protocol):
+    """What deletes a channel's message (the posters of :mod:`.xapi`, :mod:`.bluesky`,
+    :mod:`.mastodon`, and their dry runs)."""
 
-    def delete(self, tweet_id: str) -> None:
-        """Delete one of the account's tweets; a tweet already gone counts as deleted."""
+    def delete(self, message_id: str) -> None:
+        """Delete one of the account's messages; one already gone counts as deleted."""
         ...
 
 
-class XChannel:
-    """X: the post's tweet, as the relay recorded it in its claims."""
+class RelayedChannel:
+    """A network the relay announces on: the post's message, as that channel's relay
+    recorded its publication (``publish:<channel>:post:<id>``, ``publish:post:<id>`` on X)."""
 
-    name = "x"
-
-    def __init__(self, store: RelayStore, poster: XDeleter) -> None:
+    def __init__(self, store: RelayStore, poster: Deleter, budget: Budget | None = None) -> None:
         self.store = store
         self.poster = poster
+        self.budget = budget  # None: deleting is free and only the network's 429 paces it
+        self.deletion_price = 0  # millidollars
+
+    @property
+    def name(self) -> str:
+        return self.store.channel
 
     def published(
         self, post_id: str, now: datetime, *, holder: str, lease_until: datetime
     ) -> Publication | Deferred:
-        key = post_publication(post_id)
+        key = self.store.post_key(post_id)
         state = self.store.claim(key, now, holder=holder, lease_until=lease_until)
         if state.status is ClaimStatus.NEW:
             # nobody is announcing it: close the door, the relay will find it done
             self.store.complete(key, holder, None)
             if state.taken_over and not state.digest:
-                # a relay stopped during its call to X: a tweet may exist, id unknown
-                return Publication(None, "tweet id unknown", lost=True)
+                # a relay stopped during its call: a message may exist, id unknown
+                return Publication(None, "message id unknown", lost=True)
             return Publication(None, "never announced")
         if state.digest:
             return Publication(None, "covered by a digest: no text of the post")
         if state.status is not ClaimStatus.DONE:
             return Deferred(state.retry_at or now + BUSY_RETRY, "announcement under way")
         if state.tweet_id is None:
-            return Publication(None, "tweet id unknown", lost=True)
+            return Publication(None, "message id unknown", lost=True)
         return Publication(state.tweet_id)
 
     def delete(self, message_id: str) -> None:
         self.poster.delete(message_id)
 
-    def price(self) -> Decimal:
-        return X_DELETE_PRICE_USD
+    def reserve(self) -> Reservation | Denied | None:
+        if self.budget is None:
+            return None
+        return self.budget.reserve(cost=self.deletion_price, spender="deletion")
+
+    def give_back(self, reservation: Reservation | None) -> None:
+        if self.budget is not None and reservation is not None:
+            self.budget.release(reservation)
+
+
+class XChannel(RelayedChannel):
+    """X: the post's tweet; each deletion priced :data:`~.x_prices.DELETE` and paced by
+    the deletions' window, both in the X relay's budget."""
+
+    def __init__(self, store: RelayStore, poster: Deleter, budget: Budget) -> None:
+        super().__init__(store, poster, budget)
+        self.deletion_price = DELETE
 
 
 def _no_metric(name: str, value: float) -> None:
@@ -194,11 +229,20 @@ class Retractor:
             return Skipped("post unknown")
         if post.status in (PostStatus.PENDING, PostStatus.APPROVED):
             return Skipped(f"post still {post.status.value}")  # not ended: nothing to take down
-        waits = [
-            outcome
-            for channel in self.channels
-            if isinstance(outcome := self._retract(channel, post_id, deadline), Deferred)
-        ]
+        waits: list[Deferred] = []
+        errors: list[Exception] = []
+        for channel in self.channels:
+            # a network down, or refusing, never holds back the others: each is tried,
+            # then the first error decides (the message comes back; what is done is skipped)
+            try:
+                outcome = self._retract(channel, post_id, deadline)
+            except Exception as error:
+                errors.append(error)
+                continue
+            if outcome is not None:
+                waits.append(outcome)
+        if errors:
+            raise errors[0]
         if waits:
             return min(waits, key=lambda wait: wait.until)
         return Skipped("retracted")
@@ -240,16 +284,24 @@ class Retractor:
         self, channel: Channel, subject: str, holder: str, post_id: str, message_id: str
     ) -> Deferred | None:
         now = self.clock()
+        reservation = channel.reserve()
+        if isinstance(reservation, Denied):
+            self.store.release(subject, holder, reservation.retry_at, "budget")
+            return Deferred(reservation.retry_at, f"{channel.name}: budget ({reservation.window})")
         try:
             channel.delete(message_id)
-        except XRateLimited as limited:
+        except RateLimited as limited:
+            channel.give_back(reservation)
             self.store.release(subject, holder, limited.reset_at, "rate limit")
             self.metric("XRateLimited", 1)
             return Deferred(limited.reset_at, f"{channel.name}: rate limit ({limited.scope})")
-        except XUnavailable as down:
+        except Unavailable as down:
+            if not down.maybe_posted:  # a timeout may have deleted it: the call is billed
+                channel.give_back(reservation)
             self.store.release(subject, holder, now, "unavailable")
             raise TemporaryFailure(f"{channel.name} unavailable: {down.detail}") from down
-        except XRejected as refused:
+        except Rejected as refused:
+            channel.give_back(reservation)
             self.store.release(subject, holder, now, f"refused {refused.status}")
             raise PermanentFailure(
                 f"{channel.name} refused the deletion: {refused.status} {refused.detail}",
@@ -257,6 +309,7 @@ class Retractor:
             ) from refused
         self.store.complete(subject, holder, message_id)
         self.metric("PostMessageDeleted", 1)
-        self.metric(f"{channel.name.upper()}DeleteSpendUsd", float(channel.price()))
+        spent = reservation.cost if reservation is not None else 0
+        self.metric(f"{channel.name.upper()}DeleteSpendUsd", dollars(spent))
         logger.info("Post message deleted", extra={"post_id": post_id, "channel": channel.name})
         return None

@@ -221,9 +221,13 @@ def shortened(text: str, accept: Callable[[str], bool]) -> str | None:
     return ELLIPSIS if accept(ELLIPSIS) else None
 
 
-def fit(compose: Callable[[str], str], text: str) -> str:
-    """The longest form of ``text`` whose ``compose(...)`` fits in a tweet."""
-    chosen = shortened(text, lambda part: fits(compose(part)))
+def fit(
+    compose: Callable[[str], str], text: str, accept: Callable[[str], bool] | None = None
+) -> str:
+    """The longest form of ``text`` whose ``compose(...)`` fits in a tweet (or is taken by
+    ``accept``: another network's rule)."""
+    judge = accept or fits
+    chosen = shortened(text, lambda part: judge(compose(part)))
     if chosen is None:
         raise TweetTooLong(compose(ELLIPSIS))
     return chosen

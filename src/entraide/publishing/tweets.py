@@ -1,6 +1,8 @@
 """The French texts of the tweets that relay approved posts, digests and activations.
 
-Every text fits in one tweet *as X counts it* (:mod:`.tweet_text`): when a part of a text
+Every text fits in one message *as its network counts it* (a :class:`~.text_rules.TextRule`,
+X's by default: :mod:`.tweet_text`; Bluesky's and Mastodon's: :mod:`.text_rules`, bound
+by :class:`ChannelTexts`): when a part of a text
 must be cut (a long title, a long list), it is cut at a word boundary and ends with "…";
 :class:`~.tweet_text.TweetTooLong` means that even the shortest form does not fit, which
 the fixed parts of these texts make impossible in practice.
@@ -14,9 +16,10 @@ given by the caller.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
+from urllib.parse import parse_qs, urlsplit
 
 from entraide.kernel.departements import UnknownDepartement, departement_name
 from entraide.kernel.model import Activation, Category, Kind, Post
@@ -26,12 +29,12 @@ from entraide.publishing.french import (
     in_departement,
     plural,
 )
+from entraide.publishing.text_rules import X_RULE, TextRule
 from entraide.publishing.tweet_text import (
     ARROW,
     ELLIPSIS,
     TweetTooLong,
     fit,
-    fits,
     largest,
     scrub,
     shortened,
@@ -46,6 +49,9 @@ __all__ = [
     "digest_tweet",
     "post_tweet",
 ]
+
+#: The kinds of message (relay's ``TweetKind``) that carry their link, by default.
+LINK_KINDS: Final = frozenset({"post", "digest", "activation"})
 
 #: The hashtag of every tweet of the platform.
 PLATFORM_HASHTAG: Final = "#ShareEntraide"
@@ -106,6 +112,30 @@ def _check_url(public_url: str) -> str:
     return url
 
 
+#: The site's name, in plain text: X makes no link of it (a domain name it would link).
+SITE_NAME: Final = "ShareEntraide"
+
+
+def _pointer(public_url: str, linked: bool) -> str:
+    """Where a reader finds the rest: ``➜ <url>``, or, without a link (X prices a post
+    with a URL 13 times one without), the subject's reference and the site's name in
+    plain text — unique to the subject as the URL was, so a repeat is still refused."""
+    url = _check_url(public_url)
+    if linked:
+        return f"{ARROW} {url}"
+    return f"Réf. {reference_of(url)} sur {SITE_NAME}"
+
+
+def reference_of(public_url: str) -> str:
+    """The subject a public URL names: a digest's ``lot``, an activation, or a post's id."""
+    parts = urlsplit(public_url)
+    query = parse_qs(parts.query)
+    for name in ("lot", "activation"):
+        if query.get(name):
+            return query[name][0]
+    return parts.path.rstrip("/").rsplit("/", 1)[-1] or parts.netloc
+
+
 def _first_fitting(attempts: Sequence[Callable[[], str]]) -> str:
     """The first attempt that does not raise :class:`TweetTooLong`."""
     error: TweetTooLong | None = None
@@ -133,7 +163,14 @@ def _place(post: Post) -> str:
     return f"{commune}, {departement}" if commune else departement
 
 
-def post_tweet(post: Post, *, activation: Activation | None, public_url: str) -> str:
+def post_tweet(
+    post: Post,
+    *,
+    activation: Activation | None,
+    public_url: str,
+    rule: TextRule = X_RULE,
+    linked: bool = True,
+) -> str:
     """The tweet that relays one approved post::
 
         🏠 Offre d'aide · Hébergement
@@ -143,7 +180,7 @@ def post_tweet(post: Post, *, activation: Activation | None, public_url: str) ->
 
     The title is scrubbed (:func:`scrub`) and cut at a word boundary with "…" to fit.
     """
-    url = _check_url(public_url)
+    url = _pointer(public_url, linked)
     head = f"{CATEGORY_EMOJI[post.category]} {post.kind.label} · {post.category.label}"
     place = f"📍 {_place(post)}"
     title = scrub(post.title)
@@ -151,15 +188,15 @@ def post_tweet(post: Post, *, activation: Activation | None, public_url: str) ->
     def attempt(tags: str) -> Callable[[], str]:
         def compose(excerpt: str) -> str:
             quoted = [f"« {excerpt} »"] if excerpt else []
-            return "\n".join([head, place, *quoted, f"{ARROW} {url} {tags}"])
+            return "\n".join([head, place, *quoted, f"{url} {tags}"])
 
         def run() -> str:
-            excerpt = fit(compose, title)
+            excerpt = fit(compose, title, rule.fits)
             # A cut can turn a word into a link ("exemple.frites" -> "exemple.fr…"):
             # scrubbing again only ever shortens the excerpt.
             rescrubbed = scrub(excerpt)
             if rescrubbed != excerpt:
-                excerpt = fit(compose, rescrubbed)
+                excerpt = fit(compose, rescrubbed, rule.fits)
             return compose(excerpt)
 
         return run
@@ -185,6 +222,8 @@ def digest_tweet(
     departement: str,
     counts: Mapping[tuple[Kind, Category], int],
     public_url: str,
+    rule: TextRule = X_RULE,
+    linked: bool = True,
 ) -> str:
     """One tweet for several approved posts of a département::
 
@@ -196,7 +235,7 @@ def digest_tweet(
     Categories by decreasing count (then in their usual order); the list is cut with
     "…" when the tweet would not fit. Raises :class:`ValueError` without any post.
     """
-    url = _check_url(public_url)
+    url = _pointer(public_url, linked)
     if any(count < 0 for count in counts.values()):
         raise ValueError("A digest count cannot be negative.")
     needs = sum(count for (kind, _), count in counts.items() if kind is Kind.NEED)
@@ -225,14 +264,14 @@ def digest_tweet(
     def attempt(tags: str) -> Callable[[], str]:
         def compose(kept: int) -> str:
             listed = ", ".join(items[:kept]) + (f" {ELLIPSIS}" if kept < len(items) else "")
-            return f"{intro} {listed} {ARROW} {url} {tags}"
+            return f"{intro} {listed} {url} {tags}"
 
         def run() -> str:
-            kept = largest(len(items), lambda k: fits(compose(k)))
+            kept = largest(len(items), lambda k: rule.fits(compose(k)))
             if kept:
                 return compose(kept)
-            shortest = f"{intro.rstrip(' :—')} {ARROW} {url} {tags}"
-            if fits(shortest):
+            shortest = f"{intro.rstrip(' :—')} {url} {tags}"
+            if rule.fits(shortest):
                 return shortest
             raise TweetTooLong(shortest)
 
@@ -254,7 +293,14 @@ def _places(codes: Sequence[str], shown: int) -> str:
     return enumerate_fr([*names[:shown], rest])
 
 
-def activation_tweet(activation: Activation, *, opened: bool, public_url: str) -> str:
+def activation_tweet(
+    activation: Activation,
+    *,
+    opened: bool,
+    public_url: str,
+    rule: TextRule = X_RULE,
+    linked: bool = True,
+) -> str:
     """The tweet that announces an activation, or its end::
 
         ShareEntraide est activé pour l'Aude (inondations) : proposez ou demandez de
@@ -265,7 +311,7 @@ def activation_tweet(activation: Activation, *, opened: bool, public_url: str) -
 
     Beyond what fits, the list of départements ends with "et N autres départements".
     """
-    url = _check_url(public_url)
+    url = _pointer(public_url, linked)
     codes = list(dict.fromkeys(activation.departements))
     hazard = activation.hazard.label
 
@@ -273,23 +319,23 @@ def activation_tweet(activation: Activation, *, opened: bool, public_url: str) -
         if opened:
             return (
                 f"ShareEntraide est activé pour {places} ({hazard}) : proposez ou demandez "
-                f"de l'aide près de chez vous {ARROW} {url} {tags}"
+                f"de l'aide près de chez vous {url} {tags}"
             )
         return (
             f"Fin de l'activation de ShareEntraide pour {places} ({hazard}). Merci à toutes "
-            f"celles et à tous ceux qui ont proposé ou demandé de l'aide ! {ARROW} {url} {tags}"
+            f"celles et à tous ceux qui ont proposé ou demandé de l'aide ! {url} {tags}"
         )
 
     def attempt(tags: str) -> Callable[[], str]:
         def run() -> str:
             if not codes:
                 tweet = compose("vos départements", tags)
-                if fits(tweet):
+                if rule.fits(tweet):
                     return tweet
                 raise TweetTooLong(tweet)
-            if fits(compose(_places(codes, len(codes)), tags)):
+            if rule.fits(compose(_places(codes, len(codes)), tags)):
                 return compose(_places(codes, len(codes)), tags)
-            shown = largest(len(codes) - 1, lambda k: fits(compose(_places(codes, k), tags)))
+            shown = largest(len(codes) - 1, lambda k: rule.fits(compose(_places(codes, k), tags)))
             if shown:
                 return compose(_places(codes, shown), tags)
             raise TweetTooLong(compose(_places(codes, 1), tags))
@@ -297,3 +343,50 @@ def activation_tweet(activation: Activation, *, opened: bool, public_url: str) -
         return run
 
     return _first_fitting([attempt(tags) for tags in _tag_variants(activation)])
+
+
+# --- the texts of one channel ------------------------------------------------------------------
+
+
+class ChannelTexts:
+    """The three texts under one channel's :class:`~.text_rules.TextRule`, with a link in
+    the kinds of ``linked`` only (X's link policy; every kind on Bluesky and Mastodon)."""
+
+    def __init__(self, rule: TextRule, linked: Collection[str] = LINK_KINDS) -> None:
+        self.rule = rule
+        self.linked = frozenset(linked)
+
+    def post_tweet(self, post: Post, *, activation: Activation | None, public_url: str) -> str:
+        return post_tweet(
+            post,
+            activation=activation,
+            public_url=public_url,
+            rule=self.rule,
+            linked="post" in self.linked,
+        )
+
+    def digest_tweet(
+        self,
+        *,
+        activation: Activation | None,
+        departement: str,
+        counts: Mapping[tuple[Kind, Category], int],
+        public_url: str,
+    ) -> str:
+        return digest_tweet(
+            activation=activation,
+            departement=departement,
+            counts=counts,
+            public_url=public_url,
+            rule=self.rule,
+            linked="digest" in self.linked,
+        )
+
+    def activation_tweet(self, activation: Activation, *, opened: bool, public_url: str) -> str:
+        return activation_tweet(
+            activation,
+            opened=opened,
+            public_url=public_url,
+            rule=self.rule,
+            linked="activation" in self.linked,
+        )

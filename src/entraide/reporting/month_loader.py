@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from entraide.kernel.model import Post
 from entraide.kernel.times import parse_iso
 from entraide.reporting.figures import (
+    ChannelSnapshots,
     MatchFacts,
     MonthData,
     MonthlyReport,
@@ -56,6 +57,10 @@ def match_facts(record: Mapping[str, Any]) -> MatchFacts:
     )
 
 
+#: The channels beside X whose publications the report counts.
+OTHER_CHANNELS = ("bluesky", "mastodon")
+
+
 def tweet_facts(record: TweetRecord) -> TweetFacts:
     return TweetFacts(
         tweet_id=record.tweet_id,
@@ -64,6 +69,7 @@ def tweet_facts(record: TweetRecord) -> TweetFacts:
         text=record.text,
         post_count=record.post_count,
         activation_id=record.activation_id,
+        cost=record.cost,
     )
 
 
@@ -74,13 +80,15 @@ def load_month(
     now: datetime | None = None,
     activation_lookback_months: int = ACTIVATION_LOOKBACK_MONTHS,
     decision_lookback_months: int = DECISION_LOOKBACK_MONTHS,
+    x_budget_usd: float | None = None,
 ) -> MonthData:
     """Read ``month`` through the indexes only (Query, never Scan).
 
     - ``by_month`` ``POST#<month>``: the posts created in the month; ``POST#<earlier>``
       (``decision_lookback_months`` back, filtered on ``decided_at``): posts created
       before and decided in the month.
-    - ``by_month`` ``MATCH#<month>``, ``TWEET#<month>``.
+    - ``by_month`` ``MATCH#<month>``, ``TWEET#<month>``, and ``PUBLISHED#<channel>#<month>``
+      for Bluesky and Mastodon.
     - activations: ``by_month`` ``ACTIVATION#<month>`` (opened in it), ``ACTIVATION#<m>``
       for the ``activation_lookback_months`` months before (filtered: still open, or closed
       after the month's start), and ``by_status`` ``ACTIVATION#open`` (opened before the
@@ -93,7 +101,7 @@ def load_month(
     from entraide.intake.post_store import PostStore
     from entraide.matching.match_store import MatchStore
     from entraide.publishing.relay_store import DynamoDBRelayStore
-    from entraide.reporting.snapshot_store import SnapshotStore
+    from entraide.reporting.snapshot_store import SnapshotsRead, SnapshotStore
 
     start, end = month_bounds(month)
     generated = now or datetime.now(UTC)
@@ -107,6 +115,16 @@ def load_month(
 
     matches = [match_facts(record) for record in MatchStore(table).matches_of_month(month)]
     tweets = [tweet_facts(record) for record in DynamoDBRelayStore(table).tweets_of_month(month)]
+    channel_messages = tuple(
+        (
+            channel,
+            tuple(
+                tweet_facts(record)
+                for record in DynamoDBRelayStore(table, channel).tweets_of_month(month)
+            ),
+        )
+        for channel in OTHER_CHANNELS
+    )
 
     found = activation_store.opened_in(month)
     for back in range(1, activation_lookback_months + 1):
@@ -114,7 +132,13 @@ def load_month(
     found += activation_store.open_opened_before(end)
     activations = unique(found, key=lambda a: a.id)
 
-    snapshots = SnapshotStore(table).between(start.date(), end.date())
+    every_channel = SnapshotStore(table).every_channel_between(start.date(), end.date())
+    snapshots = every_channel.get("x", SnapshotsRead())
+    channel_snapshots = tuple(
+        (channel, ChannelSnapshots(read.followers, read.tweet_metrics))
+        for channel in OTHER_CHANNELS
+        for read in (every_channel.get(channel, SnapshotsRead()),)
+    )
     notes = (
         "Activations : celles ouvertes pendant le mois, celles encore ouvertes, et celles "
         f"ouvertes dans les {activation_lookback_months} mois précédents et fermées "
@@ -130,10 +154,15 @@ def load_month(
         tweets=tuple(tweets),
         tweet_metrics=snapshots.tweet_metrics,
         followers=snapshots.followers,
+        channel_snapshots=channel_snapshots,
         notes=notes,
+        channel_messages=channel_messages,
+        x_budget_usd=x_budget_usd,
     )
 
 
-def monthly_report(table: Table, month: str, *, now: datetime | None = None) -> MonthlyReport:
+def monthly_report(
+    table: Table, month: str, *, now: datetime | None = None, x_budget_usd: float | None = None
+) -> MonthlyReport:
     """:func:`load_month` then :func:`compute_month`: what a scheduled run or the CLI calls."""
-    return compute_month(month, load_month(table, month, now=now))
+    return compute_month(month, load_month(table, month, now=now, x_budget_usd=x_budget_usd))

@@ -17,7 +17,7 @@ from entraide.adapters.mail import Attachment, EmailMessage
 from entraide.kernel.times import format_date_fr, format_datetime_fr
 from entraide.reporting.delivery import download_name
 from entraide.reporting.figures import MonthlyReport, month_bounds
-from entraide.reporting.formats import to_csv, to_json
+from entraide.reporting.formats import CHANNEL_LABELS, to_csv, to_json
 from entraide.web.emails import link
 from entraide.web.pages import page_environment
 
@@ -69,6 +69,21 @@ def fr_duration(seconds: float | None) -> str:
         return f"{hours}{_NBSP}h{_NBSP}{minutes:02d}"
     days, hours = divmod(hours, 24)
     return f"{days}{_NBSP}j{_NBSP}{hours}{_NBSP}h"
+
+
+CHANNEL_NAMES = CHANNEL_LABELS
+KIND_NAMES = {
+    "post": "Tweets individuels",
+    "digest": "Tweets récapitulatifs",
+    "activation": "Annonces d'activation",
+}
+
+
+def fr_dollars(amount: float | None) -> str:
+    """ "12,35 $" (X bills in dollars); "–" when unknown."""
+    if amount is None:
+        return "–"
+    return f"{fr_number(amount, 2)} $"
 
 
 def fr_date(day: date | datetime | None) -> str:
@@ -183,6 +198,33 @@ def summary_lines(report: MonthlyReport) -> list[tuple[str, str]]:
             f"{fr_number(followers.end)} en fin de mois ({fr_signed(followers.growth)}, "
             f"{fr_signed_percent(followers.growth_rate)})",
         ),
+        *[
+            (
+                f"Publications {CHANNEL_NAMES[channel.channel]}",
+                f"{fr_number(channel.messages)} messages, "
+                f"{fr_number(channel.posts_announced)} annonces relayées"
+                + (
+                    f", {fr_number(channel.followers.end)} abonnés en fin de mois, "
+                    f"{fr_number(channel.interactions)} interactions"
+                    if channel.followers is not None and channel.followers.end is not None
+                    else ""
+                ),
+            )
+            for channel in report.channels
+            if channel.channel != "x"
+        ],
+        *(
+            [
+                (
+                    "Dépenses X",
+                    f"{fr_dollars(report.x_spend.total)} "
+                    f"({fr_dollars(report.x_spend.per_announced_post)} par annonce ; "
+                    f"{fr_percent(report.x_spend.share_of_budget)} du budget)",
+                )
+            ]
+            if report.x_spend
+            else []
+        ),
     ]
 
 
@@ -278,6 +320,9 @@ def _context(report: MonthlyReport, privacy_url: str | None = None) -> dict[str,
         "day": fr_date,
         "signed": fr_signed,
         "signed_pct": fr_signed_percent,
+        "usd": fr_dollars,
+        "channel_names": CHANNEL_NAMES,
+        "kind_names": KIND_NAMES,
     }
 
 

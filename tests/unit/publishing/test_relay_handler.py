@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -12,7 +13,12 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Contact, PostStatus
 from entraide.moderation.announce import approved_message
-from entraide.publishing.x_answers import PostedTweet, XUnavailable
+from entraide.publishing.channel_errors import (
+    Unavailable,
+)
+from entraide.publishing.x_answers import (
+    PostedTweet,
+)
 from entraide_local.provision import Deployment
 from tests.factories import NOW, make_activation, make_post
 from tests.unit.conftest import (
@@ -34,7 +40,7 @@ class DownX:
     def post(self, text: str) -> PostedTweet:
         if self.down:
             self.down -= 1
-            raise XUnavailable("503 Service Unavailable")
+            raise Unavailable("503 Service Unavailable")
         self.posted.append(text)
         return PostedTweet(id=str(2000 + len(self.posted)), text=text)
 
@@ -50,10 +56,21 @@ class ShortContext(FakeContext):
 
 @pytest.fixture
 def relay(
-    monkeypatch: pytest.MonkeyPatch, deployment: Deployment, under_policy: UnderPolicy
+    monkeypatch: pytest.MonkeyPatch,
+    deployment: Deployment,
+    under_policy: UnderPolicy,
+    tmp_path: Path,
 ) -> PolicedHandler:
     use_function_environment(monkeypatch, deployment, "relay")
+    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path))  # Bluesky's and Mastodon's dry runs
     return PolicedHandler(load_handler("relay", "relay_app"), under_policy, "relay")
+
+
+def outbox_lines(tmp_path: Path, channel: str) -> list[dict[str, Any]]:
+    path = tmp_path / f"{channel}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.fixture
@@ -110,10 +127,12 @@ def test_an_x_outage_defers_with_a_growing_wait_and_never_reaches_the_dlq(
         result = relay.lambda_handler(sqs_event(message, f"m-{attempt}"), FakeContext("relay"))
         # Then the handler consumes it (no receive burned), and sends it again later
         assert result == {"batchItemFailures": []}
-        queued = waiting(deployment, "RelayQueueUrl")
+        queued = [
+            m for m in waiting(deployment, "RelayQueueUrl") if m["body"].get("channels") == ["x"]
+        ]
         if x.posted:
             break
-        message = queued[-1]["body"]
+        message = queued[-1]["body"]  # X's own (Bluesky's and Mastodon's come back apart)
         delays.append(queued[-1]["delay"])
     # Then the waits grew (30 s doubling, spread), the post went out once, the DLQ is empty
     assert len(delays) == 6
@@ -143,3 +162,28 @@ def test_a_record_with_too_little_time_left_is_sent_again_not_started(
     assert x.posted == []
     [again] = waiting(deployment, "RelayQueueUrl")
     assert (again["body"]["post_id"], again["delay"]) == ("P1", 1)
+
+
+def test_x_down_defers_x_alone_and_bluesky_and_mastodon_announce_once(
+    relay: PolicedHandler, approved: dict[str, Any], deployment: Deployment, tmp_path: Path
+) -> None:
+    # Given X down for one call, Bluesky and Mastodon in dry run
+    x = DownX(down=1)
+    relay.relay.poster = x
+    # When the message is handled
+    result = relay.lambda_handler(sqs_event(approved), FakeContext("relay"))
+    # Then Bluesky and Mastodon announced the post, and the message comes back for X alone
+    assert result == {"batchItemFailures": []}
+    assert len(outbox_lines(tmp_path, "bluesky")) == 1
+    assert len(outbox_lines(tmp_path, "mastodon")) == 1
+    [again] = waiting(deployment, "RelayQueueUrl")
+    assert again["body"]["channels"] == ["x"]
+    # When it comes back (and the original is delivered again, as SQS may)
+    for body, message_id in ((again["body"], "m-2"), (approved, "m-3")):
+        assert relay.lambda_handler(sqs_event(body, message_id), FakeContext("relay")) == {
+            "batchItemFailures": []
+        }
+    # Then X posted it once, and nobody posted twice
+    assert len(x.posted) == 1
+    assert len(outbox_lines(tmp_path, "bluesky")) == 1
+    assert len(outbox_lines(tmp_path, "mastodon")) == 1
