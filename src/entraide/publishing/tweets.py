@@ -47,6 +47,7 @@ __all__ = [
     "PLATFORM_HASHTAG",
     "activation_tweet",
     "digest_tweet",
+    "editorial_tweet",
     "post_tweet",
 ]
 
@@ -348,6 +349,18 @@ def activation_tweet(
 # --- the texts of one channel ------------------------------------------------------------------
 
 
+def editorial_tweet(text: str, link: str, *, rule: TextRule = X_RULE, linked: bool = True) -> str:
+    """An editorial item's text as the operators wrote it, its link on a line of its own
+    (none where ``linked`` is off: X's link policy). Never cut: the calendar's import
+    refuses a text that does not fit (:mod:`entraide.editorial.calendar_csv`)."""
+    body = text.strip()
+    if link and linked:
+        body = f"{body}\n{_check_url(link)}"
+    if not body or not rule.fits(body):
+        raise TweetTooLong(body)
+    return body
+
+
 class ChannelTexts:
     """The three texts under one channel's :class:`~.text_rules.TextRule`, with a link in
     the kinds of ``linked`` only (X's link policy; every kind on Bluesky and Mastodon)."""
@@ -390,3 +403,6 @@ class ChannelTexts:
             rule=self.rule,
             linked="activation" in self.linked,
         )
+
+    def editorial_tweet(self, text: str, link: str) -> str:
+        return editorial_tweet(text, link, rule=self.rule, linked="editorial" in self.linked)

@@ -44,7 +44,7 @@ DELETE: Final = 10
 #: Where the prices come from, for the report and the README.
 PRICES_SOURCE: Final = 'docs.x.com, "pay-per-usage" pricing, read 2026-12'
 
-Spender = Literal["post", "digest", "activation"]
+Spender = Literal["post", "digest", "activation", "editorial"]
 HEAD_START: Final = timedelta(days=1)
 
 
