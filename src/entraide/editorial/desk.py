@@ -1,0 +1,94 @@
+"""The scheduled run: due editorial items handed to the publishing path, on rhythm.
+
+Each run reads the planned items, whether the platform is held (an activation open, or
+closed less than the quiet period ago) and the recent sends, and follows
+:func:`~.calendar.plan`: each item it picks goes to the relay queue as an ``editorial``
+message *for one channel* (``"channels": [name]``), where the relay publishes it once on
+that channel, within that channel's budget (:meth:`entraide.publishing.relay.Relay
+.handle_editorial`); then the send is recorded on the item. A run stopped between the two
+sends the message again next time: the relay's claim on ``publish:<channel>:editorial:<id>``
+makes the second one a no-op. Items that missed their moment are marked and reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from entraide.editorial.calendar import EditorialItem, ItemState, Rhythm, plan
+from entraide.editorial.calendar_store import EditorialNotPlanned, EditorialStore
+from entraide.observability import logger
+from entraide.publishing.channels import EDITORIAL, FOR_CHANNELS
+
+
+def editorial_message(item: EditorialItem, channel: str) -> dict[str, Any]:
+    """The relay queue's message for one item on one channel."""
+    return {
+        "event": EDITORIAL,
+        "item_id": item.id,
+        "text": item.text,
+        "link": item.link,
+        FOR_CHANNELS: [channel],
+    }
+
+
+@dataclass(slots=True)
+class RunReport:
+    held: bool
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+
+
+def _no_metric(name: str, value: float) -> None:
+    return None
+
+
+class EditorialDesk:
+    def __init__(
+        self,
+        store: EditorialStore,
+        *,
+        send: Callable[[Mapping[str, Any]], None],
+        held: Callable[[datetime], bool],
+        rhythm: Rhythm,
+        clock: Callable[[], datetime],
+        metric: Callable[[str, float], None] = _no_metric,
+    ) -> None:
+        self.store = store
+        self.send = send
+        self.held = held
+        self.rhythm = rhythm
+        self.clock = clock
+        self.metric = metric
+
+    def run(self) -> RunReport:
+        now = self.clock()
+        items = {item.id: item for item in self.store.in_state(ItemState.PLANNED)}
+        held = self.held(now)
+        decided = plan(
+            items.values(),
+            now=now,
+            sends=self.store.recent_sends(self.rhythm.lookback(now)),
+            held=held,
+            rhythm=self.rhythm,
+        )
+        report = RunReport(held=held)
+        for item in decided.missed:
+            try:
+                self.store.mark_missed(item.id)
+            except EditorialNotPlanned:  # cancelled or moved meanwhile
+                continue
+            logger.warning(
+                "Editorial item missed its moment", extra={"item": item.id, "at": item.at}
+            )
+            self.metric("EditorialMissed", 1)
+            report.missed.append(item.id)
+        for picked, channel in decided.send:
+            item = items[picked.id]
+            self.send(editorial_message(item, channel))
+            items[item.id] = self.store.mark_sent(item, channel, now)
+            self.metric("EditorialSent", 1)
+            report.sent.append((item.id, channel))
+        return report
