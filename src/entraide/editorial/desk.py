@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from entraide.editorial.calendar import EditorialItem, ItemState, Rhythm, plan
 from entraide.editorial.calendar_store import EditorialNotPlanned, EditorialStore
 from entraide.observability import logger
 from entraide.publishing.channels import EDITORIAL, FOR_CHANNELS
+
+if TYPE_CHECKING:
+    from entraide.activation.activation_store import ActivationStore
 
 
 def editorial_message(item: EditorialItem, channel: str) -> dict[str, Any]:
@@ -92,3 +95,14 @@ class EditorialDesk:
             self.metric("EditorialSent", 1)
             report.sent.append((item.id, channel))
         return report
+
+
+def held_by_activations(
+    activations: ActivationStore, quiet: timedelta
+) -> Callable[[datetime], bool]:
+    """Held while an activation is open, and for ``quiet`` after the last one closed."""
+
+    def held(now: datetime) -> bool:
+        return bool(activations.tracked_activations(closed_since=now - quiet))
+
+    return held

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: The kinds of message (relay's ``TweetKind``) that carry their link, by default.
-LINK_KINDS: Final = frozenset({"post", "digest", "activation"})
+LINK_KINDS: Final = frozenset({"post", "digest", "activation", "editorial"})
 
 #: The hashtag of every tweet of the platform.
 PLATFORM_HASHTAG: Final = "#ShareEntraide"
