@@ -8,7 +8,7 @@ what only some functions need is imported when they build it (cold start).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from entraide.adapters.secrets import secret_reader
 if TYPE_CHECKING:  # each function imports its own settings: a pydantic model costs cold start
     from entraide.adapters.mail import EmailMessage
     from entraide.adapters.table import Table
+    from entraide.editorial.desk import EditorialDesk
     from entraide.effects.ledger import Ledger
     from entraide.matching.contact import ContactDesk
     from entraide.matching.contact_links import ContactLinks
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.publishing.xapi import XCredentials
     from entraide.publishing.xapi import XPoster as Poster
     from entraide.reporting.snapshots import XReader
+    from entraide.settings.editorial import EditorialSettings
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
     from entraide.settings.publishing import RelaySettings, SnapshotSettings
@@ -282,3 +284,37 @@ def x_reader(settings: SnapshotSettings) -> XReader | None:
     from entraide.reporting.x_reader import TweepyReader
 
     return TweepyReader(x_credentials(settings.x_credentials_secret))
+
+
+def editorial_desk(settings: EditorialSettings, table: Table) -> EditorialDesk:
+    """The scheduled editorial run: the calendar, the activations that hold it, the rhythm,
+    and the relay queue its items go to."""
+    import json
+
+    from entraide.activation.activation_store import ActivationStore
+    from entraide.adapters.queue import Queue
+    from entraide.editorial.calendar import Rhythm
+    from entraide.editorial.calendar_store import EditorialStore
+    from entraide.editorial.desk import EditorialDesk, held_by_activations
+
+    rhythm = Rhythm(
+        start=settings.window_start,
+        end=settings.window_end,
+        per_day=settings.per_day,
+        gap=timedelta(minutes=settings.gap_minutes),
+        quiet=timedelta(hours=settings.quiet_hours),
+        too_late=timedelta(hours=settings.too_late_hours),
+    )
+    relay_queue = Queue(settings.relay_queue_url)
+
+    def send(message: Mapping[str, Any]) -> None:
+        relay_queue.send(json.dumps(message, ensure_ascii=False))
+
+    return EditorialDesk(
+        EditorialStore(table),
+        send=send,
+        held=held_by_activations(ActivationStore(table), rhythm.quiet),
+        rhythm=rhythm,
+        clock=lambda: datetime.now(UTC),
+        metric=count_metric,
+    )

@@ -1,0 +1,21 @@
+"""Settings of the ``editorial`` function: the relay queue it feeds and the rhythm."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from pydantic import Field
+
+from entraide.settings.base import Settings
+
+
+class EditorialSettings(Settings):
+    """Where due items go (the relay queue) and the rhythm they go at (Paris time)."""
+
+    relay_queue_url: str = Field(alias="RELAY_QUEUE_URL", min_length=1)
+    window_start: time = Field(default=time(8, 0), alias="EDITORIAL_START")
+    window_end: time = Field(default=time(21, 0), alias="EDITORIAL_END")
+    per_day: int = Field(default=3, alias="EDITORIAL_PER_DAY", gt=0, le=48)
+    gap_minutes: int = Field(default=120, alias="EDITORIAL_GAP_MINUTES", ge=15)
+    quiet_hours: float = Field(default=24, alias="EDITORIAL_QUIET_HOURS", ge=0)
+    too_late_hours: float = Field(default=48, alias="EDITORIAL_TOO_LATE_HOURS", gt=0)
