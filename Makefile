@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 PORT ?= 3000
 MOTO_PORT ?= 5000
 # The local stack replays a recorded alert (see infra/replay/README.md).
-ALERT_SOURCES ?= [{"name": "vigicrues", "url": "infra/replay/HANDMADE_vigicrues_orange_aude.json"}]
+ALERT_SOURCES ?= [{"name": "vigicrues", "url": "infra/replay/HANDMADE_vigicrues_orange_aude.json", "replay": true}]
 
 .PHONY: help run test unit integration lint checkov typecheck format bench lock lock-checkov clean
 
@@ -89,6 +89,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/relay_surge.py
 	$(BIN)/python bench/geomatch_scaling.py --moto-max 10000
 	$(BIN)/python bench/iam_check.py
+	$(BIN)/python bench/activation_reads.py
+	$(BIN)/python bench/expiry.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import math
-import os
 import random
 import re
 import statistics
@@ -56,6 +55,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from _moto import moto_environment
 
 from entraide.adapters.table import BY_CELL, Table
 from entraide.intake.post_store import CELL_PRECISION, PostStore, cell_key, post_to_item
@@ -478,21 +479,13 @@ def run_memory(size: int, seed: int, repeat: int) -> Row:
     return _measure(table, size, "memory", seed, repeat)
 
 
-def _moto_environment() -> None:
-    os.environ["AWS_DEFAULT_REGION"] = "eu-west-3"
-    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's dummy key
-    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-
-
 def run_moto(size: int, seed: int, repeat: int) -> Row:
     import boto3
     from moto import mock_aws
 
     from entraide_local.provision import provision
 
-    _moto_environment()
+    moto_environment()
     with mock_aws():
         deployment = provision(ROOT / "template.yaml", boto3.Session())
         table = Table(deployment.outputs["TableName"], client=boto3.client("dynamodb"))

@@ -32,10 +32,12 @@ from entraide.wiring import effect_ledger
 
 settings = ActivationEventsSettings.from_environ(os.environ)
 table = Table(settings.table_name)
+activations = ActivationStore(table)
 effects = ActivationEffects(
     topic=ActivationTopic(settings.activation_events_topic_arn),
     posts=PostStore(table),
-    activations=ActivationStore(table),
+    activations=activations,
+    jobs=activations,  # the closing's expiry job, which the activate run also finishes
     clock=lambda: datetime.now(UTC),
 )
 ledger = effect_ledger(settings, table)
@@ -49,7 +51,7 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
     subject = effects.subject_of_change(old, new)
     if subject is None:
         return
-    deadline = ledger.deadline_of(lambda_context)
+    deadline = effects.deadline = ledger.deadline_of(lambda_context)
     report = ledger.run(subject, effects.performer(new), deadline=deadline)
     metrics.add_metric(name="EffectDone", unit=MetricUnit.Count, value=report.done)
     logger.info("Activation effects", extra={"activation_id": new.id, **report.as_dict()})
@@ -59,9 +61,8 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if scheduled(event):
-        swept = ledger.sweep(
-            ACTIVATION_EVENTS, effects.performer_for, deadline=ledger.deadline_of(context)
-        )
+        deadline = effects.deadline = ledger.deadline_of(context)
+        swept = ledger.sweep(ACTIVATION_EVENTS, effects.performer_for, deadline=deadline)
         logger.info("Activation effects swept", extra=swept.as_dict())
         return {"swept": swept.as_dict()}
     return process_partial_response(

@@ -33,7 +33,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     now = datetime.now(UTC)
     month = event.get("month") or report_month(now)
-    report = monthly_report(table, month, now=now)
+    report = monthly_report(
+        table, month, now=now, x_budget_usd=settings.x_monthly_budget_usd or None
+    )
     delivery = deliver(
         report,
         render_all(report),

@@ -61,7 +61,6 @@ PRELOADED_MODULES = (
     "aws_lambda_powertools",
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.batch",
-    "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.utilities.parameters",
     "aws_lambda_powertools.utilities.typing",
 )

@@ -3,9 +3,13 @@
     entraide activation open --departement 11 --hazard inondation
     entraide activation close ID
     entraide activation list [--all] [--json]
+    entraide sources check [--sources JSON] [--at TIME] [--json]
+    entraide sources status [--json]
     entraide report --month 2026-10 [--out DIR]
     entraide local run [--port 3000] [--moto-port 5000] [--no-iam]
     entraide local fire FUNCTION
+    entraide dlq list [relay|scheduled|stream]
+    entraide dlq redrive relay|scheduled|stream
 
 Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the
@@ -19,77 +23,20 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entraide.cli_dlq import add_dlq_commands
+from entraide.cli_sources import add_sources_commands
+from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
 from entraide.kernel.errors import DomainError
 from entraide.kernel.model import Activation, AlertLevel, Hazard
 
 if TYPE_CHECKING:
     from entraide.activation.activation_store import ActivationStore
 
-DEFAULT_STACK = "shareentraide"
 DEFAULT_STATE_DIR = "var"
-
-
-class CliError(Exception):
-    """A problem the operator can fix; printed without a traceback."""
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where the commands act: the stack's outputs and a way to make its boto3 clients."""
-
-    outputs: dict[str, str]
-    clients: Callable[[str], Any]
-    description: str
-
-    def output(self, name: str) -> str:
-        if name not in self.outputs:
-            raise CliError(f"{self.description} : pas de sortie {name}.")
-        return self.outputs[name]
-
-
-def _local_state(path: Path) -> dict[str, Any] | None:
-    """The running local stack's state, or None when none runs (or it is not installed)."""
-    try:
-        from entraide_local.state import running_state
-    except ImportError:  # a deployment without the development tools
-        return None
-    return running_state(path)
-
-
-def resolve_target(args: argparse.Namespace) -> Target:
-    """``--table`` (AWS), else the running local stack, else the CloudFormation stack."""
-    import boto3
-
-    if getattr(args, "table", None):
-        return Target({"TableName": args.table}, boto3.client, f"table {args.table} (AWS)")
-    state = None if args.aws else _local_state(Path(args.state_dir))
-    if state is not None:
-        session = boto3.session.Session(
-            region_name=state["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        )
-
-        def local_client(service: str) -> Any:
-            return session.client(service, endpoint_url=state["endpoint_url"])
-
-        outputs = dict(state["outputs"])
-        return Target(outputs, local_client, f"pile locale ({state['endpoint_url']})")
-    cloudformation = boto3.client("cloudformation")
-    try:
-        stack = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0]
-    except Exception as exc:  # botocore errors: no credentials, no stack, no network
-        raise CliError(
-            f"Aucune pile locale en cours et pile AWS « {args.stack} » introuvable ({exc}). "
-            "Lancez « make run », ou passez --table / --stack."
-        ) from exc
-    outputs = {out["OutputKey"]: out["OutputValue"] for out in stack.get("Outputs", [])}
-    return Target(outputs, boto3.client, f"pile AWS {args.stack}")
 
 
 def _activations(args: argparse.Namespace) -> ActivationStore:
@@ -280,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     list_.add_argument("--json", action="store_true")
     list_.set_defaults(handler=cmd_activation_list)
 
+    add_sources_commands(commands, state)
+
     report = commands.add_parser(
         "report", parents=[state], help="the monthly KPI report, to the reports bucket"
     )
@@ -329,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fire.add_argument("function", help="logical id or folder name, e.g. activate")
     fire.set_defaults(handler=cmd_local_fire)
+
+    add_dlq_commands(commands, state)
     return parser
 
 

@@ -35,3 +35,18 @@ METRICS_NAMESPACE = "ShareEntraide"
 logger = Logger(service=SERVICE)
 logger.addFilter(ContactRedactingFilter())
 metrics = Metrics(service=SERVICE, namespace=METRICS_NAMESPACE)
+
+
+def count_for(name: str, dimension: str, value: str, count: float = 1) -> None:
+    """Emit ``name`` with one more dimension than the others (``source`` = "vigicrues"):
+    its own EMF document, printed at once, so that an alarm can watch each value apart."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=count,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name=dimension, value=value)

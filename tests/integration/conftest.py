@@ -25,7 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 RECORDER_DIR = Path(__file__).parent / "recorder"
 # What `make run` replays: an orange flood level on the Aude (see infra/replay/README.md).
 REPLAYED_ALERTS = json.dumps(
-    [{"name": "vigicrues", "url": str(ROOT / "infra/replay/HANDMADE_vigicrues_orange_aude.json")}]
+    [
+        {
+            "name": "vigicrues",
+            "url": str(ROOT / "infra/replay/HANDMADE_vigicrues_orange_aude.json"),
+            "replay": True,
+        }
+    ]
 )
 POST_FILTER = {"dynamodb": {"NewImage": {"entity": {"S": ["post"]}}}}
 
@@ -188,6 +194,8 @@ def local_stack(
         "OutboxDir": str(outbox),
         "PublicBaseUrl": f"http://127.0.0.1:{port}/",
         "AlertSources": REPLAYED_ALERTS,
+        # a module may replace parameters, e.g. {"AlertSources": "[…]"}
+        **getattr(request.module, "LOCAL_STACK_PARAMETERS", {}),
     }
     stack_name = "it-" + request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
     with LocalStack(

@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,7 +227,7 @@ def _tweet_subject(text: str) -> str:
     return activation.group(1) if activation else text
 
 
-def _ledger_keys(params: dict[str, Any]) -> Iterable[str]:
+def _ledger_keys(params: Mapping[str, Any]) -> Iterable[str]:
     """The ledger subjects a DynamoDB write touched (``EFFECT#<subject>`` keys)."""
     keys: list[dict[str, Any]] = []
     if "Key" in params:

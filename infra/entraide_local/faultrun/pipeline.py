@@ -7,12 +7,15 @@ capacity meter. The sources are emulated as AWS runs them:
 - **API Gateway**: people post (JSON, with an ``Idempotency-Key``), moderators click their
   links, people in need write to helpers; a 5xx or a lost answer is sent again, as a client
   or a person does;
-- **DynamoDB Streams → Lambda**: new records in order, per consumer, filtered and batched as
-  its event source mapping says; a failed batch is retried from its first failed record up
-  to ``MaximumRetryAttempts``, then its failure record goes to the ``OnFailure`` queue;
+- **DynamoDB Streams → Lambda**: new records in order, filtered and batched as the stream
+  router's event source mapping says; the router invokes its consumers (Lambda's
+  synchronous Invoke, here in process, one at a time); a failed batch is retried from its
+  first failed record up to ``MaximumRetryAttempts``, then its failure record goes to the
+  ``OnFailure`` queue;
 - **SQS → Lambda** (the relay): batches of ``BatchSize``; what the handler does not report
   done is received again, and after ``maxReceiveCount`` SQS moves it to the dead-letter
-  queue; delays and visibility timeouts are fast-forwarded (time is compressed);
+  queue; a message's visibility timeout is the function's (compressed) timeout, and a
+  deferred message waits its ``DelaySeconds`` (at least one second);
 - **EventBridge**: the schedules (sweeps, reconciliations, notices) fire when the rest is
   idle, as they would a few minutes later.
 
@@ -23,10 +26,13 @@ record with one second left. The run ends when nothing has moved for ``idle_seco
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -53,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[3]
 REGION = "eu-west-3"
 #: The pipeline's functions, by code folder.
 FUNCTIONS = (
+    "stream_router",
     "ingest_offer",
     "moderate",
     "decision",
@@ -152,6 +159,7 @@ class Pipeline:
         self.decided: set[str] = set()
         self.contacted: set[tuple[str, str]] = set()
         self.stream_seen = 0
+        self._invoking = threading.Lock()
 
     # -- the run ---------------------------------------------------------------------
     def run(
@@ -192,7 +200,7 @@ class Pipeline:
 
     def _progress(self) -> bool:
         """Whether the world changed since the last look: emails, tweets, stream records."""
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
         seen = (
@@ -253,6 +261,8 @@ class Pipeline:
         self.meter.install()
         self.functions = {name: self._load(name) for name in FUNCTIONS}
         self.functions["relay"].module.relay.poster = self.x
+        router: Any = self.functions["stream_router"].module
+        router.consumers = {route: self._consumer(route) for route in router.consumers}
         self._open_activation()
         streams = self.client("dynamodbstreams")
         table = self.client("dynamodb").describe_table(TableName=self.table_name)["Table"]
@@ -270,6 +280,23 @@ class Pipeline:
     def client(self, service: str) -> Any:
         return self.session.client(service)
 
+    def _consumer(self, name: str) -> Any:
+        """The router's synchronous Invoke of ``name``, in process: one at a time (the
+        functions' environments are the process's), its answer read as the router reads
+        Lambda's (entraide.adapters.stream_router.LambdaConsumer)."""
+        from entraide.adapters.stream_router import ConsumerFailed, sequence_number
+
+        def consume(records: Any) -> set[str]:
+            with self._invoking:
+                result = self.invoke(name, {"Records": list(records)})
+            if isinstance(result, Exception):
+                raise ConsumerFailed(f"{name}: Unhandled")
+            failed = {str(f.get("itemIdentifier")) for f in result.get("batchItemFailures", [])}
+            numbers = {sequence_number(record) for record in records}
+            return failed if failed <= numbers else numbers
+
+        return consume
+
     def _indexes(self) -> list[Index]:
         table = self.client("dynamodb").describe_table(TableName=self.table_name)["Table"]
         indexes = []
@@ -280,7 +307,7 @@ class Pipeline:
         return indexes
 
     def _read_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
         backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
@@ -340,8 +367,11 @@ class Pipeline:
         )
 
     # -- invoking a function -------------------------------------------------------------
-    def invoke(self, name: str, event: Any, *, remaining_ms: int = INVOCATION_MS) -> Any:
-        """The handler's result, or the exception it raised (Lambda's function error)."""
+    def invoke(
+        self, name: str, event: Any, *, remaining_ms: int = INVOCATION_MS, label: str = ""
+    ) -> Any:
+        """The handler's result, or the exception it raised (Lambda's function error);
+        what it costs in DynamoDB units is counted under ``label`` (default: ``name``)."""
         function = self.functions[name]
         self.tally.invocations += 1
         with ExitStack() as stack:
@@ -353,11 +383,13 @@ class Pipeline:
                     acting_as(function.policy.document, function.policy.principal)
                 )
             stack.enter_context(self.faults.active())
-            stack.enter_context(self.meter.measuring(name))
+            stack.enter_context(self.meter.measuring(label or name))
             try:
-                result = function.module.lambda_handler(
-                    event, LambdaContext(function.name, remaining_ms)
-                )
+                # what a function prints (its metrics) goes to CloudWatch, not to the bench
+                with contextlib.redirect_stdout(io.StringIO()):
+                    result = function.module.lambda_handler(
+                        event, LambdaContext(function.name, remaining_ms)
+                    )
             except Exception as error:
                 self.tally.handler_errors += 1
                 result = error
@@ -422,6 +454,19 @@ class Pipeline:
         verdict = {
             self.post_ids[p.index]: p.approve for p in self.planned if p.index in self.post_ids
         }
+        # A moderator decides once the post's first emails are all out (both moderators'
+        # and the poster's): deciding earlier makes those still due moot, not lost, and the
+        # run would not see whether they could have gone.
+        requests: dict[str, set[str]] = {}
+        awaiting: set[str] = set()
+        poster = {p.email: self.post_ids.get(p.index) for p in self.planned}
+        for recipient, subject, text in self.emails():
+            if "À modérer" in subject:
+                for post_id in set(re.findall(r"/moderation/([0-9A-Za-z_-]+)\?", text)):
+                    requests.setdefault(post_id, set()).add(recipient)
+            elif "en attente de modération" in subject and poster.get(recipient):
+                awaiting.add(str(poster[recipient]))
+        everyone = set(self.scenario.moderators)
         moved = False
         for recipient, subject, text in self.emails():
             if recipient != moderator or "À modérer" not in subject:
@@ -433,6 +478,8 @@ class Pipeline:
             }
             post_id = urlsplit(links["approve"]).path.rsplit("/", 1)[-1]
             if post_id in self.decided or post_id not in verdict:
+                continue
+            if requests.get(post_id, set()) != everyone or post_id not in awaiting:
                 continue
             link = links["approve" if verdict[post_id] else "reject"]
             query = parse_qs(urlsplit(link).query)
@@ -592,12 +639,12 @@ class Pipeline:
         sqs = self.client("sqs")
         moved = False
         for _ in range(200):
-            _fast_forward(url)
             with no_faults():
                 received = sqs.receive_message(
                     QueueUrl=url,
                     MaxNumberOfMessages=source.batch_size,
-                    VisibilityTimeout=30,
+                    # the function's timeout, compressed as the rest
+                    VisibilityTimeout=INVOCATION_MS // 1000,
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
@@ -631,7 +678,7 @@ class Pipeline:
                 region=REGION,
                 account="123456789012",
             )
-            self.invoke(name, event, remaining_ms=10_000)
+            self.invoke(name, event, remaining_ms=10_000, label=f"{name} (schedule)")
 
     # -- what happened -------------------------------------------------------------------
     def emails(self) -> Iterator[tuple[str, str, str]]:
@@ -639,7 +686,7 @@ class Pipeline:
         import email
         import email.policy
 
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
         sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
@@ -663,12 +710,7 @@ class Pipeline:
             ).get("Messages", []):
                 announcements += [json.loads(m["Body"]) for m in batch]
             failures = {}
-            for output in (
-                "ModerationFailureQueueUrl",
-                "GeomatchFailureQueueUrl",
-                "ActivationEventsFailureQueueUrl",
-                "ScheduledRunFailureQueueUrl",
-            ):
+            for output in ("StreamFailureQueueUrl", "ScheduledRunFailureQueueUrl"):
                 url = self.deployment.outputs.get(output)
                 if url:
                     failures[output] = _count(sqs, str(url))
@@ -699,25 +741,16 @@ class Pipeline:
         )
 
 
-def _fast_forward(url: str) -> None:
-    """Time passes for a queue: its delayed and invisible messages become visible."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.sqs.models import sqs_backends
-
-    queue = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues[url.rsplit("/", 1)[-1]]
-    for message in queue._messages:
-        message.delayed_until = 0
-        message.visible_at = 0
-
-
 def _count(sqs: Any, url: str) -> int:
     attributes = sqs.get_queue_attributes(
         QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",  # deferred by the relay: still to do
+        ],
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
+    return sum(int(count) for count in attributes.values())
 
 
 def _scan(client: Any, table: str) -> list[dict[str, Any]]:

@@ -1,38 +1,126 @@
-"""The activation item: the one module that reads and writes it.
+"""The activation item and the items written with it: the one module that reads and
+writes them.
 
 ``pk = ACTIVATION#<id>``, ``sk = ACTIVATION``; ``gsi1`` by state (``ACTIVATION#open`` /
-``ACTIVATION#closed``, a handful of items), ``gsi2`` by month of opening. An activation
-opened by the alert feeds also keeps the alerts behind it (``alerts``: one map per
-:class:`~entraide.activation.rules.AlertRecord`). Operators (CLI), the alert feeds,
-intake (is the platform awake here?), the relay and the report read it here.
+``ACTIVATION#closed``; sorted by opening while open, by closing once closed, so that the
+feeds read the recently closed ones without reading history), ``gsi2`` by month of
+opening. An activation opened by the alert feeds also keeps the alerts behind it
+(``alerts``: one map per :class:`~entraide.activation.rules.AlertRecord`). Operators (CLI),
+the alert feeds, intake (is the platform awake here?), the relay and the report read it
+here.
+
+**One open activation per family and département**, whoever opens it and however many
+do at once: each open activation holds a *cover* item per département
+(``COVER#<family>#<département>``), put with ``attribute_not_exists(pk)`` in the same
+transaction as the activation, or as the widening that adds the département, and deleted
+in the transaction that closes it. Two overlapping feed runs, or an operator and a run,
+cannot both open the Aude for floods: the second transaction is cancelled.
+
+**A closing leaves a job**: ``EXPIRY#pending`` / ``<closed_at>#<id>``, put in the closing
+transaction, holds where the expiry of the activation's open posts stands (a cursor over
+the status index), so that expiring 20,000 posts can stop at a deadline and go on later;
+it is deleted when the last page is done.
+
+Why one module: the activation, its covers and its expiry job are written in the same
+transactions; split, each half would write the other's keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from entraide.adapters.table import (
     BY_MONTH,
     BY_STATUS,
+    CONDITION_FAILED,
     INDEX_KEYS,
     Check,
     ConditionFailed,
+    Delete,
     Item,
     Put,
     Table,
+    TransactionCancelled,
     Update,
+    Write,
 )
+from entraide.kernel.departements import departement_name
 from entraide.kernel.errors import ActivationAlreadyClosed, ActivationNotFound, ConcurrentChange
-from entraide.kernel.model import Activation, AlertLevel, Hazard
+from entraide.kernel.model import Activation, AlertLevel, Hazard, HazardFamily
 from entraide.kernel.times import iso, month_of, parse_iso
 
 if TYPE_CHECKING:  # the activation rules cost cold start to functions that never use them
     from entraide.activation.rules import AlertRecord, TrackedActivation
 
 ACTIVATION_PREFIX = "ACTIVATION#"
+COVER_PREFIX = "COVER#"
+EXPIRY_PARTITION = "EXPIRY#pending"
 OPEN, CLOSED = "open", "closed"
+
+
+class DepartementCovered(ConcurrentChange):
+    """A département is covered already by an open activation of the same family."""
+
+    def __init__(self, departement: str, family: HazardFamily, holder: str | None) -> None:
+        held = f"l'activation {holder}" if holder else "une autre activation"
+        super().__init__(
+            f"Le département {departement} ({departement_name(departement)}) est déjà couvert "
+            f"par {held} ({family.label}) : une seule activation ouverte par famille d'aléas "
+            f"et par département."
+        )
+        self.departement = departement
+        self.holder = holder
+
+
+def cover_key(family: HazardFamily, departement: str) -> Item:
+    return {"pk": f"{COVER_PREFIX}{family.value}#{departement}", "sk": "COVER"}
+
+
+def _cover_puts(activation: Activation, departements: tuple[str, ...]) -> list[Put]:
+    return [
+        Put(
+            item={
+                **cover_key(activation.family, code),
+                "entity": "activation-cover",
+                "activation_id": activation.id,
+                "family": activation.family.value,
+                "departement": code,
+            },
+            condition="attribute_not_exists(pk)",
+        )
+        for code in departements
+    ]
+
+
+def _cover_deletes(activation: Activation) -> list[Delete]:
+    # A cover may be missing (an activation opened before covers existed): then nothing to do.
+    return [
+        Delete(
+            key=cover_key(activation.family, code),
+            condition="attribute_not_exists(pk) OR activation_id = :id",
+            values={":id": activation.id},
+        )
+        for code in activation.departements
+    ]
+
+
+def expiry_job_key(activation_id: str, closed_at: datetime) -> Item:
+    return {"pk": EXPIRY_PARTITION, "sk": f"{iso(closed_at)}#{activation_id}"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryJob:
+    """Where the expiry of a closed activation's open posts stands: the status being paged
+    (None before the first page) and the index key to go on from (None: from the start)."""
+
+    activation_id: str
+    closed_at: datetime
+    status: str | None = None
+    cursor: Item | None = None
+    expired: int = 0
 
 
 def activation_pk(activation_id: str) -> str:
@@ -59,7 +147,7 @@ def activation_to_item(activation: Activation) -> Item:
         "origin": activation.origin,
         "state": state,
         "gsi1pk": f"{ACTIVATION_PREFIX}{state}",
-        "gsi1sk": f"{opened}#{activation.id}",
+        "gsi1sk": f"{_state_sort(activation)}#{activation.id}",
         "gsi2pk": f"{ACTIVATION_PREFIX}{month_of(activation.opened_at)}",
         "gsi2sk": f"{opened}#{activation.id}",
     }
@@ -68,6 +156,11 @@ def activation_to_item(activation: Activation) -> Item:
     if activation.sources:
         item["sources"] = list(activation.sources)
     return item
+
+
+def _state_sort(activation: Activation) -> str:
+    """The status index sorts open activations by opening, closed ones by closing."""
+    return iso(activation.closed_at if activation.closed_at else activation.opened_at)
 
 
 def activation_from_item(item: Mapping[str, Any]) -> Activation:
@@ -99,6 +192,8 @@ def alert_record_to_item(record: AlertRecord) -> Item:
         item["expires"] = iso(record.expires)
     if record.ended_at is not None:
         item["ended_at"] = iso(record.ended_at)
+    if record.hazard is not None:
+        item["hazard"] = record.hazard.value
     return item
 
 
@@ -115,6 +210,7 @@ def alert_record_from_item(item: Mapping[str, Any]) -> AlertRecord:
         expires=parse_iso(item["expires"]) if item.get("expires") else None,
         ended_at=parse_iso(item["ended_at"]) if item.get("ended_at") else None,
         headline=item.get("headline", ""),
+        hazard=Hazard(item["hazard"]) if item.get("hazard") else None,
     )
 
 
@@ -130,17 +226,24 @@ class ActivationStore:
         partition: str,
         *,
         sort_below: str | None = None,
+        sort_from: str | None = None,
         filter: str | None = None,
         values: Mapping[str, Any] | None = None,
     ) -> list[Item]:
-        """Items of an index partition; ``sort_below`` bounds its sort key (excluded)."""
+        """Items of an index partition; ``sort_below`` bounds its sort key (excluded),
+        ``sort_from`` from below (included)."""
         partition_key, sort_key = INDEX_KEYS[index]
         condition = "#pk = :pk"
         names = {"#pk": partition_key}
+        bound: dict[str, str] = {}
         if sort_below is not None:
             condition += " AND #sk < :below"
+            bound[":below"] = sort_below
+        elif sort_from is not None:
+            condition += " AND #sk >= :from"
+            bound[":from"] = sort_from
+        if bound:
             names["#sk"] = sort_key
-        bound = {":below": sort_below} if sort_below is not None else {}
         return list(
             self.table.query(
                 condition,
@@ -154,15 +257,37 @@ class ActivationStore:
     def _state(self, state: str, *, sort_below: str | None = None) -> list[Item]:
         return self._index(BY_STATUS, f"{ACTIVATION_PREFIX}{state}", sort_below=sort_below)
 
-    def _create(self, item: Item) -> None:
+    def _create(self, item: Item, activation: Activation) -> None:
+        """The activation and its covers, or nothing (DepartementCovered, ConcurrentChange)."""
+        writes: list[Write] = [Put(item=item, condition="attribute_not_exists(pk)")]
+        writes += _cover_puts(activation, activation.departements)
+        self._transact(writes, activation)
+
+    def _transact(self, writes: list[Write], activation: Activation) -> None:
         try:
-            self.table.write(Put(item=item, condition="attribute_not_exists(pk)"))
-        except ConditionFailed as exc:
-            raise ConcurrentChange(f"L'activation {item['id']} existe déjà.") from exc
+            self.table.transact(writes)
+        except TransactionCancelled as exc:
+            if not exc.condition_failed:
+                raise
+            for write, code in zip(writes, exc.reasons, strict=False):
+                if (
+                    code == CONDITION_FAILED
+                    and isinstance(write, Put)
+                    and "departement" in write.item
+                ):
+                    holder = self.table.get({"pk": write.item["pk"], "sk": "COVER"})
+                    raise DepartementCovered(
+                        write.item["departement"],
+                        activation.family,
+                        str(holder["activation_id"]) if holder else None,
+                    ) from exc
+            raise ConcurrentChange(
+                f"L'activation {activation.id} a changé entre-temps (ou existe déjà)."
+            ) from exc
 
     # -- operators ---------------------------------------------------------------------
     def create_activation(self, activation: Activation) -> None:
-        self._create(activation_to_item(activation))
+        self._create(activation_to_item(activation), activation)
 
     def get_activation(self, activation_id: str) -> Activation | None:
         item = self.table.get(activation_key(activation_id))
@@ -192,30 +317,86 @@ class ActivationStore:
         return [activation_from_item(item) for item in self._state(CLOSED)]
 
     def close_activation(self, activation_id: str, closed_at: datetime) -> Activation:
-        """Close an open activation with one conditional write."""
-        try:
-            changed = self.table.write(
-                Update(
-                    key=activation_key(activation_id),
-                    expression="SET #state = :closed, closed_at = :at, gsi1pk = :gsi1pk",
-                    condition="attribute_exists(pk) AND #state = :open",
-                    names={"#state": "state"},
-                    values={
-                        ":closed": CLOSED,
-                        ":open": OPEN,
-                        ":at": iso(closed_at),
-                        ":gsi1pk": f"{ACTIVATION_PREFIX}{CLOSED}",
-                    },
+        """Close an open activation: in one transaction, its state (conditional on being
+        open), its covers deleted, and the expiry job of its posts."""
+        item = self.table.get(activation_key(activation_id))
+        if item is None:
+            raise ActivationNotFound(activation_id)
+        activation = activation_from_item(item)
+        if not activation.is_open:
+            raise ActivationAlreadyClosed(activation_id)
+        closed = iso(closed_at)
+        writes: list[Write] = [
+            Update(
+                key=activation_key(activation_id),
+                expression=(
+                    "SET #state = :closed, closed_at = :at, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk"
                 ),
-                returns="ALL_NEW",
-                keep_old=True,
+                condition="attribute_exists(pk) AND #state = :open",
+                names={"#state": "state"},
+                values={
+                    ":closed": CLOSED,
+                    ":open": OPEN,
+                    ":at": closed,
+                    ":gsi1pk": f"{ACTIVATION_PREFIX}{CLOSED}",
+                    ":gsi1sk": f"{closed}#{activation_id}",
+                },
+            ),
+            *_cover_deletes(activation),
+            Put(
+                item={
+                    **expiry_job_key(activation_id, closed_at),
+                    "entity": "expiry-job",
+                    "activation_id": activation_id,
+                    "closed_at": closed,
+                    "expired": 0,
+                },
+                condition="attribute_not_exists(pk)",
+            ),
+        ]
+        try:
+            self.table.transact(writes)
+        except TransactionCancelled as exc:
+            if exc.reasons[:1] == (CONDITION_FAILED,):
+                raise ActivationAlreadyClosed(activation_id) from exc
+            raise
+        return replace(activation, closed_at=closed_at)
+
+    # -- expiry of a closed activation's posts -----------------------------------------
+    def pending_expiries(self) -> list[ExpiryJob]:
+        """Closed activations whose open posts are not all expired yet (a few items)."""
+        return [
+            ExpiryJob(
+                activation_id=str(item["activation_id"]),
+                closed_at=parse_iso(item["closed_at"]),
+                status=str(item.get("status", "")) or None,
+                cursor=dict(item["cursor"]) if item.get("cursor") else None,
+                expired=int(item.get("expired", 0)),
             )
-        except ConditionFailed as exc:
-            if exc.old is None:
-                raise ActivationNotFound(activation_id) from exc
-            raise ActivationAlreadyClosed(activation_id) from exc
-        assert changed is not None
-        return activation_from_item(changed)
+            for item in self.table.query("pk = :pk", {":pk": EXPIRY_PARTITION}, consistent=True)
+        ]
+
+    def save_expiry(self, job: ExpiryJob) -> None:
+        """Where the expiry stands (the status being paged and the key to go on from)."""
+        values: Item = {":expired": job.expired, ":status": job.status or ""}
+        expression = "SET expired = :expired, #status = :status"
+        if job.cursor:
+            values[":cursor"] = job.cursor
+            expression += ", #cursor = :cursor"
+        else:
+            expression += " REMOVE #cursor"
+        self.table.write(
+            Update(
+                key=expiry_job_key(job.activation_id, job.closed_at),
+                expression=expression,
+                condition="attribute_exists(pk)",
+                names={"#status": "status", "#cursor": "cursor"},
+                values=values,
+            )
+        )
+
+    def finish_expiry(self, job: ExpiryJob) -> None:
+        self.table.write(Delete(key=expiry_job_key(job.activation_id, job.closed_at)))
 
     # -- the alert feeds ---------------------------------------------------------------
     def create_feed_activation(
@@ -224,11 +405,11 @@ class ActivationStore:
         """An activation opened by the alert feeds, with the alerts behind it."""
         item = activation_to_item(activation)
         item["alerts"] = [alert_record_to_item(record) for record in alerts]
-        self._create(item)
+        self._create(item, activation)
 
     def update_feed_activation(
         self,
-        activation_id: str,
+        activation: Activation,
         *,
         alerts: tuple[AlertRecord, ...],
         add_departements: tuple[str, ...] = (),
@@ -237,8 +418,10 @@ class ActivationStore:
     ) -> None:
         """Replace the alerts of an open feed activation, widen its coverage, raise its level.
 
-        One conditional write: the activation must still be open and not manual.
+        One transaction: the activation must still be open and not manual, and each added
+        département not covered by another activation of its family (DepartementCovered).
         """
+        activation_id = activation.id
         values: Item = {
             ":alerts": [alert_record_to_item(record) for record in alerts],
             ":open": OPEN,
@@ -258,16 +441,18 @@ class ActivationStore:
             values[":sources"] = list(sources)
             names["#sources"] = "sources"
             update.append("#sources = :sources")
+        change = Update(
+            key=activation_key(activation_id),
+            expression="SET " + ", ".join(update),
+            condition="#state = :open AND #origin <> :manual",
+            names=names,
+            values=values,
+        )
+        if add_departements:
+            self._transact([change, *_cover_puts(activation, add_departements)], activation)
+            return
         try:
-            self.table.write(
-                Update(
-                    key=activation_key(activation_id),
-                    expression="SET " + ", ".join(update),
-                    condition="#state = :open AND #origin <> :manual",
-                    names=names,
-                    values=values,
-                )
-            )
+            self.table.write(change)
         except ConditionFailed as exc:
             raise ConcurrentChange(
                 f"L'activation {activation_id} n'est plus une activation ouverte des alertes."
@@ -278,11 +463,13 @@ class ActivationStore:
         from entraide.activation.rules import TrackedActivation
 
         items = self._state(OPEN)
-        items += [
-            item
-            for item in self._state(CLOSED)
-            if item.get("closed_at") and parse_iso(item["closed_at"]) >= closed_since
-        ]
+        # Closed ones sort by closing: only those closed since then are read, however many
+        # were closed before.
+        items += self._index(
+            BY_STATUS,
+            f"{ACTIVATION_PREFIX}{CLOSED}",
+            sort_from=iso(closed_since),
+        )
         return [
             TrackedActivation(
                 activation_from_item(item),

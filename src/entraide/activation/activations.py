@@ -18,7 +18,9 @@ class AlreadyActive(DomainError):
     def __init__(self, departement: str, activation: Activation) -> None:
         super().__init__(
             f"Le département {departement} est déjà couvert par l'activation "
-            f"{activation.id} ({activation.hazard.label}, {activation.hashtag})."
+            f"{activation.id} ({activation.hazard.label}, {activation.hashtag}) : une seule "
+            f"activation ouverte par famille d'aléas ({activation.family.label}) et par "
+            f"département."
         )
         self.activation = activation
 
@@ -53,9 +55,11 @@ def open_activation(
     codes = tuple(dict.fromkeys(normalise_departement(code) for code in departements))
     if not codes:
         raise DomainError("Indiquez au moins un département.")
+    # A friendly refusal from what is open now; the store's conditional write refuses the
+    # same when another writer opens it at this very moment (DepartementCovered).
     for activation in store.open_activations():
         for code in codes:
-            if activation.hazard is hazard and activation.covers(code):
+            if activation.family is hazard.family and activation.covers(code):
                 raise AlreadyActive(code, activation)
     if hashtag is not None:
         hashtag = "#" + hashtag.lstrip("#")

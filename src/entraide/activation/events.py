@@ -18,18 +18,24 @@ effect                   policy         why
                                         reads it (an index lags behind its table)
 =======================  =============  ==================================================
 
-An expiry meets posts the index shows as they were: a post approved meanwhile has moved to
-a new version, and its expiry is tried again on the post as it is now (a post left
-approved in a closed activation would stay public, tweeted and matched).
+A closing expires the posts still open under that activation page by page, as many as the
+invocation's time allows; what is left is finished by the next ``activate`` run (the
+closing left a job in the table, see ``activation_store``). An expiry meets posts as the
+index shows them: a post approved meanwhile has moved to a new version, and its expiry is
+tried again on the post as it is now (a post left approved in a closed activation would
+stay public, tweeted and matched).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from entraide.activation.activation_store import ExpiryJob
+from entraide.adapters.table import Item
 from entraide.adapters.topics import Topic
 from entraide.effects.model import Effect, Entry, Perform, Record, Subject
 from entraide.kernel.errors import PostNotFound, WrongPostStatus
@@ -45,7 +51,8 @@ ACTIVATION_EVENTS = "activation_events"
 SETTLE_DELAY = timedelta(minutes=5)
 #: A post can move a few times while it is expired (approved, then withdrawn...).
 MAX_MOVES = 5
-OPEN_STATUSES = (PostStatus.PENDING, PostStatus.APPROVED)
+#: What an expiry leaves before the invocation's deadline (the rest: the next activate run).
+EXPIRY_MARGIN_SECONDS = 10.0
 
 
 class ActivationEvent(StrEnum):
@@ -90,38 +97,108 @@ def events_of_change(old: Activation | None, new: Activation) -> list[Activation
     return []
 
 
-class OpenPosts(Protocol):
-    def open_posts_of(self, activation_id: str) -> list[Post]: ...
+class OpenPostPages(Protocol):
+    def open_posts_page(
+        self, activation_id: str, status: PostStatus, *, limit: int, start: Item | None = None
+    ) -> tuple[list[Post], Item | None]: ...
 
     def transition(
         self, post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None = ...
     ) -> Post: ...
 
 
-def expire_open_posts(
-    store: OpenPosts, activation: Activation, *, now: Callable[[], datetime]
-) -> list[Post]:
-    """Expire every pending or approved post of a closed activation; safe to repeat.
+class ExpiryJobs(Protocol):
+    def pending_expiries(self) -> list[ExpiryJob]: ...
 
-    A post that moved since the index showed it (approved meanwhile) is expired as it is
-    now; one that ended meanwhile (withdrawn, expired) is left as it became.
+    def save_expiry(self, job: ExpiryJob) -> None: ...
+
+    def finish_expiry(self, job: ExpiryJob) -> None: ...
+
+
+#: The statuses a closing expires, paged in this order.
+OPEN_STATUSES = (PostStatus.PENDING, PostStatus.APPROVED)
+# A page reads this many posts of the status index; its updates go out this many at a time.
+PAGE_SIZE = 200
+PARALLEL_UPDATES = 16
+
+
+def expire_posts(
+    posts: OpenPostPages,
+    jobs: ExpiryJobs,
+    job: ExpiryJob,
+    *,
+    now: Callable[[], datetime],
+    time_left: Callable[[], float],
+    page_size: int = PAGE_SIZE,
+) -> ExpiryJob:
+    """Expire the pending and approved posts of a closed activation, page by page, until
+    none is left (the job is deleted) or ``time_left()`` (seconds) falls under what a page
+    takes (where it stands is saved: the next call goes on from there). Safe to repeat and
+    to run twice at once: each expiry is a conditional write, and a post that changed
+    meanwhile (approved, withdrawn, already expired) is left as it became.
     """
-    expired = []
-    for post in store.open_posts_of(activation.id):
-        current = post
-        for _ in range(MAX_MOVES):
-            try:
-                expired.append(
-                    store.transition(current, PostStatus.EXPIRED, at=now(), by=EXPIRED_BY_CLOSING)
-                )
-                break
-            except WrongPostStatus as moved:
-                current = moved.post
-                if current.status not in OPEN_STATUSES:
-                    break
-            except PostNotFound:
-                break
-    return expired
+    from concurrent.futures import ThreadPoolExecutor
+
+    statuses = [s.value for s in OPEN_STATUSES]
+    status = job.status or statuses[0]
+    cursor, expired = job.cursor, job.expired
+    page_seconds: float = 0.0
+    with ThreadPoolExecutor(PARALLEL_UPDATES, thread_name_prefix="expiry") as pool:
+        while True:
+            if time_left() < max(2.0, 2 * page_seconds):
+                job = ExpiryJob(job.activation_id, job.closed_at, status, cursor, expired)
+                jobs.save_expiry(job)
+                return job
+            started = time.monotonic()
+            page, cursor = posts.open_posts_page(
+                job.activation_id, PostStatus(status), limit=page_size, start=cursor
+            )
+            expired += sum(pool.map(lambda post: _expire(posts, post, now()), page))
+            page_seconds = time.monotonic() - started
+            if cursor is None:
+                following = statuses.index(status) + 1
+                if following == len(statuses):
+                    done = ExpiryJob(job.activation_id, job.closed_at, None, None, expired)
+                    jobs.finish_expiry(done)
+                    return done
+                status = statuses[following]
+
+
+def _expire(posts: OpenPostPages, post: Post, at: datetime) -> int:
+    """Expire one post; one that moved since the index showed it (approved meanwhile) is
+    expired as it is now, one that ended meanwhile (withdrawn, expired) is left so."""
+    current = post
+    for _ in range(MAX_MOVES):
+        try:
+            posts.transition(current, PostStatus.EXPIRED, at=at, by=EXPIRED_BY_CLOSING)
+            return 1
+        except WrongPostStatus as moved:
+            current = moved.post
+            if current.status not in OPEN_STATUSES:
+                return 0
+        except PostNotFound:
+            return 0
+    return 0
+
+
+def finish_expiries(
+    posts: OpenPostPages,
+    jobs: ExpiryJobs,
+    *,
+    now: Callable[[], datetime],
+    time_left: Callable[[], float],
+    page_size: int = PAGE_SIZE,
+) -> list[ExpiryJob]:
+    """Go on with every closed activation whose posts are not all expired yet."""
+    return [
+        expire_posts(posts, jobs, job, now=now, time_left=time_left, page_size=page_size)
+        for job in jobs.pending_expiries()
+        if time_left() > 2.0
+    ]
+
+
+class Announcer(Protocol):
+    def announce(self, activation: Activation, event: ActivationEvent) -> str: ...
 
 
 class ActivationReader(Protocol):
@@ -129,20 +206,24 @@ class ActivationReader(Protocol):
 
 
 class ActivationEffects:
-    """What follows an opening or a closing, through the effects ledger."""
+    """What follows an opening or a closing, through the effects ledger. ``deadline`` is
+    the running invocation's (set by the handler): an expiry stops before it."""
 
     def __init__(
         self,
         *,
-        topic: ActivationTopic,
-        posts: OpenPosts,
+        topic: Announcer,
+        posts: OpenPostPages,
         activations: ActivationReader,
+        jobs: ExpiryJobs,
         clock: Callable[[], datetime],
     ) -> None:
         self.topic = topic
         self.posts = posts
         self.activations = activations
+        self.jobs = jobs
         self.clock = clock
+        self.deadline: datetime | None = None
 
     def subject_of_change(self, old: Activation | None, new: Activation) -> Subject | None:
         events = events_of_change(old, new)
@@ -169,6 +250,11 @@ class ActivationEffects:
     def performer_for(self, record: Record) -> Perform | None:
         return self.performer() if record.key.startswith("activation:") else None
 
+    def time_left(self) -> float:
+        if self.deadline is None:
+            return 60.0
+        return (self.deadline - self.clock()).total_seconds() - EXPIRY_MARGIN_SECONDS
+
     def perform(self, entry: Entry, record: Record, image: Activation | None) -> str:
         activation_id = str(record.data["activation_id"])
         activation = (
@@ -180,5 +266,11 @@ class ActivationEffects:
             return "moot: the activation is gone"
         if entry.name == "announce":
             return self.topic.announce(activation, ActivationEvent(record.data["event"]))
-        expired = expire_open_posts(self.posts, activation, now=self.clock)
-        return f"expired {len(expired)}"
+        closed_at = activation.closed_at or self.clock()
+        job = next(
+            (j for j in self.jobs.pending_expiries() if j.activation_id == activation_id),
+            ExpiryJob(activation_id, closed_at, None, None, 0),
+        )
+        done = expire_posts(self.posts, self.jobs, job, now=self.clock, time_left=self.time_left)
+        left = "" if done.status is None else ", the rest left to the activate run"
+        return f"expired {done.expired - job.expired}{left}"

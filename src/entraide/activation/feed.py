@@ -2,6 +2,12 @@
 
 What happens next (announcement, expiry of the posts of a closed activation) follows
 from the table's stream, whoever changed the activation (see activation_events).
+
+Another run, or an operator, may change the activations between this run's read and its
+writes: the store refuses a second open activation of a family on a département, a
+widening onto a covered one, a second closing (conditional writes). The run then reads
+the activations again and plans anew, a few times; what it had applied already is seen
+as done (a plan applied is empty when made again).
 """
 
 from __future__ import annotations
@@ -14,11 +20,14 @@ from typing import Protocol
 from entraide.activation.alerts.model import Alert, SourceError
 from entraide.activation.planner import plan
 from entraide.activation.rules import ActivationRules, AlertRecord, Plan, TrackedActivation
+from entraide.kernel.errors import ActivationAlreadyClosed, ConcurrentChange
 from entraide.kernel.model import Activation, AlertLevel
 
 # Closed activations are looked at this long after their closing, so that an alert an
 # operator closed early does not reopen it at the next run.
 CLOSED_MEMORY = timedelta(days=7)
+# How many times a run plans again after losing a race to another writer.
+ATTEMPTS = 3
 
 
 class FeedStore(Protocol):
@@ -30,7 +39,7 @@ class FeedStore(Protocol):
 
     def update_feed_activation(
         self,
-        activation_id: str,
+        activation: Activation,
         *,
         alerts: tuple[AlertRecord, ...],
         add_departements: tuple[str, ...] = (),
@@ -58,9 +67,30 @@ def run_feeds(
     now: datetime,
     new_id: Callable[[], str],
 ) -> FeedRun:
-    tracked = store.tracked_activations(closed_since=now - rules.neighbouring - CLOSED_MEMORY)
-    decided = plan(readings, tracked, now=now, rules=rules)
-    opened = []
+    opened: list[str] = []
+    for attempt in range(1, ATTEMPTS + 1):
+        tracked = store.tracked_activations(closed_since=now - rules.neighbouring - CLOSED_MEMORY)
+        decided = plan(readings, tracked, now=now, rules=rules)
+        try:
+            _apply(store, decided, tracked, now=now, new_id=new_id, opened=opened)
+            break
+        except (ConcurrentChange, ActivationAlreadyClosed):
+            if attempt == ATTEMPTS:
+                raise
+    failed = tuple(name for name, reading in readings.items() if isinstance(reading, SourceError))
+    return FeedRun(decided, tuple(opened), failed)
+
+
+def _apply(
+    store: FeedStore,
+    decided: Plan,
+    tracked: Sequence[TrackedActivation],
+    *,
+    now: datetime,
+    new_id: Callable[[], str],
+    opened: list[str],
+) -> None:
+    by_id = {t.activation.id: t.activation for t in tracked}
     for decision in decided.opens:
         activation = Activation(
             id=new_id(),
@@ -76,7 +106,7 @@ def run_feeds(
         opened.append(activation.id)
     for extend in decided.extends:
         store.update_feed_activation(
-            extend.activation_id,
+            by_id[extend.activation_id],
             alerts=extend.alerts,
             add_departements=extend.add_departements,
             level=extend.level,
@@ -84,9 +114,7 @@ def run_feeds(
         )
     for refresh in decided.refreshes:
         store.update_feed_activation(
-            refresh.activation_id, alerts=refresh.alerts, sources=refresh.sources
+            by_id[refresh.activation_id], alerts=refresh.alerts, sources=refresh.sources
         )
     for close in decided.closes:
         store.close_activation(close.activation_id, now)
-    failed = tuple(name for name, reading in readings.items() if isinstance(reading, SourceError))
-    return FeedRun(decided, tuple(opened), failed)

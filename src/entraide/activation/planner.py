@@ -27,7 +27,7 @@ from entraide.activation.rules import (
     qualifies,
     unique_codes,
 )
-from entraide.kernel.model import Activation, AlertLevel, Hazard
+from entraide.kernel.model import Activation, AlertLevel, Hazard, HazardFamily
 from entraide.kernel.times import format_datetime_fr
 
 
@@ -41,6 +41,13 @@ class _Work:
     records: list[AlertRecord]
     origin: str
     tracked: TrackedActivation | None = None  # None: opened by this plan
+
+    @property
+    def family(self) -> HazardFamily:
+        return self.hazard.family
+
+    def hazard_of(self, record: AlertRecord) -> Hazard:
+        return record.hazard or self.hazard
 
     def window(self) -> tuple[datetime, datetime | None] | None:
         """[earliest onset, latest end] of its alerts; end None when one has no end."""
@@ -74,7 +81,7 @@ class _Planner:
     def __init__(self, now: datetime, rules: ActivationRules) -> None:
         self.now = now
         self.rules = rules
-        self.coverage: dict[tuple[Hazard, str], _Owner] = {}
+        self.coverage: dict[tuple[HazardFamily, str], _Owner] = {}
         self.works: list[_Work] = []
         self.notes: list[str] = []
 
@@ -83,16 +90,16 @@ class _Planner:
             self.notes.append(text)
 
     def claim(self, work: _Work, departement: str, why: str) -> None:
-        """Add a département to ``work`` unless another open activation of its hazard has it."""
-        owner = self.coverage.get((work.hazard, departement))
+        """Add a département to ``work`` unless another open activation of its family has it."""
+        owner = self.coverage.get((work.family, departement))
         if owner is None:
-            self.coverage[(work.hazard, departement)] = work
+            self.coverage[(work.family, departement)] = work
             work.departements.append(departement)
         elif isinstance(owner, Activation):
             self.note(
                 f"{why} : le département {departement} est déjà couvert par l'activation "
-                f"manuelle {owner.id} ({owner.hashtag}) ; les alertes ne l'ajoutent pas à "
-                f"une autre activation."
+                f"manuelle {owner.id} ({owner.hashtag}, {owner.family.label}) ; les alertes ne "
+                f"l'ajoutent pas à une autre activation."
             )
 
     def claim_live(self, work: _Work) -> None:
@@ -130,6 +137,10 @@ def _desired(
     if alert is None:
         return _ended(record, now)  # no longer listed by a source read successfully
     fresh = AlertRecord.from_alert(alert)
+    if fresh.version == record.version:
+        # The same version read again: its onset stands (a source that does not date its
+        # document gives the time of reading, which must not rewrite the record each run).
+        fresh = replace(fresh, onset=record.onset)
     if qualifies(alert, rules):
         return fresh
     # Still listed, but below the threshold (or the hazard is no longer served).
@@ -153,7 +164,7 @@ def _close_reason(
     alerts = "l'alerte" if count == 1 else f"les {count} alertes"
     ended = "a pris fin" if count == 1 else "ont pris fin"
     return (
-        f"Fin de vigilance pour {activation.hashtag} ({activation.hazard.label}, "
+        f"Fin de vigilance pour {activation.hashtag} ({activation.family.label}, "
         f"départements {', '.join(activation.departements)}) : {alerts} à son origine "
         f"{ended}, la dernière le {format_datetime_fr(last_end)} (heure de Paris), et le délai "
         f"de grâce de {_format_duration(rules.grace)} est écoulé. L'activation est fermée et "
@@ -208,7 +219,7 @@ def plan(
     for tracked in open_ones:
         if tracked.is_manual:
             for code in tracked.activation.departements:
-                planner.coverage.setdefault((tracked.activation.hazard, code), tracked.activation)
+                planner.coverage.setdefault((tracked.activation.family, code), tracked.activation)
     feed = sorted(
         (t for t in open_ones if not t.is_manual),
         key=lambda t: (t.activation.opened_at, t.activation.id),
@@ -220,20 +231,22 @@ def plan(
         )
         planner.works.append(work)
         for code in act.departements:
-            planner.coverage.setdefault((act.hazard, code), work)
+            planner.coverage.setdefault((act.family, code), work)
 
     # 1. Known alerts: new versions, ends; départements and level they bring.
     for work in list(planner.works):
         work.records = [
-            _desired(record, work.hazard, listed=listed, read_ok=read_ok, now=now, rules=rules)
+            _desired(
+                record, work.hazard_of(record), listed=listed, read_ok=read_ok, now=now, rules=rules
+            )
             for record in work.records
         ]
         planner.claim_live(work)
 
-    # 2. New alerts, by hazard and onset: join an activation, or open one.
-    tracked_keys = {(w.hazard, r.key) for w in planner.works for r in w.records}
+    # 2. New alerts, by family and onset: join an activation, or open one.
+    tracked_keys = {(w.hazard_of(r), r.key) for w in planner.works for r in w.records}
     closed_seen = {
-        (t.activation.hazard, r.key, r.version)
+        (r.hazard or t.activation.hazard, r.key, r.version)
         for t in activations
         if not t.activation.is_open
         for r in t.alerts
@@ -247,7 +260,7 @@ def plan(
             and qualifies(alert, rules)
             and in_force(alert, now=now, rules=rules)
         ),
-        key=lambda a: (a.hazard.value, a.onset, a.key),
+        key=lambda a: (a.hazard.family.value, a.onset, a.key),
     )
     for alert in fresh:
         _place(planner, alert)
@@ -308,23 +321,24 @@ def plan(
 def _place(planner: _Planner, alert: Alert) -> None:
     """Track a new alert: in the feed activation it belongs to, or in a new one."""
     hazard = alert.hazard
+    family = hazard.family
     codes = unique_codes(alert.departements)
-    free = [c for c in codes if not isinstance(planner.coverage.get((hazard, c)), Activation)]
+    free = [c for c in codes if not isinstance(planner.coverage.get((family, c)), Activation)]
     if not free:
-        owners = {planner.coverage[(hazard, c)] for c in codes}
+        owners = {planner.coverage[(family, c)] for c in codes}
         names = ", ".join(
             sorted(f"{o.id} ({o.hashtag})" for o in owners if isinstance(o, Activation))
         )
         planner.note(
             f"Alerte {alert.key} ({alert.level.value}, {hazard.label}, départements "
-            f"{', '.join(codes)}) : déjà couverte par l'activation manuelle {names} ; "
-            f"rien n'est ouvert."
+            f"{', '.join(codes)}) : déjà couverte par l'activation manuelle {names} "
+            f"({family.label}) ; rien n'est ouvert."
         )
         return
-    candidates = [w for w in planner.works if w.hazard is hazard]
+    candidates = [w for w in planner.works if w.family is family]
     # A feed activation that covers one of its départements already: the same event.
     target = next(
-        (w for w in candidates if any(planner.coverage.get((hazard, c)) is w for c in free)),
+        (w for w in candidates if any(planner.coverage.get((family, c)) is w for c in free)),
         None,
     )
     if target is None:  # else the one nearest in time, if near enough

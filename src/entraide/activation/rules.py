@@ -16,13 +16,17 @@ The rules, as decided (see also the docstring of :func:`~entraide.activation.pla
 * An alert is known by its hazard and key (``source:source_id``); what an activation
   remembers of it is an :class:`AlertRecord`. A record that is equal to what the source
   says changes nothing, so the same alert seen twice changes nothing.
-* A new qualifying alert in force joins the open feed activation of the same hazard that
+* Hazards come in families (:class:`~entraide.kernel.model.HazardFamily`: water — floods,
+  rain-floods, river floods, coastal flooding —; wind and thunderstorms; snow and
+  avalanches; earthquake; fire): one flood is one activation whatever the alert calls it.
+* A new qualifying alert in force joins the open feed activation of the same family that
   already covers one of its départements, else the one whose alerts' time window is
   within ``neighbouring`` of it, else opens a new activation (hashtag from
   :func:`~entraide.activation.activations.derive_hashtag`). New alerts of one run are
   taken by onset, so overlapping ones open one activation.
-* There is at most one open activation per (hazard, département), whatever its origin. A
-  département covered by an operator's (manual) activation of the same hazard is left to
+* There is at most one open activation per (family, département), whatever its origin
+  (the store enforces it with a conditional write, see ``activation_store``). A
+  département covered by an operator's (manual) activation of the same family is left to
   it: the feeds never add it to their own activation; an alert whose départements are
   all covered so is not tracked (a note says so) and is looked at again at every run.
 * Manual activations are never extended, refreshed nor closed by the rules.
@@ -158,6 +162,9 @@ class AlertRecord:
     # listing it, or listed it below the threshold. None while the source lists it.
     ended_at: datetime | None = None
     headline: str = ""
+    # The alert's hazard (an activation of a family holds alerts of its hazards); None in
+    # records written before families: the activation's own hazard.
+    hazard: Hazard | None = None
 
     @classmethod
     def from_alert(cls, alert: Alert) -> Self:
@@ -170,6 +177,7 @@ class AlertRecord:
             onset=alert.onset,
             expires=alert.expires,
             headline=alert.headline,
+            hazard=alert.hazard,
         )
 
     @property

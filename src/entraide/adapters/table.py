@@ -295,6 +295,37 @@ class Table(AwsClient):
         ):
             yield from items
 
+    def query_page(
+        self,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        names: Mapping[str, str] | None = None,
+        index: str | None = None,
+        filter: str | None = None,
+        limit: int,
+        start: Item | None = None,
+    ) -> tuple[list[Item], Item | None]:
+        """One page of a Query: at most ``limit`` items read (before ``filter``), from
+        ``start`` (a previous page's last key); the items found and the key to go on from,
+        None when the query is over. A caller that stops between pages resumes there."""
+        params = self._query_params(
+            condition,
+            values,
+            names=names,
+            index=index,
+            filter=filter,
+            consistent=False,
+            forward=True,
+        )
+        params["Limit"] = limit
+        if start:
+            params["ExclusiveStartKey"] = self.serialise(start)
+        page = self.client.query(**params)
+        items = [self.deserialise(raw) for raw in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return items, self.deserialise(last) if last else None
+
     def count(
         self,
         condition: str,

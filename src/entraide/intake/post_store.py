@@ -27,11 +27,12 @@ attributes of the four item kinds are read together.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from entraide.adapters.table import (
     BY_CELL,
@@ -58,6 +59,8 @@ POSTER_PREFIX = "POSTER#"
 INTAKE_KEY_PREFIX = "INTAKE-KEY#"
 #: How long a request key is remembered: a client's retries, a person's back button.
 INTAKE_KEY_TTL = timedelta(days=7)
+#: A transaction cancelled by a conflict with another one is tried again this many times.
+CREATE_ATTEMPTS = 3
 
 # Geohash precision of the by_cell index: cells of about 39 x 20 km (20 x 20 km in
 # France); a 20 km search reads a handful of cells, a 100 km one a few dozen.
@@ -261,15 +264,33 @@ class PostStore:
                 }
             )
         puts = [Put(item=item, condition="attribute_not_exists(pk)") for item in items]
-        try:
-            self.table.transact([*puts, *checks])
-        except TransactionCancelled as exc:
-            failed = {i for i, reason in enumerate(exc.reasons) if reason == CONDITION_FAILED}
-            if failed & set(range(len(puts), len(puts) + len(checks))):
-                raise ConditionFailed() from exc
-            if key is not None and len(puts) - 1 in failed:
-                raise KeyTaken() from exc
-            raise ConcurrentChange(f"Le message {post.id} existe déjà.") from exc
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                self.table.transact([*puts, *checks])
+                return
+            except TransactionCancelled as exc:
+                if exc.condition_failed or attempt == CREATE_ATTEMPTS:
+                    self._refused(exc, len(puts), len(checks), key is not None, post.id)
+                # a conflict with another transaction on one of the items: nothing was
+                # written, and trying again is what DynamoDB advises
+                time.sleep(0.02 * attempt)
+
+    @staticmethod
+    def _refused(
+        exc: TransactionCancelled, puts: int, checks: int, keyed: bool, post_id: str
+    ) -> NoReturn:
+        """Why a post's transaction was cancelled, as the caller's exception."""
+        failed = {i for i, reason in enumerate(exc.reasons) if reason == CONDITION_FAILED}
+        if failed & set(range(puts, puts + checks)):
+            raise ConditionFailed() from exc
+        # With a key, an item already there is the key's post (this very write, whose first
+        # answer was lost, or the same request sent twice): the caller reads the key to
+        # tell. DynamoDB may name only some of the items whose condition failed.
+        if keyed and failed:
+            raise KeyTaken() from exc
+        if failed:
+            raise ConcurrentChange(f"Le message {post_id} existe déjà.") from exc
+        raise exc  # conflicts still: a 5xx, and the client sends the request again
 
     def keyed_post(self, key: str) -> KeyedPost | None:
         """The post a request key created, if it did (a strongly consistent read)."""
@@ -310,6 +331,24 @@ class PostStore:
             for status in (PostStatus.PENDING, PostStatus.APPROVED)
             for post in self._by_status(status, activation_id)
         ]
+
+    def open_posts_page(
+        self, activation_id: str, status: PostStatus, *, limit: int, start: Item | None = None
+    ) -> tuple[list[Post], Item | None]:
+        """One page of an activation's posts in ``status`` (the status index, filtered):
+        at most ``limit`` posts read, from ``start``; and where to go on from (None: done).
+        Closing an activation expires its posts page by page, resuming where it stopped."""
+        partition, _ = INDEX_KEYS[BY_STATUS]
+        items, last = self.table.query_page(
+            "#pk = :pk",
+            {":pk": f"{POST_PREFIX}{status.value}", ":only": activation_id},
+            names={"#pk": partition, "#only": "activation_id"},
+            index=BY_STATUS,
+            filter="#only = :only",
+            limit=limit,
+            start=start,
+        )
+        return [post_from_item(item) for item in items], last
 
     def transition(
         self,

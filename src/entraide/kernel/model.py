@@ -97,6 +97,11 @@ class Hazard(StrEnum):
         """The plural noun that starts an activation's hashtag (#InondationsAude)."""
         return HAZARD_LABELS[self][1]
 
+    @property
+    def family(self) -> HazardFamily:
+        """The family it belongs to: one open activation per family and département."""
+        return HAZARD_FAMILIES[self]
+
     @classmethod
     def parse(cls, value: str) -> Hazard:
         folded = fold(value)
@@ -118,6 +123,41 @@ HAZARD_LABELS: dict[Hazard, tuple[str, str]] = {
     Hazard.NEIGE_VERGLAS: ("neige-verglas", "NeigeVerglas"),
     Hazard.SEISME: ("séisme", "Seisme"),
     Hazard.INCENDIE: ("incendie", "Incendie"),
+}
+
+
+class HazardFamily(StrEnum):
+    """Hazards that bring the same needs to the same people: one flood is one activation,
+    whether the alert says river flood, rain-flood or coastal flooding."""
+
+    EAU = "eau"
+    VENT = "vent"
+    NEIGE = "neige"
+    SEISME = "seisme"
+    FEU = "feu"
+
+    @property
+    def label(self) -> str:
+        return {
+            "eau": "inondations et crues",
+            "vent": "vent et orages",
+            "neige": "neige et avalanches",
+            "seisme": "séisme",
+            "feu": "incendie",
+        }[self.value]
+
+
+HAZARD_FAMILIES: dict[Hazard, HazardFamily] = {
+    Hazard.INONDATION: HazardFamily.EAU,
+    Hazard.CRUES: HazardFamily.EAU,
+    Hazard.PLUIE_INONDATION: HazardFamily.EAU,
+    Hazard.VAGUES_SUBMERSION: HazardFamily.EAU,
+    Hazard.VENT_VIOLENT: HazardFamily.VENT,
+    Hazard.ORAGES: HazardFamily.VENT,
+    Hazard.NEIGE_VERGLAS: HazardFamily.NEIGE,
+    Hazard.AVALANCHES: HazardFamily.NEIGE,
+    Hazard.SEISME: HazardFamily.SEISME,
+    Hazard.INCENDIE: HazardFamily.FEU,
 }
 
 
@@ -179,3 +219,7 @@ class Activation:
 
     def covers(self, departement: str) -> bool:
         return self.is_open and departement in self.departements
+
+    @property
+    def family(self) -> HazardFamily:
+        return self.hazard.family

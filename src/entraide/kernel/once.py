@@ -24,3 +24,8 @@ class Once[T]:
                 if not self._built:
                     self._built.append(self._build())
         return self._built[0]
+
+    def forget(self) -> None:
+        """Build again on the next :meth:`get` (a client whose credentials were refused)."""
+        with self._lock:
+            self._built.clear()

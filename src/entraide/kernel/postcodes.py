@@ -57,6 +57,16 @@ class Place:
 # --- errors -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class LocatedCommune:
+    """A commune of the table that has a position (its INSEE code, département, WGS84)."""
+
+    insee: str
+    departement: str
+    lat: float
+    lon: float
+
+
 class GeoError(ValueError):
     """Base of the geocoding errors; ``message`` is French, ``field`` names the input."""
 
@@ -237,6 +247,15 @@ class PostcodeDirectory:
         rows = csv.reader(io.StringIO(self._text()))
         next(rows)  # the header, checked when the table was read
         return rows
+
+    def located_communes(self) -> Iterator[LocatedCommune]:
+        """Each commune with a position, once (by INSEE code), in postal-code order."""
+        seen: set[str] = set()
+        for _postcode, insee, _name, departement, lat, lon, _alias in self.rows():
+            if not lat or not lon or insee in seen:
+                continue
+            seen.add(insee)
+            yield LocatedCommune(insee, departement, float(lat), float(lon))
 
     def postcodes(self) -> tuple[str, ...]:
         """Every postal code of the table, sorted."""

@@ -1,9 +1,10 @@
 """How far a point is from the communes of some départements: the pre-screen's "far away".
 
 The located communes of the packaged postal-code table
-(:meth:`~entraide.kernel.postcodes.PostcodeDirectory.rows`), grouped by département with their
-bounding box, are read on first use, once per process; a search visits the départements
-by increasing lower bound and stops as soon as no closer commune can be found.
+(:meth:`~entraide.kernel.postcodes.PostcodeDirectory.located_communes`), grouped by
+département with their bounding box, are read on first use, once per process; a search
+visits the départements by increasing lower bound and stops as soon as no closer commune
+can be found.
 """
 
 from __future__ import annotations
@@ -49,22 +50,10 @@ class _Area:
 
 def _read_areas() -> Mapping[str, _Area]:
     """Per département, the distinct located communes of the packaged postal-code table."""
-    seen: set[str] = set()
     points: dict[str, list[tuple[float, float, float]]] = {}
-    for (
-        _postcode,
-        insee,
-        _name,
-        departement,
-        lat,
-        lon,
-        _alias,
-    ) in PostcodeDirectory.default().rows():
-        if not lat or not lon or insee in seen:
-            continue
-        seen.add(insee)
-        phi, lam = math.radians(float(lat)), math.radians(float(lon))
-        points.setdefault(departement, []).append((phi, lam, math.cos(phi)))
+    for commune in PostcodeDirectory.default().located_communes():
+        phi, lam = math.radians(commune.lat), math.radians(commune.lon)
+        points.setdefault(commune.departement, []).append((phi, lam, math.cos(phi)))
     return MappingProxyType(
         {
             code: _Area(

@@ -28,17 +28,17 @@ process); 401/400 → :class:`XRejected`; 5xx, timeouts, connection errors →
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 import regex
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr
 
+from entraide.kernel.once import Once
 from entraide.kernel.times import utcnow
+from entraide.publishing.credentials import from_secret_json
 from entraide.publishing.text_rules import (
     BLUESKY_MAX_BYTES,
     BLUESKY_MAX_GRAPHEMES,
@@ -86,13 +86,7 @@ class BlueskyCredentials(BaseModel):
 
     @classmethod
     def from_secret_string(cls, text: str) -> BlueskyCredentials:
-        try:
-            return cls.model_validate(json.loads(text))
-        except (TypeError, ValueError, ValidationError):
-            raise BlueskyCredentialsError(
-                "The Bluesky credentials secret must be a JSON object with a handle and an "
-                "app_password."
-            ) from None
+        return from_secret_json(cls, text, BlueskyCredentialsError)
 
 
 # --- the record ---------------------------------------------------------------------------
@@ -259,20 +253,16 @@ class BlueskyPoster:
         self._load = credentials_loader
         self._factory = client_factory or atproto_client
         self._clock = clock
-        self._client: Any | None = None
-        self._lock = threading.Lock()
-        self._handle = ""
+        self._session = Once(self._log_in)
+
+    def _log_in(self) -> tuple[Any, str]:
+        credentials = self._load()
+        return self._factory(credentials), credentials.handle
 
     @property
     def client(self) -> Any:
         """The logged-in client, built on first use."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    credentials = self._load()
-                    self._client = self._factory(credentials)
-                    self._handle = credentials.handle
-        return self._client
+        return self._session.get()[0]
 
     def post(self, text: str) -> PostedTweet:
         record = post_record(text, self._clock())
@@ -283,7 +273,7 @@ class BlueskyPoster:
 
             answer = client.com.atproto.repo.put_record(
                 models.ComAtprotoRepoPutRecord.Data(
-                    repo=self._handle,  # a handle or a DID: both name the repository
+                    repo=self._session.get()[1],  # a handle or a DID: both name the repo
                     collection=POST_COLLECTION,
                     rkey=key,
                     record=record,
@@ -296,7 +286,7 @@ class BlueskyPoster:
             if error is None:
                 raise
             if isinstance(error, XRejected) and error.status == 401:
-                self._client = None  # log in again next time (a revoked app password)
+                self._session.forget()  # log in again next time (a revoked app password)
             raise error from exc
         uri = str(getattr(answer, "uri", "") or "")
         if not uri:

@@ -25,16 +25,16 @@ becomes :class:`~.x_answers.XRateLimited`. 401 (token revoked) and other 4xx →
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from entraide.kernel.once import Once
 from entraide.kernel.times import utcnow
+from entraide.publishing.credentials import from_secret_json
 from entraide.publishing.text_rules import (
     MASTODON_DEFAULT_MAX_CHARACTERS,
     mastodon_length,
@@ -73,13 +73,7 @@ class MastodonCredentials(BaseModel):
 
     @classmethod
     def from_secret_string(cls, text: str) -> MastodonCredentials:
-        try:
-            return cls.model_validate(json.loads(text))
-        except (TypeError, ValueError, ValidationError):
-            raise MastodonCredentialsError(
-                "The Mastodon credentials secret must be a JSON object with an api_base_url "
-                "and an access_token."
-            ) from None
+        return from_secret_json(cls, text, MastodonCredentialsError)
 
 
 def idempotency_key(text: str) -> str:
@@ -185,23 +179,21 @@ class MastodonPoster:
         self._load = credentials_loader
         self._factory = client_factory or mastodon_client
         self._clock = clock
-        self._client: Any | None = None
         self._last = LastAnswer()
         self.max_characters = max_characters
-        self._lock = threading.Lock()
+        self._client = Once(self._connect)
+
+    def _connect(self) -> Any:
+        import requests
+
+        session = requests.Session()
+        session.hooks["response"].append(self._last)
+        return self._factory(self._load(), session)
 
     @property
     def client(self) -> Any:
         """The client, built on first use."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import requests
-
-                    session = requests.Session()
-                    session.hooks["response"].append(self._last)
-                    self._client = self._factory(self._load(), session)
-        return self._client
+        return self._client.get()
 
     def post(self, text: str) -> PostedTweet:
         form = status_form(text, self.max_characters)
@@ -213,7 +205,7 @@ class MastodonPoster:
             if error is None:
                 raise
             if isinstance(error, XRejected) and error.status == 401:
-                self._client = None  # read the token again next time (rotated)
+                self._client.forget()  # read the token again next time (rotated)
             raise error from exc
         status_id = str(_field(status, "id") or "")
         if not status_id:

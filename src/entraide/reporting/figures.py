@@ -119,6 +119,7 @@ class TweetFacts:
     text: str = ""
     post_count: int = 0
     activation_id: str = ""
+    cost: int = 0  # millidollars, X's price of the call (0 on a tier, and elsewhere)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,9 @@ class MonthData:
     tweet_metrics: tuple[TweetMetrics, ...] = ()  # daily snapshots, the 1st of next month too
     followers: tuple[FollowerSnapshot, ...] = ()
     notes: tuple[str, ...] = ()  # how the loader read the data (in French)
+    # What Bluesky and Mastodon published (X's are ``tweets``), by channel.
+    channel_messages: tuple[tuple[str, tuple[TweetFacts, ...]], ...] = ()
+    x_budget_usd: float | None = None  # X's monthly budget, when it is paid per use
 
 
 # --- the report --------------------------------------------------------------------------
@@ -249,6 +253,29 @@ class WeekFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelFigures:
+    """What one channel published in the month (``total``: every channel together)."""
+
+    channel: str  # "x", "bluesky", "mastodon", or "total"
+    messages: int
+    individual: int
+    digests: int
+    activation_announcements: int
+    posts_announced: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpendFigures:
+    """X's spend of the month, in dollars, as priced before each call."""
+
+    total: float
+    by_kind: tuple[tuple[str, float], ...]  # post / digest / activation
+    per_announced_post: float | None
+    budget: float | None
+    share_of_budget: float | None  # 0..1
+
+
+@dataclass(frozen=True, slots=True)
 class MonthlyReport:
     month: str
     label: str  # "octobre 2026"
@@ -266,3 +293,5 @@ class MonthlyReport:
     posts_per_day: tuple[DayCount, ...]
     tweets_per_week: tuple[WeekFigures, ...]
     notes: tuple[str, ...] = field(default=())
+    channels: tuple[ChannelFigures, ...] = field(default=())
+    x_spend: SpendFigures | None = None

@@ -56,6 +56,10 @@ def match_facts(record: Mapping[str, Any]) -> MatchFacts:
     )
 
 
+#: The channels beside X whose publications the report counts.
+OTHER_CHANNELS = ("bluesky", "mastodon")
+
+
 def tweet_facts(record: TweetRecord) -> TweetFacts:
     return TweetFacts(
         tweet_id=record.tweet_id,
@@ -64,6 +68,7 @@ def tweet_facts(record: TweetRecord) -> TweetFacts:
         text=record.text,
         post_count=record.post_count,
         activation_id=record.activation_id,
+        cost=record.cost,
     )
 
 
@@ -74,13 +79,15 @@ def load_month(
     now: datetime | None = None,
     activation_lookback_months: int = ACTIVATION_LOOKBACK_MONTHS,
     decision_lookback_months: int = DECISION_LOOKBACK_MONTHS,
+    x_budget_usd: float | None = None,
 ) -> MonthData:
     """Read ``month`` through the indexes only (Query, never Scan).
 
     - ``by_month`` ``POST#<month>``: the posts created in the month; ``POST#<earlier>``
       (``decision_lookback_months`` back, filtered on ``decided_at``): posts created
       before and decided in the month.
-    - ``by_month`` ``MATCH#<month>``, ``TWEET#<month>``.
+    - ``by_month`` ``MATCH#<month>``, ``TWEET#<month>``, and ``PUBLISHED#<channel>#<month>``
+      for Bluesky and Mastodon.
     - activations: ``by_month`` ``ACTIVATION#<month>`` (opened in it), ``ACTIVATION#<m>``
       for the ``activation_lookback_months`` months before (filtered: still open, or closed
       after the month's start), and ``by_status`` ``ACTIVATION#open`` (opened before the
@@ -107,6 +114,16 @@ def load_month(
 
     matches = [match_facts(record) for record in MatchStore(table).matches_of_month(month)]
     tweets = [tweet_facts(record) for record in DynamoDBRelayStore(table).tweets_of_month(month)]
+    channel_messages = tuple(
+        (
+            channel,
+            tuple(
+                tweet_facts(record)
+                for record in DynamoDBRelayStore(table, channel).tweets_of_month(month)
+            ),
+        )
+        for channel in OTHER_CHANNELS
+    )
 
     found = activation_store.opened_in(month)
     for back in range(1, activation_lookback_months + 1):
@@ -131,9 +148,13 @@ def load_month(
         tweet_metrics=snapshots.tweet_metrics,
         followers=snapshots.followers,
         notes=notes,
+        channel_messages=channel_messages,
+        x_budget_usd=x_budget_usd,
     )
 
 
-def monthly_report(table: Table, month: str, *, now: datetime | None = None) -> MonthlyReport:
+def monthly_report(
+    table: Table, month: str, *, now: datetime | None = None, x_budget_usd: float | None = None
+) -> MonthlyReport:
     """:func:`load_month` then :func:`compute_month`: what a scheduled run or the CLI calls."""
-    return compute_month(month, load_month(table, month, now=now))
+    return compute_month(month, load_month(table, month, now=now, x_budget_usd=x_budget_usd))

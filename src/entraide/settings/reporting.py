@@ -13,3 +13,5 @@ class ReportSettings(MailSettings):
 
     reports_bucket: str = Field(alias="REPORTS_BUCKET", min_length=3)
     report_recipients: Addresses = Field(alias="REPORT_RECIPIENTS", min_length=1)
+    # X's monthly budget when paid per use (0: none), to report the spend against it.
+    x_monthly_budget_usd: float = Field(default=0, alias="X_MONTHLY_BUDGET_USD", ge=0)

@@ -71,6 +71,21 @@ def fr_duration(seconds: float | None) -> str:
     return f"{days}{_NBSP}j{_NBSP}{hours}{_NBSP}h"
 
 
+CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon", "total": "Total"}
+KIND_NAMES = {
+    "post": "Tweets individuels",
+    "digest": "Tweets récapitulatifs",
+    "activation": "Annonces d'activation",
+}
+
+
+def fr_dollars(amount: float | None) -> str:
+    """ "12,35 $" (X bills in dollars); "–" when unknown."""
+    if amount is None:
+        return "–"
+    return f"{fr_number(amount, 2)} $"
+
+
 def fr_date(day: date | datetime | None) -> str:
     if day is None:
         return _DASH
@@ -183,6 +198,27 @@ def summary_lines(report: MonthlyReport) -> list[tuple[str, str]]:
             f"{fr_number(followers.end)} en fin de mois ({fr_signed(followers.growth)}, "
             f"{fr_signed_percent(followers.growth_rate)})",
         ),
+        *[
+            (
+                f"Publications {CHANNEL_NAMES[channel.channel]}",
+                f"{fr_number(channel.messages)} messages, "
+                f"{fr_number(channel.posts_announced)} annonces relayées",
+            )
+            for channel in report.channels
+            if channel.channel != "x"
+        ],
+        *(
+            [
+                (
+                    "Dépenses X",
+                    f"{fr_dollars(report.x_spend.total)} "
+                    f"({fr_dollars(report.x_spend.per_announced_post)} par annonce ; "
+                    f"{fr_percent(report.x_spend.share_of_budget)} du budget)",
+                )
+            ]
+            if report.x_spend
+            else []
+        ),
     ]
 
 
@@ -277,6 +313,9 @@ def _context(report: MonthlyReport) -> dict[str, Any]:
         "day": fr_date,
         "signed": fr_signed,
         "signed_pct": fr_signed_percent,
+        "usd": fr_dollars,
+        "channel_names": CHANNEL_NAMES,
+        "kind_names": KIND_NAMES,
     }
 
 

@@ -10,12 +10,12 @@ from typing import Any
 import boto3
 import pytest
 
-from entraide.activation.activation_store import ActivationStore
-from entraide.activation.events import SETTLE_DELAY, ActivationEffects, expire_open_posts
+from entraide.activation.activation_store import ActivationStore, ExpiryJob
+from entraide.activation.events import SETTLE_DELAY, ActivationEffects, expire_posts
 from entraide.effects.ledger import Ledger
 from entraide.effects.memory import MemoryLedgerStore
 from entraide.intake.post_store import PostStore
-from entraide.kernel.model import Contact, Post, PostStatus
+from entraide.kernel.model import Activation, Contact, Post, PostStatus
 from entraide_local.faults import BEFORE, FaultPlan
 from entraide_local.provision import Deployment
 from tests.factories import NOW, Clock, make_activation, make_post
@@ -32,17 +32,46 @@ SCHEDULE = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": 
 
 
 class LaggingIndex:
-    """The post store as a lagging index shows it: ``shown`` are the posts it lists."""
+    """The post store as a lagging index shows it: ``shown`` are the posts it lists, as
+    they were when it was last brought up to date."""
 
     def __init__(self, posts: PostStore, *shown: Post) -> None:
         self.posts = posts
         self.shown = list(shown)
 
-    def open_posts_of(self, activation_id: str) -> list[Post]:
-        return list(self.shown)
+    def open_posts_page(
+        self, activation_id: str, status: PostStatus, *, limit: int, start: Any = None
+    ) -> tuple[list[Post], None]:
+        return [post for post in self.shown if post.status is status], None
 
     def transition(self, post: Post, to_status: PostStatus, **change: Any) -> Post:
         return self.posts.transition(post, to_status, **change)
+
+
+class NoJobs:
+    """No expiry job left in the table (each closing's job, done at once here)."""
+
+    def pending_expiries(self) -> list[ExpiryJob]:
+        return []
+
+    def save_expiry(self, job: ExpiryJob) -> None:
+        raise AssertionError("an expiry of a few posts never runs out of time")
+
+    def finish_expiry(self, job: ExpiryJob) -> None:
+        return None
+
+
+class NoActivations:
+    """Nothing to read: the stream's image of the activation is used."""
+
+    def get_activation(self, activation_id: str) -> Activation | None:
+        return None
+
+
+def expire(index: LaggingIndex, activation: Activation, at: Any = NOW) -> int:
+    job = ExpiryJob(activation.id, NOW)
+    done = expire_posts(index, NoJobs(), job, now=lambda: at, time_left=lambda: 60.0)
+    return done.expired
 
 
 def test_a_post_approved_after_the_index_was_read_is_expired_all_the_same(
@@ -53,24 +82,22 @@ def test_a_post_approved_after_the_index_was_read_is_expired_all_the_same(
     posts.create_post(pending, Contact("a@example.org"))
     posts.transition(pending, PostStatus.APPROVED, at=NOW, by="moderator")
     # When the closing expires the posts the index showed
-    expired = expire_open_posts(
-        LaggingIndex(posts, pending), make_activation(), now=lambda: NOW + timedelta(minutes=1)
-    )
+    expired = expire(LaggingIndex(posts, pending), make_activation(), NOW + timedelta(minutes=1))
     # Then the post is expired as it is now: never left approved in a closed activation
     current = posts.get_post(pending.id)
     assert current is not None
     assert (current.status, current.version) == (PostStatus.EXPIRED, 3)
-    assert [post.id for post in expired] == [pending.id]
+    assert expired == 1
 
 
 def test_a_post_withdrawn_meanwhile_is_left_as_it_became(posts: PostStore) -> None:
     approved = replace(make_post(), status=PostStatus.APPROVED, version=2, decided_at=NOW)
     posts.create_post(approved, Contact("a@example.org"))
     posts.transition(approved, PostStatus.WITHDRAWN, at=NOW, by="poster")
-    expired = expire_open_posts(LaggingIndex(posts, approved), make_activation(), now=lambda: NOW)
+    expired = expire(LaggingIndex(posts, approved), make_activation())
     current = posts.get_post(approved.id)
     assert current is not None
-    assert (expired, current.status) == ([], PostStatus.WITHDRAWN)
+    assert (expired, current.status) == (0, PostStatus.WITHDRAWN)
 
 
 class Topic:
@@ -90,7 +117,9 @@ def test_a_closing_looks_again_for_posts_the_index_did_not_show_yet(posts: PostS
     posts.create_post(post, Contact("a@example.org"))
     index = LaggingIndex(posts)
     topic = Topic()
-    effects = ActivationEffects(topic=topic, posts=index, activations=None, clock=clock)
+    effects = ActivationEffects(
+        topic=topic, posts=index, activations=NoActivations(), jobs=NoJobs(), clock=clock
+    )
     ledger = Ledger(MemoryLedgerStore(), clock=clock)
     closed = replace(activation, closed_at=NOW)
     subject = effects.subject_of_change(activation, closed)

@@ -26,7 +26,7 @@ from entraide.activation.rules import (
     in_force,
     qualifies,
 )
-from entraide.kernel.model import Activation, AlertLevel, Hazard
+from entraide.kernel.model import Activation, AlertLevel, Hazard, HazardFamily
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -438,6 +438,53 @@ def test_a_manual_activation_of_another_hazard_does_not_count() -> None:
     assert [o.departements for o in decisions.opens] == [("11",)]
 
 
+# -- hazard families ------------------------------------------------------------------------
+
+
+def test_a_manual_flood_and_a_vigicrues_river_flood_on_one_departement_are_one_activation() -> None:
+    # Given an operator's inondation activation on the Aude
+    state = [manual(hazard=Hazard.INONDATION, departements=("11",))]
+    # When Vigicrues says orange crues on the Aude
+    decisions, after = step({VC: [alert("vc:11", source=VC, hazard=Hazard.CRUES)]}, state, NOW)
+    # Then nothing opens: the Aude is covered for water by the manual activation
+    assert decisions.is_empty()
+    assert any("inondations et crues" in note for note in decisions.notes)
+    assert after == state
+
+
+def test_an_alert_of_the_family_extends_the_open_activation_instead_of_opening() -> None:
+    # Given a feed activation opened by Météo-France's rain-flood orange on the Aude
+    _, state = step({MF: [alert("mf:11:2")]}, [], NOW)
+    # When Vigicrues adds orange crues on the Aude and the Hérault
+    river = alert("vc:X", source=VC, hazard=Hazard.CRUES, departements=("11", "34"))
+    decisions, after = step({MF: [alert("mf:11:2")], VC: [river]}, state, NOW + H)
+    # Then the same activation takes the Hérault, keeps its hashtag and both alerts
+    assert decisions.opens == ()
+    tracked = only(after)
+    assert tracked.activation.departements == ("11", "34")
+    assert tracked.activation.hashtag == "#InondationsAude"
+    assert {(r.hazard, r.key) for r in tracked.alerts} == {
+        (Hazard.PLUIE_INONDATION, "meteofrance:mf:11:2"),
+        (Hazard.CRUES, "vigicrues:vc:X"),
+    }
+
+
+def test_the_activation_of_a_family_closes_only_when_every_alert_of_the_family_ended() -> None:
+    rules = ActivationRules(grace=0 * H)
+    rain = alert("mf:11:2", expires=NOW + 6 * H)
+    river = alert("vc:11", source=VC, hazard=Hazard.CRUES, expires=None)
+    _, state = step({MF: [rain], VC: [river]}, [], NOW, rules)
+    assert len(open_feed(state)) == 1
+    # the rain is over, the river still in flood: still open
+    decisions, state = step({MF: [], VC: [river]}, state, NOW + 7 * H, rules)
+    assert decisions.closes == ()
+    # the river back to vert: it closes, naming the family
+    decisions, state = step({MF: [], VC: []}, state, NOW + 8 * H, rules)
+    [close] = decisions.closes
+    assert "inondations et crues" in close.reason
+    assert open_feed(state) == []
+
+
 def test_manual_activations_are_never_touched() -> None:
     state = [manual(), manual("manual-2", hazard=Hazard.CRUES, departements=("30",))]
     all_readings: list[Readings] = [{}, {MF: []}, {MF: SourceError(MF, "HTTP 503")}]
@@ -700,18 +747,21 @@ def _check_plan(decisions: Plan, state: Sequence[TrackedActivation], readings: R
 
 
 def _check_state(state: Sequence[TrackedActivation], manuals: Sequence[TrackedActivation]) -> None:
-    covered: set[tuple[Hazard, str]] = set()
+    covered: set[tuple[HazardFamily, str]] = set()
     for tracked in state:
         act = tracked.activation
         if not act.is_open:
             continue
         for code in act.departements:
-            assert (act.hazard, code) not in covered, f"two open activations on {code}"
-            covered.add((act.hazard, code))
+            assert (act.family, code) not in covered, f"two open activations on {code}"
+            covered.add((act.family, code))
         if not tracked.is_manual:
             assert act.departements
             assert tracked.alerts
-            assert len({r.key for r in tracked.alerts}) == len(tracked.alerts)
+            # an alert is known by its hazard and key (the same key under two hazards is
+            # two alerts, which one activation of their family may hold)
+            identities = {(r.hazard, r.key) for r in tracked.alerts}
+            assert len(identities) == len(tracked.alerts)
     for original in manuals:
         assert original in state, "a manual activation was touched"
 

@@ -48,7 +48,8 @@ class MemoryTable:
         for check in checks:
             activation = next(a for a in self.activations if a.id == check.key["id"])
             departement = (check.values or {})["departement"]
-            if not activation.is_open or departement not in activation.departements:
+            covered = departement is None or departement in activation.departements
+            if not activation.is_open or not covered:
                 raise ConditionFailed()
         self.posts.append((post, contact))
 

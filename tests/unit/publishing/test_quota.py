@@ -14,19 +14,11 @@ import pytest
 from pydantic import ValidationError
 
 from entraide.adapters.table import Table
-from entraide.publishing.quota import Budget, Denied, MemoryBudget, QuotaLimits, Reservation
+from entraide.publishing.quota import Budget, Denied, QuotaLimits, Reservation
 from entraide.publishing.quota_store import DynamoDBBudget
 
 NOW = datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC)
 MakeBudget = Callable[[QuotaLimits], Budget]
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def make_budget(request: pytest.FixtureRequest) -> MakeBudget:
-    if request.param == "memory":
-        return MemoryBudget
-    table: Table = request.getfixturevalue("table")
-    return lambda limits: DynamoDBBudget(table, limits)
 
 
 def spend(budget: Budget, at: datetime, times: int = 1) -> list[Reservation | Denied]:

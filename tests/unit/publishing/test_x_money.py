@@ -3,17 +3,13 @@ month with a reserve for activations, on both budgets (in memory, and DynamoDB o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entraide.adapters.table import Table
 from entraide.kernel.model import Category, Kind
-from entraide.publishing.quota import Budget, Denied, MemoryBudget, QuotaLimits, Reservation
-from entraide.publishing.quota_store import DynamoDBBudget
+from entraide.publishing.quota import Denied, QuotaLimits, Reservation
 from entraide.publishing.relay_outcomes import Done
 from entraide.publishing.text_rules import X_RULE
 from entraide.publishing.tweet_text import find_links
@@ -30,20 +26,12 @@ from entraide.publishing.x_prices import (
     create_price,
 )
 from tests.factories import make_activation, make_post
+from tests.unit.publishing.conftest import MakeBudget
 from tests.unit.publishing.test_relay import BASE_URL, make_world
 
-MakeBudget = Callable[[QuotaLimits], Budget]
 #: 30 dollars, a quarter kept for activations: $22.50 paced over November (30 days).
 THIRTY = QuotaLimits(per_15min=100, per_24h=10_000, usd_per_month=30)
 NOV_1 = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def make_budget(request: pytest.FixtureRequest) -> MakeBudget:
-    if request.param == "memory":
-        return MemoryBudget
-    table: Table = request.getfixturevalue("table")
-    return lambda limits: DynamoDBBudget(table, limits)
 
 
 def test_the_prices_are_xs_pay_per_usage_prices_in_millidollars() -> None:
@@ -178,7 +166,7 @@ def test_the_relay_prices_each_call_by_the_link_policy_and_records_it() -> None:
     [record] = world.store.tweets.values()
     assert record.cost == CREATE
     assert find_links(record.text) == []
-    assert world.budget.spent() == CREATE  # type: ignore[attr-defined]
+    assert world.budget.spent() == CREATE
 
 
 def test_over_budget_posts_gather_into_digests_and_none_is_dropped() -> None:

@@ -605,4 +605,5 @@ def test_wide_tables_and_charts_scroll_inside_the_page_on_a_phone(october: Month
         "Activations ouvertes à un moment du mois",
         "Graphique : tweets et interactions par semaine",
         "Par semaine",
+        "Publications par canal",
     ]

@@ -5,21 +5,23 @@ over the size cap, an unreadable file — is a :class:`~entraide.activation.aler
 so that a source's caller has one exception to catch.
 
 ``file://`` URLs and plain filesystem paths are read from disk: the local stack replays
-recorded alerts that way. :func:`load_json` and :func:`parse_time` are the decoding
-helpers the adapters share. Importing this module does no I/O.
+recorded alerts that way. Inside a :func:`deadline` block no wait or timeout goes past
+it. Importing this module does no I/O.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from entraide.activation.alerts.model import Alert, SourceError
+from entraide.activation.alerts.model import SourceError
 from entraide.kernel.once import Once
 
 if TYPE_CHECKING:  # requests costs a cold start about 60 ms: imported on the first read
@@ -33,6 +35,41 @@ MAX_RETRY_AFTER = 30.0  # seconds: a Retry-After longer than that is cut to this
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 5.0  # at most; the read timeout is the ``timeout`` argument
 _CHUNK = 64 * 1024
+
+#: The moment (``time.monotonic()``) by which the current read must be over, if any. A
+#: context variable: each source is read in a thread of its own (see sources.read_all).
+_DEADLINE: ContextVar[float | None] = ContextVar("alert_source_deadline", default=None)
+
+
+class OutOfTime(Exception):
+    """A wait (a retry's backoff or Retry-After) would end past the read's deadline."""
+
+
+@contextmanager
+def deadline(moment: float | None) -> Iterator[None]:
+    """Reads inside the block end by ``moment`` (``time.monotonic()``), retries included."""
+    token = _DEADLINE.set(moment)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds before the current deadline (never negative), or None without one."""
+    moment = _DEADLINE.get()
+    return None if moment is None else max(0.0, moment - time.monotonic())
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A document as it came: its body, the HTTP status (None for a file), and the
+    ``Last-Modified`` time the server gave, if any."""
+
+    url: str
+    body: bytes
+    status: int | None = None
+    last_modified: datetime | None = None
 
 
 def build_session(
@@ -52,13 +89,26 @@ def build_session(
     from urllib3.util.retry import Retry
 
     class CappedRetry(Retry):
-        """urllib3's Retry, but a server's Retry-After cannot stall a run for long."""
+        """urllib3's Retry, but a server's Retry-After cannot stall a run for long, and no
+        wait goes past the read's deadline (:func:`deadline`): the source fails at once."""
 
         def get_retry_after(self, response: Any) -> float | None:
             retry_after = super().get_retry_after(response)
             if retry_after is None:
                 return None
             return min(retry_after, MAX_RETRY_AFTER)
+
+        def sleep(self, response: Any = None) -> None:
+            left = time_left()
+            if left is not None:
+                wait = None
+                if response is not None and self.respect_retry_after_header:
+                    wait = self.get_retry_after(response)
+                if wait is None:
+                    wait = self.get_backoff_time()
+                if wait >= left:
+                    raise OutOfTime(f"a retry in {wait:.0f} s would end past the deadline")
+            super().sleep(response)
 
     retry = CappedRetry(
         total=retries,
@@ -95,16 +145,32 @@ def fetch_document(
     ``http(s)://`` goes through ``session`` (one from :func:`build_session` when
     ``None``); ``file://`` and plain paths are read from disk. ``timeout`` is the read
     timeout of each try and also the time allowed to download the body once the
-    headers came; the connection timeout is the smaller of it and 5 s. ``source``
-    names the source in the error.
+    headers came; the connection timeout is the smaller of it and 5 s; inside a
+    :func:`deadline` block, none of them goes past it. ``source`` names the source in
+    the error.
     """
+    return fetch(
+        url, session=session, timeout=timeout, headers=headers, max_bytes=max_bytes, source=source
+    ).body
+
+
+def fetch(
+    url: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: float = 10.0,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = 5_000_000,
+    source: str = "http",
+) -> Fetched:
+    """What :func:`fetch_document` reads, with the answer's status and Last-Modified."""
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):
         return _fetch_http(url, session, timeout, headers, max_bytes, source)
     if scheme == "file":
-        return _read_file(_file_url_path(url, source), max_bytes, source)
+        return Fetched(url, _read_file(_file_url_path(url, source), max_bytes, source))
     if scheme == "" or _is_windows_drive(url):
-        return _read_file(Path(url), max_bytes, source)
+        return Fetched(url, _read_file(Path(url), max_bytes, source))
     raise SourceError(source, f"unsupported URL scheme {scheme!r} in {url!r}")
 
 
@@ -115,9 +181,14 @@ def _fetch_http(
     headers: Mapping[str, str] | None,
     max_bytes: int,
     source: str,
-) -> bytes:
+) -> Fetched:
     import requests
 
+    left = time_left()
+    if left is not None:
+        if left <= 0:
+            raise SourceError(source, f"no time left to read {url}")
+        timeout = min(timeout, left)
     own_session = session is None
     http = build_session() if session is None else session
     try:
@@ -128,16 +199,22 @@ def _fetch_http(
             stream=True,
             allow_redirects=True,
         ) as response:
-            if response.status_code >= 400:
-                raise SourceError(source, f"HTTP {response.status_code} from {url}")
+            status = response.status_code
+            if status >= 400:
+                raise SourceError(source, f"HTTP {status} from {url}", status=status)
             declared = response.headers.get("Content-Length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise SourceError(
-                    source, f"body of {declared} bytes over the cap of {max_bytes} from {url}"
+                    source,
+                    f"body of {declared} bytes over the cap of {max_bytes} from {url}",
+                    status=status,
                 )
-            return _read_capped(response, url, timeout, max_bytes, source)
+            body = _read_capped(response, url, timeout, max_bytes, source)
+            return Fetched(url, body, status, _http_date(response.headers.get("Last-Modified")))
     except SourceError:
         raise
+    except OutOfTime as exc:
+        raise SourceError(source, f"out of time on {url}: {exc}") from exc
     except requests.exceptions.RetryError as exc:
         raise SourceError(source, f"gave up after retries on {url}: {_reason(exc)}") from exc
     except requests.exceptions.Timeout as exc:
@@ -147,6 +224,18 @@ def _fetch_http(
     finally:
         if own_session:
             http.close()
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _read_capped(
@@ -194,57 +283,6 @@ def _read_file(path: Path, max_bytes: int, source: str) -> bytes:
     return body
 
 
-# --- decoding helpers shared by the adapters --------------------------------------------
-
-
-def load_json(document: bytes, *, source: str) -> Any:
-    """Parse a JSON document, or :class:`SourceError` (empty, HTML, truncated, invalid).
-
-    A 200 answer can carry an HTML error page (a portal's maintenance page, a captive
-    proxy): it is named as such in the error.
-    """
-    head = document.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if not head:
-        raise SourceError(source, "empty document, expected JSON")
-    if head == b"<":
-        raise SourceError(source, "got HTML or XML instead of JSON")
-    try:
-        return json.loads(document)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise SourceError(source, f"invalid JSON: {exc}") from exc
-
-
-def parse_time(value: object, *, source: str, field: str) -> datetime:
-    """An aware UTC datetime from ISO 8601 with an offset ("…Z", "…+0100") or epoch seconds.
-
-    A time without an offset is refused: guessing the zone would shift alerts by hours.
-    """
-    if isinstance(value, bool):
-        raise SourceError(source, f"{field}: not a time: {value!r}")
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError) as exc:
-            raise SourceError(source, f"{field}: not a time: {value!r}") from exc
-    if not isinstance(value, str):
-        raise SourceError(source, f"{field}: expected a time, got {type(value).__name__}")
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise SourceError(source, f"{field}: not an ISO 8601 time: {value!r}") from exc
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise SourceError(source, f"{field}: time without a UTC offset: {value!r}")
-    return parsed.astimezone(UTC)
-
-
-def aware_utc(now: datetime) -> datetime:
-    """``now`` in UTC; a naive datetime is a programming error (ValueError)."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be an aware datetime")
-    return now.astimezone(UTC)
-
-
 class SharedSession(Once["requests.Session"]):
     """One HTTP session for several sources, built on the first read (see :func:`build_session`).
 
@@ -254,73 +292,3 @@ class SharedSession(Once["requests.Session"]):
 
     def __init__(self) -> None:
         super().__init__(build_session)
-
-
-class DocumentSource:
-    """A source read over HTTP (or from a file) and parsed by a pure function.
-
-    Subclasses name the source, the media types they accept and their parser.
-    """
-
-    name: ClassVar[str]
-    accept: ClassVar[str]
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        session: requests.Session | SharedSession | None = None,
-        timeout: float = 10.0,
-    ) -> None:
-        self.url = url
-        self._session = session
-        self._timeout = timeout
-
-    def __repr__(self) -> str:  # never shows a key a subclass may hold
-        return f"{type(self).__name__}(url={self.url!r})"
-
-    def headers(self) -> dict[str, str]:
-        return {"Accept": self.accept}
-
-    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
-        raise NotImplementedError
-
-    def fetch(self, now: datetime) -> list[Alert]:
-        shared = self._session
-        document = fetch_document(
-            self.url,
-            session=shared.get() if isinstance(shared, SharedSession) else shared,
-            timeout=self._timeout,
-            headers=self.headers(),
-            source=self.name,
-        )
-        return self.parse(document, now=now)
-
-
-class JsonShape:
-    """Typed accessors over a parsed JSON document of ``source``.
-
-    Every miss is a :class:`SourceError` that names where it was: a document with an
-    unexpected schema is an error, never an empty reading.
-    """
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def error(self, message: str) -> SourceError:
-        return SourceError(self.source, message)
-
-    def obj(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, dict):
-            raise self.error(f"{where}: expected an object, got {type(value).__name__}")
-        return value
-
-    def array(self, value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.error(f"{where}: expected a list, got {type(value).__name__}")
-        return value
-
-    def key(self, obj: Mapping[str, Any], key: str, where: str) -> Any:
-        if key not in obj or obj[key] is None:
-            raise self.error(f"{where}: missing {key!r}")
-        return obj[key]

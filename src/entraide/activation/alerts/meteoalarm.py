@@ -29,6 +29,14 @@ messages at that level; ``version`` the latest ``sent``). Types the platform doe
 serve (fog, temperatures, …) are skipped; unknown types, levels or areas raise
 :class:`SourceError`.
 
+What a document is (:class:`~entraide.activation.alerts.model.Reading`): the feed's
+``<id>`` ends with its country (``tag:meteoalarm.org,2021-02-19:FR``; the United
+Kingdom's says ``:UK``), its ``<updated>`` is when it was produced; a feed covers its
+whole country. A feed of another country is not read further (its areas are not NUTS3
+codes of France) and is refused as such. A CAP message is one warning: never a national
+reading; its country is in its identifier (WMO OID ``2.49.0.0.<ISO 3166 numeric>``, 250
+for France).
+
 XML is parsed with defusedxml only, DTDs refused: feeds are untrusted, and an
 entity-expansion or external-entity document is a :class:`SourceError`.
 
@@ -42,7 +50,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -52,8 +60,9 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from entraide.activation.alerts.http import DocumentSource, aware_utc, parse_time
-from entraide.activation.alerts.model import Alert, SourceError
+from entraide.activation.alerts.document import DocumentSource, aware_utc, parse_time
+from entraide.activation.alerts.http import Fetched
+from entraide.activation.alerts.model import Alert, Reading, SourceError
 from entraide.kernel.departements import DEPARTEMENTS, departement_name
 from entraide.kernel.model import AlertLevel, Hazard
 
@@ -446,36 +455,83 @@ def _feed_messages(feed: Element) -> Iterator[_Message]:
 
 _FEED = f"{{{ATOM}}}feed"
 _ALERT = f"{{{CAP}}}alert"
-#: The root elements understood, what each is called in an error, and its messages.
-_ROOTS: dict[str, tuple[str, Callable[[Element], Iterable[_Message]]]] = {
-    _FEED: ("an Atom feed", _feed_messages),
-    _ALERT: ("a CAP 1.2 alert", _cap_messages),
+FEED_DOCUMENT = "flux Atom MeteoAlarm"
+CAP_DOCUMENT = "message CAP MeteoAlarm"
+#: WMO OIDs of CAP identifiers: 2.49.0.<0 or 1>.<ISO 3166-1 numeric>…; 250 is France.
+_CAP_COUNTRIES = {"250": "FR"}
+
+
+def _feed_reading(feed: Element, now: datetime) -> Reading:
+    feed_id = _text(feed, f"{{{ATOM}}}id") or ""
+    country = feed_id.rpartition(":")[2].strip().upper() if ":" in feed_id else ""
+    updated = _text(feed, f"{{{ATOM}}}updated")
+    produced = None if updated is None else _time(updated, "feed.updated")
+    french = country == "FR"
+    return Reading(
+        source=SOURCE,
+        alerts=tuple(_resolve(_feed_messages(feed), now)) if french else (),
+        document=FEED_DOCUMENT,
+        country=country or None,
+        national=True,
+        coverage=f"flux du pays {country or 'inconnu'}",
+        produced_at=produced,
+    )
+
+
+def _cap_reading(alert: Element, now: datetime) -> Reading:
+    identifier = _text(alert, f"{{{CAP}}}identifier") or ""
+    parts = identifier.split(".")
+    country = (
+        _CAP_COUNTRIES.get(parts[4]) if parts[:3] == ["2", "49", "0"] and len(parts) > 4 else None
+    )
+    sent = _text(alert, f"{{{CAP}}}sent")
+    return Reading(
+        source=SOURCE,
+        alerts=tuple(_resolve(_cap_messages(alert), now)) if country == "FR" else (),
+        document=CAP_DOCUMENT,
+        country=country,
+        national=False,
+        coverage="un avertissement isolé",
+        produced_at=None if sent is None else _time(sent, "alert.sent"),
+    )
+
+
+#: The root elements understood, what each is called in an error, and how it is read.
+_ROOTS: dict[str, tuple[str, Callable[[Element, datetime], Reading]]] = {
+    _FEED: ("an Atom feed", _feed_reading),
+    _ALERT: ("a CAP 1.2 alert", _cap_reading),
 }
 
 
-def _parse_root(document: bytes, now: datetime, *roots: str) -> list[Alert]:
-    """Alerts of ``document``, whose root element must be one of ``roots``."""
+def _read_root(document: bytes, now: datetime, *roots: str) -> Reading:
+    """What ``document`` says, whose root element must be one of ``roots``."""
     now = aware_utc(now)
     root = _parse_xml(document)
     if root.tag not in roots:
         expected = " or ".join(_ROOTS[tag][0] for tag in roots)
         raise _error(f"expected {expected}, got <{root.tag}>")
-    return _resolve(_ROOTS[root.tag][1](root), now)
+    return _ROOTS[root.tag][1](root, now)
 
 
 def parse_meteoalarm_feed(document: bytes, *, now: datetime) -> list[Alert]:
     """Alerts of MeteoAlarm's Atom feed (an empty feed is valid: no alert)."""
-    return _parse_root(document, now, _FEED)
+    return list(_read_root(document, now, _FEED).alerts)
 
 
 def parse_cap_alert(document: bytes, *, now: datetime) -> list[Alert]:
     """Alerts of one CAP 1.2 message (what a feed entry links to)."""
-    return _parse_root(document, now, _ALERT)
+    return list(_read_root(document, now, _ALERT).alerts)
 
 
 def parse_meteoalarm(document: bytes, *, now: datetime) -> list[Alert]:
     """An Atom feed or a CAP 1.2 message, told apart by the root element."""
-    return _parse_root(document, now, _FEED, _ALERT)
+    return list(read_meteoalarm(document, now=now).alerts)
+
+
+def read_meteoalarm(document: bytes, *, now: datetime, status: int | None = None) -> Reading:
+    """What :func:`parse_meteoalarm` reads, with what the document is."""
+    reading = _read_root(document, now, _FEED, _ALERT)
+    return reading if status is None else replace(reading, status=status)
 
 
 class MeteoAlarmSource(DocumentSource):
@@ -484,5 +540,5 @@ class MeteoAlarmSource(DocumentSource):
     name = SOURCE
     accept = "application/atom+xml, application/cap+xml, application/xml"
 
-    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
-        return parse_meteoalarm(document, now=now)
+    def reading(self, fetched: Fetched, *, now: datetime) -> Reading:
+        return read_meteoalarm(fetched.body, now=now, status=fetched.status)

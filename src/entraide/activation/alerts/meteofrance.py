@@ -21,9 +21,17 @@ Code tables (those of the pre-2020 vigilance XML, still used): phenomena 1 vent 
 Canicule and grand froid are not served by the platform: skipped.
 
 A domain is a département ("11", "2A", "974") or its coast: the département followed by
-"10" ("3410", vagues-submersion on the coast of Hérault). "99" (Andorre, on the map of
-the pre-2020 files) is skipped. Any other domain, phenomenon or colour is unexpected and
-raises :class:`SourceError`.
+"10" ("3410", vagues-submersion on the coast of Hérault). Every real map also carries
+the national roll-up ``FRA`` (the highest colour of each phenomenon over France, see
+``tests/fixtures/alerts/SOURCES.md``): it names no département and is skipped, but the
+map's coverage is judged from it and from the départements listed. "99" (Andorre, on
+the map of the pre-2020 files) is skipped. Any other domain, phenomenon or colour is
+unexpected and raises :class:`SourceError`.
+
+A map is *national* when its product is ``FRA`` and each period lists the 96
+départements of metropolitan France (the real maps list them all, with a few coasts);
+a map trimmed to some domains, or the mobile service's answer for one domain, is read
+but is not a national reading (:mod:`~entraide.activation.alerts.promise` refuses it).
 
 One :class:`Alert` per (domain, phenomenon) still at jaune or above after ``now``, over
 both periods: its level is the highest colour still to come or current; its onset and
@@ -34,30 +42,35 @@ map's update time.
 :func:`parse_mobile_warning` reads a second, unofficial format: the mobile app's web
 service (``warning/full`` for one domain, epoch times, time slices without an end).
 :func:`parse_meteofrance` accepts either.
+
+Why one module: the map and the mobile answer are one vocabulary (domains, phenomena,
+colours, time slices) read two ways; split, each half would import the other's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from entraide.activation.alerts.http import (
+from entraide.activation.alerts.document import (
     DocumentSource,
     JsonShape,
-    SharedSession,
     aware_utc,
     load_json,
     parse_time,
 )
-from entraide.activation.alerts.model import Alert
+from entraide.activation.alerts.http import Fetched, SharedSession
+from entraide.activation.alerts.model import Alert, Reading
 from entraide.kernel.departements import DEPARTEMENTS, departement_name
 from entraide.kernel.model import AlertLevel, Hazard
 
 if TYPE_CHECKING:  # imported on the first read (see http.SharedSession)
     import requests
+
+    from entraide.activation.alerts.promise import Promise
 
 SOURCE = "meteofrance"
 
@@ -80,7 +93,13 @@ COLOURS: Mapping[int, AlertLevel | None] = MappingProxyType(
 )
 
 # Domains on the map that are not French départements.
-IGNORED_DOMAINS = frozenset({"99"})  # Andorre
+NATIONAL_DOMAIN = "FRA"  # the roll-up of the whole map
+IGNORED_DOMAINS = frozenset({"99", NATIONAL_DOMAIN})  # Andorre, the roll-up
+# What a national map covers: the départements of metropolitan France (overseas ones have
+# their own vigilance), 01 to 95 with 2A and 2B.
+METROPOLE = frozenset(code for code in DEPARTEMENTS if len(code) == 2)
+MAP_DOCUMENT = "carte de vigilance Météo-France"
+MOBILE_DOCUMENT = "vigilance Météo-France d'un domaine (service mobile)"
 
 COASTAL_SUFFIX = "10"
 
@@ -190,15 +209,19 @@ def _sorted_alerts(alerts: list[Alert]) -> list[Alert]:
 
 def parse_vigilance_map(document: bytes, *, now: datetime) -> list[Alert]:
     """Alerts of the open-data vigilance map ``CDP_CARTE_EXTERNE`` (JSON)."""
-    return _parse_map(_document(document), aware_utc(now))
+    return list(_parse_map(_document(document), aware_utc(now)).alerts)
 
 
-def _parse_map(data: Mapping[str, Any], now: datetime) -> list[Alert]:
+def _parse_map(data: Mapping[str, Any], now: datetime) -> Reading:
     product = _obj(_key(data, "product", "document"), "product")
     update_time = _time(_key(product, "update_time", "product"), "product.update_time")
     periods = _list(_key(product, "periods", "product"), "product.periods")
     if not periods:
         raise _error("product.periods: no period in the map")
+    product_domain = product.get("domain_id")
+    valid_until: datetime | None = None
+    missing: set[str] = set()
+    roll_up = True
 
     # (domain, phenomenon) -> slices over both periods
     slices: dict[tuple[str, int], list[_Slice]] = {}
@@ -211,8 +234,16 @@ def _parse_map(data: Mapping[str, Any], now: datetime) -> list[Alert]:
             raise _error(f"{where}.echeance: not a string: {echeance!r}")
         begin = _time(_key(period, "begin_validity_time", where), f"{where}.begin_validity_time")
         end = _time(_key(period, "end_validity_time", where), f"{where}.end_validity_time")
+        valid_until = end if valid_until is None else max(valid_until, end)
         timelaps = _obj(_key(period, "timelaps", where), f"{where}.timelaps")
         domains = _list(_key(timelaps, "domain_ids", f"{where}.timelaps"), f"{where}.domain_ids")
+        listed = {
+            str(domain.get("domain_id", "")).strip().upper()
+            for domain in domains
+            if isinstance(domain, dict)
+        }
+        missing |= METROPOLE - listed
+        roll_up = roll_up and NATIONAL_DOMAIN in listed
         for d, raw_domain in enumerate(domains):
             dwhere = f"{where}.domain_ids[{d}]"
             domain = _obj(raw_domain, dwhere)
@@ -251,7 +282,25 @@ def _parse_map(data: Mapping[str, Any], now: datetime) -> list[Alert]:
         )
         if alert is not None:
             alerts.append(alert)
-    return _sorted_alerts(alerts)
+    national = product_domain == NATIONAL_DOMAIN and roll_up and not missing
+    if national:
+        coverage = f"{len(METROPOLE)} départements métropolitains sur {len(METROPOLE)}"
+    else:
+        coverage = (
+            f"{len(METROPOLE) - len(missing)} départements métropolitains sur {len(METROPOLE)}"
+            + (f", produit {product_domain!r}" if product_domain != NATIONAL_DOMAIN else "")
+            + ("" if roll_up else ", sans la synthèse nationale FRA")
+        )
+    return Reading(
+        source=SOURCE,
+        alerts=tuple(_sorted_alerts(alerts)),
+        document=MAP_DOCUMENT,
+        country="FR",
+        national=national,
+        coverage=coverage,
+        produced_at=update_time,
+        valid_until=valid_until,
+    )
 
 
 def _item_slices(
@@ -313,10 +362,10 @@ def parse_mobile_warning(document: bytes, *, now: datetime) -> list[Alert]:
     "color_id": 2}, …]}], …}``: a slice lasts until the next one, the last one until
     ``end_validity_time``.
     """
-    return _parse_mobile(_document(document), aware_utc(now))
+    return list(_parse_mobile(_document(document), aware_utc(now)).alerts)
 
 
-def _parse_mobile(data: Mapping[str, Any], now: datetime) -> list[Alert]:
+def _parse_mobile(data: Mapping[str, Any], now: datetime) -> Reading:
     update_time = _time(_key(data, "update_time", "document"), "update_time")
     end_validity = _time(_key(data, "end_validity_time", "document"), "end_validity_time")
     domain_id = _key(data, "domain_id", "document")
@@ -324,8 +373,18 @@ def _parse_mobile(data: Mapping[str, Any], now: datetime) -> list[Alert]:
         raise _error(f"domain_id: not a string: {domain_id!r}")
     place = domain_departement(domain_id)
     timelaps = _list(_key(data, "timelaps", "document"), "timelaps")
+    reading = Reading(
+        source=SOURCE,
+        alerts=(),
+        document=MOBILE_DOCUMENT,
+        country="FR",
+        national=False,
+        coverage=f"un seul domaine : {domain_id}",
+        produced_at=update_time,
+        valid_until=end_validity,
+    )
     if place is None:
-        return []
+        return reading
     domain_id = domain_id.strip().upper()
     departement, coastal = place
     alerts: list[Alert] = []
@@ -350,7 +409,7 @@ def _parse_mobile(data: Mapping[str, Any], now: datetime) -> list[Alert]:
         )
         if alert is not None:
             alerts.append(alert)
-    return _sorted_alerts(alerts)
+    return replace(reading, alerts=tuple(_sorted_alerts(alerts)))
 
 
 # --- either format, and the source -----------------------------------------------------
@@ -358,12 +417,17 @@ def _parse_mobile(data: Mapping[str, Any], now: datetime) -> list[Alert]:
 
 def parse_meteofrance(document: bytes, *, now: datetime) -> list[Alert]:
     """The open-data map (``{"product": …}``) or a mobile ``warning/full`` answer."""
+    return list(read_meteofrance(document, now=now).alerts)
+
+
+def read_meteofrance(document: bytes, *, now: datetime, status: int | None = None) -> Reading:
+    """What :func:`parse_meteofrance` reads, with what the document is (its coverage…)."""
     now = aware_utc(now)
     data = _document(document)
     if "product" in data:
-        return _parse_map(data, now)
+        return replace(_parse_map(data, now), status=status)
     if "timelaps" in data and "domain_id" in data:
-        return _parse_mobile(data, now)
+        return replace(_parse_mobile(data, now), status=status)
     message = data.get("message") or data.get("description") or data.get("fault")
     detail = f" ({message})" if message else ""
     raise _error(f"unexpected document: neither a vigilance map nor a warning{detail}")
@@ -382,8 +446,9 @@ class MeteoFranceVigilance(DocumentSource):
         api_key: str | None = None,
         session: requests.Session | SharedSession | None = None,
         timeout: float = 10.0,
+        promise: Promise | None = None,
     ) -> None:
-        super().__init__(url, session=session, timeout=timeout)
+        super().__init__(url, session=session, timeout=timeout, promise=promise)
         self._api_key = api_key
 
     def headers(self) -> dict[str, str]:
@@ -392,5 +457,5 @@ class MeteoFranceVigilance(DocumentSource):
             headers["apikey"] = self._api_key  # the portal's key (never in repr or logs)
         return headers
 
-    def parse(self, document: bytes, *, now: datetime) -> list[Alert]:
-        return parse_meteofrance(document, now=now)
+    def reading(self, fetched: Fetched, *, now: datetime) -> Reading:
+        return read_meteofrance(fetched.body, now=now, status=fetched.status)

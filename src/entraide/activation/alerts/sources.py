@@ -7,16 +7,24 @@ The scheduled function gets its sources as a JSON setting, a list of objects::
      {"name": "vigicrues", "url": "file:///srv/replay/vigicrues.json"}]
 
 :func:`parse_source_configs` validates it, :func:`build_sources` makes the adapters and
-:func:`read_all` reads each one, returning for each either its alerts or the
-:class:`SourceError` that stopped it (never raising), so that the caller logs a failed
-source, counts it in a metric and keeps what that source said last.
+:func:`read_all` reads them all at once, each in a thread of its own and all by one
+deadline, returning for each either its :class:`Reading` or the :class:`SourceError` that
+stopped it (never raising), so that the caller logs a failed source, counts it in a
+metric and keeps what that source said last. A source still reading at the deadline is a
+failure of that source alone: the others' readings count.
+
+Each source holds its documents to what it promises (:mod:`.promise`): optional
+``max_age_hours`` changes how old a document may be; ``"replay": true`` marks a recorded
+document (the local stack's replays), read whatever its coverage and age.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol, Self
 
 from pydantic import (
@@ -29,10 +37,12 @@ from pydantic import (
     model_validator,
 )
 
-from entraide.activation.alerts.http import SharedSession
+from entraide.activation.alerts.document import DocumentSource
+from entraide.activation.alerts.http import SharedSession, deadline
 from entraide.activation.alerts.meteoalarm import MeteoAlarmSource
 from entraide.activation.alerts.meteofrance import MeteoFranceVigilance
-from entraide.activation.alerts.model import Alert, SourceError
+from entraide.activation.alerts.model import Alert, Reading, SourceError
+from entraide.activation.alerts.promise import Promise
 from entraide.activation.alerts.vigicrues import VigicruesSource
 
 if TYPE_CHECKING:  # imported on the first read (see http.SharedSession)
@@ -47,8 +57,8 @@ class AlertSource(Protocol):
     @property
     def name(self) -> str: ...
 
-    def fetch(self, now: datetime) -> list[Alert]:
-        """The alerts in force or announced at ``now``; :class:`SourceError` on failure."""
+    def read(self, now: datetime) -> Reading:
+        """What the source says at ``now``, checked; :class:`SourceError` on failure."""
         ...
 
 
@@ -61,6 +71,13 @@ class SourceConfig(BaseModel):
     url: str = Field(min_length=1)
     api_key: SecretStr | None = None
     timeout: float = Field(default=10.0, gt=0, le=60)
+    max_age_hours: float | None = Field(default=None, gt=0)
+    replay: bool = False
+
+    @property
+    def promise(self) -> Promise:
+        age = None if self.max_age_hours is None else timedelta(hours=self.max_age_hours)
+        return Promise.of(self.name, max_age=age, replay=self.replay)
 
     @field_validator("url")
     @classmethod
@@ -106,46 +123,81 @@ def parse_source_configs(text: str) -> list[SourceConfig]:
     return configs
 
 
-def build_source(config: SourceConfig, session: requests.Session | SharedSession) -> AlertSource:
+def build_source(config: SourceConfig, session: requests.Session | SharedSession) -> DocumentSource:
     """The adapter of one configured source."""
+    promise = config.promise
     if config.name == "meteofrance":
         key = config.api_key.get_secret_value() if config.api_key is not None else None
         return MeteoFranceVigilance(
-            config.url, api_key=key, session=session, timeout=config.timeout
+            config.url, api_key=key, session=session, timeout=config.timeout, promise=promise
         )
     if config.name == "meteoalarm":
-        return MeteoAlarmSource(config.url, session=session, timeout=config.timeout)
-    return VigicruesSource(config.url, session=session, timeout=config.timeout)
+        return MeteoAlarmSource(
+            config.url, session=session, timeout=config.timeout, promise=promise
+        )
+    return VigicruesSource(config.url, session=session, timeout=config.timeout, promise=promise)
 
 
 def build_sources(
     configs: Iterable[SourceConfig], session: requests.Session | None = None
-) -> list[AlertSource]:
+) -> list[DocumentSource]:
     """The adapters of ``configs``, sharing one HTTP session (built on the first read
     when ``None``)."""
     shared = SharedSession() if session is None else session
     return [build_source(config, shared) for config in configs]
 
 
-def read_all(sources: Sequence[AlertSource], now: datetime) -> dict[str, list[Alert] | SourceError]:
-    """Each source's alerts, or the :class:`SourceError` that stopped it. Never raises.
+type Outcome = Reading | SourceError
 
-    An unexpected exception from an adapter (a bug) is also turned into a
-    :class:`SourceError`, its cause kept in ``__cause__``. Outcomes are keyed by source
-    name (unique when the sources come from :func:`parse_source_configs`).
+
+def read_all(
+    sources: Sequence[AlertSource], now: datetime, *, by: float | None = None
+) -> dict[str, Outcome]:
+    """Each source's reading, or the :class:`SourceError` that stopped it. Never raises.
+
+    The sources are read at the same time, each in a thread; ``by`` (a
+    ``time.monotonic()`` moment) is the deadline of every read, retries and their waits
+    included: a source not done by then is a :class:`SourceError` ("out of time") and
+    the others' readings stand. An unexpected exception from an adapter (a bug) is also
+    turned into a :class:`SourceError`, its cause kept in ``__cause__``. Outcomes are
+    keyed by source name (unique when the sources come from :func:`parse_source_configs`).
     """
-    outcomes: dict[str, list[Alert] | SourceError] = {}
-    for source in sources:
-        name = _name(source)
-        try:
-            outcomes[name] = list(source.fetch(now))
-        except SourceError as exc:
-            outcomes[name] = exc
-        except Exception as exc:
-            error = SourceError(name, f"unexpected {type(exc).__name__}: {exc}")
-            error.__cause__ = exc
-            outcomes[name] = error
+    if not sources:
+        return {}
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="alert-source")
+    futures = {_name(source): pool.submit(_read_one, source, now, by) for source in sources}
+    done, _ = wait(futures.values(), timeout=None if by is None else max(0.0, by - started))
+    pool.shutdown(wait=False, cancel_futures=True)
+    outcomes: dict[str, Outcome] = {}
+    for name, future in futures.items():
+        if future in done:
+            outcomes[name] = future.result()
+        else:
+            seconds = time.monotonic() - started
+            outcomes[name] = SourceError(name, f"out of time: not read within {seconds:.0f} s")
     return outcomes
+
+
+def _read_one(source: AlertSource, now: datetime, by: float | None) -> Outcome:
+    name = _name(source)
+    try:
+        with deadline(by):
+            return source.read(now)
+    except SourceError as exc:
+        return exc
+    except Exception as exc:
+        error = SourceError(name, f"unexpected {type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return error
+
+
+def alerts_of(outcomes: Mapping[str, Outcome]) -> dict[str, Sequence[Alert] | SourceError]:
+    """What the activation rules take: each source's alerts, or its error."""
+    return {
+        name: outcome.alerts if isinstance(outcome, Reading) else outcome
+        for name, outcome in outcomes.items()
+    }
 
 
 def _name(source: AlertSource) -> str:
@@ -155,6 +207,6 @@ def _name(source: AlertSource) -> str:
         return type(source).__name__
 
 
-def failed(outcomes: Mapping[str, list[Alert] | SourceError]) -> dict[str, SourceError]:
+def failed(outcomes: Mapping[str, object]) -> dict[str, SourceError]:
     """The sources that failed, by name (for logs and a metric)."""
     return {name: o for name, o in outcomes.items() if isinstance(o, SourceError)}

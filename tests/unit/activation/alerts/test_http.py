@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,15 +13,10 @@ from requests.adapters import HTTPAdapter
 from responses import matchers
 
 from entraide.activation.alerts import http
-from entraide.activation.alerts.http import (
-    USER_AGENT,
-    aware_utc,
-    build_session,
-    fetch_document,
-    load_json,
-    parse_time,
-)
+from entraide.activation.alerts.document import aware_utc, load_json, parse_time
+from entraide.activation.alerts.http import USER_AGENT, build_session, fetch_document
 from entraide.activation.alerts.model import SourceError
+from tests.local_http import Answer, serving
 from tests.paths import FIXTURES as TEST_FIXTURES
 
 URL = "https://alerts.example.test/feed"
@@ -185,28 +178,12 @@ class _Script:
 def server() -> Iterator[tuple[str, _Script]]:
     script = _Script()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            script.requests += 1
-            status, headers, body = script.answers.pop(0) if script.answers else (500, {}, b"")
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> Answer:
+        script.requests += 1
+        return script.answers.pop(0) if script.answers else (500, {}, b"")
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/feed", script
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(answer) as url:
+        yield f"{url}/feed", script
 
 
 def test_retry_after_is_respected_and_capped(

@@ -236,7 +236,12 @@ def test_every_domain_of_the_real_legacy_map_is_understood() -> None:
             assert place == expected
 
 
-@pytest.mark.parametrize("domain", ["20", "9999", "FRA", "", "1"])
+def test_the_national_roll_up_names_no_departement() -> None:
+    # Every real map carries the domain FRA (tests/fixtures/alerts/SOURCES.md)
+    assert domain_departement("FRA") is None
+
+
+@pytest.mark.parametrize("domain", ["20", "9999", "FRANCE", "", "1"])
 def test_an_unknown_domain_is_a_source_error(domain: str) -> None:
     with pytest.raises(SourceError, match="domain"):
         domain_departement(domain)
