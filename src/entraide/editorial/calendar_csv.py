@@ -71,8 +71,9 @@ def _rows(data: bytes) -> list[Row]:
     header = [name.strip().lower() for name in reader.fieldnames or ()]
     missing = [column for column in COLUMNS if column not in header]
     if missing:
+        wanted = ", ".join(COLUMNS)
         raise CalendarRefused(
-            [f"ligne 1 : colonnes manquantes : {', '.join(missing)} (attendu : {', '.join(COLUMNS)})."]
+            [f"ligne 1 : colonnes manquantes : {', '.join(missing)} (attendu : {wanted})."]
         )
     reader.fieldnames = header
     rows: list[Row] = []
@@ -87,13 +88,15 @@ def _rows(data: bytes) -> list[Row]:
     return rows
 
 
-def _moment(text: str) -> datetime:
+def parse_paris(text: str) -> datetime:
+    """``2026-12-07 09:30`` in Paris time, as UTC."""
     local = datetime.strptime(text, DATE_FORMAT).replace(tzinfo=paris())
     # A Paris time that does not exist (the spring change) or exists twice is refused
     # rather than guessed.
-    if local.astimezone(UTC).astimezone(paris()).replace(tzinfo=None) != local.replace(
-        tzinfo=None
-    ) or local.replace(fold=1).utcoffset() != local.utcoffset():
+    if (
+        local.astimezone(UTC).astimezone(paris()).replace(tzinfo=None) != local.replace(tzinfo=None)
+        or local.replace(fold=1).utcoffset() != local.utcoffset()
+    ):
         raise ValueError("ambiguous")
     return local.astimezone(UTC)
 
@@ -118,7 +121,7 @@ def read_calendar(data: bytes, rules: Mapping[str, TextRule]) -> list[EditorialI
         fields = row.fields
         at: datetime | None = None
         try:
-            at = _moment(fields["date"])
+            at = parse_paris(fields["date"])
         except ValueError:
             problems.append(
                 f"date « {fields['date']} » invalide (attendu AAAA-MM-JJ HH:MM, heure de Paris)"
@@ -132,9 +135,7 @@ def read_calendar(data: bytes, rules: Mapping[str, TextRule]) -> list[EditorialI
             problems.append("le texte contient une adresse e-mail ou un numéro de téléphone")
         channels, unknown = _channels(fields["canaux"], rules)
         if unknown:
-            problems.append(
-                f"canal inconnu : {', '.join(unknown)} (canaux : {', '.join(rules)})"
-            )
+            problems.append(f"canal inconnu : {', '.join(unknown)} (canaux : {', '.join(rules)})")
         if text and not problems:
             for channel in channels:
                 try:

@@ -124,7 +124,10 @@ class EditorialStore:
     def recent_sends(self, since: datetime) -> dict[str, list[datetime]]:
         """Each channel's sends since ``since``: the planned items' and the sent ones'."""
         sends: dict[str, list[datetime]] = {}
-        for item in [*self.in_state(ItemState.PLANNED), *self.in_state(ItemState.SENT, since=since)]:
+        for item in [
+            *self.in_state(ItemState.PLANNED),
+            *self.in_state(ItemState.SENT, since=since),
+        ]:
             for channel, moment in item.sent.items():
                 if moment >= since:
                     sends.setdefault(channel, []).append(moment)
@@ -161,7 +164,7 @@ class EditorialStore:
             if old.state is ItemState.PLANNED:  # the send was recorded already
                 return old
             raise EditorialNotPlanned(item_id, old.state.value) from exc
-        assert changed is not None  # noqa: S101 - ALL_NEW of a successful update
+        assert changed is not None
         return item_of(changed)
 
     def mark_sent(self, item: EditorialItem, channel: str, at: datetime) -> EditorialItem:
@@ -226,6 +229,5 @@ class EditorialStore:
             if exc.old is None:
                 raise EditorialNotFound(item_id) from exc
             raise EditorialNotPlanned(item_id, str(exc.old.get("state"))) from exc
-        assert changed is not None  # noqa: S101 - ALL_NEW of a successful update
+        assert changed is not None
         return item_of(changed)
-

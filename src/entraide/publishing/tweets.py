@@ -10,7 +10,12 @@ the fixed parts of these texts make impossible in practice.
 A post's public text is typed by a person: before it reaches a tweet it is scrubbed of
 every email address, phone number and link (:func:`~.tweet_text.scrub`). Only the title
 of a post is quoted; its description never is. The only link of a tweet is the public URL
-given by the caller.
+given by the caller. An editorial item's text is the operators' own, checked against each
+channel's rule at import (:func:`editorial_tweet`).
+
+Why one module: every kind of message's text shares the same parts (hashtags, the pointer
+to the site under the link policy, the cuts), and :class:`ChannelTexts` binds them all to a
+channel's rule; split, each kind would import the others' parts.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ def store(table: Table) -> EditorialStore:
     return EditorialStore(table)
 
 
-def desk_for(store: EditorialStore, activations: ActivationStore, clock: Clock) -> tuple[EditorialDesk, Sent]:
+def desk_for(
+    store: EditorialStore, activations: ActivationStore, clock: Clock
+) -> tuple[EditorialDesk, Sent]:
     sent = Sent(clock)
     desk = EditorialDesk(
         store,
@@ -100,7 +102,8 @@ def test_a_month_with_an_activation_in_the_middle(
     assert sent.of("second-x") == [(at(2, 11), X)]
     # the held item resumed after the quiet day, the other one was reported missed
     assert sent.of("during") == [(at(15, 11), BLUESKY), (at(15, 11), MASTODON), (at(15, 11), X)]
-    assert missed == ["lost"] and sent.of("lost") == []
+    assert missed == ["lost"]
+    assert sent.of("lost") == []
     assert not any(at(12, 7) <= moment < at(15, 11) for moment, _ in sent.messages)
     # the cancelled one never went, the moved one at its new moment
     assert sent.of("cancelled") == []
@@ -125,7 +128,8 @@ def test_a_second_run_at_the_same_moment_sends_nothing_again(
     # When the schedule delivers the run again (Lambda's asynchronous retry)
     again = desk.run()
     # Then nothing is sent a second time
-    assert again.sent == [] and len(sent.messages) == 3
+    assert again.sent == []
+    assert len(sent.messages) == 3
 
 
 def test_a_send_recorded_twice_is_one_send_and_a_cancelled_item_takes_none(
@@ -150,7 +154,15 @@ def test_an_editorial_message_delivered_twice_is_published_once_per_channel(
     # Given the channels of the publishing path, X's link policy the default one
     network = Network(tmp_path)
     message = editorial_message(
-        EditorialItem("blog-1", "Nouvel article : les crues", "https://blog.example.fr/a/", ALL, at(2, 9), "", ""),
+        EditorialItem(
+            "blog-1",
+            "Nouvel article : les crues",
+            "https://blog.example.fr/a/",
+            ALL,
+            at(2, 9),
+            "",
+            "",
+        ),
         X,
     )
     messages = [{**message, "channels": list(ALL)}] * 2

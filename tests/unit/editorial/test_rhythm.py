@@ -11,6 +11,7 @@ each of its channels or reported missed (none dropped silently).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
@@ -66,7 +67,9 @@ def test_the_rhythm_is_never_broken(
 ) -> None:
     # Given a random calendar, random activations and a random rhythm
     calendar = {
-        f"i{n}": EditorialItem(f"i{n}", "texte", "", channels, START + timedelta(minutes=at), "", "")
+        f"i{n}": EditorialItem(
+            f"i{n}", "texte", "", channels, START + timedelta(minutes=at), "", ""
+        )
         for n, (at, channels) in enumerate(drawn)
     }
     spans = [
@@ -93,11 +96,11 @@ def test_the_rhythm_is_never_broken(
             state = ItemState.SENT if set(sent) == set(current.channels) else current.state
             calendar[item.id] = replace(current, sent=sent, state=state)
         now += STEP
-    for channel, done in sends.items():
+    for done in sends.values():
         moments = [at for at, _ in done]
         # Then each (item, channel) once, never two closer than the gap, per_day a day
         assert len({item_id for _, item_id in done}) == len(done)
-        assert all(b - a >= rhythm.gap for a, b in zip(moments, moments[1:], strict=False))
+        assert all(b - a >= rhythm.gap for a, b in itertools.pairwise(moments))
         for moment in moments:
             assert sum(same_paris_day(moment, other) for other in moments) <= rhythm.per_day
     # Then every item went on each of its channels, or was reported missed
@@ -110,10 +113,19 @@ def test_the_rhythm_is_never_broken(
 def test_a_due_item_waits_for_the_window_then_goes_on_each_channel_once() -> None:
     # Given an item due at 06:00 Paris time on two channels
     rhythm = Rhythm()
-    item = EditorialItem("a", "t", "", ("x", "mastodon"), datetime(2026, 12, 7, 5, 0, tzinfo=UTC), "", "")
+    item = EditorialItem(
+        "a", "t", "", ("x", "mastodon"), datetime(2026, 12, 7, 5, 0, tzinfo=UTC), "", ""
+    )
     # When the run at 07:45 Paris time looks: Then nothing goes before 08:00
-    early = plan([item], now=datetime(2026, 12, 7, 6, 45, tzinfo=UTC), sends={}, held=False, rhythm=rhythm)
+    early = plan(
+        [item], now=datetime(2026, 12, 7, 6, 45, tzinfo=UTC), sends={}, held=False, rhythm=rhythm
+    )
     assert early.send == []
     # When the run at 08:00 looks: Then it goes on both channels
-    on_time = plan([item], now=datetime(2026, 12, 7, 7, 0, tzinfo=UTC), sends={}, held=False, rhythm=rhythm)
-    assert [(chosen.id, channel) for chosen, channel in on_time.send] == [("a", "mastodon"), ("a", "x")]
+    on_time = plan(
+        [item], now=datetime(2026, 12, 7, 7, 0, tzinfo=UTC), sends={}, held=False, rhythm=rhythm
+    )
+    assert [(chosen.id, channel) for chosen, channel in on_time.send] == [
+        ("a", "mastodon"),
+        ("a", "x"),
+    ]
