@@ -18,6 +18,7 @@ from entraide.adapters.secrets import secret_reader
 if TYPE_CHECKING:  # each function imports its own settings: a pydantic model costs cold start
     from entraide.adapters.mail import EmailMessage
     from entraide.adapters.table import Table
+    from entraide.editorial.blog import Reading
     from entraide.editorial.desk import EditorialDesk
     from entraide.effects.ledger import Ledger
     from entraide.matching.contact import ContactDesk
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.publishing.xapi import XCredentials
     from entraide.publishing.xapi import XPoster as Poster
     from entraide.reporting.snapshots import XReader
-    from entraide.settings.editorial import EditorialSettings
+    from entraide.settings.editorial import BlogFeedSettings, EditorialSettings
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
     from entraide.settings.publishing import RelaySettings, SnapshotSettings
@@ -318,3 +319,45 @@ def editorial_desk(settings: EditorialSettings, table: Table) -> EditorialDesk:
         clock=lambda: datetime.now(UTC),
         metric=count_metric,
     )
+
+
+def blog_reading(settings: BlogFeedSettings, table: Table) -> Callable[[], Reading]:
+    """The hourly reading of the blog's feed, its articles checked against every enabled
+    channel's rule as a calendar's rows are."""
+    from entraide.editorial.blog import feed_fetcher
+    from entraide.editorial.calendar_store import EditorialStore
+    from entraide.editorial.desk import announce_blog
+    from entraide.publishing.channels import parse_channels
+    from entraide.publishing.text_rules import BLUESKY_RULE, X_RULE, mastodon_rule
+    from entraide.publishing.tweets import editorial_tweet
+
+    known = {
+        "x": X_RULE,
+        "bluesky": BLUESKY_RULE,
+        "mastodon": mastodon_rule(settings.mastodon_max_characters),
+    }
+    channels = parse_channels(settings.relay_channels)
+
+    def fits(text: str, link: str) -> bool:
+        try:
+            for channel in channels:
+                editorial_tweet(text, link, rule=known[channel])
+        except ValueError:
+            return False
+        return True
+
+    store, fetch = EditorialStore(table), feed_fetcher(settings.blog_feed_url)
+
+    def reading() -> Reading:
+        return announce_blog(
+            store,
+            fetch,
+            url=settings.blog_feed_url,
+            channels=channels,
+            fits=fits,
+            max_new=settings.blog_max_new,
+            clock=lambda: datetime.now(UTC),
+            metric=count_metric,
+        )
+
+    return reading

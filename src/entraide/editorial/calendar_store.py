@@ -13,23 +13,30 @@ to the publishing path), ``created_at``;
 - ``gsi2pk = EDITORIAL#YYYY-MM`` (of ``at``), ``gsi2sk = <at>#<id>`` (index ``by_month``):
   the monthly report.
 
+The blog feed's state: ``pk = BLOG-FEED#<digest of the feed's URL>``, ``sk = STATE``,
+``entity = blog-feed``, ``etag``, ``last_modified``, ``seen`` (the articles' keys),
+``read_once``, ``read_at``: replaced after each good reading.
+
 Every change is one conditional write on the item's state: a send recorded twice, a
 cancel crossing a send, a move of an item already gone change nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
 from entraide.adapters.table import BY_MONTH, BY_STATUS, ConditionFailed, Item, Put, Table, Update
+from entraide.editorial.blog import FeedState
 from entraide.editorial.calendar import EditorialItem, ItemState
 from entraide.kernel.errors import DomainError
 from entraide.kernel.times import iso, month_of, parse_iso
 
 EDITORIAL_PREFIX: Final = "EDITORIAL#"
 SK: Final = "EDITORIAL"
+BLOG_FEED_PREFIX: Final = "BLOG-FEED#"
 
 
 class EditorialNotFound(DomainError):
@@ -231,3 +238,35 @@ class EditorialStore:
             raise EditorialNotPlanned(item_id, str(exc.old.get("state"))) from exc
         assert changed is not None
         return item_of(changed)
+
+    # -- the blog feed's state -----------------------------------------------------------
+    @staticmethod
+    def _feed_key(url: str) -> Item:
+        digest = hashlib.sha256(url.encode()).hexdigest()[:20]
+        return {"pk": f"{BLOG_FEED_PREFIX}{digest}", "sk": "STATE"}
+
+    def feed_state(self, url: str) -> FeedState:
+        raw = self.table.get(self._feed_key(url))
+        if raw is None:
+            return FeedState()
+        return FeedState(
+            etag=str(raw.get("etag", "")),
+            last_modified=str(raw.get("last_modified", "")),
+            seen=tuple(raw.get("seen") or ()),
+            read_once=bool(raw.get("read_once")),
+        )
+
+    def save_feed_state(self, url: str, state: FeedState, read_at: datetime) -> None:
+        self.table.write(
+            Put(
+                item={
+                    **self._feed_key(url),
+                    "entity": "blog-feed",
+                    "etag": state.etag,
+                    "last_modified": state.last_modified,
+                    "seen": list(state.seen),
+                    "read_once": state.read_once,
+                    "read_at": iso(read_at),
+                }
+            )
+        )

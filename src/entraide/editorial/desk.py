@@ -12,11 +12,19 @@ makes the second one a no-op. Items that missed their moment are marked and repo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from entraide.editorial.blog import (
+    FeedState,
+    Fetched,
+    Reading,
+    article_item,
+    fit_title,
+    read_blog,
+)
 from entraide.editorial.calendar import EditorialItem, ItemState, Rhythm, plan
 from entraide.editorial.calendar_store import EditorialNotPlanned, EditorialStore
 from entraide.observability import logger
@@ -106,3 +114,32 @@ def held_by_activations(
         return bool(activations.tracked_activations(closed_since=now - quiet))
 
     return held
+
+
+def announce_blog(
+    store: EditorialStore,
+    fetch: Callable[[FeedState], Fetched],
+    *,
+    url: str,
+    channels: Sequence[str],
+    fits: Callable[[str, str], bool],
+    max_new: int,
+    clock: Callable[[], datetime],
+    metric: Callable[[str, float], None] = _no_metric,
+) -> Reading:
+    """One hourly reading of the blog's feed: its new articles become editorial items (once
+    each: their ids are their keys' digests), due now, on the calendar's rhythm."""
+    now = clock()
+    state = store.feed_state(url)
+    chosen, after, failure = read_blog(fetch, state, base_url=url, max_new=max_new)
+    items = [fit_title(article_item(article, channels, now), fits) for article in chosen]
+    reading = Reading(announced=store.add(items, created_at=now), failure=failure)
+    if after is not state:
+        store.save_feed_state(url, after, now)
+    else:
+        reading.unchanged = not failure
+    if failure:
+        logger.warning("Blog feed failed", extra={"reason": failure})
+        metric("BlogFeedFailed", 1)
+    metric("BlogArticlesAnnounced", len(reading.announced))
+    return reading

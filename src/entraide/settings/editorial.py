@@ -19,3 +19,13 @@ class EditorialSettings(Settings):
     gap_minutes: int = Field(default=120, alias="EDITORIAL_GAP_MINUTES", ge=15)
     quiet_hours: float = Field(default=24, alias="EDITORIAL_QUIET_HOURS", ge=0)
     too_late_hours: float = Field(default=48, alias="EDITORIAL_TOO_LATE_HOURS", gt=0)
+
+
+class BlogFeedSettings(Settings):
+    """The blog's feed (empty: no blog) and the channels its articles go to."""
+
+    blog_feed_url: str = Field(default="", alias="BLOG_FEED_URL", pattern=r"^$|^(https?|file)://")
+    relay_channels: str = Field(default="x,bluesky,mastodon", alias="RELAY_CHANNELS")
+    mastodon_max_characters: int = Field(default=500, alias="MASTODON_MAX_CHARACTERS", gt=0)
+    # More unseen articles than this at once: the feed changed, nothing is announced.
+    blog_max_new: int = Field(default=3, alias="BLOG_MAX_NEW", gt=0, le=20)
