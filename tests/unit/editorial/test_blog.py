@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from entraide.adapters.table import Table
-from entraide.editorial.blog import MAX_FEED_BYTES, FeedState, Fetched, feed_fetcher
+from entraide.editorial.blog import MAX_FEED_BYTES, FeedState, Fetched, Reading, feed_fetcher
 from entraide.editorial.calendar import FROM_BLOG, ItemState
 from entraide.editorial.calendar_store import EditorialStore
 from entraide.editorial.desk import announce_blog
@@ -37,16 +37,21 @@ def fits(text: str, link: str) -> bool:
     return True
 
 
-def read(store: EditorialStore, body: bytes | None) -> list[str]:
-    reading = announce_blog(
+def reading_of(store: EditorialStore, body: bytes | None, *, max_new: int = 3) -> Reading:
+    """One hourly reading of a feed answering ``body``."""
+    return announce_blog(
         store,
         lambda state: Fetched(body),
         url=URL,
         channels=("x", "bluesky"),
         fits=fits,
-        max_new=3,
+        max_new=max_new,
         clock=lambda: NOW,
     )
+
+
+def read(store: EditorialStore, body: bytes | None) -> list[str]:
+    reading = reading_of(store, body)
     assert not reading.failure, reading.failure
     return [item.text for item in reading.announced]
 
@@ -81,15 +86,7 @@ def test_a_feed_whose_every_guid_changed_is_a_source_failure_not_a_burst(
     read(store, SAMPLE)
     # When every guid changes (a migration)
     moved = SAMPLE.replace(b"liftoff.msfc.nasa.gov/2003", b"liftoff.example/2003")
-    reading = announce_blog(
-        store,
-        lambda s: Fetched(moved),
-        url=URL,
-        channels=("x",),
-        fits=fits,
-        max_new=2,
-        clock=lambda: NOW,
-    )
+    reading = reading_of(store, moved, max_new=2)
     # Then nothing is announced, the failure is said, and the next reading is quiet
     assert reading.announced == []
     assert "changed" in reading.failure
@@ -112,15 +109,7 @@ def test_a_hostile_reshaped_or_huge_feed_announces_nothing(
     read(store, SAMPLE)
     before = store.feed_state(URL)
     # When the feed answers a hostile, foreign, reshaped or oversized document
-    reading = announce_blog(
-        store,
-        lambda s: Fetched(body),
-        url=URL,
-        channels=("x",),
-        fits=fits,
-        max_new=3,
-        clock=lambda: NOW,
-    )
+    reading = reading_of(store, body)
     # Then it is a source failure; nothing is announced and what was seen is kept
     assert reason in reading.failure
     assert reading.announced == []
