@@ -106,7 +106,12 @@ def settle(message: dict[str, Any], result: ChannelResult, now: datetime, attemp
         # later, with a growing wait, instead of burning the queue's receives. Every step
         # is a claim or a conditional write that a retry recognises, so coming back is safe.
         jitter = random.random()  # noqa: S311 - spreading retries, no secret
-        wait = retry_delay(attempt, base=settings.relay_retry_base_seconds, jitter=jitter)
+        wait = retry_delay(
+            attempt,
+            base=settings.relay_retry_base_seconds,
+            jitter=jitter,
+            cap=settings.relay_retry_cap_seconds,
+        )
         requeue(mine, now + wait, f"{result.channel}: {describe(error)}", attempt=attempt + 1)
         return
     if isinstance(outcome, Deferred):

@@ -74,10 +74,13 @@ COMPRESSED = {
     "EFFECT_RETRY_CAP_SECONDS": "1",
     "EFFECT_LEASE_MARGIN_SECONDS": "0.2",
     "RELAY_RETRY_BASE_SECONDS": "0.05",
+    "RELAY_RETRY_CAP_SECONDS": "2",
     "RELAY_RECORD_SECONDS": "1",
     # every post tweeted alone: a budget that never binds, no digest
     "X_QUOTA": "per_24h=1000000",
     "RELAY_DIGEST_THRESHOLD": "1000000",
+    # X alone: Bluesky and Mastodon run the same relay on their own claims
+    "RELAY_CHANNELS": "x",
     "OUTBOX_DIR": "",
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -184,7 +187,9 @@ class Pipeline:
             while time.monotonic() - started < max_seconds:
                 self.tally.rounds += 1
                 moved = self._round()
-                if not moved or time.monotonic() - last_schedules > schedule_every:
+                # the schedules fire every few seconds (sooner while the rest is idle)
+                every = schedule_every if moved else schedule_every / 2
+                if time.monotonic() - last_schedules > every:
                     self._schedules()
                     last_schedules = time.monotonic()
                 moved |= self._progress()

@@ -72,11 +72,13 @@ class TemporaryFailure(RelayFailure):
     SQS redelivers after the queue's visibility timeout."""
 
 
-def retry_delay(attempt: int, *, base: float, jitter: float) -> timedelta:
+def retry_delay(
+    attempt: int, *, base: float, jitter: float, cap: float = MAX_DELAY_SECONDS
+) -> timedelta:
     """The wait before a message's next try after ``attempt`` temporary failures: doubling
-    from ``base`` seconds up to SQS's 15 minutes, spread by ``jitter`` (0 to 1: half to all
-    of it), so that messages held by an outage do not all come back at once."""
-    seconds = min(MAX_DELAY_SECONDS, base * (1 << max(0, min(attempt, 20))))
+    from ``base`` seconds up to ``cap`` (SQS's 15 minutes), spread by ``jitter`` (0 to 1:
+    half to all of it), so that messages held by an outage do not all come back at once."""
+    seconds = min(cap, MAX_DELAY_SECONDS, base * (1 << max(0, min(attempt, 20))))
     return timedelta(seconds=max(1.0, seconds * (0.5 + jitter / 2)))
 
 

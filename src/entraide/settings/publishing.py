@@ -34,6 +34,9 @@ class RelaySettings(EffectSettings):
     digest_threshold: int = Field(default=10, alias="RELAY_DIGEST_THRESHOLD", gt=0)
     # The first wait after X fails, doubling up to SQS's 15 minutes (a message's attempts).
     relay_retry_base_seconds: float = Field(default=30.0, alias="RELAY_RETRY_BASE_SECONDS", gt=0)
+    relay_retry_cap_seconds: float = Field(
+        default=900.0, alias="RELAY_RETRY_CAP_SECONDS", gt=0, le=900
+    )
     # A record is started only with this much time left: one call to X may take the
     # poster's whole timeout (5 s to connect, 20 s to read: entraide.publishing.xapi
     # .DEFAULT_TIMEOUT), plus the table's writes around it.
