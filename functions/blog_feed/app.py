@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.table import Table
 from entraide.observability import logger, metrics
 from entraide.settings.editorial import BlogFeedSettings
-from entraide.wiring import blog_reading
+from entraide.wiring_editorial import blog_reading
 
 settings = BlogFeedSettings.from_environ(os.environ)
 reading = blog_reading(settings, Table(settings.table_name)) if settings.blog_feed_url else None

@@ -8,7 +8,7 @@ what only some functions need is imported when they build it (cold start).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -19,8 +19,6 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.adapters.mail import EmailMessage
     from entraide.adapters.queue import Queue
     from entraide.adapters.table import Table
-    from entraide.editorial.blog import Reading
-    from entraide.editorial.desk import EditorialDesk
     from entraide.effects.ledger import Ledger
     from entraide.intake.post_store import PostStore
     from entraide.matching.contact import ContactDesk
@@ -38,7 +36,6 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.publishing.xapi import XCredentials
     from entraide.publishing.xapi import XPoster as Poster
     from entraide.reporting.snapshots import XReader
-    from entraide.settings.editorial import BlogFeedSettings, EditorialSettings
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
     from entraide.settings.publishing import RelaySettings, SnapshotSettings
@@ -338,82 +335,6 @@ def x_reader(settings: SnapshotSettings) -> XReader | None:
     from entraide.reporting.x_reader import TweepyReader
 
     return TweepyReader(x_credentials(settings.x_credentials_secret))
-
-
-def editorial_desk(settings: EditorialSettings, table: Table) -> EditorialDesk:
-    """The scheduled editorial run: the calendar, the activations that hold it, the rhythm,
-    and the relay queue its items go to."""
-    import json
-
-    from entraide.activation.activation_store import ActivationStore
-    from entraide.adapters.queue import Queue
-    from entraide.editorial.calendar import Rhythm
-    from entraide.editorial.calendar_store import EditorialStore
-    from entraide.editorial.desk import EditorialDesk, held_by_activations
-
-    rhythm = Rhythm(
-        start=settings.window_start,
-        end=settings.window_end,
-        per_day=settings.per_day,
-        gap=timedelta(minutes=settings.gap_minutes),
-        quiet=timedelta(hours=settings.quiet_hours),
-        too_late=timedelta(hours=settings.too_late_hours),
-    )
-    relay_queue = Queue(settings.relay_queue_url)
-
-    def send(message: Mapping[str, Any]) -> None:
-        relay_queue.send(json.dumps(message, ensure_ascii=False))
-
-    return EditorialDesk(
-        EditorialStore(table),
-        send=send,
-        held=held_by_activations(ActivationStore(table), rhythm.quiet),
-        rhythm=rhythm,
-        clock=lambda: datetime.now(UTC),
-        metric=count_metric,
-    )
-
-
-def blog_reading(settings: BlogFeedSettings, table: Table) -> Callable[[], Reading]:
-    """The hourly reading of the blog's feed, its articles checked against every enabled
-    channel's rule as a calendar's rows are."""
-    from entraide.editorial.blog import feed_fetcher
-    from entraide.editorial.calendar_store import EditorialStore
-    from entraide.editorial.desk import announce_blog
-    from entraide.publishing.channels import parse_channels
-    from entraide.publishing.text_rules import BLUESKY_RULE, X_RULE, mastodon_rule
-    from entraide.publishing.tweets import editorial_tweet
-
-    known = {
-        "x": X_RULE,
-        "bluesky": BLUESKY_RULE,
-        "mastodon": mastodon_rule(settings.mastodon_max_characters),
-    }
-    channels = parse_channels(settings.relay_channels)
-
-    def fits(text: str, link: str) -> bool:
-        try:
-            for channel in channels:
-                editorial_tweet(text, link, rule=known[channel])
-        except ValueError:
-            return False
-        return True
-
-    store, fetch = EditorialStore(table), feed_fetcher(settings.blog_feed_url)
-
-    def reading() -> Reading:
-        return announce_blog(
-            store,
-            fetch,
-            url=settings.blog_feed_url,
-            channels=channels,
-            fits=fits,
-            max_new=settings.blog_max_new,
-            clock=lambda: datetime.now(UTC),
-            metric=count_metric,
-        )
-
-    return reading
 
 
 def erasure(

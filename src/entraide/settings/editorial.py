@@ -1,4 +1,5 @@
-"""Settings of the ``editorial`` function: the relay queue it feeds and the rhythm."""
+"""Settings of the ``editorial`` function: the relay queue it feeds, the rhythm, and the
+operators' weekly email."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from datetime import time
 
 from pydantic import Field
 
-from entraide.settings.base import Settings
+from entraide.settings.base import Addresses, Settings
+from entraide.settings.shared import EffectSettings, MailSettings
 
 
-class EditorialSettings(Settings):
-    """Where due items go (the relay queue) and the rhythm they go at (Paris time)."""
+class EditorialSettings(MailSettings, EffectSettings):
+    """Where due items go (the relay queue), the rhythm they go at (Paris time), and who
+    gets the weekly email (none: no email)."""
 
     relay_queue_url: str = Field(alias="RELAY_QUEUE_URL", min_length=1)
     window_start: time = Field(default=time(8, 0), alias="EDITORIAL_START")
@@ -19,6 +22,7 @@ class EditorialSettings(Settings):
     gap_minutes: int = Field(default=120, alias="EDITORIAL_GAP_MINUTES", ge=15)
     quiet_hours: float = Field(default=24, alias="EDITORIAL_QUIET_HOURS", ge=0)
     too_late_hours: float = Field(default=48, alias="EDITORIAL_TOO_LATE_HOURS", gt=0)
+    recipients: Addresses = Field(default=(), alias="EDITORIAL_RECIPIENTS")
 
 
 class BlogFeedSettings(Settings):

@@ -10,6 +10,8 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
 from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
@@ -24,6 +26,7 @@ from tests.unit.conftest import (
     load_handler,
     use_function_environment,
 )
+from tests.unit.moderation.test_moderate_handler import parts
 from tests.unit.publishing.test_relay_handler import outbox_lines, relay, sqs_event
 
 __all__ = ["relay"]  # the relay function's fixture, under its policy
@@ -107,6 +110,33 @@ def test_an_open_activation_holds_the_calendar(
     # When the run fires
     result = editorial.lambda_handler(SCHEDULE, FakeContext("editorial"))
     # Then nothing goes, and the item stays planned
-    assert result == {"held": True, "sent": [], "missed": []}
+    assert {key: result[key] for key in ("held", "sent", "missed")} == {
+        "held": True,
+        "sent": [],
+        "missed": [],
+    }
     assert relay_messages(deployment) == []
     assert store.get("cal-2").state is ItemState.PLANNED  # type: ignore[union-attr]
+
+
+def test_the_weekly_email_goes_once_under_the_functions_policy(
+    editorial: PolicedHandler, table: Table
+) -> None:
+    # Given Monday 10:00 Paris time and an item planned this week
+    EditorialStore(table).add(
+        [EditorialItem("cal-3", "Semaine de la prévention", "", ("x",), NOW, "t", "a")],
+        created_at=NOW,
+    )
+    sent_before = len(ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-3"].sent_messages)
+    # When the quarter-hourly run fires, then is delivered again
+    first = editorial.lambda_handler(SCHEDULE, FakeContext("editorial"))
+    second = editorial.lambda_handler(SCHEDULE, FakeContext("editorial"))
+    # Then the operators' email went once, through SES, under the function's own policy
+    assert first["weekly_email"]["done"] == 1
+    assert second["weekly_email"]["done"] == 0
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-3"].sent_messages[sent_before:]
+    assert len(sent) == 1
+    [subject, text, _] = parts(sent[0])
+    assert subject == "[ShareEntraide] Calendrier éditorial – semaine du 7 décembre 2026"
+    assert "Prévus cette semaine" in text
+    assert "Semaine de la prévention" in text
