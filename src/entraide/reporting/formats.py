@@ -155,6 +155,31 @@ def csv_rows(report: MonthlyReport) -> list[tuple[str, str, str]]:
     for rank, user in enumerate(followers.top, start=1):
         add("Abonnés les plus influents", f"{rank}. @{user.username}", user.followers_count)
 
+    if report.editorial is not None:
+        editorial = report.editorial
+        section = "Calendrier éditorial"
+        add(section, "Éléments du mois", editorial.items)
+        add(section, "Du calendrier", editorial.from_calendar)
+        add(section, "Articles du blog", editorial.from_blog)
+        add(section, "Remis à tous leurs canaux", editorial.handed)
+        add(section, "Moment passé (non publiés)", editorial.missed)
+        add(section, "Encore prévus", editorial.planned)
+        add(section, "Annulés", editorial.cancelled)
+        add(section, "Retenus pendant une activation", editorial.held)
+        for channel, count in editorial.published:
+            add(section, f"Publiés sur {channel}", count)
+        for label, engagement in (
+            ("éditoriaux", editorial.editorial_engagement),
+            ("de crise", editorial.crisis_engagement),
+        ):
+            add(section, f"Messages {label} sur X", engagement.messages)
+            add(section, f"Interactions des messages {label} sur X", engagement.interactions)
+            add(
+                section,
+                f"Taux d'engagement des messages {label} sur X (%)",
+                _csv_number(_pct(engagement.engagement_rate), 3),
+            )
+
     for hashtag in report.hashtags:
         add("Hashtags les plus utilisés", hashtag.tag, hashtag.count)
     for day in report.posts_per_day:

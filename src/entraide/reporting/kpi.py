@@ -40,6 +40,7 @@ from typing import Final
 
 from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
 from entraide.reporting.channel_figures import channel_figures
+from entraide.reporting.editorial_figures import editorial_figures
 from entraide.reporting.figures import (
     ActivationFigures,
     DayCount,
@@ -376,5 +377,13 @@ def compute_month(month: str, data: MonthData) -> MonthlyReport:
         tweets_per_week=tuple(weeks),
     )
     channels, spend = channel_figures(tweets, data, in_month)
-    report = replace(report, channels=channels, x_spend=spend)
+    editorial = editorial_figures(
+        data,
+        tweets,
+        activations,
+        in_month=in_month,
+        latest=latest,
+        rate=lambda measured: _engagement(measured, followers_ref, basis),
+    )
+    report = replace(report, channels=channels, x_spend=spend, editorial=editorial)
     return with_notes(report, data.notes)

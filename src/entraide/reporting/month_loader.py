@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from entraide.kernel.model import Post
 from entraide.kernel.times import parse_iso
 from entraide.reporting.figures import (
+    EditorialFacts,
     MatchFacts,
     MonthData,
     MonthlyReport,
@@ -95,8 +96,10 @@ def load_month(
       ``activation_lookback_months`` before the month *and* closed since is missed: alerts
       last days, not months; widen the look-back to report on such a month.
     - ``by_month`` ``SNAPSHOT#<month>`` and the 1st of the next month.
+    - ``by_month`` ``EDITORIAL#<month>``: the editorial items whose moment falls in it.
     """
     from entraide.activation.activation_store import ActivationStore
+    from entraide.editorial.calendar_store import EditorialStore
     from entraide.intake.post_store import PostStore
     from entraide.matching.match_store import MatchStore
     from entraide.publishing.relay_store import DynamoDBRelayStore
@@ -131,6 +134,10 @@ def load_month(
     found += activation_store.open_opened_before(end)
     activations = unique(found, key=lambda a: a.id)
 
+    editorial = tuple(
+        EditorialFacts(item.id, item.origin, item.state.value, item.at, item.channels)
+        for item in EditorialStore(table).of_month(month)
+    )
     snapshots = SnapshotStore(table).between(start.date(), end.date())
     notes = (
         "Activations : celles ouvertes pendant le mois, celles encore ouvertes, et celles "
@@ -150,6 +157,7 @@ def load_month(
         notes=notes,
         channel_messages=channel_messages,
         x_budget_usd=x_budget_usd,
+        editorial=editorial,
     )
 
 
