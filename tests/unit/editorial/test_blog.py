@@ -9,7 +9,14 @@ import pytest
 import responses
 
 from entraide.adapters.table import Table
-from entraide.editorial.blog import MAX_FEED_BYTES, FeedState, Fetched, Reading, feed_fetcher
+from entraide.editorial.blog import (
+    MAX_FEED_BYTES,
+    FeedState,
+    Fetched,
+    Reading,
+    feed_fetcher,
+    parse_feed,
+)
 from entraide.editorial.calendar import FROM_BLOG, ItemState
 from entraide.editorial.calendar_store import EditorialStore
 from entraide.editorial.desk import announce_blog
@@ -18,6 +25,8 @@ from entraide.publishing.tweets import editorial_tweet
 
 BLOG = Path(__file__).parents[2] / "fixtures" / "blog"
 SAMPLE = (BLOG / "rss2sample.xml").read_bytes()  # RSS 2.0's own sample (SOURCES.md)
+WORDPRESS = (BLOG / "wordpress-hunch-net.xml").read_bytes()  # a WordPress blog's /feed/
+ATOM = (BLOG / "gulp-releases.atom").read_bytes()  # GitHub's Atom feed of releases
 URL = "https://blog.example.fr/feed/"
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 NEW_ITEM = b"""<item>
@@ -139,3 +148,55 @@ def test_the_feed_is_read_with_its_validators_and_a_304_reads_nothing() -> None:
     assert second.body is None
     sent = responses.calls[1].request.headers
     assert sent["If-Modified-Since"] == "Mon, 07 Dec 2026 07:00:00 GMT"
+
+
+def test_a_wordpress_feed_announces_its_newest_post_with_its_permalink(
+    store: EditorialStore,
+) -> None:
+    # Given a WordPress blog's RSS 2.0 feed as WordPress writes it (guid isPermaLink="false",
+    # content:encoded, dc:creator, RFC 822 dates with an offset)
+    articles = parse_feed(WORDPRESS, "http://hunch.net/?feed=rss2")
+    # Then its posts are read newest first, keyed by their guid
+    assert [(a.key, a.link) for a in articles] == [
+        ("http://hunch.net/?p=524", "http://hunch.net/?p=524"),
+        ("http://hunch.net/?p=527", "http://hunch.net/?p=527"),
+    ]
+    assert articles[0].published == datetime(2009, 1, 21, 23, 57, 19, tzinfo=UTC)
+    # When it is read the first time, then again: the newest post only, once
+    assert read(store, WORDPRESS) == [
+        "Nouvel article : Nearly all natural problems require nonlinearity"
+    ]
+    assert read(store, WORDPRESS) == []
+
+
+def test_an_atom_feed_with_relative_links_is_read_newest_first() -> None:
+    # Given GitHub's real Atom feed of a project's releases: ten entries, links relative
+    # to the feed, times with their own offsets
+    articles = parse_feed(ATOM, "https://github.com/gulpjs/gulp/releases.atom")
+    # Then every entry is an article, its link made absolute, the newest first
+    assert len(articles) == 10
+    assert articles[0].title == "v3.9.0"
+    assert articles[0].link == "https://github.com/gulpjs/gulp/releases/tag/v3.9.0"
+    assert articles[0].key == "tag:github.com,2008:Repository/11167738/v3.9.0"
+    assert articles[0].published == datetime(2015, 6, 1, 21, 49, 41, tzinfo=UTC)
+    # v3.8.5 and v3.8.4 went out 15 minutes apart on the same morning
+    assert [a.title for a in articles[-3:]] == ["v3.8.5", "v3.8.4", "v3.8.3"]
+
+
+def test_an_atom_feed_grown_by_one_entry_announces_it_once(store: EditorialStore) -> None:
+    # Given the Atom feed read once (its newest entry announced)
+    assert read(store, ATOM) == ["Nouvel article : v3.9.0"]
+    # When an entry appears at the top
+    entry = b"""<entry>
+    <id>tag:github.com,2008:Repository/11167738/v4.0.0</id>
+    <updated>2026-12-07T07:00:00+01:00</updated>
+    <link rel="alternate" type="text/html" href="/gulpjs/gulp/releases/tag/v4.0.0"/>
+    <title>v4.0.0</title>
+  </entry>
+  <entry>"""
+    grown = ATOM.replace(b"<entry>", entry, 1)
+    # Then it alone is announced, once, with its absolute link
+    reading = reading_of(store, grown)
+    assert [item.text for item in reading.announced] == ["Nouvel article : v4.0.0"]
+    assert reading.announced[0].link == "https://blog.example.fr/gulpjs/gulp/releases/tag/v4.0.0"
+    assert read(store, grown) == []
