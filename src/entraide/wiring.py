@@ -258,7 +258,9 @@ def retractor(table: Table, channels: Channels) -> Retractor:
         # deletes too (TweepyPoster, BlueskyPoster, MastodonPoster, DryRunPoster)
         poster = cast("Deleter", relay.poster)
         relayed.append(
-            XChannel(relay.store, poster) if name == "x" else RelayedChannel(relay.store, poster)
+            XChannel(relay.store, poster, relay.budget)
+            if name == "x"
+            else RelayedChannel(relay.store, poster)
         )
     return Retractor(
         DynamoDBRelayStore(table),

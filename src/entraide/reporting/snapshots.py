@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, Protocol
 
-from entraide.publishing.x_answers import RateLimits, XError, XRejected
+from entraide.publishing.channel_errors import (
+    ChannelError,
+    RateLimits,
+    Rejected,
+)
 
 __all__ = [
     "FOLLOWER_PAGE_SIZE",
@@ -177,7 +181,7 @@ def measurable(tweet_ids: Iterable[str]) -> list[str]:
 
 class XReader(Protocol):
     """The three reads of a snapshot; failures are
-    :class:`~entraide.publishing.x_answers.XError`."""
+    :class:`~entraide.publishing.channel_errors.ChannelError`."""
 
     def me(self) -> Account: ...
 
@@ -218,14 +222,14 @@ def _top_followers(
             page = reader.followers(
                 user_id, max_results=limits.follower_page_size, pagination_token=token
             )
-        except XRejected as exc:
+        except Rejected as exc:
             if exc.status == 403 and page_number == 0:
                 # X removed this endpoint from the Basic and Pro tiers: not a failure
                 notes.append(f"top followers not available to this X access ({exc})")
             else:
                 errors.append(f"followers page {page_number + 1}: {exc}")
             break
-        except XError as exc:
+        except ChannelError as exc:
             errors.append(f"followers page {page_number + 1}: {exc}")
             break
         for user in page.users:
@@ -284,7 +288,7 @@ def take_snapshot(
     followers: FollowerSnapshot | None = None
     try:
         account = reader.me()
-    except XError as exc:
+    except ChannelError as exc:
         errors.append(f"account: {exc}")
     else:
         top, read, complete = _top_followers(reader, account.user_id, limits, errors, notes)
@@ -304,7 +308,7 @@ def take_snapshot(
     for number, batch in enumerate(batches, start=1):
         try:
             result = reader.tweet_metrics(batch, today)
-        except XError as exc:
+        except ChannelError as exc:
             errors.append(f"tweets: {exc}")
             break
         measured.update((metric.tweet_id, metric) for metric in result.metrics)
