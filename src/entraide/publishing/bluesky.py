@@ -266,6 +266,11 @@ class BlueskyPoster:
         """The logged-in client, built on first use."""
         return self._session.get()[0]
 
+    @property
+    def repo(self) -> str:
+        """The account's handle (it names its repository), once logged in."""
+        return str(self._session.get()[1])
+
     def post(self, text: str) -> PostedTweet:
         record = post_record(text, self._clock())
         key = record_key(text)
@@ -273,14 +278,14 @@ class BlueskyPoster:
         def put(client: Any, models: Any) -> Any:
             return client.com.atproto.repo.put_record(
                 models.ComAtprotoRepoPutRecord.Data(
-                    repo=self._session.get()[1],  # a handle or a DID: both name the repo
+                    repo=self.repo,  # a handle or a DID: both name the repo
                     collection=POST_COLLECTION,
                     rkey=key,
                     record=record,
                 )
             )
 
-        answer = self._call(put)
+        answer = self.call(put)
         uri = str(getattr(answer, "uri", "") or "")
         if not uri:
             raise Unavailable("Bluesky answered without the post's URI.", maybe_posted=True)
@@ -302,9 +307,9 @@ class BlueskyPoster:
                 )
             )
 
-        self._call(remove)
+        self.call(remove)
 
-    def _call(self, call: Callable[[Any, Any], Any]) -> Any:
+    def call(self, call: Callable[[Any, Any], Any]) -> Any:
         """``call(client, atproto.models)``, what it raises as the relay's typed errors."""
         try:
             client = self.client

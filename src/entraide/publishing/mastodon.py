@@ -197,9 +197,14 @@ class MastodonPoster:
         """The client, built on first use."""
         return self._client.get()
 
+    @property
+    def last_headers(self) -> Mapping[str, str]:
+        """The headers of the last answer (its rate limits)."""
+        return self._last.headers
+
     def post(self, text: str) -> PostedTweet:
         form = status_form(text, self.max_characters)
-        status = self._call(
+        status = self.call(
             lambda client: client.status_post(**form, idempotency_key=idempotency_key(text))
         )
         status_id = str(_field(status, "id") or "")
@@ -219,9 +224,9 @@ class MastodonPoster:
             except errors.MastodonNotFoundError:
                 return None
 
-        self._call(remove)
+        self.call(remove)
 
-    def _call(self, call: Callable[[Any], Any]) -> Any:
+    def call(self, call: Callable[[Any], Any]) -> Any:
         """``call(client)``, what it raises as the relay's typed errors."""
         client = self.client
         try:

@@ -134,7 +134,7 @@ def _json(response: Any) -> Mapping[str, Any]:
 
 
 class TweepyReader:
-    """:class:`XReader` over ``tweepy.Client`` in user context (OAuth 1.0a).
+    """:class:`AccountReader` over ``tweepy.Client`` in user context (OAuth 1.0a).
 
     ``credentials_loader`` is called on the first read (and again after a 401, in case
     the secret was rotated); ``client_factory`` builds the client (default
@@ -150,6 +150,8 @@ class TweepyReader:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._x = UserContextClient(credentials_loader, client_factory=client_factory, clock=clock)
+
+    lookup_batch = LOOKUP_BATCH
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._x.call(method, *args, **kwargs)
