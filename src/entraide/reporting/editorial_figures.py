@@ -53,7 +53,6 @@ def editorial_figures(
     data: MonthData,
     tweets: Sequence[TweetFacts],
     activations: Sequence[Activation],
-    *,
     in_month: Callable[[datetime], bool],
     latest: Mapping[str, TweetMetrics],
     rate: Callable[[Sequence[TweetMetrics]], float | None],
