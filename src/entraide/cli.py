@@ -11,6 +11,7 @@
     entraide local fire FUNCTION
     entraide dlq list [relay|scheduled|stream]
     entraide dlq redrive relay|scheduled|stream
+    entraide editorial import FILE | list [--all] | cancel ID | move ID DATE
 
 Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from entraide.cli_dlq import add_dlq_commands
+from entraide.cli_editorial import add_editorial_commands
 from entraide.cli_privacy import add_privacy_commands
 from entraide.cli_sources import add_sources_commands
 from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
@@ -284,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire.set_defaults(handler=cmd_local_fire)
 
     add_dlq_commands(commands, state)
+    add_editorial_commands(commands, state)
     return parser
 
 

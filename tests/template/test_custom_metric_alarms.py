@@ -90,7 +90,12 @@ def test_every_source_a_setting_may_name_has_its_alarm() -> None:
 
 @pytest.mark.parametrize(
     ("alarm_id", "metric"),
-    [("EffectGivenUpAlarm", "EffectGivenUp"), ("EffectInDoubtAlarm", "EffectInDoubt")],
+    [
+        ("EffectGivenUpAlarm", "EffectGivenUp"),
+        ("EffectInDoubtAlarm", "EffectInDoubt"),
+        ("EditorialMissedAlarm", "EditorialMissed"),
+        ("BlogFeedFailingAlarm", "BlogFeedFailed"),
+    ],
 )
 def test_the_alarm_watches_the_metric_the_code_emits(
     sam_document: Mapping[str, Any], alarm_id: str, metric: str
@@ -129,3 +134,15 @@ def test_alert_source_alarm_needs_an_hour_of_failures_not_one_blip(
     assert failing_periods * run_every >= 3600
     assert watched["EvaluationPeriods"] == failing_periods + 1
     assert watched["TreatMissingData"] == "notBreaching"
+
+
+def test_the_blog_feed_alarm_needs_three_failed_readings_not_one(
+    sam_document: Mapping[str, Any],
+) -> None:
+    # Given the blog_feed function's schedule and the alarm on its failures
+    schedule = sam_document["Resources"]["BlogFeedFunction"]["Properties"]["Events"]["Hourly"]
+    watched = alarm(sam_document, "BlogFeedFailingAlarm")
+    # Then one period holds one reading, and three failed readings in a row alarm
+    assert schedule["Properties"]["Schedule"] == "rate(1 hour)"
+    assert watched["Period"] == 3600
+    assert watched["EvaluationPeriods"] == watched["DatapointsToAlarm"] == 3

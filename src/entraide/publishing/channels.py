@@ -36,6 +36,8 @@ BLUESKY: Final = "bluesky"
 MASTODON: Final = "mastodon"
 #: Every channel the relay knows, in the order it announces on them.
 KNOWN: Final = (X, BLUESKY, MASTODON)
+#: The event of an editorial item's message (:mod:`entraide.editorial`).
+EDITORIAL: Final = "editorial"
 #: The message field naming the channels a message is still for (absent: all enabled).
 FOR_CHANNELS: Final = "channels"
 
@@ -106,6 +108,8 @@ class Channels:
                     outcome = relay.handle_approved(message, deadline=deadline)
                 elif event.startswith("activation-"):
                     outcome = relay.handle_activation_event(message, deadline=deadline)
+                elif event == EDITORIAL:
+                    outcome = relay.handle_editorial(message, deadline=deadline)
                 else:
                     raise PermanentFailure(f"Unknown relay message event {event!r}.")
             except Exception as error:

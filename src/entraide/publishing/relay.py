@@ -102,6 +102,8 @@ class TweetTexts(Protocol):
 
     def activation_tweet(self, activation: Activation, *, opened: bool, public_url: str) -> str: ...
 
+    def editorial_tweet(self, text: str, link: str) -> str: ...
+
 
 def _tweet_texts() -> TweetTexts:
     """:mod:`entraide.publishing.tweets`, imported on the first tweet (cold start)."""
@@ -512,31 +514,68 @@ class Relay:
         ):
             raise PermanentFailure(f"Not an activation event: {event!r}.")
         opened = event == "activation-opened"
-        key = self.store.activation_key(activation_id, opened)
+
+        def compose() -> str:
+            activation = self.load_activation(str(activation_id))
+            if activation is None:
+                raise PermanentFailure(f"Activation {activation_id} not found.")
+            return self._texts().activation_tweet(
+                activation, opened=opened, public_url=self.activation_url(activation.id)
+            )
+
+        return self._announce_once(
+            self.store.activation_key(activation_id, opened),
+            compose,
+            kind="activation",
+            activation_id=activation_id,
+            about={"activation_id": activation_id, "event": event},
+            deadline=deadline,
+        )
+
+    # -- editorial items -----------------------------------------------------------------
+    def handle_editorial(
+        self, message: Mapping[str, Any], *, deadline: datetime | None = None
+    ) -> RelayOutcome:
+        """Publish an editorial item (``editorial``: a calendar's row, a blog article) once
+        on this channel; its text was checked against every channel's rule at import."""
+        item_id, text, link = (message.get(name) for name in ("item_id", "text", "link"))
+        if not (isinstance(item_id, str) and item_id and isinstance(text, str) and text):
+            raise PermanentFailure("Editorial message without an item_id or a text.")
+        linked = link if isinstance(link, str) else ""
+        return self._announce_once(
+            self.store.editorial_key(item_id),
+            lambda: self._texts().editorial_tweet(text, linked),
+            kind="editorial",
+            activation_id="",
+            about={"editorial_id": item_id},
+            deadline=deadline,
+        )
+
+    def _announce_once(
+        self,
+        key: str,
+        compose: Callable[[], str],
+        *,
+        kind: TweetKind,
+        activation_id: str,
+        about: Mapping[str, Any],
+        deadline: datetime | None,
+    ) -> RelayOutcome:
+        """One publication of its own (an activation's news, an editorial item): skipped
+        when done, its first text sent again when taken over, else composed, priced,
+        claimed and published."""
         now = self.clock()
         known = self.store.publication(key, now)
         if known.status is ClaimStatus.DONE:
             return Skipped("already posted")
         if known.status is ClaimStatus.BUSY:
             return self._defer(known.retry_at or now, "claimed by another relay")
-        activation = self.load_activation(activation_id)
-        if activation is None:
-            raise PermanentFailure(f"Activation {activation_id} not found.")
-        text = known.text or self._compose(
-            lambda: self._texts().activation_tweet(
-                activation, opened=opened, public_url=self.activation_url(activation.id)
-            ),
-            subject=key,
-        )
-        reservation = self._reserve("activation")
+        text = known.text or self._compose(compose, subject=key)
+        reservation = self._reserve(kind)
         if isinstance(reservation, Deferred):
             return reservation
         state, holder = self._claim(
-            key,
-            now,
-            self._lease(deadline, now),
-            send={"text": text},
-            about={"activation_id": activation_id, "event": event},
+            key, now, self._lease(deadline, now), send={"text": text}, about=about
         )
         if state.status is not ClaimStatus.NEW:
             self.budget.release(reservation)
@@ -545,8 +584,8 @@ class Relay:
             held=[(key, holder)],
             entries=[],
             text=state.text or text,
-            kind="activation",
-            activation_id=activation.id,
+            kind=kind,
+            activation_id=activation_id,
             reservation=reservation,
         )
 

@@ -43,7 +43,7 @@ from entraide.effects.model import Effect, LedgerStore, State, Subject
 from entraide.kernel.model import Category, Kind
 from entraide.kernel.times import epoch, iso, month_of, months_between, parse_iso
 
-TweetKind = Literal["post", "digest", "activation"]
+TweetKind = Literal["post", "digest", "activation", "editorial"]
 
 #: The effect of a publication on X; Bluesky's and Mastodon's are named after them, on
 #: subjects of their own (``publish:bluesky:post:<id>``), so that one channel's claim, lease
@@ -77,6 +77,11 @@ def post_publication(post_id: str, channel: str = CHANNEL) -> str:
 
 def digest_publication(digest_id: str, channel: str = CHANNEL) -> str:
     return f"{_publish(channel)}digest:{digest_id}"
+
+
+def editorial_publication(item_id: str, channel: str = CHANNEL) -> str:
+    """An editorial item (a calendar's row, a blog article) on one channel."""
+    return f"{_publish(channel)}editorial:{item_id}"
 
 
 def activation_publication(activation_id: str, opened: bool, channel: str = CHANNEL) -> str:
@@ -184,6 +189,9 @@ class RelayStore(ABC):
 
     def activation_key(self, activation_id: str, opened: bool) -> str:
         return activation_publication(activation_id, opened, self.channel)
+
+    def editorial_key(self, item_id: str) -> str:
+        return editorial_publication(item_id, self.channel)
 
     @abstractmethod
     def add_backlog(self, entry: BacklogEntry) -> BacklogEntry:

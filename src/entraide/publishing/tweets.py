@@ -10,7 +10,12 @@ the fixed parts of these texts make impossible in practice.
 A post's public text is typed by a person: before it reaches a tweet it is scrubbed of
 every email address, phone number and link (:func:`~.tweet_text.scrub`). Only the title
 of a post is quoted; its description never is. The only link of a tweet is the public URL
-given by the caller.
+given by the caller. An editorial item's text is the operators' own, checked against each
+channel's rule at import (:func:`editorial_tweet`).
+
+Why one module: every kind of message's text shares the same parts (hashtags, the pointer
+to the site under the link policy, the cuts), and :class:`ChannelTexts` binds them all to a
+channel's rule; split, each kind would import the others' parts.
 """
 
 from __future__ import annotations
@@ -47,11 +52,12 @@ __all__ = [
     "PLATFORM_HASHTAG",
     "activation_tweet",
     "digest_tweet",
+    "editorial_tweet",
     "post_tweet",
 ]
 
 #: The kinds of message (relay's ``TweetKind``) that carry their link, by default.
-LINK_KINDS: Final = frozenset({"post", "digest", "activation"})
+LINK_KINDS: Final = frozenset({"post", "digest", "activation", "editorial"})
 
 #: The hashtag of every tweet of the platform.
 PLATFORM_HASHTAG: Final = "#ShareEntraide"
@@ -348,6 +354,18 @@ def activation_tweet(
 # --- the texts of one channel ------------------------------------------------------------------
 
 
+def editorial_tweet(text: str, link: str, *, rule: TextRule = X_RULE, linked: bool = True) -> str:
+    """An editorial item's text as the operators wrote it, its link on a line of its own
+    (none where ``linked`` is off: X's link policy). Never cut: the calendar's import
+    refuses a text that does not fit (:mod:`entraide.editorial.calendar_csv`)."""
+    body = text.strip()
+    if link and linked:
+        body = f"{body}\n{_check_url(link)}"
+    if not body or not rule.fits(body):
+        raise TweetTooLong(body)
+    return body
+
+
 class ChannelTexts:
     """The three texts under one channel's :class:`~.text_rules.TextRule`, with a link in
     the kinds of ``linked`` only (X's link policy; every kind on Bluesky and Mastodon)."""
@@ -390,3 +408,6 @@ class ChannelTexts:
             rule=self.rule,
             linked="activation" in self.linked,
         )
+
+    def editorial_tweet(self, text: str, link: str) -> str:
+        return editorial_tweet(text, link, rule=self.rule, linked="editorial" in self.linked)

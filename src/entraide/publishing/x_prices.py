@@ -46,7 +46,7 @@ PRICES_SOURCE: Final = 'docs.x.com, "pay-per-usage" pricing, read 2026-12'
 
 #: Who spends: a kind of message, a deletion (counted, never refused: see
 #: :class:`~entraide.publishing.quota.Money`), or the snapshot's reads (paced as posts).
-Spender = Literal["post", "digest", "activation", "deletion", "read"]
+Spender = Literal["post", "digest", "activation", "editorial", "deletion", "read"]
 HEAD_START: Final = timedelta(days=1)
 
 

@@ -131,6 +131,17 @@ class ChannelSnapshots:
 
 
 @dataclass(frozen=True, slots=True)
+class EditorialFacts:
+    """An editorial item whose moment falls in the month (no author: a report names no one)."""
+
+    item_id: str
+    origin: str  # calendrier / blog
+    state: str  # planned / sent / cancelled / missed
+    at: datetime
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MonthData:
     """Everything :func:`compute_month` counts. Extra items outside the month are ignored."""
 
@@ -149,6 +160,7 @@ class MonthData:
     # Their daily snapshots (X's are ``followers`` and ``tweet_metrics``), by channel.
     channel_snapshots: tuple[tuple[str, ChannelSnapshots], ...] = ()
     x_budget_usd: float | None = None  # X's monthly budget, when it is paid per use
+    editorial: tuple[EditorialFacts, ...] = ()  # the calendar's items of the month
 
 
 # --- the report --------------------------------------------------------------------------
@@ -291,6 +303,34 @@ class SpendFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class EngagementFigures:
+    """X's measured messages of one kind and their engagement (basis as the month's)."""
+
+    messages: int
+    measured: int
+    interactions: int
+    engagement_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EditorialFigures:
+    """The voice while asleep: the calendar's items of the month and what became of them."""
+
+    items: int  # whose moment fell in the month (cancelled ones aside)
+    from_calendar: int
+    from_blog: int
+    handed: int  # every channel handed to the relay
+    missed: int
+    planned: int  # still to go
+    cancelled: int
+    held: int  # whose moment fell while an activation was open
+    #: editorial messages each channel published in the month (the relay's records)
+    published: tuple[tuple[str, int], ...]
+    editorial_engagement: EngagementFigures  # on X
+    crisis_engagement: EngagementFigures  # on X: posts, digests, activation announcements
+
+
+@dataclass(frozen=True, slots=True)
 class MonthlyReport:
     month: str
     label: str  # "octobre 2026"
@@ -310,3 +350,4 @@ class MonthlyReport:
     notes: tuple[str, ...] = field(default=())
     channels: tuple[ChannelFigures, ...] = field(default=())
     x_spend: SpendFigures | None = None
+    editorial: EditorialFigures | None = None

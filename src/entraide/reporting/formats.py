@@ -184,6 +184,30 @@ def csv_rows(report: MonthlyReport) -> list[tuple[str, str, str]]:
         add(section, "Par annonce relayée", _csv_number(spend.per_announced_post, 4))
         add(section, "Budget mensuel", _csv_number(spend.budget, 2))
         add(section, "Part du budget (%)", _csv_number(_pct(spend.share_of_budget), 1))
+    if report.editorial is not None:
+        editorial = report.editorial
+        section = "Calendrier éditorial"
+        add(section, "Éléments du mois", editorial.items)
+        add(section, "Du calendrier", editorial.from_calendar)
+        add(section, "Articles du blog", editorial.from_blog)
+        add(section, "Remis à tous leurs canaux", editorial.handed)
+        add(section, "Moment passé (non publiés)", editorial.missed)
+        add(section, "Encore prévus", editorial.planned)
+        add(section, "Annulés", editorial.cancelled)
+        add(section, "Retenus pendant une activation", editorial.held)
+        for name, count in editorial.published:
+            add(section, f"Publiés sur {name}", count)
+        for label, engagement in (
+            ("éditoriaux", editorial.editorial_engagement),
+            ("de crise", editorial.crisis_engagement),
+        ):
+            add(section, f"Messages {label} sur X", engagement.messages)
+            add(section, f"Interactions des messages {label} sur X", engagement.interactions)
+            add(
+                section,
+                f"Taux d'engagement des messages {label} sur X (%)",
+                _csv_number(_pct(engagement.engagement_rate), 3),
+            )
 
     for hashtag in report.hashtags:
         add("Hashtags les plus utilisés", hashtag.tag, hashtag.count)

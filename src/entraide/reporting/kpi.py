@@ -36,10 +36,12 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Final
 
 from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
 from entraide.reporting.channel_figures import channel_figures
+from entraide.reporting.editorial_figures import editorial_figures
 from entraide.reporting.figures import (
     ActivationFigures,
     ChannelSnapshots,
@@ -390,5 +392,7 @@ def compute_month(month: str, data: MonthData) -> MonthlyReport:
         return followers, len(measured), sum(m.interactions for m in measured), rate
 
     channels, spend = channel_figures(tweets, data, in_month, audience)
-    report = replace(report, channels=channels, x_spend=spend)
+    x_rate = partial(_engagement, followers=followers_ref, basis=basis)
+    editorial = editorial_figures(data, tweets, activations, in_month, latest, x_rate)
+    report = replace(report, channels=channels, x_spend=spend, editorial=editorial)
     return with_notes(report, data.notes)

@@ -14,6 +14,7 @@ from entraide.kernel.model import Post
 from entraide.kernel.times import parse_iso
 from entraide.reporting.figures import (
     ChannelSnapshots,
+    EditorialFacts,
     MatchFacts,
     MonthData,
     MonthlyReport,
@@ -96,8 +97,10 @@ def load_month(
       ``activation_lookback_months`` before the month *and* closed since is missed: alerts
       last days, not months; widen the look-back to report on such a month.
     - ``by_month`` ``SNAPSHOT#<month>`` and the 1st of the next month.
+    - ``by_month`` ``EDITORIAL#<month>``: the editorial items whose moment falls in it.
     """
     from entraide.activation.activation_store import ActivationStore
+    from entraide.editorial.calendar_store import EditorialStore
     from entraide.intake.post_store import PostStore
     from entraide.matching.match_store import MatchStore
     from entraide.publishing.relay_store import DynamoDBRelayStore
@@ -132,6 +135,10 @@ def load_month(
     found += activation_store.open_opened_before(end)
     activations = unique(found, key=lambda a: a.id)
 
+    editorial = tuple(
+        EditorialFacts(item.id, item.origin, item.state.value, item.at, item.channels)
+        for item in EditorialStore(table).of_month(month)
+    )
     every_channel = SnapshotStore(table).every_channel_between(start.date(), end.date())
     snapshots = every_channel.get("x", SnapshotsRead())
     channel_snapshots = tuple(
@@ -158,6 +165,7 @@ def load_month(
         notes=notes,
         channel_messages=channel_messages,
         x_budget_usd=x_budget_usd,
+        editorial=editorial,
     )
 
 

@@ -63,7 +63,8 @@ class ChannelAccounts(Settings):
 class RelaySettings(EffectSettings, ChannelAccounts):
     """The relay function: the accounts (empty: dry run), quotas, where deferrals go."""
 
-    # The kinds of message whose tweet carries its link (post, digest, activation); the
+    # The kinds of message whose tweet carries its link (post, digest, activation, editorial:
+    # a calendar's link, a blog article's); the
     # others name their reference and the site in plain text ($0.015 instead of $0.200).
     x_links: str = Field(default="post,digest,activation", alias="X_LINKS")
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
@@ -91,7 +92,7 @@ class RelaySettings(EffectSettings, ChannelAccounts):
     @classmethod
     def _valid_links(cls, value: str) -> str:
         kinds = {part.strip() for part in value.split(",") if part.strip()}
-        unknown = kinds - {"post", "digest", "activation"}
+        unknown = kinds - {"post", "digest", "activation", "editorial"}
         if unknown:
             raise ValueError(f"Unknown kinds of message in X_LINKS: {sorted(unknown)}.")
         return value

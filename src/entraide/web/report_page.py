@@ -216,6 +216,22 @@ def summary_lines(report: MonthlyReport) -> list[tuple[str, str]]:
         *(
             [
                 (
+                    "Calendrier éditorial",
+                    f"{fr_number(report.editorial.items)} éléments, publiés : "
+                    + ", ".join(
+                        f"{CHANNEL_NAMES[channel]} {fr_number(count)}"
+                        for channel, count in report.editorial.published
+                    )
+                    + f" ; {fr_number(report.editorial.missed)} moment passé, "
+                    f"{fr_number(report.editorial.held)} retenus pendant une activation",
+                )
+            ]
+            if report.editorial and report.editorial.items
+            else []
+        ),
+        *(
+            [
+                (
                     "Dépenses X",
                     f"{fr_dollars(report.x_spend.total)} "
                     f"({fr_dollars(report.x_spend.per_announced_post)} par annonce ; "

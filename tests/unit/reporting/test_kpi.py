@@ -544,6 +544,7 @@ def test_loader_reads_only_through_the_indexes(
         ("by_month", "ACTIVATION#2026-08"),
         ("by_month", "ACTIVATION#2026-09"),
         ("by_month", "ACTIVATION#2026-10"),
+        ("by_month", "EDITORIAL#2026-10"),
         ("by_month", "MATCH#2026-10"),
         ("by_month", "POST#2026-09"),
         ("by_month", "POST#2026-10"),

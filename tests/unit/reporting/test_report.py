@@ -646,4 +646,6 @@ def test_wide_tables_and_charts_scroll_inside_the_page_on_a_phone(october: Month
         "Graphique : tweets et interactions par semaine",
         "Par semaine",
         "Publications par canal",
+        "Éléments éditoriaux du mois",
+        "Engagement des messages éditoriaux et de crise",
     ]
