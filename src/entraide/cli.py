@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from entraide.cli_dlq import add_dlq_commands
 from entraide.cli_sources import add_sources_commands
+from entraide.cli_watch import add_watch_commands
 from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
 from entraide.kernel.errors import DomainError
 from entraide.kernel.model import Activation, AlertLevel, Hazard
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire.set_defaults(handler=cmd_local_fire)
 
     add_dlq_commands(commands, state)
+    add_watch_commands(commands, state)
     return parser
 
 
