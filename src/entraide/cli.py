@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from entraide.cli_dlq import add_dlq_commands
 from entraide.cli_sources import add_sources_commands
-from entraide.cli_watch import add_watch_commands
 from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
+from entraide.cli_watch import add_watch_commands
 from entraide.kernel.errors import DomainError
 from entraide.kernel.model import Activation, AlertLevel, Hazard
 
