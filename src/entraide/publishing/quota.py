@@ -40,6 +40,9 @@ The budget shared by every relay instance lives in the table, as one item
 (:class:`~entraide.publishing.quota_store.DynamoDBBudget`, which says why);
 :class:`MemoryBudget` keeps the same rules in a dict for tests, the bench and a single
 process. Each reads its own clock inside the spend.
+
+Why one module: the limits, the windows' judgement and the money budget are the rules of one
+spend, which both budgets (table and dict) apply alike; split, each would import the others.
 """
 
 from __future__ import annotations
