@@ -11,12 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from entraide.publishing.xapi import UserContextClient
-from entraide.watch.config import Source, WatchConfig, XSearchSource
-from entraide.watch.items import WatchItem, newest_x_id, x_search_items
+from entraide.watch.config import (
+    FeedSource,
+    MastodonHashtagsSource,
+    Source,
+    WatchConfig,
+    XSearchSource,
+)
+from entraide.watch.items import WatchItem, feed_items, mastodon_items, newest_x_id, x_search_items
 from entraide.watch.x_reads import plan_read, read_cost, search_query
+
+if TYPE_CHECKING:
+    import requests
 
 #: Fields asked of X with each post: what the score reads (docs.x.com, "Search Posts":
 #: ``tweet.fields``, ``user.fields``, ``expansions=author_id``).
@@ -139,3 +148,28 @@ def collect(
         except Exception as exc:  # one source's fault is that source's alone
             failures[source.id] = f"{type(exc).__name__}: {str(exc)[:200]}"
     return CollectionRun(tuple(items), failures)
+
+
+def read_feed(source: FeedSource, *, session: requests.Session | None = None) -> list[WatchItem]:
+    """An institutional feed through the alert sources' HTTP reader (retries, timeouts, the
+    size limit counted on the bytes received, not on what the server announces)."""
+    from entraide.activation.alerts.http import fetch_document
+
+    document = fetch_document(
+        source.url, session=session, max_bytes=source.max_bytes, source=source.id
+    )
+    return feed_items(source.id, document, max_bytes=source.max_bytes)
+
+
+def read_mastodon(source: MastodonHashtagsSource, client: Any) -> list[WatchItem]:
+    """Each hashtag's public timeline on the instance (``Mastodon.timeline_hashtag``: the
+    hashtag without its ``#``, local and remote statuses, 20 a page by default)."""
+    items: list[WatchItem] = []
+    seen: set[str] = set()
+    for tag in source.hashtags:
+        statuses = client.timeline_hashtag(tag.removeprefix("#"))
+        for item in mastodon_items(source.id, [dict(status) for status in statuses]):
+            if item.item_id not in seen:  # a status under two of the hashtags
+                seen.add(item.item_id)
+                items.append(item)
+    return items

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -11,9 +12,23 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
+from entraide.activation.alerts.model import SourceError
 from entraide.publishing.xapi import UserContextClient, XUnavailable
-from entraide.watch.collect import MemoryXReadState, TweepySearcher, collect, collect_x
-from entraide.watch.config import Source, XSearchSource, load_watch_file
+from entraide.watch.collect import (
+    MemoryXReadState,
+    TweepySearcher,
+    collect,
+    collect_x,
+    read_feed,
+    read_mastodon,
+)
+from entraide.watch.config import (
+    FeedSource,
+    MastodonHashtagsSource,
+    Source,
+    XSearchSource,
+    load_watch_file,
+)
 from entraide.watch.items import WatchItem
 from tests.factories import X_CREDENTIALS
 from tests.paths import FIXTURES
@@ -102,3 +117,35 @@ def test_each_source_fails_alone() -> None:
         "bluesky-recherche": "aucun lecteur pour bluesky_search",
         "mastodon-piaille": "aucun lecteur pour mastodon_hashtags",
     }
+
+
+MASTODON_BODY = (FIXTURES / "watch" / "mastodonpy_test_hashtag_tl_body.json").read_text()
+
+
+@responses.activate
+def test_a_mastodon_source_reads_each_hashtag_through_the_official_client() -> None:
+    # Given an instance answering every hashtag timeline with the recorded status
+    from mastodon import Mastodon
+
+    responses.get(re.compile(r"https://piaille\.fr/api/v1/timelines/tag/\w+"), body=MASTODON_BODY)
+    client = Mastodon(api_base_url="https://piaille.fr", version_check_mode="none")
+    source = next(s for s in CONFIG.sources if isinstance(s, MastodonHashtagsSource))
+    # When the source is read
+    items = read_mastodon(source, client)
+    # Then each hashtag was asked without its '#', and the status shared by all kept once
+    paths = [urlparse(call.request.url).path for call in responses.calls]
+    assert [path for path in paths if "/timelines/" in path] == [
+        f"/api/v1/timelines/tag/{tag.removeprefix('#')}" for tag in source.hashtags
+    ]
+    assert [item.item_id for item in items] == ["109440153064280358"]
+
+
+@responses.activate
+def test_a_feed_is_read_within_its_size_limit() -> None:
+    document = (FIXTURES / "alerts" / "meteoalarm_france_atom_feed.xml").read_bytes()
+    source = next(s for s in CONFIG.sources if isinstance(s, FeedSource))
+    responses.get(source.url, body=document, content_type="application/atom+xml")
+    assert len(read_feed(source)) == document.count(b"<entry")
+    small = source.model_copy(update={"max_bytes": len(document) - 1})
+    with pytest.raises(SourceError):
+        read_feed(small)
