@@ -1,42 +1,62 @@
-"""Geomatch cost as the table grows: the by_cell index query against a naive Scan.
+"""Matching and near-me cost as posts pile up: what a match query and a page of results read.
 
-For each size N (1,000 / 10,000 / 100,000 approved posts) a table is filled with posts in
-their final approved shape (``store.post_to_item`` plus the by_cell keys that
-``Table.transition`` writes), spread over a few départements of one activation:
+For each size N (1,000 / 10,000 / 100,000 approved posts of one activation) and each case:
 
-* the same ``LOCAL_POSTS`` posts (seeded) within 40 km of Carcassonne, whatever N: the
-  density around the query point stays constant;
-* N - ``LOCAL_POSTS`` posts elsewhere (Perpignan, Montpellier, Nîmes, Albi, Toulouse,
-  Foix, Rodez), never in a cell that the query reads: the table grows away from the point.
+* ``spread``: the same ``LOCAL_POSTS`` posts (seeded) within 40 km of Carcassonne whatever
+  N, and N - ``LOCAL_POSTS`` posts elsewhere (Perpignan, Montpellier, Nîmes, Albi,
+  Toulouse, Foix, Rodez), never in a 20 km cell around Carcassonne: the table grows away
+  from the point (the case this bench measured first);
+* ``disaster``: every post within ``DISASTER_KM`` of Carcassonne: posts pile up where the
+  disaster is;
+* ``communes``: the same, each post at the centroid of a commune within ``DISASTER_KM``
+  (La Poste's table, drawn evenly): what posts really carry, so that hundreds of posts
+  share each place, and ties at one distance are the rule.
 
-Then the match query of a need at Carcassonne (offers of a compatible category within
-20 km, nearest first, 50 at most: what ``matching.find_counterparts`` asks) runs through
-``NearbySearch`` (one Query per covering cell of the by_cell index), and the same answer
-is computed by a naive Scan of the whole table filtered in code. Both answers must be
-equal. The table prints, per size and backend: posts in the table, items read and time of
-the index query (median of ``--repeat`` runs), items read and time of the Scan.
+the table is filled with posts in their approved shape (``post_to_item`` plus the index
+keys ``PostStore.transition`` writes, checked against a real approval on moto), and:
+
+* ``match``: the match query of a need for a roof at Carcassonne (offers of hébergement
+  or "autre" within 20 km, nearest first, 50 at most: ``matching.find_counterparts``);
+* ``page 1``, ``pages 2-10``: the near-me search from Carcassonne (20 km, every kind and
+  category, 20 per page: what ``/pres-de-chez-moi`` and ``GET /posts`` ask), page after
+  page through the cursors; for pages 2 to 10, the worst page and the mean.
+
+Every answer is compared with a brute-force answer over the generated posts (same posts,
+same order, pages included). Per query or page, the table prints the Query requests made,
+the index items read, the read units and the time (median of ``--repeat`` runs for the
+match query, one run per page).
+
+**Read units as DynamoDB bills them** (docs.aws.amazon.com/amazondynamodb/latest/
+developerguide/read-write-operations.html, "Capacity unit consumption for read
+operations"): a Query's items "are treated as a single read operation, where DynamoDB
+computes the total size of all items and then rounds up to the next 4 KB boundary"; a
+strongly consistent read of up to 4 KB takes one read unit, an eventually consistent one
+half a unit. Index queries are eventually consistent (a global secondary index supports
+nothing else: GSI.html#GSI.Reading). A Query that finds nothing is counted here as half a
+unit, the smallest read (an upper bound if AWS bills it less). Item sizes follow
+CapacityUnitCalculations.html (attribute names plus values; a number about one byte per
+two digits plus one). On-demand
+tables bill read request units by the same rule.
 
 Backends:
 
 * ``moto``: the template's table (``entraide_local.provision``) in moto's in-process
-  ``mock_aws``, items written with ``batch_write_item``. Moto answers a Query on a GSI by
-  walking every item of the table, so its index-query *time* grows with N even though the
-  items read (``ScannedCount``) stay flat; real DynamoDB reads only the partitions asked.
-* ``memory``: an in-memory stand-in for the DynamoDB client (``MemoryDynamo``) with the
-  same Query and Scan semantics as far as this code uses them: the index is kept per
-  partition and sorted by sort key, ``begins_with`` on the sort key, 1 MB pages with
-  ``LastEvaluatedKey``/``ExclusiveStartKey``, ``Count``/``ScannedCount``. Its times show
-  how the two access patterns scale when a Query costs what it reads.
+  ``mock_aws``, items written with ``batch_write_item``. moto answers a Query on an index
+  by walking every item of the table, so its *times* grow with N even where the items
+  read stay flat; real DynamoDB reads only what the Query asks.
+* ``memory``: an in-memory stand-in for the DynamoDB client (``MemoryDynamo``): indexes
+  kept per partition in sort-key order, ``=``/``begins_with``/``BETWEEN`` key conditions,
+  ``Limit``, 1 MB pages, ``LastEvaluatedKey``. Its times show how the search scales when a
+  Query costs what it reads. Where both backends run, their requests and items read
+  must be equal (checked).
 
-The default run takes 7 to 8 minutes, nearly all of it moto at 100,000 posts (loading
-1.5 to 2 minutes, the Scan about 4); ``--moto-max 10000`` leaves that row to the memory
-backend and finishes in about a minute.
-
-Absolute times are those of this machine and of the backend, not of DynamoDB over the
-network; the item counts are what DynamoDB would read (and bill).
+The default run takes a few minutes, nearly all of it moto at 100,000 posts (loading
+about 2 minutes per case); ``--moto-max 10000`` (what ``make bench`` runs) leaves that size
+to the memory backend.
 
     .venv/bin/python bench/geomatch_scaling.py [--sizes 1000,10000,100000]
-                     [--backends moto,memory] [--moto-max 100000] [--repeat 5] [--seed 2026]
+                     [--cases spread,disaster,communes] [--backends moto,memory]
+                     [--moto-max 100000] [--repeat 5] [--seed 2026]
 """
 
 from __future__ import annotations
@@ -53,23 +73,25 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from _moto import moto_environment
 
-from entraide.adapters.table import BY_CELL, Table
-from entraide.intake.post_store import CELL_PRECISION, PostStore, cell_key, post_to_item
-from entraide.kernel.geo import geohash, haversine_km
-from entraide.kernel.model import Category, Kind, Post, PostStatus
-from entraide.matching.counterparts import compatible_categories, counterpart_kind
-from entraide.matching.nearby import (
-    NearbyPost,
-    NearbySearch,
-    Page,
-    covering_cells,
-    destination_point,
+from entraide.adapters.table import INDEX_KEYS, Table
+from entraide.intake.post_store import (
+    CELL_PRECISION,
+    PostStore,
+    near_keys,
+    post_to_item,
 )
+from entraide.kernel.geo import geohash, haversine_km
+from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
+from entraide.matching.counterparts import compatible_categories, counterpart_kind
+from entraide.matching.nearby import NearbySearch, Page
+from entraide.matching.public import PAGE_SIZE
+from entraide.matching.zorder import covering_cells, destination_point
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -77,8 +99,10 @@ ACTIVATION_ID = "A1"
 CENTRE = (43.20938, 2.34399)  # Carcassonne (11000)
 RADIUS_KM = 20.0
 MATCH_LIMIT = 50
+PAGES = 10
 LOCAL_POSTS = 600
 LOCAL_SPREAD_KM = 40.0
+DISASTER_KM = 40.0
 ELSEWHERE_SPREAD_KM = 30.0
 # (département, centre) of the posts that grow the table away from the query point.
 ELSEWHERE: tuple[tuple[str, tuple[float, float]], ...] = (
@@ -150,28 +174,63 @@ def _post(number: int, rng: random.Random, departement: str, lat: float, lon: fl
 
 
 def approved_item(post: Post) -> Item:
-    """The post item as it stands after ``Table.transition(..., APPROVED)``."""
-    item = post_to_item(post)
-    item["gsi3pk"] = cell_key(post.activation_id, post.geohash)
-    item["gsi3sk"] = f"{item['kind']}#{item['created_at']}#{item['id']}"
-    return item
+    """The post item as it stands after ``PostStore.transition(..., APPROVED)``."""
+    return {**post_to_item(post), **near_keys(post)}
 
 
-def generate_posts(size: int, seed: int) -> Iterator[Post]:
-    """``LOCAL_POSTS`` posts around the centre (the same for every size), then the rest."""
+def spread_posts(size: int, seed: int) -> Iterator[Post]:
+    """``LOCAL_POSTS`` posts around the centre (the same for every size), then the rest
+    away from it, never in a 20 km cell around it."""
     local = min(size, LOCAL_POSTS)
     rng = random.Random(seed)
     for number in range(local):
         yield _post(number, rng, "11", *_random_point(rng, CENTRE, LOCAL_SPREAD_KM))
-    read_cells = set(covering_cells(*CENTRE, RADIUS_KM))
+    near_cells = set(covering_cells(*CENTRE, RADIUS_KM))
     rng = random.Random(seed + 1)
     for number in range(local, size):
         while True:
             departement, centre = rng.choice(ELSEWHERE)
             point = _random_point(rng, centre, ELSEWHERE_SPREAD_KM)
-            if geohash(*point)[:CELL_PRECISION] not in read_cells:
+            if geohash(*point)[:CELL_PRECISION] not in near_cells:
                 break
         yield _post(number, rng, departement, *point)
+
+
+def disaster_posts(size: int, seed: int) -> Iterator[Post]:
+    """Every post within ``DISASTER_KM`` of the centre."""
+    rng = random.Random(seed)
+    for number in range(size):
+        yield _post(number, rng, "11", *_random_point(rng, CENTRE, DISASTER_KM))
+
+
+def commune_posts(size: int, seed: int) -> Iterator[Post]:
+    """Every post at the centroid of a commune within ``DISASTER_KM`` of the centre."""
+    from entraide.kernel.postcodes import NoCoordinates, PostcodeDirectory
+
+    directory = PostcodeDirectory.default()
+    found: set[tuple[str, float, float]] = set()
+    for postcode in directory.postcodes():
+        try:
+            communes = directory.communes(postcode)
+        except NoCoordinates:
+            continue
+        found |= {
+            (place.departement, place.lat, place.lon)
+            for place in communes
+            if haversine_km(*CENTRE, place.lat, place.lon) <= DISASTER_KM
+        }
+    places = sorted(found)
+    rng = random.Random(seed)
+    for number in range(size):
+        departement, lat, lon = rng.choice(places)
+        yield _post(number, rng, departement, lat, lon)
+
+
+CASES: dict[str, Callable[[int, int], Iterator[Post]]] = {
+    "spread": spread_posts,
+    "disaster": disaster_posts,
+    "communes": commune_posts,
+}
 
 
 def _serialise(item: Mapping[str, Any]) -> Raw:
@@ -181,60 +240,141 @@ def _serialise(item: Mapping[str, Any]) -> Raw:
     return {key: serializer.serialize(value) for key, value in item.items()}
 
 
-def _deserialise(raw: Mapping[str, Any]) -> Item:
-    from boto3.dynamodb.types import TypeDeserializer
+# --- read units -----------------------------------------------------------------------
 
-    deserializer = TypeDeserializer()
-    return {key: deserializer.deserialize(value) for key, value in raw.items()}
+READ_UNIT_BYTES = 4096
 
 
-# --- an in-memory DynamoDB client (Query on by_cell, Scan) ----------------------------
+def item_size(raw: Raw) -> int:
+    """DynamoDB's item size (CapacityUnitCalculations.html): names plus values; a number
+    one byte per two significant digits plus one; a list or map 3 bytes plus one per
+    element."""
+    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in raw.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    [(kind, content)] = value.items()
+    if kind == "S":
+        return len(str(content).encode("utf-8"))
+    if kind == "N":
+        digits = str(content).lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in content)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode("utf-8")) + _value_size(v) for k, v in content.items())
+    return len(str(content))
+
+
+def read_units(size: int, *, consistent: bool) -> float:
+    """Read units of one read of ``size`` bytes: rounded up to 4 KB, half a unit per 4 KB
+    when eventually consistent; half a unit at least, even for nothing."""
+    blocks = max(1, math.ceil(size / READ_UNIT_BYTES))
+    return blocks * (1.0 if consistent else 0.5)
+
+
+def _cached_size(sizes: dict[tuple[str, str], int], raw: Raw) -> int:
+    key = (raw["pk"]["S"], raw["sk"]["S"])
+    size = sizes.get(key)
+    if size is None:
+        size = sizes[key] = item_size(raw)
+    return size
+
+
+class MeteredClient:
+    """A DynamoDB client that counts what each read would be billed (item sizes are
+    computed once per item: the metering must not slow down the search it measures)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._sizes: dict[tuple[str, str], int] = {}
+        self.read_units = 0.0
+        self.requests = 0
+
+    def reset(self) -> None:
+        self.read_units = 0.0
+        self.requests = 0
+
+    def query(self, **request: Any) -> dict[str, Any]:
+        response: dict[str, Any] = self._client.query(**request)
+        consistent = bool(request.get("ConsistentRead")) and "IndexName" not in request
+        size = sum(_cached_size(self._sizes, raw) for raw in response.get("Items", []))
+        self.read_units += read_units(size, consistent=consistent)
+        self.requests += 1
+        return response
+
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        response: dict[str, Any] = self._client.get_item(**request)
+        raw = response.get("Item")
+        size = item_size(raw) if raw else 0
+        self.read_units += read_units(size, consistent=bool(request.get("ConsistentRead")))
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+# --- an in-memory DynamoDB client ---------------------------------------------------------
 
 PAGE_BYTES = 1024 * 1024
 _KEY_CONDITION = re.compile(
     r"^\s*(?P<pk>#?\w+)\s*=\s*(?P<pkv>:\w+)"
-    r"(?:\s+AND\s+begins_with\(\s*(?P<sk>#?\w+)\s*,\s*(?P<skv>:\w+)\s*\))?\s*$",
+    r"(?:\s+AND\s+(?:begins_with\(\s*(?P<bsk>#?\w+)\s*,\s*(?P<bv>:\w+)\s*\)"
+    r"|(?P<rsk>#?\w+)\s+BETWEEN\s+(?P<lo>:\w+)\s+AND\s+(?P<hi>:\w+)))?\s*$",
     re.IGNORECASE,
 )
+_FILTER = re.compile(r"^\s*begins_with\(\s*(?P<name>#?\w+)\s*,\s*(?P<value>:\w+)\s*\)\s*$")
+_TABLE_KEYS = ("pk", "sk")
 
-
-def _item_size(raw: Raw) -> int:
-    """DynamoDB's item size, near enough: names plus values (numbers about half their digits)."""
-    size = 0
-    for name, value in raw.items():
-        size += len(name.encode("utf-8"))
-        [(kind, content)] = value.items()
-        if kind == "S":
-            size += len(str(content).encode("utf-8"))
-        elif kind == "N":
-            size += len(str(content)) // 2 + 1
-        elif kind == "L":
-            size += 3 + sum(_item_size({"": element}) for element in content)
-        else:
-            size += len(str(content))
-    return size
-
-
-@dataclass(frozen=True)
-class _Stored:
-    raw: Raw
-    size: int
+# (sort key, pk, sk): an entry of an index partition, in DynamoDB's order.
+type _Entry = tuple[str, str, str]
 
 
 class MemoryDynamo:
     """The part of a boto3 DynamoDB client that the search and this bench use.
 
-    One table with key (pk, sk) and the GSI ``by_cell`` (gsi3pk, gsi3sk), sparse like
-    DynamoDB's: an item is indexed only when it has both attributes. Query reads only the
-    partition asked, in sort-key order; Scan reads everything in key order. Both page at
-    1 MB (or ``Limit``) and report ``Count`` and ``ScannedCount`` (no FilterExpression).
+    One table with key (pk, sk) and the indexes of ``INDEX_KEYS``, sparse like
+    DynamoDB's: an item is in an index when it has both of its key attributes. A Query
+    reads only the partition asked, in sort-key order, from ``ExclusiveStartKey`` on, up
+    to ``Limit`` items or 1 MB, and reports ``Count``/``ScannedCount``.
     """
 
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
-        self._items: dict[tuple[str, str], _Stored] = {}
-        self._index: dict[str, dict[tuple[str, str, str], _Stored]] = defaultdict(dict)
-        self._sorted: dict[str, list[tuple[str, str, str]]] = {}
+        self._items: dict[tuple[str, str], Raw] = {}
+        self._sizes: dict[tuple[str, str], int] = {}
+        self._indexes: dict[str, dict[str, list[_Entry]]] = {
+            name: defaultdict(list) for name in (*INDEX_KEYS, "")
+        }
+
+    def _keys(self, index: str) -> tuple[str, str]:
+        return INDEX_KEYS[index] if index else _TABLE_KEYS
+
+    def _index(self, raw: Raw, add: bool) -> None:
+        key = (raw["pk"]["S"], raw["sk"]["S"])
+        for index, partitions in self._indexes.items():
+            partition, sort = self._keys(index)
+            if partition in raw and sort in raw:
+                entries = partitions[raw[partition]["S"]]
+                entry = (raw[sort]["S"], *key)
+                if add:
+                    bisect.insort(entries, entry)
+                else:
+                    del entries[bisect.bisect_left(entries, entry)]
+
+    def _put(self, raw: Raw) -> None:
+        old = self._items.get((raw["pk"]["S"], raw["sk"]["S"]))
+        if old is not None:
+            self._index(old, add=False)
+        self._items[(raw["pk"]["S"], raw["sk"]["S"])] = raw
+        self._sizes[(raw["pk"]["S"], raw["sk"]["S"])] = item_size(raw)
+        self._index(raw, add=True)
+
+    def _check_table(self, name: str) -> None:
+        if name != self.table_name:
+            raise ValueError(f"no table {name!r}")
 
     def batch_write_item(self, RequestItems: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
         for name, requests in RequestItems.items():
@@ -243,209 +383,235 @@ class MemoryDynamo:
                 self._put(request["PutRequest"]["Item"])
         return {"UnprocessedItems": {}}
 
-    def _put(self, raw: Raw) -> None:
-        key = (raw["pk"]["S"], raw["sk"]["S"])
-        stored = _Stored(raw=raw, size=_item_size(raw))
-        old = self._items.get(key)
-        if old is not None and "gsi3pk" in old.raw and "gsi3sk" in old.raw:
-            self._index[old.raw["gsi3pk"]["S"]].pop((old.raw["gsi3sk"]["S"], *key), None)
-            self._sorted.pop(old.raw["gsi3pk"]["S"], None)
-        self._items[key] = stored
-        if "gsi3pk" in raw and "gsi3sk" in raw:
-            partition = raw["gsi3pk"]["S"]
-            self._index[partition][(raw["gsi3sk"]["S"], *key)] = stored
-            self._sorted.pop(partition, None)
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        self._check_table(request["TableName"])
+        if "ConditionExpression" in request:
+            raise NotImplementedError("MemoryDynamo: unconditional puts only")
+        self._put(request["Item"])
+        return {}
 
-    def _check_table(self, name: str) -> None:
-        if name != self.table_name:
-            raise ValueError(f"no table {name!r}")
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        self._check_table(request["TableName"])
+        raw = self._items.get((request["Key"]["pk"]["S"], request["Key"]["sk"]["S"]))
+        return {"Item": raw} if raw is not None else {}
 
     def query(self, **request: Any) -> dict[str, Any]:
         self._check_table(request["TableName"])
-        if request.get("IndexName") != BY_CELL or "FilterExpression" in request:
-            raise NotImplementedError("MemoryDynamo: Query on by_cell, without filter, only")
+        index = request.get("IndexName", "")
+        partition_name, sort_name = self._keys(index)
         match = _KEY_CONDITION.match(request["KeyConditionExpression"])
         if match is None:
             raise NotImplementedError(request["KeyConditionExpression"])
         names = request.get("ExpressionAttributeNames", {})
         values = request["ExpressionAttributeValues"]
-        if names.get(match["pk"], match["pk"]) != "gsi3pk":
-            raise NotImplementedError("the partition key of by_cell is gsi3pk")
-        partition = values[match["pkv"]]["S"]
-        prefix = ""
-        if match["sk"]:
-            if names.get(match["sk"], match["sk"]) != "gsi3sk":
-                raise NotImplementedError("the sort key of by_cell is gsi3sk")
-            prefix = values[match["skv"]]["S"]
-        entries = self._index.get(partition, {})
-        order = self._sorted.get(partition)
-        if order is None:
-            order = self._sorted[partition] = sorted(entries)
+        if names.get(match["pk"], match["pk"]) != partition_name:
+            raise NotImplementedError(f"the partition key of {index or 'the table'}")
+        low, high, prefix = "", None, ""
+        if match["bsk"]:
+            prefix = low = values[match["bv"]]["S"]
+        elif match["rsk"]:
+            low, high = values[match["lo"]]["S"], values[match["hi"]]["S"]
+        for name in (match["bsk"], match["rsk"]):
+            if name and names.get(name, name) != sort_name:
+                raise NotImplementedError(f"the sort key of {index or 'the table'}")
+        keep: Callable[[Raw], bool] = lambda raw: True  # noqa: E731
+        if "FilterExpression" in request:
+            found = _FILTER.match(request["FilterExpression"])
+            if found is None:
+                raise NotImplementedError(request["FilterExpression"])
+            attribute = names.get(found["name"], found["name"])
+            wanted = values[found["value"]]["S"]
+
+            def keep(raw: Raw) -> bool:
+                return attribute in raw and str(raw[attribute].get("S", "")).startswith(wanted)
+
+        entries = self._indexes[index].get(values[match["pkv"]]["S"], [])
         start = request.get("ExclusiveStartKey")
         if start is not None:
-            after = (start["gsi3sk"]["S"], start["pk"]["S"], start["sk"]["S"])
-            begin = bisect.bisect_right(order, after)
+            after = (start[sort_name]["S"], start["pk"]["S"], start["sk"]["S"])
+            begin = bisect.bisect_right(entries, after)
         else:
-            begin = bisect.bisect_left(order, (prefix,))
-        keys = _take_while_prefix(order, begin, prefix)
+            begin = bisect.bisect_left(entries, (low,))
         return self._page(
-            ((key, entries[key]) for key in keys),
-            limit=request.get("Limit"),
-            last_key=lambda key: {
-                "gsi3pk": {"S": partition},
-                "gsi3sk": {"S": key[0]},
-                "pk": {"S": key[1]},
-                "sk": {"S": key[2]},
+            entries,
+            begin,
+            lambda entry: entry[0].startswith(prefix) and (high is None or entry[0] <= high),
+            keep,
+            request.get("Limit"),
+            lambda entry: {
+                partition_name: {"S": values[match["pkv"]]["S"]},
+                sort_name: {"S": entry[0]},
+                "pk": {"S": entry[1]},
+                "sk": {"S": entry[2]},
             },
         )
 
-    def scan(self, **request: Any) -> dict[str, Any]:
-        self._check_table(request["TableName"])
-        if "FilterExpression" in request or "IndexName" in request:
-            raise NotImplementedError("MemoryDynamo: Scan of the table, without filter, only")
-        order = sorted(self._items)
-        start = request.get("ExclusiveStartKey")
-        begin = 0
-        if start is not None:
-            begin = bisect.bisect_right(order, (start["pk"]["S"], start["sk"]["S"]))
-        return self._page(
-            ((key, self._items[key]) for key in order[begin:]),
-            limit=request.get("Limit"),
-            last_key=lambda key: {"pk": {"S": key[0]}, "sk": {"S": key[1]}},
-        )
-
-    @staticmethod
     def _page(
-        entries: Iterator[tuple[Any, _Stored]],
-        *,
+        self,
+        entries: Sequence[_Entry],
+        begin: int,
+        within: Callable[[_Entry], bool],
+        keep: Callable[[Raw], bool],
         limit: int | None,
-        last_key: Callable[[Any], Raw],
+        last_key: Callable[[_Entry], Raw],
     ) -> dict[str, Any]:
         items: list[Raw] = []
-        size = 0
-        last: Any = None
+        scanned = size = 0
+        last: _Entry | None = None
         more = False
-        for key, stored in entries:
-            if (limit is not None and len(items) >= limit) or size >= PAGE_BYTES:
+        for position in range(begin, len(entries)):
+            entry = entries[position]
+            if not within(entry):
+                break
+            if (limit is not None and scanned >= limit) or size >= PAGE_BYTES:
                 more = True
                 break
-            items.append(stored.raw)
-            size += stored.size
-            last = key
-        response: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
-        if more and last is not None:
+            raw = self._items[(entry[1], entry[2])]
+            scanned += 1
+            size += self._sizes[(entry[1], entry[2])]
+            last = entry
+            if keep(raw):
+                items.append(raw)
+        response: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": scanned}
+        if last is not None and (more or (limit is not None and scanned >= limit)):
             response["LastEvaluatedKey"] = last_key(last)
         return response
 
+    def get_paginator(self, operation: str) -> Any:
+        if operation != "query":
+            raise NotImplementedError(operation)
+        client = self
 
-def _take_while_prefix(
-    order: Sequence[tuple[str, str, str]], begin: int, prefix: str
-) -> Iterator[tuple[str, str, str]]:
-    """Sort keys from ``begin`` on that start with ``prefix`` (they are contiguous)."""
-    position = begin
-    while position < len(order) and order[position][0] < prefix:
-        position += 1
-    while position < len(order) and order[position][0].startswith(prefix):
-        yield order[position]
-        position += 1
+        class _Paginator:
+            def paginate(self, **request: Any) -> Iterator[dict[str, Any]]:
+                while True:
+                    response = client.query(**request)
+                    yield response
+                    if "LastEvaluatedKey" not in response:
+                        return
+                    request = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+        return _Paginator()
 
 
-# --- the two ways of answering --------------------------------------------------------
+# --- the queries ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search as the platform runs it, and the same answer by brute force."""
+
+    name: str
+    kind: Kind | None
+    categories: frozenset[Category] | None
+    limit: int
+    exclude: str | None
+
+    def run(self, search: NearbySearch, cursor: str | None = None) -> Page:
+        return search.search(
+            lat=CENTRE[0],
+            lon=CENTRE[1],
+            radius_km=RADIUS_KM,
+            activation_ids=(ACTIVATION_ID,),
+            kind=self.kind,
+            category=self.categories,
+            limit=self.limit,
+            cursor=cursor,
+            exclude=self.exclude,
+        )
+
+    def expected(self, posts: Sequence[Post]) -> list[str]:
+        """Every result, in order, from the generated posts."""
+        hits = []
+        for post in posts:
+            if self.kind is not None and post.kind is not self.kind:
+                continue
+            if self.categories is not None and post.category not in self.categories:
+                continue
+            if post.id == self.exclude:
+                continue
+            distance = haversine_km(*CENTRE, post.lat, post.lon)
+            if distance <= RADIUS_KM:
+                hits.append((distance, post.created_at, post.id))
+        return [post_id for _, _, post_id in sorted(hits)]
+
+
+MATCH = Query(
+    "match",
+    counterpart_kind(SEARCHER.kind),
+    compatible_categories(SEARCHER.category),
+    MATCH_LIMIT,
+    SEARCHER.id,
+)
+NEAR_ME = Query("near me", None, None, PAGE_SIZE, None)
 
 
 @dataclass(frozen=True)
 class Measure:
+    requests: int
     items_read: int
+    read_units: float
     seconds: float
-    answer: tuple[str, ...]
-    cells: int = 0
+    results: int
 
 
-def index_query(table: Table, repeat: int) -> Measure:
-    """The match query through NearbySearch: one warm-up run, then the median of ``repeat``."""
-    search = NearbySearch(PostStore(table))
-
-    def run() -> Page:
-        return search.search(
-            lat=SEARCHER.lat,
-            lon=SEARCHER.lon,
-            radius_km=RADIUS_KM,
-            activation_ids=(SEARCHER.activation_id,),
-            kind=counterpart_kind(SEARCHER.kind),
-            category=compatible_categories(SEARCHER.category),
-            limit=MATCH_LIMIT,
-            exclude=SEARCHER.id,
-        )
-
-    page = run()  # warm-up, not timed: imports, first client call
-    times: list[float] = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        page = run()
-        times.append(time.perf_counter() - started)
-    return Measure(
-        items_read=page.items_read,
-        seconds=statistics.median(times),
-        answer=tuple(found.post.id for found in page.items),
-        cells=page.cells_read,
-    )
+@dataclass(frozen=True)
+class Row:
+    case: str
+    size: int
+    backend: str
+    load_seconds: float
+    match: Measure
+    first_page: Measure
+    later_pages: list[Measure]
 
 
-def naive_scan(table: Table) -> Measure:
-    """The same answer from a Scan of the whole table, filtered and sorted in code."""
-    from entraide.intake.post_store import post_from_item
-
+def _measure(client: MeteredClient, run: Callable[[], Page]) -> tuple[Page, Measure]:
+    client.reset()
     started = time.perf_counter()
-    wanted_kind = counterpart_kind(SEARCHER.kind).value
-    wanted_categories = compatible_categories(SEARCHER.category)
-    request: dict[str, Any] = {"TableName": table.table_name}
-    read = 0
-    hits: list[NearbyPost] = []
-    while True:
-        response = table.client.scan(**request)
-        read += int(response.get("ScannedCount", len(response["Items"])))
-        for raw in response["Items"]:
-            item = _deserialise(raw)
-            if (
-                item.get("entity") != "post"
-                or item.get("status") != PostStatus.APPROVED.value
-                or item.get("activation_id") != SEARCHER.activation_id
-                or item.get("kind") != wanted_kind
-                or item.get("category") not in wanted_categories
-                or item.get("id") == SEARCHER.id
-            ):
-                continue
-            distance = haversine_km(
-                SEARCHER.lat, SEARCHER.lon, float(item["lat"]), float(item["lon"])
-            )
-            if distance <= RADIUS_KM:
-                hits.append(NearbyPost(post_from_item(item), distance))
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            break
-        request["ExclusiveStartKey"] = last
-    hits.sort(key=lambda hit: (hit.distance_km, hit.post.created_at, hit.post.id))
+    page = run()
     seconds = time.perf_counter() - started
-    return Measure(
-        items_read=read,
-        seconds=seconds,
-        answer=tuple(hit.post.id for hit in hits[:MATCH_LIMIT]),
+    return page, Measure(
+        page.cells_read, page.items_read, client.read_units, seconds, len(page.items)
     )
+
+
+def measure_match(
+    search: NearbySearch, client: MeteredClient, posts: Sequence[Post], repeat: int
+) -> Measure:
+    """The match query: one warm-up run, then the median time of ``repeat``."""
+    MATCH.run(search)  # warm-up, not timed: imports, first client calls
+    runs = [_measure(client, lambda: MATCH.run(search)) for _ in range(repeat)]
+    page, measure = runs[-1]
+    if [hit.post.id for hit in page.items] != MATCH.expected(posts)[:MATCH_LIMIT]:
+        raise AssertionError("match query: the answer differs from the brute-force one")
+    return replace(measure, seconds=statistics.median(m.seconds for _, m in runs))
+
+
+def measure_pages(
+    search: NearbySearch, client: MeteredClient, posts: Sequence[Post]
+) -> list[Measure]:
+    """Pages 1 to ``PAGES`` of the near-me search, each following the previous cursor."""
+    expected = NEAR_ME.expected(posts)
+    measures: list[Measure] = []
+    shown: list[str] = []
+    cursor: str | None = None
+    for _ in range(PAGES):
+        page, measure = _measure(client, partial(NEAR_ME.run, search, cursor))
+        measures.append(measure)
+        shown += [hit.post.id for hit in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    if shown != expected[: len(shown)] or (cursor is None and len(shown) != len(expected)):
+        raise AssertionError("near-me pages: the answer differs from the brute-force one")
+    return measures
 
 
 # --- backends ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
-    size: int
-    backend: str
-    load_seconds: float
-    index: Measure
-    scan: Measure
-
-
-def _fill(client: Any, table_name: str, posts: Iterator[Post]) -> None:
+def _fill(client: Any, table_name: str, posts: Sequence[Post]) -> None:
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
@@ -463,23 +629,28 @@ def _fill(client: Any, table_name: str, posts: Iterator[Post]) -> None:
         flush()
 
 
-def _measure(table: Table, size: int, backend: str, seed: int, repeat: int) -> Row:
+def _run(table: Table, case: str, size: int, backend: str, seed: int, repeat: int) -> Row:
+    client = table.client
+    posts = list(CASES[case](size, seed))
     started = time.perf_counter()
-    _fill(table.client, table.table_name, generate_posts(size, seed))
+    _fill(client, table.table_name, posts)
     load = time.perf_counter() - started
-    index = index_query(table, repeat)
-    scan = naive_scan(table)
-    if index.answer != scan.answer:
-        raise AssertionError(f"{backend}, {size} posts: the index and the Scan disagree")
-    return Row(size, backend, load, index, scan)
+    store = PostStore(table)
+    # every post carries the place keys: record it, as the first scheduled run would
+    store.move_legacy_cells(now=NOW, out_of_time=lambda: False)
+    metered = MeteredClient(client)
+    search = NearbySearch(PostStore(Table(table.table_name, client=metered)))
+    match = measure_match(search, metered, posts, repeat)
+    pages = measure_pages(search, metered, posts)
+    return Row(case, size, backend, load, match, pages[0], pages[1:])
 
 
-def run_memory(size: int, seed: int, repeat: int) -> Row:
+def run_memory(case: str, size: int, seed: int, repeat: int) -> Row:
     table = Table("entraide-bench", client=MemoryDynamo("entraide-bench"))
-    return _measure(table, size, "memory", seed, repeat)
+    return _run(table, case, size, "memory", seed, repeat)
 
 
-def run_moto(size: int, seed: int, repeat: int) -> Row:
+def run_moto(case: str, size: int, seed: int, repeat: int) -> Row:
     import boto3
     from moto import mock_aws
 
@@ -490,37 +661,31 @@ def run_moto(size: int, seed: int, repeat: int) -> Row:
         deployment = provision(ROOT / "template.yaml", boto3.Session())
         table = Table(deployment.outputs["TableName"], client=boto3.client("dynamodb"))
         check_item_shape(table)
-        return _measure(table, size, "moto", seed, repeat)
+        return _run(table, case, size, "moto", seed, repeat)
 
 
 def check_item_shape(table: Table) -> None:
     """The items written directly are those the real approval path writes (then removed)."""
-    from entraide.kernel.model import Contact
-
     post = _post(9_999_999, random.Random(0), "11", *CENTRE)
     pending = replace(post, status=PostStatus.PENDING, version=1, decided_by=None, decided_at=None)
-    posts = PostStore(table)
+    from entraide.privacy.pseudonyms import Pseudonyms
+    from entraide.privacy.retention import Retention
+
+    pseudonyms = Pseudonyms(lambda: [b"bench-pseudonym-key-of-32-bytes!"])
+    posts = PostStore(table, pseudonyms=pseudonyms, retention=Retention())
     posts.create_post(pending, Contact("banc@example.org"))
     approved = posts.transition(
         pending, PostStatus.APPROVED, at=post.decided_at or NOW, by=post.decided_by or ""
     )
-    key = {"pk": {"S": f"POST#{post.id}"}, "sk": {"S": "POST"}}
-    stored = _deserialise(table.client.get_item(TableName=table.table_name, Key=key)["Item"])
+    key = {"pk": f"POST#{post.id}", "sk": "POST"}
+    stored = table.get(key)
     expected = approved_item(approved)
     if stored != expected:
         raise AssertionError(f"bench item shape differs: {stored} != {expected}")
-    table.client.delete_item(TableName=table.table_name, Key=key)
-    table.client.delete_item(
-        TableName=table.table_name, Key={"pk": key["pk"], "sk": {"S": "CONTACT"}}
-    )
-    # the poster-history item of the check stays out of the measures: remove it too
-    from entraide.intake.post_store import poster_history_item
-
-    history = poster_history_item(pending, Contact("banc@example.org"))
-    table.client.delete_item(
-        TableName=table.table_name,
-        Key={"pk": {"S": history["pk"]}, "sk": {"S": history["sk"]}},
-    )
+    # the table was empty: every item there is the check's (post, contact, history)
+    for raw in table.client.scan(TableName=table.table_name)["Items"]:
+        key_of = {name: raw[name] for name in ("pk", "sk")}
+        table.client.delete_item(TableName=table.table_name, Key=key_of)
 
 
 # --- output -----------------------------------------------------------------------------
@@ -530,32 +695,48 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f} ms" if seconds < 10 else f"{seconds:,.1f} s"
 
 
-def print_table(rows: Sequence[Row]) -> None:
-    header = (
-        "posts in table",
-        "backend",
-        "load",
-        "cells",
-        "index: items read",
-        "index: time",
-        "scan: items read",
-        "scan: time",
-        "matches",
+def _cells(measure: Measure) -> tuple[str, ...]:
+    return (
+        str(measure.results),
+        f"{measure.requests:,}",
+        f"{measure.items_read:,}",
+        f"{measure.read_units:,.1f}",
+        _ms(measure.seconds),
     )
-    lines = [
-        (
-            f"{row.size:,}",
-            row.backend,
-            _ms(row.load_seconds),
-            str(row.index.cells),
-            f"{row.index.items_read:,}",
-            _ms(row.index.seconds),
-            f"{row.scan.items_read:,}",
-            _ms(row.scan.seconds),
-            str(len(row.index.answer)),
-        )
-        for row in rows
-    ]
+
+
+def _worst(measures: Sequence[Measure]) -> Measure:
+    return Measure(
+        max(m.requests for m in measures),
+        max(m.items_read for m in measures),
+        max(m.read_units for m in measures),
+        max(m.seconds for m in measures),
+        min(m.results for m in measures),
+    )
+
+
+def _mean(measures: Sequence[Measure]) -> tuple[str, ...]:
+    return (
+        "",
+        f"{statistics.mean(m.requests for m in measures):,.1f}",
+        f"{statistics.mean(m.items_read for m in measures):,.1f}",
+        f"{statistics.mean(m.read_units for m in measures):,.1f}",
+        _ms(statistics.mean(m.seconds for m in measures)),
+    )
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    header = ("case", "posts", "backend", "query", "results", "requests", "items read",
+              "read units", "time")  # fmt: skip
+    lines: list[tuple[str, ...]] = []
+    for row in rows:
+        head = (row.case, f"{row.size:,}", row.backend)
+        lines.append((*head, "match (50)", *_cells(row.match)))
+        lines.append((*head, "page 1", *_cells(row.first_page)))
+        if row.later_pages:
+            count = len(row.later_pages) + 1
+            lines.append((*head, f"pages 2-{count} worst", *_cells(_worst(row.later_pages))))
+            lines.append((*head, f"pages 2-{count} mean", *_mean(row.later_pages)))
     widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
     print(" | ".join(title.ljust(width) for title, width in zip(header, widths, strict=True)))
     print("-+-".join("-" * width for width in widths))
@@ -563,9 +744,28 @@ def print_table(rows: Sequence[Row]) -> None:
         print(" | ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
 
 
+def check_backends_agree(rows: Sequence[Row]) -> None:
+    """Where moto and the memory stand-in both ran, they must have read the same."""
+    by_run: dict[tuple[str, int], dict[str, Row]] = defaultdict(dict)
+    for row in rows:
+        by_run[(row.case, row.size)][row.backend] = row
+    for (case, size), backends in by_run.items():
+        if {"moto", "memory"} <= set(backends):
+            moto, memory = backends["moto"], backends["memory"]
+            for name in ("match", "first_page"):
+                a, b = getattr(moto, name), getattr(memory, name)
+                if (a.requests, a.items_read, a.read_units) != (
+                    b.requests,
+                    b.items_read,
+                    b.read_units,
+                ):
+                    raise AssertionError(f"{case} {size}: moto and memory read differently")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--cases", default="spread,disaster,communes")
     parser.add_argument("--backends", default="moto,memory")
     parser.add_argument(
         "--moto-max", type=int, default=100_000, help="largest size run on moto (it is slow)"
@@ -574,28 +774,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size]
+    cases = [name.strip() for name in args.cases.split(",") if name.strip()]
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
-    unknown = set(backends) - {"moto", "memory"}
-    if unknown:
-        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    if set(backends) - {"moto", "memory"} or set(cases) - set(CASES):
+        parser.error("unknown backend or case")
 
     print(
         f"Match query: offers compatible with a need at Carcassonne, {RADIUS_KM:g} km, "
-        f"{MATCH_LIMIT} at most; {LOCAL_POSTS} posts within {LOCAL_SPREAD_KM:g} km of it "
-        "at every size, the rest elsewhere.",
+        f"{MATCH_LIMIT} at most. Near-me pages: everything within {RADIUS_KM:g} km, "
+        f"{PAGE_SIZE} per page. spread: {LOCAL_POSTS} posts within {LOCAL_SPREAD_KM:g} km, "
+        f"the rest elsewhere; disaster: every post within {DISASTER_KM:g} km; communes: "
+        "the same at commune centroids.",
         flush=True,
     )
     rows: list[Row] = []
-    for size in sizes:
-        for backend in backends:
-            if backend == "moto" and size > args.moto_max:
-                print(f"  {size:,} posts on moto: skipped (--moto-max {args.moto_max:,})")
-                continue
-            print(f"  {size:,} posts on {backend}...", file=sys.stderr, flush=True)
-            run = run_moto if backend == "moto" else run_memory
-            rows.append(run(size, args.seed, args.repeat))
+    for case in cases:
+        for size in sizes:
+            for backend in backends:
+                if backend == "moto" and size > args.moto_max:
+                    print(f"  {case}, {size:,} posts on moto: skipped (--moto-max)")
+                    continue
+                print(f"  {case}, {size:,} posts on {backend}...", file=sys.stderr, flush=True)
+                run = run_moto if backend == "moto" else run_memory
+                rows.append(run(case, size, args.seed, args.repeat))
     print()
     print_table(rows)
+    check_backends_agree(rows)
     return 0
 
 

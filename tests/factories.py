@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.privacy.pseudonyms import Pseudonyms
+from entraide.privacy.retention import Retention
 from entraide.publishing.xapi import XCredentials
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -14,6 +16,19 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 #: The signing key of the tests' links, and the base of their URLs.
 LINK_KEY = b"k" * 32
 BASE = "https://entraide.example/Prod/"
+#: The privacy page under BASE, which every email's footer links to.
+PRIVACY_URL = f"{BASE}donnees-personnelles"
+
+#: The key of the tests' pseudonyms (HMAC of an address), and the retention periods.
+PSEUDONYM_KEY = b"p" * 32
+PSEUDONYMS = Pseudonyms(lambda: [PSEUDONYM_KEY])
+RETENTION = Retention()
+
+
+def pseudonym_of(email: str) -> str:
+    """The pseudonym the tests' stores give ``email``."""
+    return PSEUDONYMS.of(email)
+
 
 #: The account's user-context keys, as the relay's secret holds them (made up).
 X_CREDENTIALS = XCredentials(

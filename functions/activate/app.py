@@ -34,7 +34,7 @@ from entraide.activation.source_health import SourceHealthStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.ids import new_id
-from entraide.observability import count_for, logger, metrics
+from entraide.observability import count_for, logger, metrics, redacted_errors
 from entraide.settings.activation import ActivateSettings
 
 # Planning, the activations' writes and the sources' health take a few seconds; this much
@@ -49,11 +49,12 @@ sources = build_sources(parse_source_configs(settings.alert_sources))
 table = Table(settings.table_name)
 activations = ActivationStore(table)
 health = SourceHealthStore(table)
-posts = PostStore(table)
+posts = PostStore(table, retention=settings.retention())
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     end = time.monotonic() + context.get_remaining_time_in_millis() / 1000

@@ -13,11 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -26,7 +22,7 @@ from entraide.activation.events import ACTIVATION_EVENTS, ActivationEffects, Act
 from entraide.adapters.table import Table, changed_images, entity_of
 from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import PostStore
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.activation import ActivationEventsSettings
 from entraide.wiring import effect_ledger
 
@@ -35,13 +31,13 @@ table = Table(settings.table_name)
 activations = ActivationStore(table)
 effects = ActivationEffects(
     topic=ActivationTopic(settings.activation_events_topic_arn),
-    posts=PostStore(table),
+    posts=PostStore(table, retention=settings.retention()),
     activations=activations,
     jobs=activations,  # the closing's expiry job, which the activate run also finishes
     clock=lambda: datetime.now(UTC),
 )
 ledger = effect_ledger(settings, table)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = batch_processor(EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
@@ -59,6 +55,7 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if scheduled(event):
         deadline = effects.deadline = ledger.deadline_of(context)

@@ -19,7 +19,7 @@ from entraide.adapters.table import Table
 from entraide.effects.ledger import scheduled
 from entraide.kernel.errors import ContactTooSoon, DomainError, InvalidInput
 from entraide.matching.contact import CONTACT
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.matching import MatchSettings
 from entraide.web import api_doc, pages
 from entraide.web.contact_pages import (
@@ -117,6 +117,7 @@ def refuse(error: DomainError) -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if scheduled(event):  # the messages accepted but not sent yet
         swept = desk.ledger.sweep(

@@ -19,7 +19,7 @@ from entraide.kernel.errors import DomainError, WrongPostStatus
 from entraide.kernel.model import PostStatus
 from entraide.moderation.desk import parse_action
 from entraide.moderation.signing import LinkAction
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.shared import LinkSettings
 from entraide.web import api_doc, pages
 from entraide.web.http import html_response, status_of
@@ -97,7 +97,7 @@ def decide(post_id: str) -> Response[str]:
 )
 def confirm_withdrawal(post_id: str) -> Response[str]:
     token = _query("token")
-    post, _ = desk.check_link(post_id, LinkAction.WITHDRAW, token, expected=PostStatus.APPROVED)
+    post = desk.check_withdrawal(post_id, token)
     page = pages.render_link_confirmation_page(
         post, action=LinkAction.WITHDRAW.value, token=token, form_action="withdraw"
     )
@@ -122,8 +122,7 @@ def withdraw(post_id: str) -> Response[str]:
 
 @app.exception_handler(DomainError)
 def refuse(error: DomainError) -> Response[str]:
-    for_poster = app.current_event.path.endswith("/withdraw")
-    title, message = describe_refusal(error, for_poster=for_poster)
+    title, message = describe_refusal(error)
     logger.info("Link refused", extra={"reason": type(error).__name__})
     if isinstance(error, WrongPostStatus):
         metrics.add_metric(name="LinkReused", unit=MetricUnit.Count, value=1)
@@ -136,5 +135,6 @@ def refuse(error: DomainError) -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

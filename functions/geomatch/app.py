@@ -2,9 +2,10 @@
 
 Each pair is recorded with its notices in one transaction, so a replayed batch records
 nothing twice and emails nobody twice (see entraide.matching.counterparts and .notices).
-On its schedule, the function sends the grouped notices whose hour has come, and matches
-again the posts approved in the last hour: two counterparts approved within the index's lag
-never saw each other, and a record given up by the stream never came.
+On its schedule, the function sends the grouped notices whose hour has come, matches
+again the posts approved in the last hour (two counterparts approved within the index's
+lag never saw each other, and a record given up by the stream never came), then gives the
+posts approved before the place keys their new index keys (once, with the time left).
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -28,9 +25,12 @@ from entraide.kernel.model import PostStatus
 from entraide.matching.counterparts import RECONCILE_WINDOW, match_new_post, reconcile_matches
 from entraide.matching.match_store import MatchStore
 from entraide.matching.nearby import NearbySearch
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.matching import MatchSettings
 from entraide.wiring import notice_book
+
+# the schedule leaves this much of its run to what follows the move of former index keys
+MOVE_MARGIN_MS = 10_000
 
 settings = MatchSettings.from_environ(os.environ)
 table = Table(settings.table_name)
@@ -38,7 +38,7 @@ posts = PostStore(table)
 search = NearbySearch(posts)
 matches = MatchStore(table)
 notices = notice_book(settings, table)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = batch_processor(EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
@@ -62,8 +62,22 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
     logger.info("Post matched", extra={"post_id": post.id, "matches": len(found), "new": new})
 
 
+def move_legacy_cells(context: LambdaContext) -> dict[str, Any]:
+    """Posts approved before the place keys get them, until none is left (then the
+    searches stop reading the former keys, see entraide.matching.nearby)."""
+    if not posts.legacy_cells_remain():
+        return {}
+    moved = posts.move_legacy_cells(
+        now=notices.now(),
+        out_of_time=lambda: context.get_remaining_time_in_millis() < MOVE_MARGIN_MS,
+    )
+    logger.info("Former place keys moved", extra={"moved": moved.moved, "done": moved.done})
+    return {"legacy_cells_moved": moved.moved, "legacy_cells_done": moved.done}
+
+
 def on_schedule(context: LambdaContext) -> dict[str, Any]:
-    """Match again the last hour's approvals, then send the notices whose hour has come."""
+    """Match again the last hour's approvals, send the notices whose hour has come, then
+    move former index keys with the time left."""
     now = notices.now()
     deadline = notices.ledger.deadline_of(context)
     recorded = reconcile_matches(
@@ -77,11 +91,16 @@ def on_schedule(context: LambdaContext) -> dict[str, Any]:
     sent = notices.flush(deadline=deadline)
     metrics.add_metric(name="MatchReconciled", unit=MetricUnit.Count, value=len(recorded))
     metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
-    return {"matches_reconciled": len(recorded), "notices_sent": sent}
+    return {
+        "matches_reconciled": len(recorded),
+        "notices_sent": sent,
+        **move_legacy_cells(context),
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if scheduled(event):
         return on_schedule(context)

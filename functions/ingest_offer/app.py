@@ -3,8 +3,8 @@
 A JSON request may carry an ``Idempotency-Key`` header, the form carries a one-time token:
 the same request sent again (a retry after a timeout, a second click) gets the post it
 created and stores nothing (see entraide.intake.posting). The form answers with
-Post/Redirect/Get: 303 to ``GET /offers?jeton=<token>``, the confirmation, which a reload
-shows again without storing anything.
+Post/Redirect/Get: 303 to ``GET /offers/confirmation?jeton=<token>``, the confirmation,
+which a reload shows again without storing anything.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from entraide.intake.post_store import PostStore
 from entraide.intake.posting import submit_post
 from entraide.kernel.errors import DomainError, InvalidInput, PlatformAsleep, PostNotFound
 from entraide.kernel.ids import new_id
+from entraide.kernel.model import Post
 from entraide.kernel.postcodes import PostcodeDirectory
-from entraide.observability import logger, metrics
-from entraide.settings.base import Settings
+from entraide.observability import logger, metrics, redacted_errors
+from entraide.settings.intake import IntakeSettings
 from entraide.web import api_doc, form_page, pages
 from entraide.web.http import (
     SECURITY_HEADERS,
@@ -42,14 +43,15 @@ from entraide.web.requests import (
     read_body,
     request_key,
 )
+from entraide.wiring import pseudonyms
 
-settings = Settings.from_environ(os.environ)
+settings = IntakeSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-posts = PostStore(table)
+posts = PostStore(table, pseudonyms=pseudonyms(settings), retention=settings.retention())
 activations = ActivationStore(table)
 app = APIGatewayRestResolver()
-#: Where the form's answer sends the browser (relative: ``/Prod/offers`` → this route).
-CONFIRMATION = "offers?jeton="
+#: Where the form's answer sends the browser (relative to ``…/offers``: the route below).
+CONFIRMATION = "offers/confirmation?jeton="
 
 
 @app.post(
@@ -64,7 +66,9 @@ CONFIRMATION = "offers?jeton="
     },
     responses={
         201: api_doc.json_or_page("enregistrée, en attente de modération", "PostCreated"),
-        303: {"description": "formulaire : vers la confirmation (GET /offers?jeton=…)"},
+        303: {
+            "description": "formulaire : vers la confirmation (GET /offers/confirmation?jeton=…)"
+        },
         400: api_doc.json_or_page("champs à corriger (le formulaire à nouveau)", "ErrorList"),
         409: api_doc.json_or_page("aucune alerte en cours pour ce département", "ErrorList"),
         413: api_doc.json_or_page("trop volumineuse", "ErrorList"),
@@ -104,18 +108,25 @@ def create_post() -> Response[str]:
         if token:  # Post/Redirect/Get: a reload of the answer stores nothing
             headers = {**SECURITY_HEADERS, "Location": CONFIRMATION + quote(token)}
             return Response(status_code=303, body="", headers=headers)
-        return html_response(201, form_page.render_confirmation_page(post))
+        return html_response(201, confirmation_page(post))
     response = json_response(201, {"id": post.id, "status": post.status.value})
     if intake.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
+def confirmation_page(post: Post) -> str:
+    return form_page.render_confirmation_page(post, privacy_contact=settings.privacy_contact_email)
+
+
 @app.get(
-    "/offers",
+    "/offers/confirmation",
     summary="La confirmation d'une annonce envoyée par le formulaire",
     openapi_extensions=api_doc.query("jeton", required=["jeton"]),
-    responses={200: api_doc.page("la confirmation"), **api_doc.refused_pages(404)},
+    responses={
+        200: api_doc.page("la confirmation"),
+        404: api_doc.json_or_page("confirmation introuvable", "ErrorList"),
+    },
 )
 def confirmation() -> Response[str]:
     """The confirmation the form's answer redirects to (a GET: it changes nothing)."""
@@ -124,7 +135,7 @@ def confirmation() -> Response[str]:
     post = posts.get_post(known.post_id) if known else None
     if post is None:
         raise PostNotFound("?")
-    return html_response(200, form_page.render_confirmation_page(post))
+    return html_response(200, confirmation_page(post))
 
 
 def _error_page(error: DomainError) -> str:
@@ -158,5 +169,6 @@ def refuse(error: DomainError) -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -13,11 +13,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -25,7 +21,7 @@ from entraide.adapters.table import Table, changed_images, entity_of
 from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import post_from_item
 from entraide.moderation.effects import MODERATE
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.moderation import ModerationSettings
 from entraide.wiring import effect_ledger, moderation_effects
 
@@ -33,7 +29,7 @@ settings = ModerationSettings.from_environ(os.environ)
 table = Table(settings.table_name)
 moderation = moderation_effects(settings, table)
 ledger = effect_ledger(settings, table)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = batch_processor(EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
@@ -59,6 +55,7 @@ def sweep(context: LambdaContext) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if scheduled(event):
         return sweep(context)

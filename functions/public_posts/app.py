@@ -20,7 +20,7 @@ from entraide.intake.post_store import PostStore
 from entraide.kernel.errors import DomainError, PostNotFound
 from entraide.matching import public
 from entraide.matching.nearby import NearbySearch
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.public import PublicSettings
 from entraide.web import api_doc, pages, public_pages
 from entraide.web.http import (
@@ -119,5 +119,6 @@ def refuse(error: DomainError) -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -1,7 +1,10 @@
 """Relay queue → X, Bluesky, Mastodon: approved posts and activation announcements, once
-each on every enabled channel, each within its budget.
+each on every enabled channel, each within its budget; and the messages of posts that
+ended, deleted from every channel.
 
-Messages come from the approved-posts and activation-events topics (raw delivery). Each
+Messages come from the approved-posts and activation-events topics (raw delivery), and
+from the retention function for posts that left the public (``post-retracted``: one
+:class:`~entraide.publishing.retraction.Retractor` over every channel). Each
 enabled channel handles the message on its own (:mod:`entraide.publishing.channels`). A
 channel's deferral (budget spent, a 429, the network down, too little time left) re-sends
 the message *for that channel only* (``"channels": [name]``), with a delay, and the
@@ -22,11 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,7 +33,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
 from entraide.effects.ledger import describe
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.publishing.channels import FOR_CHANNELS, ChannelResult, X
 from entraide.publishing.relay_outcomes import (
     ATTEMPT,
@@ -44,20 +43,26 @@ from entraide.publishing.relay_outcomes import (
     defer_delay_seconds,
     retry_delay,
 )
+from entraide.publishing.retraction import RETRACTED_EVENT
 from entraide.settings.publishing import RelaySettings
-from entraide.wiring import relay_channels
+from entraide.wiring import relay_channels, retractor
 
 settings = RelaySettings.from_environ(os.environ)
-channels = relay_channels(settings, Table(settings.table_name))
+table = Table(settings.table_name)
+channels = relay_channels(settings, table)
+retractions = retractor(table, channels)
 #: X's relay (always enabled: a dry run without credentials).
 relay = channels.relays[X]
 relay_queue = Queue(settings.relay_queue_url)
 dead_letters = Queue(settings.relay_dead_letter_queue_url)
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = batch_processor(EventType.SQS)
 #: A record, and each channel within it, is started only with this much time left (see
 #: RelaySettings: one call to a network may take its poster's whole timeout); with less,
 #: the message is sent again at once, for what is left.
 RECORD_TIME = timedelta(seconds=settings.relay_record_seconds)
+#: The name a retraction's outcome goes by: it is every channel's at once (each (post,
+#: channel) deletion is its own claim, so a message sent again redoes none that is done).
+RETRACTION = "retraction"
 
 
 def aws_trouble(error: Exception) -> bool:
@@ -89,7 +94,7 @@ def requeue(message: dict[str, Any], until: datetime, reason: str, *, attempt: i
 def settle(message: dict[str, Any], result: ChannelResult, now: datetime, attempt: int) -> None:
     """What one channel's outcome asks of the queues: nothing, the message again later for
     this channel, or the dead-letter queue for this channel."""
-    mine = {**message, FOR_CHANNELS: [result.channel]}
+    mine = message if result.channel == RETRACTION else {**message, FOR_CHANNELS: [result.channel]}
     outcome, error = result.outcome, result.error
     if isinstance(error, PermanentFailure):
         logger.error(
@@ -127,6 +132,18 @@ def settle(message: dict[str, Any], result: ChannelResult, now: datetime, attemp
     )
 
 
+def outcomes(message: dict[str, Any], deadline: datetime) -> list[ChannelResult]:
+    """Each channel's outcome for an announcement; the retraction's for a post that ended."""
+    if message.get("event") != RETRACTED_EVENT:
+        return channels.handle(
+            message, deadline=deadline, clock=lambda: datetime.now(UTC), min_time=RECORD_TIME
+        )
+    try:
+        return [ChannelResult(RETRACTION, outcome=retractions.handle(message, deadline=deadline))]
+    except Exception as error:
+        return [ChannelResult(RETRACTION, error=error)]
+
+
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     message: dict[str, Any] = json.loads(record.body)
     attempt = int(message.get(ATTEMPT, 0) or 0)
@@ -136,9 +153,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         requeue(message, now, "too little time left", attempt=attempt)
         return
     deadline = now + remaining
-    results = channels.handle(
-        message, deadline=deadline, clock=lambda: datetime.now(UTC), min_time=RECORD_TIME
-    )
+    results = outcomes(message, deadline)
     faults = [
         result.error
         for result in results
@@ -156,6 +171,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -1,4 +1,5 @@
-"""Monthly (1st, 06:00 UTC): the previous month's KPI report to S3, its link to operators.
+"""Monthly (1st, 06:00 UTC): the previous month's KPI report, emailed to the operators
+(the page as the body, the CSV attached) and archived on S3.
 
 Fired with ``{"month": "2026-10"}`` it reports that month instead. Re-running a month
 replaces the same three keys.
@@ -6,6 +7,7 @@ replaces the same three keys.
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -14,11 +16,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.mail import Mailer
 from entraide.adapters.table import Table
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics, redacted_errors
 from entraide.reporting.delivery import deliver
 from entraide.reporting.figures import report_month
 from entraide.reporting.month_loader import monthly_report
 from entraide.settings.reporting import ReportSettings
+from entraide.web.emails import privacy_url
 from entraide.web.report_page import render_all, report_email
 
 settings = ReportSettings.from_environ(os.environ)
@@ -28,6 +31,7 @@ mailer = Mailer(settings.sender_email, outbox_dir=settings.outbox_dir)
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     import boto3
 
@@ -39,7 +43,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     delivery = deliver(
         report,
         render_all(report),
-        compose=report_email,
+        compose=functools.partial(report_email, privacy_url=privacy_url(settings.public_base_url)),
         s3_client=boto3.client("s3"),
         bucket=settings.reports_bucket,
         mailer=mailer,
@@ -47,6 +51,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     logger.info(
         "Monthly report delivered",
-        extra={"month": month, "keys": list(delivery.keys.values()), "empty": report.empty},
+        extra={"month": month, "archive": delivery.archive, "empty": report.empty},
     )
     return {"month": month, "bucket": settings.reports_bucket, "keys": delivery.keys}

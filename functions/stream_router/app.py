@@ -10,17 +10,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.stream_router import ConsumerFailed, LambdaConsumer, dispatch
-from entraide.observability import logger, metrics
+from entraide.observability import batch_processor, logger, metrics, redacted_errors
 from entraide.settings.routing import StreamRouterSettings
 
 settings = StreamRouterSettings.from_environ(os.environ)
@@ -28,11 +24,12 @@ consumers = {
     route: LambdaConsumer(function, timeout_seconds=settings.consumer_timeout_seconds)
     for route, function in settings.consumers().items()
 }
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = batch_processor(EventType.DynamoDBStreams)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     failed = dispatch(event.get("Records", []), consumers)
 

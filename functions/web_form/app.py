@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.base import Settings
 from entraide.web import api_doc
 from entraide.web.form_page import new_form_token, render_form_page
@@ -46,5 +46,6 @@ def openapi_document() -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
 @metrics.log_metrics
+@redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

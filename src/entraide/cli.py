@@ -6,6 +6,7 @@
     entraide sources check [--sources JSON] [--at TIME] [--json]
     entraide sources status [--json]
     entraide report --month 2026-10 [--out DIR]
+    entraide privacy erase --email ADDRESS [--dry-run] [--json]
     entraide local run [--port 3000] [--moto-port 5000] [--no-iam]
     entraide local fire FUNCTION
     entraide dlq list [relay|scheduled|stream]
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from entraide.cli_dlq import add_dlq_commands
+from entraide.cli_privacy import add_privacy_commands
 from entraide.cli_sources import add_sources_commands
 from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
 from entraide.cli_watch import add_watch_commands
@@ -238,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
     report.add_argument("--aws", action="store_true", help="ignore a running local stack")
     report.set_defaults(handler=cmd_report)
+
+    add_privacy_commands(commands, state)
 
     local = commands.add_parser("local", help="the local stack (moto server + event glue)")
     local_actions = local.add_subparsers(dest="action", required=True)

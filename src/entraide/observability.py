@@ -1,40 +1,97 @@
-"""Logger and Metrics, built once per process and shared by every handler.
+"""Logger and Metrics, built once per process and shared by every handler; and the rule
+that no contact detail ever leaves a function in a log line or an error.
 
-The Tracer is left out on purpose: it costs about 400 ms of cold start for
-little more than what Lambda's active tracing already records.
+- :class:`RedactingFormatter`: every log line is masked as it is written, whatever its
+  source: the message and its arguments, every extra (nested ones too), the exception and
+  its traceback. A provider's error (SES names the refused recipient) may reach a
+  traceback: the line still holds no address.
+- :func:`batch_processor`: powertools' batch processor that logs each failed record
+  through that logger and reports a batch whose every record failed as failures, instead
+  of raising ``BatchProcessingError``, whose text is every record's traceback and which
+  the Lambda runtime prints as it is, past any formatter.
+- :func:`redacted_errors`: what escapes a handler is logged (masked) and replaced by an
+  error that names its type only, for the same reason.
+
+The Tracer is left out on purpose: it costs about 400 ms of cold start for little more
+than what Lambda's active tracing already records.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from entraide.privacy.detection import redact_contact
 
-_STANDARD_RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({})))
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 
-class ContactRedactingFilter(logging.Filter):
-    """Last line of defence: a contact detail that slips into a log line is masked."""
+def redacted(value: Any) -> Any:
+    """``value`` with every email address and phone number masked, at any depth; what JSON
+    cannot hold as such (an exception object...) becomes its masked text."""
+    if isinstance(value, str):
+        return redact_contact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {redacted(str(key)): redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redacted(item) for item in value]
+    return redact_contact(str(value))
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        # Format first so that %-style arguments are masked too.
-        record.msg = redact_contact(record.getMessage())
-        record.args = None
-        for key, value in list(vars(record).items()):
-            if key not in _STANDARD_RECORD_ATTRS and isinstance(value, str):
-                setattr(record, key, redact_contact(value))
-        return True
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines, masked field by field before they are serialised (masking
+    the JSON text instead would miss a number after an escaped line break)."""
+
+    def serialize(self, log: Any) -> str:
+        return super().serialize(redacted(log))
 
 
 # Service and namespace are the project's, whatever the environment says.
 SERVICE = "shareentraide"
 METRICS_NAMESPACE = "ShareEntraide"
 
-logger = Logger(service=SERVICE)
-logger.addFilter(ContactRedactingFilter())
+logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 metrics = Metrics(service=SERVICE, namespace=METRICS_NAMESPACE)
+
+
+def batch_processor(event_type: EventType) -> BatchProcessor:
+    """A batch processor whose failures carry no record contents out of the function."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+
+    return BatchProcessor(
+        event_type=event_type,
+        raise_on_entire_batch_failure=False,
+        # the logging.Logger that powertools' Logger writes through (same name, same
+        # handler and formatter)
+        logger=logging.getLogger(SERVICE),
+    )
+
+
+class InvocationFailed(Exception):
+    """What a handler raises in place of any error: its type only (details in the log)."""
+
+
+def redacted_errors[Handler: Callable[..., Any]](handler: Handler) -> Handler:
+    """The Lambda runtime prints an escaping error (message, traceback) past every
+    formatter: log it masked here, and let only its type escape."""
+
+    @functools.wraps(handler)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except Exception as error:
+            logger.exception("Invocation failed")
+            raise InvocationFailed(type(error).__name__) from None
+
+    return guarded  # type: ignore[return-value]
 
 
 def count_for(name: str, dimension: str, value: str, count: float = 1) -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from entraide.adapters.secrets import secret_reader
 
 if TYPE_CHECKING:  # each function imports its own settings: a pydantic model costs cold start
     from entraide.adapters.mail import EmailMessage
+    from entraide.adapters.queue import Queue
     from entraide.adapters.table import Table
     from entraide.effects.ledger import Ledger
+    from entraide.intake.post_store import PostStore
     from entraide.matching.contact import ContactDesk
     from entraide.matching.contact_links import ContactLinks
     from entraide.matching.notices import NoticeBook
@@ -26,14 +28,24 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.moderation.effects import ModerationEffects, ModerationEmails
     from entraide.moderation.links import LinkBook
     from entraide.moderation.signing import LinkSigner
+    from entraide.privacy.erasure import Erasure
+    from entraide.privacy.my_posts import MyPostsDesk
+    from entraide.privacy.pseudonyms import Pseudonyms
     from entraide.publishing.channels import Channels
+    from entraide.publishing.retraction import Retractor
     from entraide.publishing.xapi import XCredentials
     from entraide.publishing.xapi import XPoster as Poster
     from entraide.reporting.snapshots import XReader
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
     from entraide.settings.publishing import RelaySettings, SnapshotSettings
-    from entraide.settings.shared import EffectSettings, LinkSettings, SigningSettings
+    from entraide.settings.shared import (
+        EffectSettings,
+        LinkSettings,
+        PersonalDataSettings,
+        PseudonymSettings,
+        SigningSettings,
+    )
 
 
 def count_metric(name: str, value: float) -> None:
@@ -57,6 +69,14 @@ def effect_ledger(settings: EffectSettings, table: Table) -> Ledger:
         retry_cap=timedelta(seconds=settings.effect_retry_cap_seconds),
         metric=count_metric,
     )
+
+
+def pseudonyms(settings: PseudonymSettings) -> Pseudonyms:
+    """The posters' pseudonyms, keyed by the secret (read on first use, cached five minutes)."""
+    from entraide.privacy.pseudonyms import Pseudonyms, keys_from_secret
+
+    read = secret_reader()
+    return Pseudonyms(lambda: keys_from_secret(read(settings.pseudonym_secret)))
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
@@ -87,12 +107,13 @@ def moderation_effects(settings: ModerationSettings, table: Table) -> Moderation
     from entraide.moderation.effects import ModerationEffects
 
     def emails() -> ModerationEmails:
-        from entraide.web import emails  # on the first email: Jinja2's helpers, départements
+        # on the first email: Jinja2's helpers, départements
+        from entraide.web.emails import ModerationMails, privacy_url
 
-        return emails
+        return ModerationMails(privacy_url(settings.public_base_url))
 
     return ModerationEffects(
-        store=PostStore(table),
+        store=PostStore(table, pseudonyms=pseudonyms(settings)),
         activations=ActivationStore(table),
         mailer=Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
         emails=emails,
@@ -108,7 +129,9 @@ def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
     from entraide.moderation.desk import ModerationDesk
 
     return ModerationDesk(
-        store=PostStore(table), links=link_book(settings), activations=ActivationStore(table)
+        store=PostStore(table, retention=settings.retention()),
+        links=link_book(settings),
+        activations=ActivationStore(table),
     )
 
 
@@ -222,6 +245,30 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
     return Channels(relays)
 
 
+def retractor(table: Table, channels: Channels) -> Retractor:
+    """Takes ended posts down from every enabled channel, each through its relay's memory
+    and poster; the deletions' own claims are kept with X's publications."""
+    from entraide.intake.post_store import PostStore
+    from entraide.publishing.relay_store import DynamoDBRelayStore
+    from entraide.publishing.retraction import Deleter, RelayedChannel, Retractor, XChannel
+
+    relayed: list[RelayedChannel] = []
+    for name, relay in channels.relays.items():
+        # the relay's own poster (one login per network): every poster channel_poster builds
+        # deletes too (TweepyPoster, BlueskyPoster, MastodonPoster, DryRunPoster)
+        poster = cast("Deleter", relay.poster)
+        relayed.append(
+            XChannel(relay.store, poster) if name == "x" else RelayedChannel(relay.store, poster)
+        )
+    return Retractor(
+        DynamoDBRelayStore(table),
+        relayed,
+        clock=lambda: datetime.now(UTC),
+        load_post=PostStore(table).get_post,
+        metric=count_metric,
+    )
+
+
 def contact_links(settings: MatchSettings) -> ContactLinks:
     from entraide.matching.contact_links import CONTACT_LINK_TTL, ContactLinks
 
@@ -239,12 +286,14 @@ def notice_book(settings: MatchSettings, table: Table) -> NoticeBook:
     links = contact_links(settings)
 
     def compose(**notice: Any) -> EmailMessage:
-        from entraide.web.match_emails import match_notice  # on the first email (cold start)
+        # on the first email (cold start)
+        from entraide.web.emails import privacy_url
+        from entraide.web.match_emails import match_notice
 
-        return match_notice(**notice, links=links)
+        return match_notice(**notice, links=links, privacy_url=privacy_url(links.base_url))
 
     return NoticeBook(
-        NoticeStore(table),
+        NoticeStore(table, memory=settings.retention().after_end),
         PostStore(table),
         Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
         compose,
@@ -260,17 +309,21 @@ def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
     from entraide.matching.contact import ContactDesk
     from entraide.matching.slot_store import SlotStore
 
-    def compose(**message: Any) -> EmailMessage:
-        from entraide.web.match_emails import contact_message  # on the first message
+    links = contact_links(settings)
 
-        return contact_message(**message)
+    def compose(**message: Any) -> EmailMessage:
+        # on the first message; the base of links is the request's (see functions/contact)
+        from entraide.web.emails import privacy_url
+        from entraide.web.match_emails import contact_message
+
+        return contact_message(**message, privacy_url=privacy_url(links.base_url))
 
     return ContactDesk(
         posts=PostStore(table),
         slots=SlotStore(table),
         mailer=ContactMailer(settings.sender_email, outbox_dir=settings.outbox_dir),
         compose=compose,
-        links=contact_links(settings),
+        links=links,
         ledger=effect_ledger(settings, table),
     )
 
@@ -282,3 +335,49 @@ def x_reader(settings: SnapshotSettings) -> XReader | None:
     from entraide.reporting.x_reader import TweepyReader
 
     return TweepyReader(x_credentials(settings.x_credentials_secret))
+
+
+def erasure(
+    posts: PostStore, table: Table, relay_queue: Queue, *, now: Callable[[], datetime]
+) -> Erasure:
+    """Erasure on request over the table: the posts' store given (with its pseudonyms), the
+    person's notices, and the relay's queue to take their posts down from X."""
+    from entraide.matching.notice_store import NoticeStore
+    from entraide.privacy.erasure import Erasure
+    from entraide.publishing.retraction import RetractionQueue
+
+    return Erasure(posts, NoticeStore(table), RetractionQueue(relay_queue), now=now)
+
+
+def my_posts_desk(settings: PersonalDataSettings, table: Table) -> MyPostsDesk:
+    from entraide.adapters.mail import Mailer
+    from entraide.adapters.queue import Queue
+    from entraide.intake.post_store import PostStore
+    from entraide.moderation.links import MY_POSTS_LINK_TTL, MyPostsLinks
+    from entraide.privacy.my_posts import MyPostsDesk
+
+    keys = pseudonyms(settings)
+    posts = PostStore(table, pseudonyms=keys, retention=settings.retention())
+    links = MyPostsLinks(
+        signer=link_signer(settings, MY_POSTS_LINK_TTL), public_base_url=settings.public_base_url
+    )
+
+    def compose(**message: Any) -> EmailMessage:
+        # on the first email; the base of links is the request's (see functions/personal_data)
+        from entraide.web.emails import privacy_url
+        from entraide.web.privacy_pages import my_posts_email
+
+        return my_posts_email(**message, privacy_url=privacy_url(links.base_url))
+
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    return MyPostsDesk(
+        posts=posts,
+        pseudonyms=keys,
+        links=links,
+        mailer=Mailer(settings.sender_email, outbox_dir=settings.outbox_dir),
+        compose=compose,
+        erasure=erasure(posts, table, Queue(settings.relay_queue_url), now=now),
+        now=now,
+    )

@@ -3,9 +3,10 @@ width and a desktop's, against the local stack as `make run` starts it.
 
 A person posts a need and an offer (with mistakes first), a moderator approves each from the
 emailed link, people see the public page and the near-me search, the person in need writes to
-the helper, the helper withdraws the offer, an operator reads the monthly report. On every
-page of the site axe-core (from the npm registry, ``node_modules/axe-core``) runs and no
-violation is allowed, and no page is wider than the screen. Each page is kept as a screenshot
+the helper, the helper withdraws the offer, the person in need erases their data from the link
+they ask for, an operator reads the monthly report in its email. On every page of the site
+axe-core (from the npm registry, ``node_modules/axe-core``) runs and no violation is allowed,
+and no page is wider than the screen. Each page is kept as a screenshot
 under ``var/browser/<width>/`` (git-ignored) for a person to look at.
 
 The browser is Debian's package (``/usr/bin/chromium``, installed by ``.ci/run``); Playwright
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -101,9 +103,15 @@ class Person:
         return response
 
     def submit(self, button: str, step: str) -> int:
+        """The status the form's own POST was answered with (a 303 is followed by the
+        browser: the status is the POST's, not the page's it leads to)."""
         with self.page.expect_navigation() as navigation:
             self.page.get_by_role("button", name=button).click()
-        status = int(navigation.value.status)
+        request = navigation.value.request
+        while request.redirected_from is not None:
+            request = request.redirected_from
+        answer = request.response()
+        status = int(answer.status if answer is not None else navigation.value.status)
         self.see(step)
         return status
 
@@ -214,7 +222,8 @@ def test_journeys_of_people_in_a_browser(
         # They pick their commune from the list now offered, clear the phone, and send
         person.page.select_option("#field-commune", "Trèbes")
         person.page.fill("#field-phone", "")
-        assert person.submit("Envoyer mon annonce", "besoin-envoye") == 201
+        assert person.submit("Envoyer mon annonce", "besoin-envoye") == 303
+        assert urlsplit(person.page.url).path == "/offers/confirmation"
         need_id = post_id_on(person.page)
 
         # A helper first types a postal code where no alert is open: told at once, form kept
@@ -235,7 +244,8 @@ def test_journeys_of_people_in_a_browser(
         assert person.page.input_value("#field-title") == offer_title
         person.page.fill("#field-postcode", "11000")
         person.page.fill("#field-commune", "Carcassonne")
-        assert person.submit("Envoyer mon annonce", "offre-envoyee") == 201
+        assert person.submit("Envoyer mon annonce", "offre-envoyee") == 303
+        assert urlsplit(person.page.url).path == "/offers/confirmation"
         offer_id = post_id_on(person.page)
 
         # The moderator approves each post from the emailed link, after a confirmation
@@ -284,13 +294,28 @@ def test_journeys_of_people_in_a_browser(
         assert person.page.reload().status == 404
         person.see("page-retiree")
 
-        # An operator reads the monthly report from its email, on this screen too
+        # The person in need reads what is kept of them, asks for their posts, erases all
+        person.open(home, "accueil-donnees")
+        person.follow("Vos données personnelles", "donnees-personnelles")
+        assert "Combien de temps" in person.page.inner_text("main")
+        person.follow("Mes annonces", "mes-annonces")
+        person.page.fill("#field-email", needy)
+        assert person.submit("Recevoir le lien", "mes-annonces-demande") == 200
+        person.read_email(needy, "my-posts", need_title, "e-mail-mes-annonces")
+        assert person.follow("Voir mes annonces", "mes-annonces-liste") == 200
+        assert need_title in person.page.inner_text("main")
+        person.page.check("#field-confirm")
+        assert person.submit("Tout effacer", "mes-annonces-effacees") == 200
+        assert "Nous ne gardons plus aucune annonce" in person.page.inner_text("main")
+
+        # An operator reads the monthly report in its email (the page itself, the CSV
+        # attached: no link that could die), on this screen too
         month = datetime.now(UTC).strftime("%Y-%m")
         assert local_stack.stack.invoke("report", {"month": month}).ok
         person.read_email(
             "operateurs@shareentraide.example", "monthly-report", month[:4], "e-mail-rapport"
         )
-        person.follow("Ouvrir le rapport", "rapport")
+        person.see("rapport")
         assert "Chiffres partiels" in person.page.inner_text("main")
         # the charts' smallest text stays readable (it once shrank to about 5 px on a phone)
         smallest = person.page.evaluate(

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from entraide_local.stack import LocalStack
+from entraide_local.stack import STOP_GRACE_SECONDS, LocalStack
 from entraide_local.state import LocalStackError, fire_from_state
 
 from .conftest import TEMPLATE, read_records, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 
 def test_state_file_is_written_while_running_and_removed_on_stop(tmp_path: Path) -> None:
@@ -91,6 +91,18 @@ def test_fire_without_a_running_stack_says_so(tmp_path: Path) -> None:
         fire_from_state(tmp_path, "ticker")
 
 
+def stopped_output(process: subprocess.Popen[str]) -> str:
+    """The command's output once it has exited; a stop past its grace period fails the test
+    with what it printed (the stack dumps its threads' stacks when its stop hangs)."""
+    try:
+        output, _ = process.communicate(timeout=STOP_GRACE_SECONDS + 15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"the command did not stop after SIGTERM:\n{output[-20000:]}")
+    return output
+
+
 def test_command_runs_until_sigterm_and_fires_on_request(tmp_path: Path) -> None:
     # Given the command started in its own process, on free ports
     state_file = tmp_path / "var" / "local-stack.json"
@@ -123,7 +135,7 @@ def test_command_runs_until_sigterm_and_fires_on_request(tmp_path: Path) -> None
     finally:
         # And SIGTERM stops it cleanly, removing the state file
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=20)
+        output = stopped_output(process)
     assert process.returncode == 0, output
     assert "ready in" in output
     assert "Ticker           fired on demand -> ok" in output

@@ -23,7 +23,7 @@ from entraide.kernel.model import Activation
 from entraide_local.iam.hook import Enforcement, acting_as
 from entraide_local.iam.policies import function_policy
 from entraide_local.provision import Deployment, provision
-from tests.factories import make_activation
+from tests.factories import PSEUDONYMS, RETENTION, make_activation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,8 @@ def table(deployment: Deployment) -> Table:
 
 @pytest.fixture
 def posts(table: Table) -> PostStore:
-    return PostStore(table)
+    """The post store as intake builds it: pseudonyms' key and retention periods given."""
+    return PostStore(table, pseudonyms=PSEUDONYMS, retention=RETENTION)
 
 
 @pytest.fixture

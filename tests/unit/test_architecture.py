@@ -79,7 +79,7 @@ CLIENT_CALLS = frozenset(
     }
 )
 #: Key prefixes that live in an index only (see the data model's index table).
-INDEX_PREFIXES = {"CELL#": "entraide.intake.post_store"}
+INDEX_PREFIXES = {"CELL#": "entraide.intake.post_store", "NEAR#": "entraide.intake.post_store"}
 LONG_MODULE = 400
 REASON = "Why one module:"
 

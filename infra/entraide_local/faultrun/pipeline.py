@@ -226,7 +226,7 @@ class Pipeline:
                 found = dynamodb.query(
                     TableName=self.table_name,
                     IndexName="by_due",
-                    KeyConditionExpression="gsi4pk = :pk",
+                    KeyConditionExpression="gsi5pk = :pk",
                     ExpressionAttributeValues={":pk": {"S": f"DUE#{owner}"}},
                     Limit=1,
                 )

@@ -34,9 +34,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SENDER_NAME",
+    "Attachment",
     "ContactEmail",
     "ContactMailer",
     "EmailMessage",
+    "MailError",
+    "MailRejected",
+    "MailUnavailable",
     "Mailer",
     "Sender",
     "reply_to_line",
@@ -49,9 +53,23 @@ SENDER_NAME = "ShareEntraide"
 _TAG_PATTERN = re.compile(r"[A-Za-z0-9_-]{0,64}")
 
 
+#: SES v2 takes a message of 40 MB at most, attachments included, after base64 encoding
+#: ("Service quotas in Amazon SES", message quotas): a monthly report is a few hundred KB.
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file joined to an email (``text/csv``...)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class EmailMessage:
-    """One email, ready to send: recipients, subject and both parts.
+    """One email, ready to send: recipients, subject and both parts, and attachments.
 
     ``links`` are the (label, url) pairs worth printing on a developer console;
     ``tag`` says what the mail is ("moderation-request"): it becomes the SES
@@ -64,6 +82,7 @@ class EmailMessage:
     html: str
     links: tuple[tuple[str, str], ...] = ()
     tag: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.to, str) or not self.to:
@@ -97,6 +116,54 @@ def _short_id(message_id: str) -> str:
     if len(groups) >= 2:
         return groups[1][:12]
     return (groups[0] if groups else "sans-id")[:12]
+
+
+# -- SES's refusals, without the address they name -------------------------------------
+
+#: SendEmail (SES v2) errors that the same message meets again ("Errors" of SendEmail in
+#: the SES API v2 reference): sandbox recipients and unverified senders (MessageRejected:
+#: "Email address is not verified. The following identities failed the check in region
+#: …: <addresses>"), a paused or suspended account, a bad request. Others (throttling,
+#: TooManyRequestsException, LimitExceededException, 5xx, the network) may pass later.
+PERMANENT_SES_ERRORS = frozenset(
+    {
+        "MessageRejected",
+        "MailFromDomainNotVerifiedException",
+        "AccountSuspendedException",
+        "SendingPausedException",
+        "NotFoundException",
+        "BadRequestException",
+    }
+)
+
+
+class MailError(Exception):
+    """SES did not take an email. The text names SES's error code, never an address:
+    SES's own message names the refused recipients, and would reach logs and errors."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"SES did not send the email ({code}).")
+        self.code = code
+
+
+class MailRejected(MailError):
+    """Refused for good: sending the same message again fails the same way."""
+
+
+class MailUnavailable(MailError):
+    """Not sent this time (throttled, SES or the network down): it may pass later."""
+
+
+def _mail_error(error: Exception) -> MailError | None:
+    """The typed error for what the SES client raised; None for anything else."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code") or "ClientError")
+        return (MailRejected if code in PERMANENT_SES_ERRORS else MailUnavailable)(code)
+    if isinstance(error, BotoCoreError):  # timeouts, connection errors
+        return MailUnavailable(type(error).__name__)
+    return None
 
 
 class Sender(Protocol):
@@ -155,14 +222,31 @@ class Mailer(AwsClient):
             part.set_content(body, subtype=subtype, charset="utf-8", cte="quoted-printable")
             del part["MIME-Version"]  # a top-level header only
             mime.attach(part)
+        for attachment in message.attachments:
+            # the first one turns the message into multipart/mixed around the two parts
+            maintype, _, subtype = attachment.content_type.partition("/")
+            mime.add_attachment(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment.filename,
+                params={"charset": "utf-8"} if maintype == "text" else {},
+            )
+            *_, joined = mime.iter_attachments()
+            del joined["MIME-Version"]  # a top-level header only
         mime["Content-Language"] = "fr"
-        return mime.as_bytes()
+        data = mime.as_bytes()
+        if len(data) > MAX_MESSAGE_BYTES:
+            raise ValueError(f"An email of {len(data)} bytes is over SES's 40 MB.")
+        return data
 
     def send(self, message: EmailMessage) -> str:
         """Send ``message``; return the SES MessageId.
 
-        SES errors propagate (the caller's batch is retried). With an outbox, a
-        failure to write the copy is logged and does not hide the send.
+        SES errors are raised as :class:`MailRejected` or :class:`MailUnavailable`,
+        without SES's text (which names the recipients) and without chaining it: the
+        caller's batch is retried, and nothing of the address reaches a log or an error.
+        With an outbox, a failure to write the copy is logged and does not hide the send.
         """
         data = self.build_mime(message)
         params: dict[str, Any] = {
@@ -172,7 +256,16 @@ class Mailer(AwsClient):
         }
         if message.tag:
             params["EmailTags"] = [{"Name": "kind", "Value": message.tag}]
-        response = self.client.send_email(**params)
+        try:
+            response = self.client.send_email(**params)
+        except Exception as error:
+            typed = _mail_error(error)
+            if typed is None:
+                raise
+        else:
+            typed = None
+        if typed is not None:
+            raise typed  # outside the except clause: SES's error is not even its context
         message_id = str(response["MessageId"])
         logger.info(
             "Email sent",

@@ -60,6 +60,17 @@ def post_left_pending(record: Record, to: Iterable[PostStatus]) -> bool:
     }
 
 
+def post_left_public(record: Record) -> bool:
+    """An approved post withdrawn or expired: it leaves every search and every network."""
+    if not _is(record, "MODIFY", "post"):
+        return False
+    old, new = _image(record, "OldImage"), _image(record, "NewImage")
+    return _text(old, "status") == str(PostStatus.APPROVED) and _text(new, "status") in {
+        str(PostStatus.WITHDRAWN),
+        str(PostStatus.EXPIRED),
+    }
+
+
 def activation_opened_or_closed(record: Record) -> bool:
     """An activation opened (a new open item) or closed (open → closed)."""
     new_state = _text(_image(record, "NewImage"), "state")
@@ -90,6 +101,8 @@ ROUTES: tuple[Route, ...] = (
     Route("geomatch", lambda r: post_left_pending(r, (PostStatus.APPROVED,))),
     # announce an activation opened or closed; expire the posts of a closing
     Route("activation_events", activation_opened_or_closed),
+    # take a post that left the public down from every network
+    Route("retention", post_left_public),
 )
 
 

@@ -29,6 +29,7 @@ Item = dict[str, Any]
 BY_STATUS = "by_status"
 BY_MONTH = "by_month"
 BY_CELL = "by_cell"
+BY_PLACE = "by_place"
 BY_DUE = "by_due"
 #: (partition key, sort key) attributes of each index; their values are overloaded by
 #: entity (``POST#pending``, ``ACTIVATION#2026-10``...).
@@ -36,7 +37,8 @@ INDEX_KEYS: dict[str, tuple[str, str]] = {
     BY_STATUS: ("gsi1pk", "gsi1sk"),
     BY_MONTH: ("gsi2pk", "gsi2sk"),
     BY_CELL: ("gsi3pk", "gsi3sk"),
-    BY_DUE: ("gsi4pk", "gsi4sk"),
+    BY_PLACE: ("gsi4pk", "gsi4sk"),
+    BY_DUE: ("gsi5pk", "gsi5sk"),
 }
 
 #: TransactWriteItems takes 100 actions at most, BatchWriteItem 25 requests.
@@ -269,6 +271,36 @@ class Table(AwsClient):
         for page in self.client.get_paginator("query").paginate(**params):
             items = [self.deserialise(raw) for raw in page.get("Items", [])]
             yield items, int(page.get("ScannedCount", len(items)))
+
+    def query_once(
+        self,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        limit: int,
+        names: Mapping[str, str] | None = None,
+        index: str | None = None,
+    ) -> tuple[list[Item], Item | None]:
+        """One Query request that reads at most ``limit`` items (no filter: every item
+        read is returned), and the key it stopped at when there may be more, else None.
+
+        DynamoDB's ``Limit`` is "the maximum number of items to evaluate"; with it reached,
+        the answer carries ``LastEvaluatedKey`` (API_Query.html), even when nothing follows.
+        """
+        params = self._query_params(
+            condition,
+            values,
+            names=names,
+            index=index,
+            filter=None,
+            consistent=False,
+            forward=True,
+        )
+        params["Limit"] = limit
+        page = self.client.query(**params)
+        items = [self.deserialise(raw) for raw in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return items, self.deserialise(last) if last else None
 
     def query(
         self,

@@ -6,10 +6,10 @@ One item per subject (docs/data-model.md)::
     entity = effect, subject, owner, data (ids to redo the effects), names (their order),
     effects = {<name>: {policy, state, attempts, holder, lease, next, result, error, data}},
     open (how many effects are due or claimed), created_at, expires_at (TTL),
-    gsi4pk = DUE#<owner>, gsi4sk = <when to look at it next>#<subject>   (while open)
+    gsi5pk = DUE#<owner>, gsi5sk = <when to look at it next>#<subject>   (while open)
 
-Times inside ``effects`` are epoch milliseconds. The ``by_due`` index (``gsi4pk``,
-``gsi4sk``) projects the keys only: changing an effect's state writes nothing to it (a write
+Times inside ``effects`` are epoch milliseconds. The ``by_due`` index (``gsi5pk``,
+``gsi5sk``) projects the keys only: changing an effect's state writes nothing to it (a write
 to an index happens only when an item's projected attributes change), and the item leaves
 it when nothing is open — a sparse index that holds only what a sweep has to look at.
 

@@ -16,6 +16,7 @@ from entraide.intake.fields import COMMUNE_MAX, DESCRIPTION_MAX, EMAIL_MAX, TITL
 from entraide.kernel.errors import FieldError, InvalidInput
 from entraide.kernel.model import Category, Kind
 from entraide.kernel.text import fold, utf16_length
+from entraide.privacy.addresses import normalised_email
 
 # Messages for pydantic's own error types; our validators raise French ValueErrors.
 _PYDANTIC_MESSAGES: dict[str, str] = {
@@ -123,13 +124,7 @@ class PostSubmission(BaseModel):
     @field_validator("email", mode="before")
     @classmethod
     def _email(cls, value: Any) -> str:
-        from email_validator import EmailNotValidError, validate_email
-
-        text = _required_text(value, EMAIL_MAX)
-        try:
-            return validate_email(text, check_deliverability=False).normalized
-        except EmailNotValidError:
-            raise ValueError("Adresse e-mail invalide.") from None
+        return normalised_email(_required_text(value, EMAIL_MAX))
 
     @field_validator("phone", mode="before")
     @classmethod

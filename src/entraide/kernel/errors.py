@@ -109,11 +109,16 @@ class PostNotFound(DomainError):
 
 
 class WrongPostStatus(DomainError):
-    """The post is no longer in the status an action needs (already decided, withdrawn…)."""
+    """The post is no longer in the status an action needs (already decided, withdrawn…).
 
-    def __init__(self, post: Post) -> None:
+    ``seen_by_moderator``: the person refused holds a moderator's link, and may be told
+    which moderator decided; anybody else never is.
+    """
+
+    def __init__(self, post: Post, *, seen_by_moderator: bool = False) -> None:
         super().__init__(f"L'annonce {post.id} est déjà « {post.status.label} ».")
         self.post = post
+        self.seen_by_moderator = seen_by_moderator
 
 
 class InvalidLink(DomainError):

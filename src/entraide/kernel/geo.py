@@ -7,6 +7,9 @@ import math
 import pygeohash
 
 GEOHASH_PRECISION = 7
+# A post's position in the place index: 12 characters, a cell of about 3.7 x 1.9 cm, finer
+# than the metre between two positions given to 5 decimals (entraide.matching.zorder).
+POSITION_PRECISION = 12
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 
 

@@ -169,10 +169,15 @@ class AlertLevel(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """Private contact details of a poster: never in a public page, tweet, log or report."""
+    """Private contact details of a poster: never in a public page, tweet, log or report.
+
+    ``pseudonym`` names the poster in the table's other items (their history, their match
+    notices: :mod:`entraide.privacy.pseudonyms`); it is not part of what the person gave.
+    """
 
     email: str
     phone: str | None = None
+    pseudonym: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

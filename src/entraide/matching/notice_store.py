@@ -1,18 +1,20 @@
 """The match-notice items: the one module that reads and writes them.
 
-A recipient is only ever named by the digest of their address
-(:func:`~entraide.intake.post_store.poster_digest`), never by the address itself:
+A recipient is only ever named by their pseudonym (the HMAC of their address that their
+contact item carries: :mod:`entraide.privacy.pseudonyms`), never by the address itself:
 
 * ``pk = NOTICE#<digest>``, ``sk = PENDING#<queued at>#<need id>#<offer id>``: a match
   to tell about (``role``, ``need_id``, ``offer_id``, ``distance_km``, ``queued_at``);
-  TTL ``expires_at`` 30 days;
+  TTL ``expires_at`` after ``memory`` (the retention of personal data after a post ends,
+  30 days by default: a notice is queued while both posts are public, so it goes no later
+  than that after they end);
 * ``pk = NOTICE#<digest>``, ``sk = QUEUED#<need id>#<offer id>``: the replay guard of
-  :meth:`NoticeStore.queue`; TTL 30 days;
+  :meth:`NoticeStore.queue`; TTL ``memory``;
 * ``pk = NOTICE#<digest>``, ``sk = SENT``: the send slot (``sent_at`` of the last
   email, the ``claim`` token; see :mod:`entraide.matching.slot_store`); TTL
   ``min_interval`` + 1 day;
 * ``pk = NOTICE-DUE``, ``sk = <due at>#<digest>``: "look at this recipient from
-  ``<due at>`` on" (``digest``, ``due_at``); TTL 30 days.
+  ``<due at>`` on" (``digest``, ``due_at``); TTL ``memory``.
 
 Every item has an ``entity`` (``match-notice``, ``match-notice-queued``,
 ``match-notice-sent``, ``match-notice-due``) that no stream filter of posts matches.
@@ -47,7 +49,8 @@ from entraide.kernel.times import epoch, iso, parse_iso
 from entraide.matching.slot_store import SlotStore
 from entraide.observability import logger
 
-#: How long a queued match is remembered (replay guard) and a pending notice kept.
+#: How long a queued match is remembered (replay guard) and a pending notice kept, by
+#: default: the retention of personal data after a post ends (settings: RETENTION_DAYS).
 NOTICE_MEMORY = timedelta(days=30)
 #: The send slot record outlives its interval by this much, then TTL removes it.
 SENT_MEMORY_MARGIN = timedelta(days=1)
@@ -93,7 +96,13 @@ def _slot_key(digest: str) -> Item:
 
 
 def _pending_to_item(
-    digest: str, role: Role, need_id: str, offer_id: str, distance_km: float, queued_at: datetime
+    digest: str,
+    role: Role,
+    need_id: str,
+    offer_id: str,
+    distance_km: float,
+    queued_at: datetime,
+    memory: timedelta,
 ) -> Item:
     queued = iso(queued_at)
     return {
@@ -106,7 +115,7 @@ def _pending_to_item(
         # DynamoDB numbers are decimals; a metre is more precision than a centroid has
         "distance_km": Decimal(f"{distance_km:.3f}"),
         "queued_at": queued,
-        "expires_at": epoch(queued_at + NOTICE_MEMORY),
+        "expires_at": epoch(queued_at + memory),
     }
 
 
@@ -122,23 +131,27 @@ def _pending_from_item(item: Mapping[str, Any]) -> PendingNotice:
     )
 
 
-def _due_item(digest: str, due_at: datetime) -> Item:
+def _due_item(digest: str, due_at: datetime, memory: timedelta) -> Item:
     return {
         "pk": DUE_PARTITION,
         "sk": f"{iso(due_at)}#{digest}",
         "entity": "match-notice-due",
         "digest": digest,
         "due_at": iso(due_at),
-        "expires_at": epoch(due_at + NOTICE_MEMORY),
+        "expires_at": epoch(due_at + memory),
     }
 
 
 class NoticeStore:
-    """Pending notices, their replay guards, due hints and send slots, in the single table."""
+    """Pending notices, their replay guards, due hints and send slots, in the single table.
 
-    def __init__(self, table: Table) -> None:
+    ``memory``: how long notices, replay guards and due hints live (see the module).
+    """
+
+    def __init__(self, table: Table, *, memory: timedelta = NOTICE_MEMORY) -> None:
         self.table = table
         self.slots = SlotStore(table)
+        self.memory = memory
 
     def _query(self, pk: str, condition: str, values: Mapping[str, Any]) -> Iterator[Item]:
         return self.table.query(f"pk = :pk AND {condition}", {":pk": pk, **values}, consistent=True)
@@ -217,17 +230,17 @@ class NoticeStore:
             "sk": f"{QUEUED_PREFIX}{need_id}#{offer_id}",
             "entity": "match-notice-queued",
             "queued_at": iso(now),
-            "expires_at": epoch(now + NOTICE_MEMORY),
+            "expires_at": epoch(now + self.memory),
         }
-        pending = _pending_to_item(digest, role, need_id, offer_id, distance_km, now)
+        pending = _pending_to_item(digest, role, need_id, offer_id, distance_km, now, self.memory)
         return [
             Put(item=queued, condition="attribute_not_exists(pk)"),
             Put(item=pending, condition="attribute_not_exists(pk)"),
-            Put(item=_due_item(digest, due_at)),
+            Put(item=_due_item(digest, due_at, self.memory)),
         ]
 
     def put_due(self, digest: str, due_at: datetime) -> None:
-        self.table.write(Put(item=_due_item(digest, due_at)))
+        self.table.write(Put(item=_due_item(digest, due_at, self.memory)))
 
     def forget(self, digest: str, notices: Iterable[PendingNotice], hints: Iterable[str]) -> int:
         """Delete notices (sent or stale) and due hints (their sort keys); returns how many
@@ -238,6 +251,29 @@ class NoticeStore:
         if left:  # a leftover told notice is recognised by its email's subject next time
             logger.warning("Notice items left undeleted", extra={"count": left})
         return left
+
+    def forget_recipients(self, digests: Iterable[str]) -> int:
+        """Delete every item of these recipients (erasure on request): their notices,
+        replay guards, send slot and due hints. Returns how many items were deleted."""
+        wanted = set(digests)
+
+        def partition(pk: str) -> Iterator[Item]:
+            return self.table.query("pk = :pk", {":pk": pk}, consistent=True)
+
+        keys = [
+            {"pk": item["pk"], "sk": item["sk"]}
+            for digest in sorted(wanted)
+            for item in partition(_notice_pk(digest))
+        ]
+        keys += [
+            {"pk": DUE_PARTITION, "sk": item["sk"]}
+            for item in partition(DUE_PARTITION)
+            if item.get("digest") in wanted
+        ]
+        left = self.table.batch_delete(keys, attempts=5, pause=0.05)
+        if left:
+            raise RuntimeError(f"{left} notice items could not be deleted; try again.")
+        return len(keys)
 
     # -- the send slot -----------------------------------------------------------------
     def claim_slot(

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from entraide.effects.model import Done, Effect, Entry, Record, State, Subject
-from entraide.intake.post_store import PostReader, poster_digest
+from entraide.intake.post_store import PostReader
 from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
 from entraide.matching.notice_store import NoticeStore, PendingNotice, Role
@@ -86,11 +86,6 @@ class ComposeNotice(Protocol):
     def __call__(
         self, *, to: str, offers: Sequence[NoticeLine], needs: Sequence[NoticeLine]
     ) -> EmailMessage: ...
-
-
-def recipient_digest(email: str) -> str:
-    """The recipient's pseudonym in keys: the poster's digest, never the address."""
-    return poster_digest(email)
 
 
 def email_subject(digest: str, first: PendingNotice) -> str:
@@ -150,6 +145,7 @@ class NoticeBook:
 
         Idempotent: a replayed match adds nothing (conditional puts). A side whose contact
         was erased is skipped; a match between two posts of the same person tells nobody.
+        Recipients are named by the pseudonym their contact item carries, never by address.
         """
         self._queue(match)
 
@@ -174,8 +170,8 @@ class NoticeBook:
         sides: list[tuple[str, Role]] = []
         for post, role in ((need, Role.NEED), (offer, Role.OFFER)):
             contact = self.posts.get_contact(post.id)
-            if contact is not None:
-                sides.append((recipient_digest(contact.email), role))
+            if contact is not None and contact.pseudonym:
+                sides.append((contact.pseudonym, role))
         if len(sides) == 2 and sides[0][0] == sides[1][0]:
             logger.info("Match between posts of one person: no notice", extra={"need": need.id})
             return []
@@ -216,8 +212,8 @@ class NoticeBook:
         for match in matches:
             for post in (match.need, match.offer):
                 contact = self.posts.get_contact(post.id)
-                if contact is not None:
-                    digests[recipient_digest(contact.email)] = None
+                if contact is not None and contact.pseudonym:
+                    digests[contact.pseudonym] = None
         return self._flush_many({digest: [] for digest in digests}, deadline)
 
     def flush(
@@ -358,7 +354,7 @@ class NoticeBook:
                 and need.status is PostStatus.APPROVED
                 and offer.status is PostStatus.APPROVED
                 and own_contact is not None
-                and recipient_digest(own_contact.email) == digest
+                and own_contact.pseudonym == digest
             )
             if not alive or need is None or offer is None or own_contact is None:
                 stale.append(notice)

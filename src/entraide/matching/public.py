@@ -8,10 +8,13 @@ post's page (the link tweets carry). The query is read by :mod:`.public_query`.
 **What is public.** A :class:`PublicPost` is built from a :class:`~entraide.kernel.model.Post`
 by an explicit allow-list: id, kind, category, title, description, commune, postal code,
 département, date, a position rounded to 2 decimals, the distance to the searched place
-when there is one, and the post's URL. The contact item is never read here, and the
-moderation fields (``decided_by``, ``reason``...), the INSEE code, the activation and
-the version never leave this module. Only approved posts are shown: anything else is
-"not found", whatever its status, so that a pending post cannot even be told to exist.
+when there is one, and the post's URL. Email addresses, phone numbers and links typed into
+the title or the description are masked (:func:`~entraide.privacy.detection.mask_public_text`),
+whatever the moderator decided: the page, the search page and the JSON all read them here.
+The contact item is never read here, and the moderation fields (``decided_by``,
+``reason``...), the INSEE code, the activation and the version never leave this module.
+Only approved posts are shown: anything else is "not found", whatever its status, so that
+a pending post cannot even be told to exist.
 
 **Positions** are rounded to 2 decimals (about 1.1 km north-south, 0.8 km east-west in
 metropolitan France): enough for a pin on a map, and today a post's position is its
@@ -50,6 +53,7 @@ from entraide.matching.public_query import (
     form_values,
     parse_nearby_query,
 )
+from entraide.privacy.detection import mask_public_text
 
 PAGE_SIZE = 20
 
@@ -157,9 +161,9 @@ class PublicPost:
             id=post.id,
             kind=post.kind,
             category=post.category,
-            title=post.title,
-            description=post.description,
-            commune=post.commune,
+            title=mask_public_text(post.title),
+            description=mask_public_text(post.description),
+            commune=mask_public_text(post.commune),
             postcode=post.postcode,
             departement=post.departement,
             created_at=post.created_at,

@@ -10,6 +10,7 @@ from typing import Any
 
 from entraide.adapters.topics import Topic
 from entraide.kernel.model import Post
+from entraide.privacy.detection import mask_public_text
 
 
 def approved_message(post: Post) -> dict[str, Any]:
@@ -19,7 +20,7 @@ def approved_message(post: Post) -> dict[str, Any]:
         "version": post.version,
         "kind": post.kind.value,
         "category": post.category.value,
-        "title": post.title,
+        "title": mask_public_text(post.title),  # public text: as every public output shows it
         "commune": post.commune,
         "postcode": post.postcode,
         "departement": post.departement,

@@ -5,6 +5,11 @@ links); the form posted from it decides or withdraws the post with one condition
 on its status and version. An approval is also conditional on the post's activation being
 open, checked on the activation item in the same transaction: a closing and an approval
 that cross each other never leave a post public in a closed activation.
+
+A moderator's link is for one version of a pending post and expires (``LinkTtlHours``).
+A poster's withdrawal link works as long as the post is waiting or public, whatever its
+version: sent with the "awaiting moderation" email and again with the decision, it lasts
+as long as the post does (its signed expiry is not what ends it).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import POSTER, LinkAction, VerifiedLink
 
 REASON_MAX = 500
+#: What a poster may withdraw: a post waiting for moderation, or public.
+WITHDRAWABLE = (PostStatus.PENDING, PostStatus.APPROVED)
 
 
 class DecisionStore(Protocol):
@@ -67,23 +74,29 @@ class ModerationDesk:
     ) -> tuple[Post, VerifiedLink]:
         """The post and the verified link, or the DomainError that says why not.
 
-        Order matters: a forged link learns nothing about the post (403); a link to a
-        post already decided says so, by whom and when (409), even once expired (410).
+        Only moderation actions (approve, reject): a poster's withdrawal link pasted here is
+        refused before anything is read (400). Order matters: a forged link learns nothing
+        about the post (403); a link to a post already decided says so, by whom and when
+        (409), even once expired (410).
         """
+        if action not in (LinkAction.APPROVE, LinkAction.REJECT):
+            raise UnknownDecision()
         link = self.links.verify(token, post_id, action)
+        post = self._post(post_id)
+        if post.status is not expected or post.version != link.version:
+            raise WrongPostStatus(post, seen_by_moderator=True)
+        link.check_not_expired(self.now())
+        return post, link
+
+    def _post(self, post_id: str) -> Post:
         post = self.store.get_post(post_id)
         if post is None:
             raise PostNotFound(post_id)
-        if post.status is not expected or post.version != link.version:
-            raise WrongPostStatus(post)
-        link.check_not_expired(self.now())
-        return post, link
+        return post
 
     def decide(
         self, post_id: str, action: LinkAction, token: str, reason: str | None = None
     ) -> Post:
-        if action not in (LinkAction.APPROVE, LinkAction.REJECT):
-            raise UnknownDecision()
         post, link = self.check_link(post_id, action, token, expected=PostStatus.PENDING)
         target = PostStatus.APPROVED if action is LinkAction.APPROVE else PostStatus.REJECTED
         kept_reason = (reason or "").strip()[:REASON_MAX] or None
@@ -101,11 +114,21 @@ class ModerationDesk:
                 reason=kept_reason if target is PostStatus.REJECTED else None,
                 checks=checks,
             )
+        except WrongPostStatus as lost:  # another moderator decided meanwhile
+            raise WrongPostStatus(lost.post, seen_by_moderator=True) from lost
         except ConditionFailed:  # the activation closed since the post was read
             raise ActivationClosed(post) from None
 
+    def check_withdrawal(self, post_id: str, token: str) -> Post:
+        """The post a poster's withdrawal link names, while it is waiting or public."""
+        self.links.verify(token, post_id, LinkAction.WITHDRAW)
+        post = self._post(post_id)
+        if post.status not in WITHDRAWABLE:
+            raise WrongPostStatus(post)
+        return post
+
     def withdraw(self, post_id: str, token: str) -> Post:
-        post, _ = self.check_link(post_id, LinkAction.WITHDRAW, token, expected=PostStatus.APPROVED)
+        post = self.check_withdrawal(post_id, token)
         return self.store.transition(post, PostStatus.WITHDRAWN, at=self.now(), by=POSTER)
 
 

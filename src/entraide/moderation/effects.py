@@ -126,7 +126,7 @@ class ModerationEmails(Protocol):
         link_ttl_hours: int = ...,
     ) -> Any: ...
 
-    def awaiting_moderation(self, post: Post, *, to: str) -> Any: ...
+    def awaiting_moderation(self, post: Post, *, to: str, withdraw_url: str) -> Any: ...
 
     def decision_notice(
         self,
@@ -240,7 +240,11 @@ class ModerationEffects:
         if kind == EffectKind.AWAITING_NOTICE:
             if post.version != version:
                 return "moot: already decided"
-            return self.mailer.send(emails.awaiting_moderation(post, to=contact.email))
+            return self.mailer.send(
+                emails.awaiting_moderation(
+                    post, to=contact.email, withdraw_url=self.links.withdraw_url(post)
+                )
+            )
         approved = record.data.get("status") == PostStatus.APPROVED.value
         still_approved = approved and post.status is PostStatus.APPROVED
         message = emails.decision_notice(

@@ -52,6 +52,7 @@ class LinkAction(StrEnum):
     REJECT = "reject"
     WITHDRAW = "withdraw"
     CONTACT = "contact"  # a person in need writing to a helper (entraide.matching.contact)
+    MY_POSTS = "my-posts"  # a person's page of their posts (entraide.privacy.my_posts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +100,17 @@ class LinkSigner:
         payload = "\n".join(["v1", post_id, action.value, str(version), str(expiry), digest])
         return _b64(hmac.new(self._key, payload.encode("utf-8"), hashlib.sha256).digest())
 
-    def sign(self, post_id: str, action: LinkAction, version: int, actor: str) -> str:
-        expiry = int((self._now() + self._ttl).timestamp())
+    def sign(
+        self,
+        post_id: str,
+        action: LinkAction,
+        version: int,
+        actor: str,
+        *,
+        ttl: timedelta | None = None,
+    ) -> str:
+        """A token for ``actor``, valid ``ttl`` (default: the signer's)."""
+        expiry = int((self._now() + (ttl or self._ttl)).timestamp())
         digest = actor_digest(actor)
         signature = self._signature(post_id, action, version, expiry, digest)
         return f"{version}.{expiry}.{digest}.{signature}"

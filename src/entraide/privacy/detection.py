@@ -1,7 +1,9 @@
 """Contact details (email addresses, phone numbers) and links found in free text.
 
 One definition serves every place that must keep them private or out of public text:
-log lines, the pre-screen of posts, tweets and reports.
+log lines, the pre-screen of posts, tweets, reports, and every public view of a post
+(:func:`mask_public_text`: whatever a moderator decided, a title or a description never
+shows an address, a number or a link in public).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ _URL = re.compile(
     r"\bhttps?://(?:[^\s/?#@<>\"«»]*@)?(?P<host>[^\s/?#:<>\"'«»]+)[^\s<>\"«»]*",
     re.IGNORECASE,
 )
+# What may follow a bare domain and still belong to the link: a path, a query.
+_PATH = re.compile(r"(?:[/?#][^\s<>\"«»]*)?")
+_SENTENCE_END = ".,;:!?)»"
 _BARE_LINK = re.compile(
     r"(?<![\w.@/-])(?:"
     r"(?P<www>www\.[\w-]+(?:\.[\w-]+)+)"
@@ -58,11 +63,18 @@ _BARE_LINK = re.compile(
 )
 
 
-def link_domains(text: str) -> list[str]:
-    """The domains of the links in ``text``, lower-cased, in order of appearance."""
-    found: list[tuple[int, str]] = []
+def _trimmed(text: str, floor: int, end: int) -> int:
+    """``end`` moved back over the punctuation that ends a sentence ("voir exemple.fr/a.")."""
+    while end > floor and text[end - 1] in _SENTENCE_END:
+        end -= 1
+    return end
+
+
+def _link_spans(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, domain)`` of every link in ``text``, in order of appearance."""
+    found: list[tuple[int, int, str]] = []
     for match in _URL.finditer(text):
-        found.append((match.start(), match["host"]))
+        found.append((match.start(), _trimmed(text, match.end("host"), match.end()), match["host"]))
     # Blank out the URLs, then the email addresses ("jean@exemple.fr" is no link).
     rest = _URL.sub(lambda match: " " * len(match[0]), text)
     rest = EMAIL_PATTERN.sub(lambda match: " " * len(match[0]), rest)
@@ -75,6 +87,34 @@ def link_domains(text: str) -> list[str]:
                 continue  # "Narbonne.Fr…": a missing space after a full stop
             if len(labels[-2]) < 2 or not any(ch.isalpha() for ch in "".join(labels[:-1])):
                 continue  # "a.fr", "12.com": punctuation between words or numbers
-        found.append((match.start(), domain))
-    domains = (domain.rstrip(".-").lower() for _, domain in sorted(found))
+        # the path after a bare domain ("clicanoo.re/article/123") belongs to the link
+        path_start = match.end() - 1 if rest[match.end() - 1] == "/" else match.end()
+        path = _PATH.match(rest, path_start)
+        end = _trimmed(rest, match.end(), path.end() if path else match.end())
+        found.append((match.start(), end, domain))
+    return sorted(found)
+
+
+def link_domains(text: str) -> list[str]:
+    """The domains of the links in ``text``, lower-cased, in order of appearance."""
+    domains = (domain.rstrip(".-").lower() for _, _, domain in _link_spans(text))
     return [domain for domain in domains if domain]
+
+
+def mask_public_text(text: str) -> str:
+    """``text`` as the public may read it: email addresses, phone numbers and links masked.
+
+    Line breaks and everything else are kept (a description stays a description); each
+    address, number or link becomes :data:`REDACTED`.
+    """
+    spans = _link_spans(text)
+    if spans:
+        pieces: list[str] = []
+        position = 0
+        for start, end, _ in spans:
+            if start < position:  # overlapping finds: the first one covers it
+                continue
+            pieces += [text[position:start], REDACTED]
+            position = end
+        text = "".join([*pieces, text[position:]])
+    return redact_contact(text)

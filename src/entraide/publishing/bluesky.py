@@ -267,11 +267,9 @@ class BlueskyPoster:
     def post(self, text: str) -> PostedTweet:
         record = post_record(text, self._clock())
         key = record_key(text)
-        try:
-            client = self.client
-            from atproto import models
 
-            answer = client.com.atproto.repo.put_record(
+        def put(client: Any, models: Any) -> Any:
+            return client.com.atproto.repo.put_record(
                 models.ComAtprotoRepoPutRecord.Data(
                     repo=self._session.get()[1],  # a handle or a DID: both name the repo
                     collection=POST_COLLECTION,
@@ -279,6 +277,38 @@ class BlueskyPoster:
                     record=record,
                 )
             )
+
+        answer = self._call(put)
+        uri = str(getattr(answer, "uri", "") or "")
+        if not uri:
+            raise XUnavailable("Bluesky answered without the post's URI.", maybe_posted=True)
+        return PostedTweet(id=uri, text=text)
+
+    def delete(self, message_id: str) -> None:
+        """``com.atproto.repo.deleteRecord`` of the post whose URI is ``message_id``
+        (``at://<did>/app.bsky.feed.post/<key>``, as :meth:`post` returned it). A record
+        already gone is no error: the PDS makes that delete a no-op
+        (bluesky-social/atproto, packages/pds/src/api/com/atproto/repo/deleteRecord.ts)."""
+        from atproto import AtUri
+
+        uri = AtUri.from_str(message_id)
+
+        def remove(client: Any, models: Any) -> Any:
+            return client.com.atproto.repo.delete_record(
+                models.ComAtprotoRepoDeleteRecord.Data(
+                    repo=uri.host, collection=uri.collection, rkey=uri.rkey
+                )
+            )
+
+        self._call(remove)
+
+    def _call(self, call: Callable[[Any, Any], Any]) -> Any:
+        """``call(client, atproto.models)``, what it raises as the relay's typed errors."""
+        try:
+            client = self.client
+            from atproto import models
+
+            return call(client, models)
         except XError:
             raise
         except Exception as exc:
@@ -288,10 +318,6 @@ class BlueskyPoster:
             if isinstance(error, XRejected) and error.status == 401:
                 self._session.forget()  # log in again next time (a revoked app password)
             raise error from exc
-        uri = str(getattr(answer, "uri", "") or "")
-        if not uri:
-            raise XUnavailable("Bluesky answered without the post's URI.", maybe_posted=True)
-        return PostedTweet(id=uri, text=text)
 
 
 def dry_run_poster(

@@ -197,9 +197,33 @@ class MastodonPoster:
 
     def post(self, text: str) -> PostedTweet:
         form = status_form(text, self.max_characters)
+        status = self._call(
+            lambda client: client.status_post(**form, idempotency_key=idempotency_key(text))
+        )
+        status_id = str(_field(status, "id") or "")
+        if not status_id:
+            raise XUnavailable("Mastodon answered without the status's id.", maybe_posted=True)
+        return PostedTweet(id=status_id, text=text, limits=read_rate_limits(self._last.headers))
+
+    def delete(self, message_id: str) -> None:
+        """``DELETE /api/v1/statuses/:id`` (the answer is the deleted status, recorded in
+        Mastodon.py's cassette ``test_toot``); a status already gone answers 404, which
+        counts as deleted."""
+        from mastodon import errors
+
+        def remove(client: Any) -> Any:
+            try:
+                return client.status_delete(message_id)
+            except errors.MastodonNotFoundError:
+                return None
+
+        self._call(remove)
+
+    def _call(self, call: Callable[[Any], Any]) -> Any:
+        """``call(client)``, what it raises as the relay's typed errors."""
         client = self.client
         try:
-            status = client.status_post(**form, idempotency_key=idempotency_key(text))
+            return call(client)
         except Exception as exc:
             error = map_error(exc, self._last.headers, self._clock())
             if error is None:
@@ -207,10 +231,6 @@ class MastodonPoster:
             if isinstance(error, XRejected) and error.status == 401:
                 self._client.forget()  # read the token again next time (rotated)
             raise error from exc
-        status_id = str(_field(status, "id") or "")
-        if not status_id:
-            raise XUnavailable("Mastodon answered without the status's id.", maybe_posted=True)
-        return PostedTweet(id=status_id, text=text, limits=read_rate_limits(self._last.headers))
 
 
 def _field(value: Any, name: str) -> Any:

@@ -41,8 +41,9 @@ The budget shared by every relay instance lives in the table, as one item
 :class:`MemoryBudget` keeps the same rules in a dict for tests, the bench and a single
 process. Each reads its own clock inside the spend.
 
-Why one module: the limits, the windows' judgement and the money budget are the rules of one
-spend, which both budgets (table and dict) apply alike; split, each would import the others.
+Why one module: a unit and its price are judged and spent together (:func:`evaluate`, for
+the windows and X's money alike, in one conditional write), so the limits, the money and
+the budget in a dict stay one rule read in one place.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Posting tweets on X (API v2, ``POST /2/tweets``) through tweepy, or to a dry-run outbox.
+"""Posting and deleting tweets on X (API v2, ``POST /2/tweets``, ``DELETE /2/tweets/:id``)
+through tweepy, or to a dry-run outbox.
 
 :class:`TweepyPoster` posts with the account's OAuth 1.0a user tokens. It never sleeps
 on a rate limit (tweepy's ``wait_on_rate_limit`` would, and it ignores the 24-hour
@@ -14,9 +15,13 @@ caps): every failure becomes one of four typed errors, so that the relay can dec
   :class:`~.x_answers.XDuplicate`.
 
 :class:`DryRunPoster` (the local stack, and any run without X credentials) appends
-each tweet to ``tweets.jsonl`` in an outbox folder and prints it.
+each tweet to ``tweets.jsonl`` in an outbox folder and prints it (deletions go to
+``tweets-deleted.jsonl``).
 
 tweepy and requests are imported, and the client built, on the first post only.
+
+Why one module: the credentials, the tweepy client and both posters answer one protocol
+and map X's answers the same way; the answers themselves are read in :mod:`.x_answers`.
 """
 
 from __future__ import annotations
@@ -138,6 +143,15 @@ class XCredentials(BaseModel):
 
 class XPoster(Protocol):
     def post(self, text: str) -> PostedTweet: ...
+
+
+def _deleted(response: Any) -> None:
+    """X's answer to a delete: ``{"data": {"deleted": true}}`` (recorded in tweepy's cassette
+    ``test_client_create_and_delete_tweet``). ``deleted: false`` means nothing is left to
+    delete either way; a body without ``data`` is X's error."""
+    data = (response.json() or {}).get("data") if hasattr(response, "json") else None
+    if not isinstance(data, Mapping) or "deleted" not in data:
+        raise XUnavailable("X answered a delete without saying whether it deleted.")
 
 
 def _detail(exc: Any) -> str:
@@ -324,6 +338,15 @@ class TweepyPoster:
         )
         return posted
 
+    def delete(self, tweet_id: str) -> None:
+        """``DELETE /2/tweets/:id`` (50 requests per 15 minutes per user, X's API reference;
+        $0.010 a call under pay-per-use). A 404 means the tweet is gone already: done."""
+        try:
+            self._x.call("delete_tweet", tweet_id, read=_deleted)
+        except XRejected as refused:
+            if refused.status != 404:
+                raise
+
 
 class DryRunPoster:
     """Posts nothing: appends each message to ``outbox_dir/<file_name>`` and prints it.
@@ -363,29 +386,39 @@ class DryRunPoster:
 
     def post(self, text: str) -> PostedTweet:
         tweet = PostedTweet(id=f"dry-{uuid.uuid4()}", text=text)
-        record = {
-            "id": tweet.id,
-            **self._form(text),
-            "at": self._clock().astimezone(UTC).isoformat(timespec="seconds"),
-        }
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        self._append(self.file_name, {"id": tweet.id, **self._form(text)})
+        # The message quotes a title typed by a person (scrubbed already): mask anyway.
+        self._say(f"{self._icon}  {redact_contact(text)}")
+        return tweet
+
+    @property
+    def deleted_path(self) -> Path:
+        """``tweets-deleted.jsonl`` beside ``tweets.jsonl`` (``bluesky-deleted.jsonl`` …)."""
+        return self.outbox_dir / f"{Path(self.file_name).stem}-deleted.jsonl"
+
+    def delete(self, tweet_id: str) -> None:
+        """Appends ``{"deleted": <id>, "at": …}`` to :attr:`deleted_path`."""
+        self._append(self.deleted_path.name, {"deleted": tweet_id})
+        self._say(f"🗑  {self._icon} {tweet_id} supprimé")
+
+    def _append(self, name: str, record: Mapping[str, Any]) -> None:
+        """One JSON line, ``at`` added, by one ``write`` under the lock."""
+        path, at = self.outbox_dir / name, self._clock().astimezone(UTC)
+        stamped = {**record, "at": at.isoformat(timespec="seconds")}
+        line = (json.dumps(stamped, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 written = os.write(fd, line)
             finally:
                 os.close(fd)
         if written != len(line):  # a full disk; the line is cut, say so
-            raise OSError(f"Only {written} of {len(line)} bytes written to {self.path}.")
-        self._announce(text)
-        return tweet
+            raise OSError(f"Only {written} of {len(line)} bytes written to {path}.")
 
-    def _announce(self, text: str) -> None:
+    def _say(self, line: str) -> None:
         console = self._console if self._console is not None else sys.stdout
-        # The message quotes a title typed by a person (scrubbed already): mask anyway.
-        shown = redact_contact(text).replace("\n", "\n    ")
-        console.write(f"{self._icon}  {shown}\n")
+        console.write(line.replace("\n", "\n    ") + "\n")
         console.flush()
 
 

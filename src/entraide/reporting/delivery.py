@@ -1,9 +1,14 @@
-"""The monthly report delivered: its three files on S3, a presigned link, the operators' email.
+"""The monthly report delivered: the operators' email carries it, S3 keeps it as the archive.
 
-:func:`publish` puts the files under ``reports/YYYY-MM/`` (the same keys on every run: a
-re-run replaces them), encrypted (SSE-S3, AES256); :func:`presigned_link` makes the link
-that the email sends. The files and the email are rendered by the caller (the web side:
-:mod:`entraide.web.report_page`).
+:func:`deliver` puts the three files under ``reports/YYYY-MM/`` (:func:`publish`: the same
+keys on every run, a re-run replaces them), encrypted (SSE-S3, AES256), then emails the
+report itself: the HTML page as the email's body and the CSV attached. No link: a link
+presigned by a Lambda role dies with the role's session credentials, within hours,
+whatever its ``ExpiresIn`` says; the email needs nothing to stay alive.
+
+:func:`presigned_link` remains for an operator at the command line (``entraide report``),
+signed with their own credentials. The files and the email are rendered by the caller (the
+web side: :mod:`entraide.web.report_page`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ def report_keys(month: str) -> dict[str, str]:
     return {fmt: f"reports/{month}/report.{fmt}" for fmt in CONTENT_TYPES}
 
 
+def download_name(month: str, fmt: str) -> str:
+    """``shareentraide-2026-10.csv``: the name a file of the report is saved under."""
+    return f"shareentraide-{month}.{fmt}"
+
+
 def publish(month: str, files: Mapping[str, str], s3_client: Any, bucket: str) -> dict[str, str]:
     """Put the three files of ``month`` (same keys every run: a re-run replaces them);
     return the keys."""
@@ -49,7 +59,7 @@ def publish(month: str, files: Mapping[str, str], s3_client: Any, bucket: str) -
             "Metadata": {"month": month, "format": FORMAT},
         }
         if fmt != "html":
-            params["ContentDisposition"] = f'attachment; filename="shareentraide-{month}.{fmt}"'
+            params["ContentDisposition"] = f'attachment; filename="{download_name(month, fmt)}"'
         s3_client.put_object(**params)
     return keys
 
@@ -85,7 +95,7 @@ def write_files(month: str, files: Mapping[str, str], directory: Path) -> dict[s
 @dataclass(frozen=True, slots=True)
 class Delivery:
     keys: dict[str, str]
-    link: str
+    archive: str  # where the files are kept: s3://<bucket>/reports/YYYY-MM/
     message_id: str | None
 
 
@@ -93,8 +103,13 @@ class ComposeReportEmail(Protocol):
     """The operators' email (:func:`entraide.web.report_page.report_email`)."""
 
     def __call__(
-        self, report: MonthlyReport, link: str, to: Sequence[str], *, link_days: int = ...
+        self, report: MonthlyReport, files: Mapping[str, str], to: Sequence[str], *, archive: str
     ) -> EmailMessage: ...
+
+
+def archive_of(bucket: str, month: str) -> str:
+    """``s3://<bucket>/reports/YYYY-MM/``: the folder of a month's three files."""
+    return f"s3://{bucket}/{report_keys(month)['html'].rpartition('/')[0]}/"
 
 
 def deliver(
@@ -106,20 +121,15 @@ def deliver(
     bucket: str,
     mailer: Sender | None,
     recipients: Sequence[str],
-    link_days: int = LINK_DAYS,
-    signing_client: Any | None = None,
 ) -> Delivery:
-    """Publish the three ``files``, sign a link to the HTML page, email it to ``recipients``.
+    """Archive the three ``files`` on S3, then email the report itself to ``recipients``.
 
-    ``signing_client`` signs the link (default ``s3_client``; see :func:`presigned_link`
-    for why a 7-day link wants long-lived credentials). Without ``mailer`` or recipients,
-    nothing is sent (``message_id`` is ``None``). A re-run replaces the files and sends
-    the email again.
+    Without ``mailer`` or recipients, nothing is sent (``message_id`` is ``None``). A
+    re-run replaces the files and sends the email again.
     """
     keys = publish(report.month, files, s3_client, bucket)
-    link = presigned_link(signing_client or s3_client, bucket, keys["html"], link_days)
+    archive = archive_of(bucket, report.month)
     message_id = None
     if mailer is not None and recipients:
-        message = compose(report, link, recipients, link_days=link_days)
-        message_id = mailer.send(message)
-    return Delivery(keys=keys, link=link, message_id=message_id)
+        message_id = mailer.send(compose(report, files, recipients, archive=archive))
+    return Delivery(keys=keys, archive=archive, message_id=message_id)

@@ -42,9 +42,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, PostStatus
+from entraide.reporting.channel_figures import channel_figures
 from entraide.reporting.figures import (
     ActivationFigures,
-    ChannelFigures,
     DayCount,
     EngagementBasis,
     Figure,
@@ -56,7 +56,6 @@ from entraide.reporting.figures import (
     MonthlyReport,
     PostFacts,
     PostFigures,
-    SpendFigures,
     TweetFacts,
     TweetFigures,
     WeekFigures,
@@ -379,58 +378,6 @@ def compute_month(month: str, data: MonthData) -> MonthlyReport:
         posts_per_day=tuple(DayCount(day, per_day[day]) for day in days),
         tweets_per_week=tuple(weeks),
     )
-    channels, spend = _channel_figures(tweets, data, in_month)
+    channels, spend = channel_figures(tweets, data, in_month)
     report = replace(report, channels=channels, x_spend=spend)
     return with_notes(report, data.notes)
-
-
-def _published(channel: str, messages: Sequence[TweetFacts]) -> ChannelFigures:
-    kinds = Counter(m.kind for m in messages)
-    return ChannelFigures(
-        channel=channel,
-        messages=len(messages),
-        individual=kinds["post"],
-        digests=kinds["digest"],
-        activation_announcements=kinds["activation"],
-        posts_announced=sum(m.post_count for m in messages if m.kind in ("post", "digest")),
-    )
-
-
-def _channel_figures(
-    tweets: Sequence[TweetFacts], data: MonthData, in_month: Callable[[datetime], bool]
-) -> tuple[tuple[ChannelFigures, ...], SpendFigures | None]:
-    """Each channel's messages of the month and the total; X's spend by kind of message,
-    per announced post, against the budget (as priced before each call)."""
-    per_channel = [_published("x", tweets)]
-    for channel, messages in data.channel_messages:
-        mine = unique((m for m in messages if in_month(m.posted_at)), key=lambda m: m.tweet_id)
-        per_channel.append(_published(channel, mine))
-    total = ChannelFigures(
-        "total",
-        *(
-            sum(getattr(figures, name) for figures in per_channel)
-            for name in (
-                "messages",
-                "individual",
-                "digests",
-                "activation_announcements",
-                "posts_announced",
-            )
-        ),
-    )
-    spent = sum(t.cost for t in tweets)
-    if not spent and data.x_budget_usd is None:
-        return (*per_channel, total), None
-    by_kind = Counter[str]()
-    for tweet in tweets:
-        by_kind[tweet.kind] += tweet.cost
-    announced = per_channel[0].posts_announced
-    budget = data.x_budget_usd
-    spend = SpendFigures(
-        total=spent / 1000,
-        by_kind=tuple((kind, by_kind[kind] / 1000) for kind in ("post", "digest", "activation")),
-        per_announced_post=(spent / 1000 / announced) if announced else None,
-        budget=budget,
-        share_of_budget=(spent / 1000 / budget) if budget else None,
-    )
-    return (*per_channel, total), spend

@@ -13,6 +13,7 @@ class StreamRouterSettings(Settings):
     moderate_function: str = Field(alias="MODERATE_FUNCTION", min_length=1)
     geomatch_function: str = Field(alias="GEOMATCH_FUNCTION", min_length=1)
     activation_events_function: str = Field(alias="ACTIVATION_EVENTS_FUNCTION", min_length=1)
+    retention_function: str = Field(alias="RETENTION_FUNCTION", min_length=1)
     # the longest consumer's Timeout: the router waits that long for an answer
     consumer_timeout_seconds: float = Field(alias="CONSUMER_TIMEOUT_SECONDS", gt=0)
 
@@ -22,4 +23,5 @@ class StreamRouterSettings(Settings):
             "moderate": self.moderate_function,
             "geomatch": self.geomatch_function,
             "activation_events": self.activation_events_function,
+            "retention": self.retention_function,
         }

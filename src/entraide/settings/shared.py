@@ -35,7 +35,24 @@ class MailSettings(PublicUrlSettings):
     outbox_dir: OptionalFolder = Field(default=None, alias="OUTBOX_DIR")
 
 
+class PseudonymSettings(Settings):
+    """The key of the posters' pseudonyms (a Secrets Manager secret)."""
+
+    pseudonym_secret: str = Field(alias="PSEUDONYM_SECRET", min_length=1)
+
+
 class LinkSettings(SigningSettings):
     """What signing and checking moderation links needs."""
 
     moderator_emails: Addresses = Field(alias="MODERATOR_EMAILS", min_length=1)
+
+
+class PersonalDataSettings(SigningSettings, MailSettings, PseudonymSettings):
+    """The personal_data function: the privacy page, "my posts", erasure on request."""
+
+    # the relay's queue: an erasure asks it to take the person's posts down from X
+    relay_queue_url: str = Field(alias="RELAY_QUEUE_URL", min_length=1)
+    # stated on the privacy page (template parameters)
+    backup_retention_days: int = Field(alias="BACKUP_RETENTION_DAYS", ge=1, le=35)
+    log_retention_days: int = Field(alias="LOG_RETENTION_DAYS", ge=1)
+    aws_region: str = Field(default="", alias="AWS_REGION")

@@ -20,6 +20,7 @@ from entraide.matching.contact import (
     ContactSent,
 )
 from entraide.matching.contact_links import NEED_FIELD, TOKEN_FIELD
+from entraide.privacy.detection import mask_public_text
 from entraide.web.pages import render
 
 _CHECKED = frozenset({"on", "oui", "true", "1", "yes"})
@@ -37,13 +38,14 @@ class PostView:
 
 
 def post_view(post: Post) -> PostView:
+    """A post as another person reads it: contact details and links masked in its text."""
     return PostView(
         reference=post.id,
-        title=post.title,
+        title=mask_public_text(post.title),
         category_label=post.category.label,
         commune=post.commune,
         postcode=post.postcode,
-        description=post.description,
+        description=mask_public_text(post.description),
     )
 
 

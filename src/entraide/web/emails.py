@@ -11,6 +11,9 @@ external resource, no script.
 
 Contact details never enter these functions except as the recipient of the
 poster's own emails: the moderation request shows the public text only.
+
+Every email's footer links to the privacy page (``privacy_url``, :func:`privacy_url`):
+what is kept, for how long, and how to have it all erased.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LINK_VALIDITY_HOURS",
+    "PRIVACY_PATH",
     "SUBJECT_PREFIX",
     "FlagView",
+    "ModerationMails",
     "awaiting_moderation",
     "decision_notice",
     "format_datetime_fr",
     "moderation_request",
+    "privacy_url",
 ]
 
 SUBJECT_PREFIX = "[ShareEntraide]"
@@ -47,6 +53,13 @@ TAG_MODERATION_REQUEST = "moderation-request"
 TAG_AWAITING_MODERATION = "awaiting-moderation"
 TAG_DECISION_APPROVED = "decision-approved"
 TAG_DECISION_REJECTED = "decision-rejected"
+#: The privacy page, relative to the site's root (every email's footer links to it).
+PRIVACY_PATH = "donnees-personnelles"
+
+
+def privacy_url(public_base_url: str) -> str:
+    """The absolute address of the privacy page under ``public_base_url``."""
+    return link(f"{public_base_url.rstrip('/')}/{PRIVACY_PATH}")
 
 
 class FlagView(Protocol):
@@ -162,6 +175,7 @@ def moderation_request(
     approve_url: str,
     reject_url: str,
     moderators: Sequence[str],
+    privacy_url: str,
     link_ttl_hours: int = LINK_VALIDITY_HOURS,
 ) -> EmailMessage:
     """To the moderators: the public text of a pending post, the flags, two links.
@@ -184,6 +198,7 @@ def moderation_request(
         "approve_url": link(approve_url),
         "reject_url": link(reject_url),
         "link_validity_hours": link_ttl_hours,
+        "privacy_url": link(privacy_url),
     }
     text, html = render_pair("moderation_request", **context)
     return EmailMessage(
@@ -196,12 +211,26 @@ def moderation_request(
     )
 
 
-def awaiting_moderation(post: Post, *, to: str) -> EmailMessage:
-    """To the poster, right after posting: thanks, the title, a moderator will read it."""
+def awaiting_moderation(
+    post: Post, *, to: str, withdraw_url: str, privacy_url: str
+) -> EmailMessage:
+    """To the poster, right after posting: thanks, the title, a moderator will read it,
+    and the link to withdraw the post, valid as long as it is waiting or public."""
     subject = "Votre annonce est en attente de modération"
-    text, html = render_pair("awaiting_moderation", subject=subject, post=_post_view(post))
+    text, html = render_pair(
+        "awaiting_moderation",
+        subject=subject,
+        post=_post_view(post),
+        withdraw_url=link(withdraw_url),
+        privacy_url=link(privacy_url),
+    )
     return EmailMessage(
-        to=(to,), subject=subject, text=text, html=html, tag=TAG_AWAITING_MODERATION
+        to=(to,),
+        subject=subject,
+        text=text,
+        html=html,
+        links=(("Retirer mon annonce", withdraw_url),),
+        tag=TAG_AWAITING_MODERATION,
     )
 
 
@@ -213,6 +242,7 @@ def decision_notice(
     reason: str | None,
     withdraw_url: str | None,
     public_url: str | None,
+    privacy_url: str,
     form_url: str | None = None,
 ) -> EmailMessage:
     """To the poster, once a moderator has decided.
@@ -233,6 +263,7 @@ def decision_notice(
             is_need=post.kind is Kind.NEED,
             public_url=public,
             withdraw_url=withdraw,
+            privacy_url=link(privacy_url),
         )
         links: list[tuple[str, str]] = []
         if public:
@@ -256,6 +287,7 @@ def decision_notice(
         post=view,
         reason=cleaned_reason or None,
         form_url=form,
+        privacy_url=link(privacy_url),
     )
     return EmailMessage(
         to=(to,),
@@ -265,3 +297,20 @@ def decision_notice(
         links=(("Publier une nouvelle annonce", form),) if form else (),
         tag=TAG_DECISION_REJECTED,
     )
+
+
+class ModerationMails:
+    """The moderation emails with the footer's link to the privacy page bound: what the
+    moderate function hands to :class:`~entraide.moderation.effects.ModerationEffects`."""
+
+    def __init__(self, privacy_url: str) -> None:
+        self.privacy_url = link(privacy_url)
+
+    def moderation_request(self, post: Post, **details: Any) -> EmailMessage:
+        return moderation_request(post, privacy_url=self.privacy_url, **details)
+
+    def awaiting_moderation(self, post: Post, **details: Any) -> EmailMessage:
+        return awaiting_moderation(post, privacy_url=self.privacy_url, **details)
+
+    def decision_notice(self, post: Post, **details: Any) -> EmailMessage:
+        return decision_notice(post, privacy_url=self.privacy_url, **details)

@@ -195,10 +195,12 @@ def render_form_page(
     )
 
 
-def render_confirmation_page(post: Post) -> str:
-    """Thanks after a successful post: its reference, a recap, and what happens next."""
+def render_confirmation_page(post: Post, *, privacy_contact: str) -> str:
+    """Thanks after a successful post: its reference, a recap, what happens next, and the
+    address to write to about one's data (``privacy_contact``)."""
     return render(
         "confirmation.html",
+        privacy_contact=privacy_contact,
         reference=post.id,
         title=post.title,
         commune=post.commune,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from entraide.adapters.mail import ContactEmail, EmailMessage, reply_to_line
 from entraide.kernel.model import Post
+from entraide.privacy.detection import mask_public_text
 from entraide.web.contact_pages import post_view
 from entraide.web.emails import link, one_line, render_pair
 
@@ -94,7 +95,7 @@ def _groups(
         items.setdefault(line.own.id, []).append(
             _ItemView(
                 reference=line.other.id,
-                title=line.other.title,
+                title=mask_public_text(line.other.title),
                 category_label=line.other.category.label,
                 commune=line.other.commune,
                 postcode=line.other.postcode,
@@ -103,7 +104,7 @@ def _groups(
             )
         )
     return tuple(
-        _GroupView(reference=own.id, title=own.title, items=tuple(items[own.id]))
+        _GroupView(reference=own.id, title=mask_public_text(own.title), items=tuple(items[own.id]))
         for own in order.values()
     )
 
@@ -114,6 +115,7 @@ def match_notice(
     offers: Sequence[NoticeLine],
     needs: Sequence[NoticeLine],
     links: NoticeLinks,
+    privacy_url: str,
 ) -> EmailMessage:
     """ONE email to ``to``: the offers near their needs, the needs near their offers.
 
@@ -134,6 +136,7 @@ def match_notice(
         need_groups=need_groups,
         offers_count=len(offers),
         needs_count=len(needs),
+        privacy_url=link(privacy_url),
     )
     email_links = [
         (f"Contacter : {item.title}", item.url) for group in offer_groups for item in group.items
@@ -162,6 +165,7 @@ def contact_message(
     message: str,
     shared_address: str | None,
     need_url: str,
+    privacy_url: str,
 ) -> ContactEmail:
     """To the helper: the message of the need's poster about ``offer``, escaped.
 
@@ -179,6 +183,7 @@ def contact_message(
         message=message,
         shared_address=shared_address,
         need_url=url,
+        privacy_url=link(privacy_url),
     )
     reply_to = shared_address if shared_address and reply_to_line(shared_address) else ""
     return ContactEmail(

@@ -33,17 +33,18 @@ _ENDED = {
 }
 
 
-def describe_refusal(error: DomainError, *, for_poster: bool) -> tuple[str, str]:
+def describe_refusal(error: DomainError) -> tuple[str, str]:
     """Title and French message of the page that refuses a link.
 
-    A moderator is told who decided and when; a poster only what became of the post
-    (a moderator's address is never shown to the public).
+    A moderator (the holder of a moderator's link, as checked) is told who decided and
+    when; anybody else only what became of the post: a moderator's address is never shown
+    to a poster, whatever page their link was pasted into.
     """
     if isinstance(error, WrongPostStatus):
         post = error.post
         if post.status in _ENDED:  # not a decision: the post has left the site
             return "Annonce plus en ligne", _ENDED[post.status]
-        if for_poster or post.decided_by is None or post.decided_at is None:
+        if not error.seen_by_moderator or post.decided_by is None or post.decided_at is None:
             return "Lien déjà utilisé", f"Cette annonce est {post.status.label}."
         return (
             "Décision déjà prise",

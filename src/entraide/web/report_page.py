@@ -3,22 +3,22 @@
 :func:`to_html` is a standalone French page (Jinja2, autoescape on): inline CSS, two
 charts as inline SVG (:mod:`entraide.web.charts`), no script, no external resource (its
 Content-Security-Policy forbids any). :func:`render_all` gives the three files that
-:mod:`entraide.reporting.delivery` publishes; :func:`report_email` the email that sends
-their link.
+:mod:`entraide.reporting.delivery` archives; :func:`report_email` the email that carries
+the report itself: the page as its HTML body, the CSV attached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from entraide.adapters.mail import EmailMessage
+from entraide.adapters.mail import Attachment, EmailMessage
 from entraide.kernel.times import format_date_fr, format_datetime_fr
-from entraide.reporting.delivery import LINK_DAYS
+from entraide.reporting.delivery import download_name
 from entraide.reporting.figures import MonthlyReport, month_bounds
 from entraide.reporting.formats import to_csv, to_json
-from entraide.web.emails import link as link_of
+from entraide.web.emails import link
 from entraide.web.pages import page_environment
 
 TAG_MONTHLY_REPORT: Final = "monthly-report"
@@ -280,7 +280,7 @@ def is_partial(report: MonthlyReport) -> bool:
     return report.generated_at < month_bounds(report.month)[1]
 
 
-def _context(report: MonthlyReport) -> dict[str, Any]:
+def _context(report: MonthlyReport, privacy_url: str | None = None) -> dict[str, Any]:
     start, end = month_bounds(report.month)
     activations = [
         {
@@ -307,6 +307,7 @@ def _context(report: MonthlyReport) -> dict[str, Any]:
         "activations": activations,
         "basis": engagement_basis_label(report),
         "charts": _charts(report),
+        "privacy_url": link(privacy_url) if privacy_url else None,
         "n": fr_number,
         "pct": fr_percent,
         "duration": fr_duration,
@@ -319,8 +320,10 @@ def _context(report: MonthlyReport) -> dict[str, Any]:
     }
 
 
-def to_html(report: MonthlyReport) -> str:
-    return page_environment().get_template("report.html").render(**_context(report))
+def to_html(report: MonthlyReport, *, privacy_url: str | None = None) -> str:
+    """The report's page; with ``privacy_url``, its footer links to the privacy page (the
+    emailed copy: every email of the platform does)."""
+    return page_environment().get_template("report.html").render(**_context(report, privacy_url))
 
 
 def render_all(report: MonthlyReport) -> dict[str, str]:
@@ -330,32 +333,35 @@ def render_all(report: MonthlyReport) -> dict[str, str]:
 
 def report_email(
     report: MonthlyReport,
-    link: str,
+    files: Mapping[str, str],
     to: Sequence[str],
     *,
-    link_days: int = LINK_DAYS,
+    archive: str,
+    privacy_url: str,
 ) -> EmailMessage:
-    """To the operators: the key figures and the link to the HTML report."""
+    """To the operators: the report itself, nothing to click that could expire.
+
+    The HTML part is the report's page, charts included; the text part its key figures;
+    the CSV of ``files`` is attached; ``archive`` says where S3 keeps the three files.
+    """
     partial = " (mois en cours, chiffres partiels)" if is_partial(report) else ""
     subject = f"[ShareEntraide] Rapport mensuel – {report.label}{partial}"
-    expires = report.generated_at + timedelta(days=link_days)
     context = {
         "subject": subject,
         "report": report,
         "summary": summary_lines(report),
-        "link": link_of(link),
-        "link_days": link_days,
-        "expires": fr_date(expires),
         "of_month": of_month(report),
+        "archive": archive,
+        "csv_name": download_name(report.month, "csv"),
+        "privacy_url": link(privacy_url),
     }
-    env = page_environment()
-    text = env.get_template("email/report.txt").render(**context)
-    html = env.get_template("email/report.html").render(**context)
+    text = page_environment().get_template("email/report.txt").render(**context)
+    csv = Attachment(download_name(report.month, "csv"), "text/csv", files["csv"].encode("utf-8"))
     return EmailMessage(
         to=tuple(to),
         subject=subject,
         text=text,
-        html=html,
-        links=(("Rapport du mois", link),),
+        html=to_html(report, privacy_url=privacy_url),
         tag=TAG_MONTHLY_REPORT,
+        attachments=(csv,),
     )

@@ -14,6 +14,7 @@ import io
 import re
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage as MimeMessage
@@ -22,13 +23,20 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from entraide.adapters import mail
-from entraide.adapters.mail import EmailMessage, Mailer
+from entraide.adapters.mail import (
+    Attachment,
+    EmailMessage,
+    Mailer,
+    MailError,
+    MailRejected,
+    MailUnavailable,
+)
 
 REGION = "eu-west-3"
 SENDER = "alertes@shareentraide.example"
@@ -121,11 +129,84 @@ def test_an_unverified_sender_is_rejected_and_the_error_propagates(aws: None) ->
     # Given an SES sandbox where the sender is not verified
     client = boto3.client("sesv2", region_name=REGION)
     mailer = Mailer("inconnu@shareentraide.example", client=client)
-    # When sending, Then SES's error reaches the caller (its batch is retried)
-    with pytest.raises(ClientError) as caught:
+    # When sending, Then the refusal reaches the caller (its batch is retried), typed
+    with pytest.raises(MailRejected) as caught:
         mailer.send(message())
-    assert caught.value.response["Error"]["Code"] == "MessageRejected"
+    assert caught.value.code == "MessageRejected"
     assert sent_messages() == []
+    # and SES's own text, which names the address, is neither its message nor its cause
+    assert "inconnu" not in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+
+
+#: SES's refusal of a sandbox recipient, as the real service words it (tests/fixtures/ses).
+SANDBOX_REFUSAL = (
+    "Email address is not verified. The following identities failed the check in region "
+    "EU-WEST-3: {address}"
+)
+
+
+class RefusingSes:
+    """An SES v2 client that refuses every send the way SES does (a botocore ClientError)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code, self.message = code, message
+
+    def send_email(self, **params: Any) -> Any:
+        address = params["Destination"]["ToAddresses"][0]
+        error = {"Code": self.code, "Message": self.message.format(address=address)}
+        raise ClientError(
+            {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendEmail"
+        )
+
+
+@pytest.mark.parametrize(
+    ("code", "typed"),
+    [
+        ("MessageRejected", MailRejected),
+        ("SendingPausedException", MailRejected),
+        ("TooManyRequestsException", MailUnavailable),
+        ("InternalFailure", MailUnavailable),
+    ],
+)
+def test_an_ses_refusal_becomes_a_typed_error_without_the_address(
+    code: str, typed: type[MailError]
+) -> None:
+    # Given SES refusing the recipient, naming it as SES does
+    mailer = Mailer(SENDER, client=RefusingSes(code, SANDBOX_REFUSAL))
+    # When sending
+    with pytest.raises(typed) as caught:
+        mailer.send(message())
+    # Then the error says what SES answered, never whom to
+    assert caught.value.code == code
+    assert RECIPIENT not in str(caught.value)
+    assert RECIPIENT not in "".join(traceback.format_exception(caught.value))
+
+
+def test_a_network_failure_is_unavailable() -> None:
+    class Unreachable:
+        def send_email(self, **params: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://email.eu-west-3.amazonaws.com")
+
+    with pytest.raises(MailUnavailable, match="EndpointConnectionError"):
+        Mailer(SENDER, client=Unreachable()).send(message())
+
+
+def test_attachments_turn_the_message_into_mixed_parts(ses: Any) -> None:
+    # Given a message with a CSV attached
+    csv = Attachment("rapport.csv", "text/csv", b"Indicateur;Valeur\nAnnonces;12\n")
+    Mailer(SENDER, client=ses).send(message(attachments=(csv,)))
+    # Then SES got multipart/mixed: the two parts first, then the file, named and typed
+    [sent] = sent_messages()
+    parsed = parse(sent.raw_data)
+    assert parsed.get_content_type() == "multipart/mixed"
+    body = parsed.get_body(preferencelist=("html", "plain"))
+    assert body is not None
+    [joined] = list(parsed.iter_attachments())
+    assert joined.get_filename() == "rapport.csv"
+    assert joined.get_content_type() == "text/csv"
+    assert joined.get_content() == "Indicateur;Valeur\nAnnonces;12\n"
 
 
 def test_send_delivers_one_raw_mime_message_with_both_parts(ses: Any) -> None:
@@ -320,7 +401,7 @@ def test_a_failed_send_writes_no_outbox_copy(aws: None, tmp_path: Path) -> None:
     client = boto3.client("sesv2", region_name=REGION)  # sender not verified
     console = io.StringIO()
     mailer = Mailer(SENDER, client=client, outbox_dir=tmp_path, console=console)
-    with pytest.raises(ClientError):
+    with pytest.raises(MailRejected):
         mailer.send(message())
     assert list(tmp_path.iterdir()) == []
     assert console.getvalue() == ""

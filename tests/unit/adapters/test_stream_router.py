@@ -82,7 +82,7 @@ def every_kind_of_change() -> list[dict[str, Any]]:
     item no one acts on (a contact item)."""
     posts = [post(status) for status in PostStatus]
     activations = [activation(closed=False), activation(closed=True)]
-    contact = contact_to_item("P1", Contact("x@example.org", None))
+    contact = contact_to_item("P1", Contact("x@example.org", None), "f" * 64, NOW)
     items = [*posts, *activations, contact]
     changes = [record("INSERT", item) for item in items]
     changes += [record("REMOVE", None, item) for item in items]
@@ -105,20 +105,26 @@ def test_the_routes_want_exactly_what_the_routers_filter_criteria_let_through() 
 
 def test_each_function_gets_the_changes_it_acts_on_in_stream_order() -> None:
     # Given a batch: a new post, its approval, another's refusal, an activation opened,
-    # and a contact item written with the post
+    # a contact item written with the post, a public post withdrawn, one expired
     new = record("INSERT", post(PostStatus.PENDING))
     approved = record("MODIFY", post(PostStatus.APPROVED), post(PostStatus.PENDING))
     rejected = record("MODIFY", post(PostStatus.REJECTED), post(PostStatus.PENDING))
     opened = record("INSERT", activation(closed=False))
-    contact = record("INSERT", contact_to_item("P1", Contact("x@example.org", None)))
+    contact = record("INSERT", contact_to_item("P1", Contact("x@example.org", None), "f" * 64, NOW))
+    withdrawn = record("MODIFY", post(PostStatus.WITHDRAWN), post(PostStatus.APPROVED))
+    expired = record("MODIFY", post(PostStatus.EXPIRED), post(PostStatus.APPROVED))
+    waited = record("MODIFY", post(PostStatus.EXPIRED), post(PostStatus.PENDING))
     # When the batch is routed
-    batches = routed([new, contact, approved, opened, rejected])
+    batches = routed([new, contact, approved, opened, rejected, withdrawn, expired, waited])
     # Then moderation sees the new post and both decisions, matching the approval only,
-    # activation events the opening, and no one the contact item
+    # activation events the opening, retention the public posts that ended (to take them
+    # down from X: a post that never was public has nothing to take down), and no one the
+    # contact item
     assert batches == {
         "moderate": [new, approved, rejected],
         "geomatch": [approved],
         "activation_events": [opened],
+        "retention": [withdrawn, expired],
     }
 
 
@@ -155,7 +161,7 @@ def test_what_a_consumer_fails_or_a_consumer_that_fails_fails_its_records_only()
 
 
 def test_a_batch_no_one_wants_invokes_no_one() -> None:
-    contact = record("INSERT", contact_to_item("P1", Contact("x@example.org", None)))
+    contact = record("INSERT", contact_to_item("P1", Contact("x@example.org", None), "f" * 64, NOW))
     consumer = FakeConsumer()
     assert dispatch([contact], {"moderate": consumer}) == {}
     assert consumer.received == []

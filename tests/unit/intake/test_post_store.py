@@ -15,6 +15,7 @@ from entraide.kernel.errors import (
     PostNotFound,
     WrongPostStatus,
 )
+from entraide.kernel.geo import geohash
 from entraide.kernel.model import Category, Contact, PostStatus
 from tests.factories import NOW, make_post
 
@@ -98,13 +99,19 @@ def test_an_approved_post_enters_the_cell_index_and_leaves_it_when_withdrawn(
         item = table.client.get_item(
             TableName=table.table_name, Key={"pk": {"S": f"POST#{post_id}"}, "sk": {"S": "POST"}}
         )["Item"]
-        return {key: item[key]["S"] for key in ("gsi3pk", "gsi3sk") if key in item} or None
+        keys = ("gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk")
+        return {key: item[key]["S"] for key in keys if key in item} or None
 
     assert cell_of("P1") is None  # pending: not public
     approved = posts.transition(POST, PostStatus.APPROVED, at=NOW, by="alice@mod.example")
+    # by activation, kind and category (by_cell), by activation and kind (by_place),
+    # sorted by place (the geohash of 12 characters), then oldest first
+    place = geohash(POST.lat, POST.lon, 12)
     assert cell_of("P1") == {
-        "gsi3pk": f"CELL#A1#{POST.geohash[:4]}",
-        "gsi3sk": "need#2026-11-26T10:00:00Z#P1",
+        "gsi3pk": f"NEAR#A1#need#{POST.category.value}",
+        "gsi3sk": f"{place}#2026-11-26T10:00:00Z#P1",
+        "gsi4pk": "NEAR#A1#need",
+        "gsi4sk": f"{place}#2026-11-26T10:00:00Z#P1",
     }
     posts.transition(approved, PostStatus.WITHDRAWN, at=NOW, by="poster")
     assert cell_of("P1") is None

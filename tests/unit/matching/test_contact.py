@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import functools
 import html
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -46,7 +47,16 @@ from entraide.web.contact_pages import (
 from entraide.web.http import errors_of
 from entraide.web.match_emails import contact_message
 from entraide.web.refusals import describe_contact_refusal
-from tests.factories import BASE, LINK_KEY, NOW, Clock, make_post
+from tests.factories import (
+    BASE,
+    LINK_KEY,
+    NOW,
+    PRIVACY_URL,
+    PSEUDONYMS,
+    RETENTION,
+    Clock,
+    make_post,
+)
 
 NEEDY = "famille.martin@example.org"
 HELPER = "jean.aidant@example.net"
@@ -100,10 +110,10 @@ def desk_for(
 ) -> ContactDesk:
     """The desk as wiring builds it, over ``table``."""
     return ContactDesk(
-        posts=PostStore(table),
+        posts=PostStore(table, pseudonyms=PSEUDONYMS, retention=RETENTION),
         slots=SlotStore(table),
         mailer=mailer,
-        compose=contact_message,
+        compose=functools.partial(contact_message, privacy_url=PRIVACY_URL),
         links=links,
         ledger=Ledger(DynamoDBLedgerStore(table), clock=now, pause=lambda seconds: None),
         now=now,
@@ -506,6 +516,7 @@ def test_an_address_no_header_can_carry_is_written_in_the_email_only() -> None:
         message="Bonjour",
         shared_address=fancy,
         need_url=f"{BASE}posts/N1",
+        privacy_url=PRIVACY_URL,
     )
     assert mail.reply_to == ""
     assert fancy in mail.text

@@ -22,7 +22,8 @@ from entraide.matching.counterparts import (
     reconcile_matches,
 )
 from entraide.matching.match_store import MatchStore
-from entraide.matching.nearby import NearbySearch, destination_point
+from entraide.matching.nearby import NearbySearch
+from entraide.matching.zorder import destination_point
 from tests.factories import NOW, make_post
 
 CARCASSONNE = (43.20938, 2.34399)

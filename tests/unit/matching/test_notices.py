@@ -28,10 +28,20 @@ from entraide.kernel.times import utcnow
 from entraide.matching.contact_links import ContactLinks
 from entraide.matching.counterparts import Match
 from entraide.matching.notice_store import DUE_PARTITION, NoticeStore
-from entraide.matching.notices import NoticeBook, NoticeLine, recipient_digest
+from entraide.matching.notices import NoticeBook, NoticeLine
 from entraide.moderation.signing import LinkSigner
 from entraide.web.match_emails import format_distance, match_notice, notice_subject
-from tests.factories import BASE, LINK_KEY, NOW, Clock, make_post
+from tests.factories import (
+    BASE,
+    LINK_KEY,
+    NOW,
+    PRIVACY_URL,
+    PSEUDONYMS,
+    RETENTION,
+    Clock,
+    make_post,
+    pseudonym_of,
+)
 from tests.unit.conftest import UnderPolicy
 
 NEEDY = "famille.martin@example.org"
@@ -101,12 +111,17 @@ def book(table: Table, mailer: RecordingMailer, links: ContactLinks, clock: Cloc
 
 def book_for(table: Table, mailer: Sender, links: ContactLinks, **options: Any) -> NoticeBook:
     """The notice book as wiring builds it, over ``table`` (its ledger on its clock)."""
-    compose = functools.partial(match_notice, links=links)
+    compose = functools.partial(match_notice, links=links, privacy_url=PRIVACY_URL)
     ledger = Ledger(
         DynamoDBLedgerStore(table), clock=options.get("now", utcnow), pause=lambda seconds: None
     )
     return NoticeBook(
-        NoticeStore(table), PostStore(table), mailer, compose, ledger=ledger, **options
+        NoticeStore(table),
+        PostStore(table, pseudonyms=PSEUDONYMS, retention=RETENTION),
+        mailer,
+        compose,
+        ledger=ledger,
+        **options,
     )
 
 
@@ -147,7 +162,7 @@ def test_three_matches_in_ten_minutes_make_one_email_listing_three(
         book.queue(FakeMatch(need, offer, km))
         clock.advance(minutes=5)
 
-    assert book.flush(recipient_digest(NEEDY)) == 1
+    assert book.flush(pseudonym_of(NEEDY)) == 1
 
     [email] = mailer.to(NEEDY)
     assert email.subject == "3 offres d'aide près de chez vous"
@@ -167,7 +182,7 @@ def test_three_matches_in_ten_minutes_make_one_email_listing_three(
         assert url.startswith(f"{BASE}contact/{offer.id}?need={need.id}&token=")
         assert url in email.text
         assert html.escape(url) in email.html
-    assert book.pending(recipient_digest(NEEDY)) == []
+    assert book.pending(pseudonym_of(NEEDY)) == []
 
 
 def test_the_helper_is_told_of_the_needs_near_them_with_public_links(
@@ -193,7 +208,7 @@ def test_a_fourth_match_twenty_minutes_later_waits_for_the_end_of_the_hour(
     for offer in offers[:3]:
         book.queue(FakeMatch(need, offer, 3.0))
         clock.advance(minutes=5)
-    assert book.flush(recipient_digest(NEEDY)) == 1
+    assert book.flush(pseudonym_of(NEEDY)) == 1
     sent_at = clock()
 
     clock.advance(minutes=20)
@@ -246,7 +261,7 @@ def test_needs_and_offers_of_one_person_come_in_one_email(
     other_need = add(posts, approved(Kind.NEED), "voisin@example.org")
     book.queue(FakeMatch(own_need, other_offer, 1.0))
     book.queue(FakeMatch(other_need, own_offer, 2.0))
-    assert book.flush(recipient_digest(both)) == 1
+    assert book.flush(pseudonym_of(both)) == 1
     [email] = mailer.to(both)
     assert email.subject == "1 offre d'aide et 1 personne qui a besoin d'aide près de chez vous"
     assert "Pour votre annonce « Besoin de bottes »" in email.text
@@ -271,7 +286,7 @@ def test_a_replayed_queue_adds_nothing(
     match = FakeMatch(need, offer, 3.0)
     book.queue(match)
     before = notice_items(table)
-    assert len(book.pending(recipient_digest(NEEDY))) == 1
+    assert len(book.pending(pseudonym_of(NEEDY))) == 1
 
     clock.advance(minutes=3)
     book.queue(match)  # a redelivered stream record
@@ -280,7 +295,7 @@ def test_a_replayed_queue_adds_nothing(
     assert book.flush() == 2  # the person in need and the helper
     clock.advance(hours=2)
     book.queue(match)  # replayed after the emails went: still nothing new
-    assert book.pending(recipient_digest(NEEDY)) == []
+    assert book.pending(pseudonym_of(NEEDY)) == []
     assert book.flush() == 0
     assert len(mailer.sent) == 2
 
@@ -299,12 +314,12 @@ def test_two_concurrent_flushes_send_one_email(
     other = book_for(table, mailer, links, now=clock)
     results: list[int] = []
     # The second flusher runs while the first one holds the slot and is sending.
-    mailer.during_send = lambda _: results.append(other.flush(recipient_digest(NEEDY)))
+    mailer.during_send = lambda _: results.append(other.flush(pseudonym_of(NEEDY)))
 
-    assert book.flush(recipient_digest(NEEDY)) == 1
+    assert book.flush(pseudonym_of(NEEDY)) == 1
     assert results == [0]
     assert len(mailer.to(NEEDY)) == 1
-    assert other.flush(recipient_digest(NEEDY)) == 0  # and after it: nothing pending
+    assert other.flush(pseudonym_of(NEEDY)) == 0  # and after it: nothing pending
     assert len(mailer.to(NEEDY)) == 1
 
 
@@ -316,14 +331,14 @@ def test_a_flusher_that_read_before_the_other_sent_cannot_claim_the_slot(
     second = book_for(table, mailer, links, now=clock)
     first.queue(FakeMatch(need, offers[0], 3.0))
     due = second.due_recipients()  # the scheduled step reads the due index...
-    assert recipient_digest(NEEDY) in due
-    assert first.flush(recipient_digest(NEEDY)) == 1  # ...geomatch flushes meanwhile...
+    assert pseudonym_of(NEEDY) in due
+    assert first.flush(pseudonym_of(NEEDY)) == 1  # ...geomatch flushes meanwhile...
     late = add(posts, approved(Kind.OFFER), "tardif@example.net")
     first.queue(FakeMatch(need, late, 1.0))
     # ...and the scheduled step then sends nothing to the person already written to.
-    second._flush_many({recipient_digest(NEEDY): due[recipient_digest(NEEDY)]})
+    second._flush_many({pseudonym_of(NEEDY): due[pseudonym_of(NEEDY)]})
     assert len(mailer.to(NEEDY)) == 1
-    [waiting] = first.pending(recipient_digest(NEEDY))
+    [waiting] = first.pending(pseudonym_of(NEEDY))
     assert waiting.offer_id == late.id
 
 
@@ -340,9 +355,9 @@ def test_a_send_refused_by_ses_keeps_the_notices_and_goes_once_ses_takes_it(
         book.queue(FakeMatch(need, offer, 3.0))
     mailer.during_send = throttled
     # When the flush runs
-    assert book.flush(recipient_digest(NEEDY)) == 0
+    assert book.flush(pseudonym_of(NEEDY)) == 0
     # Then the notices wait, with a due hint at the ledger's retry
-    assert len(book.pending(recipient_digest(NEEDY))) == 2
+    assert len(book.pending(pseudonym_of(NEEDY))) == 2
     assert book.due_recipients(clock() + timedelta(minutes=2)) != {}
     # When the scheduled flush comes after the retry's wait, then again
     clock.advance(minutes=2)
@@ -352,7 +367,7 @@ def test_a_send_refused_by_ses_keeps_the_notices_and_goes_once_ses_takes_it(
     # Then one email told both, and nothing is left
     [email] = mailer.to(NEEDY)
     assert email.subject == "2 offres d'aide près de chez vous"
-    assert book.pending(recipient_digest(NEEDY)) == []
+    assert book.pending(pseudonym_of(NEEDY)) == []
 
 
 def test_a_send_whose_outcome_is_unknown_goes_again_only_after_its_claim(
@@ -367,7 +382,7 @@ def test_a_send_whose_outcome_is_unknown_goes_again_only_after_its_claim(
         raise ReadTimeoutError(endpoint_url="https://email.eu-west-3.amazonaws.com")
 
     mailer.during_send = lost
-    book.flush(recipient_digest(NEEDY))
+    book.flush(pseudonym_of(NEEDY))
     # When the scheduled flush runs while the claim's lease could still run: nothing again
     clock.advance(seconds=10)
     book.flush()
@@ -402,10 +417,10 @@ def test_a_withdrawn_offer_is_not_told_and_does_not_use_the_slot(
     book.queue(FakeMatch(need, offer, 3.0))
     posts.transition(offer, PostStatus.WITHDRAWN, at=clock(), by="poster")
 
-    assert book.flush(recipient_digest(NEEDY)) == 0
+    assert book.flush(pseudonym_of(NEEDY)) == 0
     assert mailer.to(NEEDY) == []
-    assert book.pending(recipient_digest(NEEDY)) == []
-    assert book.last_sent(recipient_digest(NEEDY)) is None  # the next match goes at once
+    assert book.pending(pseudonym_of(NEEDY)) == []
+    assert book.last_sent(pseudonym_of(NEEDY)) is None  # the next match goes at once
 
     fresh = add(posts, approved(Kind.OFFER), "nouvel.aidant@example.net")
     book.notify([FakeMatch(need, fresh, 1.0)])
@@ -428,7 +443,7 @@ def test_no_address_in_any_notice_key_or_item(
     need, offers = need_and_offers(posts, 2)
     for offer in offers:
         book.queue(FakeMatch(need, offer, 3.0))
-    book.flush(recipient_digest(NEEDY))
+    book.flush(pseudonym_of(NEEDY))
     book.queue(FakeMatch(need, add(posts, approved(Kind.OFFER), "zorro.aidant@example.net"), 1.0))
     items = str(notice_items(table)).lower()
     assert notice_items(table)
@@ -484,7 +499,13 @@ def test_the_helpers_address_never_reaches_the_person_in_need(
 def test_typed_texts_are_escaped_in_html_and_verbatim_in_text(links: ContactLinks) -> None:
     need = approved(Kind.NEED, title="Toit <b>urgent</b> & chaud")
     offer = approved(Kind.OFFER, title='<script>alert("x")</script>', commune="Trèbes & Cie")
-    message = match_notice(to=NEEDY, offers=[NoticeLine(need, offer, 3.25)], needs=[], links=links)
+    message = match_notice(
+        to=NEEDY,
+        offers=[NoticeLine(need, offer, 3.25)],
+        needs=[],
+        links=links,
+        privacy_url=PRIVACY_URL,
+    )
     assert "<script>" not in message.html
     assert "&lt;script&gt;" in message.html
     assert "Trèbes &amp; Cie" in message.html
@@ -500,6 +521,7 @@ def test_a_notice_needs_one_match() -> None:
             offers=[],
             needs=[],
             links=ContactLinks(signer=lambda: LinkSigner(LINK_KEY), public_base_url=BASE),
+            privacy_url=PRIVACY_URL,
         )
 
 
@@ -565,5 +587,5 @@ def test_under_geomatchs_role_a_sent_notice_is_deleted_and_never_sent_again(
         # Then each person got one email, and the sent notices are gone (in AWS a refused
         # BatchWriteItem left them due: the same email went again every hour for 30 days)
         assert len(mailer.sent) == 2
-        assert book.pending(recipient_digest(NEEDY)) == []
+        assert book.pending(pseudonym_of(NEEDY)) == []
         assert flushed == [2, 0, 0]

@@ -84,6 +84,7 @@ def store_post(
     commune: str = "Carcassonne",
     postcode: str = "11000",
     title: str = "Chambre pour deux personnes",
+    description: str = "Au sec, deux lits, pour quelques nuits.",
 ) -> Post:
     """A post written as ingest does (with its contact item), then moved to ``status``."""
     from entraide.kernel.geo import geohash
@@ -93,7 +94,7 @@ def store_post(
         kind=kind,
         category=Category.HEBERGEMENT,
         title=title,
-        description="Au sec, deux lits, pour quelques nuits.",
+        description=description,
         postcode=postcode,
         commune=commune,
         insee="11069",
@@ -376,6 +377,41 @@ def test_an_approved_post_has_its_page(
     assert "<h1>Chambre &lt;b&gt;au sec&lt;/b&gt;</h1>" in body
     assert 'href="../pres-de-chez-moi?postcode=11000&amp;commune=Carcassonne"' in body
     assert_private(body)
+
+
+def test_contact_details_typed_into_an_approved_post_show_in_no_public_output(
+    posts: PostStore, handler: ModuleType, aude: Activation
+) -> None:
+    # Given a post a moderator approved although its text holds an address, a number and
+    # a link (the pre-screen only flags them)
+    typed = ("jean.dupont@exemple.fr", "07 11 22 33 44", "+33 6 98 76 54 32", "wa.me/33711223344")
+    store_post(
+        posts,
+        "01JOFFER000000000000000000",
+        title="Chambre, appelez le 07 11 22 33 44",
+        description=(
+            "Écrivez à jean.dupont@exemple.fr ou au +33 6 98 76 54 32,\n"
+            "ou sur wa.me/33711223344. Deux lits."
+        ),
+    )
+    search = {"postcode": "11000", "kind": "offer"}
+    # When the public reads it: its page, the search page, the JSON
+    outputs = {
+        "page": get(handler, "/posts/01JOFFER000000000000000000", html=True)[0],
+        "search page": get(handler, "/pres-de-chez-moi", search, html=True)[0],
+        "json": get(handler, "/posts", search)[0],
+    }
+    # Then each shows the post, and none of what was typed
+    for name, response in outputs.items():
+        assert response["statusCode"] == 200, name
+        body = html.unescape(response["body"])
+        assert "Chambre" in body, name
+        for detail in typed:
+            assert detail not in body, (name, detail)
+        assert_private(body)
+    [item] = json.loads(outputs["json"]["body"])["items"]
+    assert item["description"].endswith("Deux lits.")
+    assert "@" not in item["title"] + item["description"]
 
 
 @pytest.mark.parametrize(

@@ -251,3 +251,68 @@ def test_a_refusal_tells_the_poster_where_to_post_again(
     [form_url] = re.findall(r"Publier une nouvelle annonce :\s+(https?://\S+)", text)
     assert form_url.endswith("/")
     assert f'href="{form_url}"' in html
+
+
+class RefusingRecipient:
+    """SES v2 that refuses one recipient as the sandbox does, naming it in its message
+    (tests/fixtures/ses/SOURCES.md), and sends the others through moto."""
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+        self.ses = boto3.client("sesv2")
+
+    def send_email(self, **params: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        if self.refused in params["Destination"]["ToAddresses"]:
+            message = (
+                "Email address is not verified. The following identities failed the check "
+                f"in region EU-WEST-3: {self.refused}"
+            )
+            raise ClientError(
+                {"Error": {"Code": "MessageRejected", "Message": message}}, "SendEmail"
+            )
+        return self.ses.send_email(**params)
+
+
+def test_an_address_ses_refuses_reaches_no_log_line_no_metric_and_no_error(
+    activations: ActivationStore,
+    posts: PostStore,
+    moderate: PolicedHandler,
+    deployment: Deployment,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+    import logging
+
+    from entraide.observability import logger
+
+    # Given a new post whose poster's address SES refuses, naming it
+    refused = "refuse.par.ses@example.org"
+    activations.create_activation(make_activation())
+    posts.create_post(POST, Contact(refused, "07 11 22 33 44"))
+    [event] = stream_events(deployment, "moderate")
+    moderate.moderation.mailer._client = RefusingRecipient(refused)
+    log_handler = logger.registered_handler
+    assert isinstance(log_handler, logging.StreamHandler)
+    logs = io.StringIO()
+    previous = log_handler.setStream(logs)
+    # When the batch (its one record: the whole batch fails) is delivered, twice
+    try:
+        results = [run(moderate, event), run(moderate, event)]
+    finally:
+        log_handler.setStream(previous)
+    # Then the record is done, not raised as an error: the refused email stays due in the
+    # effects ledger, for the sweep (the stream holds nothing back for it)
+    assert not any(result["batchItemFailures"] for result in results)
+    subject = posts.table.get({"pk": f"EFFECT#moderation:{POST.id}:v1", "sk": "EFFECT"})
+    assert subject is not None
+    assert subject["effects"]["awaiting-notice"]["state"] != "done"
+    assert refused not in json.dumps(subject, default=str)
+    # and the failure was logged, by SES's code, without the address
+    written = logs.getvalue() + "".join(capsys.readouterr())  # log lines, EMF metrics
+    assert "MessageRejected" in written
+    assert refused not in written
+    assert "refuse.par.ses" not in written
+    assert "07 11 22 33 44" not in written
+    assert refused not in json.dumps(results)

@@ -205,7 +205,7 @@ def test_a_second_click_says_who_decided_and_changes_nothing() -> None:
     with pytest.raises(WrongPostStatus) as exc:
         desk(store).decide("P1", LinkAction.REJECT, token(LinkAction.REJECT, MODERATORS[1]))
     assert store.posts["P1"] == decided
-    title, message = describe_refusal(exc.value, for_poster=False)
+    title, message = describe_refusal(exc.value)
     assert title == "Décision déjà prise"
     assert (
         "publiée par alice@moderation.example le 26 novembre 2026 à 11 h 00 (heure de Paris)"
@@ -216,8 +216,38 @@ def test_a_second_click_says_who_decided_and_changes_nothing() -> None:
 def test_a_poster_is_never_shown_the_moderator() -> None:
     store = MemoryStore(PENDING)
     desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
-    _, message = describe_refusal(WrongPostStatus(store.posts["P1"]), for_poster=True)
+    # a poster's withdrawal of a post that ended
+    withdrawn = desk(store).withdraw("P1", token(LinkAction.WITHDRAW, POSTER, version=2))
+    with pytest.raises(WrongPostStatus) as exc:
+        desk(store).withdraw("P1", token(LinkAction.WITHDRAW, POSTER, version=2))
+    assert exc.value.post == withdrawn
+    _, message = describe_refusal(exc.value)
     assert "alice" not in message
+
+
+def test_a_withdrawal_link_sent_to_the_decision_page_learns_nothing_of_the_moderator() -> None:
+    # Given an approved post, and its poster's withdrawal link pasted into the decision page
+    store = MemoryStore(PENDING)
+    desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    poster_token = token(LinkAction.WITHDRAW, POSTER, version=2)
+    # When the decision page checks it (the GET, and the POST)
+    for check in (
+        lambda: desk(store).check_link(
+            "P1", LinkAction.WITHDRAW, poster_token, expected=PostStatus.PENDING
+        ),
+        lambda: desk(store).decide("P1", LinkAction.WITHDRAW, poster_token),
+    ):
+        with pytest.raises(UnknownDecision) as exc:
+            check()
+        # Then it is refused as no decision at all: no post read, no moderator named
+        assert "alice" not in describe_refusal(exc.value)[1]
+
+
+def test_a_refusal_names_the_moderator_only_to_a_moderator() -> None:
+    decided = replace(PENDING, status=PostStatus.APPROVED, version=2, decided_by=MODERATORS[0])
+    decided = replace(decided, decided_at=NOW)
+    assert MODERATORS[0] in describe_refusal(WrongPostStatus(decided, seen_by_moderator=True))[1]
+    assert MODERATORS[0] not in describe_refusal(WrongPostStatus(decided))[1]
 
 
 def test_an_expired_link_is_refused_but_a_decided_post_is_reported_first() -> None:
@@ -249,6 +279,27 @@ def test_withdraw_is_not_a_moderation_decision() -> None:
         desk(MemoryStore(PENDING)).decide("P1", LinkAction.WITHDRAW, token(LinkAction.WITHDRAW))
 
 
+def test_a_waiting_post_is_withdrawn_with_the_link_of_the_first_mail_even_once_approved() -> None:
+    # Given the link of the "awaiting moderation" email (version 1)
+    store = MemoryStore(PENDING)
+    first_link = token(LinkAction.WITHDRAW, POSTER, version=1)
+    # When the post is approved meanwhile, then withdrawn with that link a month later
+    desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    later = NOW + timedelta(days=30)
+    withdrawn = desk(store, now=later).withdraw("P1", first_link)
+    # Then it is withdrawn: the link lasts as long as the post
+    assert (withdrawn.status, withdrawn.ended_at) == (PostStatus.WITHDRAWN, later)
+
+
+def test_a_waiting_post_can_be_withdrawn() -> None:
+    store = MemoryStore(PENDING)
+    withdrawn = desk(store).withdraw("P1", token(LinkAction.WITHDRAW, POSTER, version=1))
+    assert withdrawn.status is PostStatus.WITHDRAWN
+    # and the moderators' links then say so
+    with pytest.raises(WrongPostStatus):
+        desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+
+
 def test_the_poster_withdraws_an_approved_post_with_the_link_of_the_approval_mail() -> None:
     store = MemoryStore(PENDING)
     approved = desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
@@ -278,7 +329,7 @@ def test_an_approval_after_the_activation_closed_is_refused_and_changes_nothing(
         closed.decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
     # Then nothing changed, and the page says why
     assert store.posts["P1"] == PENDING
-    assert describe_refusal(refused.value, for_poster=False)[0] == "Alerte terminée"
+    assert describe_refusal(refused.value)[0] == "Alerte terminée"
     # while a refusal is still possible
     rejected = closed.decide("P1", LinkAction.REJECT, token(LinkAction.REJECT))
     assert rejected.status is PostStatus.REJECTED

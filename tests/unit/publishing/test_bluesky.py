@@ -48,6 +48,14 @@ class PDS:
         self.login = login or "HANDMADE_create_session.json"
         self.records: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
+        self.remove: Callable[[dict[str, Any]], httpx.Response] = self.deleted
+
+    def deleted(self, body: dict[str, Any]) -> httpx.Response:
+        """As the PDS deletes: the record gone, the commit named; nothing to delete, no
+        commit and no error (packages/pds/src/api/com/atproto/repo/deleteRecord.ts)."""
+        gone = self.records.pop(body["rkey"], None)
+        commit = {"cid": "bafyreia", "rev": "3l4qaz"} if gone else None
+        return httpx.Response(200, json={"commit": commit} if commit else {})
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         method = request.url.path.rsplit("/", 1)[-1]
@@ -56,6 +64,8 @@ class PDS:
             return answer(self.login)
         if method == "com.atproto.repo.putRecord":
             return self.put(json.loads(request.content))
+        if method == "com.atproto.repo.deleteRecord":
+            return self.remove(json.loads(request.content))
         return httpx.Response(404)
 
     def poster(self) -> BlueskyPoster:
@@ -209,3 +219,34 @@ def test_the_dry_run_writes_each_record_in_blueskys_own_form(tmp_path: Path) -> 
     assert entry["record"]["langs"] == ["fr"]
     assert len(entry["record"]["facets"]) == 3
     assert entry["graphemes"] == graphemes(TEXT) <= 300
+
+
+def test_a_post_is_deleted_by_the_key_of_its_uri_and_deleting_again_is_no_error() -> None:
+    # Given a post written on the PDS
+    pds = PDS(lambda body: httpx.Response(500))
+    pds.put = written(pds)
+    bluesky = pds.poster()
+    posted = bluesky.post(TEXT)
+    # When it is deleted, twice (a redelivered retraction)
+    bluesky.delete(posted.id)
+    bluesky.delete(posted.id)
+    # Then the record is gone, and each deletion named the repo and key of its URI
+    assert pds.records == {}
+    assert pds.calls.count("com.atproto.repo.deleteRecord") == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("crossposter_issue55_rate_limited.json", XRateLimited),
+        ("HANDMADE_bad_gateway.json", XUnavailable),
+        ("HANDMADE_authentication_required.json", XRejected),
+    ],
+)
+def test_a_deletion_refused_is_the_relays_typed_error(name: str, error: type[Exception]) -> None:
+    pds = PDS(lambda body: httpx.Response(500))
+    pds.remove = lambda body: answer(name)
+    with pytest.raises(error):
+        pds.poster().delete(
+            f"at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/{record_key(TEXT)}"
+        )

@@ -207,3 +207,40 @@ def test_the_dry_run_writes_each_status_in_mastodons_own_form(tmp_path: Path) ->
     assert record["language"] == "fr"
     assert record["idempotency_key"] == idempotency_key(TEXT)
     assert record["length"] < len(TEXT)  # the URL counted 23
+
+
+def test_a_status_is_deleted_by_its_id_as_recorded(http: responses.RequestsMock) -> None:
+    # Given the instance answers the deletion as recorded
+    http.add(
+        responses.DELETE,
+        f"{STATUSES}/109440146774012815",
+        **recorded("mastodonpy_test_toot_delete.yaml"),
+    )
+    # When the status is deleted
+    poster().delete("109440146774012815")
+    # Then one DELETE of that status went out, with the account's token
+    [call] = http.calls
+    assert call.request.method == "DELETE"
+    assert call.request.headers["Authorization"] == "Bearer TOKEN"
+
+
+def test_a_status_already_gone_counts_as_deleted(http: responses.RequestsMock) -> None:
+    http.add(responses.DELETE, f"{STATUSES}/1", **handmade("HANDMADE_not_found.json"))
+    poster().delete("1")
+    assert len(http.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (handmade("HANDMADE_rate_limited.json"), XRateLimited),
+        (handmade("HANDMADE_service_unavailable.json"), XUnavailable),
+        (recorded("mastodonpy_test_home_tl_anonymous_throws.yaml"), XRejected),
+    ],
+)
+def test_a_deletion_refused_is_the_relays_typed_error(
+    http: responses.RequestsMock, answer: dict[str, Any], error: type[Exception]
+) -> None:
+    http.add(responses.DELETE, f"{STATUSES}/1", **answer)
+    with pytest.raises(error):
+        poster().delete("1")

@@ -47,7 +47,7 @@ from entraide.reporting.kpi import compute_month, hashtags_of
 from entraide.reporting.month_loader import load_month, monthly_report
 from entraide.reporting.snapshot_store import SnapshotStore
 from entraide.reporting.snapshots import FollowerSnapshot, TopFollower, TweetMetrics
-from tests.factories import make_activation, make_post
+from tests.factories import PSEUDONYMS, RETENTION, make_activation, make_post
 
 MONTH = "2026-10"
 GENERATED = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
@@ -213,7 +213,10 @@ def seed_month(
     title: str = "Besoin d'un toit pour trois nuits",
 ) -> None:
     """The whole month in the table, written by the store's own functions."""
-    activations, posts = ActivationStore(table), PostStore(table)
+    activations, posts = (
+        ActivationStore(table),
+        PostStore(table, pseudonyms=PSEUDONYMS, retention=RETENTION),
+    )
     for activation_id, hazard, departements, level, hashtag, opened, closed in SEED_ACTIVATIONS:
         activations.create_activation(
             make_activation(

@@ -1,4 +1,5 @@
-"""The report written out: JSON, CSV, HTML with its charts, S3, the presigned link, the email.
+"""The report written out: JSON, CSV, HTML with its charts, S3, the presigned link, the email
+that carries the report itself.
 
 The seeded month is the one of ``test_kpi`` (every figure asserted there); here the
 outputs must carry those figures, stay valid, and never carry personal data.
@@ -11,6 +12,7 @@ botocore, not ``requests``. The other S3 tests use the in-process mock.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import json
@@ -32,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from entraide.adapters.mail import EmailMessage
 from entraide.adapters.table import Table
 from entraide.reporting.delivery import (
     CONTENT_TYPES,
@@ -57,7 +60,8 @@ from tests.factories import make_activation
 from tests.unit.reporting.test_kpi import GENERATED, MONTH, seed_month
 
 BUCKET = "entraide-reports-test"
-LINK = "https://entraide-reports.s3.eu-west-3.amazonaws.com/reports/2026-10/report.html?X-Amz-Signature=abc"
+ARCHIVE = f"s3://{BUCKET}/reports/2026-10/"
+PRIVACY = "https://entraide.example/Prod/donnees-personnelles"
 
 
 @pytest.fixture
@@ -378,7 +382,7 @@ def test_no_personal_data_reaches_any_output(
     )
     report = compute_month(MONTH, load_month(copy, MONTH, now=GENERATED))
     copy.client.delete_table(TableName=copy.table_name)
-    mail = report_email(report, LINK, ["exploitation@shareentraide.fr"])
+    mail = email_of(report)
     outputs = {
         "json": to_json(report),
         "csv": to_csv(report),
@@ -386,6 +390,7 @@ def test_no_personal_data_reaches_any_output(
         "mail text": mail.text,
         "mail html": mail.html,
         "subject": mail.subject,
+        "attachment": mail.attachments[0].data.decode("utf-8"),
     }
     for private in (email, phone, moderator, "Contactez-moi", "Commune de"):
         forms = {private, escape(private), escape(private, quote=False)}
@@ -501,29 +506,52 @@ class FakeMailer:
         return f"0100-{len(self.sent)}"
 
 
-def test_deliver_publishes_signs_and_emails(s3: Any, empty: MonthlyReport) -> None:
+def email_of(report: MonthlyReport, to: list[str] | None = None) -> EmailMessage:
+    """The operators' email as the report function composes it."""
+    files = render_all(report)
+    archive = f"s3://{BUCKET}/reports/{report.month}/"
+    return report_email(
+        report, files, to or ["exploitation@shareentraide.fr"], archive=archive, privacy_url=PRIVACY
+    )
+
+
+def test_deliver_archives_the_files_and_emails_the_report_itself(
+    s3: Any, empty: MonthlyReport
+) -> None:
+    # Given the operators' mailer
     mailer = FakeMailer()
+    compose = functools.partial(report_email, privacy_url=PRIVACY)
+    # When the month is delivered
     delivery = deliver(
         empty,
         render_all(empty),
-        compose=report_email,
+        compose=compose,
         s3_client=s3,
         bucket=BUCKET,
         mailer=mailer,
         recipients=["ops@shareentraide.fr"],
     )
+    # Then the three files are archived on S3, and the email says where
     assert delivery.keys == report_keys("2026-03")
+    assert len(s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == 3
+    assert delivery.archive == f"s3://{BUCKET}/reports/2026-03/"
     assert delivery.message_id == "0100-1"
-    assert "/reports/2026-03/report.html?" in delivery.link
     [message] = mailer.sent
     assert message.to == ("ops@shareentraide.fr",)
-    assert delivery.link in message.text
-    assert len(s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == 3
+    assert delivery.archive in message.text
+    # and the report travels in it: the page as its HTML, the CSV attached; nothing to
+    # click that could die (no presigned link, whose session credentials expire in hours)
+    assert message.html.startswith("<!doctype html>")
+    assert "Rapport mensuel – mars 2026" in message.html
+    [csv_file] = message.attachments
+    assert (csv_file.filename, csv_file.content_type) == ("shareentraide-2026-03.csv", "text/csv")
+    assert csv_file.data == render_all(empty)["csv"].encode("utf-8")
+    assert "X-Amz-" not in message.text + message.html
 
     quiet = deliver(
         empty,
         render_all(empty),
-        compose=report_email,
+        compose=compose,
         s3_client=s3,
         bucket=BUCKET,
         mailer=None,
@@ -544,11 +572,11 @@ def test_write_files_mirrors_the_bucket_layout(tmp_path: Path, empty: MonthlyRep
 
 
 def test_the_summary_email(october: MonthlyReport) -> None:
-    mail = report_email(october, LINK, ["exploitation@shareentraide.fr", "cm@shareentraide.fr"])
+    mail = email_of(october, ["exploitation@shareentraide.fr", "cm@shareentraide.fr"])
     assert mail.to == ("exploitation@shareentraide.fr", "cm@shareentraide.fr")
     assert mail.subject == "[ShareEntraide] Rapport mensuel – octobre 2026"
     assert mail.tag == TAG_MONTHLY_REPORT
-    assert mail.links == (("Rapport du mois", LINK),)
+    assert mail.links == ()
     assert "Le rapport d'octobre 2026 est prêt." in mail.text
     for line in (
         "- Annonces déposées : 8 (5 besoins, 3 offres)",
@@ -558,19 +586,25 @@ def test_the_summary_email(october: MonthlyReport) -> None:
         "- Tweets publiés : 6 (3 individuels, 1 récapitulatif, 2 annonces d'activation)",
         "- Engagement : 1,17\u00a0% (interactions ÷ impressions)",
         "- Abonnés : 1\u00a0250 en fin de mois (+250, +25,0\u00a0%)",
-        LINK,
-        "Le lien est valable 7 jours (jusqu'au 8 novembre 2026).",
+        "Le rapport complet, avec ses graphiques, est la version HTML de ce message.",
+        "Tous les chiffres sont dans le fichier joint shareentraide-2026-10.csv.",
+        f"archivés dans {ARCHIVE}",
+        f"Vos données personnelles (ce que nous gardons, combien de temps, comment tout "
+        f"effacer) : {PRIVACY}",
     ):
         assert line in mail.text, line
     checker = Checker()
     checker.feed(mail.html)
     assert checker.stack == []
-    assert escape(LINK) in mail.html
-    assert "Ouvrir le rapport" in mail.html
+    # the HTML part is the report's page, charts included, its footer linking to the
+    # privacy page as every email does
+    assert mail.html.count("<svg") == 2
+    assert f'href="{PRIVACY}"' in mail.html
+    assert PRIVACY not in to_html(october)  # the archived page has no such footer
 
 
 def test_the_email_of_an_empty_month(empty: MonthlyReport) -> None:
-    mail = report_email(empty, LINK, ["exploitation@shareentraide.fr"])
+    mail = email_of(empty)
     assert "Le rapport de mars 2026 est prêt." in mail.text
     assert "Aucune activité ce mois-ci" in mail.text
     assert "Aucune activité ce mois-ci" in mail.html
@@ -578,7 +612,13 @@ def test_the_email_of_an_empty_month(empty: MonthlyReport) -> None:
 
 def test_the_email_refuses_a_link_that_is_not_http(empty: MonthlyReport) -> None:
     with pytest.raises(ValueError, match="http"):
-        report_email(empty, "javascript:alert(1)", ["exploitation@shareentraide.fr"])
+        report_email(
+            empty,
+            render_all(empty),
+            ["exploitation@shareentraide.fr"],
+            archive=ARCHIVE,
+            privacy_url="javascript:alert(1)",
+        )
 
 
 def test_a_report_of_the_month_under_way_is_marked_partial(empty: MonthlyReport) -> None:

@@ -135,6 +135,7 @@ def moderation(post: Post | None = None, **changes: object) -> EmailMessage:
         "approve_url": APPROVE_URL,
         "reject_url": REJECT_URL,
         "moderators": MODERATORS,
+        "privacy_url": factories.PRIVACY_URL,
     }
     arguments.update(changes)
     return emails.moderation_request(post or make_post(), **arguments)  # type: ignore[arg-type]
@@ -147,6 +148,7 @@ def approval(post: Post | None = None, **changes: object) -> EmailMessage:
         "reason": None,
         "withdraw_url": WITHDRAW_URL,
         "public_url": PUBLIC_URL,
+        "privacy_url": factories.PRIVACY_URL,
     }
     arguments.update(changes)
     return emails.decision_notice(post or make_post(), **arguments)  # type: ignore[arg-type]
@@ -159,16 +161,23 @@ def refusal(post: Post | None = None, **changes: object) -> EmailMessage:
         "reason": "Un numéro de téléphone figure dans la description.",
         "withdraw_url": None,
         "public_url": None,
+        "privacy_url": factories.PRIVACY_URL,
     }
     arguments.update(changes)
     return emails.decision_notice(post or make_post(), **arguments)  # type: ignore[arg-type]
+
+
+def awaiting(post: Post) -> EmailMessage:
+    return emails.awaiting_moderation(
+        post, to=POSTER, withdraw_url=WITHDRAW_URL, privacy_url=factories.PRIVACY_URL
+    )
 
 
 def all_messages() -> list[EmailMessage]:
     return [
         moderation(),
         moderation(flags=(), activation=None),
-        emails.awaiting_moderation(make_post(), to=POSTER),
+        awaiting(make_post()),
         approval(),
         refusal(),
         refusal(reason=None),
@@ -263,7 +272,7 @@ def test_moderation_request_links_approve_and_reject_in_both_parts() -> None:
     message = moderation()
     page = parse(message.html)
     # Then the HTML has exactly the two links, as plain <a href> (the & unescaped back)
-    assert page.hrefs == [APPROVE_URL, REJECT_URL]
+    assert page.hrefs == [APPROVE_URL, REJECT_URL, factories.PRIVACY_URL]
     assert {"Approuver", "Refuser"} <= set(page.text.split())
     # And the text part has both URLs, each on its own line
     lines = message.text.splitlines()
@@ -318,7 +327,7 @@ def test_user_text_is_escaped_in_html_and_verbatim_in_text() -> None:
     post = make_post(title=NASTY, description=f"{NASTY}\n{NASTY}", commune=NASTY)
     built = [
         moderation(post),
-        emails.awaiting_moderation(post, to=POSTER),
+        awaiting(post),
         approval(post),
         refusal(post, reason=NASTY),
     ]
@@ -358,19 +367,22 @@ def test_refusal_reason_is_escaped_and_keeps_its_line_breaks() -> None:
 
 def test_awaiting_moderation_thanks_the_poster_and_recalls_the_title() -> None:
     # Given a post just received
-    message = emails.awaiting_moderation(make_post(), to=POSTER)
+    message = awaiting(make_post())
     page = parse(message.html)
     # Then it goes to the poster only, and says a moderator will read it
     assert message.to == (POSTER,)
     assert message.subject == "Votre annonce est en attente de modération"
     assert message.tag == "awaiting-moderation"
-    assert message.links == ()
     for part in (page.text, one_line(message.text)):
         assert "Merci" in part
         assert "« Chambre pour 2 personnes »" in part
         assert "équipe de modération va la lire" in part
         assert "01JDZ8Q4ZQ3V7K2M9N5P6R8S0T" in part
-    assert page.hrefs == []
+        assert "même avant sa publication" in part
+    # and it carries the link to withdraw the post, valid as long as the post is
+    assert page.hrefs == [WITHDRAW_URL, factories.PRIVACY_URL]
+    assert WITHDRAW_URL in message.text.splitlines()
+    assert message.links == (("Retirer mon annonce", WITHDRAW_URL),)
 
 
 # ---------------------------------------------------------------------------
@@ -386,7 +398,7 @@ def test_approval_says_the_post_is_public_and_gives_the_withdraw_link() -> None:
     assert message.to == (POSTER,)
     assert message.subject == "Votre annonce a été publiée"
     assert message.tag == "decision-approved"
-    assert page.hrefs == [PUBLIC_URL, WITHDRAW_URL]
+    assert page.hrefs == [PUBLIC_URL, WITHDRAW_URL, factories.PRIVACY_URL]
     assert "Retirer mon annonce" in page.text
     assert "Voir l'annonce" in page.text
     lines = message.text.splitlines()
@@ -405,11 +417,11 @@ def test_approval_of_a_need_speaks_of_help_no_longer_needed() -> None:
         assert "PLUS BESOIN D'AIDE" in part.upper()
 
 
-def test_approval_without_urls_has_no_link() -> None:
+def test_approval_without_urls_has_no_link_but_the_privacy_page() -> None:
     message = approval(withdraw_url=None, public_url=None)
-    assert parse(message.html).hrefs == []
+    assert parse(message.html).hrefs == [factories.PRIVACY_URL]
     assert "Retirer mon annonce" not in message.text
-    assert "https://" not in message.text
+    assert re.findall(r"https://\S+", message.text) == [factories.PRIVACY_URL]
     assert message.links == ()
 
 
@@ -426,7 +438,7 @@ def test_refusal_gives_the_reason_and_how_to_post_again_but_no_withdraw_link() -
         assert "déposer une nouvelle annonce" in part
         assert "« Chambre pour 2 personnes »" in part
         assert "Retirer mon annonce" not in part
-    assert page.hrefs == []
+    assert page.hrefs == [factories.PRIVACY_URL]
     assert WITHDRAW_URL not in message.text
     assert PUBLIC_URL not in message.text
     assert message.links == ()
@@ -440,10 +452,18 @@ def test_refusal_without_reason_says_none_was_given(reason: str | None) -> None:
         assert "Motif indiqué" not in part
 
 
-def test_withdraw_link_is_only_in_the_approval_email() -> None:
+def test_withdraw_link_is_only_in_the_posters_emails_while_the_post_lives() -> None:
     for message in all_messages():
         has_link = WITHDRAW_URL in message.text or WITHDRAW_URL in parse(message.html).hrefs
-        assert has_link == (message.tag == "decision-approved"), message.tag
+        expected = message.tag in ("awaiting-moderation", "decision-approved")
+        assert has_link == expected, message.tag
+
+
+def test_every_email_footer_links_the_privacy_page() -> None:
+    for message in all_messages():
+        assert factories.PRIVACY_URL in parse(message.html).hrefs, message.tag
+        footer = message.text.rpartition("\n-- \n")[2]
+        assert factories.PRIVACY_URL in footer, message.tag
 
 
 # ---------------------------------------------------------------------------

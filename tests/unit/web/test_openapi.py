@@ -64,7 +64,11 @@ def test_a_post_is_described_as_json_or_form_with_its_limits(generated: str) -> 
     schema = document["components"]["schemas"][reference.rsplit("/", 1)[1]]
     title = schema["properties"]["title"]
     assert (title["minLength"], title["maxLength"]) == (3, 120)
-    assert set(operation["responses"]) == {"201", "400", "409", "413", "415"}
+    # 303: the form's answer (Post/Redirect/Get); 422: an Idempotency-Key sent with another
+    # request than the one it first came with
+    assert set(operation["responses"]) == {"201", "303", "400", "409", "413", "415", "422"}
+    headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+    assert headers == ["Idempotency-Key"]
 
 
 def test_importing_the_description_builds_no_model_at_a_cold_start() -> None:

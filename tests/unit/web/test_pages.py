@@ -189,6 +189,10 @@ FULL_VALUES = {
 }
 
 
+#: Whom people write to about their data (the template's PrivacyContactEmail).
+PRIVACY_CONTACT = "donnees@shareentraide.example"
+
+
 def all_pages() -> dict[str, str]:
     return {
         "form": form_page.render_form_page([activation()]),
@@ -199,7 +203,7 @@ def all_pages() -> dict[str, str]:
             errors=[FieldError("title", "3 caractères au minimum."), FieldError("body", "Oups.")],
             commune_choices=["Carcassonne", "Berriac"],
         ),
-        "confirmation": form_page.render_confirmation_page(post()),
+        "confirmation": form_page.render_confirmation_page(post(), privacy_contact=PRIVACY_CONTACT),
         "message": pages.render_message_page("Page introuvable", "Cette page n'existe pas."),
     }
 
@@ -339,8 +343,14 @@ def test_given_the_form_when_rendered_then_fields_are_typed_for_phones() -> None
     consent = control(doc, "consent")
     assert (consent.attrs["type"], consent.attrs["value"]) == ("checkbox", "on")
     consent_label = label_of(doc, consent).text()
-    for promise in ("modération", "coordonnées restent privées", "effacées après la fin"):
+    for promise in ("modération", "coordonnées restent privées", "effacées automatiquement"):
         assert promise in consent_label
+    # and the consent box links to the privacy page, which says what "effacées" means
+    form = doc.find("form")
+    [privacy] = [a for a in form.find_all("a") if "Vos données personnelles" in a.text()]
+    assert urljoin("https://x.example/Prod/", privacy.attrs["href"] or "") == (
+        "https://x.example/Prod/donnees-personnelles"
+    )
 
 
 def test_given_the_form_when_rendered_then_contact_fields_say_they_are_never_published() -> None:
@@ -717,7 +727,7 @@ def test_given_no_commune_choices_when_rendered_then_commune_is_free_text() -> N
 
 def test_given_a_post_when_confirmed_then_the_page_recaps_it_and_says_what_happens_next() -> None:
     # Given / When
-    doc = parse(form_page.render_confirmation_page(post()))
+    doc = parse(form_page.render_confirmation_page(post(), privacy_contact=PRIVACY_CONTACT))
     main = doc.find("main").text()
 
     # Then
@@ -729,7 +739,8 @@ def test_given_a_post_when_confirmed_then_the_page_recaps_it_and_says_what_happe
     assert Category.HEBERGEMENT.label in main
     assert "modération relit votre annonce" in main
     assert "e-mail" in main
-    again = doc.find("main").find("a")
+    assert f"si vous nous écrivez, à {PRIVACY_CONTACT}" in main
+    again = next(a for a in doc.find("main").find_all("a") if "autre annonce" in a.text())
     assert "autre annonce" in again.text()
     assert urljoin("https://x.example/Prod/offers", again.attrs["href"] or "") == (
         "https://x.example/Prod/"
@@ -738,7 +749,9 @@ def test_given_a_post_when_confirmed_then_the_page_recaps_it_and_says_what_happe
 
 def test_given_a_hostile_title_when_confirmed_then_it_is_escaped() -> None:
     # Given / When
-    page = form_page.render_confirmation_page(post(title=NASTY, commune='Saint-"X"'))
+    page = form_page.render_confirmation_page(
+        post(title=NASTY, commune='Saint-"X"'), privacy_contact=PRIVACY_CONTACT
+    )
     doc = parse(page)
 
     # Then
@@ -765,7 +778,8 @@ def test_given_the_confirmation_template_then_it_cannot_show_contact_details() -
     # Then: nothing about contacts, and the rendered page holds no address
     assert "title" in read  # the walk does see what the template reads
     assert read.isdisjoint({"email", "phone", "contact"})
-    assert "@" not in form_page.render_confirmation_page(post())
+    page = form_page.render_confirmation_page(post(), privacy_contact=PRIVACY_CONTACT)
+    assert "@" not in page.replace(PRIVACY_CONTACT, "")  # the one address: whom to write to
 
 
 def test_given_a_message_when_rendered_then_title_message_and_way_back_are_shown() -> None:
