@@ -11,18 +11,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from entraide.publishing.xapi import UserContextClient
 from entraide.watch.config import (
+    BlueskySearchSource,
     FeedSource,
     MastodonHashtagsSource,
     Source,
     WatchConfig,
     XSearchSource,
 )
-from entraide.watch.items import WatchItem, feed_items, mastodon_items, newest_x_id, x_search_items
-from entraide.watch.x_reads import plan_read, read_cost, search_query
+from entraide.watch.items import (
+    WatchItem,
+    bluesky_items,
+    feed_items,
+    mastodon_items,
+    newest_x_id,
+    x_search_items,
+)
+from entraide.watch.x_reads import bluesky_query, plan_read, read_cost, search_query
 
 if TYPE_CHECKING:
     import requests
@@ -170,6 +178,34 @@ def read_mastodon(source: MastodonHashtagsSource, client: Any) -> list[WatchItem
         statuses = client.timeline_hashtag(tag.removeprefix("#"))
         for item in mastodon_items(source.id, [dict(status) for status in statuses]):
             if item.item_id not in seen:  # a status under two of the hashtags
+                seen.add(item.item_id)
+                items.append(item)
+    return items
+
+
+#: Posts asked of Bluesky per theme (the lexicon's ``limit``: 1 to 100, 25 by default).
+BLUESKY_LIMIT: Final = 50
+
+
+def read_bluesky(source: BlueskySearchSource, config: WatchConfig, client: Any) -> list[WatchItem]:
+    """One ``app.bsky.feed.searchPosts`` per theme through ``atproto`` (the channels' Bluesky
+    client), French posts, newest first. The lexicon leaves ``q``'s syntax unspecified, so
+    each request asks one term (:func:`bluesky_query`). Bluesky counts API reads per IP,
+    3,000 per 5 minutes (docs.bsky.app "Rate Limits"): a run's handful is far below."""
+    items: list[WatchItem] = []
+    seen: set[str] = set()
+    for theme in config.themes_of(source):
+        answer = client.app.bsky.feed.search_posts(
+            params={
+                "q": bluesky_query(theme),
+                "lang": "fr",
+                "sort": "latest",
+                "limit": BLUESKY_LIMIT,
+            }
+        )
+        body = answer.model_dump(mode="json", by_alias=True)
+        for item in bluesky_items(source.id, body):
+            if item.item_id not in seen:  # a post under two themes
                 seen.add(item.item_id)
                 items.append(item)
     return items

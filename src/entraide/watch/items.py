@@ -104,6 +104,34 @@ def mastodon_items(source_id: str, statuses: Sequence[Mapping[str, Any]]) -> lis
         raise SourceDocumentError(f"fil Mastodon illisible : {exc!r}") from None
 
 
+def bluesky_items(source_id: str, body: Mapping[str, Any]) -> list[WatchItem]:
+    """Posts of an ``app.bsky.feed.searchPosts`` answer (``posts``: ``postView``s whose
+    ``record`` is the ``app.bsky.feed.post``). A ``postView``'s author is a
+    ``profileViewBasic``, without followers: Bluesky's reach is left unknown."""
+    try:
+        items = []
+        for post in body["posts"]:
+            handle = str(post["author"]["handle"])
+            record = post["record"]
+            items.append(
+                WatchItem(
+                    network="bluesky",
+                    source_id=source_id,
+                    item_id=str(post["uri"]),
+                    author=handle,
+                    text=str(record["text"]),
+                    url=f"https://bsky.app/profile/{handle}/post/{post['uri'].rsplit('/', 1)[-1]}",
+                    published_at=_instant(record.get("createdAt") or post.get("indexedAt")),
+                    reposts=int(post.get("repostCount") or 0),
+                    likes=int(post.get("likeCount") or 0),
+                    replies=int(post.get("replyCount") or 0),
+                )
+            )
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise SourceDocumentError(f"réponse de Bluesky illisible : {exc!r}") from None
+    return items
+
+
 def feed_items(source_id: str, document: bytes, *, max_bytes: int) -> list[WatchItem]:
     """Entries of an RSS 2.0 or Atom feed, read with defusedxml (no entity expansion, no
     external entity) and refused past ``max_bytes``."""

@@ -52,6 +52,11 @@ def search_query(themes: Sequence[Theme]) -> str:
     return f"({' OR '.join(kept)}) {QUERY_FILTERS}"
 
 
+def bluesky_query(theme: Theme) -> str:
+    """Bluesky's search term for a theme: its first hashtag, else its first keyword."""
+    return theme.hashtags[0] if theme.hashtags else _term(theme.keywords[0])
+
+
 @dataclass(frozen=True)
 class ReadPlan:
     """One search request the day's budget can pay at its worst."""

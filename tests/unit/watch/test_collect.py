@@ -9,20 +9,24 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 import responses
 
 from entraide.activation.alerts.model import SourceError
-from entraide.publishing.xapi import UserContextClient, XUnavailable
+from entraide.publishing.x_answers import XUnavailable
+from entraide.publishing.xapi import UserContextClient
 from entraide.watch.collect import (
     MemoryXReadState,
     TweepySearcher,
     collect,
     collect_x,
+    read_bluesky,
     read_feed,
     read_mastodon,
 )
 from entraide.watch.config import (
+    BlueskySearchSource,
     FeedSource,
     MastodonHashtagsSource,
     Source,
@@ -64,7 +68,7 @@ def test_the_search_goes_through_xs_client_and_reads_the_recorded_answer() -> No
     # When the watch collects from X
     items = collect_x(X_SOURCE, CONFIG, searcher, state, NOW)
     # Then the request asks what the budget pays at worst, for French originals
-    asked = parse_qs(urlparse(responses.calls[0].request.url).query)
+    asked = parse_qs(urlparse(str(responses.calls[0].request.url)).query)
     assert asked["max_results"] == ["66"]
     assert asked["query"][0].endswith("lang:fr -is:retweet")
     assert asked["expansions"] == ["author_id"]
@@ -149,3 +153,86 @@ def test_a_feed_is_read_within_its_size_limit() -> None:
     small = source.model_copy(update={"max_bytes": len(document) - 1})
     with pytest.raises(SourceError):
         read_feed(small)
+
+
+BLUESKY_SEARCH = json.loads(
+    (FIXTURES / "watch" / "HANDMADE_bluesky_search_posts.json").read_text(encoding="utf-8")
+)
+
+
+class AppView:
+    """A Bluesky service over httpx: the login, then ``searchPosts`` answered ``answer``."""
+
+    def __init__(self, answer: httpx.Response) -> None:
+        self.answer = answer
+        self.searches: list[dict[str, list[str]]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        method = request.url.path.rsplit("/", 1)[-1]
+        if method == "com.atproto.server.createSession":
+            login = json.loads((FIXTURES / "bluesky" / "HANDMADE_create_session.json").read_text())
+            return httpx.Response(200, json=login["body"])
+        if method == "app.bsky.feed.searchPosts":
+            self.searches.append(parse_qs(request.url.query.decode()))
+            return self.answer
+        return httpx.Response(404)
+
+    def client(self) -> Any:
+        from atproto_client.request import Request
+
+        from entraide.publishing.bluesky import BlueskyCredentials, atproto_client
+
+        credentials = BlueskyCredentials.model_validate(
+            {"handle": "shareentraide.bsky.social", "app_password": "abcd-efgh-ijkl-mnop"}
+        )
+        return atproto_client(credentials, request=Request(transport=httpx.MockTransport(self)))
+
+
+BLUESKY_SOURCE = next(s for s in CONFIG.sources if isinstance(s, BlueskySearchSource))
+
+
+def test_a_bluesky_source_searches_each_theme_in_french_through_atproto() -> None:
+    # Given Bluesky answering every search with the same two posts
+    service = AppView(httpx.Response(200, json=BLUESKY_SEARCH))
+    # When the source is read
+    items = read_bluesky(BLUESKY_SOURCE, CONFIG, service.client())
+    # Then one search per theme, French and newest first, each on the theme's first hashtag
+    assert [search["q"] for search in service.searches] == [
+        [theme.hashtags[0]] for theme in CONFIG.themes
+    ]
+    assert {search["lang"][0] for search in service.searches} == {"fr"}
+    assert {search["sort"][0] for search in service.searches} == {"latest"}
+    # and each post once, with its author, link and engagement
+    assert [(item.author, item.reposts, item.likes, item.replies) for item in items] == [
+        ("franceinfo.fr", 37, 52, 4),
+        ("benevoles-sud.bsky.social", 2, 5, 0),
+    ]
+    assert items[0].url == "https://bsky.app/profile/franceinfo.fr/post/3ldq2kfzqcs2a"
+    assert items[0].published_at == datetime(2026, 12, 7, 4, 12, 31, 114000, tzinfo=UTC)
+    # and a reference account is scored as one
+    assert CONFIG.is_reference("bluesky", items[0].author)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={"posts": [{"uri": "at://x"}]}),  # a post without author
+        httpx.Response(502, text="Bad Gateway"),
+    ],
+)
+def test_a_broken_bluesky_answer_fails_that_source_alone(answer: httpx.Response) -> None:
+    # Given Bluesky answering with a broken document or an outage, and a feed that reads
+    service = AppView(answer)
+    client = service.client()
+    feed = FeedSource(kind="feed", id="f", url="https://example.org/feed")
+    config = CONFIG.model_copy(update={"sources": (BLUESKY_SOURCE, feed)})
+    # When a run collects both
+    run = collect(
+        config,
+        {
+            "bluesky_search": lambda source: read_bluesky(source, config, client),  # type: ignore[arg-type]
+            "feed": lambda source: [],
+        },
+    )
+    # Then Bluesky's failure is recorded and the feed still read
+    assert list(run.failures) == [BLUESKY_SOURCE.id]
