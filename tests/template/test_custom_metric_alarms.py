@@ -90,7 +90,11 @@ def test_every_source_a_setting_may_name_has_its_alarm() -> None:
 
 @pytest.mark.parametrize(
     ("alarm_id", "metric"),
-    [("EffectGivenUpAlarm", "EffectGivenUp"), ("EffectInDoubtAlarm", "EffectInDoubt")],
+    [
+        ("EffectGivenUpAlarm", "EffectGivenUp"),
+        ("EffectInDoubtAlarm", "EffectInDoubt"),
+        ("WatchSourceFailingAlarm", "WatchSourceFailed"),
+    ],
 )
 def test_the_alarm_watches_the_metric_the_code_emits(
     sam_document: Mapping[str, Any], alarm_id: str, metric: str

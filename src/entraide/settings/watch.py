@@ -1,0 +1,20 @@
+"""Settings of the ``watch`` function: the networks' secrets, where the watch's file is."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from entraide.settings.base import Settings
+
+
+class WatchSettings(Settings):
+    """The watch's collection: each network without its secret is left out of the runs."""
+
+    # The same secrets as the channels' (the account's own keys read the searches).
+    x_credentials_secret: str = Field(default="", alias="X_CREDENTIALS_SECRET")
+    bluesky_credentials_secret: str = Field(default="", alias="BLUESKY_CREDENTIALS_SECRET")
+    # An operator's copy of the watch's file in S3 (empty: the file packaged with the code).
+    watch_file_bucket: str = Field(default="", alias="WATCH_FILE_BUCKET")
+    watch_file_key: str = Field(default="watch.yaml", alias="WATCH_FILE_KEY", min_length=1)
+    # Hours between runs while no activation is open (every hour during one).
+    watch_every_hours: int = Field(default=3, alias="WATCH_EVERY_HOURS", ge=1, le=24)
