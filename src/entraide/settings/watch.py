@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from entraide.settings.base import Settings
+from entraide.settings.base import Addresses
+from entraide.settings.shared import EffectSettings, MailSettings, SigningSettings
 
 
-class WatchSettings(Settings):
-    """The watch's collection: each network without its secret is left out of the runs."""
+class WatchSettings(EffectSettings, MailSettings, SigningSettings):
+    """The watch's collection (each network without its secret left out of the runs) and
+    its digest (the community managers, the signed links' key, the ledger)."""
 
     # The same secrets as the channels' (the account's own keys read the searches).
     x_credentials_secret: str = Field(default="", alias="X_CREDENTIALS_SECRET")
@@ -18,3 +20,5 @@ class WatchSettings(Settings):
     watch_file_key: str = Field(default="watch.yaml", alias="WATCH_FILE_KEY", min_length=1)
     # Hours between runs while no activation is open (every hour during one).
     watch_every_hours: int = Field(default=3, alias="WATCH_EVERY_HOURS", ge=1, le=24)
+    # Who gets the digest and may use its links (the community managers).
+    watch_digest_recipients: Addresses = Field(alias="WATCH_DIGEST_RECIPIENTS", min_length=1)

@@ -9,6 +9,8 @@ lives ``KEPT_FOR`` (the table's TTL ``expires_at``): long enough for a digest an
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -20,6 +22,7 @@ WATCH_ITEMS_PREFIX: Final = "WATCH-ITEMS#"
 ENTITY: Final = "watch-item"
 #: As long as a digest's links live (a day) and a day more.
 KEPT_FOR: Final = timedelta(days=3)
+_REFERENCE: Final = re.compile(r"[A-Za-z0-9_-]{4,600}")
 
 
 def _partition(day: str) -> str:
@@ -28,6 +31,21 @@ def _partition(day: str) -> str:
 
 def _sort_key(item: WatchItem) -> str:
     return f"{item.network or 'feed'}#{item.source_id}#{item.item_id}"
+
+
+def item_reference(item: WatchItem) -> str:
+    """The item's name in a link (its sort key, URL-safe base64 without padding): the
+    same thing read on two days has one reference."""
+    return base64.urlsafe_b64encode(_sort_key(item).encode("utf-8")).rstrip(b"=").decode()
+
+
+def _sort_key_of(reference: str) -> str | None:
+    if not _REFERENCE.fullmatch(reference):
+        return None
+    try:
+        return base64.urlsafe_b64decode(reference + "=" * (-len(reference) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _to_item(item: WatchItem, collected_at: datetime) -> dict[str, Any]:
@@ -96,3 +114,15 @@ class WatchItemStore:
                 item = _from_item(stored)
                 found[_sort_key(item)] = item
         return list(found.values())
+
+    def find(self, reference: str, now: datetime) -> WatchItem | None:
+        """The item a link names, as last read (None: unknown, or gone with its TTL)."""
+        sort_key = _sort_key_of(reference)
+        if sort_key is None:
+            return None
+        for back in range(KEPT_FOR.days + 1):
+            day = (now.astimezone(UTC).date() - timedelta(days=back)).isoformat()
+            stored = self.table.get({"pk": _partition(day), "sk": sort_key})
+            if stored is not None:
+                return _from_item(stored)
+        return None

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from entraide.kernel.departements import DEPARTEMENTS
+from entraide.kernel.model import Activation
 from entraide.kernel.text import fold
 from entraide.watch.config import Theme, WatchConfig
 from entraide.watch.items import WatchItem
@@ -37,6 +39,19 @@ class ActivationContext:
 
     hashtag: str
     places: tuple[str, ...]  # département codes and names, e.g. ("11", "Aude")
+
+    @classmethod
+    def of(cls, activations: Sequence[Activation]) -> ActivationContext | None:
+        """What the open activations speak of (their hashtags: the first one's), or None."""
+        if not activations:
+            return None
+        places = tuple(
+            place
+            for activation in activations
+            for code in activation.departements
+            for place in (code, DEPARTEMENTS.get(code, code))
+        )
+        return cls(activations[0].hashtag, places)
 
 
 @dataclass(frozen=True)
