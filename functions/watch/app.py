@@ -101,10 +101,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
         now=utcnow,
         activation=ActivationContext.of(open_now),
     )
-    if slot:
+    if slot and links.recipients:
         ledger.run(mail.subject(slot), mail.perform, deadline=deadline)
     ledger.sweep(OWNER, lambda record: mail.perform, deadline=deadline)
-    return {**result.as_log(), "digest": slot}
+    return {**result.as_log(), "digest": slot if links.recipients else None}
 
 
 def collect_run(config: WatchConfig, now: datetime) -> WatchRunResult:

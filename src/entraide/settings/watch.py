@@ -20,5 +20,5 @@ class WatchSettings(EffectSettings, MailSettings, SigningSettings):
     watch_file_key: str = Field(default="watch.yaml", alias="WATCH_FILE_KEY", min_length=1)
     # Hours between runs while no activation is open (every hour during one).
     watch_every_hours: int = Field(default=3, alias="WATCH_EVERY_HOURS", ge=1, le=24)
-    # Who gets the digest and may use its links (the community managers).
-    watch_digest_recipients: Addresses = Field(alias="WATCH_DIGEST_RECIPIENTS", min_length=1)
+    # Who gets the digest and may use its links (the community managers); none: no digest.
+    watch_digest_recipients: Addresses = Field(default=(), alias="WATCH_DIGEST_RECIPIENTS")

@@ -27,9 +27,9 @@ from tests.unit.conftest import (
     load_handler,
     use_function_environment,
 )
-from tests.unit.watch.test_watch_handler import deployment, serve_sources
+from tests.unit.watch.test_watch_handler import deployment, serve_sources, watch
 
-__all__ = ["deployment"]  # the template with the watch's bucket
+__all__ = ["deployment", "watch"]  # the template with the watch's bucket, its function
 
 CONFIG = load_watch_file()
 KEY = b"k" * 32
@@ -195,3 +195,16 @@ def test_a_digest_run_twice_sends_each_manager_one_email(
     relay_links = re.findall(r"Relayer : (\S+)", text)
     assert relay_links, text
     assert all("decision=relay" in url for url in relay_links)
+
+
+def test_without_community_managers_no_digest_is_sent(
+    watch: PolicedHandler, tmp_path: Path
+) -> None:
+    # Given a deployment that names no community manager (the template's default), at an
+    # hour without collection
+    watch.utcnow = lambda: datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+    # When a digest is asked
+    result = watch.lambda_handler({"digest": True}, FakeContext("watch"))
+    # Then none is recorded or sent
+    assert result["digest"] is None
+    assert emails(tmp_path) == []
