@@ -215,9 +215,11 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
 
     def x_price(kind: str) -> int:
         """A tweet's price, by whether the link policy puts a URL in its kind."""
-        from entraide.publishing.x_prices import create_price
+        from entraide.publishing.x_prices import REPOST, create_price
 
-        return create_price(with_url=kind in settings.x_link_kinds())
+        return (
+            REPOST if kind == "repost" else create_price(with_url=kind in settings.x_link_kinds())
+        )
 
     limits = {
         "x": settings.x_limits(),

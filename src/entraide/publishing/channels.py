@@ -38,6 +38,8 @@ MASTODON: Final = "mastodon"
 KNOWN: Final = (X, BLUESKY, MASTODON)
 #: The message field naming the channels a message is still for (absent: all enabled).
 FOR_CHANNELS: Final = "channels"
+#: A message the watch found, to repost on its network (``reference``, ``target``).
+REPOST_EVENT: Final = "watch-repost"
 
 
 def parse_channels(setting: str) -> tuple[str, ...]:
@@ -106,6 +108,8 @@ class Channels:
                     outcome = relay.handle_approved(message, deadline=deadline)
                 elif event.startswith("activation-"):
                     outcome = relay.handle_activation_event(message, deadline=deadline)
+                elif event == REPOST_EVENT:
+                    outcome = relay.handle_repost(message, deadline=deadline)
                 else:
                     raise PermanentFailure(f"Unknown relay message event {event!r}.")
             except Exception as error:

@@ -43,7 +43,7 @@ from entraide.effects.model import Effect, LedgerStore, State, Subject
 from entraide.kernel.model import Category, Kind
 from entraide.kernel.times import epoch, iso, month_of, months_between, parse_iso
 
-TweetKind = Literal["post", "digest", "activation"]
+TweetKind = Literal["post", "digest", "activation", "repost"]
 
 #: The effect of a publication on X; Bluesky's and Mastodon's are named after them, on
 #: subjects of their own (``publish:bluesky:post:<id>``), so that one channel's claim, lease
@@ -81,6 +81,11 @@ def digest_publication(digest_id: str, channel: str = CHANNEL) -> str:
 
 def activation_publication(activation_id: str, opened: bool, channel: str = CHANNEL) -> str:
     return f"{_publish(channel)}activation:{activation_id}:{'opened' if opened else 'closed'}"
+
+
+def repost_publication(reference: str, channel: str = CHANNEL) -> str:
+    """A repost of what the watch found (``reference``: :mod:`entraide.watch.item_store`)."""
+    return f"{_publish(channel)}repost:{reference}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +189,9 @@ class RelayStore(ABC):
 
     def activation_key(self, activation_id: str, opened: bool) -> str:
         return activation_publication(activation_id, opened, self.channel)
+
+    def repost_key(self, reference: str) -> str:
+        return repost_publication(reference, self.channel)
 
     @abstractmethod
     def add_backlog(self, entry: BacklogEntry) -> BacklogEntry:
