@@ -21,7 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.mail import Mailer
+from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
+from entraide.effects.ledger_store import DynamoDBLedgerStore
 from entraide.kernel.times import utcnow
 from entraide.observability import logger, metrics, redacted_errors
 from entraide.publishing.bluesky import BlueskyCredentials
@@ -38,6 +40,7 @@ from entraide.watch.digest import (
 from entraide.watch.item_store import WatchItemStore
 from entraide.watch.ranking import ActivationContext
 from entraide.watch.readers import readers
+from entraide.watch.relaying import DECISION, WatchDesk
 from entraide.watch.run import WatchRunResult, collect_and_keep, collection_due
 from entraide.web.emails import privacy_url
 from entraide.web.watch_emails import digest_email
@@ -53,6 +56,9 @@ links = DigestLinks(
     signer=link_signer(settings, DIGEST_LINK_TTL),
     recipients=settings.watch_digest_recipients,
     public_base_url=settings.public_base_url,
+)
+decisions = WatchDesk(
+    store, links, ledger, DynamoDBLedgerStore(table), Queue(settings.relay_queue_url), now=utcnow
 )
 
 
@@ -100,10 +106,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
         partial(digest_email, privacy_url=privacy_url(settings.public_base_url)),
         now=utcnow,
         activation=ActivationContext.of(open_now),
+        decided=decisions.decided,
     )
     if slot and links.recipients:
         ledger.run(mail.subject(slot), mail.perform, deadline=deadline)
-    ledger.sweep(OWNER, lambda record: mail.perform, deadline=deadline)
+    ledger.sweep(
+        OWNER,
+        lambda record: decisions.perform if record.key.startswith(DECISION) else mail.perform,
+        deadline=deadline,
+    )
     return {**result.as_log(), "digest": slot if links.recipients else None}
 
 

@@ -22,3 +22,13 @@ class WatchSettings(EffectSettings, MailSettings, SigningSettings):
     watch_every_hours: int = Field(default=3, alias="WATCH_EVERY_HOURS", ge=1, le=24)
     # Who gets the digest and may use its links (the community managers); none: no digest.
     watch_digest_recipients: Addresses = Field(default=(), alias="WATCH_DIGEST_RECIPIENTS")
+    # Where a Relayer's repost goes (the sweep finishes one a click left due).
+    relay_queue_url: str = Field(alias="RELAY_QUEUE_URL", min_length=1)
+
+
+class WatchLinkSettings(EffectSettings, SigningSettings):
+    """The digest's links, in the decision function: who may use them, where reposts go."""
+
+    watch_digest_recipients: Addresses = Field(default=(), alias="WATCH_DIGEST_RECIPIENTS")
+    relay_queue_url: str = Field(alias="RELAY_QUEUE_URL", min_length=1)
+    public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL", pattern=r"^(https?://.*)?$")
