@@ -31,14 +31,17 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.privacy.erasure import Erasure
     from entraide.privacy.my_posts import MyPostsDesk
     from entraide.privacy.pseudonyms import Pseudonyms
+    from entraide.publishing.bluesky import BlueskyPoster
     from entraide.publishing.channels import Channels
+    from entraide.publishing.mastodon import MastodonPoster
+    from entraide.publishing.quota import Budget
     from entraide.publishing.retraction import Retractor
     from entraide.publishing.xapi import XCredentials
     from entraide.publishing.xapi import XPoster as Poster
-    from entraide.reporting.snapshots import XReader
+    from entraide.reporting.snapshots import AccountReader
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
-    from entraide.settings.publishing import RelaySettings, SnapshotSettings
+    from entraide.settings.publishing import ChannelAccounts, RelaySettings, SnapshotSettings
     from entraide.settings.shared import (
         EffectSettings,
         LinkSettings,
@@ -156,6 +159,29 @@ def x_credentials(secret_id: str) -> Callable[[], XCredentials]:
     return secret_loader(secret_id, XCredentials.from_secret_string)
 
 
+def bluesky_poster(settings: ChannelAccounts) -> BlueskyPoster:
+    """The Bluesky account's client, its app password read from its secret on first use."""
+    from entraide.publishing import bluesky
+
+    return bluesky.BlueskyPoster(
+        secret_loader(
+            settings.bluesky_credentials_secret, bluesky.BlueskyCredentials.from_secret_string
+        )
+    )
+
+
+def mastodon_poster(settings: ChannelAccounts) -> MastodonPoster:
+    """The Mastodon account's client, its token read from its secret on first use."""
+    from entraide.publishing import mastodon
+
+    return mastodon.MastodonPoster(
+        secret_loader(
+            settings.mastodon_credentials_secret, mastodon.MastodonCredentials.from_secret_string
+        ),
+        max_characters=settings.mastodon_max_characters,
+    )
+
+
 def channel_poster(settings: RelaySettings, channel: str) -> Poster:
     """A channel's poster: the network's client with its secret, else its dry run."""
     outbox = settings.outbox_dir or DRY_RUN_OUTBOX
@@ -164,24 +190,13 @@ def channel_poster(settings: RelaySettings, channel: str) -> Poster:
 
         if not settings.bluesky_credentials_secret:
             return bluesky.dry_run_poster(outbox)
-        return bluesky.BlueskyPoster(
-            secret_loader(
-                settings.bluesky_credentials_secret,
-                bluesky.BlueskyCredentials.from_secret_string,
-            )
-        )
+        return bluesky_poster(settings)
     if channel == "mastodon":
         from entraide.publishing import mastodon
 
         if not settings.mastodon_credentials_secret:
             return mastodon.dry_run_poster(outbox, max_characters=settings.mastodon_max_characters)
-        return mastodon.MastodonPoster(
-            secret_loader(
-                settings.mastodon_credentials_secret,
-                mastodon.MastodonCredentials.from_secret_string,
-            ),
-            max_characters=settings.mastodon_max_characters,
-        )
+        return mastodon_poster(settings)
     from entraide.publishing.xapi import DryRunPoster, TweepyPoster
 
     if settings.x_credentials_secret:
@@ -232,7 +247,9 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
         budget_name = "x-posting" if channel == "x" else f"{channel}-posting"
         relays[channel] = Relay(
             DynamoDBRelayStore(table, channel),
-            DynamoDBBudget(table, limits[channel], budget_name),
+            x_budget(settings, table)
+            if channel == "x"
+            else DynamoDBBudget(table, limits[channel], budget_name),
             channel_poster(settings, channel),
             clock=lambda: datetime.now(UTC),
             public_base_url=settings.public_base_url,
@@ -260,7 +277,9 @@ def retractor(table: Table, channels: Channels) -> Retractor:
         # deletes too (TweepyPoster, BlueskyPoster, MastodonPoster, DryRunPoster)
         poster = cast("Deleter", relay.poster)
         relayed.append(
-            XChannel(relay.store, poster) if name == "x" else RelayedChannel(relay.store, poster)
+            XChannel(relay.store, poster, relay.budget)
+            if name == "x"
+            else RelayedChannel(relay.store, poster)
         )
     return Retractor(
         DynamoDBRelayStore(table),
@@ -330,13 +349,36 @@ def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
     )
 
 
-def x_reader(settings: SnapshotSettings) -> XReader | None:
-    """The X reader of the daily snapshot, or None without credentials (nothing recorded)."""
-    if not settings.x_credentials_secret:
-        return None
-    from entraide.reporting.x_reader import TweepyReader
+def snapshot_readers(settings: SnapshotSettings) -> dict[str, AccountReader | None]:
+    """Each enabled channel's reader for the daily snapshot, None where the channel has no
+    credentials (nothing read nor recorded for it). Bluesky and Mastodon read through their
+    posters (one login, the same typed errors)."""
+    from entraide.publishing.channels import parse_channels
 
-    return TweepyReader(x_credentials(settings.x_credentials_secret))
+    readers: dict[str, AccountReader | None] = {}
+    for channel in parse_channels(settings.relay_channels):
+        if channel == "bluesky" and settings.bluesky_credentials_secret:
+            from entraide.reporting.channel_readers import BlueskyReader
+
+            readers[channel] = BlueskyReader(bluesky_poster(settings))
+        elif channel == "mastodon" and settings.mastodon_credentials_secret:
+            from entraide.reporting.channel_readers import MastodonReader
+
+            readers[channel] = MastodonReader(mastodon_poster(settings))
+        elif channel == "x" and settings.x_credentials_secret:
+            from entraide.reporting.x_reader import TweepyReader
+
+            readers[channel] = TweepyReader(x_credentials(settings.x_credentials_secret))
+        else:
+            readers[channel] = None
+    return readers
+
+
+def x_budget(settings: ChannelAccounts, table: Table) -> Budget:
+    """X's budget shared by every relay instance (and the snapshot's paid reads)."""
+    from entraide.publishing.quota_store import DynamoDBBudget
+
+    return DynamoDBBudget(table, settings.x_limits(), "x-posting")
 
 
 def erasure(

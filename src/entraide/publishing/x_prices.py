@@ -48,7 +48,10 @@ REPOST: Final = 15
 #: Where the prices come from, for the report and the README.
 PRICES_SOURCE: Final = 'docs.x.com, "pay-per-usage" pricing, read 2026-12'
 
-Spender = Literal["post", "digest", "activation", "repost"]
+#: Who spends: a kind of message, a deletion (counted, never refused: see
+#: :class:`~entraide.publishing.quota.Money`), the snapshot's reads (paced as posts),
+#: or a repost of what the watch found.
+Spender = Literal["post", "digest", "activation", "deletion", "read", "repost"]
 HEAD_START: Final = timedelta(days=1)
 
 
