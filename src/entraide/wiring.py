@@ -4,6 +4,9 @@ Capabilities never import presentation: here the emails of :mod:`entraide.web` a
 to the capabilities that send them, and each data-access module gets the table.
 Nothing here does I/O when called: clients and the signing key are fetched on first use;
 what only some functions need is imported when they build it (cold start).
+
+Why one module: it is the composition root, where every room is handed the others' pieces;
+split per room, the parts would import one another's builders.
 """
 
 from __future__ import annotations
@@ -230,11 +233,9 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
 
     def x_price(kind: str) -> int:
         """A tweet's price, by whether the link policy puts a URL in its kind."""
-        from entraide.publishing.x_prices import REPOST, create_price
+        from entraide.publishing.x_prices import create_price
 
-        return (
-            REPOST if kind == "repost" else create_price(with_url=kind in settings.x_link_kinds())
-        )
+        return create_price(with_url=kind in settings.x_link_kinds())
 
     limits = {
         "x": settings.x_limits(),

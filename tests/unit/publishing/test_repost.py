@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import responses
 
+from entraide.adapters.table import Table
 from entraide.publishing.channels import REPOST_EVENT, Channels
 from entraide.publishing.quota import QuotaLimits
 from entraide.publishing.relay_outcomes import Deferred, Done, PermanentFailure, Skipped
@@ -107,3 +108,22 @@ def test_x_retweets_through_its_client() -> None:
     assert call.call_count == 1
     assert json.loads(call.calls[0].request.body or b"{}") == {"tweet_id": "1578900353814519681"}
     assert reposted.id == "retweet:1578900353814519681"
+
+
+def test_the_relay_prices_an_x_repost_at_what_x_charges_a_user_interaction() -> None:
+    # Given the relay's channels as the relay function builds them (X's link policy default)
+    from entraide.settings.publishing import RelaySettings
+    from entraide.wiring import relay_channels
+
+    settings = RelaySettings.model_validate(
+        {
+            "TABLE_NAME": "entraide",
+            "PUBLIC_BASE_URL": "https://shareentraide.example",
+            "RELAY_QUEUE_URL": "https://sqs.example/relay",
+            "RELAY_DLQ_URL": "https://sqs.example/dlq",
+            "RELAY_CHANNELS": "x",
+        }
+    )
+    x = relay_channels(settings, Table("entraide")).relays["x"]
+    # Then a repost costs what X charges a retweet, a post without a link no more
+    assert x.price("repost") == REPOST
