@@ -4,9 +4,6 @@ Capabilities never import presentation: here the emails of :mod:`entraide.web` a
 to the capabilities that send them, and each data-access module gets the table.
 Nothing here does I/O when called: clients and the signing key are fetched on first use;
 what only some functions need is imported when they build it (cold start).
-
-Why one module: it is the composition root, where every room is handed the others' pieces;
-split per room, the parts would import one another's builders.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def test_x_retweets_through_its_client() -> None:
 def test_the_relay_prices_an_x_repost_at_what_x_charges_a_user_interaction() -> None:
     # Given the relay's channels as the relay function builds them (X's link policy default)
     from entraide.settings.publishing import RelaySettings
-    from entraide.wiring import relay_channels
+    from entraide.wiring_channels import relay_channels
 
     settings = RelaySettings.model_validate(
         {
