@@ -14,21 +14,42 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
+from entraide.effects.ledger_store import DynamoDBLedgerStore
 from entraide.kernel.errors import DomainError, WrongPostStatus
 from entraide.kernel.model import PostStatus
+from entraide.kernel.times import utcnow
 from entraide.moderation.desk import parse_action
 from entraide.moderation.signing import LinkAction
 from entraide.observability import logger, metrics, redacted_errors
 from entraide.settings.shared import LinkSettings
+from entraide.settings.watch import WatchLinkSettings
+from entraide.watch.digest import DIGEST_LINK_TTL, DigestLinks
+from entraide.watch.item_store import WatchItemStore
+from entraide.watch.relaying import WatchDesk, parse_watch_action
 from entraide.web import api_doc, pages
 from entraide.web.http import html_response, status_of
 from entraide.web.refusals import describe_refusal
 from entraide.web.requests import read_form
-from entraide.wiring import moderation_desk
+from entraide.wiring import effect_ledger, link_signer, moderation_desk
 
 settings = LinkSettings.from_environ(os.environ)
-desk = moderation_desk(settings, Table(settings.table_name))
+table = Table(settings.table_name)
+desk = moderation_desk(settings, table)
+watch_settings = WatchLinkSettings.from_environ(os.environ)
+watch_desk = WatchDesk(  # the digest's links: moderation's signer, the ledger, the relay
+    WatchItemStore(table),
+    DigestLinks(
+        signer=link_signer(watch_settings, DIGEST_LINK_TTL),
+        recipients=watch_settings.watch_digest_recipients,
+        public_base_url=watch_settings.public_base_url,
+    ),
+    effect_ledger(watch_settings, table),
+    DynamoDBLedgerStore(table),
+    Queue(watch_settings.relay_queue_url),
+    now=utcnow,
+)
 app = APIGatewayRestResolver()
 
 
@@ -118,6 +139,45 @@ def withdraw(post_id: str) -> Response[str]:
     return html_response(
         200, pages.render_message_page("Annonce retirée", message, back_link=False)
     )
+
+
+@app.get(
+    "/veille/<reference>",
+    summary="Le lien Relayer ou Ignorer d'une veille : une page de confirmation",
+    openapi_extensions=api_doc.query("decision", "token", required=["decision", "token"]),
+    responses={200: api_doc.page("confirmer"), **_LINK_REFUSALS},
+)
+def confirm_watch(reference: str) -> Response[str]:
+    action = parse_watch_action(_query("decision"))
+    token = _query("token")
+    item = watch_desk.check(reference, action, token)
+    page = pages.render_watch_confirmation_page(
+        item, action=action.value, token=token, form_action=reference
+    )
+    return html_response(200, page)
+
+
+@app.post(
+    "/veille/<reference>",
+    summary="Relayer ou ignorer un message de la veille",
+    openapi_extensions=api_doc.form_body("decision", "token", required=["decision", "token"]),
+    responses={200: api_doc.page("décision enregistrée"), **_LINK_REFUSALS},
+)
+def decide_watch(reference: str) -> Response[str]:
+    form = _form()
+    action = parse_watch_action(form.get("decision"))
+    item = watch_desk.decide(
+        reference,
+        action,
+        form.get("token", ""),
+        deadline=watch_desk.ledger.deadline_of(app.lambda_context),
+    )
+    logger.info("Watch item decided", extra={"network": item.network, "decision": action.value})
+    if action is LinkAction.RELAY:
+        title, message = "Message relayé", "Merci. Il sera partagé une fois sur son réseau."
+    else:
+        title, message = "Message ignoré", "Merci. Il ne sera plus proposé dans la veille."
+    return html_response(200, pages.render_message_page(title, message, back_link=False))
 
 
 @app.exception_handler(DomainError)

@@ -34,6 +34,7 @@ from entraide.cli_editorial import add_editorial_commands
 from entraide.cli_privacy import add_privacy_commands
 from entraide.cli_sources import add_sources_commands
 from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
+from entraide.cli_watch import add_watch_commands
 from entraide.kernel.errors import DomainError
 from entraide.kernel.model import Activation, AlertLevel, Hazard
 
@@ -287,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_dlq_commands(commands, state)
     add_editorial_commands(commands, state)
+    add_watch_commands(commands, state)
     return parser
 
 

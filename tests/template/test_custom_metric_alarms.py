@@ -95,6 +95,7 @@ def test_every_source_a_setting_may_name_has_its_alarm() -> None:
         ("EffectInDoubtAlarm", "EffectInDoubt"),
         ("EditorialMissedAlarm", "EditorialMissed"),
         ("BlogFeedFailingAlarm", "BlogFeedFailed"),
+        ("WatchSourceFailingAlarm", "WatchSourceFailed"),
     ],
 )
 def test_the_alarm_watches_the_metric_the_code_emits(

@@ -38,6 +38,7 @@ CAPABILITIES = (
     "publishing",
     "matching",
     "reporting",
+    "watch",
 )
 #: Presentation and the composition roots: they import capabilities, never the reverse.
 OUTER = ("entraide.web", "entraide.wiring", "entraide.cli", "entraide.settings")

@@ -148,6 +148,23 @@ class UnknownDecision(DomainError):
         super().__init__("Décision inconnue : le lien doit demander « approve » ou « reject ».")
 
 
+class WatchItemGone(DomainError):
+    """A digest's item no longer kept (its few days are over), or never read (410)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Ce message n'est plus dans la veille (elle garde quelques jours de lecture) : "
+            "relayez-le directement sur le réseau si besoin."
+        )
+
+
+class WatchItemDecided(DomainError):
+    """A digest's item already relayed or ignored, by this link or another (409)."""
+
+    def __init__(self) -> None:
+        super().__init__("Ce message a déjà été relayé ou ignoré : rien n'a été refait.")
+
+
 class ContactClosed(DomainError):
     """The offer or the need is no longer published, or the helper is unreachable (410)."""
 

@@ -53,6 +53,8 @@ class LinkAction(StrEnum):
     WITHDRAW = "withdraw"
     CONTACT = "contact"  # a person in need writing to a helper (entraide.matching.contact)
     MY_POSTS = "my-posts"  # a person's page of their posts (entraide.privacy.my_posts)
+    RELAY = "relay"  # a community manager relays a watch item (entraide.watch.digest)
+    IGNORE = "ignore"  # … or sets it aside
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ from entraide.publishing.x_answers import (
 from entraide.publishing.xapi import DryRunPoster
 
 POST_COLLECTION: Final = "app.bsky.feed.post"
+REPOST_COLLECTION: Final = "app.bsky.feed.repost"
 LANGUAGE: Final = "fr"
 DEFAULT_SERVICE: Final = "https://bsky.social"
 #: (connect, read) seconds, as for X.
@@ -290,6 +291,35 @@ class BlueskyPoster:
         if not uri:
             raise Unavailable("Bluesky answered without the post's URI.", maybe_posted=True)
         return PostedTweet(id=uri, text=text)
+
+    def repost(self, target: str) -> PostedTweet:
+        """An ``app.bsky.feed.repost`` of the post whose URI is ``target``, written with
+        ``putRecord`` under a key drawn from it (:func:`record_key`): sent again, the same
+        record is written over, never a second repost. The repost names the post's CID,
+        read first (``app.bsky.feed.getPosts``)."""
+        text = f"repost {target}"
+
+        def put(client: Any, models: Any) -> Any:
+            found = client.app.bsky.feed.get_posts(params={"uris": [target]})
+            if not found.posts:
+                raise Rejected(404, "Bluesky has no such post to repost.")
+            return client.com.atproto.repo.put_record(
+                models.ComAtprotoRepoPutRecord.Data(
+                    repo=self._session.get()[1],
+                    collection=REPOST_COLLECTION,
+                    rkey=record_key(text),
+                    record={
+                        "$type": REPOST_COLLECTION,
+                        "subject": {"uri": target, "cid": found.posts[0].cid},
+                        "createdAt": self._clock()
+                        .astimezone(UTC)
+                        .isoformat(timespec="milliseconds"),
+                    },
+                )
+            )
+
+        answer = self.call(put)
+        return PostedTweet(id=str(getattr(answer, "uri", "") or text), text=text)
 
     def delete(self, message_id: str) -> None:
         """``com.atproto.repo.deleteRecord`` of the post whose URI is ``message_id``

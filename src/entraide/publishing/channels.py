@@ -40,6 +40,8 @@ KNOWN: Final = (X, BLUESKY, MASTODON)
 EDITORIAL: Final = "editorial"
 #: The message field naming the channels a message is still for (absent: all enabled).
 FOR_CHANNELS: Final = "channels"
+#: A message the watch found, to repost on its network (``reference``, ``target``).
+REPOST_EVENT: Final = "watch-repost"
 
 
 def parse_channels(setting: str) -> tuple[str, ...]:
@@ -110,6 +112,8 @@ class Channels:
                     outcome = relay.handle_activation_event(message, deadline=deadline)
                 elif event == EDITORIAL:
                     outcome = relay.handle_editorial(message, deadline=deadline)
+                elif event == REPOST_EVENT:
+                    outcome = relay.handle_repost(message, deadline=deadline)
                 else:
                     raise PermanentFailure(f"Unknown relay message event {event!r}.")
             except Exception as error:

@@ -212,6 +212,23 @@ class MastodonPoster:
             raise Unavailable("Mastodon answered without the status's id.", maybe_posted=True)
         return PostedTweet(id=status_id, text=text, limits=read_rate_limits(self._last.headers))
 
+    def repost(self, target: str) -> PostedTweet:
+        """A boost of the status at ``target`` (its URL, on any instance): the account's
+        instance finds it (``GET /api/v2/search?resolve=true``), then
+        ``POST /api/v1/statuses/:id/reblog``, which answers the account's existing boost
+        when there is one (Mastodon's ``ReblogService``): sent again, still one boost."""
+        text = f"repost {target}"
+
+        def boost(client: Any) -> Any:
+            found = client.search_v2(target, resolve=True, result_type="statuses")
+            statuses = _field(found, "statuses") or []
+            if not statuses:
+                raise Rejected(404, "Mastodon found no such status to boost.")
+            return client.status_reblog(_field(statuses[0], "id"))
+
+        status = self.call(boost)
+        return PostedTweet(id=str(_field(status, "id") or text), text=text)
+
     def delete(self, message_id: str) -> None:
         """``DELETE /api/v1/statuses/:id`` (the answer is the deleted status, recorded in
         Mastodon.py's cassette ``test_toot``); a status already gone answers 404, which

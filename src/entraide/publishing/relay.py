@@ -73,6 +73,7 @@ from entraide.publishing.relay_store import (
 )
 
 if TYPE_CHECKING:
+    from entraide.publishing.x_answers import PostedTweet
     from entraide.publishing.xapi import XPoster
 
 
@@ -589,6 +590,46 @@ class Relay:
             reservation=reservation,
         )
 
+    def handle_repost(
+        self, message: Mapping[str, Any], *, deadline: datetime | None = None
+    ) -> RelayOutcome:
+        """Repost what the watch found (``watch-repost``: ``reference`` names it once,
+        ``target`` is what the network reposts) — once per reference, priced, as a post."""
+        reference, target = message.get("reference"), message.get("target")
+        if not (isinstance(reference, str) and reference and isinstance(target, str) and target):
+            raise PermanentFailure("Repost message without a reference or a target.")
+        key = self.store.repost_key(reference)
+        now = self.clock()
+        known = self.store.publication(key, now)
+        if known.status is ClaimStatus.DONE:
+            return Skipped("already reposted")
+        if known.status is ClaimStatus.BUSY:
+            return self._defer(known.retry_at or now, "claimed by another relay")
+        from entraide.publishing.xapi import Reposter
+
+        poster = self.poster
+        if not isinstance(poster, Reposter):
+            raise PermanentFailure("This channel's poster cannot repost.")
+        reservation = self._reserve("repost")
+        if isinstance(reservation, Deferred):
+            return reservation
+        text = f"repost {target}"
+        state, holder = self._claim(
+            key, now, self._lease(deadline, now), send={"text": text}, about={"target": target}
+        )
+        if state.status is not ClaimStatus.NEW:
+            self.budget.release(reservation)
+            return self._settle([], state, now)
+        return self._publish(
+            held=[(key, holder)],
+            entries=[],
+            text=text,
+            kind="repost",
+            activation_id="",
+            reservation=reservation,
+            send=lambda: poster.repost(target),
+        )
+
     # -- shared steps ------------------------------------------------------------
     def _defer(self, until: datetime, reason: str) -> Deferred:
         self.metric("RelayDeferred", 1)
@@ -641,6 +682,7 @@ class Relay:
         activation_id: str,
         reservation: Reservation,
         covers: Sequence[str] | None = None,
+        send: Callable[[], PostedTweet] | None = None,
     ) -> Done | Deferred:
         from entraide.publishing.channel_errors import (
             DuplicateText,
@@ -651,7 +693,7 @@ class Relay:
 
         subject = held[0][0]
         try:
-            posted = self.poster.post(text)
+            posted = send() if send is not None else self.poster.post(text)
         except RateLimited as exc:
             now = self.clock()
             until = max(exc.reset_at, now + timedelta(seconds=1))

@@ -43,7 +43,7 @@ from entraide.effects.model import Effect, LedgerStore, State, Subject
 from entraide.kernel.model import Category, Kind
 from entraide.kernel.times import epoch, iso, month_of, months_between, parse_iso
 
-TweetKind = Literal["post", "digest", "activation", "editorial"]
+TweetKind = Literal["post", "digest", "activation", "editorial", "repost"]
 
 #: The effect of a publication on X; Bluesky's and Mastodon's are named after them, on
 #: subjects of their own (``publish:bluesky:post:<id>``), so that one channel's claim, lease
@@ -86,6 +86,11 @@ def editorial_publication(item_id: str, channel: str = CHANNEL) -> str:
 
 def activation_publication(activation_id: str, opened: bool, channel: str = CHANNEL) -> str:
     return f"{_publish(channel)}activation:{activation_id}:{'opened' if opened else 'closed'}"
+
+
+def repost_publication(reference: str, channel: str = CHANNEL) -> str:
+    """A repost of what the watch found (``reference``: :mod:`entraide.watch.item_store`)."""
+    return f"{_publish(channel)}repost:{reference}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +197,9 @@ class RelayStore(ABC):
 
     def editorial_key(self, item_id: str) -> str:
         return editorial_publication(item_id, self.channel)
+
+    def repost_key(self, reference: str) -> str:
+        return repost_publication(reference, self.channel)
 
     @abstractmethod
     def add_backlog(self, entry: BacklogEntry) -> BacklogEntry:

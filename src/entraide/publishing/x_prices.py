@@ -14,6 +14,7 @@ read a user                    $0.010     ``READ_USER``
 read own data (posts, mentions,
 followers of the account)      $0.001     ``READ_OWNED``
 delete a post                  $0.010     ``DELETE``
+repost (a user interaction)    $0.015     ``REPOST``
 =============================  =========  ======================
 
 Amounts are kept in *millidollars* (integers: every price above is a whole number of them),
@@ -41,12 +42,16 @@ READ_POST: Final = 5
 READ_USER: Final = 10
 READ_OWNED: Final = 1
 DELETE: Final = 10
+#: A retweet is a "User Interaction: Create" (the same page's table, as transcribed in
+#: api-evangelist/x, plans/x-plans-pricing.yml, 2026-08).
+REPOST: Final = 15
 #: Where the prices come from, for the report and the README.
 PRICES_SOURCE: Final = 'docs.x.com, "pay-per-usage" pricing, read 2026-12'
 
 #: Who spends: a kind of message, a deletion (counted, never refused: see
-#: :class:`~entraide.publishing.quota.Money`), or the snapshot's reads (paced as posts).
-Spender = Literal["post", "digest", "activation", "editorial", "deletion", "read"]
+#: :class:`~entraide.publishing.quota.Money`), the snapshot's reads (paced as posts),
+#: or a repost of what the watch found.
+Spender = Literal["post", "digest", "activation", "editorial", "deletion", "read", "repost"]
 HEAD_START: Final = timedelta(days=1)
 
 

@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Final, Protocol, TextIO
+from typing import Any, ClassVar, Final, Protocol, TextIO, runtime_checkable
 
 from pydantic import (
     AliasChoices,
@@ -145,6 +145,13 @@ class XCredentials(BaseModel):
 
 class XPoster(Protocol):
     def post(self, text: str) -> PostedTweet: ...
+
+
+@runtime_checkable
+class Reposter(Protocol):
+    """A poster that reposts another account's message (retweet, repost, boost)."""
+
+    def repost(self, target: str) -> PostedTweet: ...
 
 
 def _deleted(response: Any) -> None:
@@ -340,6 +347,16 @@ class TweepyPoster:
         )
         return posted
 
+    def repost(self, target: str) -> PostedTweet:
+        """``POST /2/users/:id/retweets`` of the post ``target`` (tweepy's ``retweet``;
+        $0.015 under pay-per-use, :data:`~.x_prices.REPOST`)."""
+        posted: PostedTweet = self._x.call(
+            "retweet",
+            target,
+            read=lambda response: PostedTweet(id=f"retweet:{target}", text=f"repost {target}"),
+        )
+        return posted
+
     def delete(self, tweet_id: str) -> None:
         """``DELETE /2/tweets/:id`` (50 requests per 15 minutes per user, X's API reference;
         $0.010 a call under pay-per-use). A 404 means the tweet is gone already: done."""
@@ -392,6 +409,18 @@ class DryRunPoster:
         # The message quotes a title typed by a person (scrubbed already): mask anyway.
         self._say(f"{self._icon}  {redact_contact(text)}")
         return tweet
+
+    @property
+    def reposts_path(self) -> Path:
+        """``tweets-reposts.jsonl`` beside ``tweets.jsonl`` (``bluesky-reposts.jsonl`` …)."""
+        return self.outbox_dir / f"{Path(self.file_name).stem}-reposts.jsonl"
+
+    def repost(self, target: str) -> PostedTweet:
+        """Appends ``{"id": …, "repost": <target>, "at": …}`` to :attr:`reposts_path`."""
+        reposted = PostedTweet(id=f"dry-repost-{uuid.uuid4()}", text=f"repost {target}")
+        self._append(self.reposts_path.name, {"id": reposted.id, "repost": target})
+        self._say(f"↻  {self._icon} {target}")
+        return reposted
 
     @property
     def deleted_path(self) -> Path:

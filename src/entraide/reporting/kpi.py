@@ -26,6 +26,9 @@ Conventions (the report states them in its notes):
   ``engagement_basis`` says which.
 
 Privacy: see :mod:`.figures`: nothing personal enters the data this module counts.
+
+Why one module: :func:`compute_month` is one pure pass over a month, each KPI under the
+conventions above; the figures' types (:mod:`.figures`) and notes (:mod:`.notes`) live apart.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ from entraide.kernel.errors import (
     SpamSuspected,
     UnknownDecision,
     UnsupportedContentType,
+    WatchItemDecided,
+    WatchItemGone,
     WrongPostStatus,
 )
 
@@ -56,6 +58,8 @@ STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
     UnknownDecision: HTTPStatus.BAD_REQUEST,
     ContactClosed: HTTPStatus.GONE,
     ContactTooSoon: HTTPStatus.TOO_MANY_REQUESTS,
+    WatchItemGone: HTTPStatus.GONE,
+    WatchItemDecided: HTTPStatus.CONFLICT,
 }
 
 # Field that a non-field error is about, for JSON callers.

@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from entraide.kernel.model import Post
 from entraide.kernel.times import format_date_fr
+from entraide.privacy.detection import mask_public_text
 
 if TYPE_CHECKING:
     import jinja2
+
+    from entraide.watch.items import WatchItem
 
 __all__ = [
     "HOME_HREF",
@@ -96,6 +99,41 @@ _DECISION_WORDING: dict[str, tuple[str, str, str]] = {
         "Retirer mon annonce",
     ),
 }
+
+
+_WATCH_WORDING: dict[str, tuple[str, str, str]] = {
+    "relay": (
+        "Relayer ce message ?",
+        "Le compte de ShareEntraide le partagera une fois sur son réseau (retweet, repost "
+        "ou boost), dans la limite de son budget.",
+        "Relayer le message",
+    ),
+    "ignore": (
+        "Ignorer ce message ?",
+        "Il ne sera plus proposé dans la veille.",
+        "Ignorer le message",
+    ),
+}
+_NETWORKS = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+
+def render_watch_confirmation_page(
+    item: WatchItem, *, action: str, token: str, form_action: str
+) -> str:
+    """The page a digest's link opens: the message, and a button that POSTs the action."""
+    title, explanation, button = _WATCH_WORDING[action]
+    return render(
+        "watch_confirmation.html",
+        page_title=title,
+        explanation=explanation,
+        button=button,
+        action=action,
+        token=token,
+        form_action=form_action,
+        item=item,
+        network=_NETWORKS.get(item.network or "", "site"),
+        text=mask_public_text(item.text),
+    )
 
 
 def render_link_confirmation_page(post: Post, *, action: str, token: str, form_action: str) -> str:
