@@ -228,8 +228,12 @@ class CountedPipeline(Pipeline):
         self.sleeping = sleeping
         self.usage: dict[str, FunctionUsage] = {}
         self.api_requests = 0
-        self.traces = 0
+        self._in_request = False
+        self.traces: Counter[str] = Counter()
         self.printed_to = _Printed()
+        document = load_template(self.template).document
+        apis = [r for r in document["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+        self._api_traced = any(api["Properties"].get("TracingEnabled") for api in apis)
         _hook()
 
     def _usage(self, label: str, function: str) -> FunctionUsage:
@@ -264,7 +268,10 @@ class CountedPipeline(Pipeline):
             usage.billed_seconds += max(0.001, round(billed + 0.0005, 3))
             usage.log_bytes += PLATFORM_LOG_BYTES
             if parent is None:
-                self.traces += 1  # a root invocation starts a trace (its callees join it)
+                # a root invocation records a trace when it is sampled: by API Gateway for a
+                # request, by Lambda itself for a function in Active mode (callees join it)
+                traced = self._api_traced if self._in_request else self._active(name)
+                self.traces[label or name] += int(traced)
             else:
                 parent.children_cpu += spent
                 parent.children_billed += billed
@@ -278,7 +285,19 @@ class CountedPipeline(Pipeline):
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], str]:
         self.api_requests += 1
-        return super().request(name, method, target, body, headers)
+        self._in_request = True
+        try:
+            return super().request(name, method, target, body, headers)
+        finally:
+            self._in_request = False
+
+    def _active(self, name: str) -> bool:
+        """Whether Lambda samples this function's invocations itself (Tracing: Active)."""
+        document = self.deployment.template.document
+        default = document.get("Globals", {}).get("Function", {}).get("Tracing")
+        logical_id = self.deployment.function(name).logical_id
+        own = document["Resources"][logical_id].get("Properties", {}).get("Tracing")
+        return bool((own or default) == "Active")
 
     def _relay(self) -> bool:
         """Lambda's poller of the relay queue: its receives and deletes are the account's
@@ -507,8 +526,10 @@ def posts_bill(posts: int, idle: CountedPipeline) -> PostsBill:
     counted = _usage_lines(usage, scale={}, metric_hours={}, writes=writes, reads=reads)
     counted.pop(("CloudWatch", "custom metric-hour"), None)
     counted[("API Gateway", "REST request")] = pipeline.api_requests
-    # a trace per root invocation (API requests, the relay's batches...), sweeps apart
-    counted[("X-Ray", "trace recorded")] = pipeline.traces - pipeline.tally.schedule_runs
+    # the traces sampled on the way of the posts (the sweeps' are the month's)
+    counted[("X-Ray", "trace recorded")] = sum(
+        count for label, count in pipeline.traces.items() if not label.endswith("(schedule)")
+    )
     metrics = set().union(*(used.metrics for used in usage.values()))
     return PostsBill(posts, counted, len(metrics), pipeline, usage, writes)
 
@@ -531,7 +552,9 @@ def month_bill(
         writes=pipeline.meter.writes,
         reads=pipeline.meter.reads,
     )
-    counted[("X-Ray", "trace recorded")] = sum(fired for fired, _ in monthly.values())
+    counted[("X-Ray", "trace recorded")] = sum(
+        pipeline.traces[label] * scale.get(label, 1.0) for label in pipeline.usage
+    )
     fixtures, notes = _monthly_fixtures()
     return bill(_merge(counted, fixtures)), pipeline, monthly, notes
 
