@@ -34,6 +34,9 @@ from typing import Any
 
 from entraide.effects.memory import MemoryLedgerStore
 from entraide.kernel.model import Activation, AlertLevel, Category, Hazard, Kind, Post, PostStatus
+from entraide.publishing.channel_errors import (
+    RateLimited,
+)
 from entraide.publishing.channels import BLUESKY, MASTODON, Channels, X, parse_channels
 from entraide.publishing.quota import MemoryBudget, QuotaLimits
 from entraide.publishing.relay import DEFAULT_DIGEST_THRESHOLD, DEFAULT_DIGEST_WAIT, Relay
@@ -41,7 +44,10 @@ from entraide.publishing.relay_memory import MemoryRelayStore
 from entraide.publishing.relay_outcomes import Deferred, defer_delay_seconds
 from entraide.publishing.text_rules import BLUESKY_RULE, X_RULE, mastodon_rule
 from entraide.publishing.tweets import ChannelTexts
-from entraide.publishing.x_answers import SCOPE_UNKNOWN, PostedTweet, XRateLimited
+from entraide.publishing.x_answers import (
+    SCOPE_UNKNOWN,
+    PostedTweet,
+)
 from entraide.publishing.x_prices import create_price, dollars
 
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -96,15 +102,15 @@ class StrictNetwork:
         self.accepted: list[datetime] = []
         self.refused = 0
 
-    def _refusal(self, now: datetime) -> XRateLimited | None:
+    def _refusal(self, now: datetime) -> RateLimited | None:
         for cap, length in self.caps:
             inside = [at for at in self.accepted[-cap:] if at > now - length]
             if len(inside) >= cap:
-                return XRateLimited(inside[-cap] + length, SCOPE_UNKNOWN)
+                return RateLimited(inside[-cap] + length, SCOPE_UNKNOWN)
         if self.per_month is not None:
             month = [at for at in self.accepted if (at.year, at.month) == (now.year, now.month)]
             if len(month) >= self.per_month:
-                return XRateLimited(now + timedelta(days=1), SCOPE_UNKNOWN)
+                return RateLimited(now + timedelta(days=1), SCOPE_UNKNOWN)
         return None
 
     def post(self, text: str) -> PostedTweet:

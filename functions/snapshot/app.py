@@ -1,7 +1,7 @@
-"""Daily: the account's followers and the public metrics of the last 30 days' tweets.
+"""Daily: each channel's followers and the public metrics of its last 30 days' messages.
 
-Without X credentials it records nothing and says so; the monthly report then says the
-figures are missing.
+A channel without credentials records nothing and says so; the monthly report then says
+its figures are missing. X's reads are paid from X's budget (entraide.reporting.daily).
 """
 
 from __future__ import annotations
@@ -13,19 +13,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
 from entraide.observability import logger, metrics_when_any, redacted_errors
-from entraide.reporting.daily import daily_snapshot
+from entraide.reporting.daily import daily_snapshots
 from entraide.settings.publishing import SnapshotSettings
-from entraide.wiring import x_reader
+from entraide.wiring import snapshot_readers, x_budget
 
 settings = SnapshotSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-reader = x_reader(settings)
+readers = snapshot_readers(settings)
+budget = x_budget(settings, table)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = daily_snapshot(table, reader)
-    logger.info("Daily snapshot", extra=result.as_log())
-    return result.as_log()
+    results = daily_snapshots(table, readers, x_budget=budget)
+    for channel, result in results.items():
+        logger.info("Daily snapshot", extra={"channel": channel, **result.as_log()})
+    return {channel: result.as_log() for channel, result in results.items()}

@@ -32,13 +32,14 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.privacy.my_posts import MyPostsDesk
     from entraide.privacy.pseudonyms import Pseudonyms
     from entraide.publishing.channels import Channels
+    from entraide.publishing.quota import Budget
     from entraide.publishing.retraction import Retractor
     from entraide.publishing.xapi import XCredentials
     from entraide.publishing.xapi import XPoster as Poster
-    from entraide.reporting.snapshots import XReader
+    from entraide.reporting.snapshots import AccountReader
     from entraide.settings.matching import MatchSettings
     from entraide.settings.moderation import ModerationSettings
-    from entraide.settings.publishing import RelaySettings, SnapshotSettings
+    from entraide.settings.publishing import ChannelAccounts, RelaySettings, SnapshotSettings
     from entraide.settings.shared import (
         EffectSettings,
         LinkSettings,
@@ -228,7 +229,9 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
         budget_name = "x-posting" if channel == "x" else f"{channel}-posting"
         relays[channel] = Relay(
             DynamoDBRelayStore(table, channel),
-            DynamoDBBudget(table, limits[channel], budget_name),
+            x_budget(settings, table)
+            if channel == "x"
+            else DynamoDBBudget(table, limits[channel], budget_name),
             channel_poster(settings, channel),
             clock=lambda: datetime.now(UTC),
             public_base_url=settings.public_base_url,
@@ -256,7 +259,9 @@ def retractor(table: Table, channels: Channels) -> Retractor:
         # deletes too (TweepyPoster, BlueskyPoster, MastodonPoster, DryRunPoster)
         poster = cast("Deleter", relay.poster)
         relayed.append(
-            XChannel(relay.store, poster) if name == "x" else RelayedChannel(relay.store, poster)
+            XChannel(relay.store, poster, relay.budget)
+            if name == "x"
+            else RelayedChannel(relay.store, poster)
         )
     return Retractor(
         DynamoDBRelayStore(table),
@@ -326,13 +331,52 @@ def contact_desk(settings: MatchSettings, table: Table) -> ContactDesk:
     )
 
 
-def x_reader(settings: SnapshotSettings) -> XReader | None:
-    """The X reader of the daily snapshot, or None without credentials (nothing recorded)."""
-    if not settings.x_credentials_secret:
-        return None
-    from entraide.reporting.x_reader import TweepyReader
+def snapshot_readers(settings: SnapshotSettings) -> dict[str, AccountReader | None]:
+    """Each enabled channel's reader for the daily snapshot, None where the channel has no
+    credentials (nothing read nor recorded for it). Bluesky and Mastodon read through their
+    posters (one login, the same typed errors)."""
+    from entraide.publishing.channels import parse_channels
 
-    return TweepyReader(x_credentials(settings.x_credentials_secret))
+    readers: dict[str, AccountReader | None] = {}
+    for channel in parse_channels(settings.relay_channels):
+        if channel == "bluesky" and settings.bluesky_credentials_secret:
+            from entraide.publishing import bluesky
+            from entraide.reporting.channel_readers import BlueskyReader
+
+            readers[channel] = BlueskyReader(
+                bluesky.BlueskyPoster(
+                    secret_loader(
+                        settings.bluesky_credentials_secret,
+                        bluesky.BlueskyCredentials.from_secret_string,
+                    )
+                )
+            )
+        elif channel == "mastodon" and settings.mastodon_credentials_secret:
+            from entraide.publishing import mastodon
+            from entraide.reporting.channel_readers import MastodonReader
+
+            readers[channel] = MastodonReader(
+                mastodon.MastodonPoster(
+                    secret_loader(
+                        settings.mastodon_credentials_secret,
+                        mastodon.MastodonCredentials.from_secret_string,
+                    )
+                )
+            )
+        elif channel == "x" and settings.x_credentials_secret:
+            from entraide.reporting.x_reader import TweepyReader
+
+            readers[channel] = TweepyReader(x_credentials(settings.x_credentials_secret))
+        else:
+            readers[channel] = None
+    return readers
+
+
+def x_budget(settings: ChannelAccounts, table: Table) -> Budget:
+    """X's budget shared by every relay instance (and the snapshot's paid reads)."""
+    from entraide.publishing.quota_store import DynamoDBBudget
+
+    return DynamoDBBudget(table, settings.x_limits(), "x-posting")
 
 
 def erasure(

@@ -14,13 +14,13 @@ there fails with a 500 that looks like an outage, bluesky-social/indigo#873.) Ev
 of the relay names its subject (a post's, a digest's, an activation's link), so two
 subjects never share a key.
 
-Answers become the relay's typed errors (:mod:`.x_answers`, named after X, the first
-channel): 429 → :class:`XRateLimited` until ``ratelimit-reset`` (Bluesky's headers,
+Answers become the channels' typed errors (:mod:`.channel_errors`): 429 →
+:class:`RateLimited` until ``ratelimit-reset`` (Bluesky's headers,
 ``ratelimit-limit|remaining|reset|policy``, docs.bsky.app "Rate Limits": 5,000 points an
 hour and 35,000 a day per account, a created record costing 3 — 1,666 posts an hour,
 11,666 a day; 30 ``createSession`` per 5 minutes and 300 a day, hence one login per
-process); 401/400 → :class:`XRejected`; 5xx, timeouts, connection errors →
-:class:`XUnavailable`.
+process); 401/400 → :class:`Rejected`; 5xx, timeouts, connection errors →
+:class:`Unavailable`.
 
 ``atproto`` is imported, and the client built, on the first post only.
 """
@@ -38,6 +38,15 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from entraide.kernel.once import Once
 from entraide.kernel.times import utcnow
+from entraide.publishing.channel_errors import (
+    DEFAULT_WINDOW,
+    ChannelError,
+    Quota,
+    RateLimited,
+    RateLimits,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.credentials import from_secret_json
 from entraide.publishing.text_rules import (
     BLUESKY_MAX_BYTES,
@@ -46,14 +55,7 @@ from entraide.publishing.text_rules import (
     graphemes,
 )
 from entraide.publishing.x_answers import (
-    DEFAULT_WINDOW,
     PostedTweet,
-    Quota,
-    RateLimits,
-    XError,
-    XRateLimited,
-    XRejected,
-    XUnavailable,
 )
 from entraide.publishing.xapi import DryRunPoster
 
@@ -133,10 +135,10 @@ def facets(text: str) -> list[dict[str, Any]]:
 
 
 def post_record(text: str, created_at: datetime) -> dict[str, Any]:
-    """The ``app.bsky.feed.post`` record of ``text``; :class:`XRejected` (400) when Bluesky
+    """The ``app.bsky.feed.post`` record of ``text``; :class:`Rejected` (400) when Bluesky
     would refuse it (over 300 graphemes or 3,000 bytes)."""
     if not bluesky_fits(text):
-        raise XRejected(
+        raise Rejected(
             400,
             f"Bluesky post too long ({graphemes(text)}/{BLUESKY_MAX_GRAPHEMES} graphemes, "
             f"{len(text.encode('utf-8'))}/{BLUESKY_MAX_BYTES} bytes).",
@@ -199,27 +201,27 @@ def _detail(exc: Any) -> str:
     return (": ".join(str(part) for part in (error, message) if part) or type(exc).__name__)[:500]
 
 
-def map_error(exc: BaseException, now: datetime) -> XError | None:
+def map_error(exc: BaseException, now: datetime) -> ChannelError | None:
     """The relay's typed error for what ``atproto`` raised; ``None`` for anything else."""
     from atproto_client import exceptions
 
     response = getattr(exc, "response", None)
     status = int(getattr(response, "status_code", 0) or 0)
     if isinstance(exc, exceptions.InvokeTimeoutError):
-        return XUnavailable(f"timeout: {_detail(exc)}", maybe_posted=True)
+        return Unavailable(f"timeout: {_detail(exc)}", maybe_posted=True)
     if isinstance(exc, exceptions.RateLimitExceededError) or status == 429:
         limits = read_rate_limits(getattr(response, "headers", None))
         window = limits.window
         reset_at = window.reset_at if window and window.reset_at else now + DEFAULT_WINDOW
-        return XRateLimited(max(reset_at, now), "bluesky", limits)
+        return RateLimited(max(reset_at, now), "bluesky", limits, network="Bluesky")
     if isinstance(exc, exceptions.NetworkError):
-        return XUnavailable(f"{status or 'network'} {_detail(exc)}", maybe_posted=True)
+        return Unavailable(f"{status or 'network'} {_detail(exc)}", maybe_posted=True)
     if isinstance(exc, exceptions.UnauthorizedError | exceptions.BadRequestError):
-        return XRejected(status or 400, _detail(exc))
+        return Rejected(status or 400, _detail(exc))
     if isinstance(exc, exceptions.RequestException):
         if status >= 500 or status in (408, 425):
-            return XUnavailable(f"{status} {_detail(exc)}", maybe_posted=status >= 500)
-        return XRejected(status, _detail(exc))
+            return Unavailable(f"{status} {_detail(exc)}", maybe_posted=status >= 500)
+        return Rejected(status, _detail(exc))
     return None
 
 
@@ -264,6 +266,11 @@ class BlueskyPoster:
         """The logged-in client, built on first use."""
         return self._session.get()[0]
 
+    @property
+    def repo(self) -> str:
+        """The account's handle (it names its repository), once logged in."""
+        return str(self._session.get()[1])
+
     def post(self, text: str) -> PostedTweet:
         record = post_record(text, self._clock())
         key = record_key(text)
@@ -271,17 +278,17 @@ class BlueskyPoster:
         def put(client: Any, models: Any) -> Any:
             return client.com.atproto.repo.put_record(
                 models.ComAtprotoRepoPutRecord.Data(
-                    repo=self._session.get()[1],  # a handle or a DID: both name the repo
+                    repo=self.repo,  # a handle or a DID: both name the repo
                     collection=POST_COLLECTION,
                     rkey=key,
                     record=record,
                 )
             )
 
-        answer = self._call(put)
+        answer = self.call(put)
         uri = str(getattr(answer, "uri", "") or "")
         if not uri:
-            raise XUnavailable("Bluesky answered without the post's URI.", maybe_posted=True)
+            raise Unavailable("Bluesky answered without the post's URI.", maybe_posted=True)
         return PostedTweet(id=uri, text=text)
 
     def delete(self, message_id: str) -> None:
@@ -300,22 +307,22 @@ class BlueskyPoster:
                 )
             )
 
-        self._call(remove)
+        self.call(remove)
 
-    def _call(self, call: Callable[[Any, Any], Any]) -> Any:
+    def call(self, call: Callable[[Any, Any], Any]) -> Any:
         """``call(client, atproto.models)``, what it raises as the relay's typed errors."""
         try:
             client = self.client
             from atproto import models
 
             return call(client, models)
-        except XError:
+        except ChannelError:
             raise
         except Exception as exc:
             error = map_error(exc, self._clock())
             if error is None:
                 raise
-            if isinstance(error, XRejected) and error.status == 401:
+            if isinstance(error, Rejected) and error.status == 401:
                 self._session.forget()  # log in again next time (a revoked app password)
             raise error from exc
 

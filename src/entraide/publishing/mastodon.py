@@ -15,9 +15,9 @@ repeat.
 ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` — an ISO time; docs.joinmastodon.org
 "Rate limits": 300 requests per 5 minutes per account, and 300 statuses per 3 hours).
 The client is told to *throw* on 429 (never to sleep in a Lambda); the reset it read
-becomes :class:`~.x_answers.XRateLimited`. 401 (token revoked) and other 4xx →
-:class:`~.x_answers.XRejected`; 5xx, timeouts and connection errors →
-:class:`~.x_answers.XUnavailable`.
+becomes :class:`~.channel_errors.RateLimited`. 401 (token revoked) and other 4xx →
+:class:`~.channel_errors.Rejected`; 5xx, timeouts and connection errors →
+:class:`~.channel_errors.Unavailable`.
 
 ``Mastodon.py`` is imported, and the client built, on the first post only.
 """
@@ -34,6 +34,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from entraide.kernel.once import Once
 from entraide.kernel.times import utcnow
+from entraide.publishing.channel_errors import (
+    DEFAULT_WINDOW,
+    ChannelError,
+    Quota,
+    RateLimited,
+    RateLimits,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.credentials import from_secret_json
 from entraide.publishing.text_rules import (
     MASTODON_DEFAULT_MAX_CHARACTERS,
@@ -41,14 +50,7 @@ from entraide.publishing.text_rules import (
     mastodon_rule,
 )
 from entraide.publishing.x_answers import (
-    DEFAULT_WINDOW,
     PostedTweet,
-    Quota,
-    RateLimits,
-    XError,
-    XRateLimited,
-    XRejected,
-    XUnavailable,
 )
 from entraide.publishing.xapi import DryRunPoster
 
@@ -82,10 +84,10 @@ def idempotency_key(text: str) -> str:
 
 
 def status_form(text: str, max_characters: int = MASTODON_DEFAULT_MAX_CHARACTERS) -> dict[str, Any]:
-    """The parameters of ``POST /api/v1/statuses`` for ``text``; :class:`XRejected` (422, as
+    """The parameters of ``POST /api/v1/statuses`` for ``text``; :class:`Rejected` (422, as
     Mastodon answers) when the instance would refuse it as too long."""
     if not mastodon_rule(max_characters).fits(text):
-        raise XRejected(
+        raise Rejected(
             422, f"Status too long ({mastodon_length(text)}/{max_characters} characters)."
         )
     return {"status": text, "visibility": VISIBILITY, "language": LANGUAGE}
@@ -127,7 +129,7 @@ class LastAnswer:
         return response
 
 
-def map_error(exc: BaseException, headers: Mapping[str, str], now: datetime) -> XError | None:
+def map_error(exc: BaseException, headers: Mapping[str, str], now: datetime) -> ChannelError | None:
     """The relay's typed error for what ``Mastodon.py`` raised; ``None`` for anything else."""
     from mastodon import errors
 
@@ -135,18 +137,18 @@ def map_error(exc: BaseException, headers: Mapping[str, str], now: datetime) -> 
         limits = read_rate_limits(headers)
         window = limits.window
         reset_at = window.reset_at if window and window.reset_at else now + DEFAULT_WINDOW
-        return XRateLimited(max(reset_at, now), "mastodon", limits)
+        return RateLimited(max(reset_at, now), "mastodon", limits, network="Mastodon")
     if isinstance(exc, errors.MastodonNetworkError):
         # requests' errors, timeouts included: the status may have been created
-        return XUnavailable(str(exc)[:500], maybe_posted=True)
+        return Unavailable(str(exc)[:500], maybe_posted=True)
     if isinstance(exc, errors.MastodonServerError):
-        return XUnavailable(" ".join(str(part) for part in exc.args[1:3])[:500])
+        return Unavailable(" ".join(str(part) for part in exc.args[1:3])[:500])
     if isinstance(exc, errors.MastodonAPIError):
         status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 400
         detail = str(exc.args[3] if len(exc.args) > 3 else exc)[:500]
         if status in (408, 425):
-            return XUnavailable(f"{status} {detail}")
-        return XRejected(status, detail)
+            return Unavailable(f"{status} {detail}")
+        return Rejected(status, detail)
     return None
 
 
@@ -195,14 +197,19 @@ class MastodonPoster:
         """The client, built on first use."""
         return self._client.get()
 
+    @property
+    def last_headers(self) -> Mapping[str, str]:
+        """The headers of the last answer (its rate limits)."""
+        return self._last.headers
+
     def post(self, text: str) -> PostedTweet:
         form = status_form(text, self.max_characters)
-        status = self._call(
+        status = self.call(
             lambda client: client.status_post(**form, idempotency_key=idempotency_key(text))
         )
         status_id = str(_field(status, "id") or "")
         if not status_id:
-            raise XUnavailable("Mastodon answered without the status's id.", maybe_posted=True)
+            raise Unavailable("Mastodon answered without the status's id.", maybe_posted=True)
         return PostedTweet(id=status_id, text=text, limits=read_rate_limits(self._last.headers))
 
     def delete(self, message_id: str) -> None:
@@ -217,9 +224,9 @@ class MastodonPoster:
             except errors.MastodonNotFoundError:
                 return None
 
-        self._call(remove)
+        self.call(remove)
 
-    def _call(self, call: Callable[[Any], Any]) -> Any:
+    def call(self, call: Callable[[Any], Any]) -> Any:
         """``call(client)``, what it raises as the relay's typed errors."""
         client = self.client
         try:
@@ -228,7 +235,7 @@ class MastodonPoster:
             error = map_error(exc, self._last.headers, self._clock())
             if error is None:
                 raise
-            if isinstance(error, XRejected) and error.status == 401:
+            if isinstance(error, Rejected) and error.status == 401:
                 self._client.forget()  # read the token again next time (rotated)
             raise error from exc
 

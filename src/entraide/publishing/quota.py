@@ -14,6 +14,13 @@ Limits
 
     X changes its tiers; the setting overrides any value (``"basic,per_month=none"``).
 
+    Deleting a tweet (``DELETE /2/tweets/:id``) has its own limit, the same on every tier:
+    "The DELETE method has a rate limit of 50 requests per 15 minutes" (developer.x.com,
+    "Manage Posts" introduction). ``deletes_per_15min`` keeps it, in a window of its own:
+    a deletion spends no posting unit, a post no deletion unit, and X's 429 on posting
+    blocks no deletion. Reads spend no window (each read endpoint has its own limit, which
+    the snapshot follows from the headers).
+
 Windows (why sliding, and why in buckets)
     X counts its 24-hour limit per user over a window that is not a UTC day (rolling, or
     starting at the first request: ``x-user-limit-24hour-reset`` says when it ends). A fixed
@@ -66,7 +73,14 @@ DEFAULT_PRESET = "basic"
 UNLIMITED = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TTL_MARGIN = timedelta(days=1)
-_FIELDS = ("per_15min", "per_24h", "per_month", "usd_per_month", "activation_reserve")
+_FIELDS = (
+    "per_15min",
+    "per_24h",
+    "per_month",
+    "usd_per_month",
+    "activation_reserve",
+    "deletes_per_15min",
+)
 #: The money bucket of a month in a budget's counts (millidollars spent).
 MONEY = "usd"
 
@@ -83,6 +97,9 @@ class QuotaLimits(BaseModel):
     # (entraide.publishing.x_prices).
     usd_per_month: float | None = Field(default=None, gt=0)
     activation_reserve: float = Field(default=0.25, ge=0, lt=1)
+    # DELETE /2/tweets/:id: 50 requests per 15 minutes per user (developer.x.com, "Manage
+    # Posts"), on every tier.
+    deletes_per_15min: int | None = Field(default=50, gt=0)
 
     @classmethod
     def preset(cls, name: str) -> QuotaLimits:
@@ -137,6 +154,27 @@ class QuotaLimits(BaseModel):
         if self.per_month is not None:
             windows.append(Window("month", self.per_month))
         return tuple(windows)
+
+    def deletion_windows(self) -> tuple[Window, ...]:
+        if self.deletes_per_15min is None:
+            return ()
+        return (
+            Window(
+                "delete-15m", self.deletes_per_15min, timedelta(minutes=15), timedelta(minutes=1)
+            ),
+        )
+
+    def windows_of(self, spender: Spender) -> tuple[Window, ...]:
+        """The windows a call of ``spender`` counts in: posts, digests and activation
+        announcements the posting windows, deletions their own, reads none."""
+        if spender == "deletion":
+            return self.deletion_windows()
+        if spender == "read":
+            return ()
+        return self.windows()
+
+    def all_windows(self) -> tuple[Window, ...]:
+        return self.windows() + self.deletion_windows()
 
     def describe(self) -> str:
         labels = (("per_15min", "15 min"), ("per_24h", "24 h"), ("per_month", "month"))
@@ -317,6 +355,10 @@ class Money:
         from entraide.publishing.x_prices import affordable_at, allowance
 
         spent = self.spent(counts, now)
+        if spender == "deletion":
+            # A post that ended must leave X whatever the month's pace: the deletion is
+            # counted, never refused (each follows a post that cost at least as much).
+            return _month_start(now), cost
         if spent + cost > allowance(self.budget, self.reserve, now, spender):
             retry = affordable_at(self.budget, self.reserve, spent, cost, now, spender)
             return Denied(max(retry, now + timedelta(seconds=1)), "money")
@@ -329,6 +371,12 @@ class Money:
             return UNLIMITED
         room = allowance(self.budget, self.reserve, now, "post") - self.spent(counts, now)
         return max(0, room // cost)
+
+
+def blocks(spender: Spender) -> bool:
+    """Whether X's 429 on posting (:meth:`Budget.block_until`) stops ``spender``: deletions
+    and reads have limits of their own."""
+    return spender not in ("deletion", "read")
 
 
 def evaluate(
@@ -344,7 +392,7 @@ def evaluate(
     """Either why no unit can be spent, or per window its current bucket and how many units
     that bucket may hold (the cap minus the past buckets still counted); with ``money``, its
     month's bucket and the ``cost`` it takes."""
-    if blocked is not None and blocked > now:
+    if blocked is not None and blocked > now and blocks(spender):
         return Denied(blocked, "blocked")
     allowed: dict[str, tuple[datetime, int]] = {}
     denials: list[Denied] = []
@@ -422,7 +470,7 @@ class MemoryBudget:
         with self._lock:
             now = now or self.clock()
             verdict = evaluate(
-                self._windows,
+                self._limits.windows_of(spender),
                 self._counts,
                 self._blocked,
                 now,
@@ -441,7 +489,7 @@ class MemoryBudget:
 
     def _forget_before(self, now: datetime) -> None:
         """Drop buckets that count no more (what the TTL does to DynamoDB items)."""
-        by_name = {window.name: window for window in self._windows}
+        by_name = {window.name: window for window in self._limits.all_windows()}
         for name, start in list(self._counts):
             if is_stale(name, start, by_name, now):
                 del self._counts[(name, start)]

@@ -36,6 +36,7 @@ from entraide.publishing.quota import (
     Money,
     QuotaLimits,
     Reservation,
+    blocks,
     evaluate,
     increments,
     is_stale,
@@ -117,12 +118,18 @@ class DynamoDBBudget:
         """Spend one unit in every window or in none (and ``cost`` millidollars of a money
         budget); ``now`` only for tests: the budget reads its clock at each attempt, inside
         the spend."""
-        by_name = {window.name: window for window in self._windows}
+        by_name = {window.name: window for window in self._limits.all_windows()}
         for attempt in range(self.max_attempts):
             at = now or self.clock()
             counts, blocked, version = self._read(at)
             verdict = evaluate(
-                self._windows, counts, blocked, at, money=self._money, cost=cost, spender=spender
+                self._limits.windows_of(spender),
+                counts,
+                blocked,
+                at,
+                money=self._money,
+                cost=cost,
+                spender=spender,
             )
             if isinstance(verdict, Denied):
                 return verdict
@@ -140,7 +147,7 @@ class DynamoDBBudget:
                 for name, start in buckets
             )
             try:
-                self._spend(reservation, stale, version, at, expires)
+                self._spend(reservation, stale, version, at, expires, blocks(spender))
             except ConditionFailed:
                 # Another relay spent or blocked meanwhile: read again (and the clock).
                 time.sleep(0.01 * attempt)
@@ -155,6 +162,7 @@ class DynamoDBBudget:
         version: int | None,
         at: datetime,
         expires: int,
+        honour_block: bool = True,
     ) -> None:
         added = increments(reservation)
         if version is None:  # the first unit ever: the item is written whole
@@ -182,13 +190,16 @@ class DynamoDBBudget:
         expression = "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        values[":now"] = math.floor(at.timestamp())
+        if honour_block:  # a value the condition does not use is refused by DynamoDB
+            values[":now"] = math.floor(at.timestamp())
         self.table.write(
             Update(
                 key=self.key,
                 expression=expression,
                 condition="#version = :v AND (attribute_not_exists(until_epoch) "
-                "OR until_epoch <= :now)",
+                "OR until_epoch <= :now)"
+                if honour_block
+                else "#version = :v",
                 names=names,
                 values=values,
             )

@@ -603,12 +603,17 @@ class Relay:
         reservation: Reservation,
         covers: Sequence[str] | None = None,
     ) -> Done | Deferred:
-        from entraide.publishing.x_answers import XDuplicate, XRateLimited, XRejected, XUnavailable
+        from entraide.publishing.channel_errors import (
+            DuplicateText,
+            RateLimited,
+            Rejected,
+            Unavailable,
+        )
 
         subject = held[0][0]
         try:
             posted = self.poster.post(text)
-        except XRateLimited as exc:
+        except RateLimited as exc:
             now = self.clock()
             until = max(exc.reset_at, now + timedelta(seconds=1))
             self.budget.release(reservation)
@@ -623,7 +628,7 @@ class Relay:
             )
             self.metric("XRateLimited", 1)
             return Deferred(until, f"X rate limit ({exc.scope})")
-        except XUnavailable as exc:
+        except Unavailable as exc:
             self.budget.release(reservation)
             # a timeout may have posted: then the same text must go again (X refuses it)
             self._give_back(
@@ -632,12 +637,12 @@ class Relay:
             logger.warning("Relay: X unavailable for %s: %s", subject, exc.detail)
             self.metric("XUnavailable", 1)
             raise TemporaryFailure(f"X unavailable: {exc.detail}") from exc
-        except XDuplicate:
+        except DuplicateText:
             # X already has this text: an earlier attempt posted it (a timeout, a crash).
             tweet_id, known, final_text = None, False, text
             logger.info("Relay: X says %s was already posted; counted as posted.", subject)
             self.metric("XDuplicate", 1)
-        except XRejected as exc:
+        except Rejected as exc:
             self._give_back(held, self.clock(), f"X refused: {exc.status}", forget=True)
             logger.error(
                 "Relay: X refused the tweet for %s (%s %s); message goes to the DLQ.",

@@ -28,9 +28,13 @@ holds no text of one: it stays. A tweet whose id the relay never learnt (X said
 "duplicate", or a relay stopped during its call to X) cannot be deleted by id: it is counted
 (``RetractionUnknownTweet``) and logged for an operator, without any text of the post.
 
-**Price.** X bills a deletion $0.010 under pay-per-use (``DELETE /2/tweets/:id``, X's
-pricing page as read in 2026); each call made is counted (``XDeleteSpendUsd``) so that the
-money budget of the publishing work can include it.
+**Price and pace.** X bills a deletion $0.010 under pay-per-use
+(:data:`~entraide.publishing.x_prices.DELETE`) and limits ``DELETE /2/tweets/:id`` to 50
+requests per 15 minutes per user (developer.x.com, "Manage Posts"). :class:`XChannel`
+spends both in the X relay's own budget before each call (:mod:`.quota`: the month's money,
+counted but never refused, and the deletions' own 15-minute window); a deletion the window
+refuses waits for it, the message deferred; one X did not make (429, outage) is given back.
+Each call made is also counted as a metric (``XDeleteSpendUsd``).
 """
 
 from __future__ import annotations
@@ -41,12 +45,17 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, Final, Protocol
 
 from entraide.adapters.queue import Queue
 from entraide.kernel.model import Post, PostStatus
 from entraide.observability import logger
+from entraide.publishing.channel_errors import (
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
+from entraide.publishing.quota import Budget, Denied, Reservation
 from entraide.publishing.relay_outcomes import (
     Deferred,
     PermanentFailure,
@@ -55,11 +64,9 @@ from entraide.publishing.relay_outcomes import (
     TemporaryFailure,
 )
 from entraide.publishing.relay_store import ClaimStatus, RelayStore
-from entraide.publishing.x_answers import XRateLimited, XRejected, XUnavailable
+from entraide.publishing.x_prices import DELETE, dollars
 
 RETRACTED_EVENT: Final = "post-retracted"
-#: What one ``DELETE /2/tweets/:id`` costs under X's pay-per-use pricing (2026).
-X_DELETE_PRICE_USD: Final = Decimal("0.010")
 #: How soon to come back when another relay holds a claim we need.
 BUSY_RETRY: Final = timedelta(seconds=30)
 #: How long a retraction's claim is held when the message brings no deadline: longer than
@@ -112,8 +119,13 @@ class Channel(Protocol):
         errors (rate limit, outage, refusal) or their equivalents."""
         ...
 
-    def price(self) -> Decimal:
-        """What one deletion costs, in dollars (0 where posting is free)."""
+    def reserve(self) -> Reservation | Denied | None:
+        """Spend one deletion in the network's budget before the call (None: nothing to
+        spend), or say when one will be free."""
+        ...
+
+    def give_back(self, reservation: Reservation | None) -> None:
+        """The deletion was not made (a rate limit, an outage): its spending undone."""
         ...
 
 
@@ -130,12 +142,11 @@ class RelayedChannel:
     """A network the relay announces on: the post's message, as that channel's relay
     recorded its publication (``publish:<channel>:post:<id>``, ``publish:post:<id>`` on X)."""
 
-    def __init__(
-        self, store: RelayStore, poster: Deleter, deletion_price: Decimal = Decimal(0)
-    ) -> None:
+    def __init__(self, store: RelayStore, poster: Deleter, budget: Budget | None = None) -> None:
         self.store = store
         self.poster = poster
-        self.deletion_price = deletion_price
+        self.budget = budget  # None: deleting is free and only the network's 429 paces it
+        self.deletion_price = 0  # millidollars
 
     @property
     def name(self) -> str:
@@ -164,15 +175,23 @@ class RelayedChannel:
     def delete(self, message_id: str) -> None:
         self.poster.delete(message_id)
 
-    def price(self) -> Decimal:
-        return self.deletion_price
+    def reserve(self) -> Reservation | Denied | None:
+        if self.budget is None:
+            return None
+        return self.budget.reserve(cost=self.deletion_price, spender="deletion")
+
+    def give_back(self, reservation: Reservation | None) -> None:
+        if self.budget is not None and reservation is not None:
+            self.budget.release(reservation)
 
 
 class XChannel(RelayedChannel):
-    """X: the post's tweet; each deletion billed :data:`X_DELETE_PRICE_USD`."""
+    """X: the post's tweet; each deletion priced :data:`~.x_prices.DELETE` and paced by
+    the deletions' window, both in the X relay's budget."""
 
-    def __init__(self, store: RelayStore, poster: Deleter) -> None:
-        super().__init__(store, poster, X_DELETE_PRICE_USD)
+    def __init__(self, store: RelayStore, poster: Deleter, budget: Budget) -> None:
+        super().__init__(store, poster, budget)
+        self.deletion_price = DELETE
 
 
 def _no_metric(name: str, value: float) -> None:
@@ -265,16 +284,24 @@ class Retractor:
         self, channel: Channel, subject: str, holder: str, post_id: str, message_id: str
     ) -> Deferred | None:
         now = self.clock()
+        reservation = channel.reserve()
+        if isinstance(reservation, Denied):
+            self.store.release(subject, holder, reservation.retry_at, "budget")
+            return Deferred(reservation.retry_at, f"{channel.name}: budget ({reservation.window})")
         try:
             channel.delete(message_id)
-        except XRateLimited as limited:
+        except RateLimited as limited:
+            channel.give_back(reservation)
             self.store.release(subject, holder, limited.reset_at, "rate limit")
             self.metric("XRateLimited", 1)
             return Deferred(limited.reset_at, f"{channel.name}: rate limit ({limited.scope})")
-        except XUnavailable as down:
+        except Unavailable as down:
+            if not down.maybe_posted:  # a timeout may have deleted it: the call is billed
+                channel.give_back(reservation)
             self.store.release(subject, holder, now, "unavailable")
             raise TemporaryFailure(f"{channel.name} unavailable: {down.detail}") from down
-        except XRejected as refused:
+        except Rejected as refused:
+            channel.give_back(reservation)
             self.store.release(subject, holder, now, f"refused {refused.status}")
             raise PermanentFailure(
                 f"{channel.name} refused the deletion: {refused.status} {refused.detail}",
@@ -282,6 +309,7 @@ class Retractor:
             ) from refused
         self.store.complete(subject, holder, message_id)
         self.metric("PostMessageDeleted", 1)
-        self.metric(f"{channel.name.upper()}DeleteSpendUsd", float(channel.price()))
+        spent = reservation.cost if reservation is not None else 0
+        self.metric(f"{channel.name.upper()}DeleteSpendUsd", dollars(spent))
         logger.info("Post message deleted", extra={"post_id": post_id, "channel": channel.name})
         return None

@@ -1,48 +1,34 @@
-"""What X answers to a call: the tweet posted, the rate limits its headers tell, typed errors.
+"""What X answers to a call: the tweet posted, the rate limits its headers tell.
 
-Every failure of a call to X becomes one of four errors, so that the relay (and the
-snapshot's reads) can decide without knowing tweepy: :class:`XRateLimited` (429, with
-the time to retry read from the headers), :class:`XDuplicate` (X already has this very
-text), :class:`XRejected` (permanent), :class:`XUnavailable` (5xx, timeouts, connection
-errors: retry later).
+Failures are the channels' typed errors (:mod:`.channel_errors`): :func:`rate_limited` reads
+a 429's headers into a :class:`~.channel_errors.RateLimited` of one of X's scopes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import ClassVar, Final
+from datetime import UTC, datetime
+from typing import Final
 
 from entraide.kernel.times import utcnow
+from entraide.publishing.channel_errors import (
+    DEFAULT_WINDOW,
+    ChannelError,
+    DuplicateText,
+    Quota,
+    RateLimited,
+    RateLimits,
+    Rejected,
+    Unavailable,
+)
 
-#: Scopes of :class:`XRateLimited`: the endpoint's 15-minute window, the 24-hour cap of
-#: the user (the account that posts) or of the app, or no header to tell.
+#: Scopes of a :class:`~.channel_errors.RateLimited` of X: the endpoint's 15-minute
+#: window, the 24-hour cap of the user (the account that posts) or of the app, or no header.
 SCOPE_15MIN: Final = "15min"
 SCOPE_24H_USER: Final = "24h-user"
 SCOPE_24H_APP: Final = "24h-app"
 SCOPE_UNKNOWN: Final = "unknown"
-
-#: When a 429 carries no reset header at all, retry after one 15-minute window.
-DEFAULT_WINDOW: Final = timedelta(minutes=15)
-
-
-@dataclass(frozen=True, slots=True)
-class Quota:
-    """One rate limit as the response headers tell it."""
-
-    limit: int | None
-    remaining: int | None
-    reset_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimits:
-    """The limits a response of X reports: 15-minute window, 24-hour caps (user, app)."""
-
-    window: Quota | None = None
-    user_24h: Quota | None = None
-    app_24h: Quota | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,57 +42,6 @@ class PostedTweet:
     id: str
     text: str
     limits: RateLimits | None = None
-
-
-class XError(Exception):
-    """A tweet was not posted. ``retryable`` says whether the same text may be retried."""
-
-    retryable: ClassVar[bool] = False
-
-
-class XRateLimited(XError):
-    """429: no tweet before ``reset_at`` (aware, UTC). ``scope`` is one of ``SCOPE_*``."""
-
-    retryable = True
-
-    def __init__(self, reset_at: datetime, scope: str, limits: RateLimits | None = None) -> None:
-        super().__init__(f"X rate limit ({scope}) until {reset_at.isoformat()}.")
-        self.reset_at = reset_at
-        self.scope = scope
-        self.limits = limits
-
-
-class XDuplicate(XError):
-    """403: X refuses a tweet whose text is the same as a recent one of the account."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class XRejected(XError):
-    """A permanent refusal (400, 401, 403, other 4xx): retrying the same call will fail."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"{status} {detail}")
-        self.status = status
-        self.detail = detail
-
-
-class XUnavailable(XError):
-    """X could not be reached or failed (5xx, timeout, connection): retry later.
-
-    ``maybe_posted``: the request may have reached X and been taken (a timeout reading the
-    answer, a connection cut after sending, a 2xx without a tweet): a retry must send the
-    same text, which X refuses if it has it. A 5xx, or a connection never made, posted
-    nothing."""
-
-    retryable = True
-
-    def __init__(self, detail: str, *, maybe_posted: bool = False) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.maybe_posted = maybe_posted
 
 
 def _int(headers: Mapping[str, str], name: str) -> int | None:
@@ -141,8 +76,8 @@ def read_rate_limits(headers: Mapping[str, str]) -> RateLimits:
     )
 
 
-def rate_limited(headers: Mapping[str, str], *, now: datetime | None = None) -> XRateLimited:
-    """The :class:`XRateLimited` that a 429 with these headers means.
+def rate_limited(headers: Mapping[str, str], *, now: datetime | None = None) -> RateLimited:
+    """The :class:`~.channel_errors.RateLimited` that a 429 with these headers means.
 
     A 24-hour cap whose ``remaining`` is 0 blocks until its reset; so does the
     15-minute window (``x-rate-limit-reset``) when its own ``remaining`` is 0 or
@@ -162,7 +97,34 @@ def rate_limited(headers: Mapping[str, str], *, now: datetime | None = None) -> 
     ):
         blocking.append((window.reset_at, SCOPE_15MIN))
     if not blocking:
-        return XRateLimited((now or utcnow()) + DEFAULT_WINDOW, SCOPE_UNKNOWN, limits)
+        return RateLimited((now or utcnow()) + DEFAULT_WINDOW, SCOPE_UNKNOWN, limits)
     # The latest reset; on a tie, the 24-hour scope (listed first) is the one to report.
     reset_at, scope = max(blocking, key=lambda item: item[0])
-    return XRateLimited(reset_at, scope, limits)
+    return RateLimited(reset_at, scope, limits)
+
+
+# The names these errors had when X was the only channel: the fault run's fake X still
+# raises them. They are the same classes; new code names the neutral ones.
+XError = ChannelError
+XRateLimited = RateLimited
+XDuplicate = DuplicateText
+XRejected = Rejected
+XUnavailable = Unavailable
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "SCOPE_15MIN",
+    "SCOPE_24H_APP",
+    "SCOPE_24H_USER",
+    "SCOPE_UNKNOWN",
+    "PostedTweet",
+    "Quota",
+    "RateLimits",
+    "XDuplicate",
+    "XError",
+    "XRateLimited",
+    "XRejected",
+    "XUnavailable",
+    "rate_limited",
+    "read_rate_limits",
+]

@@ -44,7 +44,9 @@ DELETE: Final = 10
 #: Where the prices come from, for the report and the README.
 PRICES_SOURCE: Final = 'docs.x.com, "pay-per-usage" pricing, read 2026-12'
 
-Spender = Literal["post", "digest", "activation"]
+#: Who spends: a kind of message, a deletion (counted, never refused: see
+#: :class:`~entraide.publishing.quota.Money`), or the snapshot's reads (paced as posts).
+Spender = Literal["post", "digest", "activation", "deletion", "read"]
 HEAD_START: Final = timedelta(days=1)
 
 

@@ -5,14 +5,14 @@ through tweepy, or to a dry-run outbox.
 on a rate limit (tweepy's ``wait_on_rate_limit`` would, and it ignores the 24-hour
 caps): every failure becomes one of four typed errors, so that the relay can decide:
 
-- :class:`~.x_answers.XRateLimited` (429): retry at ``reset_at``, read from the response
+- :class:`~.channel_errors.RateLimited` (429): retry at ``reset_at``, read from the response
   headers;
-- :class:`~.x_answers.XDuplicate` (403 "duplicate content"): X already has this very text;
-- :class:`~.x_answers.XRejected` (400, 401, other 403s, other 4xx): permanent, do not
+- :class:`~.channel_errors.DuplicateText` (403 "duplicate content"): X already has this very text;
+- :class:`~.channel_errors.Rejected` (400, 401, other 403s, other 4xx): permanent, do not
   retry as is;
-- :class:`~.x_answers.XUnavailable` (5xx, timeouts, connection errors): retry later.
+- :class:`~.channel_errors.Unavailable` (5xx, timeouts, connection errors): retry later.
   After a timeout the tweet may have been posted all the same: a retry then meets
-  :class:`~.x_answers.XDuplicate`.
+  :class:`~.channel_errors.DuplicateText`.
 
 :class:`DryRunPoster` (the local stack, and any run without X credentials) appends
 each tweet to ``tweets.jsonl`` in an outbox folder and prints it (deletions go to
@@ -48,13 +48,15 @@ from pydantic import (
 
 from entraide.kernel.times import utcnow
 from entraide.privacy.detection import redact_contact
+from entraide.publishing.channel_errors import (
+    ChannelError,
+    DuplicateText,
+    RateLimits,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.x_answers import (
     PostedTweet,
-    RateLimits,
-    XDuplicate,
-    XError,
-    XRejected,
-    XUnavailable,
     rate_limited,
     read_rate_limits,
 )
@@ -151,7 +153,7 @@ def _deleted(response: Any) -> None:
     delete either way; a body without ``data`` is X's error."""
     data = (response.json() or {}).get("data") if hasattr(response, "json") else None
     if not isinstance(data, Mapping) or "deleted" not in data:
-        raise XUnavailable("X answered a delete without saying whether it deleted.")
+        raise Unavailable("X answered a delete without saying whether it deleted.")
 
 
 def _detail(exc: Any) -> str:
@@ -164,7 +166,7 @@ def _detail(exc: Any) -> str:
     return "; ".join(messages)[:_DETAIL_MAX]
 
 
-def _map_error(exc: BaseException, now: datetime) -> XError | None:
+def _map_error(exc: BaseException, now: datetime) -> ChannelError | None:
     """The typed error for what tweepy or requests raised; ``None`` for anything else."""
     import requests
     import tweepy
@@ -172,22 +174,22 @@ def _map_error(exc: BaseException, now: datetime) -> XError | None:
     if isinstance(exc, tweepy.TooManyRequests):
         return rate_limited(exc.response.headers, now=now)
     if isinstance(exc, tweepy.TwitterServerError):
-        return XUnavailable(f"{exc.response.status_code} {_detail(exc)}")
+        return Unavailable(f"{exc.response.status_code} {_detail(exc)}")
     if isinstance(exc, tweepy.HTTPException):
         status = int(getattr(exc.response, "status_code", 0) or getattr(exc.response, "status", 0))
         detail = _detail(exc)
         if status == 403 and (
             "duplicate content" in detail.lower() or 187 in getattr(exc, "api_codes", [])
         ):
-            return XDuplicate(detail)
+            return DuplicateText(detail)
         if status in (408, 425):  # request timeout, too early: transient by definition
-            return XUnavailable(f"{status} {detail}")
-        return XRejected(status, detail)
+            return Unavailable(f"{status} {detail}")
+        return Rejected(status, detail)
     if isinstance(exc, requests.RequestException):
         # Timeouts, connection errors, and a 2xx whose body is not JSON: unless the
         # connection was never made, X may have taken the tweet.
         never_sent = isinstance(exc, requests.ConnectTimeout)
-        return XUnavailable(
+        return Unavailable(
             f"{type(exc).__name__}: {str(exc)[:_DETAIL_MAX]}", maybe_posted=not never_sent
         )
     return None
@@ -202,7 +204,7 @@ def _posted(response: Any, text: str) -> PostedTweet:
     else:
         data = getattr(response, "data", None)
     if not isinstance(data, Mapping) or not data.get("id"):
-        raise XUnavailable("X answered without the id of the tweet.", maybe_posted=True)
+        raise Unavailable("X answered without the id of the tweet.", maybe_posted=True)
     return PostedTweet(id=str(data["id"]), text=str(data.get("text", text)), limits=limits)
 
 
@@ -301,13 +303,13 @@ class UserContextClient:
         client = self.client
         try:
             return read(getattr(client, method)(*args, user_auth=True, **kwargs))
-        except XError:
+        except ChannelError:
             raise
         except Exception as exc:
             error = _map_error(exc, self._clock())
             if error is None:
                 raise
-            if isinstance(error, XRejected) and error.status == 401:
+            if isinstance(error, Rejected) and error.status == 401:
                 self._client = None  # reload the credentials next time
             raise error from exc
 
@@ -343,7 +345,7 @@ class TweepyPoster:
         $0.010 a call under pay-per-use). A 404 means the tweet is gone already: done."""
         try:
             self._x.call("delete_tweet", tweet_id, read=_deleted)
-        except XRejected as refused:
+        except Rejected as refused:
             if refused.status != 404:
                 raise
 
@@ -356,7 +358,7 @@ class DryRunPoster:
     counts it); Bluesky's and Mastodon's posters give their own ``form`` and file
     (:mod:`.bluesky`, :mod:`.mastodon`). Each line is written by one ``write`` on a file
     opened for appending, under a lock: concurrent posters never interleave lines. A text
-    the network would refuse as too long raises :class:`XRejected` (status 400), as the
+    the network would refuse as too long raises :class:`Rejected` (status 400), as the
     network would.
     """
 
@@ -423,10 +425,10 @@ class DryRunPoster:
 
 
 def tweet_form(text: str) -> dict[str, Any]:
-    """A tweet as the dry run records it; :class:`XRejected` (400) when X would refuse it."""
+    """A tweet as the dry run records it; :class:`Rejected` (400) when X would refuse it."""
     from entraide.publishing.tweet_text import TWEET_MAX, fits, weighted_length
 
     length = weighted_length(text)
     if not fits(text):
-        raise XRejected(400, f"Tweet text too long or invalid ({length}/{TWEET_MAX}).")
+        raise Rejected(400, f"Tweet text too long or invalid ({length}/{TWEET_MAX}).")
     return {"text": text, "length": length}

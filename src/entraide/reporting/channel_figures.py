@@ -1,4 +1,8 @@
-"""The month per channel: what X, Bluesky and Mastodon published, and X's spend.
+"""The month per channel: what X, Bluesky and Mastodon published, their audience, X's spend.
+
+Each channel's audience (followers at the start and end of the month, its most followed
+followers, the metrics of its messages) comes from its own daily snapshots, measured by
+the same rule as X's (:func:`entraide.reporting.kpi.compute_month` gives it).
 
 X's spend is what each call was priced at before it was made
 (:mod:`entraide.publishing.x_prices`), by kind of message, per announced post, and against
@@ -11,11 +15,24 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from entraide.reporting.figures import ChannelFigures, MonthData, SpendFigures, TweetFacts
+from entraide.reporting.figures import (
+    ChannelFigures,
+    ChannelSnapshots,
+    FollowerFigures,
+    MonthData,
+    SpendFigures,
+    TweetFacts,
+)
+
+#: A channel's audience of the month: its followers, the messages measured, their
+#: interactions and the engagement rate.
+Audience = tuple[FollowerFigures, int, int, float | None]
+AudienceOf = Callable[[Sequence[TweetFacts], ChannelSnapshots], Audience]
 
 
-def published(channel: str, messages: Sequence[TweetFacts]) -> ChannelFigures:
+def published(channel: str, messages: Sequence[TweetFacts], audience: Audience) -> ChannelFigures:
     kinds = Counter(m.kind for m in messages)
+    followers, measured, interactions, engagement = audience
     return ChannelFigures(
         channel=channel,
         messages=len(messages),
@@ -23,30 +40,40 @@ def published(channel: str, messages: Sequence[TweetFacts]) -> ChannelFigures:
         digests=kinds["digest"],
         activation_announcements=kinds["activation"],
         posts_announced=sum(m.post_count for m in messages if m.kind in ("post", "digest")),
+        followers=followers,
+        measured=measured,
+        interactions=interactions,
+        engagement_rate=engagement,
     )
 
 
 def channel_figures(
-    tweets: Sequence[TweetFacts], data: MonthData, in_month: Callable[[datetime], bool]
+    tweets: Sequence[TweetFacts],
+    data: MonthData,
+    in_month: Callable[[datetime], bool],
+    audience: AudienceOf,
 ) -> tuple[tuple[ChannelFigures, ...], SpendFigures | None]:
-    """Each channel's messages of the month and the total; X's spend by kind of message,
-    per announced post, against the budget (as priced before each call)."""
-    per_channel = [published("x", tweets)]
+    """Each channel's messages of the month and audience, and the total; X's spend by kind
+    of message, per announced post, against the budget (as priced before each call)."""
+    x_snapshots = ChannelSnapshots(data.followers, data.tweet_metrics)
+    per_channel = [published("x", tweets, audience(tweets, x_snapshots))]
+    snapshots = dict(data.channel_snapshots)
     for channel, messages in data.channel_messages:
         mine = list({m.tweet_id: m for m in messages if in_month(m.posted_at)}.values())
-        per_channel.append(published(channel, mine))
+        channel_audience = audience(mine, snapshots.get(channel, ChannelSnapshots()))
+        per_channel.append(published(channel, mine, channel_audience))
+    summed = (
+        "messages",
+        "individual",
+        "digests",
+        "activation_announcements",
+        "posts_announced",
+        "measured",
+        "interactions",
+    )
     total = ChannelFigures(
         "total",
-        *(
-            sum(getattr(figures, name) for figures in per_channel)
-            for name in (
-                "messages",
-                "individual",
-                "digests",
-                "activation_announcements",
-                "posts_announced",
-            )
-        ),
+        **{name: sum(getattr(figures, name) for figures in per_channel) for name in summed},
     )
     spent = sum(t.cost for t in tweets)
     if not spent and data.x_budget_usd is None:

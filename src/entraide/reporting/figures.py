@@ -123,6 +123,14 @@ class TweetFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelSnapshots:
+    """One channel's daily snapshots of the month (and of the 1st of the next)."""
+
+    followers: tuple[FollowerSnapshot, ...] = ()
+    metrics: tuple[TweetMetrics, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class MonthData:
     """Everything :func:`compute_month` counts. Extra items outside the month are ignored."""
 
@@ -138,6 +146,8 @@ class MonthData:
     notes: tuple[str, ...] = ()  # how the loader read the data (in French)
     # What Bluesky and Mastodon published (X's are ``tweets``), by channel.
     channel_messages: tuple[tuple[str, tuple[TweetFacts, ...]], ...] = ()
+    # Their daily snapshots (X's are ``followers`` and ``tweet_metrics``), by channel.
+    channel_snapshots: tuple[tuple[str, ChannelSnapshots], ...] = ()
     x_budget_usd: float | None = None  # X's monthly budget, when it is paid per use
 
 
@@ -262,6 +272,11 @@ class ChannelFigures:
     digests: int
     activation_announcements: int
     posts_announced: int
+    # Its audience, from its daily snapshots (the total: the sum of the channels' figures)
+    followers: FollowerFigures | None = None
+    measured: int = 0  # messages of the month with metrics
+    interactions: int = 0
+    engagement_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,9 @@ def _iso(moment: datetime | date | None) -> str:
     return "" if moment is None else str(_plain(moment))
 
 
+CHANNEL_LABELS = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon", "total": "Total"}
+
+
 def csv_rows(report: MonthlyReport) -> list[tuple[str, str, str]]:
     """``(section, indicateur, valeur)`` for every figure of the report."""
     rows: list[tuple[str, str, str]] = []
@@ -154,6 +157,33 @@ def csv_rows(report: MonthlyReport) -> list[tuple[str, str, str]]:
     add(section, "Croissance (%)", _percent(followers.growth_rate))
     for rank, user in enumerate(followers.top, start=1):
         add("Abonnés les plus influents", f"{rank}. @{user.username}", user.followers_count)
+
+    for channel in report.channels:
+        section = f"Canal {CHANNEL_LABELS.get(channel.channel, channel.channel)}"
+        add(section, "Messages", channel.messages)
+        add(section, "Annonces relayées", channel.posts_announced)
+        add(section, "Messages mesurés", channel.measured)
+        add(section, "Interactions", channel.interactions)
+        if channel.followers is not None:
+            add(section, "Abonnés en fin de mois", channel.followers.end)
+            add(section, "Croissance", channel.followers.growth)
+            add(section, "Taux d'engagement (%)", _csv_number(_pct(channel.engagement_rate), 3))
+            if channel.channel != "x":  # X's are in "Abonnés les plus influents"
+                for rank, user in enumerate(channel.followers.top, start=1):
+                    add(
+                        f"{section} : abonnés les plus influents",
+                        f"{rank}. @{user.username}",
+                        user.followers_count,
+                    )
+    if report.x_spend is not None:
+        spend = report.x_spend
+        section = "Dépenses X (dollars)"
+        add(section, "Total du mois", _csv_number(spend.total, 3))
+        for kind, amount in spend.by_kind:
+            add(section, kind, _csv_number(amount, 3))
+        add(section, "Par annonce relayée", _csv_number(spend.per_announced_post, 4))
+        add(section, "Budget mensuel", _csv_number(spend.budget, 2))
+        add(section, "Part du budget (%)", _csv_number(_pct(spend.share_of_budget), 1))
 
     for hashtag in report.hashtags:
         add("Hashtags les plus utilisés", hashtag.tag, hashtag.count)

@@ -42,6 +42,7 @@ from entraide.kernel.model import CATEGORY_LABELS, Activation, Category, Kind, P
 from entraide.reporting.channel_figures import channel_figures
 from entraide.reporting.figures import (
     ActivationFigures,
+    ChannelSnapshots,
     DayCount,
     EngagementBasis,
     Figure,
@@ -375,6 +376,19 @@ def compute_month(month: str, data: MonthData) -> MonthlyReport:
         posts_per_day=tuple(DayCount(day, per_day[day]) for day in days),
         tweets_per_week=tuple(weeks),
     )
-    channels, spend = channel_figures(tweets, data, in_month)
+
+    def audience(
+        messages: Sequence[TweetFacts], snapshots: ChannelSnapshots
+    ) -> tuple[FollowerFigures, int, int, float | None]:
+        """A channel's followers and metrics of the month, as X's above."""
+        followers = _follower_figures(
+            [s for s in snapshots.followers if first_day <= s.day <= closing_day]
+        )
+        latest = _latest_metrics(messages, snapshots.metrics, closing_day)
+        measured = [latest[m.tweet_id] for m in messages if m.tweet_id in latest]
+        rate = _engagement(measured, followers.end, _basis(measured, followers.end))
+        return followers, len(measured), sum(m.interactions for m in measured), rate
+
+    channels, spend = channel_figures(tweets, data, in_month, audience)
     report = replace(report, channels=channels, x_spend=spend)
     return with_notes(report, data.notes)

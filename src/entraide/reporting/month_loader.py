@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from entraide.kernel.model import Post
 from entraide.kernel.times import parse_iso
 from entraide.reporting.figures import (
+    ChannelSnapshots,
     MatchFacts,
     MonthData,
     MonthlyReport,
@@ -132,6 +133,11 @@ def load_month(
     activations = unique(found, key=lambda a: a.id)
 
     snapshots = SnapshotStore(table).between(start.date(), end.date())
+    channel_snapshots = tuple(
+        (channel, ChannelSnapshots(read.followers, read.tweet_metrics))
+        for channel in OTHER_CHANNELS
+        for read in (SnapshotStore(table, channel).between(start.date(), end.date()),)
+    )
     notes = (
         "Activations : celles ouvertes pendant le mois, celles encore ouvertes, et celles "
         f"ouvertes dans les {activation_lookback_months} mois précédents et fermées "
@@ -147,6 +153,7 @@ def load_month(
         tweets=tuple(tweets),
         tweet_metrics=snapshots.tweet_metrics,
         followers=snapshots.followers,
+        channel_snapshots=channel_snapshots,
         notes=notes,
         channel_messages=channel_messages,
         x_budget_usd=x_budget_usd,

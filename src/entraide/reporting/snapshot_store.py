@@ -11,6 +11,9 @@ same day is taken again:
   ``{likes, retweets, replies, quotes[, impressions]}``).
 - both: ``gsi2pk = SNAPSHOT#YYYY-MM``, ``gsi2sk = <YYYY-MM-DD>#followers|tweets`` (index
   ``by_month``).
+- Bluesky's and Mastodon's the same, their channel in the keys and in ``channel``:
+  ``pk = SNAPSHOT#<channel>#followers|tweets``, ``gsi2sk = <YYYY-MM-DD>#<channel>#…``
+  (X's keys stay as they were, without a channel).
 
 One item per day for all the tweets, rather than one per tweet and day: one write a day
 instead of up to 100, 31 items to read for a month instead of thousands, and the report
@@ -34,16 +37,33 @@ from entraide.reporting.snapshots import (
     TweetMetrics,
 )
 
-FOLLOWERS_PK: Final = "SNAPSHOT#followers"
-TWEETS_PK: Final = "SNAPSHOT#tweets"
 SNAPSHOT_PREFIX: Final = "SNAPSHOT#"
 
 
-def follower_snapshot_item(snapshot: FollowerSnapshot, taken_at: datetime) -> dict[str, Any]:
+X_CHANNEL: Final = "x"
+
+
+def _keys(kind: str, day: date, channel: str) -> dict[str, str]:
+    """An item's keys: X's without a channel (as they were), the others' with theirs."""
+    text = day.isoformat()
+    scope = kind if channel == X_CHANNEL else f"{channel}#{kind}"
+    keys = {
+        "pk": f"{SNAPSHOT_PREFIX}{scope}",
+        "sk": text,
+        "gsi2pk": f"{SNAPSHOT_PREFIX}{month_of(day)}",
+        "gsi2sk": f"{text}#{scope}",
+    }
+    if channel != X_CHANNEL:
+        keys["channel"] = channel
+    return keys
+
+
+def follower_snapshot_item(
+    snapshot: FollowerSnapshot, taken_at: datetime, channel: str = X_CHANNEL
+) -> dict[str, Any]:
     day = snapshot.day.isoformat()
     return {
-        "pk": FOLLOWERS_PK,
-        "sk": day,
+        **_keys("followers", snapshot.day, channel),
         "entity": "follower-snapshot",
         "day": day,
         "taken_at": iso(taken_at),
@@ -54,8 +74,6 @@ def follower_snapshot_item(snapshot: FollowerSnapshot, taken_at: datetime) -> di
             {"id": user.user_id, "username": user.username, "followers_count": user.followers_count}
             for user in snapshot.top_followers
         ],
-        "gsi2pk": f"SNAPSHOT#{month_of(snapshot.day)}",
-        "gsi2sk": f"{day}#followers",
     }
 
 
@@ -77,7 +95,7 @@ def follower_snapshot_from_item(item: Mapping[str, Any]) -> FollowerSnapshot:
 
 
 def tweet_metrics_item(
-    day: date, metrics: Sequence[TweetMetrics], taken_at: datetime
+    day: date, metrics: Sequence[TweetMetrics], taken_at: datetime, channel: str = X_CHANNEL
 ) -> dict[str, Any]:
     if len(metrics) > MAX_TWEETS:
         raise ValueError(f"At most {MAX_TWEETS} tweets per snapshot item.")
@@ -94,15 +112,12 @@ def tweet_metrics_item(
         by_id[metric.tweet_id] = entry
     text = day.isoformat()
     return {
-        "pk": TWEETS_PK,
-        "sk": text,
+        **_keys("tweets", day, channel),
         "entity": "tweet-metrics-snapshot",
         "day": text,
         "taken_at": iso(taken_at),
         "tweet_count": len(by_id),
         "metrics": by_id,
-        "gsi2pk": f"SNAPSHOT#{month_of(day)}",
-        "gsi2sk": f"{text}#tweets",
     }
 
 
@@ -134,18 +149,19 @@ class SnapshotsRead:
 
 
 class SnapshotStore:
-    """Snapshot items in the single table (see the module doc)."""
+    """One channel's snapshot items in the single table (see the module doc)."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, channel: str = X_CHANNEL) -> None:
         self.table = table
+        self.channel = channel
 
     def put_followers(self, snapshot: FollowerSnapshot, *, taken_at: datetime) -> None:
-        self.table.write(Put(item=follower_snapshot_item(snapshot, taken_at)))
+        self.table.write(Put(item=follower_snapshot_item(snapshot, taken_at, self.channel)))
 
     def put_tweet_metrics(
         self, day: date, metrics: Sequence[TweetMetrics], *, taken_at: datetime
     ) -> None:
-        self.table.write(Put(item=tweet_metrics_item(day, metrics, taken_at)))
+        self.table.write(Put(item=tweet_metrics_item(day, metrics, taken_at, self.channel)))
 
     def _items(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         for month in months_between(first, last):
@@ -165,6 +181,8 @@ class SnapshotStore:
         followers: list[FollowerSnapshot] = []
         metrics: list[TweetMetrics] = []
         for item in self._items(first, last):
+            if item.get("channel", X_CHANNEL) != self.channel:
+                continue
             if item.get("entity") == "follower-snapshot":
                 followers.append(follower_snapshot_from_item(item))
             elif item.get("entity") == "tweet-metrics-snapshot":

@@ -1,9 +1,12 @@
-"""Daily snapshots of the X account: its followers and the public metrics of recent tweets.
+"""Daily snapshots of each channel's account: its followers and the public metrics of its
+recent messages (X's tweets, Bluesky's posts, Mastodon's statuses).
 
-X keeps no history: a follower count or the likes of a tweet are only ever "now". The
-monthly report needs the count at the start and at the end of the month and the metrics
-of the month's tweets, so a daily step records them (:func:`take_snapshot`): read through
-:mod:`.x_reader`, stored by :mod:`.snapshot_store`.
+No network keeps history: a follower count or the likes of a message are only ever "now".
+The monthly report needs the count at the start and at the end of the month and the
+metrics of the month's messages, so a daily step records them (:func:`take_snapshot`): read
+through an :class:`AccountReader` (:mod:`.x_reader`, :mod:`.channel_readers`), stored by
+:mod:`.snapshot_store`. X bills its reads: with a :class:`ReadPurse`, each read is priced
+before it is made (at most what it may return) and skipped when the budget says no.
 
 tweepy, requests and boto3 are imported on first use only.
 """
@@ -16,7 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, Protocol
 
-from entraide.publishing.x_answers import RateLimits, XError, XRejected
+from entraide.publishing.channel_errors import (
+    ChannelError,
+    RateLimits,
+    Rejected,
+)
 
 __all__ = [
     "FOLLOWER_PAGE_SIZE",
@@ -25,15 +32,16 @@ __all__ = [
     "TOP_FOLLOWERS",
     "TWEET_WINDOW",
     "Account",
+    "AccountReader",
     "FollowerSnapshot",
     "FollowersPage",
     "MetricsBatch",
+    "ReadPurse",
     "SnapshotLimits",
     "SnapshotResult",
     "SnapshotWriter",
     "TopFollower",
     "TweetMetrics",
-    "XReader",
     "measurable",
     "take_snapshot",
 ]
@@ -167,17 +175,24 @@ class SnapshotResult:
         }
 
 
-def measurable(tweet_ids: Iterable[str]) -> list[str]:
-    """Real X ids (digits), each once, order kept."""
+def measurable(tweet_ids: Iterable[str], *, uri_prefix: str = "") -> list[str]:
+    """Real message ids, each once, order kept: digits (X, Mastodon), or with
+    ``uri_prefix`` the URIs that start with it (Bluesky's ``at://``); never a dry run's."""
+    if uri_prefix:
+        return list(dict.fromkeys(t for t in tweet_ids if t.startswith(uri_prefix)))
     return list(dict.fromkeys(t for t in tweet_ids if t.isascii() and t.isdigit()))
 
 
 # --- what a snapshot needs ----------------------------------------------------------------
 
 
-class XReader(Protocol):
-    """The three reads of a snapshot; failures are
-    :class:`~entraide.publishing.x_answers.XError`."""
+class AccountReader(Protocol):
+    """The three reads of a snapshot on one network; failures are
+    :class:`~entraide.publishing.channel_errors.ChannelError`. ``lookup_batch``: the most
+    message ids one :meth:`tweet_metrics` call takes."""
+
+    @property
+    def lookup_batch(self) -> int: ...
 
     def me(self) -> Account: ...
 
@@ -186,6 +201,14 @@ class XReader(Protocol):
     ) -> FollowersPage: ...
 
     def tweet_metrics(self, tweet_ids: Sequence[str], day: date) -> MetricsBatch: ...
+
+
+class ReadPurse(Protocol):
+    """Pays for reads before they are made (X bills each resource read)."""
+
+    def pay(self, resources: int) -> bool:
+        """Spend the price of reading up to ``resources`` resources; False: not now."""
+        ...
 
 
 class SnapshotWriter(Protocol):
@@ -199,12 +222,21 @@ class SnapshotWriter(Protocol):
 # --- the snapshot ------------------------------------------------------------------------
 
 
+class _NotPaid(Exception):
+    """A read the purse did not pay for: not made today."""
+
+
 def _window_exhausted(limits: RateLimits | None) -> bool:
     return bool(limits and limits.window and limits.window.remaining == 0)
 
 
 def _top_followers(
-    reader: XReader, user_id: str, limits: SnapshotLimits, errors: list[str], notes: list[str]
+    reader: AccountReader,
+    user_id: str,
+    limits: SnapshotLimits,
+    errors: list[str],
+    notes: list[str],
+    purse: ReadPurse | None,
 ) -> tuple[tuple[TopFollower, ...], int, bool]:
     """(top, followers read, every follower read) within ``limits``."""
     # A min-heap of the TOP_FOLLOWERS best so far: (rank key, user). On a tie of
@@ -214,18 +246,21 @@ def _top_followers(
     token: str | None = None
     complete = False
     for page_number in range(limits.max_follower_pages):
+        if purse is not None and not purse.pay(limits.follower_page_size):
+            notes.append(f"followers page {page_number + 1}: not within the read budget today")
+            break
         try:
             page = reader.followers(
                 user_id, max_results=limits.follower_page_size, pagination_token=token
             )
-        except XRejected as exc:
+        except Rejected as exc:
             if exc.status == 403 and page_number == 0:
                 # X removed this endpoint from the Basic and Pro tiers: not a failure
                 notes.append(f"top followers not available to this X access ({exc})")
             else:
                 errors.append(f"followers page {page_number + 1}: {exc}")
             break
-        except XError as exc:
+        except ChannelError as exc:
             errors.append(f"followers page {page_number + 1}: {exc}")
             break
         for user in page.users:
@@ -259,20 +294,23 @@ def _batches(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 
 
 def take_snapshot(
-    reader: XReader | None,
+    reader: AccountReader | None,
     store: SnapshotWriter,
     tweet_ids: Sequence[str],
     today: date,
     *,
     limits: SnapshotLimits | None = None,
     now: datetime | None = None,
+    purse: ReadPurse | None = None,
+    uri_prefix: str = "",
 ) -> SnapshotResult:
     """Read the account's followers and the metrics of ``tweet_ids`` (newest first), store them.
 
     ``reader`` is ``None`` without X credentials: nothing is read nor recorded, and the
     result says ``"skipped: no credentials"``. X errors never raise: what was read is
     recorded and the errors are listed (status ``partial``, or ``failed`` when nothing
-    could be read). Errors of the store propagate.
+    could be read). Errors of the store propagate. With a ``purse``, every read is paid
+    before it is made; what the budget refuses is not read (a note, not an error).
     """
     if reader is None:
         return SnapshotResult(status="skipped", message=SKIPPED_NO_CREDENTIALS, day=today)
@@ -283,11 +321,15 @@ def take_snapshot(
 
     followers: FollowerSnapshot | None = None
     try:
+        if purse is not None and not purse.pay(1):
+            raise _NotPaid("account: not within the read budget today")
         account = reader.me()
-    except XError as exc:
+    except _NotPaid as unpaid:
+        notes.append(str(unpaid))
+    except ChannelError as exc:
         errors.append(f"account: {exc}")
     else:
-        top, read, complete = _top_followers(reader, account.user_id, limits, errors, notes)
+        top, read, complete = _top_followers(reader, account.user_id, limits, errors, notes, purse)
         followers = FollowerSnapshot(
             day=today,
             followers_count=account.followers_count,
@@ -297,14 +339,17 @@ def take_snapshot(
         )
         store.put_followers(followers, taken_at=taken_at)
 
-    wanted = measurable(tweet_ids)[: limits.max_tweets]
-    batches = list(_batches(wanted, LOOKUP_BATCH))
+    wanted = measurable(tweet_ids, uri_prefix=uri_prefix)[: limits.max_tweets]
+    batches = list(_batches(wanted, reader.lookup_batch))
     measured: dict[str, TweetMetrics] = {}
     missing: list[str] = []
     for number, batch in enumerate(batches, start=1):
+        if purse is not None and not purse.pay(len(batch)):
+            notes.append("tweets: the others not within the read budget today")
+            break
         try:
             result = reader.tweet_metrics(batch, today)
-        except XError as exc:
+        except ChannelError as exc:
             errors.append(f"tweets: {exc}")
             break
         measured.update((metric.tweet_id, metric) for metric in result.metrics)

@@ -29,7 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from entraide.publishing.x_answers import XRejected, XUnavailable, read_rate_limits
+from entraide.publishing.channel_errors import (
+    Rejected,
+    Unavailable,
+)
+from entraide.publishing.x_answers import (
+    read_rate_limits,
+)
 from entraide.publishing.xapi import UserContextClient, XCredentials
 from entraide.reporting.snapshots import (
     LOOKUP_BATCH,
@@ -60,7 +66,7 @@ def _optional_count(metrics: Mapping[str, Any], name: str) -> int | None:
 def parse_me(body: Mapping[str, Any]) -> Account:
     data = body.get("data")
     if not isinstance(data, Mapping) or not data.get("id"):
-        raise XRejected(200, "GET /2/users/me answered without the account.")
+        raise Rejected(200, "GET /2/users/me answered without the account.")
     metrics = data.get("public_metrics") or {}
     return Account(
         user_id=str(data["id"]),
@@ -121,14 +127,14 @@ def _json(response: Any) -> Mapping[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        raise XUnavailable("X answered with a body that is not JSON.") from None
+        raise Unavailable("X answered with a body that is not JSON.") from None
     if not isinstance(body, Mapping):
-        raise XUnavailable("X answered with a JSON body that is not an object.")
+        raise Unavailable("X answered with a JSON body that is not an object.")
     return body
 
 
 class TweepyReader:
-    """:class:`XReader` over ``tweepy.Client`` in user context (OAuth 1.0a).
+    """:class:`AccountReader` over ``tweepy.Client`` in user context (OAuth 1.0a).
 
     ``credentials_loader`` is called on the first read (and again after a 401, in case
     the secret was rotated); ``client_factory`` builds the client (default
@@ -144,6 +150,8 @@ class TweepyReader:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._x = UserContextClient(credentials_loader, client_factory=client_factory, clock=clock)
+
+    lookup_batch = LOOKUP_BATCH
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._x.call(method, *args, **kwargs)

@@ -1,4 +1,4 @@
-"""Settings of the publishing functions: ``relay``, and ``snapshot``'s X credentials."""
+"""Settings of the publishing functions: ``relay``, and ``snapshot``'s accounts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from entraide.publishing.quota import QuotaLimits
 
 
-class RelaySettings(EffectSettings):
-    """The relay function: X credentials (empty: dry run), quota, where deferrals go."""
+class ChannelAccounts(Settings):
+    """The channels' accounts, as the relay posts with them and the snapshot reads them:
+    credentials (empty: a dry run, nothing read), X's tier and money budget."""
 
     # Name or ARN of a Secrets Manager secret holding the X user-context keys (JSON);
     # empty: dry run, tweets written to the outbox and the log, nothing sent to X.
@@ -23,6 +24,45 @@ class RelaySettings(EffectSettings):
     # X paid per use: dollars a month (0: none, the tier of X_QUOTA alone), paced, a share
     # kept for activations (entraide.publishing.x_prices).
     x_monthly_budget_usd: float = Field(default=0, alias="X_MONTHLY_BUDGET_USD", ge=0)
+    # The channels announced on (X always first); each without its secret is a dry run.
+    relay_channels: str = Field(default="x,bluesky,mastodon", alias="RELAY_CHANNELS")
+    # {"handle": …, "app_password": …, "service": "https://bsky.social"}
+    bluesky_credentials_secret: str = Field(default="", alias="BLUESKY_CREDENTIALS_SECRET")
+    # {"api_base_url": "https://…", "access_token": …}
+    mastodon_credentials_secret: str = Field(default="", alias="MASTODON_CREDENTIALS_SECRET")
+    # The instance's configuration.statuses.max_characters (GET /api/v2/instance).
+    mastodon_max_characters: int = Field(default=500, alias="MASTODON_MAX_CHARACTERS", gt=0)
+
+    @field_validator("relay_channels")
+    @classmethod
+    def _valid_channels(cls, value: str) -> str:
+        from entraide.publishing.channels import X, parse_channels
+
+        if X not in parse_channels(value):
+            raise ValueError("X is always a channel (a dry run without its credentials).")
+        return value
+
+    @field_validator("x_quota")
+    @classmethod
+    def _valid_quota(cls, value: str) -> str:
+        from entraide.publishing.quota import QuotaLimits
+
+        QuotaLimits.parse(value)  # a typo in the tier fails at cold start
+        return value
+
+    def x_limits(self) -> QuotaLimits:
+        """X's tier, with the monthly money budget when one is set."""
+        from entraide.publishing.quota import QuotaLimits
+
+        limits = QuotaLimits.parse(self.x_quota)
+        if self.x_monthly_budget_usd:
+            return limits.model_copy(update={"usd_per_month": self.x_monthly_budget_usd})
+        return limits
+
+
+class RelaySettings(EffectSettings, ChannelAccounts):
+    """The relay function: the accounts (empty: dry run), quotas, where deferrals go."""
+
     # The kinds of message whose tweet carries its link (post, digest, activation); the
     # others name their reference and the site in plain text ($0.015 instead of $0.200).
     x_links: str = Field(default="post,digest,activation", alias="X_LINKS")
@@ -40,29 +80,12 @@ class RelaySettings(EffectSettings):
     # poster's whole timeout (5 s to connect, 20 s to read: entraide.publishing.xapi
     # .DEFAULT_TIMEOUT), plus the table's writes around it.
     relay_record_seconds: float = Field(default=28.0, alias="RELAY_RECORD_SECONDS", gt=0)
-    # The channels announced on (X always first); each without its secret is a dry run.
-    relay_channels: str = Field(default="x,bluesky,mastodon", alias="RELAY_CHANNELS")
-    # {"handle": …, "app_password": …, "service": "https://bsky.social"}
-    bluesky_credentials_secret: str = Field(default="", alias="BLUESKY_CREDENTIALS_SECRET")
     # Bluesky: 5,000 points an hour, 35,000 a day, 3 a post (docs.bsky.app "Rate Limits"):
     # 1,666 an hour (416 per 15 minutes, sliding) and 11,666 a day.
     bluesky_quota: str = Field(default="per_15min=416,per_24h=11666", alias="BLUESKY_QUOTA")
-    # {"api_base_url": "https://…", "access_token": …}
-    mastodon_credentials_secret: str = Field(default="", alias="MASTODON_CREDENTIALS_SECRET")
     # Mastodon: 300 statuses per 3 hours per account (docs.joinmastodon.org "Rate limits"):
     # 25 per 15 minutes never exceeds it in any 3 hours.
     mastodon_quota: str = Field(default="per_15min=25,per_24h=2400", alias="MASTODON_QUOTA")
-    # The instance's configuration.statuses.max_characters (GET /api/v2/instance).
-    mastodon_max_characters: int = Field(default=500, alias="MASTODON_MAX_CHARACTERS", gt=0)
-
-    @field_validator("relay_channels")
-    @classmethod
-    def _valid_channels(cls, value: str) -> str:
-        from entraide.publishing.channels import X, parse_channels
-
-        if X not in parse_channels(value):
-            raise ValueError("X is always a channel (a dry run without its credentials).")
-        return value
 
     @field_validator("x_links")
     @classmethod
@@ -72,15 +95,6 @@ class RelaySettings(EffectSettings):
         if unknown:
             raise ValueError(f"Unknown kinds of message in X_LINKS: {sorted(unknown)}.")
         return value
-
-    def x_limits(self) -> QuotaLimits:
-        """X's tier, with the monthly money budget when one is set."""
-        from entraide.publishing.quota import QuotaLimits
-
-        limits = QuotaLimits.parse(self.x_quota)
-        if self.x_monthly_budget_usd:
-            return limits.model_copy(update={"usd_per_month": self.x_monthly_budget_usd})
-        return limits
 
     def x_link_kinds(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.x_links.split(",") if part.strip())
@@ -93,16 +107,7 @@ class RelaySettings(EffectSettings):
         QuotaLimits.parse(value)
         return value
 
-    @field_validator("x_quota")
-    @classmethod
-    def _valid_quota(cls, value: str) -> str:
-        from entraide.publishing.quota import QuotaLimits
 
-        QuotaLimits.parse(value)  # a typo in the tier fails at cold start
-        return value
-
-
-class SnapshotSettings(Settings):
-    """The daily snapshot of followers and tweet metrics (nothing without X credentials)."""
-
-    x_credentials_secret: str = Field(default="", alias="X_CREDENTIALS_SECRET")
+class SnapshotSettings(ChannelAccounts):
+    """The daily snapshot of each channel's followers and message metrics (nothing read
+    where a channel has no credentials); X's reads are paid from X's money budget."""

@@ -17,7 +17,7 @@ from entraide.adapters.mail import Attachment, EmailMessage
 from entraide.kernel.times import format_date_fr, format_datetime_fr
 from entraide.reporting.delivery import download_name
 from entraide.reporting.figures import MonthlyReport, month_bounds
-from entraide.reporting.formats import to_csv, to_json
+from entraide.reporting.formats import CHANNEL_LABELS, to_csv, to_json
 from entraide.web.emails import link
 from entraide.web.pages import page_environment
 
@@ -71,7 +71,7 @@ def fr_duration(seconds: float | None) -> str:
     return f"{days}{_NBSP}j{_NBSP}{hours}{_NBSP}h"
 
 
-CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon", "total": "Total"}
+CHANNEL_NAMES = CHANNEL_LABELS
 KIND_NAMES = {
     "post": "Tweets individuels",
     "digest": "Tweets récapitulatifs",
@@ -202,7 +202,13 @@ def summary_lines(report: MonthlyReport) -> list[tuple[str, str]]:
             (
                 f"Publications {CHANNEL_NAMES[channel.channel]}",
                 f"{fr_number(channel.messages)} messages, "
-                f"{fr_number(channel.posts_announced)} annonces relayées",
+                f"{fr_number(channel.posts_announced)} annonces relayées"
+                + (
+                    f", {fr_number(channel.followers.end)} abonnés en fin de mois, "
+                    f"{fr_number(channel.interactions)} interactions"
+                    if channel.followers is not None and channel.followers.end is not None
+                    else ""
+                ),
             )
             for channel in report.channels
             if channel.channel != "x"

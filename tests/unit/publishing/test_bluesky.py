@@ -21,8 +21,12 @@ from entraide.publishing.bluesky import (
     facets,
     record_key,
 )
+from entraide.publishing.channel_errors import (
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.text_rules import graphemes
-from entraide.publishing.x_answers import XRateLimited, XRejected, XUnavailable
 from tests.paths import FIXTURES
 
 HERE = FIXTURES / "bluesky"
@@ -139,7 +143,7 @@ def test_sending_the_same_text_again_rewrites_the_same_record_not_a_second_post(
 
 def test_a_rate_limit_recorded_from_a_pds_defers_until_its_reset() -> None:
     pds = PDS(lambda body: answer("crossposter_issue55_rate_limited.json"))
-    with pytest.raises(XRateLimited) as raised:
+    with pytest.raises(RateLimited) as raised:
         pds.poster().post(TEXT)
     assert raised.value.reset_at == datetime.fromtimestamp(1726684000, UTC)
     assert raised.value.scope == "bluesky"
@@ -150,21 +154,21 @@ def test_a_rate_limit_recorded_from_a_pds_defers_until_its_reset() -> None:
 
 def test_a_login_refused_is_a_permanent_refusal() -> None:
     pds = PDS(lambda body: httpx.Response(500), login="HANDMADE_authentication_required.json")
-    with pytest.raises(XRejected) as raised:
+    with pytest.raises(Rejected) as raised:
         pds.poster().post(TEXT)
     assert raised.value.status == 401
 
 
 def test_a_bad_gateway_is_temporary() -> None:
     pds = PDS(lambda body: answer("HANDMADE_bad_gateway.json"))
-    with pytest.raises(XUnavailable):
+    with pytest.raises(Unavailable):
         pds.poster().post(TEXT)
 
 
 def test_a_500_is_temporary_and_may_have_written() -> None:
     # Given a PDS failing as it does on createRecord with a used key (indigo#873)
     pds = PDS(lambda body: answer("HANDMADE_duplicate_rkey.json"))
-    with pytest.raises(XUnavailable) as raised:
+    with pytest.raises(Unavailable) as raised:
         pds.poster().post(TEXT)
     assert raised.value.maybe_posted is True
 
@@ -173,14 +177,14 @@ def test_a_timeout_may_have_written() -> None:
     def slow(body: dict[str, Any]) -> httpx.Response:
         raise httpx.ReadTimeout("read timed out")
 
-    with pytest.raises(XUnavailable) as raised:
+    with pytest.raises(Unavailable) as raised:
         PDS(slow).poster().post(TEXT)
     assert raised.value.maybe_posted is True
 
 
 def test_a_text_over_300_graphemes_is_refused_before_any_call() -> None:
     pds = PDS(lambda body: httpx.Response(500))
-    with pytest.raises(XRejected):
+    with pytest.raises(Rejected):
         pds.poster().post("é" * 301)
     assert pds.calls == []
 
@@ -238,9 +242,9 @@ def test_a_post_is_deleted_by_the_key_of_its_uri_and_deleting_again_is_no_error(
 @pytest.mark.parametrize(
     ("name", "error"),
     [
-        ("crossposter_issue55_rate_limited.json", XRateLimited),
-        ("HANDMADE_bad_gateway.json", XUnavailable),
-        ("HANDMADE_authentication_required.json", XRejected),
+        ("crossposter_issue55_rate_limited.json", RateLimited),
+        ("HANDMADE_bad_gateway.json", Unavailable),
+        ("HANDMADE_authentication_required.json", Rejected),
     ],
 )
 def test_a_deletion_refused_is_the_relays_typed_error(name: str, error: type[Exception]) -> None:

@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 
 from entraide.effects.memory import MemoryLedgerStore
 from entraide.publishing import bluesky, mastodon
+from entraide.publishing.channel_errors import (
+    Unavailable,
+)
 from entraide.publishing.channels import BLUESKY, MASTODON, Channels, X, parse_channels
 from entraide.publishing.quota import MemoryBudget, QuotaLimits
 from entraide.publishing.relay import Relay
@@ -26,7 +29,6 @@ from entraide.publishing.relay_memory import MemoryRelayStore
 from entraide.publishing.relay_outcomes import Deferred, Done, Skipped
 from entraide.publishing.text_rules import BLUESKY_RULE, mastodon_rule
 from entraide.publishing.tweets import ChannelTexts
-from entraide.publishing.x_answers import XUnavailable
 from tests.unit.publishing.test_relay import ACTIVATIONS, BASE_URL, Clock, FakeX, World
 
 
@@ -148,7 +150,7 @@ def test_redelivery_never_announces_a_subject_twice_on_a_channel(
 
 def test_x_down_holds_back_neither_bluesky_nor_mastodon(network: Network) -> None:
     # Given X down
-    network.x.then(lambda: (_ for _ in ()).throw(XUnavailable("503 Service Unavailable")))
+    network.x.then(lambda: (_ for _ in ()).throw(Unavailable("503 Service Unavailable")))
     message = network.world.approve("P1")
     # When the message is handled
     outcomes = network.handle(message)

@@ -18,6 +18,11 @@ import pytest
 import responses
 import yaml
 
+from entraide.publishing.channel_errors import (
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.mastodon import (
     MastodonCredentials,
     MastodonCredentialsError,
@@ -25,7 +30,6 @@ from entraide.publishing.mastodon import (
     dry_run_poster,
     idempotency_key,
 )
-from entraide.publishing.x_answers import XRateLimited, XRejected, XUnavailable
 from tests.paths import FIXTURES
 
 HERE = FIXTURES / "mastodon"
@@ -132,7 +136,7 @@ def test_a_rate_limit_becomes_a_deferral_until_the_reset_mastodon_announced(
     http: responses.RequestsMock,
 ) -> None:
     http.add(responses.POST, STATUSES, **handmade("HANDMADE_rate_limited.json"))
-    with pytest.raises(XRateLimited) as raised:
+    with pytest.raises(RateLimited) as raised:
         poster().post(TEXT)
     assert raised.value.reset_at == datetime(2022, 12, 1, 21, 0, 0, 619701, tzinfo=UTC)
     assert raised.value.scope == "mastodon"
@@ -155,7 +159,7 @@ def test_a_revoked_token_is_a_permanent_refusal_and_the_token_is_read_again(
     mastodon = MastodonPoster(load, clock=lambda: NOW)
     # When a text is posted, twice
     for _ in range(2):
-        with pytest.raises(XRejected) as raised:
+        with pytest.raises(Rejected) as raised:
             mastodon.post(TEXT)
         assert raised.value.status == 401
     # Then the secret was read again after the refusal (a rotated token is picked up)
@@ -164,7 +168,7 @@ def test_a_revoked_token_is_a_permanent_refusal_and_the_token_is_read_again(
 
 def test_an_outage_is_temporary_and_posted_nothing(http: responses.RequestsMock) -> None:
     http.add(responses.POST, STATUSES, **handmade("HANDMADE_service_unavailable.json"))
-    with pytest.raises(XUnavailable) as raised:
+    with pytest.raises(Unavailable) as raised:
         poster().post(TEXT)
     assert raised.value.maybe_posted is False
 
@@ -173,7 +177,7 @@ def test_a_timeout_may_have_posted(http: responses.RequestsMock) -> None:
     import requests
 
     http.add(responses.POST, STATUSES, body=requests.ReadTimeout("read timed out"))
-    with pytest.raises(XUnavailable) as raised:
+    with pytest.raises(Unavailable) as raised:
         poster().post(TEXT)
     assert raised.value.maybe_posted is True
 
@@ -181,7 +185,7 @@ def test_a_timeout_may_have_posted(http: responses.RequestsMock) -> None:
 def test_a_text_over_the_instance_limit_is_refused_before_any_call(
     http: responses.RequestsMock,
 ) -> None:
-    with pytest.raises(XRejected) as raised:
+    with pytest.raises(Rejected) as raised:
         poster(max_characters=50).post(TEXT + " " + "x" * 60)
     assert raised.value.status == 422
     assert len(http.calls) == 0
@@ -233,9 +237,9 @@ def test_a_status_already_gone_counts_as_deleted(http: responses.RequestsMock) -
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
-        (handmade("HANDMADE_rate_limited.json"), XRateLimited),
-        (handmade("HANDMADE_service_unavailable.json"), XUnavailable),
-        (recorded("mastodonpy_test_home_tl_anonymous_throws.yaml"), XRejected),
+        (handmade("HANDMADE_rate_limited.json"), RateLimited),
+        (handmade("HANDMADE_service_unavailable.json"), Unavailable),
+        (recorded("mastodonpy_test_home_tl_anonymous_throws.yaml"), Rejected),
     ],
 )
 def test_a_deletion_refused_is_the_relays_typed_error(

@@ -226,6 +226,40 @@ def test_a_block_blocks_every_window(make_budget: MakeBudget) -> None:
     assert isinstance(budget.reserve(NOW), Denied)
 
 
+def test_deletions_count_in_their_own_window_and_pass_a_posting_block(
+    make_budget: MakeBudget,
+) -> None:
+    # Given X's limits (2 posts a day here) and DELETE /2/tweets/:id's 50 per 15 minutes,
+    # both posts spent and X blocking posts after a 429
+    budget = make_budget(QuotaLimits(per_24h=2, deletes_per_15min=50))
+    spend(budget, NOW, 2)
+    budget.block_until(NOW + timedelta(hours=1), NOW)
+    # When 51 deletions are asked within the minute
+    deletions = [budget.reserve(NOW, spender="deletion") for _ in range(51)]
+    # Then 50 pass (the posting block and the spent posts stop none of them), the 51st
+    # waits for the deletions' window, and a read spends no window at all
+    assert all(isinstance(d, Reservation) for d in deletions[:50])
+    assert isinstance(deletions[50], Denied)
+    assert deletions[50].window == "delete-15m"
+    assert deletions[50].retry_at > NOW + timedelta(minutes=14)
+    assert isinstance(budget.reserve(NOW, spender="read"), Reservation)
+    assert isinstance(budget.reserve(NOW), Denied)  # posting still blocked
+
+
+def test_a_deletion_spends_money_that_posts_then_lack(make_budget: MakeBudget) -> None:
+    # Given $1 a month, no reserve, on the last day (the whole month's pace available),
+    # deletions without a window here
+    end = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    budget = make_budget(QuotaLimits(usd_per_month=1, activation_reserve=0, deletes_per_15min=None))
+    # When 99 deletions at $0.010 are made
+    for _ in range(99):
+        assert isinstance(budget.reserve(end, cost=10, spender="deletion"), Reservation)
+    # Then $0.99 is spent: one post at $0.015 no longer fits, one read at $0.005 does
+    assert isinstance(budget.reserve(end, cost=15), Denied)
+    assert isinstance(budget.reserve(end, cost=5, spender="read"), Reservation)
+    assert isinstance(budget.reserve(end, cost=10, spender="deletion"), Reservation)
+
+
 # ------------------------------------------------------------------- DynamoDB specifics
 def raw_items(table: Table, pk: str) -> dict[str, dict[str, Any]]:
     response = table.client.query(

@@ -27,6 +27,12 @@ from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
 from entraide.moderation.announce import approved_message
+from entraide.publishing.channel_errors import (
+    DuplicateText,
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.quota import MemoryBudget, QuotaLimits, Reservation
 from entraide.publishing.quota_store import DynamoDBBudget
 from entraide.publishing.relay import Relay
@@ -49,10 +55,6 @@ from entraide.publishing.relay_store import (
 from entraide.publishing.x_answers import (
     SCOPE_24H_USER,
     PostedTweet,
-    XDuplicate,
-    XRateLimited,
-    XRejected,
-    XUnavailable,
 )
 from entraide.publishing.xapi import DryRunPoster
 from tests.factories import make_activation, make_post
@@ -116,7 +118,7 @@ class FakeX:
                 answer()
         if self._over_limits(now):
             self.refused_by_limits += 1
-            raise XRateLimited(now + timedelta(hours=1), SCOPE_24H_USER)
+            raise RateLimited(now + timedelta(hours=1), SCOPE_24H_USER)
         if any(tweet.text == text for _, tweet in self.accepted):
             duplicate()  # X refuses a text the account already has
         tweet = PostedTweet(id=str(1_000_000 + len(self.accepted)), text=text)
@@ -130,21 +132,21 @@ class FakeX:
 
 def rate_limited(reset_at: datetime) -> Answer:
     def answer() -> None:
-        raise XRateLimited(reset_at, SCOPE_24H_USER)
+        raise RateLimited(reset_at, SCOPE_24H_USER)
 
     return answer
 
 
 def duplicate() -> None:
-    raise XDuplicate("You are not allowed to create a Tweet with duplicate content.")
+    raise DuplicateText("You are not allowed to create a Tweet with duplicate content.")
 
 
 def unavailable() -> None:
-    raise XUnavailable("503 Service Unavailable")
+    raise Unavailable("503 Service Unavailable")
 
 
 def unauthorized() -> None:
-    raise XRejected(401, "Unauthorized")
+    raise Rejected(401, "Unauthorized")
 
 
 @dataclass

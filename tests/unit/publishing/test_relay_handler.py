@@ -13,7 +13,12 @@ from entraide.activation.activation_store import ActivationStore
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Contact, PostStatus
 from entraide.moderation.announce import approved_message
-from entraide.publishing.x_answers import PostedTweet, XUnavailable
+from entraide.publishing.channel_errors import (
+    Unavailable,
+)
+from entraide.publishing.x_answers import (
+    PostedTweet,
+)
 from entraide_local.provision import Deployment
 from tests.factories import NOW, make_activation, make_post
 from tests.unit.conftest import (
@@ -35,7 +40,7 @@ class DownX:
     def post(self, text: str) -> PostedTweet:
         if self.down:
             self.down -= 1
-            raise XUnavailable("503 Service Unavailable")
+            raise Unavailable("503 Service Unavailable")
         self.posted.append(text)
         return PostedTweet(id=str(2000 + len(self.posted)), text=text)
 

@@ -17,6 +17,12 @@ import yaml
 
 from entraide.adapters.table import Table
 from entraide.kernel.model import Post, PostStatus
+from entraide.publishing.channel_errors import (
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
+from entraide.publishing.quota import Denied, MemoryBudget, QuotaLimits
 from entraide.publishing.relay_memory import MemoryRelayStore
 from entraide.publishing.relay_outcomes import Deferred, PermanentFailure, Skipped, TemporaryFailure
 from entraide.publishing.relay_store import (
@@ -31,7 +37,9 @@ from entraide.publishing.retraction import (
     XChannel,
     retraction_message,
 )
-from entraide.publishing.x_answers import SCOPE_15MIN, XRateLimited, XRejected, XUnavailable
+from entraide.publishing.x_answers import (
+    SCOPE_15MIN,
+)
 from entraide.publishing.xapi import DryRunPoster, TweepyPoster
 from tests.factories import X_CREDENTIALS, make_post
 from tests.paths import FIXTURES
@@ -85,9 +93,11 @@ class World:
         self.x = FakeX()
         self.posts: dict[str, Post] = {}
         self.metrics: list[tuple[str, float]] = []
+        # X paid per use: $30 a month, 100 posts per 15 minutes, 50 deletions per 15 minutes
+        self.budget = MemoryBudget(QuotaLimits.preset("payg"), clock=self.clock)
         self.retractor = Retractor(
             store,
-            [XChannel(store, self.x)],
+            [XChannel(store, self.x, self.budget)],
             clock=self.clock,
             load_post=self.posts.get,
             metric=lambda name, value: self.metrics.append((name, value)),
@@ -154,7 +164,7 @@ def test_x_rate_limit_defers_to_its_reset_and_gives_the_claim_back(store: RelayS
     world.tweeted("P1", "1863")
     world.ended("P1", PostStatus.EXPIRED)
     reset = T0 + timedelta(minutes=12)
-    world.x.answers = [XRateLimited(reset, SCOPE_15MIN)]
+    world.x.answers = [RateLimited(reset, SCOPE_15MIN)]
     outcome = world.handle("P1")
     assert isinstance(outcome, Deferred)
     assert outcome.until == reset
@@ -170,7 +180,7 @@ def test_an_outage_lets_sqs_redeliver_and_a_refusal_goes_to_the_dead_letters(
     world = World(store)
     world.tweeted("P1", "1864")
     world.ended("P1")
-    world.x.answers = [XUnavailable("503 Service Unavailable"), XRejected(401, "Unauthorized")]
+    world.x.answers = [Unavailable("503 Service Unavailable"), Rejected(401, "Unauthorized")]
     with pytest.raises(TemporaryFailure):
         world.handle("P1")
     with pytest.raises(PermanentFailure):
@@ -273,7 +283,7 @@ def test_tweepy_counts_a_tweet_already_gone_as_deleted_and_reads_a_rate_limit(
     )
     poster = TweepyPoster(lambda: X_CREDENTIALS, clock=lambda: T0)
     poster.delete("42")  # gone already: done
-    with pytest.raises(XRateLimited) as limited:
+    with pytest.raises(RateLimited) as limited:
         poster.delete("42")
     assert limited.value.reset_at == datetime.fromtimestamp(reset, UTC)
 
@@ -283,3 +293,70 @@ def test_the_dry_run_writes_each_deletion_to_its_outbox(tmp_path: Any) -> None:
     poster.delete("dry-1")
     line = (tmp_path / "tweets-deleted.jsonl").read_text("utf-8")
     assert line == '{"deleted": "dry-1", "at": "2026-11-26T10:00:00+00:00"}\n'
+
+
+# --- X's deletions in the X budget: priced, paced by their own window ----------------------
+
+
+def test_each_deletion_made_is_spent_in_the_x_budget_and_one_not_made_is_given_back(
+    store: RelayStore,
+) -> None:
+    # Given two posts tweeted then withdrawn, X paid per use
+    world = World(store)
+    for post_id, tweet_id in (("P1", "1871"), ("P2", "1872")):
+        world.tweeted(post_id, tweet_id)
+        world.ended(post_id)
+    # When X rate-limits the first deletion, then both are made
+    world.x.answers = [RateLimited(T0 + timedelta(minutes=1), SCOPE_15MIN)]
+    world.handle("P1")
+    assert world.budget.spent() == 0  # X deleted nothing: nothing billed
+    world.clock.now = T0 + timedelta(minutes=1)
+    world.handle("P1")
+    world.handle("P2")
+    world.handle("P2")  # a redelivery: no second call, no second price
+    # Then the budget counts two deletions at $0.010 each
+    assert world.x.deleted == ["1871", "1872"]
+    assert world.budget.spent() == 2 * 10
+
+
+def test_the_51st_deletion_in_15_minutes_waits_for_the_deletions_window_not_for_posting(
+    store: RelayStore,
+) -> None:
+    # Given 51 posts tweeted then withdrawn at once (an erasure of a busy account)
+    world = World(store)
+    for number in range(51):
+        world.tweeted(f"P{number}", str(1900 + number))
+        world.ended(f"P{number}")
+    posting_units = world.budget.remaining()
+    # When their retractions come within the same minute
+    outcomes = [world.handle(f"P{number}") for number in range(51)]
+    # Then 50 are deleted (X's DELETE limit, 50 per 15 minutes per user) and the 51st waits
+    # for the window, its claim given back; the posting units are untouched
+    assert len(world.x.deleted) == 50
+    last = outcomes[-1]
+    assert isinstance(last, Deferred)
+    assert "delete-15m" in last.reason
+    assert T0 + timedelta(minutes=14) < last.until <= T0 + timedelta(minutes=16)
+    assert world.budget.remaining() == posting_units
+    world.clock.now = last.until
+    world.handle("P50")
+    assert world.x.deleted[-1] == "1950"
+
+
+def test_a_deletion_is_made_even_when_the_months_money_or_posting_is_exhausted(
+    store: RelayStore,
+) -> None:
+    # Given X's money for posts spent for the month, and X blocking posts after a 429
+    world = World(store)
+    while not isinstance(world.budget.reserve(cost=500, spender="activation"), Denied):
+        pass  # activations spent all the pace and the reserve allow on Nov 26
+    spent = world.budget.spent()
+    world.budget.block_until(T0 + timedelta(hours=3))
+    assert isinstance(world.budget.reserve(cost=15, spender="activation"), Denied)
+    world.tweeted("P1", "1881")
+    world.ended("P1")
+    # When the post's retraction comes
+    world.handle("P1")
+    # Then the tweet is deleted (a post that ended must leave X), and its price counted
+    assert world.x.deleted == ["1881"]
+    assert world.budget.spent() == spent + 10

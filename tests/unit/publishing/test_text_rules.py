@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 from entraide.kernel.model import Category, Kind
 from entraide.publishing.bluesky import facets, post_record
+from entraide.publishing.channel_errors import (
+    Rejected,
+)
 from entraide.publishing.mastodon import status_form
 from entraide.publishing.text_rules import (
     BLUESKY_MAX_BYTES,
@@ -18,7 +21,6 @@ from entraide.publishing.text_rules import (
     mastodon_rule,
 )
 from entraide.publishing.tweets import ChannelTexts, digest_tweet, post_tweet
-from entraide.publishing.x_answers import XRejected
 from tests.factories import make_activation, make_post
 from tests.unit.publishing.test_tweets import texts_with_secrets
 
@@ -112,8 +114,8 @@ def test_property_a_digest_fits_every_network(
 
 
 def test_a_text_over_the_limit_is_refused_as_each_network_would() -> None:
-    with pytest.raises(XRejected):
+    with pytest.raises(Rejected):
         post_record("é" * 301, AUDE.opened_at)
-    with pytest.raises(XRejected):
+    with pytest.raises(Rejected):
         status_form("é" * 501, 500)
     assert post_tweet(make_post(), activation=AUDE, public_url=URL)  # X's rule by default

@@ -24,17 +24,19 @@ import yaml
 from oauthlib.oauth1 import Client  # type: ignore[import-untyped]
 from oauthlib.oauth1.rfc5849 import signature  # type: ignore[import-untyped]
 
+from entraide.publishing.channel_errors import (
+    DuplicateText,
+    Quota,
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from entraide.publishing.x_answers import (
     SCOPE_15MIN,
     SCOPE_24H_APP,
     SCOPE_24H_USER,
     SCOPE_UNKNOWN,
     PostedTweet,
-    Quota,
-    XDuplicate,
-    XRateLimited,
-    XRejected,
-    XUnavailable,
     rate_limited,
     read_rate_limits,
 )
@@ -232,7 +234,7 @@ def test_429_in_the_15_minute_window(mocked: responses.RequestsMock) -> None:
             "x-rate-limit-reset": str(EPOCH + 420),
         },
     )
-    with pytest.raises(XRateLimited) as caught:
+    with pytest.raises(RateLimited) as caught:
         make_poster().post("Bonjour")
     error = caught.value
     assert error.reset_at == NOW + timedelta(seconds=420)
@@ -257,7 +259,7 @@ def test_429_of_the_daily_user_cap(mocked: responses.RequestsMock) -> None:
             "x-user-limit-24hour-reset": str(EPOCH + 40_000),
         },
     )
-    with pytest.raises(XRateLimited) as caught:
+    with pytest.raises(RateLimited) as caught:
         make_poster().post("Bonjour")
     assert caught.value.reset_at == NOW + timedelta(seconds=40_000)
     assert caught.value.scope == SCOPE_24H_USER
@@ -276,7 +278,7 @@ def test_429_of_the_daily_app_cap(mocked: responses.RequestsMock) -> None:
             "x-app-limit-24hour-reset": str(EPOCH + 3_600),
         },
     )
-    with pytest.raises(XRateLimited) as caught:
+    with pytest.raises(RateLimited) as caught:
         make_poster().post("Bonjour")
     assert caught.value.reset_at == NOW + timedelta(seconds=3_600)
     assert caught.value.scope == SCOPE_24H_APP
@@ -348,7 +350,7 @@ def test_read_rate_limits_is_case_insensitive_through_requests() -> None:
 
 def test_403_duplicate_content(mocked: responses.RequestsMock) -> None:
     add_json(mocked, 403, BODY_403_DUPLICATE)
-    with pytest.raises(XDuplicate) as caught:
+    with pytest.raises(DuplicateText) as caught:
         make_poster().post("Bonjour")
     assert caught.value.detail == "You are not allowed to create a Tweet with duplicate content."
     assert not caught.value.retryable
@@ -361,7 +363,7 @@ def test_other_403_is_a_rejection(mocked: responses.RequestsMock) -> None:
         '{"detail":"You are not permitted to perform this action.","type":"about:blank",'
         '"title":"Forbidden","status":403}',
     )
-    with pytest.raises(XRejected) as caught:
+    with pytest.raises(Rejected) as caught:
         make_poster().post("Bonjour")
     assert caught.value.status == 403
     assert caught.value.detail == "You are not permitted to perform this action."
@@ -381,7 +383,7 @@ def test_401_is_a_rejection_and_reloads_the_credentials(mocked: responses.Reques
         401,
         '{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}',
     )
-    with pytest.raises(XRejected) as caught:
+    with pytest.raises(Rejected) as caught:
         poster.post("Bonjour")
     assert (caught.value.status, caught.value.detail) == (401, "Unauthorized")
     add_cassette_response(mocked)
@@ -407,7 +409,7 @@ def test_400_is_a_rejection(mocked: responses.RequestsMock) -> None:
             }
         ),
     )
-    with pytest.raises(XRejected) as caught:
+    with pytest.raises(Rejected) as caught:
         make_poster().post("x" * 300)
     assert caught.value.status == 400
     assert "too long" in caught.value.detail
@@ -423,7 +425,7 @@ def test_503_is_unavailable(mocked: responses.RequestsMock) -> None:
         '{"title":"Service Unavailable","detail":"Service Unavailable",'
         '"type":"about:blank","status":503}',
     )
-    with pytest.raises(XUnavailable) as caught:
+    with pytest.raises(Unavailable) as caught:
         make_poster().post("Bonjour")
     assert caught.value.retryable
     assert "503" in caught.value.detail
@@ -437,7 +439,7 @@ def test_5xx_with_an_html_body_is_unavailable(mocked: responses.RequestsMock) ->
         status=502,
         content_type="text/html",
     )
-    with pytest.raises(XUnavailable, match="502"):
+    with pytest.raises(Unavailable, match="502"):
         make_poster().post("Bonjour")
 
 
@@ -453,7 +455,7 @@ def test_network_failures_are_unavailable(
     mocked: responses.RequestsMock, failure: Exception
 ) -> None:
     mocked.add(responses.POST, TWEETS_URL, body=failure)
-    with pytest.raises(XUnavailable) as caught:
+    with pytest.raises(Unavailable) as caught:
         make_poster().post("Bonjour")
     assert type(failure).__name__ in caught.value.detail
     assert caught.value.__cause__ is failure
@@ -461,7 +463,7 @@ def test_network_failures_are_unavailable(
 
 def test_2xx_without_a_json_body_is_unavailable(mocked: responses.RequestsMock) -> None:
     mocked.add(responses.POST, TWEETS_URL, body="<html></html>", status=201)
-    with pytest.raises(XUnavailable):
+    with pytest.raises(Unavailable):
         make_poster().post("Bonjour")
 
 
@@ -604,7 +606,7 @@ def test_dry_run_lines_never_interleave(tmp_path: Path) -> None:
 
 
 def test_dry_run_refuses_what_x_would_refuse(tmp_path: Path) -> None:
-    with pytest.raises(XRejected) as caught:
+    with pytest.raises(Rejected) as caught:
         DryRunPoster(tmp_path, console=io.StringIO()).post("é" * 281)
     assert caught.value.status == 400
     assert not (tmp_path / "tweets.jsonl").exists()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from entraide.adapters.table import Table
 from entraide.publishing.relay_store import DynamoDBRelayStore, TweetRecord
 from entraide.reporting.kpi import compute_month
@@ -87,3 +89,65 @@ def test_without_money_nor_costs_there_is_no_spend(table: Table) -> None:
     report = compute_month(MONTH, load_month(table, MONTH, now=GENERATED))
     assert report.x_spend is None
     assert [c.channel for c in report.channels] == ["x", "bluesky", "mastodon", "total"]
+
+
+def snapshots(table: Table) -> None:
+    """Bluesky's and Mastodon's daily snapshots of the month, as the snapshot stores them."""
+    from datetime import date
+
+    from entraide.reporting.snapshot_store import SnapshotStore
+    from entraide.reporting.snapshots import FollowerSnapshot, TopFollower, TweetMetrics
+
+    taken = GENERATED
+    bluesky = SnapshotStore(table, "bluesky")
+    bluesky.put_followers(FollowerSnapshot(date(2026, 10, 1), 1200), taken_at=taken)
+    top = (TopFollower("did:plc:a", "lamontagne.fr", 90000), TopFollower("did:plc:b", "x.fr", 12))
+    bluesky.put_followers(
+        FollowerSnapshot(date(2026, 11, 1), 1500, top, followers_read=1500, top_complete=True),
+        taken_at=taken,
+    )
+    bluesky.put_tweet_metrics(
+        date(2026, 11, 1),
+        [TweetMetrics("at://b/0", date(2026, 11, 1), 10, 4, 1, 1)],
+        taken_at=taken,
+    )
+    mastodon = SnapshotStore(table, "mastodon")
+    mastodon.put_followers(FollowerSnapshot(date(2026, 10, 31), 300), taken_at=taken)
+    mastodon.put_tweet_metrics(
+        date(2026, 10, 31), [TweetMetrics("m1", date(2026, 10, 31), 3, 2, 0, 0)], taken_at=taken
+    )
+
+
+def test_each_channel_has_its_followers_and_interactions_from_its_own_snapshots(
+    table: Table,
+) -> None:
+    # Given a month published on every channel, and Bluesky's and Mastodon's snapshots
+    seed(table)
+    snapshots(table)
+    # When the month is reported
+    report = compute_month(MONTH, load_month(table, MONTH, now=GENERATED))
+    figures = {c.channel: c for c in report.channels}
+    # Then Bluesky's section has its followers (start of month to the 1st of the next),
+    # its top followers and its post's interactions; Mastodon's its own
+    bluesky = figures["bluesky"]
+    assert bluesky.followers is not None
+    assert (bluesky.followers.start, bluesky.followers.end) == (1200, 1500)
+    assert bluesky.followers.growth == 300
+    assert [u.username for u in bluesky.followers.top] == ["lamontagne.fr", "x.fr"]
+    assert (bluesky.measured, bluesky.interactions) == (1, 16)
+    assert bluesky.engagement_rate == pytest.approx(16 / 1500, abs=1e-4)  # per follower
+    mastodon = figures["mastodon"]
+    assert mastodon.followers is not None
+    assert mastodon.followers.end == 300
+    assert (mastodon.measured, mastodon.interactions) == (1, 5)
+    # And X, without snapshots, has none; the total adds the interactions
+    x_followers = figures["x"].followers
+    assert x_followers is not None
+    assert x_followers.end is None
+    assert figures["total"].interactions == 16 + 5
+    # And the page and the CSV show them, Bluesky's most followed included
+    rendered = render_all(report)
+    assert "Les abonnés les plus influents sur Bluesky" in rendered["html"]
+    assert "@lamontagne.fr" in rendered["html"]
+    assert "Canal Bluesky,Abonnés en fin de mois,1500" in rendered["csv"]
+    assert "Canal Mastodon,Interactions,5" in rendered["csv"]
