@@ -40,6 +40,7 @@ from typing import Any, TextIO
 from entraide.costs.bill import Line, bill, table, total
 from entraide.costs.prices import PRICES_DATE, REGION, price_of
 from entraide.publishing import x_prices
+from entraide_local.botocore_hooks import register_everywhere
 from entraide_local.faultrun import pipeline as faultrun
 from entraide_local.faultrun.pipeline import COMPRESSED, INVOCATION_MS, Pipeline
 from entraide_local.faultrun.world import Scenario
@@ -162,25 +163,9 @@ _hooked = False
 def _hook() -> None:
     """Count calls on every botocore session and client made from now on, and those alive."""
     global _hooked
-    if _hooked:
-        return
-    import gc
-
-    import botocore.handlers
-    from botocore.client import BaseClient
-    from botocore.session import Session
-
-    botocore.handlers.BUILTIN_HANDLERS.extend(_HANDLERS)
-    for thing in gc.get_objects():
-        if isinstance(thing, Session):
-            emitter = thing.get_component("event_emitter")
-        elif isinstance(thing, BaseClient):
-            emitter = thing.meta.events
-        else:
-            continue
-        for event, handler in _HANDLERS:
-            emitter.register(event, handler, unique_id=f"{_KEY}.{event}")
-    _hooked = True
+    if not _hooked:
+        register_everywhere(_HANDLERS, _KEY)
+        _hooked = True
 
 
 class _Printed(io.StringIO):

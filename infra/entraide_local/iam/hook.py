@@ -22,7 +22,6 @@ from __future__ import annotations
 import collections
 import contextvars
 import functools
-import gc
 import itertools
 import logging
 import threading
@@ -295,20 +294,9 @@ def _hook() -> None:
     with _hook_lock:
         if _hooked:
             return
-        import botocore.handlers
-        from botocore.client import BaseClient
-        from botocore.session import Session
+        from ..botocore_hooks import register_everywhere
 
-        botocore.handlers.BUILTIN_HANDLERS.extend(_HANDLERS)
-        for thing in gc.get_objects():
-            if isinstance(thing, Session):
-                emitter = thing.get_component("event_emitter")
-            elif isinstance(thing, BaseClient):
-                emitter = thing.meta.events
-            else:
-                continue
-            for event, handler in _HANDLERS:
-                emitter.register(event, handler, unique_id=f"{_STATE}.{event}")
+        register_everywhere(_HANDLERS, _STATE)
         _hooked = True
 
 
