@@ -44,7 +44,7 @@ from entraide.publishing.relay_outcomes import (
 )
 from entraide.publishing.retraction import RETRACTED_EVENT
 from entraide.settings.publishing import RelaySettings
-from entraide.wiring import relay_channels, retractor
+from entraide.wiring_channels import relay_channels, retractor
 
 settings = RelaySettings.from_environ(os.environ)
 table = Table(settings.table_name)

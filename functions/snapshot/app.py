@@ -15,7 +15,7 @@ from entraide.adapters.table import Table
 from entraide.observability import logger, metrics_when_any, redacted_errors
 from entraide.reporting.daily import daily_snapshots
 from entraide.settings.publishing import SnapshotSettings
-from entraide.wiring import snapshot_readers, x_budget
+from entraide.wiring_channels import snapshot_readers, x_budget
 
 settings = SnapshotSettings.from_environ(os.environ)
 table = Table(settings.table_name)

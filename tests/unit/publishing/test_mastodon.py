@@ -16,7 +16,6 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
-import yaml
 
 from entraide.publishing.channel_errors import (
     RateLimited,
@@ -30,6 +29,7 @@ from entraide.publishing.mastodon import (
     dry_run_poster,
     idempotency_key,
 )
+from tests.network_answers import cassette_answer, handmade_answer
 from tests.paths import FIXTURES
 
 HERE = FIXTURES / "mastodon"
@@ -44,28 +44,11 @@ TEXT = (
 
 def recorded(name: str) -> dict[str, Any]:
     """The first interaction's response of a cassette, as ``responses`` takes it."""
-    cassette = yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
-    response = cassette["interactions"][0]["response"]
-    headers = {key: ", ".join(values) for key, values in response["headers"].items()}
-    headers.pop("Transfer-Encoding", None)
-    return {
-        "status": response["status"]["code"],
-        "body": response["body"]["string"],
-        "headers": headers,
-        "content_type": headers.pop("Content-Type"),
-    }
+    return cassette_answer(HERE / name)
 
 
 def handmade(name: str) -> dict[str, Any]:
-    answer = json.loads((HERE / name).read_text(encoding="utf-8"))
-    headers = dict(answer["headers"])
-    body = answer["body"]
-    return {
-        "status": answer["status"],
-        "body": body if isinstance(body, str) else json.dumps(body),
-        "headers": headers,
-        "content_type": headers.pop("Content-Type"),
-    }
+    return handmade_answer(HERE / name)
 
 
 @pytest.fixture

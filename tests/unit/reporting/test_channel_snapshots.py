@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 import responses
-import yaml
 
 from entraide.adapters.table import Table
 from entraide.publishing.bluesky import BlueskyCredentials, BlueskyPoster, atproto_client
@@ -33,6 +32,7 @@ from entraide.reporting.snapshots import (
     TopFollower,
     TweetMetrics,
 )
+from tests.network_answers import cassette_answer, handmade_answer
 from tests.paths import FIXTURES
 
 NOW = datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
@@ -171,27 +171,11 @@ ME = "109440137734600341"
 
 
 def cassette(name: str, index: int) -> dict[str, Any]:
-    recorded = yaml.safe_load((MASTODON / name).read_text(encoding="utf-8"))
-    response = recorded["interactions"][index]["response"]
-    headers = {key: ", ".join(values) for key, values in response["headers"].items()}
-    headers.pop("Transfer-Encoding", None)
-    return {
-        "status": response["status"]["code"],
-        "body": response["body"]["string"],
-        "headers": headers,
-        "content_type": headers.pop("Content-Type"),
-    }
+    return cassette_answer(MASTODON / name, index)
 
 
 def handmade(name: str) -> dict[str, Any]:
-    answer = json.loads((MASTODON / name).read_text(encoding="utf-8"))
-    headers = dict(answer["headers"])
-    return {
-        "status": answer["status"],
-        "body": json.dumps(answer["body"]),
-        "headers": headers,
-        "content_type": headers.pop("Content-Type"),
-    }
+    return handmade_answer(MASTODON / name)
 
 
 @pytest.fixture
