@@ -1,12 +1,12 @@
 """AWS list prices in Europe (Paris), eu-west-3, in US dollars: the one table the cost model
 (``bench/cost.py``) prices its counted calls with.
 
-Each price names the AWS pricing page it belongs to. Read ``PRICES_DATE``; free tiers are
-left out on purpose (a bill at list price says what the platform costs, not what the free
-tier hides). Where a stored copy of the page showed the figure itself, ``read`` says so;
-where the page renders its regional table in the browser only and the figure is the one
-the team holds for eu-west-3, ``read`` says that too, and the figure is to be checked in
-the AWS Pricing Calculator before it is quoted outside the project.
+Each price names the AWS pricing page it belongs to, read on ``PRICES_DATE``; free tiers
+are left out on purpose (a bill at list price says what the platform costs, not what the
+free tier hides). Where the page's text gives the figure itself, ``read`` says "page";
+where the page renders its regional table in the browser only, the figure is the one the
+project holds for eu-west-3, ``read`` says so, and it is to be checked in the AWS Pricing
+Calculator before it is quoted outside the project.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Price:
     usd: float
     per: int
     source: str
-    read: str  # how the figure was read: "page" or "team table (regional table not stored)"
+    read: str  # how the figure was read (see the module documentation)
 
     @property
     def each(self) -> float:
@@ -35,7 +35,7 @@ class Price:
 
 
 _PAGE = "page"
-_TEAM = "team table (regional table not stored)"
+_TEAM = "held for eu-west-3 (the regional table is rendered in the browser)"
 _LAMBDA = "https://aws.amazon.com/lambda/pricing/"
 _DYNAMODB = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
 _CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
