@@ -16,7 +16,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore
@@ -34,7 +33,7 @@ from entraide.activation.source_health import SourceHealthStore
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.ids import new_id
-from entraide.observability import count_for, logger, metrics, redacted_errors
+from entraide.observability import count, count_for, logger, metrics_when_any, redacted_errors
 from entraide.settings.activation import ActivateSettings
 
 # Planning, the activations' writes and the sources' health take a few seconds; this much
@@ -53,7 +52,7 @@ posts = PostStore(table, retention=settings.retention())
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
@@ -87,7 +86,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "closed": len(run.plan.closes),
     }
     for name, value in counts.items():
-        metrics.add_metric(name=f"Activation.{name}", unit=MetricUnit.Count, value=value)
+        count(f"Activation.{name}", value)
     unfinished = [job.activation_id for job in expiries if job.status is not None]
     logger.info(
         "Alert feeds read",

@@ -12,7 +12,6 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,7 +21,7 @@ from entraide.activation.events import ACTIVATION_EVENTS, ActivationEffects, Act
 from entraide.adapters.table import Table, changed_images, entity_of
 from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import PostStore
-from entraide.observability import batch_processor, logger, metrics, redacted_errors
+from entraide.observability import batch_processor, count, logger, metrics_when_any, redacted_errors
 from entraide.settings.activation import ActivationEventsSettings
 from entraide.wiring import effect_ledger
 
@@ -49,12 +48,12 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
         return
     deadline = effects.deadline = ledger.deadline_of(lambda_context)
     report = ledger.run(subject, effects.performer(new), deadline=deadline)
-    metrics.add_metric(name="EffectDone", unit=MetricUnit.Count, value=report.done)
+    count("EffectDone", report.done)
     logger.info("Activation effects", extra={"activation_id": new.id, **report.as_dict()})
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if scheduled(event):

@@ -12,14 +12,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
 from entraide.effects.ledger import scheduled
 from entraide.kernel.errors import ContactTooSoon, DomainError, InvalidInput
 from entraide.matching.contact import CONTACT
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import count, logger, metrics_when_any, redacted_errors
 from entraide.settings.matching import MatchSettings
 from entraide.web import api_doc, pages
 from entraide.web.contact_pages import (
@@ -99,7 +98,7 @@ def send_message(offer_id: str) -> Response[str]:
             errors=errors_of(error),
         )
         return html_response(status_of(error), page)
-    metrics.add_metric(name="ContactSent", unit=MetricUnit.Count, value=1)
+    count("ContactSent")
     logger.info("Contact message sent", extra={"offer_id": offer_id, "need_id": form.need_id})
     return html_response(200, render_contact_sent_page(sent))
 
@@ -116,7 +115,7 @@ def refuse(error: DomainError) -> Response[str]:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if scheduled(event):  # the messages accepted but not sent yet

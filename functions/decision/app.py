@@ -11,7 +11,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.queue import Queue
@@ -22,7 +21,7 @@ from entraide.kernel.model import PostStatus
 from entraide.kernel.times import utcnow
 from entraide.moderation.desk import parse_action
 from entraide.moderation.signing import LinkAction
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import count, logger, metrics_when_any, redacted_errors
 from entraide.settings.shared import LinkSettings
 from entraide.settings.watch import WatchLinkSettings
 from entraide.watch.digest import DIGEST_LINK_TTL, DigestLinks
@@ -99,7 +98,7 @@ def decide(post_id: str) -> Response[str]:
     post = desk.decide(
         post_id, parse_action(form.get("decision")), form.get("token", ""), form.get("reason")
     )
-    metrics.add_metric(name=f"Post.{post.status.value}", unit=MetricUnit.Count, value=1)
+    count(f"Post.{post.status.value}")
     logger.info("Post decided", extra={"post_id": post.id, "status": post.status.value})
     title = "Annonce approuvée" if post.status is PostStatus.APPROVED else "Annonce refusée"
     message = (
@@ -133,7 +132,7 @@ def confirm_withdrawal(post_id: str) -> Response[str]:
 )
 def withdraw(post_id: str) -> Response[str]:
     post = desk.withdraw(post_id, _form().get("token", ""))
-    metrics.add_metric(name="Post.withdrawn", unit=MetricUnit.Count, value=1)
+    count("Post.withdrawn")
     logger.info("Post withdrawn", extra={"post_id": post.id})
     message = "Votre annonce n'est plus visible. Merci d'avoir utilisé ShareEntraide."
     return html_response(
@@ -185,7 +184,7 @@ def refuse(error: DomainError) -> Response[str]:
     title, message = describe_refusal(error)
     logger.info("Link refused", extra={"reason": type(error).__name__})
     if isinstance(error, WrongPostStatus):
-        metrics.add_metric(name="LinkReused", unit=MetricUnit.Count, value=1)
+        count("LinkReused")
     return html_response(
         status_of(error), pages.render_message_page(title, message, back_link=False)
     )
@@ -194,7 +193,7 @@ def refuse(error: DomainError) -> Response[str]:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,7 +24,7 @@ from entraide.kernel.model import PostStatus
 from entraide.matching.counterparts import RECONCILE_WINDOW, match_new_post, reconcile_matches
 from entraide.matching.match_store import MatchStore
 from entraide.matching.nearby import NearbySearch
-from entraide.observability import batch_processor, logger, metrics, redacted_errors
+from entraide.observability import batch_processor, count, logger, metrics_when_any, redacted_errors
 from entraide.settings.matching import MatchSettings
 from entraide.wiring import notice_book
 
@@ -57,8 +56,8 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
     # left its notices queued, unsent
     sent = notices.flush_for(found, deadline=notices.ledger.deadline_of(lambda_context))
     new = sum(1 for match in found if match.new)
-    metrics.add_metric(name="MatchRecorded", unit=MetricUnit.Count, value=new)
-    metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
+    count("MatchRecorded", new)
+    count("MatchNoticeSent", sent)
     logger.info("Post matched", extra={"post_id": post.id, "matches": len(found), "new": new})
 
 
@@ -89,8 +88,8 @@ def on_schedule(context: LambdaContext) -> dict[str, Any]:
         notices=notices.queue_writes,
     )
     sent = notices.flush(deadline=deadline)
-    metrics.add_metric(name="MatchReconciled", unit=MetricUnit.Count, value=len(recorded))
-    metrics.add_metric(name="MatchNoticeSent", unit=MetricUnit.Count, value=sent)
+    count("MatchReconciled", len(recorded))
+    count("MatchNoticeSent", sent)
     return {
         "matches_reconciled": len(recorded),
         "notices_sent": sent,
@@ -99,7 +98,7 @@ def on_schedule(context: LambdaContext) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if scheduled(event):

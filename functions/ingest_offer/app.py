@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore
@@ -26,7 +25,7 @@ from entraide.kernel.errors import DomainError, InvalidInput, PlatformAsleep, Po
 from entraide.kernel.ids import new_id
 from entraide.kernel.model import Post
 from entraide.kernel.postcodes import PostcodeDirectory
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import count, logger, metrics_when_any, redacted_errors
 from entraide.settings.intake import IntakeSettings
 from entraide.web import api_doc, form_page, pages
 from entraide.web.http import (
@@ -97,9 +96,7 @@ def create_post() -> Response[str]:
         key=key,
     )
     post = intake.post
-    metrics.add_metric(
-        name="PostReplayed" if intake.replayed else "PostAccepted", unit=MetricUnit.Count, value=1
-    )
+    count("PostReplayed" if intake.replayed else "PostAccepted")
     logger.info(
         "Post stored as pending" if not intake.replayed else "Post request sent again",
         extra={"post_id": post.id, "departement": post.departement, "kind": post.kind.value},
@@ -160,7 +157,7 @@ def _error_page(error: DomainError) -> str:
 
 @app.exception_handler(DomainError)
 def refuse(error: DomainError) -> Response[str]:
-    metrics.add_metric(name="PostRefused", unit=MetricUnit.Count, value=1)
+    count("PostRefused")
     logger.info("Post refused", extra={"reason": type(error).__name__})
     return error_response(error, app.current_event.headers, _error_page)
 
@@ -168,7 +165,7 @@ def refuse(error: DomainError) -> Response[str]:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

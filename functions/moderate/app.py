@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,7 +20,7 @@ from entraide.adapters.table import Table, changed_images, entity_of
 from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import post_from_item
 from entraide.moderation.effects import MODERATE
-from entraide.observability import batch_processor, logger, metrics, redacted_errors
+from entraide.observability import batch_processor, count, logger, metrics_when_any, redacted_errors
 from entraide.settings.moderation import ModerationSettings
 from entraide.wiring import effect_ledger, moderation_effects
 
@@ -41,7 +40,7 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
         return
     deadline = ledger.deadline_of(lambda_context)
     report = ledger.run(subject, moderation.performer(new), deadline=deadline)
-    metrics.add_metric(name="EffectDone", unit=MetricUnit.Count, value=report.done)
+    count("EffectDone", report.done)
     logger.info("Moderation effects", extra={"post_id": new.id, **report.as_dict()})
 
 
@@ -54,7 +53,7 @@ def sweep(context: LambdaContext) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if scheduled(event):

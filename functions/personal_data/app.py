@@ -15,13 +15,12 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.mail import MailError
 from entraide.adapters.table import Table
 from entraide.kernel.errors import DomainError, ExpiredLink, InvalidInput, InvalidLink
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import count, logger, metrics_when_any, redacted_errors
 from entraide.settings.shared import PersonalDataSettings
 from entraide.web import api_doc, pages, privacy_pages
 from entraide.web.http import html_response, public_base_url, status_of
@@ -99,7 +98,7 @@ def request_links() -> Response[str]:
         )
         return html_response(400, page)
     # counted, never said: the page is the same whether or not the address posted
-    metrics.add_metric(name="MyPostsLinksSent", unit=MetricUnit.Count, value=int(sent))
+    count("MyPostsLinksSent", int(sent))
     return html_response(200, privacy_pages.render_links_requested_page())
 
 
@@ -135,7 +134,7 @@ def act_on_my_posts(person: str) -> Response[str]:
             )
             return html_response(400, page)
         report = desk.erase(person, token)
-        metrics.add_metric(name="PersonErased", unit=MetricUnit.Count, value=1)
+        count("PersonErased")
         logger.info(
             "Personal data erased on request",
             extra={"posts": len(report.posts), "withdrawn": len(report.withdrawn)},
@@ -143,7 +142,7 @@ def act_on_my_posts(person: str) -> Response[str]:
         notice = privacy_pages.erased_notice(report)
     else:
         post = desk.withdraw(person, token, form.get("post", ""))
-        metrics.add_metric(name="Post.withdrawn", unit=MetricUnit.Count, value=1)
+        count("Post.withdrawn")
         logger.info("Post withdrawn from its author's page", extra={"post_id": post.id})
         notice = f"Votre annonce « {post.title} » est retirée."
     page = privacy_pages.render_my_posts_page(desk.open(person, token), token=token, notice=notice)
@@ -170,7 +169,7 @@ def mail_failed(error: MailError) -> Response[str]:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -11,7 +11,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore
@@ -20,7 +19,7 @@ from entraide.intake.post_store import PostStore
 from entraide.kernel.errors import DomainError, PostNotFound
 from entraide.matching import public
 from entraide.matching.nearby import NearbySearch
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import count, logger, metrics_when_any, redacted_errors
 from entraide.settings.public import PublicSettings
 from entraide.web import api_doc, pages, public_pages
 from entraide.web.http import (
@@ -49,7 +48,7 @@ def _cacheable(response: Response[str]) -> Response[str]:
 
 
 def _searched(results: public.NearbyResults) -> None:
-    metrics.add_metric(name="NearbySearch", unit=MetricUnit.Count, value=1)
+    count("NearbySearch")
     logger.info(
         "Nearby search",
         extra={
@@ -101,7 +100,7 @@ def nearby_page() -> Response[str]:
 )
 def post_page(post_id: str) -> Response[str]:
     page = public_pages.render_post_page(posts.approved_post(post_id))
-    metrics.add_metric(name="PostPageServed", unit=MetricUnit.Count, value=1)
+    count("PostPageServed")
     return _cacheable(html_response(200, page))
 
 
@@ -118,7 +117,7 @@ def refuse(error: DomainError) -> Response[str]:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -24,7 +24,6 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -33,7 +32,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
 from entraide.effects.ledger import describe
-from entraide.observability import batch_processor, logger, metrics, redacted_errors
+from entraide.observability import batch_processor, count, logger, metrics_when_any, redacted_errors
 from entraide.publishing.channels import FOR_CHANNELS, ChannelResult, X
 from entraide.publishing.relay_outcomes import (
     ATTEMPT,
@@ -79,7 +78,7 @@ def requeue(message: dict[str, Any], until: datetime, reason: str, *, attempt: i
     relay_queue.send(
         json.dumps({**message, ATTEMPT: attempt}, ensure_ascii=False), delay_seconds=delay
     )
-    metrics.add_metric(name="RelayDeferred", unit=MetricUnit.Count, value=1)
+    count("RelayDeferred")
     logger.info(
         "Relay deferred",
         extra={
@@ -101,7 +100,7 @@ def settle(message: dict[str, Any], result: ChannelResult, now: datetime, attemp
             "Relay refused permanently",
             extra={"event": message.get("event"), "channel": result.channel, "error": str(error)},
         )
-        metrics.add_metric(name="RelayDeadLettered", unit=MetricUnit.Count, value=1)
+        count("RelayDeadLettered")
         dead_letters.send(
             json.dumps(mine, ensure_ascii=False), attributes={"reason": str(error)[:256]}
         )
@@ -170,7 +169,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

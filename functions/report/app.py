@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.mail import Mailer
 from entraide.adapters.table import Table
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import logger, metrics_when_any, redacted_errors
 from entraide.reporting.delivery import deliver
 from entraide.reporting.figures import report_month
 from entraide.reporting.month_loader import monthly_report
@@ -30,7 +30,7 @@ mailer = Mailer(settings.sender_email, outbox_dir=settings.outbox_dir)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     import boto3

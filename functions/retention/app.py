@@ -15,7 +15,6 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table, changed_images
 from entraide.intake.post_store import PostStore, post_from_item
-from entraide.observability import batch_processor, logger, metrics, redacted_errors
+from entraide.observability import batch_processor, count, logger, metrics_when_any, redacted_errors
 from entraide.privacy.retention import expire_waiting_posts
 from entraide.publishing.retraction import RetractionQueue
 from entraide.settings.retention import RetentionSettings
@@ -37,17 +36,17 @@ processor = batch_processor(EventType.DynamoDBStreams)
 def record_handler(record: DynamoDBRecord) -> None:
     _, post = changed_images(record, post_from_item)
     retractions.request([post.id])
-    metrics.add_metric(name="RetractionRequested", unit=MetricUnit.Count, value=1)
+    count("RetractionRequested")
     logger.info("Post left the public", extra={"post_id": post.id, "status": post.status.value})
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if event.get("source") == "aws.events":  # the daily schedule
         expired = expire_waiting_posts(posts, settings.retention(), now=lambda: datetime.now(UTC))
-        metrics.add_metric(name="PostExpiredWaiting", unit=MetricUnit.Count, value=len(expired))
+        count("PostExpiredWaiting", len(expired))
         logger.info("Waiting posts expired", extra={"count": len(expired)})
         return {"expired": [post.id for post in expired]}
     return process_partial_response(

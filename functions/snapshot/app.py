@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import logger, metrics_when_any, redacted_errors
 from entraide.reporting.daily import daily_snapshots
 from entraide.settings.publishing import SnapshotSettings
 from entraide.wiring_channels import snapshot_readers, x_budget
@@ -24,7 +24,7 @@ budget = x_budget(settings, table)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     results = daily_snapshots(table, readers, x_budget=budget)

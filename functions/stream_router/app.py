@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.stream_router import ConsumerFailed, LambdaConsumer, dispatch
-from entraide.observability import batch_processor, logger, metrics, redacted_errors
+from entraide.observability import batch_processor, logger, metrics_when_any, redacted_errors
 from entraide.settings.routing import StreamRouterSettings
 
 settings = StreamRouterSettings.from_environ(os.environ)
@@ -28,7 +28,7 @@ processor = batch_processor(EventType.DynamoDBStreams)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     failed = dispatch(event.get("Records", []), consumers)

@@ -8,12 +8,11 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import count, logger, metrics_when_any, redacted_errors
 from entraide.settings.base import Settings
 from entraide.web import api_doc
 from entraide.web.form_page import new_form_token, render_form_page
@@ -26,7 +25,7 @@ app = APIGatewayRestResolver()
 
 @app.get("/", summary="Le formulaire", responses={200: api_doc.page("le formulaire")})
 def form_page() -> Response[str]:
-    metrics.add_metric(name="FormPageServed", unit=MetricUnit.Count, value=1)
+    count("FormPageServed")
     page = render_form_page(activations.open_activations(), form_token=new_form_token())
     return html_response(200, page)
 
@@ -45,7 +44,7 @@ def openapi_document() -> Response[str]:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

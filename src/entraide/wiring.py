@@ -44,12 +44,10 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
 
 
 def count_metric(name: str, value: float) -> None:
-    """A count added to the invocation's metrics (namespace ShareEntraide)."""
-    from aws_lambda_powertools.metrics import MetricUnit
+    """A count added to the invocation's metrics (namespace ShareEntraide), when not zero."""
+    from entraide.observability import count
 
-    from entraide.observability import metrics
-
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    count(name, value)
 
 
 def effect_ledger(settings: EffectSettings, table: Table) -> Ledger:

@@ -55,7 +55,7 @@ def source_files() -> Iterator[Path]:
 
 def emitted_in_code(name: str) -> bool:
     """Whether some function adds this metric (by literal name)."""
-    pattern = re.compile(rf"""(name=|metric\(|count_for\()["']{re.escape(name)}["']""")
+    pattern = re.compile(rf"""(name=|metric\(|count_for\(|count\()["']{re.escape(name)}["']""")
     return any(pattern.search(path.read_text(encoding="utf-8")) for path in source_files())
 
 

@@ -36,13 +36,13 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..api import HttpRequest, build_routes, http_response, proxy_event
@@ -152,6 +152,9 @@ class Observed:
 
 class Pipeline:
     """One fault run of ``scenario`` (see the module documentation)."""
+
+    #: The functions' settings over the template's (the cost bench keeps logs and metrics).
+    settings: Mapping[str, str] = COMPRESSED
 
     def __init__(self, scenario: Scenario, *, template: Path = ROOT / "template.yaml") -> None:
         self.scenario = scenario
@@ -341,7 +344,7 @@ class Pipeline:
         deployed = self.deployment.function(name)
         environment = {
             **deployed.environment,
-            **COMPRESSED,
+            **self.settings,
             "MODERATOR_EMAILS": ",".join(self.scenario.moderators),
             "AWS_LAMBDA_FUNCTION_NAME": deployed.name,
         }
@@ -394,7 +397,7 @@ class Pipeline:
             stack.enter_context(self.meter.measuring(label or name))
             try:
                 # what a function prints (its metrics) goes to CloudWatch, not to the bench
-                with contextlib.redirect_stdout(io.StringIO()):
+                with contextlib.redirect_stdout(self.printed(label or name)):
                     result = function.module.lambda_handler(
                         event, LambdaContext(function.name, remaining_ms)
                     )
@@ -404,6 +407,10 @@ class Pipeline:
             if function.policy is not None:
                 self.tally.iam_denials += enforcement.denials
         return result
+
+    def printed(self, label: str) -> TextIO:
+        """Where a function's prints go (its metrics, for CloudWatch): nowhere here."""
+        return io.StringIO()
 
     def request(
         self,
