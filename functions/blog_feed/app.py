@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics_when_any
 from entraide.settings.editorial import BlogFeedSettings
 from entraide.wiring_editorial import blog_reading
 
@@ -22,7 +22,7 @@ reading = blog_reading(settings, Table(settings.table_name)) if settings.blog_fe
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if reading is None:
         return {"announced": [], "failure": "", "note": "no blog feed configured"}

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.adapters.table import Table
-from entraide.observability import logger, metrics
+from entraide.observability import logger, metrics_when_any
 from entraide.settings.editorial import EditorialSettings
 from entraide.wiring_editorial import editorial_desk, weekly_editorial_email
 
@@ -25,7 +25,7 @@ weekly = weekly_editorial_email(settings, desk)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = desk.run()
     result = {

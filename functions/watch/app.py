@@ -16,7 +16,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore
@@ -25,7 +24,7 @@ from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
 from entraide.effects.ledger_store import DynamoDBLedgerStore
 from entraide.kernel.times import utcnow
-from entraide.observability import logger, metrics, redacted_errors
+from entraide.observability import count, logger, metrics_when_any, redacted_errors
 from entraide.publishing.bluesky import BlueskyCredentials
 from entraide.settings.watch import WatchSettings
 from entraide.watch.config import WatchConfig, load_watch_config, load_watch_file
@@ -79,7 +78,7 @@ def watch_config() -> WatchConfig:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@metrics_when_any
 @redacted_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     now = utcnow()
@@ -133,8 +132,8 @@ def collect_run(config: WatchConfig, now: datetime) -> WatchRunResult:
     )
     for source_id, why in run.failures.items():
         logger.warning("Watch source failed", extra={"source": source_id, "error": why})
-    metrics.add_metric(name="WatchSourceFailed", unit=MetricUnit.Count, value=len(run.failures))
-    metrics.add_metric(name="WatchItemsKept", unit=MetricUnit.Count, value=len(run.items))
+    count("WatchSourceFailed", len(run.failures))
+    count("WatchItemsKept", len(run.items))
     result = WatchRunResult(True, len(run.items), skipped, run.failures)
     logger.info("Watch collected", extra=result.as_log())
     return result
