@@ -442,6 +442,16 @@ class LocalStack:
         folder = str(self.parameters.get("OutboxDir") or "")
         return Path(folder) if folder else None
 
+    def _callers(self, function: DeployedFunction) -> list[str]:
+        """'invoked by X' for each function given this one's name or ARN in its environment
+        (how a function finds the one it invokes, e.g. the stream router's targets)."""
+        return [
+            f"invoked by {caller.display_name}"
+            for caller in self.deployment.functions.values()
+            if caller is not function
+            and {function.name, function.arn} & set(caller.environment.values())
+        ]
+
     def banner(self) -> str:
         deployment = self.deployment
         lines = [
@@ -468,11 +478,11 @@ class LocalStack:
             lines.append(f"  not emulated       {names}")
         lines.append("  functions:")
         for function in deployment.functions.values():
-            triggers = "; ".join(self.sources.describe(function)) or "no events"
+            triggers = "; ".join(self.sources.describe(function) + self._callers(function))
             failed = (
                 "  [IMPORT FAILED]" if function.logical_id in self.invoker.import_errors else ""
             )
-            lines.append(f"    {function.display_name:<18} {triggers}{failed}")
+            lines.append(f"    {function.display_name:<18} {triggers or 'no events'}{failed}")
         lines.append("  fire a schedule now: POST /_local/fire/<function>; stop: Ctrl-C")
         return "\n".join(lines)
 

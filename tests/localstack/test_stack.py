@@ -486,3 +486,12 @@ def test_the_banner_gives_the_outbox_pages_address(stack: LocalStack) -> None:
     page = requests.get(stack.api_url + "_local/outbox", timeout=10)
     assert page.status_code == 200
     assert "Boîte d'envoi" in page.text
+
+
+def test_the_banner_says_which_function_invokes_one_without_events(stack: LocalStack) -> None:
+    # Given Sleeper, with no event of its own, named in Caller's environment
+    banner_lines = stack.banner().splitlines()
+
+    # Then the banner says who invokes it, and "no events" only where nothing does
+    assert any(line.split() == ["Sleeper", "invoked", "by", "Caller"] for line in banner_lines)
+    assert any(line.split() == ["Napper", "no", "events"] for line in banner_lines)
