@@ -104,7 +104,7 @@ def load_month(
     from entraide.intake.post_store import PostStore
     from entraide.matching.match_store import MatchStore
     from entraide.publishing.relay_store import DynamoDBRelayStore
-    from entraide.reporting.snapshot_store import SnapshotStore
+    from entraide.reporting.snapshot_store import SnapshotsRead, SnapshotStore
 
     start, end = month_bounds(month)
     generated = now or datetime.now(UTC)
@@ -139,11 +139,12 @@ def load_month(
         EditorialFacts(item.id, item.origin, item.state.value, item.at, item.channels)
         for item in EditorialStore(table).of_month(month)
     )
-    snapshots = SnapshotStore(table).between(start.date(), end.date())
+    every_channel = SnapshotStore(table).every_channel_between(start.date(), end.date())
+    snapshots = every_channel.get("x", SnapshotsRead())
     channel_snapshots = tuple(
         (channel, ChannelSnapshots(read.followers, read.tweet_metrics))
         for channel in OTHER_CHANNELS
-        for read in (SnapshotStore(table, channel).between(start.date(), end.date()),)
+        for read in (every_channel.get(channel, SnapshotsRead()),)
     )
     notes = (
         "Activations : celles ouvertes pendant le mois, celles encore ouvertes, et celles "

@@ -177,16 +177,28 @@ class SnapshotStore:
             )
 
     def between(self, first: date, last: date) -> SnapshotsRead:
-        """Snapshots of the days ``first`` to ``last`` (included), through ``by_month``."""
-        followers: list[FollowerSnapshot] = []
-        metrics: list[TweetMetrics] = []
+        """This channel's snapshots of the days ``first`` to ``last`` (included)."""
+        return self.every_channel_between(first, last).get(self.channel, SnapshotsRead())
+
+    def every_channel_between(self, first: date, last: date) -> dict[str, SnapshotsRead]:
+        """Every channel's snapshots of the days ``first`` to ``last`` (included), by
+        channel: the month's partitions of ``by_month`` read once for all of them."""
+        followers: dict[str, list[FollowerSnapshot]] = {}
+        metrics: dict[str, list[TweetMetrics]] = {}
         for item in self._items(first, last):
-            if item.get("channel", X_CHANNEL) != self.channel:
-                continue
+            channel = str(item.get("channel", X_CHANNEL))
             if item.get("entity") == "follower-snapshot":
-                followers.append(follower_snapshot_from_item(item))
+                followers.setdefault(channel, []).append(follower_snapshot_from_item(item))
             elif item.get("entity") == "tweet-metrics-snapshot":
-                metrics.extend(tweet_metrics_from_item(item))
-        followers.sort(key=lambda snapshot: snapshot.day)
-        metrics.sort(key=lambda metric: (metric.day, metric.tweet_id))
-        return SnapshotsRead(tuple(followers), tuple(metrics))
+                metrics.setdefault(channel, []).extend(tweet_metrics_from_item(item))
+        return {
+            channel: SnapshotsRead(
+                tuple(sorted(followers.get(channel, ()), key=lambda snapshot: snapshot.day)),
+                tuple(
+                    sorted(
+                        metrics.get(channel, ()), key=lambda metric: (metric.day, metric.tweet_id)
+                    )
+                ),
+            )
+            for channel in {*followers, *metrics}
+        }
