@@ -331,6 +331,26 @@ class EditorialFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class RelayedItem:
+    """A message of another account that the watch found and a channel reposted."""
+
+    channel: str  # x / bluesky / mastodon
+    at: datetime  # when the repost was made
+    target: str  # what the network reposted: X's post id, Bluesky's URI, Mastodon's URL
+    link: str  # its public page ("" when the target names none)
+    cost: float  # dollars, X's price of the call (0 elsewhere)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchFigures:
+    """What the account relayed from the watch in the month (the relay's records)."""
+
+    relayed: tuple[RelayedItem, ...]  # in the order they were made
+    per_channel: tuple[tuple[str, int], ...]  # every channel, none left out
+    x_spend: float  # dollars
+
+
+@dataclass(frozen=True, slots=True)
 class MonthlyReport:
     month: str
     label: str  # "octobre 2026"
@@ -351,3 +371,4 @@ class MonthlyReport:
     channels: tuple[ChannelFigures, ...] = field(default=())
     x_spend: SpendFigures | None = None
     editorial: EditorialFigures | None = None
+    watch: WatchFigures | None = None

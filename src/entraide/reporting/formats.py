@@ -208,6 +208,14 @@ def csv_rows(report: MonthlyReport) -> list[tuple[str, str, str]]:
                 f"Taux d'engagement des messages {label} sur X (%)",
                 _csv_number(_pct(engagement.engagement_rate), 3),
             )
+    if report.watch is not None:
+        section = "Veille relayée"
+        for name, count in report.watch.per_channel:
+            add(section, f"Relayés sur {CHANNEL_LABELS.get(name, name)}", count)
+        add(section, "Dépense X (dollars)", _csv_number(report.watch.x_spend, 3))
+        for relayed in report.watch.relayed:
+            name = f"{_iso(relayed.at)} {CHANNEL_LABELS.get(relayed.channel, relayed.channel)}"
+            add(section, name, relayed.link or relayed.target)
 
     for hashtag in report.hashtags:
         add("Hashtags les plus utilisés", hashtag.tag, hashtag.count)

@@ -68,6 +68,7 @@ from entraide.reporting.figures import (
 )
 from entraide.reporting.notes import with_notes
 from entraide.reporting.snapshots import TOP_FOLLOWERS, FollowerSnapshot, TweetMetrics
+from entraide.reporting.watch_figures import watch_figures
 
 TOP_HASHTAGS: Final = 10
 
@@ -397,5 +398,6 @@ def compute_month(month: str, data: MonthData) -> MonthlyReport:
     channels, spend = channel_figures(tweets, data, in_month, audience)
     x_rate = partial(_engagement, followers=followers_ref, basis=basis)
     editorial = editorial_figures(data, tweets, activations, in_month, latest, x_rate)
-    report = replace(report, channels=channels, x_spend=spend, editorial=editorial)
+    watch = watch_figures(tweets, data, in_month)
+    report = replace(report, channels=channels, x_spend=spend, editorial=editorial, watch=watch)
     return with_notes(report, data.notes)

@@ -16,7 +16,7 @@ from typing import Any, Final
 from entraide.adapters.mail import Attachment, EmailMessage
 from entraide.kernel.times import format_date_fr, format_datetime_fr
 from entraide.reporting.delivery import download_name
-from entraide.reporting.figures import MonthlyReport, month_bounds
+from entraide.reporting.figures import MonthlyReport, WatchFigures, month_bounds
 from entraide.reporting.formats import CHANNEL_LABELS, to_csv, to_json
 from entraide.web.emails import link
 from entraide.web.pages import page_environment
@@ -229,6 +229,7 @@ def summary_lines(report: MonthlyReport) -> list[tuple[str, str]]:
             if report.editorial and report.editorial.items
             else []
         ),
+        *([("Veille relayée", _watch_line(report.watch))] if report.watch else []),
         *(
             [
                 (
@@ -242,6 +243,13 @@ def summary_lines(report: MonthlyReport) -> list[tuple[str, str]]:
             else []
         ),
     ]
+
+
+def _watch_line(watch: WatchFigures) -> str:
+    if not watch.relayed:
+        return "aucun message relayé ce mois-ci"
+    counts = ", ".join(f"{CHANNEL_NAMES[c]} {fr_number(n)}" for c, n in watch.per_channel)
+    return f"{fr_number(len(watch.relayed))} ({counts}) ; {fr_dollars(watch.x_spend)} sur X"
 
 
 def _charts(report: MonthlyReport) -> dict[str, Any]:
@@ -334,6 +342,7 @@ def _context(report: MonthlyReport, privacy_url: str | None = None) -> dict[str,
         "pct": fr_percent,
         "duration": fr_duration,
         "day": fr_date,
+        "moment": fr_datetime,
         "signed": fr_signed,
         "signed_pct": fr_signed_percent,
         "usd": fr_dollars,
