@@ -127,6 +127,16 @@ def _default_new_id() -> str:
     return new_id()
 
 
+def _reposted_author(message: Mapping[str, Any]) -> tuple[str, int | None]:
+    """The reposted message's author and followers, as the watch read them (for the
+    monthly report); what is missing or malformed is left out, the repost still made."""
+    author, followers = message.get("author"), message.get("followers")
+    return (
+        author if isinstance(author, str) else "",
+        followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
+    )
+
+
 def _approved_at(message: Mapping[str, Any], post: Post, now: datetime) -> datetime:
     raw = message.get("approved_at")
     if isinstance(raw, str) and raw:
@@ -628,6 +638,7 @@ class Relay:
             activation_id="",
             reservation=reservation,
             send=lambda: poster.repost(target),
+            author=_reposted_author(message),
         )
 
     # -- shared steps ------------------------------------------------------------
@@ -683,6 +694,7 @@ class Relay:
         reservation: Reservation,
         covers: Sequence[str] | None = None,
         send: Callable[[], PostedTweet] | None = None,
+        author: tuple[str, int | None] = ("", None),
     ) -> Done | Deferred:
         from entraide.publishing.channel_errors import (
             DuplicateText,
@@ -749,6 +761,8 @@ class Relay:
                 activation_id,
                 known,
                 cost=reservation.cost,
+                author=author[0],
+                author_followers=author[1],
             )
         )
         for key, holder in held:

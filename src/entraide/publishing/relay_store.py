@@ -155,6 +155,9 @@ class TweetRecord:
     post_count: int = -1
     # What the call was priced at before it was made (millidollars; X's pay-per-usage).
     cost: int = 0
+    # A repost: the reposted message's author and followers, as the watch read them.
+    author: str = ""
+    author_followers: int | None = None
 
     def __post_init__(self) -> None:
         if self.post_count < 0:
@@ -383,6 +386,10 @@ def tweet_to_item(record: TweetRecord, channel: str = CHANNEL) -> Item:
     }
     if record.post_ids:
         item["post_ids"] = list(record.post_ids[:MAX_RECORDED_POST_IDS])
+    if record.author:
+        item["author"] = record.author
+    if record.author_followers is not None:
+        item["author_followers"] = record.author_followers
     return item
 
 
@@ -398,6 +405,10 @@ def tweet_from_item(item: Item) -> TweetRecord:
         id_known=bool(item.get("id_known", True)),
         post_count=int(item.get("post_count", len(post_ids))),
         cost=int(item.get("cost_millidollars", 0)),
+        author=str(item.get("author", "")),
+        author_followers=(
+            int(item["author_followers"]) if item.get("author_followers") is not None else None
+        ),
     )
 
 

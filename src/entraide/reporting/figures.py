@@ -120,6 +120,8 @@ class TweetFacts:
     post_count: int = 0
     activation_id: str = ""
     cost: int = 0  # millidollars, X's price of the call (0 on a tier, and elsewhere)
+    author: str = ""  # a repost: the reposted message's author (a public account)
+    author_followers: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +341,8 @@ class RelayedItem:
     target: str  # what the network reposted: X's post id, Bluesky's URI, Mastodon's URL
     link: str  # its public page ("" when the target names none)
     cost: float  # dollars, X's price of the call (0 elsewhere)
+    author: str  # the reposted message's author ("" when the relay was not told)
+    author_followers: int | None  # its followers when the watch read it
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +352,8 @@ class WatchFigures:
     relayed: tuple[RelayedItem, ...]  # in the order they were made
     per_channel: tuple[tuple[str, int], ...]  # every channel, none left out
     x_spend: float  # dollars
+    #: the relayed authors' followers, each author counted once (its largest figure)
+    authors_reach: int
 
 
 @dataclass(frozen=True, slots=True)

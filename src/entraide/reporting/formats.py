@@ -213,9 +213,12 @@ def csv_rows(report: MonthlyReport) -> list[tuple[str, str, str]]:
         for name, count in report.watch.per_channel:
             add(section, f"Relayés sur {CHANNEL_LABELS.get(name, name)}", count)
         add(section, "Dépense X (dollars)", _csv_number(report.watch.x_spend, 3))
+        add(section, "Abonnés des auteurs relayés", report.watch.authors_reach)
         for relayed in report.watch.relayed:
             name = f"{_iso(relayed.at)} {CHANNEL_LABELS.get(relayed.channel, relayed.channel)}"
             add(section, name, relayed.link or relayed.target)
+            add(section, f"{name} : auteur", relayed.author)
+            add(section, f"{name} : abonnés de l'auteur", relayed.author_followers)
 
     for hashtag in report.hashtags:
         add("Hashtags les plus utilisés", hashtag.tag, hashtag.count)

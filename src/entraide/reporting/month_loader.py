@@ -71,6 +71,8 @@ def tweet_facts(record: TweetRecord) -> TweetFacts:
         post_count=record.post_count,
         activation_id=record.activation_id,
         cost=record.cost,
+        author=record.author,
+        author_followers=record.author_followers,
     )
 
 

@@ -38,6 +38,8 @@ def _relayed(channel: str, message: TweetFacts) -> RelayedItem:
         target=target,
         link=relayed_link(channel, target),
         cost=message.cost / 1000,
+        author=message.author,
+        author_followers=message.author_followers,
     )
 
 
@@ -55,8 +57,14 @@ def watch_figures(
         (item for _, items in per_channel for item in items),
         key=lambda item: (item.at, item.channel, item.target),
     )
+    reach: dict[tuple[str, str], int] = {}
+    for item in relayed:
+        if item.author and item.author_followers is not None:
+            known = reach.get((item.channel, item.author), 0)
+            reach[(item.channel, item.author)] = max(known, item.author_followers)
     return WatchFigures(
         relayed=tuple(relayed),
         per_channel=tuple((channel, len(items)) for channel, items in per_channel),
         x_spend=sum(item.cost for item in per_channel[0][1]),
+        authors_reach=sum(reach.values()),
     )

@@ -59,6 +59,9 @@ def repost_message(reference: str, item: WatchItem) -> dict[str, Any]:
         "event": REPOST_EVENT,
         "reference": reference,
         "target": repost_target(item),
+        # for the monthly report, recorded with the repost (the item is kept three days)
+        "author": item.author,
+        "followers": item.followers,
         FOR_CHANNELS: [item.network],
     }
 

@@ -249,7 +249,9 @@ def _watch_line(watch: WatchFigures) -> str:
     if not watch.relayed:
         return "aucun message relayé ce mois-ci"
     counts = ", ".join(f"{CHANNEL_NAMES[c]} {fr_number(n)}" for c, n in watch.per_channel)
-    return f"{fr_number(len(watch.relayed))} ({counts}) ; {fr_dollars(watch.x_spend)} sur X"
+    reach = f"{fr_number(watch.authors_reach)} abonnés chez leurs auteurs"
+    relayed, spent = fr_number(len(watch.relayed)), fr_dollars(watch.x_spend)
+    return f"{relayed} ({counts}), {reach} ; {spent} sur X"
 
 
 def _charts(report: MonthlyReport) -> dict[str, Any]:

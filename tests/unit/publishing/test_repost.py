@@ -127,3 +127,19 @@ def test_the_relay_prices_an_x_repost_at_what_x_charges_a_user_interaction() -> 
     x = relay_channels(settings, Table("entraide")).relays["x"]
     # Then a repost costs what X charges a retweet, a post without a link no more
     assert x.price("repost") == REPOST
+
+
+def test_a_repost_records_its_author_and_leaves_out_what_is_malformed(tmp_path: Path) -> None:
+    # Given two reposts: one with what the watch read of the author, one with it malformed
+    world = make_world(poster=DryRunPoster(tmp_path), price=price)
+    told = repost_message(author="vigicrues", followers=5400)
+    garbled = {**repost_message("1578900353814519682", author=7, followers=True), "reference": "r2"}
+    # When both are handled
+    assert isinstance(world.relay.handle_repost(told), Done)
+    assert isinstance(world.relay.handle_repost(garbled), Done)
+    # Then both reposts are made; the author is recorded where it was told, nothing else
+    authors = {(r.text, r.author, r.author_followers) for r in world.store.tweets.values()}
+    assert authors == {
+        ("repost 1578900353814519681", "vigicrues", 5400),
+        ("repost 1578900353814519682", "", None),
+    }

@@ -37,7 +37,14 @@ def x_price(kind: TweetKind) -> int:
     return REPOST if kind == "repost" else 0
 
 
-def repost(table: Table, outbox: Path, channel: str, target: str, moment: datetime) -> None:
+def repost(
+    table: Table,
+    outbox: Path,
+    channel: str,
+    target: str,
+    moment: datetime,
+    author: tuple[str, int] = ("vigimeteo", 5000),
+) -> None:
     """What *Relayer* sets going: the channel's relay handles the ``watch-repost`` message
     and records the repost in the table, as every publication."""
     relay = Relay(
@@ -50,16 +57,22 @@ def repost(table: Table, outbox: Path, channel: str, target: str, moment: dateti
         load_activation=lambda _: None,
         price=x_price if channel == "x" else (lambda _: 0),
     )
-    message = {"event": REPOST_EVENT, "reference": f"ref-{channel}-{target}", "target": target}
+    message = {
+        "event": REPOST_EVENT,
+        "reference": f"ref-{channel}-{target}",
+        "target": target,
+        "author": author[0],
+        "followers": author[1],
+    }
     outcome = relay.handle_repost(message)
     assert isinstance(outcome, Done)
 
 
 def seed(table: Table, outbox: Path) -> None:
     repost(table, outbox, "x", X_POST, at(3))
-    repost(table, outbox, "x", "1578900353814519999", at(20))
-    repost(table, outbox, "bluesky", BLUESKY_POST, at(12))
-    repost(table, outbox, "mastodon", MASTODON_STATUS, at(5))
+    repost(table, outbox, "x", "1578900353814519999", at(20), ("meteofrance", 900_000))
+    repost(table, outbox, "bluesky", BLUESKY_POST, at(12), ("vigicrues.bsky.social", 1200))
+    repost(table, outbox, "mastodon", MASTODON_STATUS, at(5), ("vigimeteo@piaille.fr", 300))
     repost(table, outbox, "x", "1578900353814510000", datetime(2026, 11, 2, 9, tzinfo=UTC))
     # and a crisis message beside them, which is no repost
     DynamoDBRelayStore(table).put_tweet(TweetRecord("x-p1", "t", at(11), "post", ("P1",), ""))
@@ -75,16 +88,19 @@ def test_the_months_reposts_are_listed_per_network_with_their_link_and_x_spend(
     watch = report.watch
     # Then the section lists October's, in the order they were made, with their pages
     assert watch is not None
-    assert [(r.channel, r.at, r.link) for r in watch.relayed] == [
-        ("x", at(3), f"https://x.com/i/status/{X_POST}"),
-        ("mastodon", at(5), MASTODON_STATUS),
+    assert [(r.channel, r.at, r.link, r.author) for r in watch.relayed] == [
+        ("x", at(3), f"https://x.com/i/status/{X_POST}", "vigimeteo"),
+        ("mastodon", at(5), MASTODON_STATUS, "vigimeteo@piaille.fr"),
         (
             "bluesky",
             at(12),
             "https://bsky.app/profile/did:plc:z72i7hdynmk6r22z27h6tvur/post/3l6oveex3ii2l",
+            "vigicrues.bsky.social",
         ),
-        ("x", at(20), "https://x.com/i/status/1578900353814519999"),
+        ("x", at(20), "https://x.com/i/status/1578900353814519999", "meteofrance"),
     ]
+    # And the reach of the relayed authors, as the watch read their followers
+    assert watch.authors_reach == 5000 + 300 + 1200 + 900_000
     # And counts them per network, every network named
     assert dict(watch.per_channel) == {"x": 2, "bluesky": 1, "mastodon": 1}
     # And X's spend is two reposts at X's price
@@ -101,10 +117,13 @@ def test_the_page_the_email_the_csv_and_the_json_carry_the_section(
     assert 'id="veille"' in page
     assert f'<a href="{MASTODON_STATUS}">' in page
     summary = dict(summary_lines(report))
-    assert summary["Veille relayée"].startswith("4 (X 2, Bluesky 1, Mastodon 1) ; 0,03 $")
+    assert summary["Veille relayée"] == (
+        "4 (X 2, Bluesky 1, Mastodon 1), 906\u00a0500 abonnés chez leurs auteurs ; 0,03 $ sur X"
+    )
     csv = to_csv(report)
     assert "Veille relayée,Relayés sur Bluesky,1" in csv
     assert f"Veille relayée,2026-10-05T10:00:00Z Mastodon,{MASTODON_STATUS}" in csv
+    assert "Veille relayée,2026-10-05T10:00:00Z Mastodon : auteur,vigimeteo@piaille.fr" in csv
     exported = json.loads(json.dumps(to_dict(report)))
     assert [r["link"] for r in exported["watch"]["relayed"]][1] == MASTODON_STATUS
 
@@ -119,6 +138,7 @@ def test_a_month_without_reposts_says_so() -> None:
     assert report.watch.relayed == ()
     assert dict(report.watch.per_channel) == {"x": 0}
     assert dict(summary_lines(report))["Veille relayée"] == "aucun message relayé ce mois-ci"
+    assert report.watch.authors_reach == 0
     assert "Aucun message relayé depuis la veille ce mois-ci." in render_all(report)["html"]
 
 

@@ -137,6 +137,8 @@ def test_relayer_confirmed_twice_reposts_once_on_its_network(
         "event": REPOST_EVENT,
         "reference": item_reference(ITEM),
         "target": ITEM.url,
+        "author": ITEM.author,
+        "followers": 120,
         "channels": ["mastodon"],
     }
     # and the relay, given it twice (a redelivery), reposts once into its outbox
@@ -147,6 +149,9 @@ def test_relayer_confirmed_twice_reposts_once_on_its_network(
     assert world.relay.handle_repost(message) == Skipped("already reposted")
     lines = (tmp_path / "mastodon-reposts.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["repost"] for line in lines] == [ITEM.url]
+    # and records it with its author, for the monthly report (the item is kept three days)
+    [record] = world.store.tweets.values()
+    assert (record.kind, record.author, record.author_followers) == ("repost", ITEM.author, 120)
     assert (
         world.store.publication(repost_publication(item_reference(ITEM)), world.clock()).status.name
         == "DONE"
