@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -266,11 +267,12 @@ class Scheduler:
             entry.rule_arn, moment, region=deployment.region, account=deployment.account_id
         )
 
-    def fire_now(self, name: str) -> Invocation:
-        """Fire a function's (first) schedule at once, even a disabled one."""
+    def fire_now(self, name: str, fields: Mapping[str, Any] | None = None) -> Invocation:
+        """Fire a function's (first) schedule at once, even a disabled one; ``fields`` are
+        added to its event (an operator's run)."""
         function = self.deployment.function(name)
         entry = next((e for e in self.entries if e.function is function), None)
         if entry is None:
             raise KeyError(f"{function.display_name} has no Schedule event")
-        event = self._event(entry, self.clock.now())
+        event = {**self._event(entry, self.clock.now()), **(fields or {})}
         return self.invoker.invoke(entry.function.logical_id, event, trigger="fired on demand")

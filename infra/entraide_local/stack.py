@@ -504,7 +504,7 @@ class LocalStack:
         if action == "health" and request.method == "GET":
             return json_response(200, {"status": "ok", "stack_name": self.stack_name})
         if action == "fire" and request.method == "POST" and argument:
-            return self._control_fire(unquote(argument))
+            return self._control_fire(unquote(argument), request.body)
         if action == "drain" and request.method == "POST":
             try:
                 self.drain()
@@ -519,9 +519,15 @@ class LocalStack:
         ]
         return json_response(404, {"message": "unknown control request", "paths": paths})
 
-    def _control_fire(self, name: str) -> HttpResponse:
+    def _control_fire(self, name: str, body: bytes) -> HttpResponse:
         try:
-            invocation = self.sources.scheduler.fire_now(name)
+            fields = json.loads(body) if body.strip() else {}
+        except ValueError:
+            fields = None
+        if not isinstance(fields, dict):
+            return json_response(400, {"message": "the body must be a JSON object (event fields)"})
+        try:
+            invocation = self.sources.scheduler.fire_now(name, fields)
         except KeyError as error:
             return json_response(404, {"message": error.args[0]})
         function_header = ("X-Local-Function", invocation.function.display_name)

@@ -11,6 +11,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -77,15 +78,23 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def fire_from_state(state_path: Path | str, name: str, *, timeout: float = 900.0) -> dict[str, Any]:
+def fire_from_state(
+    state_path: Path | str,
+    name: str,
+    *,
+    timeout: float = 900.0,
+    fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Fire a scheduled function of the running stack now: `{"function": ..., "result": ...}`.
 
     `name` is the function's logical id or code folder name (`activate`), case-insensitive.
-    `timeout` defaults to Lambda's maximum run time.
+    `timeout` defaults to Lambda's maximum run time. `fields` are added to the schedule's
+    event (an operator's run, e.g. the watch's `{"collect": true, "digest": true}`).
     """
     state = read_state(state_path)
     url = f"{state['api_url'].rstrip('/')}/_local/fire/{quote(name)}"
-    request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - our own URL
+    data = json.dumps(dict(fields)).encode() if fields else b""
+    request = urllib.request.Request(url, data=data, method="POST")  # noqa: S310 - our own URL
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return {

@@ -177,11 +177,21 @@ def cmd_local_fire(args: argparse.Namespace) -> int:
     from entraide_local.state import LocalStackError, fire_from_state
 
     try:
-        result = fire_from_state(Path(args.state_dir), args.function)
+        result = fire_from_state(Path(args.state_dir), args.function, fields=args.event)
     except LocalStackError as exc:
         raise CliError(str(exc)) from exc
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return 0
+
+
+def _event_fields(text: str) -> dict[str, Any]:
+    try:
+        fields = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"JSON invalide : {exc}") from exc
+    if not isinstance(fields, dict):
+        raise argparse.ArgumentTypeError('un objet JSON est attendu, par ex. {"collect": true}')
+    return fields
 
 
 def _departement_list(text: str) -> list[str]:
@@ -284,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
         "fire", parents=[state], help="run a scheduled function of the running stack now"
     )
     fire.add_argument("function", help="logical id or folder name, e.g. activate")
+    fire.add_argument(
+        "--event",
+        type=_event_fields,
+        default=None,
+        help="fields added to the schedule's event, a JSON object, e.g. '{\"collect\": true}'",
+    )
     fire.set_defaults(handler=cmd_local_fire)
 
     add_dlq_commands(commands, state)
