@@ -54,6 +54,8 @@ run: $(STAMP)
 	$(BIN)/entraide local run --port $(PORT) --moto-port $(MOTO_PORT) \
 		--parameter OutboxDir=$(CURDIR)/var/outbox \
 		--parameter PublicBaseUrl=http://127.0.0.1:$(PORT)/ \
+		--parameter WatchRecordedAnswers=$(CURDIR)/tests/fixtures/watch \
+		--parameter WatchDigestRecipients=veille@entraide.example \
 		--parameter 'AlertSources=$(ALERT_SOURCES)'
 
 test: lint checkov typecheck $(NODE_STAMP)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -39,6 +40,7 @@ from entraide.watch.digest import (
 from entraide.watch.item_store import WatchItemStore
 from entraide.watch.ranking import ActivationContext
 from entraide.watch.readers import readers
+from entraide.watch.recorded import RecordedAnswers
 from entraide.watch.relaying import DECISION, WatchDesk
 from entraide.watch.run import WatchRunResult, collect_and_keep, collection_due
 from entraide.web.emails import privacy_url
@@ -64,6 +66,11 @@ decisions = WatchDesk(
 def bluesky_credentials() -> Callable[[], BlueskyCredentials] | None:
     secret = settings.bluesky_credentials_secret
     return secret_loader(secret, BlueskyCredentials.from_secret_string) if secret else None
+
+
+def recorded_answers() -> RecordedAnswers | None:
+    folder = settings.watch_recorded_answers
+    return RecordedAnswers(Path(folder)) if folder else None
 
 
 def watch_config() -> WatchConfig:
@@ -126,6 +133,7 @@ def collect_run(config: WatchConfig, now: datetime) -> WatchRunResult:
             table,
             x_credentials=x_credentials(x) if (x := settings.x_credentials_secret) else None,
             bluesky_credentials=bluesky_credentials(),
+            recorded=recorded_answers(),
         ),
         store,
         now,

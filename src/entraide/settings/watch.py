@@ -18,6 +18,9 @@ class WatchSettings(EffectSettings, MailSettings, SigningSettings):
     # An operator's copy of the watch's file in S3 (empty: the file packaged with the code).
     watch_file_bucket: str = Field(default="", alias="WATCH_FILE_BUCKET")
     watch_file_key: str = Field(default="watch.yaml", alias="WATCH_FILE_KEY", min_length=1)
+    # The read dry run (local stack): a folder of recorded answers read instead of the
+    # networks, through their real clients (``entraide.watch.recorded``). Empty: the networks.
+    watch_recorded_answers: str = Field(default="", alias="WATCH_RECORDED_ANSWERS")
     # Hours between runs while no activation is open (every hour during one).
     watch_every_hours: int = Field(default=3, alias="WATCH_EVERY_HOURS", ge=1, le=24)
     # Who gets the digest and may use its links (the community managers); none: no digest.

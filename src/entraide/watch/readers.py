@@ -25,17 +25,21 @@ if TYPE_CHECKING:
     from entraide.adapters.table import Table
     from entraide.publishing.bluesky import BlueskyCredentials
     from entraide.publishing.xapi import XCredentials
+    from entraide.watch.recorded import RecordedAnswers
 
 #: Seconds a Mastodon instance may take to answer, as the channels' clients (20 s).
 MASTODON_TIMEOUT = 20
 
 
-def mastodon_client(instance: str) -> Any:
+def mastodon_client(instance: str, *, session: Any | None = None) -> Any:
     """An anonymous client of the instance: hashtag timelines are public."""
     from mastodon import Mastodon
 
     return Mastodon(
-        api_base_url=instance, version_check_mode="none", request_timeout=MASTODON_TIMEOUT
+        api_base_url=instance,
+        version_check_mode="none",
+        request_timeout=MASTODON_TIMEOUT,
+        session=session,
     )
 
 
@@ -55,29 +59,65 @@ def readers(
     *,
     x_credentials: Callable[[], XCredentials] | None,
     bluesky_credentials: Callable[[], BlueskyCredentials] | None,
+    recorded: RecordedAnswers | None = None,
 ) -> dict[str, Reader]:
+    """The readers of this run. With ``recorded`` (the read dry run), every network is read
+    from its recorded answers through its real client, and needs no secret."""
+    if recorded is not None:
+        x_credentials, bluesky_credentials = _recorded_credentials()
+    session = recorded.session() if recorded is not None else None
     found: dict[str, Reader] = {
-        "feed": _of_kind(FeedSource, collect.read_feed),
+        "feed": _of_kind(FeedSource, lambda source: collect.read_feed(source, session=session)),
         "mastodon_hashtags": _of_kind(
             MastodonHashtagsSource,
-            lambda source: collect.read_mastodon(source, mastodon_client(source.instance)),
+            lambda source: collect.read_mastodon(
+                source, mastodon_client(source.instance, session=session)
+            ),
         ),
     }
     if x_credentials is not None:
-        from entraide.publishing.xapi import UserContextClient
+        from entraide.publishing.xapi import UserContextClient, tweepy_client
         from entraide.watch.read_store import TableXReadState
 
-        searcher = collect.TweepySearcher(UserContextClient(x_credentials))
+        client = UserContextClient(
+            x_credentials,
+            client_factory=(
+                (lambda keys: recorded.mount_on(tweepy_client(keys))) if recorded else None
+            ),
+        )
+        searcher = collect.TweepySearcher(client)
         state = TableXReadState(table)
         found["x_search"] = _of_kind(
             XSearchSource, lambda source: collect.collect_x(source, config, searcher, state, now)
         )
     if bluesky_credentials is not None:
+        from atproto_client.request import Request
+
         from entraide.publishing.bluesky import atproto_client
 
         load = bluesky_credentials
+        request = Request(transport=recorded.httpx_transport()) if recorded else None
         found["bluesky_search"] = _of_kind(
             BlueskySearchSource,
-            lambda source: collect.read_bluesky(source, config, atproto_client(load())),
+            lambda source: collect.read_bluesky(
+                source, config, atproto_client(load(), request=request)
+            ),
         )
     return found
+
+
+def _recorded_credentials() -> tuple[Callable[[], XCredentials], Callable[[], BlueskyCredentials]]:
+    """Keys that sign the requests the recorded answers answer (no network sees them)."""
+    from entraide.publishing.bluesky import BlueskyCredentials
+    from entraide.publishing.xapi import XCredentials
+
+    x_keys = XCredentials.model_validate(
+        dict.fromkeys(
+            ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
+            "recorded",
+        )
+    )
+    bluesky = BlueskyCredentials.model_validate(
+        {"handle": "veille.recorded.invalid", "app_password": "recorded"}
+    )
+    return (lambda: x_keys), (lambda: bluesky)
