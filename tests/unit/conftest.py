@@ -29,7 +29,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+def template_parameters() -> dict[str, str]:
+    """The template's parameters for `deployment`: a test module overrides this fixture
+    to deploy with its own (a digest's recipients, a bucket)."""
+    return {}
+
+
+@pytest.fixture
+def deployment(
+    monkeypatch: pytest.MonkeyPatch, template_parameters: dict[str, str]
+) -> Iterator[Deployment]:
     """Every resource of template.yaml, created in moto: schema drift breaks the tests."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -37,7 +46,7 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        yield provision(ROOT / "template.yaml", boto3.Session())
+        yield provision(ROOT / "template.yaml", boto3.Session(), parameters=template_parameters)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ relay's queue once, and the relay reposts once on the item's network."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from entraide.adapters.table import Table
 from entraide.moderation.signing import LinkAction, LinkSigner
@@ -23,10 +21,9 @@ from entraide.publishing.relay_store import repost_publication
 from entraide.watch.digest import DigestLinks
 from entraide.watch.item_store import WatchItemStore, item_reference
 from entraide.watch.items import WatchItem
-from entraide_local.provision import Deployment, provision
+from entraide_local.provision import Deployment
 from tests.events import api_request
 from tests.unit.conftest import (
-    ROOT,
     FakeContext,
     PolicedHandler,
     UnderPolicy,
@@ -49,19 +46,9 @@ ITEM = WatchItem(
 
 
 @pytest.fixture
-def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+def template_parameters() -> dict[str, str]:
     """The template with one community manager for the digest."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield provision(
-            ROOT / "template.yaml",
-            boto3.Session(),
-            parameters={"WatchDigestRecipients": MANAGER},
-        )
+    return {"WatchDigestRecipients": MANAGER}
 
 
 @pytest.fixture

@@ -4,21 +4,19 @@ keeps and for how long, the operators' copy of the file in S3."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 import responses
-from moto import mock_aws
 
 from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Table
 from entraide.observability import InvocationFailed
 from entraide.watch.item_store import KEPT_FOR, WatchItemStore
 from entraide.watch.run import collection_due
-from entraide_local.provision import Deployment, provision
+from entraide_local.provision import Deployment
 from tests.factories import make_activation
 from tests.paths import FIXTURES
 from tests.unit.conftest import (
@@ -37,21 +35,18 @@ BUCKET = "shareentraide-watch-files"
 
 
 @pytest.fixture
-def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+def template_parameters() -> dict[str, str]:
     """The template with an operators' bucket for the watch's file."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        deployment = provision(
-            ROOT / "template.yaml", boto3.Session(), parameters={"WatchFileBucket": BUCKET}
-        )
-        boto3.client("s3").create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
-        )
-        yield deployment
+    return {"WatchFileBucket": BUCKET}
+
+
+@pytest.fixture
+def deployment(deployment: Deployment) -> Deployment:
+    """The template's deployment, with the operators' bucket itself created."""
+    boto3.client("s3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
+    )
+    return deployment
 
 
 @pytest.fixture
