@@ -22,6 +22,14 @@ None of them changes what moto answers; each is installed once by `install()`:
    S3's keys and multipart uploads, whose buffers moto's `reset()` closes through that list.
    `GET /moto-api/data.json` (the dashboard's data) then lists nothing.
 
+4. **A query reads its partition, and never sorts the table first.** moto answers every
+   Query from `Table.all_items()`, which lists the whole table and sorts it (DynamoType
+   comparisons in Python), then keeps the query's partition and sorts that again. A query on
+   the table's key now reads its partition only; a query on an index reads the table
+   unsorted (the index's own sort follows). Answers are unchanged (a test compares them with
+   the same queries answered from the whole table); a big table no longer makes every query
+   slower (the fault bench's 1,000 posts).
+
 **Stream retention** (`trim_stream_records`, from the stack's sweeper): records older than
 DynamoDB Streams' 24 hours are dropped, as the service drops them; moto keeps them forever.
 
@@ -50,7 +58,7 @@ REQUEST_LOCK = threading.RLock()
 
 
 def install() -> None:
-    """Install the three changes (idempotent)."""
+    """Install the four changes (idempotent)."""
     global _installed
     with _install_lock:
         if _installed:
@@ -58,6 +66,7 @@ def install() -> None:
         _serialise_dynamodb_requests()
         _roll_back_transactions_in_place()
         _stop_instance_tracking()
+        _query_one_partition()  # before the lag, which wraps it
         _lag_global_secondary_indexes()
         _installed = True
 
@@ -210,6 +219,43 @@ def _stop_instance_tracking() -> None:
     reset_model_data()  # drops every list moto kept so far...
     for model, instances in kept.items():
         model.instances_tracked = instances  # ...but those reset() needs
+
+
+# --- 4. a query reads its partition ----------------------------------------------------------
+
+
+def _query_one_partition() -> None:
+    from moto.dynamodb.models.table import Table
+
+    table_query = Table.query
+
+    # Table.query(hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+    #             scan_index_forward, projection_expressions, index_name, ...)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if "all_items" in self.__dict__ or (index_name is None and hash_key is None):
+            return table_query(self, hash_key, *args, **kwargs)  # the index lag's view
+        if index_name is None:
+            partition = self.items.get(hash_key)  # never `[]`: `items` is a defaultdict
+            if partition is None:
+                items = []
+            elif self.range_key_attr:
+                items = list(partition.values())
+            else:
+                items = [partition]
+        else:
+            items = [
+                item
+                for partition in self.items.values()
+                for item in (partition.values() if self.range_key_attr else (partition,))
+            ]
+        self.all_items = lambda: items
+        try:  # requests are one at a time (1.): nobody else sees the substitute
+            return table_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.__dict__["all_items"]
+
+    _replace(Table, "query", query)
 
 
 # --- stream retention --------------------------------------------------------------------
