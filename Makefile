@@ -93,6 +93,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/iam_check.py
 	$(BIN)/python bench/activation_reads.py
 	$(BIN)/python bench/expiry.py
+	$(BIN)/python bench/moto_queries.py
 	$(BIN)/python bench/faults.py --posts 1000 --fault-rate 0.2
 	$(BIN)/python bench/cost.py --posts 1000
 

@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--no-iam", action="store_true", help="skip the IAM policy checks")
+    parser.add_argument(
+        "--max-hours",
+        type=float,
+        default=12.0,
+        help="stop the run after this long (what is left then is counted lost)",
+    )
     args = parser.parse_args(argv)
 
     scenario = Scenario(
@@ -34,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     pipeline = Pipeline(scenario)
     started = time.perf_counter()
-    observed = pipeline.run()
+    observed = pipeline.run(
+        max_seconds=args.max_hours * 3600,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     census = Census(pipeline, observed)
     rows = census.rows()
     print(
@@ -45,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table(rows))
     tally = pipeline.tally
+    if tally.out_of_time:
+        print(f"stopped after {args.max_hours} h with work left: what was left is counted lost")
     print(
         f"stream batches given up: {tally.stream_batches_given_up}; failure queues: "
         f"{observed.failure_queues}; relay dead letters: {observed.dead_letters}; "

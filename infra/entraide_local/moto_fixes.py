@@ -22,6 +22,16 @@ None of them changes what moto answers; each is installed once by `install()`:
    S3's keys and multipart uploads, whose buffers moto's `reset()` closes through that list.
    `GET /moto-api/data.json` (the dashboard's data) then lists nothing.
 
+4. **A query reads its partition, and never sorts the table first.** moto answers every
+   Query from `Table.all_items()`, which lists the whole table and sorts it (DynamoType
+   comparisons in Python), then keeps the query's partition and sorts that again: a big
+   table made every query slower (the fault bench's 1,000 posts). A query on the table's key
+   now reads its partition; the items of each global secondary index are kept by index
+   partition, updated by every write (put, update, delete, a transaction undone), so a query
+   on an index reads its partition too (moto's own sort of it follows). Answers are
+   unchanged: a test compares them, after puts, updates, deletes and a failed transaction,
+   with what the table holds.
+
 **Stream retention** (`trim_stream_records`, from the stack's sweeper): records older than
 DynamoDB Streams' 24 hours are dropped, as the service drops them; moto keeps them forever.
 
@@ -50,7 +60,7 @@ REQUEST_LOCK = threading.RLock()
 
 
 def install() -> None:
-    """Install the three changes (idempotent)."""
+    """Install the four changes (idempotent)."""
     global _installed
     with _install_lock:
         if _installed:
@@ -58,6 +68,7 @@ def install() -> None:
         _serialise_dynamodb_requests()
         _roll_back_transactions_in_place()
         _stop_instance_tracking()
+        _query_one_partition()  # before the lag, which wraps it
         _lag_global_secondary_indexes()
         _installed = True
 
@@ -147,20 +158,25 @@ def _saved_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[_Sa
 
 def _restore(saved: list[_SavedItem]) -> None:
     for item in reversed(saved):  # the earliest copy of a key is put back last
-        table = item.table
-        if item.range_key is None:
-            if item.before is None:
-                table.items.pop(item.hash_key, None)
-            else:
-                table.items[item.hash_key] = item.before
-            continue
-        partition = table.items.get(item.hash_key)
-        if item.before is not None:
-            table.items[item.hash_key][item.range_key] = item.before
-        elif partition is not None:
-            partition.pop(item.range_key, None)
-        if not item.had_partition and not table.items.get(item.hash_key, True):
-            del table.items[item.hash_key]  # an empty partition the transaction left
+        _put_back(item)
+        _reindex(item.table, item.hash_key, item.range_key)
+
+
+def _put_back(item: _SavedItem) -> None:
+    table = item.table
+    if item.range_key is None:
+        if item.before is None:
+            table.items.pop(item.hash_key, None)
+        else:
+            table.items[item.hash_key] = item.before
+        return
+    partition = table.items.get(item.hash_key)
+    if item.before is not None:
+        table.items[item.hash_key][item.range_key] = item.before
+    elif partition is not None:
+        partition.pop(item.range_key, None)
+    if not item.had_partition and not table.items.get(item.hash_key, True):
+        del table.items[item.hash_key]  # an empty partition the transaction left
 
 
 def _roll_back_transactions_in_place() -> None:
@@ -210,6 +226,138 @@ def _stop_instance_tracking() -> None:
     reset_model_data()  # drops every list moto kept so far...
     for model, instances in kept.items():
         model.instances_tracked = instances  # ...but those reset() needs
+
+
+# --- 4. a query reads its partition ----------------------------------------------------------
+
+
+class _IndexPartitions:
+    """The items of one table by global secondary index and index partition, kept up to date
+    by every write (`_reindex`), so that a query on an index reads its partition only.
+
+    Built from the table's items the first time an index is queried, and again whenever the
+    table's `items` is no longer the object it was built from (moto replaced it).
+    """
+
+    def __init__(self, table: Any) -> None:
+        self.source = table.items
+        # index name -> its hash attribute, for the indexes of one hash attribute
+        self.hash_of = {
+            index.name: hash_keys[0]
+            for index in table.global_indexes or []
+            if len(
+                hash_keys := [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            )
+            == 1
+        }
+        # (index name, hash value) -> {table key: item}; table key -> where it is listed
+        self.partitions: dict[tuple[str, Any], dict[tuple[Any, Any], Any]] = {}
+        self.listed: dict[tuple[Any, Any], list[tuple[str, Any]]] = {}
+        for partition in table.items.values():
+            for item in partition.values() if table.range_key_attr else (partition,):
+                self.add((item.hash_key, item.range_key), item)
+
+    def add(self, key: tuple[Any, Any], item: Any) -> None:
+        places = []
+        for index_name, attribute in self.hash_of.items():
+            value = item.attrs.get(attribute)
+            if value is not None:
+                self.partitions.setdefault((index_name, value), {})[key] = item
+                places.append((index_name, value))
+        if places:
+            self.listed[key] = places
+
+    def remove(self, key: tuple[Any, Any]) -> None:
+        for place in self.listed.pop(key, []):
+            partition = self.partitions.get(place)
+            if partition is not None:
+                partition.pop(key, None)
+                if not partition:
+                    del self.partitions[place]
+
+
+def _index_partitions(table: Any) -> _IndexPartitions:
+    found: _IndexPartitions | None = table.__dict__.get("_entraide_index_partitions")
+    if found is None or found.source is not table.items:
+        found = _IndexPartitions(table)
+        table.__dict__["_entraide_index_partitions"] = found
+    return found
+
+
+def _reindex(table: Any, hash_key: Any, range_key: Any) -> None:
+    """After a write to a key: the key listed where its item now belongs (if the table's
+    index partitions were built; else they are built from the items when first needed)."""
+    found: _IndexPartitions | None = table.__dict__.get("_entraide_index_partitions")
+    if found is None or found.source is not table.items:
+        return
+    key = (hash_key, range_key)
+    found.remove(key)
+    item = _current(table, hash_key, range_key)
+    if item is not None:
+        found.add(key, item)
+
+
+def _query_one_partition() -> None:
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.models.table import Table
+
+    table_query, table_put, table_delete = Table.query, Table.put_item, Table.delete_item
+    backend_update = dynamodb_models.DynamoDBBackend.update_item
+
+    def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return table_put(self, item_attrs, *args, **kwargs)
+        finally:
+            if key := _item_key(self, item_attrs):
+                _reindex(self, *key)
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        try:
+            return table_delete(self, hash_key, range_key)
+        finally:
+            _reindex(self, hash_key, range_key)
+
+    def update_item(
+        self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        try:  # the item is changed in place
+            return backend_update(self, table_name, key, *args, **kwargs)
+        finally:
+            table = self.tables.get(table_name)
+            if table is not None and (item_key := _item_key(table, key)):
+                _reindex(table, *item_key)
+
+    # Table.query(hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+    #             scan_index_forward, projection_expressions, index_name, ...)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if "all_items" in self.__dict__:  # the index lag's view of the table (below)
+            return table_query(self, hash_key, *args, **kwargs)
+        items: list[Any] | None = None
+        if index_name is None and hash_key is not None:
+            partition = self.items.get(hash_key)  # never `[]`: `items` is a defaultdict
+            if partition is None:
+                items = []
+            else:
+                items = list(partition.values()) if self.range_key_attr else [partition]
+        elif index_name is not None:
+            partitions = _index_partitions(self)
+            conditions = kwargs.get("hash_key_conditions") or []
+            if len(conditions) == 1 and partitions.hash_of.get(index_name) == conditions[0][0]:
+                found = partitions.partitions.get((index_name, conditions[0][1]), {})
+                items = list(found.values())
+        if items is None:  # a local index, or an index of several hash attributes
+            return table_query(self, hash_key, *args, **kwargs)
+        self.all_items = lambda: items
+        try:  # requests are one at a time (1.): nobody else sees the substitute
+            return table_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.__dict__["all_items"]
+
+    _replace(Table, "put_item", put_item)
+    _replace(Table, "delete_item", delete_item)
+    _replace(dynamodb_models.DynamoDBBackend, "update_item", update_item)
+    _replace(Table, "query", query)
 
 
 # --- stream retention --------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -182,6 +183,166 @@ def test_stream_records_past_their_retention_are_dropped(table: tuple[Any, Any, 
     ] == ["new"]
     [record] = streams.get_records(ShardIterator=reader)["Records"]
     assert int(record["dynamodb"]["SequenceNumber"]) == int(last) + 1
+
+
+# --- 4. a query reads its partition ------------------------------------------------------
+
+
+def _paged(query: Any, **request: Any) -> list[dict[str, Any]]:
+    """Every item a query names, page after page (``Limit`` small, to cross pages)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = query(**request)
+        found += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return found
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_queries_answer_from_their_partition_what_the_whole_table_holds() -> None:
+    # Given a table and its index holding 300 items in 12 partitions (a third of them
+    # outside the index), and a table keyed by its partition alone, the fixes installed
+    moto_fixes.install()
+    draw = random.Random(4)
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for n in range(300):
+        row = {"pk": f"P{draw.randrange(12)}", "sk": f"{n:04d}"}
+        if n % 3:
+            row |= {"gsi1pk": f"G{draw.randrange(5)}", "gsi1sk": f"{draw.randrange(50):03d}"}
+        rows[row["pk"], row["sk"]] = row
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        keys = [("pk", "S"), ("sk", "S"), ("gsi1pk", "S"), ("gsi1sk", "S")]
+        dynamodb.create_table(
+            TableName="paged",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in keys],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "gsi1",
+                    "KeySchema": [
+                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.create_table(
+            TableName="single",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for row in rows.values():
+            dynamodb.put_item(TableName="paged", Item={k: {"S": v} for k, v in row.items()})
+        for n in range(20):
+            dynamodb.put_item(TableName="single", Item={"pk": {"S": f"S{n}"}})
+
+        def key(row: dict[str, str]) -> dict[str, Any]:
+            return {"pk": {"S": row["pk"]}, "sk": {"S": row["sk"]}}
+
+        def check() -> None:
+            for partition in ("P3", "P7", "P99"):
+                expected = sorted(k for k in rows if k[0] == partition)
+                assert (
+                    answer(
+                        KeyConditionExpression="pk = :p",
+                        ExpressionAttributeValues={":p": {"S": partition}},
+                    )
+                    == expected
+                )
+                assert answer(
+                    KeyConditionExpression="pk = :p AND sk > :s",
+                    ExpressionAttributeValues={":p": {"S": partition}, ":s": {"S": "0150"}},
+                    ScanIndexForward=False,
+                ) == sorted((k for k in expected if k[1] > "0150"), reverse=True)
+            for partition in ("G0", "G4", "G9"):
+                ordered = sorted(
+                    (r for r in rows.values() if r.get("gsi1pk") == partition),
+                    key=lambda r: (r["gsi1sk"], r["pk"], r["sk"]),
+                )
+                assert answer(
+                    IndexName="gsi1",
+                    KeyConditionExpression="gsi1pk = :p",
+                    ExpressionAttributeValues={":p": {"S": partition}},
+                ) == [(r["pk"], r["sk"]) for r in ordered]
+                assert answer(
+                    IndexName="gsi1",
+                    KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :s",
+                    ExpressionAttributeValues={":p": {"S": partition}, ":s": {"S": "020"}},
+                    ScanIndexForward=False,
+                ) == [(r["pk"], r["sk"]) for r in reversed(ordered) if r["gsi1sk"] <= "020"]
+
+        def answer(**request: Any) -> list[tuple[str, str]]:
+            items = _paged(dynamodb.query, TableName="paged", Limit=7, **request)
+            return [(i["pk"]["S"], i["sk"]["S"]) for i in items]
+
+        # When the table's partitions and the index's are queried, both ways, in pages
+        # Then each answer is what the table holds, in the key's order
+        check()
+        # ...and again after items moved between index partitions, left the index, were
+        # put again and deleted, and after a transaction that failed half-way
+        listed = sorted(k for k, r in rows.items() if "gsi1pk" in r)
+        for k in listed[:40]:
+            dynamodb.update_item(
+                TableName="paged",
+                Key=key(rows[k]),
+                UpdateExpression="SET gsi1pk = :p",
+                ExpressionAttributeValues={":p": {"S": "G9"}},
+            )
+            rows[k]["gsi1pk"] = "G9"
+        for k in listed[40:60]:
+            dynamodb.update_item(
+                TableName="paged", Key=key(rows[k]), UpdateExpression="REMOVE gsi1pk"
+            )
+            del rows[k]["gsi1pk"]
+        for k in listed[60:80]:
+            dynamodb.delete_item(TableName="paged", Key=key(rows.pop(k)))
+        for k in listed[80:90]:
+            rows[k] |= {"gsi1pk": "G4", "gsi1sk": "000"}
+            dynamodb.put_item(TableName="paged", Item={a: {"S": v} for a, v in rows[k].items()})
+        moved, absent = rows[listed[90]], {"pk": "P0", "sk": "none"}
+        with pytest.raises(ClientError, match="TransactionCanceled"):
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": "paged",
+                            "Key": key(moved),
+                            "UpdateExpression": "SET gsi1pk = :p",
+                            "ExpressionAttributeValues": {":p": {"S": "G0"}},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": "paged",
+                            "Key": key(absent),
+                            "UpdateExpression": "SET gsi1pk = :p",
+                            "ExpressionAttributeValues": {":p": {"S": "G0"}},
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        check()
+        assert dynamodb.query(
+            TableName="single",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "S5"}},
+        )["Items"] == [{"pk": {"S": "S5"}}]
+        assert (
+            dynamodb.query(
+                TableName="single",
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "S50"}},
+            )["Items"]
+            == []
+        )
 
 
 # --- through the local stack ---------------------------------------------------------------

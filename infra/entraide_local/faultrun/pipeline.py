@@ -36,7 +36,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +45,7 @@ from types import ModuleType
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from .. import moto_fixes
 from ..api import HttpRequest, build_routes, http_response, proxy_event
 from ..faults import FaultPlan, no_faults
 from ..filters import FilterCriteria
@@ -132,6 +133,7 @@ class Tally:
     iam_denials: list[str] = field(default_factory=list)
     rounds: int = 0
     seconds: float = 0.0
+    out_of_time: bool = False  # stopped by ``max_seconds``, with work left
 
 
 @dataclass
@@ -177,21 +179,30 @@ class Pipeline:
         stuck_seconds: float = 120.0,
         schedule_every: float = 2.0,
         max_seconds: float = 3600.0,
+        progress: Callable[[str], None] | None = None,
+        progress_every: float = 30.0,
     ) -> Observed:
         """Drive until nothing is left to do (or nothing has moved for ``stuck_seconds``:
         what is left then is counted lost). Schedules fire every ``schedule_every`` seconds
-        and whenever the rest is idle."""
+        and whenever the rest is idle. ``progress`` is handed a line on where the run
+        stands every ``progress_every`` seconds (a long run says it is alive)."""
         with ExitStack() as stack:
             stack.enter_context(_aws_environment())
             stack.enter_context(_seeded(self.scenario.seed))
             from moto import mock_aws
 
+            # moto as the local stack runs it: a transaction no longer copies the table, and
+            # item versions are no longer kept alive for moto's dashboard (moto_fixes)
+            moto_fixes.install()
             stack.enter_context(mock_aws())
             self._deploy()
             started = time.monotonic()
-            last_move = last_schedules = started
+            last_move = last_schedules = last_progress = started
             while time.monotonic() - started < max_seconds:
                 self.tally.rounds += 1
+                if progress is not None and time.monotonic() - last_progress > progress_every:
+                    progress(self._where(time.monotonic() - started))
+                    last_progress = time.monotonic()
                 moved = self._round()
                 # the schedules fire every few seconds (sooner while the rest is idle)
                 every = schedule_every if moved else schedule_every / 2
@@ -206,8 +217,23 @@ class Pipeline:
                     break
                 else:
                     time.sleep(0.2)  # leases and X's one-second blocks run out
+            else:
+                self.tally.out_of_time = True
             self.tally.seconds = time.monotonic() - started
             return self._observe()
+
+    def _where(self, elapsed: float) -> str:
+        """One line on where the run stands."""
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        emails = len(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+        return (
+            f"{elapsed:6.0f} s: {len(self.post_ids)}/{len(self.planned)} posts stored, "
+            f"{len(self.decided)} decided, {len(self.x.accepted)} tweets, {emails} emails, "
+            f"{len(self.contacted)} contact messages; {self.faults.calls} AWS calls, "
+            f"{len(self.faults.injected)} faults"
+        )
 
     def _progress(self) -> bool:
         """Whether the world changed since the last look: emails, tweets, stream records."""
