@@ -79,7 +79,12 @@ class FaultPlan:
             raise ValueError("a fault rate is between 0 and 1")
         self.rate = rate
         self.services = services
+        self.seed = seed
         self._random = random.Random(seed)  # noqa: S311 - a repeatable simulation
+        # One stream of draws per service: whether a service's n-th call fails depends on
+        # the seed alone, not on how its calls interleave with other services' (threads,
+        # timing), so a seed that faults a service's first calls always does.
+        self._streams: dict[str, random.Random] = {}
         self._planned: list[_Planned] = []
         self._lock = threading.Lock()
         self.injected: list[Fault] = []
@@ -114,9 +119,14 @@ class FaultPlan:
                 ):
                     planned.times -= 1
                     return self._note(Fault(service, operation, planned.when, params))
-            if service in self.services and self.rate and self._random.random() < self.rate:
-                when = BEFORE if self._random.random() < 0.5 else AFTER
-                return self._note(Fault(service, operation, when, params))
+            if service in self.services and self.rate:
+                draws = self._streams.get(service)
+                if draws is None:
+                    draws = random.Random(f"{self.seed}/{service}")  # noqa: S311 - as above
+                    self._streams[service] = draws
+                if draws.random() < self.rate:
+                    when = BEFORE if draws.random() < 0.5 else AFTER
+                    return self._note(Fault(service, operation, when, params))
         return None
 
     def _note(self, fault: Fault) -> str:
