@@ -370,6 +370,10 @@ def _usage_lines(
                 counted[("Secrets Manager", "API call")] += count * factor
             elif service == "ssm":
                 counted[("SSM Parameter Store", "standard parameter API call")] += count * factor
+                # the functions read SecureString keys only: each read is a KMS Decrypt that
+                # Parameter Store makes for the caller ("charges for use of AWS KMS apply")
+                if operation in ("GetParameter", "GetParameters"):
+                    counted[("KMS", "request")] += count * factor
             elif service == "kms":
                 counted[("KMS", "request")] += count * factor
             elif service == "cloudwatch" and operation == "PutMetricData":
