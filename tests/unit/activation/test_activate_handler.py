@@ -113,12 +113,19 @@ def test_a_source_answering_503_retry_after_60_fails_alone_and_the_others_apply(
     ]
 
 
+def source_failing(capsys: pytest.CaptureFixture[str]) -> list[float]:
+    """The SourceFailing values the runs since the last call emitted (EMF lines)."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    return [value for line in lines for value in line.get("SourceFailing", [])]
+
+
 def test_failures_in_a_row_are_counted_until_a_good_reading(
     busy_server: tuple[str, list[str]],
     monkeypatch: pytest.MonkeyPatch,
     deployment: Deployment,
     under_policy: UnderPolicy,
     table: Table,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     url, _ = busy_server
     handler = handler_with(
@@ -133,6 +140,12 @@ def test_failures_in_a_row_are_counted_until_a_good_reading(
     assert health.consecutive_failures == 3
     first_failure = health.failing_since
     assert first_failure is not None
+    # three failed quarter-hours are not yet an hour: no SourceFailing (the one alarm)
+    assert source_failing(capsys) == []
+    # the fourth in a row is, and so is each one after it
+    handler.lambda_handler({}, Context("activate"))
+    handler.lambda_handler({}, Context("activate"))
+    assert source_failing(capsys) == [1.0, 1.0]
     # the source comes back
     good = handler_with(
         [{"name": "vigicrues", "url": ORANGE_62.as_uri(), "replay": True}],
