@@ -23,6 +23,7 @@ from tests.unit.conftest import (
     PolicedHandler,
     UnderPolicy,
     load_handler,
+    metric_values,
     use_function_environment,
 )
 
@@ -113,12 +114,6 @@ def test_a_source_answering_503_retry_after_60_fails_alone_and_the_others_apply(
     ]
 
 
-def source_failing(capsys: pytest.CaptureFixture[str]) -> list[float]:
-    """The SourceFailing values the runs since the last call emitted (EMF lines)."""
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    return [value for line in lines for value in line.get("SourceFailing", [])]
-
-
 def test_failures_in_a_row_are_counted_until_a_good_reading(
     busy_server: tuple[str, list[str]],
     monkeypatch: pytest.MonkeyPatch,
@@ -141,11 +136,11 @@ def test_failures_in_a_row_are_counted_until_a_good_reading(
     first_failure = health.failing_since
     assert first_failure is not None
     # three failed quarter-hours are not yet an hour: no SourceFailing (the one alarm)
-    assert source_failing(capsys) == []
+    assert metric_values(capsys, "SourceFailing") == []
     # the fourth in a row is, and so is each one after it
     handler.lambda_handler({}, Context("activate"))
     handler.lambda_handler({}, Context("activate"))
-    assert source_failing(capsys) == [1.0, 1.0]
+    assert metric_values(capsys, "SourceFailing") == [1.0, 1.0]
     # the source comes back
     good = handler_with(
         [{"name": "vigicrues", "url": ORANGE_62.as_uri(), "replay": True}],

@@ -3,7 +3,6 @@ announces its newest article once."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from tests.unit.conftest import (
     PolicedHandler,
     UnderPolicy,
     load_handler,
+    metric_values,
     use_function_environment,
 )
 
@@ -65,20 +65,15 @@ def test_a_feed_failing_three_hourly_readings_in_a_row_is_a_failing_source(
         load_handler("blog_feed", "blog_feed_app"), under_policy, "BlogFeedFunction"
     )
 
-    def failing_points() -> list[float]:
-        out = capsys.readouterr().out.splitlines()
-        lines = [json.loads(line) for line in out if '"_aws"' in line]
-        return [value for line in lines for value in line.get("SourceFailing", [])]
-
     # When it is read twice, then a third time
     for _ in range(2):
         assert handler.lambda_handler(SCHEDULE, FakeContext("blog_feed"))["failure"]
-    two = failing_points()
+    two = metric_values(capsys, "SourceFailing")
     handler.lambda_handler(SCHEDULE, FakeContext("blog_feed"))
     # Then two failures are a blip; the third in a row is a failing source (the one alarm),
     # and the feed's health says since when
     assert two == []
-    assert failing_points() == [1.0]
+    assert metric_values(capsys, "SourceFailing") == [1.0]
     [health] = [h for h in SourceHealthStore(table).all() if h.name == "blog"]
     assert health.consecutive_failures == 3
     assert health.failing_since is not None

@@ -3,7 +3,6 @@ keeps and for how long, the operators' copy of the file in S3."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.unit.conftest import (
     PolicedHandler,
     UnderPolicy,
     load_handler,
+    metric_values,
     use_function_environment,
 )
 
@@ -121,20 +121,15 @@ def test_a_source_failing_four_collections_in_a_row_is_a_failing_source(
     responses.get(re.compile(r"https://piaille\.fr/.*"), status=503)
     responses.get(FEED, body=FEED_BODY)
 
-    def failing_points() -> list[float]:
-        out = capsys.readouterr().out.splitlines()
-        lines = [json.loads(line) for line in out if '"_aws"' in line]
-        return [value for line in lines for value in line.get("SourceFailing", [])]
-
     # When the watch collects three times, then a fourth
     for _ in range(3):
         watch.lambda_handler({"collect": True}, FakeContext("watch"))
-    three = failing_points()
+    three = metric_values(capsys, "SourceFailing")
     watch.lambda_handler({"collect": True}, FakeContext("watch"))
     # Then three failing collections are not yet a failing source; the fourth is (the one
     # alarm), and the watch's health names the failing source
     assert three == []
-    assert failing_points() == [1.0]
+    assert metric_values(capsys, "SourceFailing") == [1.0]
     [health] = [h for h in SourceHealthStore(table).all() if h.name == "watch"]
     assert health.consecutive_failures == 4
     assert health.last_error is not None
