@@ -13,6 +13,7 @@
     entraide dlq redrive relay|scheduled|stream
     entraide editorial import FILE | list [--all] | cancel ID | move ID DATE
     entraide keys init [--link-signing-parameter NAME] [--pseudonym-parameter NAME]
+                       [--link-signing-from-secret ID] [--pseudonym-from-secret ID]
 
 Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the

@@ -41,17 +41,25 @@ PLATFORM_KEYS: Mapping[str, tuple[str, Callable[[], str]]] = {
 }
 
 
-def put_missing_keys(ssm: Any, names: Mapping[str, str]) -> dict[str, bool]:
+def put_missing_keys(
+    ssm: Any,
+    names: Mapping[str, str],
+    *,
+    initial: Mapping[str, Callable[[], str]] | None = None,
+) -> dict[str, bool]:
     """Puts each key whose parameter does not exist yet; ``names`` maps a template
-    parameter of :data:`PLATFORM_KEYS` to its parameter's name. Returns, per parameter
-    name, whether it was put now (False: it existed and was kept as it is)."""
+    parameter of :data:`PLATFORM_KEYS` to its parameter's name. A key is generated, unless
+    ``initial`` gives its value (by template parameter: a key kept until now elsewhere, so
+    that links already sent and pseudonyms already written stay valid). Returns, per
+    parameter name, whether it was put now (False: it existed and was kept as it is)."""
     put: dict[str, bool] = {}
     for template_parameter, name in names.items():
         description, generate = PLATFORM_KEYS[template_parameter]
+        value = (initial or {}).get(template_parameter, generate)
         try:
             ssm.put_parameter(
                 Name=name,
-                Value=generate(),
+                Value=value(),
                 Type="SecureString",
                 Description=description,
                 Overwrite=False,

@@ -82,3 +82,37 @@ def test_keys_init_uses_the_templates_names_and_can_run_twice(
     assert printed.count("créée") == 2
     assert printed.count("gardée") == 2
     assert not any(value in printed for value in first.values())
+
+
+def test_a_stack_that_kept_its_keys_in_secrets_manager_keeps_them(
+    ssm: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the two secrets a stack kept its keys in until now (the pseudonyms' rotated)
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    signing = "s" * 64
+    pseudonyms = json.dumps({"current": "c" * 64, "previous": "p" * 64})
+    secrets.create_secret(Name="old-signing", SecretString=signing)
+    secrets.create_secret(Name="old-pseudonyms", SecretString=pseudonyms)
+    # When the keys are put from them
+    argv = ["keys", "init", "--link-signing-from-secret", "old-signing"]
+    assert main([*argv, "--pseudonym-from-secret", "old-pseudonyms"]) == 0
+    # Then the parameters hold the same keys: links sent and pseudonyms written stay valid
+    read = key_reader()
+    assert read(DEFAULT_PARAMETERS["LinkSigningKeyParameter"]) == signing
+    assert keys_from_secret(read(DEFAULT_PARAMETERS["PseudonymKeyParameter"])) == [
+        b"c" * 64,
+        b"p" * 64,
+    ]
+    assert signing not in capsys.readouterr().out
+
+
+def test_a_secret_the_functions_could_not_read_is_refused(ssm: Any) -> None:
+    # Given an old pseudonym secret that is not {"current": …}
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.create_secret(Name="old-pseudonyms", SecretString="not json")
+    # When the keys are put from it
+    status = main(["keys", "init", "--pseudonym-from-secret", "old-pseudonyms"])
+    # Then nothing is put for it, and the command fails
+    assert status != 0
+    names = [p["Name"] for p in ssm.describe_parameters()["Parameters"]]
+    assert DEFAULT_PARAMETERS["PseudonymKeyParameter"] not in names
