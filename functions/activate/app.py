@@ -3,7 +3,8 @@
 The sources are read at the same time, all by one deadline: the function's remaining
 time less what planning and writing take (``RESERVED_SECONDS``). A source that fails (an
 error, a document that is not what it promises, out of time) is logged, counted with the
-metric ``AlertSourceFailed`` (dimension ``source``), kept in its health record, and
+metric ``AlertSourceFailed`` (dimension ``source``), kept in its health record (an hour of
+failures in a row adds ``SourceFailing``, the one alarm of every source), and
 skipped: it is never taken as "all clear" (the rules then close nothing that depends on
 it). What time is left then goes to the expiry of closed activations' posts that a
 closing could not finish.
@@ -29,7 +30,7 @@ from entraide.activation.alerts.sources import (
 from entraide.activation.events import finish_expiries
 from entraide.activation.feed import run_feeds
 from entraide.activation.rules import ActivationRules
-from entraide.activation.source_health import SourceHealthStore
+from entraide.activation.source_health import SourceHealthStore, flag_if_failing
 from entraide.adapters.table import Table
 from entraide.intake.post_store import PostStore
 from entraide.kernel.ids import new_id
@@ -41,6 +42,9 @@ from entraide.settings.activation import ActivateSettings
 RESERVED_SECONDS = 30.0
 # Margin before the function's timeout, when expiring posts left by a closing.
 EXPIRY_MARGIN_SECONDS = 10.0
+# A source is failing (SourceFailing, its alarm) after an hour of failed quarter-hourly
+# reads; one failed read, a blip, is only logged and counted.
+FAILING_AFTER_READS = 4
 
 settings = ActivateSettings.from_environ(os.environ)
 rules = ActivationRules.from_environ(os.environ)
@@ -71,6 +75,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 },
             )
             count_for("AlertSourceFailed", "source", name)
+            flag_if_failing(kept, after=FAILING_AFTER_READS, metric=count)
     for note in run.plan.notes:
         logger.info(note)
     expiries = finish_expiries(

@@ -2,7 +2,9 @@
 editorial item, announced once on every channel on the calendar's rhythm.
 
 A feed that fails, is hostile or changed shape is a source failure (``BlogFeedFailed``):
-nothing is announced (``entraide.editorial.blog``).
+nothing is announced (``entraide.editorial.blog``). Its health is kept as a source's
+(``blog``): three failed readings in a row add ``SourceFailing``, the one alarm of every
+source.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from entraide.activation.source_health import SourceHealthStore, flag_if_failing
 from entraide.adapters.table import Table
-from entraide.observability import logger, metrics_when_any
+from entraide.kernel.times import utcnow
+from entraide.observability import count, logger, metrics_when_any
 from entraide.settings.editorial import BlogFeedSettings
 from entraide.wiring_editorial import blog_reading
 
+# A blog briefly down is not an alarm; a feed broken for three hourly readings is.
+FAILING_AFTER_READINGS = 3
+
 settings = BlogFeedSettings.from_environ(os.environ)
-reading = blog_reading(settings, Table(settings.table_name)) if settings.blog_feed_url else None
+table = Table(settings.table_name)
+reading = blog_reading(settings, table) if settings.blog_feed_url else None
+health = SourceHealthStore(table)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -27,6 +36,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if reading is None:
         return {"announced": [], "failure": "", "note": "no blog feed configured"}
     result = reading()
+    now = utcnow()
+    kept = (
+        health.failed("blog", result.failure, now)
+        if result.failure
+        else health.read_well("blog", now)
+    )
+    flag_if_failing(kept, after=FAILING_AFTER_READINGS, metric=count)
     outcome = {
         "announced": [item.text for item in result.announced],
         "failure": result.failure,

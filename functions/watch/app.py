@@ -20,6 +20,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from entraide.activation.activation_store import ActivationStore
+from entraide.activation.source_health import SourceHealthStore, flag_if_failing
 from entraide.adapters.mail import Mailer
 from entraide.adapters.queue import Queue
 from entraide.adapters.table import Table
@@ -58,6 +59,10 @@ links = DigestLinks(
     recipients=settings.watch_digest_recipients,
     public_base_url=settings.public_base_url,
 )
+health = SourceHealthStore(table)
+# Four failing collections in a row (12 hours while no activation is open) are a source to
+# look at (SourceFailing, the one alarm of every source), not a blip.
+FAILING_AFTER_COLLECTIONS = 4
 decisions = WatchDesk(
     store, links, ledger, DynamoDBLedgerStore(table), Queue(settings.relay_queue_url), now=utcnow
 )
@@ -141,6 +146,9 @@ def collect_run(config: WatchConfig, now: datetime) -> WatchRunResult:
     for source_id, why in run.failures.items():
         logger.warning("Watch source failed", extra={"source": source_id, "error": why})
     count("WatchSourceFailed", len(run.failures))
+    failures = "; ".join(f"{source_id}: {why}" for source_id, why in sorted(run.failures.items()))
+    kept = health.failed("watch", failures, now) if failures else health.read_well("watch", now)
+    flag_if_failing(kept, after=FAILING_AFTER_COLLECTIONS, metric=count)
     count("WatchItemsKept", len(run.items))
     result = WatchRunResult(True, len(run.items), skipped, run.failures)
     logger.info("Watch collected", extra=result.as_log())

@@ -215,11 +215,26 @@ def provision(
     for logical_id in creation_order(template):
         resource = template.resources[logical_id]
         deployment.resources[logical_id] = _provision_one(deployment, context, resource)
+    _put_platform_keys(deployment, factory)
     for spec in template.functions.values():
         if deployment.resources[spec.logical_id].status != STATUS_EXCLUDED:
             deployment.functions[spec.logical_id] = _deployed_function(deployment, spec)
     deployment.outputs = _outputs(deployment)
     return deployment
+
+
+def _put_platform_keys(deployment: Deployment, clients: ClientFactory) -> None:
+    """What the deploy instructions do before `sam deploy` (`entraide keys init`): the
+    SecureString parameters the template names but cannot create, each put only if absent."""
+    from entraide.adapters.keys import PLATFORM_KEYS, put_missing_keys
+
+    names = {
+        parameter: str(deployment.resolve({"Ref": parameter}, f"Parameters.{parameter}"))
+        for parameter in PLATFORM_KEYS
+        if parameter in deployment.template.parameters
+    }
+    if names:
+        put_missing_keys(clients("ssm"), names)
 
 
 def _client_factory(clients: Any, region: str | None) -> tuple[ClientFactory, str]:

@@ -12,6 +12,8 @@
     entraide dlq list [relay|scheduled|stream]
     entraide dlq redrive relay|scheduled|stream
     entraide editorial import FILE | list [--all] | cancel ID | move ID DATE
+    entraide keys init [--link-signing-parameter NAME] [--pseudonym-parameter NAME]
+                       [--link-signing-from-secret ID] [--pseudonym-from-secret ID]
 
 Activation commands work against AWS (the table named by ``--table``, or the
 ``TableName`` output of the CloudFormation stack ``--stack``) and against the
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from entraide.cli_dlq import add_dlq_commands
 from entraide.cli_editorial import add_editorial_commands
+from entraide.cli_keys import add_keys_commands
 from entraide.cli_privacy import add_privacy_commands
 from entraide.cli_sources import add_sources_commands
 from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
@@ -305,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dlq_commands(commands, state)
     add_editorial_commands(commands, state)
     add_watch_commands(commands, state)
+    add_keys_commands(commands)
     return parser
 
 

@@ -55,9 +55,9 @@ def cmd_privacy_erase(args: argparse.Namespace) -> int:
     address = normalised_email(args.email)
     target = resolve_target(args)
     table = Table(target.output("TableName"), client=target.clients("dynamodb"))
-    secret = target.clients("secretsmanager").get_secret_value(
-        SecretId=target.output("PseudonymSecretArn")
-    )["SecretString"]
+    secret = target.clients("ssm").get_parameter(
+        Name=target.output("PseudonymKeyParameterName"), WithDecryption=True
+    )["Parameter"]["Value"]
     keys = Pseudonyms(lambda: keys_from_secret(secret))
     pseudonyms = keys.candidates(address)
     # The retention periods only date the expiry of items this erasure then deletes.

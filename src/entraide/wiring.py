@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from entraide.adapters.secrets import secret_reader
+from entraide.adapters.secrets import key_reader, secret_reader
 
 if TYPE_CHECKING:  # each function imports its own settings: a pydantic model costs cold start
     from entraide.adapters.mail import EmailMessage
@@ -65,20 +65,21 @@ def effect_ledger(settings: EffectSettings, table: Table) -> Ledger:
 
 
 def pseudonyms(settings: PseudonymSettings) -> Pseudonyms:
-    """The posters' pseudonyms, keyed by the secret (read on first use, cached five minutes)."""
+    """The posters' pseudonyms, keyed by their parameter (read on first use, cached five
+    minutes)."""
     from entraide.privacy.pseudonyms import Pseudonyms, keys_from_secret
 
-    read = secret_reader()
-    return Pseudonyms(lambda: keys_from_secret(read(settings.pseudonym_secret)))
+    read = key_reader()
+    return Pseudonyms(lambda: keys_from_secret(read(settings.pseudonym_key_parameter)))
 
 
 def link_signer(settings: SigningSettings, ttl: timedelta) -> Callable[[], LinkSigner]:
     from entraide.moderation.signing import LinkSigner
 
-    read = secret_reader()
+    read = key_reader()
 
     def signer() -> LinkSigner:
-        return LinkSigner(read(settings.link_signing_secret).encode("utf-8"), ttl=ttl)
+        return LinkSigner(read(settings.link_signing_key_parameter).encode("utf-8"), ttl=ttl)
 
     return signer
 

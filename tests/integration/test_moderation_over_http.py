@@ -198,9 +198,10 @@ def test_bad_links_are_refused_with_a_french_page_and_change_nothing(
 def test_an_expired_link_is_gone(local_stack: RunningStack) -> None:
     # Given a link signed with the stack's own key three days and a minute ago
     post_id = post_need(local_stack, "Besoin ancien")
-    secrets = local_stack.stack.client("secretsmanager")
-    secret_id = local_stack.stack.deployment.function("decision").environment["LINK_SIGNING_SECRET"]
-    key = secrets.get_secret_value(SecretId=secret_id)["SecretString"].encode()
+    ssm = local_stack.stack.client("ssm")
+    environment = local_stack.stack.deployment.function("decision").environment
+    name = environment["LINK_SIGNING_KEY_PARAMETER"]
+    key = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"].encode()
     long_ago = datetime.now(UTC) - timedelta(hours=72, minutes=1)
     token = LinkSigner(key, now=lambda: long_ago).sign(post_id, LinkAction.APPROVE, 1, MODERATOR)
     url = f"{local_stack.api_url}moderation/{post_id}?decision=approve&token={token}"

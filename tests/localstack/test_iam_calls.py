@@ -381,8 +381,8 @@ def test_an_operation_that_is_not_modelled_is_refused_by_name() -> None:
 
 def test_every_operation_the_functions_call_is_modelled() -> None:
     # Given the operations the functions call, themselves or through powertools (idempotency:
-    # DynamoDB items; parameters: GetSecretValue). A call missing here is refused at run time
-    # anyway ("not modelled"); this lists what must work.
+    # DynamoDB items; parameters: GetSecretValue, GetParameter). A call missing here is
+    # refused at run time anyway ("not modelled"); this lists what must work.
     dynamodb = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchWriteItem"]
     called = {("dynamodb", name) for name in [*dynamodb, "TransactWriteItems"]} | {
         ("sesv2", "SendEmail"),
@@ -390,6 +390,7 @@ def test_every_operation_the_functions_call_is_modelled() -> None:
         ("sqs", "SendMessage"),
         ("s3", "PutObject"),
         ("secretsmanager", "GetSecretValue"),
+        ("ssm", "GetParameter"),
     }
     # Then each has a mapping
     assert called <= set(modelled_operations())

@@ -81,9 +81,8 @@ def test_intrinsics_are_resolved_to_the_deployments_names(deployment: Deployment
     assert '"Ref"' not in text
     topic = deployment.outputs["ApprovedPostsTopicArn"]
     assert decide(policy, "sns:Publish", topic) is Decision.ALLOWED
-    secret = deployment.physical_id("LinkSigningSecret")
-    assert secret.split(":secret:")[1].count("-") >= 1  # moto's ARN, with its random suffix
-    assert decide(policy, "secretsmanager:GetSecretValue", secret) is Decision.ALLOWED
+    key = "arn:aws:ssm:eu-west-3:123456789012:parameter/shareentraide/link-signing-key"
+    assert decide(policy, "ssm:GetParameter", key) is Decision.ALLOWED
     sender = deployment.template.parameters["SenderEmail"].default
     raw = {"ses:FromAddress": sender}
     assert decide(policy, "ses:SendRawEmail", "*", **raw) is Decision.ALLOWED
@@ -156,3 +155,26 @@ def test_a_managed_policy_the_local_iam_does_not_know_is_refused_by_name(tmp_pat
         # When its policy is resolved, Then the error names the policy and what to do
         with pytest.raises(TemplateError, match="AmazonS3FullAccess is not known"):
             function_policy(deployment, "WebFormFunction")
+
+
+def test_each_function_reads_exactly_the_keys_its_environment_names(
+    deployment: Deployment,
+) -> None:
+    # Given the two key parameters' ARNs (ssm:GetParameter is the whole grant: the AWS
+    # managed key aws/ssm lets every principal of the account decrypt through SSM)
+    prefix = "arn:aws:ssm:eu-west-3:123456789012:parameter"
+    keys = {
+        "LINK_SIGNING_KEY_PARAMETER": f"{prefix}/shareentraide/link-signing-key",
+        "PSEUDONYM_KEY_PARAMETER": f"{prefix}/shareentraide/pseudonym-key",
+    }
+    readers = 0
+    for logical_id, function in deployment.functions.items():
+        policy = function_policy(deployment, logical_id)
+        # Then a function may read a key if and only if its environment names it, and no
+        # other parameter
+        for variable, arn in keys.items():
+            allowed = decide(policy, "ssm:GetParameter", arn) is Decision.ALLOWED
+            assert allowed == (variable in function.environment), (logical_id, variable)
+            readers += allowed
+        assert decide(policy, "ssm:GetParameter", f"{prefix}/other") is not Decision.ALLOWED
+    assert readers >= 7

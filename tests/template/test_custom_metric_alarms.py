@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from entraide.activation.alerts.sources import SourceName
 from entraide.observability import count_for, metrics
+from entraide.settings.watch import WatchSettings
 
 ROOT = Path(__file__).parents[2]
 
@@ -63,39 +64,24 @@ def alarm(sam_document: Mapping[str, Any], logical_id: str) -> Mapping[str, Any]
     return dict(sam_document["Resources"][logical_id]["Properties"])
 
 
-SOURCE_ALARMS = {
-    "meteofrance": "MeteoFranceSourceFailingAlarm",
-    "meteoalarm": "MeteoAlarmSourceFailingAlarm",
-    "vigicrues": "VigicruesSourceFailingAlarm",
-}
-
-
-@pytest.mark.parametrize("source", sorted(SOURCE_ALARMS))
-def test_each_source_has_its_alarm_on_the_metric_the_activate_function_emits(
-    sam_document: Mapping[str, Any], source: str, capsys: pytest.CaptureFixture[str]
+def test_each_alert_feed_failure_is_counted_with_its_source(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Given the alarm of one source
-    watched = alarm(sam_document, SOURCE_ALARMS[source])
-    # When that source fails, as the activate function counts it (a dimension per source)
-    metric_sent = emitted_for("AlertSourceFailed", "source", source, capsys)
-    # Then the alarm watches exactly that metric, that source
+    # Given a source a setting may name
+    for source in get_args(SourceName.__value__):
+        # When it fails, as the activate function counts it (a dimension per source)
+        metric_sent = emitted_for("AlertSourceFailed", "source", source, capsys)
+        # Then its own metric says which source (the detail beside the one alarm)
+        assert {"Name": "source", "Value": source} in metric_sent["Dimensions"]
     assert emitted_in_code("AlertSourceFailed")
-    assert {key: watched[key] for key in metric_sent} == metric_sent
-    assert watched["Statistic"] == "Sum"
-
-
-def test_every_source_a_setting_may_name_has_its_alarm() -> None:
-    assert set(SOURCE_ALARMS) == set(get_args(SourceName.__value__))
 
 
 @pytest.mark.parametrize(
     ("alarm_id", "metric"),
     [
-        ("EffectGivenUpAlarm", "EffectGivenUp"),
-        ("EffectInDoubtAlarm", "EffectInDoubt"),
+        ("EffectNeedsLookAlarm", "EffectNeedsLook"),
         ("EditorialMissedAlarm", "EditorialMissed"),
-        ("BlogFeedFailingAlarm", "BlogFeedFailed"),
-        ("WatchSourceFailingAlarm", "WatchSourceFailed"),
+        ("SourceFailingAlarm", "SourceFailing"),
     ],
 )
 def test_the_alarm_watches_the_metric_the_code_emits(
@@ -114,36 +100,33 @@ def test_the_alarm_watches_the_metric_the_code_emits(
     assert watched["Statistic"] == "Sum"
 
 
-@pytest.mark.parametrize("alarm_id", sorted(SOURCE_ALARMS.values()))
-def test_alert_source_alarm_needs_an_hour_of_failures_not_one_blip(
-    sam_document: Mapping[str, Any], alarm_id: str
-) -> None:
-    # Given the activate function's schedule and a source's alarm on AlertSourceFailed
-    watched = alarm(sam_document, alarm_id)
-    schedule = sam_document["Resources"]["ActivateFunction"]["Properties"]["Events"][
-        "EveryQuarterHour"
-    ]["Properties"]["Schedule"]
-
-    # When its evaluation is read against the schedule
-    run_every = {"rate(15 minutes)": 900}[schedule]
-    failing_periods = watched["DatapointsToAlarm"]
-
-    # Then one period holds one run, it takes failed runs spanning an hour to alarm, one
-    # missed period (a run ending past a period's edge) does not hide them, and periods
-    # without data (every source read) count as good
-    assert watched["Period"] == run_every
-    assert failing_periods * run_every >= 3600
-    assert watched["EvaluationPeriods"] == failing_periods + 1
-    assert watched["TreatMissingData"] == "notBreaching"
-
-
-def test_the_blog_feed_alarm_needs_three_failed_readings_not_one(
+def test_the_source_alarm_fires_at_the_first_point_and_holds_between_the_slowest_reads(
     sam_document: Mapping[str, Any],
 ) -> None:
-    # Given the blog_feed function's schedule and the alarm on its failures
-    schedule = sam_document["Resources"]["BlogFeedFunction"]["Properties"]["Events"]["Hourly"]
-    watched = alarm(sam_document, "BlogFeedFailingAlarm")
-    # Then one period holds one reading, and three failed readings in a row alarm
-    assert schedule["Properties"]["Schedule"] == "rate(1 hour)"
-    assert watched["Period"] == 3600
-    assert watched["EvaluationPeriods"] == watched["DatapointsToAlarm"] == 3
+    # Given the one alarm of every source, and how often each source is read: the alert
+    # feeds every quarter of an hour, the blog hourly, the watch every few hours while no
+    # activation is open
+    watched = alarm(sam_document, "SourceFailingAlarm")
+    resources = sam_document["Resources"]
+    activate = resources["ActivateFunction"]["Properties"]["Events"]["EveryQuarterHour"]
+    blog = resources["BlogFeedFunction"]["Properties"]["Events"]["Hourly"]
+    assert activate["Properties"]["Schedule"] == "rate(15 minutes)"
+    assert blog["Properties"]["Schedule"] == "rate(1 hour)"
+    watch_every = WatchSettings.model_fields["watch_every_hours"].default * 3600
+    # Then one point (a source already failing past its own tolerance, decided where its
+    # failures in a row are counted) alarms; the window reaches past the slowest source's
+    # interval, so a source still failing holds the alarm rather than flapping to OK; no
+    # point (every source read well) is good news
+    assert watched["DatapointsToAlarm"] == 1
+    assert watched["Period"] <= 900
+    assert watched["Period"] * watched["EvaluationPeriods"] > watch_every
+    assert watched["Period"] * watched["EvaluationPeriods"] <= 24 * 3600  # CloudWatch's limit
+    assert watched["TreatMissingData"] == "notBreaching"
+    # and it is the one alarm on a source failing: no per-source alarm is left
+    failing = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        and "Failed" in str(resource["Properties"].get("MetricName", ""))
+    ]
+    assert failing == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -173,6 +174,14 @@ def load_handler(function_dir: str, module_name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def metric_values(capsys: pytest.CaptureFixture[str], name: str) -> list[float]:
+    """The values of the metric ``name`` in what the runs printed since the last capture
+    (CloudWatch's embedded metric format: one JSON line per flush)."""
+    out = capsys.readouterr().out.splitlines()
+    lines = [json.loads(line) for line in out if '"_aws"' in line]
+    return [value for line in lines for value in line.get(name, [])]
 
 
 class FakeContext:

@@ -303,7 +303,7 @@ class Ledger:
                 "Effect given up",
                 extra={"subject": record.key, "effect": entry.name, "error": reason},
             )
-            self.metric("EffectGivenUp", 1)
+            self._needs_look("EffectGivenUp")
             report.given_up += 1
             given_up = self._retry(
                 lambda: self.store.finish(record.key, entry.name, State.GIVEN_UP, holder=holder),
@@ -331,6 +331,14 @@ class Ledger:
         )
         return released or record
 
+    def _needs_look(self, kind: str) -> None:
+        """An effect an operator must look at: its kind's own metric (``EffectGivenUp``,
+        ``EffectInDoubt``: the detail, emitted only then) and ``EffectNeedsLook``, the one
+        metric of their one alarm (``EffectNeedsLookAlarm``); the log line names both the
+        kind and the effect."""
+        self.metric(kind, 1)
+        self.metric("EffectNeedsLook", 1)
+
     def _settle(self, record: Record, entry: Entry, state: State, report: Report) -> Record:
         settled = self._retry(lambda: self.store.settle(record, entry.name, state), quiet=True)
         if settled is None:
@@ -340,11 +348,11 @@ class Ledger:
                 "Effect in doubt: claimed, never completed, not done again (at most once)",
                 extra={"subject": record.key, "effect": entry.name},
             )
-            self.metric("EffectInDoubt", 1)
+            self._needs_look("EffectInDoubt")
             report.in_doubt += 1
         else:
             logger.error("Effect given up", extra={"subject": record.key, "effect": entry.name})
-            self.metric("EffectGivenUp", 1)
+            self._needs_look("EffectGivenUp")
             report.given_up += 1
         return settled
 

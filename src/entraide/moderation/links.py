@@ -2,7 +2,7 @@
 
 A moderator's link is signed for that moderator; a withdrawal link for "the poster" (see
 :mod:`.signing`); a "my posts" link (:class:`MyPostsLinks`) for the pseudonyms of an
-address, by an email sent to it. The signing key is read on first use (Secrets Manager),
+address, by an email sent to it. The signing key is read on first use (SSM Parameter Store),
 not when the module loads.
 """
 
@@ -38,7 +38,7 @@ class LinkBook:
         moderators: Sequence[str],
         public_base_url: str = "",
     ) -> None:
-        # The key is read on first use (Secrets Manager), not when the module loads.
+        # The key is read on first use (SSM Parameter Store), not when the module loads.
         self._signer = signer
         self.moderators = tuple(moderators)
         self.base_url = public_base_url.rstrip("/") + "/"

@@ -3,9 +3,9 @@
 The table names a poster (their history, their match notices) by a pseudonym, never by
 their address. A bare SHA-256 of an address can be recomputed by anyone who knows the
 address and can read the table ("did jean@exemple.fr post?"); an HMAC cannot without
-the key, which lives in Secrets Manager (read by the functions that meet addresses).
+the key, a SecureString parameter of SSM (read by the functions that meet addresses).
 
-**Rotation.** The secret holds ``{"current": "…", "previous": "…"}`` (``previous`` only
+**Rotation.** The parameter holds ``{"current": "…", "previous": "…"}`` (``previous`` only
 after a rotation; :func:`keys_from_secret`). New records are keyed with the current key;
 every lookup by address tries both, so that records written before a rotation are still
 found (near-duplicate check, erasure on request) until they are gone. To rotate, write the

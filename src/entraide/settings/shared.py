@@ -21,9 +21,9 @@ class EffectSettings(Settings):
 
 
 class SigningSettings(Settings):
-    """The key of signed links (a Secrets Manager secret) and how long links live."""
+    """The key of signed links (a SecureString parameter's name) and how long links live."""
 
-    link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=1)
+    link_signing_key_parameter: str = Field(alias="LINK_SIGNING_KEY_PARAMETER", min_length=1)
     link_ttl_hours: int = Field(default=72, alias="LINK_TTL_HOURS", gt=0, le=24 * 30)
 
 
@@ -36,9 +36,9 @@ class MailSettings(PublicUrlSettings):
 
 
 class PseudonymSettings(Settings):
-    """The key of the posters' pseudonyms (a Secrets Manager secret)."""
+    """The key of the posters' pseudonyms (a SecureString parameter's name)."""
 
-    pseudonym_secret: str = Field(alias="PSEUDONYM_SECRET", min_length=1)
+    pseudonym_key_parameter: str = Field(alias="PSEUDONYM_KEY_PARAMETER", min_length=1)
 
 
 class LinkSettings(SigningSettings):

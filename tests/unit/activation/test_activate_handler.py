@@ -23,6 +23,7 @@ from tests.unit.conftest import (
     PolicedHandler,
     UnderPolicy,
     load_handler,
+    metric_values,
     use_function_environment,
 )
 
@@ -119,6 +120,7 @@ def test_failures_in_a_row_are_counted_until_a_good_reading(
     deployment: Deployment,
     under_policy: UnderPolicy,
     table: Table,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     url, _ = busy_server
     handler = handler_with(
@@ -133,6 +135,12 @@ def test_failures_in_a_row_are_counted_until_a_good_reading(
     assert health.consecutive_failures == 3
     first_failure = health.failing_since
     assert first_failure is not None
+    # three failed quarter-hours are not yet an hour: no SourceFailing (the one alarm)
+    assert metric_values(capsys, "SourceFailing") == []
+    # the fourth in a row is, and so is each one after it
+    handler.lambda_handler({}, Context("activate"))
+    handler.lambda_handler({}, Context("activate"))
+    assert metric_values(capsys, "SourceFailing") == [1.0, 1.0]
     # the source comes back
     good = handler_with(
         [{"name": "vigicrues", "url": ORANGE_62.as_uri(), "replay": True}],

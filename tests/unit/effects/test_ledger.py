@@ -137,8 +137,10 @@ def test_a_lost_answer_is_done_again_after_the_lease_for_at_least_once(
 
 
 def test_a_lost_answer_is_in_doubt_and_never_repeated_for_at_most_once(
-    ledger: Ledger, clock: Clock
+    store: LedgerStore, clock: Clock
 ) -> None:
+    metrics: list[str] = []
+    ledger = Ledger(store, clock=clock, metric=lambda name, value: metrics.append(name))
     # Given an effect that must never happen twice, whose answer is lost
     world = World()
     world.fail("post", lost())
@@ -154,6 +156,8 @@ def test_a_lost_answer_is_in_doubt_and_never_repeated_for_at_most_once(
     assert record is not None
     assert record.entry("post").state is State.IN_DOUBT
     assert ledger.store.due("moderate", clock() + timedelta(days=1), limit=10) == []
+    # and it is alarmed: its kind, and the one metric of the effects' alarm
+    assert (metrics.count("EffectInDoubt"), metrics.count("EffectNeedsLook")) == (1, 1)
 
 
 def test_a_claim_lasts_until_the_invocation_deadline_and_its_margin(
@@ -205,6 +209,7 @@ def test_an_effect_failing_every_time_is_given_up_and_alarmed(
         3,
     )
     assert metrics.count("EffectGivenUp") == 1
+    assert metrics.count("EffectNeedsLook") == 1  # the one metric of its alarm
     assert store.due("moderate", clock() + timedelta(days=1), limit=10) == []
 
 

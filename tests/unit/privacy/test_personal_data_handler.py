@@ -53,12 +53,12 @@ def handler(
 
 @pytest.fixture
 def keys(handler: PolicedHandler) -> Pseudonyms:
-    """The pseudonyms under the deployed secret (what intake writes with)."""
+    """The pseudonyms under the deployed key (what intake writes with)."""
     import os
 
-    secret = boto3.client("secretsmanager").get_secret_value(
-        SecretId=os.environ["PSEUDONYM_SECRET"]
-    )["SecretString"]
+    secret = boto3.client("ssm").get_parameter(
+        Name=os.environ["PSEUDONYM_KEY_PARAMETER"], WithDecryption=True
+    )["Parameter"]["Value"]
     return Pseudonyms(lambda: keys_from_secret(secret))
 
 

@@ -61,8 +61,8 @@ def decision(
 
 def link(deployment: Deployment, action: LinkAction, *, now: datetime | None = None) -> str:
     """The digest's link for the manager, signed with the stack's key."""
-    secret = deployment.function("decision").environment["LINK_SIGNING_SECRET"]
-    key = boto3.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+    name = deployment.function("decision").environment["LINK_SIGNING_KEY_PARAMETER"]
+    key = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     at = now or datetime.now(UTC)
     links = DigestLinks(
         signer=lambda: LinkSigner(key.encode(), now=lambda: at),

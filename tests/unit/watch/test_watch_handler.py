@@ -12,6 +12,7 @@ import pytest
 import responses
 
 from entraide.activation.activation_store import ActivationStore
+from entraide.activation.source_health import SourceHealthStore
 from entraide.adapters.table import Table
 from entraide.observability import InvocationFailed
 from entraide.watch.item_store import KEPT_FOR, WatchItemStore
@@ -25,6 +26,7 @@ from tests.unit.conftest import (
     PolicedHandler,
     UnderPolicy,
     load_handler,
+    metric_values,
     use_function_environment,
 )
 
@@ -109,6 +111,29 @@ def test_a_source_that_fails_leaves_the_others_kept(watch: PolicedHandler, table
     assert result["failed"] == ["mastodon-piaille"]
     kept = WatchItemStore(table).recent(datetime.now(UTC))
     assert {item.source_id for item in kept} == {"meteoalarm-france"}
+
+
+@responses.activate
+def test_a_source_failing_four_collections_in_a_row_is_a_failing_source(
+    watch: PolicedHandler, table: Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Mastodon down and the feed answering
+    responses.get(re.compile(r"https://piaille\.fr/.*"), status=503)
+    responses.get(FEED, body=FEED_BODY)
+
+    # When the watch collects three times, then a fourth
+    for _ in range(3):
+        watch.lambda_handler({"collect": True}, FakeContext("watch"))
+    three = metric_values(capsys, "SourceFailing")
+    watch.lambda_handler({"collect": True}, FakeContext("watch"))
+    # Then three failing collections are not yet a failing source; the fourth is (the one
+    # alarm), and the watch's health names the failing source
+    assert three == []
+    assert metric_values(capsys, "SourceFailing") == [1.0]
+    [health] = [h for h in SourceHealthStore(table).all() if h.name == "watch"]
+    assert health.consecutive_failures == 4
+    assert health.last_error is not None
+    assert health.last_error.startswith("mastodon-piaille: ")
 
 
 def test_an_hour_off_schedule_reads_nothing_without_an_activation(
