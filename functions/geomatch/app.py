@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.adapters.table import Table, changed_images, entity_of
+from entraide.adapters.table import ReadsRetried, Table, changed_images, entity_of
 from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import PostStore, post_from_item
 from entraide.matching.counterparts import GEOMATCH, MatchDue, match_new_post
@@ -34,9 +34,11 @@ MOVE_MARGIN_MS = 10_000
 
 settings = MatchSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-posts = PostStore(table)
+# matching reads a lot before it writes: a failed read is made again rather than failing
+# the whole attempt (the sweep's effect is given up after the ledger's attempts)
+posts = PostStore(ReadsRetried(settings.table_name))
 search = NearbySearch(posts)
-matches = MatchStore(table)
+matches = MatchStore(ReadsRetried(settings.table_name))
 notices = notice_book(settings, table)
 due = MatchDue(
     posts=posts,
