@@ -36,9 +36,10 @@ settings = MatchSettings.from_environ(os.environ)
 table = Table(settings.table_name)
 # matching reads a lot before it writes: a failed read is made again rather than failing
 # the whole attempt (the sweep's effect is given up after the ledger's attempts)
-posts = PostStore(ReadsRetried(settings.table_name))
+reads_retried = ReadsRetried(settings.table_name)
+posts = PostStore(reads_retried)
 search = NearbySearch(posts)
-matches = MatchStore(ReadsRetried(settings.table_name))
+matches = MatchStore(reads_retried)
 notices = notice_book(settings, table)
 due = MatchDue(
     posts=posts,
