@@ -22,7 +22,7 @@ from entraide.kernel.times import utcnow
 from entraide.moderation.desk import parse_action
 from entraide.moderation.signing import LinkAction
 from entraide.observability import count, logger, metrics_when_any, redacted_errors
-from entraide.settings.shared import LinkSettings
+from entraide.settings.moderation import DecisionSettings
 from entraide.settings.watch import WatchLinkSettings
 from entraide.watch.digest import DIGEST_LINK_TTL, DigestLinks
 from entraide.watch.item_store import WatchItemStore
@@ -33,7 +33,7 @@ from entraide.web.refusals import describe_refusal
 from entraide.web.requests import read_form
 from entraide.wiring import effect_ledger, link_signer, moderation_desk
 
-settings = LinkSettings.from_environ(os.environ)
+settings = DecisionSettings.from_environ(os.environ)
 table = Table(settings.table_name)
 desk = moderation_desk(settings, table)
 watch_settings = WatchLinkSettings.from_environ(os.environ)

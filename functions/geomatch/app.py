@@ -2,10 +2,12 @@
 
 Each pair is recorded with its notices in one transaction, so a replayed batch records
 nothing twice and emails nobody twice (see entraide.matching.counterparts and .notices).
-On its schedule, the function sends the grouped notices whose hour has come, matches
-again the posts approved in the last hour (two counterparts approved within the index's
-lag never saw each other, and a record given up by the stream never came), then gives the
-posts approved before the place keys their new index keys (once, with the time left).
+The stream is the fast path. What makes a match sure is the approval's subject in the
+effects ledger (``match:<post>:<version>``, written with the approval): on its schedule,
+the function sweeps the subjects due (``DUE#geomatch``) and matches their posts — two
+counterparts approved within the index's lag, a stream record given up, a run that failed
+all come back until done — then sends the grouped notices whose hour has come, then gives
+the posts approved before the place keys their new index keys (once, with the time left).
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.adapters.table import Table, changed_images, entity_of
+from entraide.adapters.table import ReadsRetried, Table, changed_images, entity_of
 from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import PostStore, post_from_item
-from entraide.kernel.model import PostStatus
-from entraide.matching.counterparts import RECONCILE_WINDOW, match_new_post, reconcile_matches
+from entraide.matching.counterparts import GEOMATCH, MatchDue, match_new_post
 from entraide.matching.match_store import MatchStore
 from entraide.matching.nearby import NearbySearch
 from entraide.observability import batch_processor, count, logger, metrics_when_any, redacted_errors
@@ -33,10 +34,21 @@ MOVE_MARGIN_MS = 10_000
 
 settings = MatchSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-posts = PostStore(table)
+# matching reads a lot before it writes: a failed read is made again rather than failing
+# the whole attempt (the sweep's effect is given up after the ledger's attempts)
+reads_retried = ReadsRetried(settings.table_name)
+posts = PostStore(reads_retried)
 search = NearbySearch(posts)
-matches = MatchStore(table)
+matches = MatchStore(reads_retried)
 notices = notice_book(settings, table)
+due = MatchDue(
+    posts=posts,
+    search=search,
+    matches=matches,
+    radius_km=settings.match_radius_km,
+    now=notices.now,
+    notices=notices.queue_writes,
+)
 processor = batch_processor(EventType.DynamoDBStreams)
 
 
@@ -75,26 +87,15 @@ def move_legacy_cells(context: LambdaContext) -> dict[str, Any]:
 
 
 def on_schedule(context: LambdaContext) -> dict[str, Any]:
-    """Match again the last hour's approvals, send the notices whose hour has come, then
-    move former index keys with the time left."""
-    now = notices.now()
+    """Match the approved posts whose subject is due, send the notices whose hour has come,
+    then move former index keys with the time left."""
     deadline = notices.ledger.deadline_of(context)
-    recorded = reconcile_matches(
-        posts.entered_since(PostStatus.APPROVED, now - RECONCILE_WINDOW),
-        search=search,
-        matches=matches,
-        radius_km=settings.match_radius_km,
-        now=now,
-        notices=notices.queue_writes,
-    )
+    swept = notices.ledger.sweep(GEOMATCH, due.performer_for, deadline=deadline)
     sent = notices.flush(deadline=deadline)
-    count("MatchReconciled", len(recorded))
+    count("MatchSwept", swept.done)
     count("MatchNoticeSent", sent)
-    return {
-        "matches_reconciled": len(recorded),
-        "notices_sent": sent,
-        **move_legacy_cells(context),
-    }
+    logger.info("Matches swept", extra={"swept": swept.as_dict(), "notices_sent": sent})
+    return {"swept": swept.as_dict(), "notices_sent": sent, **move_legacy_cells(context)}
 
 
 @logger.inject_lambda_context(clear_state=True)

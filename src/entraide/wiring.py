@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # each function imports its own settings: a pydantic model co
     from entraide.privacy.pseudonyms import Pseudonyms
     from entraide.publishing.xapi import XCredentials
     from entraide.settings.matching import MatchSettings
-    from entraide.settings.moderation import ModerationSettings
+    from entraide.settings.moderation import DecisionSettings, ModerationSettings
     from entraide.settings.shared import (
         EffectSettings,
         LinkSettings,
@@ -117,15 +117,19 @@ def moderation_effects(settings: ModerationSettings, table: Table) -> Moderation
     )
 
 
-def moderation_desk(settings: LinkSettings, table: Table) -> ModerationDesk:
+def moderation_desk(settings: DecisionSettings, table: Table) -> ModerationDesk:
+    """The decision's desk; an approval records, in its transaction, that geomatch's sweep
+    must match the post once its delay is over."""
     from entraide.activation.activation_store import ActivationStore
     from entraide.intake.post_store import PostStore
+    from entraide.matching.counterparts import match_due_writes
     from entraide.moderation.desk import ModerationDesk
 
     return ModerationDesk(
         store=PostStore(table, retention=settings.retention()),
         links=link_book(settings),
         activations=ActivationStore(table),
+        approval_writes=match_due_writes(timedelta(seconds=settings.match_delay_seconds)),
     )
 
 

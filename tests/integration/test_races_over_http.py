@@ -24,6 +24,8 @@ pytestmark = pytest.mark.integration
 # loaded machine too (a search makes a Query per place range it reads: a second was not)
 INDEX_LAG = 5.0
 LOCAL_STACK_OPTIONS = {"index_lag": INDEX_LAG}
+# an approval's match is due once the index has caught up
+LOCAL_STACK_PARAMETERS = {"MatchDelaySeconds": str(INDEX_LAG)}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -88,7 +90,8 @@ def approve_counterparts_at_once_then_check_one_match(stack: RunningStack, tag: 
     stack.stack.drain(timeout=30)
     time.sleep(stack.stack.index_lag)
     stack.stack.drain(timeout=30)
-    # and the quarter-hour's schedule comes (the index has caught up by then)
+    # and the quarter-hour's schedule comes: the approvals' subjects are due (the index has
+    # caught up by then)
     run = stack.stack.sources.scheduler.fire_now("GeomatchFunction")
     assert run.ok, run.traceback
     stack.stack.drain(timeout=30)

@@ -76,6 +76,8 @@ COMPRESSED = {
     "EFFECT_RETRY_BASE_SECONDS": "0.05",
     "EFFECT_RETRY_CAP_SECONDS": "1",
     "EFFECT_LEASE_MARGIN_SECONDS": "0.2",
+    # moto's indexes are consistent at once: the approval's match is due at the next sweep
+    "MATCH_DELAY_SECONDS": "0.5",
     "RELAY_RETRY_BASE_SECONDS": "0.05",
     "RELAY_RETRY_CAP_SECONDS": "2",
     "RELAY_RECORD_SECONDS": "1",
@@ -254,7 +256,7 @@ class Pipeline:
         for its hour, a message in the relay's queue, a post not decided yet."""
         dynamodb, sqs = self.client("dynamodb"), self.client("sqs")
         with no_faults():
-            for owner in ("moderate", "activation_events", "contact", "relay"):
+            for owner in ("moderate", "activation_events", "contact", "geomatch", "relay"):
                 found = dynamodb.query(
                     TableName=self.table_name,
                     IndexName="by_due",

@@ -12,9 +12,10 @@ Three queues keep what the platform gave up on, each with enough to do it again:
   shard and the sequence numbers ("the invocation record contains metadata about the
   failed event batch", Lambda developer guide, "Retaining discarded records"); the records
   themselves stay in the stream for 24 hours. Redriven: read again from the stream and
-  handed to the router, synchronously. Older ones are gone from the stream; the schedules'
-  reconciliations find, from the table, the posts of the last hour the stream never
-  brought, and what the ledger still holds is swept whatever its age.
+  handed to the router, synchronously. Older ones are gone from the stream; moderate's
+  reconciliation finds, from the table, the posts of the last hour the stream never
+  brought, and what the ledger holds is swept whatever its age (an approved post's match
+  is in it from the approval on).
 
 Every consumer is idempotent through the effects ledger, so a redrive repeats nothing done.
 """

@@ -449,3 +449,53 @@ class Table(AwsClient):
                     time.sleep(pause * (attempt + 1))
             left += len(pending)
         return left
+
+
+#: How many times a read of :class:`ReadsRetried` is made before its error is raised.
+READ_ATTEMPTS = 3
+
+
+class ReadsRetried(Table):
+    """The table, whose reads (an item, one page of a Query) are made again on any error,
+    a little later: a read changes nothing, so repeating it is always safe. For an effect
+    that reads a lot before its one write (matching a post: its search reads a Query per
+    range of places), one failed read then no longer fails the whole attempt. A throttled
+    request "is eventually successful, unless your retry queue is too large to finish.
+    Reduce the frequency of requests and use exponential backoff" (DynamoDB API reference,
+    ProvisionedThroughputExceededException): a few tries, each a little later."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: Any | None = None,
+        *,
+        attempts: int = READ_ATTEMPTS,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(table_name, client)
+        self.attempts = attempts
+        self.pause = pause
+
+    def _again[T](self, read: Callable[[], T]) -> T:
+        for attempt in range(1, self.attempts):
+            try:
+                return read()
+            except Exception:
+                self.pause(0.05 * attempt)
+        return read()
+
+    def get(self, key: Item, *, projection: str | None = None) -> Item | None:
+        return self._again(lambda: Table.get(self, key, projection=projection))
+
+    def query_once(
+        self,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        limit: int,
+        names: Mapping[str, str] | None = None,
+        index: str | None = None,
+    ) -> tuple[list[Item], Item | None]:
+        return self._again(
+            lambda: Table.query_once(self, condition, values, limit=limit, names=names, index=index)
+        )

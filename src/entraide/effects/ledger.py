@@ -218,7 +218,9 @@ class Ledger:
         if claimed is None:  # another run took them first
             report.busy += len(names)
             return report
-        return report.add(self._work(claimed, holder, perform, deadline))
+        worked = self._work(claimed, holder, perform, deadline)
+        worked.subjects = 0  # this one, counted above
+        return report.add(worked)
 
     def sweep(
         self,

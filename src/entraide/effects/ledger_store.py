@@ -132,6 +132,39 @@ def record_from_item(item: Mapping[str, Any]) -> Record:
     )
 
 
+def _opening_put(subject: Subject, record: Record, now: datetime) -> Put:
+    """The one write that records ``subject`` as ``record`` (its item, see the module
+    documentation), if it was never recorded."""
+    item: Item = {
+        **effect_key(subject.key),
+        "entity": "effect",
+        "subject": subject.key,
+        "owner": subject.owner,
+        "data": dict(subject.data),
+        "names": [entry.name for entry in record.entries],
+        "effects": {entry.name: _entry_item(entry) for entry in record.entries},
+        "open": len(record.entries),
+        "indexed": subject.indexed,
+        "created_at": iso(now),
+        "expires_at": epoch(now + subject.memory),
+    }
+    if record.index_at is not None:
+        partition, sort = INDEX_KEYS[BY_DUE]
+        item[partition] = f"{DUE_PREFIX}{subject.owner}"
+        item[sort] = _index_sort(record.index_at, subject.key)
+    return Put(item=item, condition="attribute_not_exists(pk)")
+
+
+def opening_write(subject: Subject, *, now: datetime) -> Put:
+    """The write that records ``subject`` inside another owner's transaction (an approval
+    records that its post must be matched): the subject then exists exactly when that
+    change does. Its effects all wait for their delay, held by nobody; the owner's sweep
+    does them. Fails in the transaction if the subject was recorded before."""
+    if not all(effect.delay for effect in subject.effects):
+        raise ValueError(f"Only effects that wait can be recorded by another: {subject.key}")
+    return _opening_put(subject, subject.opened(holder="", lease_until=now, now=now), now)
+
+
 class _Path:
     """Expression names for the paths of one effect (``#effects.#e0.#state``...), each
     declared when used: DynamoDB refuses a name an expression does not use."""
@@ -178,25 +211,8 @@ class DynamoDBLedgerStore(LedgerStore):
         self, subject: Subject, *, holder: str, lease_until: datetime, now: datetime
     ) -> Record | None:
         record = subject.opened(holder=holder, lease_until=lease_until, now=now)
-        item: Item = {
-            **effect_key(subject.key),
-            "entity": "effect",
-            "subject": subject.key,
-            "owner": subject.owner,
-            "data": dict(subject.data),
-            "names": [entry.name for entry in record.entries],
-            "effects": {entry.name: _entry_item(entry) for entry in record.entries},
-            "open": len(record.entries),
-            "indexed": subject.indexed,
-            "created_at": iso(now),
-            "expires_at": epoch(now + subject.memory),
-        }
-        if record.index_at is not None:
-            partition, sort = INDEX_KEYS[BY_DUE]
-            item[partition] = f"{DUE_PREFIX}{subject.owner}"
-            item[sort] = _index_sort(record.index_at, subject.key)
         try:
-            self.table.write(Put(item=item, condition="attribute_not_exists(pk)"))
+            self.table.write(_opening_put(subject, record, now))
         except ConditionFailed:
             existing = self.get(subject.key)
             return None if existing is None else subject.recognise(existing, holder)

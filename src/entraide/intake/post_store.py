@@ -465,9 +465,11 @@ class PostStore:
         by: str,
         reason: str | None = None,
         checks: Sequence[Check] = (),
+        also: Sequence[Write] = (),
     ) -> Post:
         """Move ``post`` to ``to_status`` with one conditional write on its status and version
-        (a transaction with ``checks``, other owners' conditions, when there are some).
+        (a transaction with ``checks``, other owners' conditions, and ``also``, other
+        owners' writes that happen exactly when the change does, when there are some).
 
         The lifetime of the poster's personal data changes in the same transaction (see
         the module's docstring); a post that ends has contact details masked in its text.
@@ -480,16 +482,16 @@ class PostStore:
         lifetime = self._lifetime_updates(post, contact, expires) if contact else []
         if lifetime:
             try:
-                self.table.transact([change, *checks, *lifetime])
+                self.table.transact([change, *checks, *also, *lifetime])
             except TransactionCancelled as exc:
                 self._raise_for_post_or_checks(post, exc, len(checks))
                 # the personal data went meanwhile (erased, expired): the post alone changes
             else:
                 return self._read_changed(post)
-        if not checks:
+        if not checks and not also:
             return self._write_status(post, change)
         try:
-            self.table.transact([change, *checks])
+            self.table.transact([change, *checks, *also])
         except TransactionCancelled as exc:
             self._raise_for_post_or_checks(post, exc, len(checks))
             raise

@@ -11,11 +11,14 @@ find the same pair, only the first write creates it and only that one is reporte
 ``new``.
 
 Two counterparts approved within an index's lag never see each other: each query of the
-``by_cell`` index still shows the other as pending, and no match is made. So
-:func:`reconcile_matches` looks again, on a schedule, at every post approved in the last
-hour (``RECONCILE_WINDOW``), once the index has caught up, and records the pairs still
-missing (it reads first: a conditional write that fails costs as much as one that
-succeeds).
+``by_cell`` index still shows the other as pending, and no match is made. And a stream
+record the router gave up never reaches geomatch. So the approval itself records, in its
+transaction, that the post must be matched: a subject of the effects ledger
+(:func:`match_subject`, one effect ``match``), due once the index has caught up (its
+delay) and swept by geomatch's schedule (:class:`MatchDue`), retried like every effect
+until it is done (given up and alarmed after the ledger's attempts). The sweep reads the
+pairs before writing them (a conditional write that fails costs as much as one that
+succeeds); the stream stays the fast path, which people hear of within seconds.
 
 Match items carry ids, categories, départements and the distance: no contact detail.
 
@@ -24,23 +27,27 @@ Importing this module reads nothing and creates no client.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from entraide.effects.model import Effect, Entry, Perform, Record, Subject
 from entraide.kernel.model import Category, Kind, Post, PostStatus
-from entraide.observability import logger
 
 if TYPE_CHECKING:
     from entraide.adapters.table import Write
+    from entraide.intake.post_store import PostReader
     from entraide.matching.match_store import MatchStore
     from entraide.matching.nearby import NearbyPost, NearbySearch
 
 DEFAULT_RADIUS_KM = 20.0
 DEFAULT_LIMIT = 50
-#: Posts approved this recently are matched again by the schedule.
-RECONCILE_WINDOW = timedelta(hours=1)
+#: The function whose sweep matches approved posts (and sends the match notices).
+GEOMATCH = "geomatch"
+#: The effect of an approved post's subject: its pairs recorded, with their notices.
+MATCH = "match"
+MATCH_PREFIX = "match:"
 
 
 def counterpart_kind(kind: Kind) -> Kind:
@@ -131,35 +138,70 @@ def match_new_post(
     return results
 
 
-def reconcile_matches(
-    approved: Iterable[Post],
-    *,
-    search: NearbySearch,
-    matches: MatchStore,
-    radius_km: float = DEFAULT_RADIUS_KM,
-    now: datetime,
-    notices: NoticeWrites | None = None,
-) -> list[Match]:
-    """Record the pairs the approvals of ``approved`` (the last hour's) should have made and
-    did not (two counterparts approved within the index's lag, a stream record given up);
-    returns the pairs recorded now."""
-    recorded: list[Match] = []
-    for post in approved:
-        try:  # one post's trouble never stops the others: it is looked at again next time
-            found = match_new_post(
-                post,
-                search=search,
-                matches=matches,
-                radius_km=radius_km,
-                now=now,
-                notices=notices,
-                known_first=True,
-            )
-        except Exception as error:
-            logger.warning(
-                "Matching again failed for a post; tried again next time",
-                extra={"post_id": post.id, "error": f"{type(error).__name__}"},
-            )
-            continue
-        recorded += [match for match in found if match.new]
-    return recorded
+def match_subject(post_id: str, version: int, *, delay: timedelta) -> Subject:
+    """The ledger's subject that says the approved ``version`` of a post must be matched.
+
+    At least once: recording a pair is a conditional write, so matching again records
+    nothing twice. ``delay``: the sweep first looks at it once the index shows the posts
+    approved about the same time (see ``MatchDueSettings``)."""
+    return Subject(
+        key=f"{MATCH_PREFIX}{post_id}:{version}",
+        owner=GEOMATCH,
+        effects=(Effect(MATCH, delay=delay),),
+        data={"post_id": post_id, "version": version},
+    )
+
+
+def match_due_writes(delay: timedelta) -> Callable[[str, int, datetime], list[Write]]:
+    """What an approval writes in its transaction (``ModerationDesk``'s
+    ``approval_writes``): the subject of :func:`match_subject`, recorded as the ledger
+    records every subject."""
+    from entraide.effects.ledger_store import opening_write
+
+    def writes(post_id: str, version: int, at: datetime) -> list[Write]:
+        return [opening_write(match_subject(post_id, version, delay=delay), now=at)]
+
+    return writes
+
+
+class MatchDue:
+    """geomatch's sweep of approved posts to match: each due subject is matched with the
+    post as it is now (a post no longer approved: done, nothing to do)."""
+
+    def __init__(
+        self,
+        *,
+        posts: PostReader,
+        search: NearbySearch,
+        matches: MatchStore,
+        radius_km: float = DEFAULT_RADIUS_KM,
+        now: Callable[[], datetime],
+        notices: NoticeWrites | None = None,
+    ) -> None:
+        self.posts = posts
+        self.search = search
+        self.matches = matches
+        self.radius_km = radius_km
+        self.now = now
+        self.notices = notices
+
+    def performer_for(self, record: Record) -> Perform | None:
+        """The sweep's performer for a subject of this function."""
+        return self.perform if record.key.startswith(MATCH_PREFIX) else None
+
+    def perform(self, entry: Entry, record: Record) -> str:
+        post = self.posts.get_post(str(record.data["post_id"]))
+        if post is None:
+            return "moot: the post is gone"
+        if post.status is not PostStatus.APPROVED:
+            return f"moot: the post is {post.status.value}"
+        recorded = match_new_post(
+            post,
+            search=self.search,
+            matches=self.matches,
+            radius_km=self.radius_km,
+            now=self.now(),
+            notices=self.notices,
+            known_first=True,
+        )
+        return f"{sum(1 for match in recorded if match.new)} new"

@@ -40,6 +40,7 @@ from entraide.effects.model import Done, Effect, Entry, Record, State, Subject
 from entraide.intake.post_store import PostReader
 from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
+from entraide.matching.counterparts import GEOMATCH
 from entraide.matching.notice_store import NoticeStore, PendingNotice, Role
 from entraide.observability import logger
 
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MIN_INTERVAL = timedelta(hours=1)
 MAX_MATCHES_PER_EMAIL = 20
-#: The function that sends match notices.
-GEOMATCH = "geomatch"
 #: The result of an email that had nothing left to tell.
 MOOT = "moot"
 #: What one flush may spend of its invocation when the caller gives no deadline.

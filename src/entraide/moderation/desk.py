@@ -4,7 +4,10 @@ A signed link shows a confirmation page (a GET never changes anything: mail scan
 links); the form posted from it decides or withdraws the post with one conditional write
 on its status and version. An approval is also conditional on the post's activation being
 open, checked on the activation item in the same transaction: a closing and an approval
-that cross each other never leave a post public in a closed activation.
+that cross each other never leave a post public in a closed activation. The same
+transaction records what an approval makes due (``approval_writes``: that the post must
+be matched, a subject of the effects ledger), so that it is due exactly when the post is
+approved, whatever becomes of the stream's record of it.
 
 A moderator's link is for one version of a pending post and expires (``LinkTtlHours``).
 A poster's withdrawal link works as long as the post is waiting or public, whatever its
@@ -18,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from entraide.adapters.table import Check, ConditionFailed
+from entraide.adapters.table import Check, ConditionFailed, Write
 from entraide.kernel.errors import ActivationClosed, PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.kernel.model import Post, PostStatus
 from entraide.moderation.links import LinkBook
@@ -43,6 +46,7 @@ class DecisionStore(Protocol):
         by: str,
         reason: str | None = ...,
         checks: Sequence[Check] = ...,
+        also: Sequence[Write] = ...,
     ) -> Post: ...
 
 
@@ -51,6 +55,15 @@ class OpenActivationCheck(Protocol):
     :class:`~entraide.activation.activation_store.ActivationStore`)."""
 
     def open_check(self, activation_id: str, departement: str | None = ...) -> Check: ...
+
+
+#: The writes an approval makes with the post's change: of the approved post (its new
+#: version) at the moment of the decision.
+ApprovalWrites = Callable[[str, int, datetime], Sequence[Write]]
+
+
+def no_writes(post_id: str, version: int, at: datetime) -> Sequence[Write]:
+    return ()
 
 
 class ModerationDesk:
@@ -62,11 +75,13 @@ class ModerationDesk:
         store: DecisionStore,
         links: LinkBook,
         activations: OpenActivationCheck,
+        approval_writes: ApprovalWrites = no_writes,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.links = links
         self.activations = activations
+        self.approval_writes = approval_writes
         self.now = now
 
     def check_link(
@@ -100,19 +115,19 @@ class ModerationDesk:
         post, link = self.check_link(post_id, action, token, expected=PostStatus.PENDING)
         target = PostStatus.APPROVED if action is LinkAction.APPROVE else PostStatus.REJECTED
         kept_reason = (reason or "").strip()[:REASON_MAX] or None
-        checks = (
-            [self.activations.open_check(post.activation_id)]
-            if target is PostStatus.APPROVED
-            else []
-        )
+        at = self.now()
+        approved = target is PostStatus.APPROVED
+        checks = [self.activations.open_check(post.activation_id)] if approved else []
+        also = self.approval_writes(post.id, post.version + 1, at) if approved else ()
         try:
             return self.store.transition(
                 post,
                 target,
-                at=self.now(),
+                at=at,
                 by=link.actor,
                 reason=kept_reason if target is PostStatus.REJECTED else None,
                 checks=checks,
+                also=also,
             )
         except WrongPostStatus as lost:  # another moderator decided meanwhile
             raise WrongPostStatus(lost.post, seen_by_moderator=True) from lost

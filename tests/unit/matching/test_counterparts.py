@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from entraide.adapters.table import Put, Table, TransactionCancelled
+from entraide.adapters.table import BY_DUE, Item, Put, Table, TransactionCancelled
+from entraide.effects.ledger import Ledger
+from entraide.effects.ledger_store import DynamoDBLedgerStore
+from entraide.effects.model import State
 from entraide.intake.post_store import PostStore
 from entraide.kernel.geo import geohash
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.kernel.postcodes import resolve
 from entraide.matching.counterparts import (
+    GEOMATCH,
     Match,
+    MatchDue,
     compatible,
     compatible_categories,
     counterpart_kind,
     find_counterparts,
+    match_due_writes,
     match_new_post,
-    reconcile_matches,
 )
 from entraide.matching.match_store import MatchStore
-from entraide.matching.nearby import NearbySearch
+from entraide.matching.nearby import NearbySearch, Page
 from entraide.matching.zorder import destination_point
-from tests.factories import NOW, make_post
+from tests.factories import NOW, Clock, make_post
 
 CARCASSONNE = (43.20938, 2.34399)
 
@@ -246,7 +253,12 @@ def test_record_match_wants_a_need_and_an_offer_of_one_activation(table: Table) 
         store.matches_of_month("2026-13")
 
 
-# --- reconciliation -------------------------------------------------------------------
+# --- the approval's subject, swept -----------------------------------------------------
+
+#: When geomatch's sweep first looks at an approved post (the index has caught up).
+DELAY = timedelta(minutes=1)
+#: geomatch's schedule.
+SCHEDULE = timedelta(minutes=15)
 
 
 class CountingTable(Table):
@@ -265,28 +277,147 @@ class CountingTable(Table):
         super().transact(writes)
 
 
-def test_two_counterparts_neither_saw_are_recorded_by_the_reconciliation_once(
+class FlakyDueIndex(Table):
+    """The table, whose ``by_due`` queries fail while ``down`` (throttled)."""
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(table.table_name, client=table.client)
+        self.down = False
+
+    def query_pages(
+        self, condition: str, values: Any, **options: Any
+    ) -> Iterator[tuple[list[Item], int]]:
+        if self.down and options.get("index") == BY_DUE:
+            raise throttled("Query")
+        return super().query_pages(condition, values, **options)
+
+
+class FlakySearch(NearbySearch):
+    """The search of counterparts, failing while ``down``."""
+
+    down = False
+
+    def search(self, **query: Any) -> Page:
+        if self.down:
+            raise throttled("Query")
+        return super().search(**query)
+
+
+def throttled(operation: str) -> ClientError:
+    error = {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}
+    return ClientError({"Error": error}, operation)
+
+
+def approve_due(posts: PostStore, post: Post) -> Post:
+    """Store ``post`` and approve it as the decision does: with its subject to match."""
+    posts.create_post(post, Contact(f"{post.id.lower()}@example.org", "06 12 34 56 78"))
+    also = match_due_writes(DELAY)(post.id, post.version + 1, NOW)
+    return posts.transition(post, PostStatus.APPROVED, at=NOW, by="mod@example.org", also=also)
+
+
+def sweep(ledger: Ledger, due: MatchDue) -> Any:
+    """One run of geomatch's schedule over the subjects due."""
+    return ledger.sweep(
+        GEOMATCH, due.performer_for, deadline=ledger.clock() + timedelta(seconds=30)
+    )
+
+
+def matched(store: MatchStore) -> list[tuple[str, str]]:
+    return [(r["need_id"], r["offer_id"]) for r in store.matches_of_month("2026-11")]
+
+
+def test_two_counterparts_neither_saw_are_recorded_by_the_sweep_once(
     posts: PostStore, table: Table
 ) -> None:
     # Given a need and an offer approved together: each looked while the other was pending
-    need = publish(posts, located("NEED", *CARCASSONNE))
-    offer = publish(posts, located("OFFER", *near(2.0), kind=Kind.OFFER))
+    need = approve_due(posts, located("NEED", *CARCASSONNE))
+    offer = approve_due(posts, located("OFFER", *near(2.0), kind=Kind.OFFER))
+    clock = Clock()
     counting = CountingTable(table)
-    store, search = MatchStore(counting), NearbySearch(posts)
-    approved = posts.entered_since(PostStatus.APPROVED, NOW - timedelta(hours=1))
-    assert {post.id for post in approved} == {"NEED", "OFFER"}
-    # When the reconciliation looks at the last hour's approvals, twice
-    first = reconcile_matches(approved, search=search, matches=store, now=NOW)
+    store = MatchStore(counting)
+    ledger = Ledger(DynamoDBLedgerStore(table), clock=clock, pause=lambda seconds: None)
+    due = MatchDue(posts=posts, search=NearbySearch(posts), matches=store, now=clock)
+    # When the sweep runs before the index has caught up, then after it, twice
+    early = sweep(ledger, due)
+    clock.advance(minutes=1)
+    first = sweep(ledger, due)
     writes = counting.writes
-    second = reconcile_matches(approved, search=search, matches=store, now=NOW)
-    # Then the pair is recorded once, and the second pass only read
-    assert pairs(first) == [("NEED", "OFFER", True)]
-    assert second == []
+    second = sweep(ledger, due)
+    # Then nothing is looked at before the delay; then both subjects are done and the pair
+    # is recorded once (the second subject only read it); nothing is left to sweep
+    assert early.subjects == 0
+    assert (first.subjects, first.done) == (2, 2)
+    assert writes == 1
+    assert second.subjects == 0
     assert counting.writes == writes
-    assert [(r["need_id"], r["offer_id"]) for r in store.matches_of_month("2026-11")] == [
-        ("NEED", "OFFER")
-    ]
-    assert need.status is offer.status is PostStatus.APPROVED
+    assert matched(store) == [("NEED", "OFFER")]
+    results = {}
+    for post in (need, offer):
+        record = ledger.store.get(f"match:{post.id}:{post.version}")
+        assert record is not None
+        assert record.index_at is None  # out of the sweep's index
+        results[post.id] = (record.entry("match").state, record.entry("match").result)
+    assert results == {"NEED": (State.DONE, "1 new"), "OFFER": (State.DONE, "0 new")}
+
+
+def test_a_match_the_stream_never_brought_is_made_after_hours_of_failed_runs_once(
+    posts: PostStore, table: Table
+) -> None:
+    # Given an approved offer, and a need approved after it whose stream record never
+    # reached geomatch (the router gave its batch up)
+    approve_due(posts, located("OFFER", *near(2.0), kind=Kind.OFFER))
+    need = approve_due(posts, located("NEED", *CARCASSONNE))
+    clock = Clock()
+    flaky_index, flaky_search = FlakyDueIndex(table), FlakySearch(posts)
+    store = MatchStore(table)
+    ledger = Ledger(DynamoDBLedgerStore(flaky_index), clock=clock, pause=lambda seconds: None)
+    due = MatchDue(posts=posts, search=flaky_search, matches=store, now=clock)
+    # When geomatch's schedule fails for two hours, twice the old one-hour window: four
+    # runs whose query of what is due fails, then four whose search fails
+    flaky_index.down = True
+    for _ in range(4):
+        clock.advance(seconds=SCHEDULE.total_seconds())
+        with pytest.raises(ClientError):
+            sweep(ledger, due)
+    flaky_index.down, flaky_search.down = False, True
+    failed = []
+    for _ in range(4):
+        clock.advance(seconds=SCHEDULE.total_seconds())
+        failed.append(sweep(ledger, due))
+    assert matched(store) == []
+    # and a run finally succeeds, and another after it
+    flaky_search.down = False
+    clock.advance(seconds=SCHEDULE.total_seconds())
+    succeeded = sweep(ledger, due)
+    clock.advance(seconds=SCHEDULE.total_seconds())
+    after = sweep(ledger, due)
+    # Then the pair is recorded, once; the subject took one attempt per run that reached it
+    assert clock() - NOW == timedelta(hours=2, minutes=30)
+    assert [(report.retried, report.done) for report in failed] == [(2, 0)] * 4
+    assert (succeeded.done, after.subjects) == (2, 0)
+    assert matched(store) == [("NEED", "OFFER")]
+    record = ledger.store.get(f"match:NEED:{need.version}")
+    assert record is not None
+    assert (record.entry("match").state, record.entry("match").attempts) == (State.DONE, 5)
+
+
+def test_a_post_withdrawn_before_the_sweep_is_not_matched(posts: PostStore, table: Table) -> None:
+    # Given a need and an offer approved together, and the offer withdrawn at once
+    approve_due(posts, located("NEED", *CARCASSONNE))
+    offer = approve_due(posts, located("OFFER", *near(2.0), kind=Kind.OFFER))
+    posts.transition(offer, PostStatus.WITHDRAWN, at=NOW, by="poster")
+    clock = Clock(NOW + DELAY)
+    store = MatchStore(table)
+    ledger = Ledger(DynamoDBLedgerStore(table), clock=clock, pause=lambda seconds: None)
+    due = MatchDue(posts=posts, search=NearbySearch(posts), matches=store, now=clock)
+    # When the sweep runs
+    report = sweep(ledger, due)
+    # Then no pair is recorded; the withdrawn post's subject is done with nothing to do
+    assert (report.subjects, report.done) == (2, 2)
+    assert matched(store) == []
+    record = ledger.store.get(f"match:OFFER:{offer.version}")
+    assert record is not None
+    assert record.entry("match").result == "moot: the post is withdrawn"
 
 
 def test_a_pair_is_recorded_with_its_notices_or_not_at_all(posts: PostStore, table: Table) -> None:

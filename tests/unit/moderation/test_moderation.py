@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from entraide.activation.activation_store import ActivationStore
-from entraide.adapters.table import Check, ConditionFailed
-from entraide.effects.model import Policy
+from entraide.adapters.table import Check, ConditionFailed, Table, Write
+from entraide.effects.ledger_store import DynamoDBLedgerStore
+from entraide.effects.model import Policy, State
 from entraide.intake.post_store import PostStore
 from entraide.kernel.errors import (
     ActivationClosed,
@@ -19,6 +20,7 @@ from entraide.kernel.errors import (
     WrongPostStatus,
 )
 from entraide.kernel.model import Activation, Category, Contact, Kind, Post, PostStatus
+from entraide.matching.counterparts import GEOMATCH, MATCH, match_due_writes
 from entraide.moderation.desk import ModerationDesk
 from entraide.moderation.effects import (
     EffectKind,
@@ -62,6 +64,7 @@ class MemoryStore:
         by: str,
         reason: str | None = None,
         checks: Sequence[Check] = (),
+        also: Sequence[Write] = (),
     ) -> Post:
         if any(check.key.get("closed") for check in checks):
             raise ConditionFailed()
@@ -358,3 +361,66 @@ def test_on_the_table_an_approval_checks_the_activation_item_itself(
         "P2", LinkAction.APPROVE, signer_at(NOW).sign("P2", LinkAction.APPROVE, 1, MODERATORS[0])
     )
     assert (approved.status, approved.version) == (PostStatus.APPROVED, 2)
+
+
+def test_an_approval_records_in_its_transaction_that_the_post_must_be_matched(
+    posts: PostStore, activations: ActivationStore, table: Table
+) -> None:
+    # Given two pending posts of an open activation, and the decision's desk on the table
+    activations.create_activation(make_activation())
+    posts.create_post(PENDING, Contact("poster@example.org"))
+    other = replace(PENDING, id="P2")
+    posts.create_post(other, Contact("poster@example.org"))
+    links = LinkBook(signer=lambda: signer_at(NOW), moderators=MODERATORS)
+    delay = timedelta(minutes=1)
+    real = ModerationDesk(
+        store=posts,
+        links=links,
+        activations=activations,
+        approval_writes=match_due_writes(delay),
+        now=lambda: NOW,
+    )
+    ledger = DynamoDBLedgerStore(table)
+    # When a moderator approves the first and refuses the second
+    approved = real.decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    real.decide(
+        "P2", LinkAction.REJECT, signer_at(NOW).sign("P2", LinkAction.REJECT, 1, MODERATORS[0])
+    )
+    # Then the approved version has its subject, due for geomatch's sweep after the delay,
+    # claimed by nobody; the refused post has none
+    subject = ledger.get(f"match:P1:{approved.version}")
+    assert subject is not None
+    assert (subject.owner, subject.data) == (GEOMATCH, {"post_id": "P1", "version": 2})
+    match = subject.entry(MATCH)
+    assert (match.state, match.policy, match.next_at, match.holder) == (
+        State.DUE,
+        Policy.AT_LEAST_ONCE,
+        NOW + delay,
+        None,
+    )
+    assert ledger.due(GEOMATCH, NOW, limit=10) == []
+    assert ledger.due(GEOMATCH, NOW + delay, limit=10) == [f"match:P1:{approved.version}"]
+    assert ledger.get("match:P2:2") is None
+
+
+def test_an_approval_refused_by_a_closed_activation_records_nothing_to_match(
+    posts: PostStore, activations: ActivationStore, table: Table
+) -> None:
+    # Given a pending post whose activation closed
+    activations.create_activation(make_activation())
+    posts.create_post(PENDING, Contact("poster@example.org"))
+    activations.close_activation(PENDING.activation_id, NOW)
+    links = LinkBook(signer=lambda: signer_at(NOW), moderators=MODERATORS)
+    real = ModerationDesk(
+        store=posts,
+        links=links,
+        activations=activations,
+        approval_writes=match_due_writes(timedelta(minutes=1)),
+        now=lambda: NOW,
+    )
+    # When the moderator approves it
+    with pytest.raises(ActivationClosed):
+        real.decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    # Then the post is still pending and nothing is due for matching
+    assert DynamoDBLedgerStore(table).get("match:P1:2") is None
+    assert DynamoDBLedgerStore(table).due(GEOMATCH, NOW + timedelta(days=1), limit=10) == []
