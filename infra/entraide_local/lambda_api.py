@@ -23,7 +23,8 @@ describes it (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html):
 UpdateEventSourceMapping: https://docs.aws.amazon.com/lambda/latest/api/
 API_UpdateEventSourceMapping.html) read and flip an SQS mapping's `Enabled` (`mappings.py`):
 the update answers 202 with the mapping in state `Enabling` or `Disabling` (one of the
-states the reference lists), a later read says `Enabled` or `Disabled`; an unknown UUID is
+states the reference lists; 202 and 200 are the operations' codes in Lambda's service model,
+as botocore ships it), a later read says `Enabled` or `Disabled`; an unknown UUID is
 404 `ResourceNotFoundException`; any other field than `Enabled` is 400
 `InvalidParameterValueException` (not emulated). Who may call is checked in the caller's
 process, by the IAM evaluator, as for Invoke.

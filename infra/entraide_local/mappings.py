@@ -1,10 +1,10 @@
 """The SQS event source mappings of a deployment, each enabled or disabled at run time.
 
 In AWS an `SQS` event of a function is an event source mapping with a UUID; its `Enabled`
-flag says whether Lambda polls the queue. "If you disable the event source mapping, Lambda
-stops polling" and, enabled again, it resumes; messages stay in the queue meanwhile
-(UpdateEventSourceMapping, https://docs.aws.amazon.com/lambda/latest/api/
-API_UpdateEventSourceMapping.html). The template's `Enabled` is the first state; the Lambda
+flag says whether Lambda polls the queue: UpdateEventSourceMapping can "pause invocation and
+resume later from the same location" (https://docs.aws.amazon.com/lambda/latest/api/
+API_UpdateEventSourceMapping.html); a disabled mapping stops polling, so the messages stay in
+the queue until it is enabled again. The template's `Enabled` is the first state; the Lambda
 API of the local stack (`lambda_api.py`) flips it, and a disabled mapping's poller receives
 nothing, so a message sent meanwhile waits in the queue as it does in AWS.
 
