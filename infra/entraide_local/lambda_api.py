@@ -19,6 +19,16 @@ describes it (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html):
   `InvalidRequestContentException`; over 6 MB (synchronous) or 1 MB (asynchronous) 413
   `RequestTooLargeException`.
 
+`GET` and `PUT /2015-03-31/event-source-mappings/{UUID}` (GetEventSourceMapping,
+UpdateEventSourceMapping: https://docs.aws.amazon.com/lambda/latest/api/
+API_UpdateEventSourceMapping.html) read and flip an SQS mapping's `Enabled` (`mappings.py`):
+the update answers 202 with the mapping in state `Enabling` or `Disabling` (one of the
+states the reference lists; 202 and 200 are the operations' codes in Lambda's service model,
+as botocore ships it), a later read says `Enabled` or `Disabled`; an unknown UUID is
+404 `ResourceNotFoundException`; any other field than `Enabled` is 400
+`InvalidParameterValueException` (not emulated). Who may call is checked in the caller's
+process, by the IAM evaluator, as for Invoke.
+
 The request's signature is not checked. `X-Amz-Log-Type: Tail` is not supported (no
 `X-Amz-Log-Result`): the function's output is on the stack's console.
 """
@@ -33,11 +43,13 @@ from urllib.parse import unquote
 from .api import HttpRequest, HttpResponse, json_response
 from .asynchronous import AsyncInvocations
 from .invoke import Invoker
+from .mappings import EventSourceMappings
 from .provision import DeployedFunction, Deployment
 
 MAX_SYNCHRONOUS_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNCHRONOUS_PAYLOAD = 1024 * 1024
 _INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations/?")
+_MAPPING_PATH = re.compile(r"/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)/?")
 
 
 def _error(status: int, error_type: str, message: str, **extra: Any) -> HttpResponse:
@@ -49,11 +61,16 @@ class LambdaApiApplication:
     """Answers the Invoke API for the functions of a deployment."""
 
     def __init__(
-        self, deployment: Deployment, invoker: Invoker, asynchronous: AsyncInvocations
+        self,
+        deployment: Deployment,
+        invoker: Invoker,
+        asynchronous: AsyncInvocations,
+        mappings: EventSourceMappings,
     ) -> None:
         self.deployment = deployment
         self.invoker = invoker
         self.asynchronous = asynchronous
+        self.mappings = mappings
 
     def function(self, name: str) -> DeployedFunction | None:
         """The function a FunctionName designates: name, ARN or partial ARN."""
@@ -69,6 +86,9 @@ class LambdaApiApplication:
         return None
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        mapping_path = _MAPPING_PATH.fullmatch(request.path)
+        if mapping_path is not None and request.method in ("GET", "PUT"):
+            return self._event_source_mapping(request, unquote(mapping_path.group("uuid")))
         found = _INVOKE_PATH.fullmatch(request.path)
         if request.method != "POST" or found is None:
             return _error(404, "UnknownOperationException", "Unknown operation")
@@ -126,3 +146,28 @@ class LambdaApiApplication:
             headers.append(("X-Amz-Function-Error", "Unhandled"))
             return json_response(200, error.document(invocation.request_id), headers)
         return json_response(200, invocation.value, headers)
+
+    def _event_source_mapping(self, request: HttpRequest, uuid: str) -> HttpResponse:
+        mapping = self.mappings.by_uuid.get(uuid)
+        if mapping is None:
+            return _error(
+                404,
+                "ResourceNotFoundException",
+                f"The resource you requested does not exist. (Service: Lambda; UUID: {uuid})",
+            )
+        if request.method == "GET":
+            return json_response(200, mapping.document())
+        try:
+            update = json.loads(request.body) if request.body.strip() else {}
+        except ValueError as error:
+            return _error(400, "InvalidRequestContentException", f"Not JSON: {error}")
+        unsupported = sorted(set(update) - {"Enabled"})
+        if unsupported or not isinstance(update.get("Enabled"), bool):
+            return _error(
+                400,
+                "InvalidParameterValueException",
+                f"Only Enabled is emulated locally (got {', '.join(unsupported) or 'no Enabled'})",
+            )
+        enabled = bool(update["Enabled"])
+        self.mappings.set_enabled(mapping, enabled)
+        return json_response(202, mapping.document("Enabling" if enabled else "Disabling"))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import graphlib
 import hashlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ from .template import (
     SERVERLESS_FUNCTION,
     ApiEvent,
     FunctionSpec,
+    QueueEvent,
     Resource,
     Template,
     TemplateError,
@@ -57,6 +59,14 @@ from .template import (
 )
 
 DEFAULT_STACK_NAME = "entraide-local"
+_MAPPING_NAMESPACE = uuid.UUID("6f1d0b7e-5c3a-4d1e-9b7a-2f4c8e9a1d30")
+
+
+def mapping_uuid(stack_name: str, function_logical_id: str, event_name: str) -> str:
+    """A local event source mapping's UUID: the same at every start of the same stack."""
+    return str(uuid.uuid5(_MAPPING_NAMESPACE, f"{stack_name}/{function_logical_id}/{event_name}"))
+
+
 # Properties of an AWS::Serverless::Api that the local API server honours or need not.
 _API_HANDLED = {
     "StageName",
@@ -132,6 +142,18 @@ class Deployment:
             arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
             role = "AWS::IAM::Role"
             return PhysicalResource(logical_id, role, STATUS_IGNORED, name, {"Arn": arn})
+        return self._implicit_mapping(logical_id)
+
+    def _implicit_mapping(self, logical_id: str) -> PhysicalResource | None:
+        """An `SQS` event's AWS::Lambda::EventSourceMapping, `<function><event>` as SAM names
+        it ("CloudFormation resources generated when AWS::Serverless::Function is specified",
+        SAM developer guide); `!Ref` gives its UUID, as CloudFormation's Ref does."""
+        for function_id, spec in self.template.functions.items():
+            for event in spec.events_of(QueueEvent):
+                if function_id + event.name == logical_id:
+                    ref = mapping_uuid(self.stack_name, function_id, event.name)
+                    mapping = "AWS::Lambda::EventSourceMapping"
+                    return PhysicalResource(logical_id, mapping, STATUS_LOCAL, ref, {"Id": ref})
         return None
 
     # -- public helpers ----------------------------------------------------------------

@@ -14,6 +14,9 @@ API_ScalingConfig.html), and without it up to the function's own concurrency (La
 poller scales out until the function's concurrency is reached:
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html). A batch is received
 only when one of these slots is free, so messages do not sit invisible waiting for a slot.
+
+A disabled mapping (`mappings.py`) receives nothing: its messages wait in the queue until it
+is enabled again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from .clients import ClientFactory
 from .filters import FilterCriteria, sqs_filter_view
 from .invoke import Invoker
+from .mappings import EventSourceMapping
 from .polling import Poller, PollerSettings, PollResult, failed_item_ids
 from .provision import DeployedFunction
 from .template import QueueEvent
@@ -86,6 +90,7 @@ class QueuePoller(Poller):
         event: QueueEvent,
         *,
         queue_arn: str,
+        mapping: EventSourceMapping,
         invoker: Invoker,
         clients: ClientFactory,
         region: str,
@@ -95,6 +100,7 @@ class QueuePoller(Poller):
         self.function = function
         self.event = event
         self.queue_arn = queue_arn
+        self.mapping = mapping
         self.queue_name = queue_arn.split(":")[5]
         self.invoker = invoker
         self.region = region
@@ -121,6 +127,8 @@ class QueuePoller(Poller):
         self._batches.shutdown(wait=False, cancel_futures=True)
 
     def poll_once(self) -> PollResult:
+        if not self.mapping.enabled:
+            return PollResult.IDLE  # Lambda does not poll a disabled mapping
         if not self._slots.acquire(timeout=0.2):
             return PollResult.WAITING  # every batch slot of the mapping is busy
         try:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from .asynchronous import AsyncInvocations
 from .clients import ClientFactory
 from .invoke import Invoker
+from .mappings import EventSourceMapping, EventSourceMappings
 from .polling import Poller, PollerSettings
 from .provision import DeployedFunction, Deployment
 from .queues import QueuePoller
@@ -45,14 +46,22 @@ class EventSources:
         settings: PollerSettings,
         clock: Clock,
         asynchronous: AsyncInvocations,
+        mappings: EventSourceMappings,
     ) -> None:
         self.deployment = deployment
+        self.mappings = mappings
         self.pollers: list[Poller] = []
         for function, event in _events(deployment):
             poller = self._poller(function, event, invoker, clients, settings)
             if poller is not None:
                 self.pollers.append(poller)
         self.scheduler = Scheduler(deployment, invoker, clock, asynchronous)
+        mappings.listeners.append(self._mapping_changed)
+
+    def _mapping_changed(self, mapping: EventSourceMapping) -> None:
+        for poller in self.pollers:
+            if isinstance(poller, QueuePoller) and poller.mapping is mapping:
+                poller.kick()  # enabled: poll at once, as Lambda resumes polling
 
     def _poller(
         self,
@@ -78,11 +87,12 @@ class EventSources:
                 region=region,
                 settings=settings,
             )
-        if isinstance(event, QueueEvent) and event.enabled:
+        if isinstance(event, QueueEvent):  # disabled or not: it can be enabled at run time
             return QueuePoller(
                 function,
                 event,
                 queue_arn=str(resolve(event.queue, f"{where}.Queue")),
+                mapping=self.mappings.of(function.logical_id, event.name),
                 invoker=invoker,
                 clients=clients,
                 region=region,
@@ -132,7 +142,8 @@ class EventSources:
         if isinstance(poller, StreamPoller):
             return f"DynamoDB stream {poller.table_name}"
         if isinstance(poller, QueuePoller):
-            return f"SQS {poller.queue_name}"
+            state = "" if poller.mapping.enabled else " (disabled)"
+            return f"SQS {poller.queue_name}{state}"
         if isinstance(event, ScheduleEvent):
             state = "" if event.enabled else " (disabled)"
             return f"{event.expression}{state}"

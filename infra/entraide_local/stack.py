@@ -45,6 +45,7 @@ from .iam.policies import FunctionPolicy, function_policies
 from .inprocess import InProcessRuntime, restore_environment
 from .invoke import DEFAULT_CONCURRENCY, Invocation, Invoker, Runtime
 from .lambda_api import LambdaApiApplication
+from .mappings import EventSourceMappings
 from .outbox import OutboxViewer
 from .polling import PollerSettings
 from .provision import DEFAULT_STACK_NAME, DeployedFunction, Deployment, provision
@@ -141,6 +142,7 @@ class LocalStack:
         self._invoker: Invoker | None = None
         self._runtime: WorkerRuntime | None = None
         self._asynchronous: AsyncInvocations | None = None
+        self._mappings: EventSourceMappings | None = None
         self._lambda_api: ApiServer | None = None
         self._prewarm: threading.Thread | None = None
         self._deployment: Deployment | None = None
@@ -238,8 +240,11 @@ class LocalStack:
         self._asynchronous = AsyncInvocations(
             self._deployment, self._invoker, self._clients, retry_delays=self.async_retry_delays
         )
+        self._mappings = EventSourceMappings(self._deployment)
         self._lambda_api = ApiServer(
-            LambdaApiApplication(self._deployment, self._invoker, self._asynchronous),
+            LambdaApiApplication(
+                self._deployment, self._invoker, self._asynchronous, self._mappings
+            ),
             port=self.lambda_port,
             name="local-lambda-api",
         )
@@ -273,6 +278,7 @@ class LocalStack:
             settings=self.poller_settings,
             clock=self.clock,
             asynchronous=self.asynchronous,
+            mappings=self.mappings,
         )
         # A handler's writes usually feed another source: poll at once rather than idly.
         invoker.listeners.append(lambda _invocation: self.sources.kick())
@@ -344,6 +350,13 @@ class LocalStack:
         if self._lambda_api is None:
             raise LocalStackError("the local stack is not started")
         return self._lambda_api.url
+
+    @property
+    def mappings(self) -> EventSourceMappings:
+        """The SQS event source mappings, which the Lambda API enables and disables."""
+        if self._mappings is None:
+            raise LocalStackError("the local stack is not started")
+        return self._mappings
 
     @property
     def asynchronous(self) -> AsyncInvocations:

@@ -364,6 +364,10 @@ def test_ssm_parameters_lambda_cloudwatch() -> None:
     function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:relay"
     assert one("lambda", "Invoke", FunctionName="relay")[:2] == ("lambda:InvokeFunction", function)
     assert one("lambda", "Invoke", FunctionName="relay", Qualifier="live")[1] == f"{function}:live"
+    mapping = f"arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:1b2c"
+    for operation in ("UpdateEventSourceMapping", "GetEventSourceMapping"):
+        flip = one("lambda", operation, UUID="1b2c", Enabled=False)
+        assert flip[:2] == (f"lambda:{operation}", mapping)
     metric = one("cloudwatch", "PutMetricData", Namespace="ShareEntraide", MetricData=[])
     assert metric == ("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "ShareEntraide"})
 

@@ -489,6 +489,15 @@ def _lambda_invoke(call: Call, lookups: Lookups) -> list[Request]:
     return [Request("lambda:InvokeFunction", f"{arn}:{qualifier}" if qualifier else arn)]
 
 
+# UpdateEventSourceMapping and GetEventSourceMapping are lambda:UpdateEventSourceMapping and
+# lambda:GetEventSourceMapping on the mapping, resource type eventSourceMapping:
+# arn:${Partition}:lambda:${Region}:${Account}:event-source-mapping:${UUID}.
+@_maps("lambda", "UpdateEventSourceMapping", "GetEventSourceMapping")
+def _lambda_event_source_mapping(call: Call, lookups: Lookups) -> list[Request]:
+    uuid = str(call.params["UUID"])
+    return [Request(f"lambda:{call.operation}", call.arn("lambda", f"event-source-mapping:{uuid}"))]
+
+
 # -- CloudWatch ------------------------------------------------------------------------------
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
 # PutMetricData has no resource type ("*") and the cloudwatch:namespace condition key.

@@ -3,7 +3,9 @@
 Each invocation appends `{function, pid, started, ended, event, ...}` to $RECORD_FILE (the
 process id tells execution environments apart). The event (or, for a stream or queue batch,
 its first record's `action` attribute or JSON body) may ask to `sleep` seconds, `fail`, `exit`
-the process, or `invoke` another function through Lambda's Invoke API. FAIL_ALWAYS in the
+the process, `invoke` another function through Lambda's Invoke API, or enable or disable an
+event source mapping: `{"mapping": {"uuid": ..., "enabled": ...}}` (UpdateEventSourceMapping;
+the UUID defaults to $MAPPING_UUID). FAIL_ALWAYS in the
 environment makes every invocation fail. SETUP_MARKER names a folder the worker's setup call
 must have created before this module was imported.
 """
@@ -59,6 +61,12 @@ def lambda_handler(event: Any, context: Any) -> Any:
     result: dict[str, Any] = {"pid": os.getpid(), "setup_seen_at_import": SETUP_SEEN_AT_IMPORT}
     if "invoke" in action:
         result["invoked"] = _invoke(action["invoke"])
+    if "mapping" in action:
+        request = action["mapping"]
+        mapping = boto3.client("lambda").update_event_source_mapping(
+            UUID=request.get("uuid") or os.environ["MAPPING_UUID"], Enabled=request["enabled"]
+        )
+        result["mapping_state"] = mapping["State"]
     time.sleep(float(action.get("sleep", 0)))
     line = {
         "function": context.function_name,
