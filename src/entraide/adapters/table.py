@@ -454,12 +454,40 @@ class Table(AwsClient):
 #: How many times a read of :class:`ReadsRetried` is made before its error is raised.
 READ_ATTEMPTS = 3
 
+#: The error codes DynamoDB marks "OK to retry? Yes" (Developer Guide, "Error handling
+#: with DynamoDB", Error messages and codes): throttling and the service's own failures.
+#: Every other 4xx (ValidationException, AccessDeniedException, ResourceNotFound...) is
+#: the request's fault and answers the same however often it is made.
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def transient(error: BaseException) -> bool:
+    """Whether ``error`` may not happen again on the same request: a code DynamoDB says to
+    retry, any 5xx, or the network (no connection, a timeout, a connection cut)."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in RETRYABLE_CODES or int(status or 0) >= 500
+    return isinstance(error, ConnectionError | HTTPClientError)
+
 
 class ReadsRetried(Table):
-    """The table, whose reads (an item, one page of a Query) are made again on any error,
-    a little later: a read changes nothing, so repeating it is always safe. For an effect
-    that reads a lot before its one write (matching a post: its search reads a Query per
-    range of places), one failed read then no longer fails the whole attempt. A throttled
+    """The table, whose reads (an item, one page of a Query) are made again on a
+    :func:`transient` error, a little later: a read changes nothing, so repeating it is
+    always safe; a request DynamoDB refuses as such (a bad key, a denied role) fails at
+    once. For an effect that reads a lot before its one write (matching a post: its search
+    reads a Query per range of places), one failed read then no longer fails the whole
+    attempt. A throttled
     request "is eventually successful, unless your retry queue is too large to finish.
     Reduce the frequency of requests and use exponential backoff" (DynamoDB API reference,
     ProvisionedThroughputExceededException): a few tries, each a little later."""
@@ -480,7 +508,9 @@ class ReadsRetried(Table):
         for attempt in range(1, self.attempts):
             try:
                 return read()
-            except Exception:
+            except Exception as error:
+                if not transient(error):
+                    raise
                 self.pause(0.05 * attempt)
         return read()
 

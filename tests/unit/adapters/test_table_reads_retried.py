@@ -60,3 +60,58 @@ def test_a_read_that_keeps_failing_raises_its_error(table: Table) -> None:
     with pytest.raises(ClientError):
         retried.get({"pk": "POST#P1", "sk": "POST"})
     assert client.reads == 3
+
+
+class RefusedReads:
+    """A DynamoDB client that refuses every read as DynamoDB refuses a bad request."""
+
+    def __init__(self, code: str, status: int) -> None:
+        self.code, self.status = code, status
+        self.reads = 0
+
+    def get_item(self, **params: Any) -> Any:
+        self.reads += 1
+        error = {"Code": self.code, "Message": "refused"}
+        raise ClientError(
+            {"Error": error, "ResponseMetadata": {"HTTPStatusCode": self.status}}, "GetItem"
+        )
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ValidationException", 400),
+        ("AccessDeniedException", 400),
+        ("ResourceNotFoundException", 400),
+    ],
+)
+def test_a_read_refused_for_its_request_is_not_made_again(code: str, status: int) -> None:
+    # Given a client that refuses the request itself (a bad key, a denied role)
+    client = RefusedReads(code, status)
+    pauses: list[float] = []
+    retried = ReadsRetried("entraide", client, pause=pauses.append)
+    # When an item is read
+    with pytest.raises(ClientError) as raised:
+        retried.get({"pk": "POST#P1", "sk": "POST"})
+    # Then the refusal comes back at once: asked once, no pause
+    assert raised.value.response["Error"]["Code"] == code
+    assert (client.reads, pauses) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 400),
+        ("RequestLimitExceeded", 400),
+        ("InternalServerError", 500),
+        ("SomethingNew", 503),
+    ],
+)
+def test_a_read_failed_by_the_service_is_made_again(code: str, status: int) -> None:
+    # Given a client whose every read fails on the service's side
+    client = RefusedReads(code, status)
+    retried = ReadsRetried("entraide", client, pause=lambda seconds: None)
+    # When an item is read, Then it is asked three times before the error is raised
+    with pytest.raises(ClientError):
+        retried.get({"pk": "POST#P1", "sk": "POST"})
+    assert client.reads == 3
