@@ -206,11 +206,9 @@ class CountedPipeline(Pipeline):
         self.usage: dict[str, FunctionUsage] = {}
         self.api_requests = 0
         self._in_request = False
-        self.traces: Counter[str] = Counter()
+        self.traces: defaultdict[str, float] = defaultdict(float)
         self.printed_to = _Printed()
-        document = load_template(self.template).document
-        apis = [r for r in document["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
-        self._api_traced = any(api["Properties"].get("TracingEnabled") for api in apis)
+        self._api_sampled = api_sampling(load_template(self.template).document)
         _HOOK.install()
 
     def _usage(self, label: str, function: str) -> FunctionUsage:
@@ -247,8 +245,8 @@ class CountedPipeline(Pipeline):
             if parent is None:
                 # a root invocation records a trace when it is sampled: by API Gateway for a
                 # request, by Lambda itself for a function in Active mode (callees join it)
-                traced = self._api_traced if self._in_request else self._active(name)
-                self.traces[label or name] += int(traced)
+                traced = self._api_sampled if self._in_request else float(self._active(name))
+                self.traces[label or name] += traced
             else:
                 parent.children_cpu += spent
                 parent.children_billed += billed
@@ -337,6 +335,28 @@ class CountedPipeline(Pipeline):
                     account="123456789012",
                 )
                 self.invoke(name, event, remaining_ms=60_000)
+
+
+def api_sampling(document: dict[str, Any]) -> float:
+    """The share of the API's requests that X-Ray records: none untraced; a sampling rule's
+    ``FixedRate`` when the template's rule for the stage has no reservoir; else every one
+    (X-Ray's default rule, "the first request each second, and five percent of any
+    additional requests": its reservoir alone takes every request at these rates)."""
+    resources = document["Resources"].values()
+    apis = [r for r in resources if r["Type"] == "AWS::Serverless::Api"]
+    if not any(api["Properties"].get("TracingEnabled") for api in apis):
+        return 0.0
+    rules = [
+        r["Properties"]["SamplingRule"]
+        for r in resources
+        if r["Type"] == "AWS::XRay::SamplingRule"
+        and r["Properties"]["SamplingRule"].get("ServiceType") == "AWS::ApiGateway::Stage"
+    ]
+    if rules:
+        rule = min(rules, key=lambda rule: int(rule["Priority"]))
+        if int(rule["ReservoirSize"]) == 0:
+            return float(rule["FixedRate"])
+    return 1.0
 
 
 def _runs_in_a_month(schedule: ScheduleEvent) -> tuple[int, int]:
