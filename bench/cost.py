@@ -62,6 +62,19 @@ LATENCY_SECONDS = {
     "lambda": 0.015,
 }
 OTHER_LATENCY_SECONDS = 0.020
+#: "At 1,769 MB, a function has the equivalent of one vCPU (one vCPU-second of credits per
+#: second)", and "Lambda allocates CPU power in proportion to the amount of memory
+#: configured" (Lambda developer guide, "Configure Lambda function memory",
+#: docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). The CPU time measured
+#: here, on one core taken as one vCPU, lasts 1769/memory times longer below that size.
+ONE_VCPU_MB = 1769
+
+
+def cpu_stretch(memory_mb: int) -> float:
+    """How much longer CPU-bound work runs with ``memory_mb`` than with a whole vCPU."""
+    return max(1.0, ONE_VCPU_MB / max(1, memory_mb))
+
+
 #: One post to X, its answer included (stated).
 X_LATENCY_SECONDS = 0.400
 #: Lambda's own lines per invocation (START, END, REPORT with its X-Ray trace id), bytes.
@@ -103,6 +116,7 @@ class FunctionUsage:
     invocations: int = 0
     cpu_seconds: float = 0.0
     billed_seconds: float = 0.0
+    longest_seconds: float = 0.0  # the longest invocation's billed duration
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     emails: int = 0
     sns_publishes: int = 0
@@ -235,12 +249,13 @@ class CountedPipeline(Pipeline):
             _FRAME.reset(token)
             own = max(0.0, spent - frame.in_calls - frame.children_cpu)
             waited = frame.waited + (len(self.x.accepted) - tweets) * X_LATENCY_SECONDS
-            billed = own + waited + frame.children_billed
+            billed = own * cpu_stretch(frame.usage.memory_mb) + waited + frame.children_billed
             usage = frame.usage
             usage.invocations += 1
             usage.cpu_seconds += own
             # Lambda rounds each invocation's duration up to the millisecond
             usage.billed_seconds += max(0.001, round(billed + 0.0005, 3))
+            usage.longest_seconds = max(usage.longest_seconds, billed)
             usage.log_bytes += PLATFORM_LOG_BYTES
             if parent is None:
                 # a root invocation records a trace when it is sampled: by API Gateway for a
@@ -421,8 +436,8 @@ def _usage_lines(
 
 def _per_function(usage: dict[str, FunctionUsage], scale: dict[str, float]) -> str:
     rows = [
-        f"  {'function':<32}{'runs':>10}{'CPU ms/run':>12}{'billed ms/run':>15}"
-        f"{'AWS calls/run':>15}{'log B/run':>11}{'metrics':>9}"
+        f"  {'function':<32}{'MB':>6}{'runs':>10}{'CPU ms/run':>12}{'billed ms/run':>15}"
+        f"{'longest ms':>12}{'AWS calls/run':>15}{'log B/run':>11}{'metrics':>9}"
     ]
     for label, used in sorted(usage.items()):
         if not used.invocations and label.endswith("(schedule)"):
@@ -430,10 +445,10 @@ def _per_function(usage: dict[str, FunctionUsage], scale: dict[str, float]) -> s
         runs = used.invocations or 1
         factor = scale.get(label, 1.0)
         rows.append(
-            f"  {label:<32}{used.invocations * factor:>10,.0f}"
+            f"  {label:<32}{used.memory_mb:>6}{used.invocations * factor:>10,.0f}"
             f"{used.cpu_seconds / runs * 1000:>12.1f}{used.billed_seconds / runs * 1000:>15.1f}"
-            f"{sum(used.calls.values()) / runs:>15.1f}{used.log_bytes / runs:>11,.0f}"
-            f"{len(used.metrics):>9}"
+            f"{used.longest_seconds * 1000:>12.0f}{sum(used.calls.values()) / runs:>15.1f}"
+            f"{used.log_bytes / runs:>11,.0f}{len(used.metrics):>9}"
         )
     return "\n".join(rows)
 
