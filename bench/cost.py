@@ -217,6 +217,7 @@ class CountedPipeline(Pipeline):
     def __init__(self, scenario: Scenario, *, sleeping: bool = False) -> None:
         super().__init__(scenario)
         self.sleeping = sleeping
+        self.idle_units: tuple[dict[str, float], dict[str, float]] = ({}, {})
         self.usage: dict[str, FunctionUsage] = {}
         self.api_requests = 0
         self._in_request = False
@@ -338,6 +339,9 @@ class CountedPipeline(Pipeline):
                 previous = monthly.get(name, (0, 0))
                 monthly[name] = (previous[0] + fired, max(previous[1], hours))
             self._fire_all(scheduled, runs)
+        # the meter stays installed and would go on counting a later run's calls under the
+        # same labels: what an idle sweep spends is what it spent here
+        self.idle_units = (dict(self.meter.writes), dict(self.meter.reads))
         return monthly
 
     def _fire_all(self, scheduled: list[tuple[str, ScheduleEvent]], runs: int) -> None:
@@ -547,8 +551,9 @@ def posts_bill(posts: int, idle: CountedPipeline) -> PostsBill:
             base = idle.usage[used.function]
             runs, each = used.invocations, 1 / max(1, base.invocations)
             usage[label] = _beyond_idle(used, runs, base)
-            idle_w = idle.meter.writes.get(used.function, 0.0) * each
-            idle_r = idle.meter.reads.get(used.function, 0.0) * each
+            idle_writes, idle_reads = idle.idle_units
+            idle_w = idle_writes.get(used.function, 0.0) * each
+            idle_r = idle_reads.get(used.function, 0.0) * each
             writes[label] = max(0.0, writes[label] - runs * idle_w)
             reads[label] = max(0.0, reads[label] - runs * idle_r)
         else:
