@@ -31,6 +31,7 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -356,7 +357,7 @@ class CountedPipeline(Pipeline):
                 self.invoke(name, event, remaining_ms=60_000)
 
 
-def api_sampling(document: dict[str, Any]) -> float:
+def api_sampling(document: Mapping[str, Any]) -> float:
     """The share of the API's requests that X-Ray records: none untraced; a sampling rule's
     ``FixedRate`` when the template's rule for the stage has no reservoir; else every one
     (X-Ray's default rule, "the first request each second, and five percent of any
