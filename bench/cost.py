@@ -31,6 +31,7 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,19 @@ LATENCY_SECONDS = {
     "lambda": 0.015,
 }
 OTHER_LATENCY_SECONDS = 0.020
+#: "At 1,769 MB, a function has the equivalent of one vCPU (one vCPU-second of credits per
+#: second)", and "Lambda allocates CPU power in proportion to the amount of memory
+#: configured" (Lambda developer guide, "Configure Lambda function memory",
+#: docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). The CPU time measured
+#: here, on one core taken as one vCPU, lasts 1769/memory times longer below that size.
+ONE_VCPU_MB = 1769
+
+
+def cpu_stretch(memory_mb: int) -> float:
+    """How much longer CPU-bound work runs with ``memory_mb`` than with a whole vCPU."""
+    return max(1.0, ONE_VCPU_MB / max(1, memory_mb))
+
+
 #: One post to X, its answer included (stated).
 X_LATENCY_SECONDS = 0.400
 #: Lambda's own lines per invocation (START, END, REPORT with its X-Ray trace id), bytes.
@@ -103,6 +117,7 @@ class FunctionUsage:
     invocations: int = 0
     cpu_seconds: float = 0.0
     billed_seconds: float = 0.0
+    longest_seconds: float = 0.0  # the longest invocation's billed duration
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     emails: int = 0
     sns_publishes: int = 0
@@ -203,14 +218,13 @@ class CountedPipeline(Pipeline):
     def __init__(self, scenario: Scenario, *, sleeping: bool = False) -> None:
         super().__init__(scenario)
         self.sleeping = sleeping
+        self.idle_units: tuple[dict[str, float], dict[str, float]] = ({}, {})
         self.usage: dict[str, FunctionUsage] = {}
         self.api_requests = 0
         self._in_request = False
-        self.traces: Counter[str] = Counter()
+        self.traces: defaultdict[str, float] = defaultdict(float)
         self.printed_to = _Printed()
-        document = load_template(self.template).document
-        apis = [r for r in document["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
-        self._api_traced = any(api["Properties"].get("TracingEnabled") for api in apis)
+        self._api_sampled = api_sampling(load_template(self.template).document)
         _HOOK.install()
 
     def _usage(self, label: str, function: str) -> FunctionUsage:
@@ -237,18 +251,19 @@ class CountedPipeline(Pipeline):
             _FRAME.reset(token)
             own = max(0.0, spent - frame.in_calls - frame.children_cpu)
             waited = frame.waited + (len(self.x.accepted) - tweets) * X_LATENCY_SECONDS
-            billed = own + waited + frame.children_billed
+            billed = own * cpu_stretch(frame.usage.memory_mb) + waited + frame.children_billed
             usage = frame.usage
             usage.invocations += 1
             usage.cpu_seconds += own
             # Lambda rounds each invocation's duration up to the millisecond
             usage.billed_seconds += max(0.001, round(billed + 0.0005, 3))
+            usage.longest_seconds = max(usage.longest_seconds, billed)
             usage.log_bytes += PLATFORM_LOG_BYTES
             if parent is None:
                 # a root invocation records a trace when it is sampled: by API Gateway for a
                 # request, by Lambda itself for a function in Active mode (callees join it)
-                traced = self._api_traced if self._in_request else self._active(name)
-                self.traces[label or name] += int(traced)
+                traced = self._api_sampled if self._in_request else float(self._active(name))
+                self.traces[label or name] += traced
             else:
                 parent.children_cpu += spent
                 parent.children_billed += billed
@@ -325,6 +340,9 @@ class CountedPipeline(Pipeline):
                 previous = monthly.get(name, (0, 0))
                 monthly[name] = (previous[0] + fired, max(previous[1], hours))
             self._fire_all(scheduled, runs)
+        # the meter stays installed and would go on counting a later run's calls under the
+        # same labels: what an idle sweep spends is what it spent here
+        self.idle_units = (dict(self.meter.writes), dict(self.meter.reads))
         return monthly
 
     def _fire_all(self, scheduled: list[tuple[str, ScheduleEvent]], runs: int) -> None:
@@ -337,6 +355,28 @@ class CountedPipeline(Pipeline):
                     account="123456789012",
                 )
                 self.invoke(name, event, remaining_ms=60_000)
+
+
+def api_sampling(document: Mapping[str, Any]) -> float:
+    """The share of the API's requests that X-Ray records: none untraced; a sampling rule's
+    ``FixedRate`` when the template's rule for the stage has no reservoir; else every one
+    (X-Ray's default rule, "the first request each second, and five percent of any
+    additional requests": its reservoir alone takes every request at these rates)."""
+    resources = document["Resources"].values()
+    apis = [r for r in resources if r["Type"] == "AWS::Serverless::Api"]
+    if not any(api["Properties"].get("TracingEnabled") for api in apis):
+        return 0.0
+    rules = [
+        r["Properties"]["SamplingRule"]
+        for r in resources
+        if r["Type"] == "AWS::XRay::SamplingRule"
+        and r["Properties"]["SamplingRule"].get("ServiceType") == "AWS::ApiGateway::Stage"
+    ]
+    if rules:
+        rule = min(rules, key=lambda rule: int(rule["Priority"]))
+        if int(rule["ReservoirSize"]) == 0:
+            return float(rule["FixedRate"])
+    return 1.0
 
 
 def _runs_in_a_month(schedule: ScheduleEvent) -> tuple[int, int]:
@@ -401,8 +441,8 @@ def _usage_lines(
 
 def _per_function(usage: dict[str, FunctionUsage], scale: dict[str, float]) -> str:
     rows = [
-        f"  {'function':<32}{'runs':>10}{'CPU ms/run':>12}{'billed ms/run':>15}"
-        f"{'AWS calls/run':>15}{'log B/run':>11}{'metrics':>9}"
+        f"  {'function':<32}{'MB':>6}{'runs':>10}{'CPU ms/run':>12}{'billed ms/run':>15}"
+        f"{'longest ms':>12}{'AWS calls/run':>15}{'log B/run':>11}{'metrics':>9}"
     ]
     for label, used in sorted(usage.items()):
         if not used.invocations and label.endswith("(schedule)"):
@@ -410,10 +450,10 @@ def _per_function(usage: dict[str, FunctionUsage], scale: dict[str, float]) -> s
         runs = used.invocations or 1
         factor = scale.get(label, 1.0)
         rows.append(
-            f"  {label:<32}{used.invocations * factor:>10,.0f}"
+            f"  {label:<32}{used.memory_mb:>6}{used.invocations * factor:>10,.0f}"
             f"{used.cpu_seconds / runs * 1000:>12.1f}{used.billed_seconds / runs * 1000:>15.1f}"
-            f"{sum(used.calls.values()) / runs:>15.1f}{used.log_bytes / runs:>11,.0f}"
-            f"{len(used.metrics):>9}"
+            f"{used.longest_seconds * 1000:>12.0f}{sum(used.calls.values()) / runs:>15.1f}"
+            f"{used.log_bytes / runs:>11,.0f}{len(used.metrics):>9}"
         )
     return "\n".join(rows)
 
@@ -512,8 +552,9 @@ def posts_bill(posts: int, idle: CountedPipeline) -> PostsBill:
             base = idle.usage[used.function]
             runs, each = used.invocations, 1 / max(1, base.invocations)
             usage[label] = _beyond_idle(used, runs, base)
-            idle_w = idle.meter.writes.get(used.function, 0.0) * each
-            idle_r = idle.meter.reads.get(used.function, 0.0) * each
+            idle_writes, idle_reads = idle.idle_units
+            idle_w = idle_writes.get(used.function, 0.0) * each
+            idle_r = idle_reads.get(used.function, 0.0) * each
             writes[label] = max(0.0, writes[label] - runs * idle_w)
             reads[label] = max(0.0, reads[label] - runs * idle_r)
         else:

@@ -43,3 +43,33 @@ def test_the_api_samples_the_requests_it_traces(transformed: dict[str, Any]) -> 
     ]
     assert stages
     assert all(stage.get("TracingEnabled") is True for stage in stages)
+
+
+def test_the_api_stage_is_sampled_at_a_fixed_rate_without_a_reservoir(
+    transformed: dict[str, Any],
+) -> None:
+    # Given the template as CloudFormation deploys it
+    resources = transformed["Resources"]
+    [stage_id] = [i for i, r in resources.items() if r["Type"] == "AWS::ApiGateway::Stage"]
+    stage = resources[stage_id]["Properties"]
+    rules = [
+        r["Properties"]["SamplingRule"]
+        for r in resources.values()
+        if r["Type"] == "AWS::XRay::SamplingRule"
+    ]
+
+    # Then one rule of its own samples the API's stage, ahead of X-Ray's default rule
+    # (Priority 10000), whose reservoir of one a second would record nearly every request
+    [rule] = rules
+    assert rule["ServiceType"] == "AWS::ApiGateway::Stage"
+    assert 1 <= rule["Priority"] < 10000
+    # a trace for one request in twenty, and none recorded beyond that rate
+    assert rule["ReservoirSize"] == 0
+    assert rule["FixedRate"] == 0.05
+    # and it names this API's stage, not every API of the account
+    arn = rule["ResourceARN"]["Fn::Sub"]
+    assert "/restapis/${" + stage["RestApiId"]["Ref"] + "}/stages/${Stage}" in arn
+    assert stage["StageName"] == {"Ref": "Stage"}
+    assert all(rule[field] == "*" for field in ("Host", "HTTPMethod", "URLPath", "ServiceName"))
+    # its name is unique per API and within RuleName's 32 characters (an API id has 10)
+    assert rule["RuleName"] == {"Fn::Sub": "api-${" + stage["RestApiId"]["Ref"] + "}"}

@@ -10,8 +10,8 @@ them before and after the call:
   a ``ConditionCheck`` is priced as a write of the item it checks (an upper bound);
 - every global secondary index the write changes costs its own units: an item entering or
   leaving an index one write, an item whose index key changes two (delete and put), an item
-  whose projected attributes change one, one whose changes are not projected (``KEYS_ONLY``)
-  none;
+  whose projected attributes change one, one whose changes are not projected (``KEYS_ONLY``,
+  or ``INCLUDE`` of other attributes) none; each priced by what the index holds of the item;
 - a strongly consistent read costs one unit per 4 KB read (a Query: of everything it read),
   an eventually consistent one half; an index query prices what the index holds.
 
@@ -74,7 +74,35 @@ class Index:
     name: str
     partition: str
     sort: str
-    keys_only: bool
+    #: the non-key attributes it holds: None for ``ALL``, none for ``KEYS_ONLY``, the
+    #: ``NonKeyAttributes`` of ``INCLUDE``
+    projected: frozenset[str] | None
+
+    @classmethod
+    def described(cls, index: Mapping[str, Any]) -> Index:
+        """The index as ``DescribeTable`` answers it."""
+        keys = {key["KeyType"]: key["AttributeName"] for key in index["KeySchema"]}
+        projection = index["Projection"]
+        kind = projection["ProjectionType"]
+        projected = (
+            None
+            if kind == "ALL"
+            else frozenset(projection.get("NonKeyAttributes", ()) if kind == "INCLUDE" else ())
+        )
+        return cls(index["IndexName"], keys["HASH"], keys.get("RANGE", ""), projected)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Its key attributes (an index may have no sort key)."""
+        return tuple(key for key in (self.partition, self.sort) if key)
+
+    def image(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """What the index holds of an item: the table's and its own keys, and what it
+        projects."""
+        if self.projected is None:
+            return dict(attributes)
+        kept = {"pk", "sk", *self.keys} | self.projected
+        return {name: value for name, value in attributes.items() if name in kept}
 
 
 @dataclass
@@ -205,29 +233,25 @@ class CapacityMeter:
     def _index_units(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> int:
         units = 0
         for index in self.indexes:
-            old_in = old is not None and index.partition in old and index.sort in old
-            new_in = new is not None and index.partition in new and index.sort in new
+            old_in = old is not None and all(key in old for key in index.keys)
+            new_in = new is not None and all(key in new for key in index.keys)
             if not (old_in or new_in):
                 continue
             size = _units(self._index_size(index, new if new_in else old), WRITE_UNIT)
             if old_in and new_in:
                 assert old is not None
                 assert new is not None
-                keys_moved = any(old[a] != new[a] for a in (index.partition, index.sort))
+                keys_moved = any(old[key] != new[key] for key in index.keys)
                 if keys_moved:
                     units += 2 * size
-                elif not index.keys_only and old != new:
+                elif index.image(old) != index.image(new):
                     units += size
             else:
                 units += size
         return units
 
     def _index_size(self, index: Index, attributes: dict[str, Any] | None) -> int:
-        attributes = attributes or {}
-        if not index.keys_only:
-            return item_size(attributes)
-        kept = ("pk", "sk", index.partition, index.sort)
-        return item_size({name: attributes[name] for name in kept if name in attributes})
+        return item_size(index.image(attributes or {}))
 
     def _read_units(
         self, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]

@@ -338,12 +338,7 @@ class Pipeline:
 
     def _indexes(self) -> list[Index]:
         table = self.client("dynamodb").describe_table(TableName=self.table_name)["Table"]
-        indexes = []
-        for index in table.get("GlobalSecondaryIndexes", []):
-            keys = {key["KeyType"]: key["AttributeName"] for key in index["KeySchema"]}
-            keys_only = index["Projection"]["ProjectionType"] == "KEYS_ONLY"
-            indexes.append(Index(index["IndexName"], keys["HASH"], keys["RANGE"], keys_only))
-        return indexes
+        return [Index.described(index) for index in table.get("GlobalSecondaryIndexes", [])]
 
     def _read_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
         from moto.core.models import DEFAULT_ACCOUNT_ID

@@ -1,0 +1,103 @@
+"""The fault run's capacity meter prices an index write by what the index projects: an
+update that changes no projected attribute writes nothing to the index (DynamoDB developer
+guide, "Provisioned throughput considerations for global secondary indexes")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from entraide_local.faultrun.meter import CapacityMeter, Index
+
+TABLE = "meter-test"
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-3")
+        keys = ("pk", "sk", "g1", "g2", "g3")
+        client.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": name,
+                    "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+                    "Projection": projection,
+                }
+                for name, key, projection in (
+                    ("everything", "g1", {"ProjectionType": "ALL"}),
+                    ("titles", "g2", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["title"]}),
+                    ("keys", "g3", {"ProjectionType": "KEYS_ONLY"}),
+                )
+            ],
+        )
+        yield client
+
+
+def _meter(client: Any) -> CapacityMeter:
+    described = client.describe_table(TableName=TABLE)["Table"]["GlobalSecondaryIndexes"]
+
+    def read_item(key: dict[str, Any]) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = client.get_item(TableName=TABLE, Key=key).get("Item")
+        return found
+
+    return CapacityMeter(TABLE, [Index.described(index) for index in described], read_item)
+
+
+def _units_of_update(client: Any, meter: CapacityMeter, expression: str, value: str) -> float:
+    """The write units the meter prices for one UpdateItem, as botocore's events give it."""
+    params = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": "P#1"}, "sk": {"S": "P"}},
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": {":v": {"S": value}},
+    }
+    model = client.meta.service_model.operation_model("UpdateItem")
+    context: dict[str, Any] = {}
+    before = sum(meter.writes.values())
+    with meter.measuring("function"):
+        meter.begin(params, model, context)
+        client.update_item(**params)
+        meter.end(SimpleNamespace(status_code=200), {}, model, context)
+    return sum(meter.writes.values()) - before
+
+
+def test_an_index_is_written_only_when_what_it_projects_changes(client: Any) -> None:
+    # Given an item, under 1 KB, in an index of every projection
+    client.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": "P#1"},
+            "sk": {"S": "P"},
+            **{key: {"S": "X"} for key in ("g1", "g2", "g3")},
+            "title": {"S": "Hébergement"},
+            "note": {"S": "a"},
+        },
+    )
+    meter = _meter(client)
+
+    # When an attribute that only ALL projects changes
+    # Then the item and the ALL index are written: two units
+    assert _units_of_update(client, meter, "SET note = :v", "b") == 2
+
+    # When the attribute INCLUDE projects changes
+    # Then the item, the ALL and the INCLUDE index: three units; KEYS_ONLY never
+    assert _units_of_update(client, meter, "SET title = :v", "Repas") == 3
+
+    # When nothing changes that any index holds but the ALL one
+    # Then INCLUDE and KEYS_ONLY are not written
+    assert _units_of_update(client, meter, "SET note = :v", "c") == 2
