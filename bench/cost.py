@@ -11,7 +11,8 @@ and each price's page):
   times on the same stack, the calls of one run counted and multiplied by the runs the
   schedule makes in 30 days (running 8,640 five-minute sweeps would count the same calls
   8,640 times); plus what sleeps and costs by the month (alarms, secrets, the relay
-  queue's idle polling), from the template.
+  queue's polling while its mapping is enabled, as the sleeping month's checks leave it),
+  from the template.
 
 Every AWS call a function makes is counted through botocore's events (service, operation,
 emails, messages), its DynamoDB units by the capacity meter of the fault run, its log bytes
@@ -91,6 +92,11 @@ QUIET_ALERT_SOURCES = [
         "replay": True,
     },
 ]
+#: What the watch reads in a quiet month: the networks' and the feed's recorded answers
+#: (``make run``'s), through their real clients: every source read well.
+QUIET_WATCH_ANSWERS = str(ROOT / "tests/fixtures/watch")
+#: A deployment that has been running: its relay mapping was last switched long ago.
+LONG_AGO = timedelta(days=1)
 _KEY = "bench.cost"
 
 
@@ -208,6 +214,8 @@ class CountedPipeline(Pipeline):
         self._in_request = False
         self.traces: Counter[str] = Counter()
         self.printed_to = _Printed()
+        #: how many SQS mappings were enabled after each round of the sleeping month's runs
+        self.polling: list[int] = []
         document = load_template(self.template).document
         apis = [r for r in document["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
         self._api_traced = any(api["Properties"].get("TracingEnabled") for api in apis)
@@ -315,6 +323,8 @@ class CountedPipeline(Pipeline):
             # what is due once per slot (this week's email to the operators, a digest),
             # which the counted runs would multiply by every run of the month. Those are
             # slot-bound, a few a month, and left out; the counted runs are steady ones.
+            for mapping in self.mappings:
+                mapping.last_modified -= LONG_AGO.total_seconds()
             self._fire_all(scheduled, 1)
             self.usage.clear()
             self.traces.clear()
@@ -324,7 +334,9 @@ class CountedPipeline(Pipeline):
                 fired, hours = _runs_in_a_month(schedule)
                 previous = monthly.get(name, (0, 0))
                 monthly[name] = (previous[0] + fired, max(previous[1], hours))
-            self._fire_all(scheduled, runs)
+            for _ in range(runs):
+                self._fire_all(scheduled, 1)
+                self.polling.append(sum(mapping.enabled for mapping in self.mappings))
         return monthly
 
     def _fire_all(self, scheduled: list[tuple[str, ScheduleEvent]], runs: int) -> None:
@@ -418,19 +430,24 @@ def _per_function(usage: dict[str, FunctionUsage], scale: dict[str, float]) -> s
     return "\n".join(rows)
 
 
-def _monthly_fixtures() -> tuple[dict[tuple[str, str], float], list[str]]:
-    """What the template keeps and pays by the month, asleep or not."""
+def _monthly_fixtures(
+    polling: float | None = None,
+) -> tuple[dict[tuple[str, str], float], list[str]]:
+    """What the template keeps and pays by the month, asleep or not; ``polling``: how many
+    SQS mappings are enabled on average (as the sleeping month's checks left them; None:
+    every mapping of the template, all month)."""
     template = load_template(ROOT / "template.yaml")
     kinds = Counter(resource.type for resource in template.resources.values())
     alarms = kinds["AWS::CloudWatch::Alarm"]
     secrets = kinds["AWS::SecretsManager::Secret"]
     queues = sum(len(spec.events_of(QueueEvent)) for spec in template.functions.values())
-    receives = queues * IDLE_POLLERS * RECEIVES_PER_POLLER_MINUTE * 60 * HOURS_IN_MONTH
+    enabled = queues if polling is None else polling
+    receives = round(enabled * IDLE_POLLERS * RECEIVES_PER_POLLER_MINUTE * 60 * HOURS_IN_MONTH)
     notes = [
         f"{alarms} alarms, {secrets} Secrets Manager secrets in template.yaml;",
-        f"{queues} SQS event source mapping(s) polled while idle: {IDLE_POLLERS} long polls of"
-        f" 20 s at a time (Lambda's low-traffic upper bound; it may drop to 2)"
-        f" = {receives:,} receives a month",
+        f"{queues} SQS event source mapping(s), {enabled:g} enabled on average while asleep,"
+        f" each polled while enabled: {IDLE_POLLERS} long polls of 20 s at a time (Lambda's"
+        f" low-traffic upper bound; it may drop to 2) = {receives:,} receives a month",
     ]
     return {
         ("CloudWatch", "alarm-month (standard)"): alarms,
@@ -533,7 +550,11 @@ def month_bill(
     runs: int,
 ) -> tuple[list[Line], CountedPipeline, dict[str, tuple[int, int]], list[str]]:
     pipeline = CountedPipeline(Scenario(posts=2, fault_rate=0.0), sleeping=True)  # none posted
-    pipeline.settings = {**SETTINGS, "ALERT_SOURCES": json.dumps(QUIET_ALERT_SOURCES)}
+    pipeline.settings = {
+        **SETTINGS,
+        "ALERT_SOURCES": json.dumps(QUIET_ALERT_SOURCES),
+        "WATCH_RECORDED_ANSWERS": QUIET_WATCH_ANSWERS,
+    }
     monthly = pipeline.sleep(runs)
     scale = {
         label: monthly[used.function][0] / used.invocations
@@ -550,7 +571,7 @@ def month_bill(
     counted[("X-Ray", "trace recorded")] = sum(
         pipeline.traces[label] * scale.get(label, 1.0) for label in pipeline.usage
     )
-    fixtures, notes = _monthly_fixtures()
+    fixtures, notes = _monthly_fixtures(sum(pipeline.polling) / max(1, len(pipeline.polling)))
     return bill(_merge(counted, fixtures)), pipeline, monthly, notes
 
 
