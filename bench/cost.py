@@ -335,7 +335,7 @@ class CountedPipeline(Pipeline):
                 fired, hours = _runs_in_a_month(schedule)
                 previous = monthly.get(name, (0, 0))
                 monthly[name] = (previous[0] + fired, max(previous[1], hours))
-            watch = self.functions["watch"].module
+            watch: Any = self.functions["watch"].module
             real_clock = watch.utcnow
             try:
                 for hour in range(runs):

@@ -43,20 +43,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from entraide.adapters.event_source_mapping import MappingState
 from entraide.adapters.table import Put, Table
 from entraide.kernel.times import iso, parse_iso
-
-#: The states in which Lambda polls, or is about to (GetEventSourceMapping's ``State``:
-#: Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting).
-POLLING_STATES = frozenset({"Creating", "Enabling", "Enabled", "Updating"})
-
-
-@dataclass(frozen=True)
-class MappingState:
-    """What GetEventSourceMapping says: polling or not, and since when."""
-
-    polling: bool
-    last_modified: datetime
 
 
 class Mapping(Protocol):

@@ -17,10 +17,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from entraide.activation.relay_switch import POLLING_STATES, MappingState
 from entraide.adapters.aws import AwsClient
 
 QUEUE_COUNTS = (
@@ -28,6 +28,18 @@ QUEUE_COUNTS = (
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 )
+
+#: The states in which Lambda polls, or is about to (GetEventSourceMapping's ``State``:
+#: Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting).
+POLLING_STATES = frozenset({"Creating", "Enabling", "Enabled", "Updating"})
+
+
+@dataclass(frozen=True)
+class MappingState:
+    """What GetEventSourceMapping says: polling or not, and since when."""
+
+    polling: bool
+    last_modified: datetime
 
 
 class EventSourceMapping(AwsClient):
