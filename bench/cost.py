@@ -287,7 +287,8 @@ class CountedPipeline(Pipeline):
 
     def _relay(self) -> bool:
         """Lambda's poller of the relay queue: its receives and deletes are the account's
-        SQS requests (counted apart; the queue's idle polling is priced by the month)."""
+        SQS requests (counted apart; the empty receives of an enabled mapping are priced by
+        the share of the month it is enabled: ``_monthly_fixtures``)."""
         frame = _Frame(self._usage("relay queue (Lambda's poller)", ""))
         token = _FRAME.set(frame)
         try:
