@@ -24,8 +24,10 @@ once when an activation opens. There is work when:
 
 Hysteresis, so that a trickle of messages does not flip the mapping at every check: an
 enabled mapping is disabled only once there has been no work for ``hold`` (15 minutes, three
-checks), counted from the later of the last check that saw work (kept in the table, one
-item: ``RELAY-SWITCH``) and the mapping's last switch (its ``LastModified``). A message sent
+checks), counted from the later of the last check that saw messages in the queue (kept in
+the table, one item: ``RELAY-SWITCH``, written only then) and the mapping's last switch (its
+``LastModified``); an activation is its own record (its ``closed_at``: an hour of work after
+it closes), so a check during an activation writes nothing. A message sent
 while the mapping sleeps waits at most one check (five minutes) plus the time Lambda takes
 to start polling (the mapping goes ``Enabling``, then ``Enabled``: UpdateEventSourceMapping
 answers 202 at once and applies the change asynchronously).
@@ -87,8 +89,11 @@ class RelaySwitch:
         """The scheduled check: ``activation_work`` says whether an activation is open or
         recently closed (the queue is read only when it is not)."""
         state = self.mapping.state()
-        if activation_work or self.queue.messages() > 0:
-            return self._busy(state)
+        if activation_work:
+            return self._enable(state)  # the activation itself says so: nothing to keep
+        if self.queue.messages() > 0:
+            self.record.mark_busy(self.clock())
+            return self._enable(state)
         if not state.polling:
             return None
         quiet_since = max(state.last_modified, self.record.busy_at() or state.last_modified)
@@ -99,10 +104,9 @@ class RelaySwitch:
 
     def wake(self) -> Flip | None:
         """An activation opened: poll now rather than at the next check."""
-        return self._busy(self.mapping.state())
+        return self._enable(self.mapping.state())
 
-    def _busy(self, state: MappingState) -> Flip | None:
-        self.record.mark_busy(self.clock())
+    def _enable(self, state: MappingState) -> Flip | None:
         if state.polling:
             return None
         self.mapping.set_enabled(True)

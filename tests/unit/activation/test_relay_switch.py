@@ -85,10 +85,13 @@ def test_an_open_activation_enables_it_without_reading_the_queue() -> None:
     relay = switch(False)
     # When the check runs
     flipped = relay.check(activation_work=True)
-    # Then the mapping is enabled, the queue not even read
+    # Then the mapping is enabled, the queue not even read, nothing written (the activation
+    # is its own record of work)
     assert flipped is Flip.ENABLED
     assert isinstance(relay.queue, FakeQueue)
     assert relay.queue.reads == 0
+    assert isinstance(relay.record, FakeRecord)
+    assert relay.record.at is None
 
 
 def test_an_opening_wakes_the_mapping_at_once_and_only_if_asleep() -> None:
