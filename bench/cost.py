@@ -312,7 +312,7 @@ class CountedPipeline(Pipeline):
 
             stack.enter_context(mock_aws())
             stack.enter_context(contextlib.redirect_stdout(self.printed_to))
-            self._deploy()
+            self._deploy(stack)
             scheduled = [
                 (spec.short_name, schedule)
                 for spec in template.functions.values()

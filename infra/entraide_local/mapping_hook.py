@@ -10,14 +10,19 @@ the same documents and codes: 200 for a read, 202 and `Enabling`/`Disabling` for
 
 The answer is given at botocore's `before-call`, after the IAM hook's (registered first, on
 the same event): a call the function's policy does not allow is refused as in AWS and never
-reaches the registry. Only calls made while a registry is served (`serve`) are answered.
+reaches the registry. Only calls made while a registry is served (`serving`) and addressed
+to AWS's own endpoint (what moto intercepts) are answered: a client of the local stack's
+Lambda API keeps reaching that API.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from .botocore_events import ProcessHook
 from .iam.errors import ResponseBody
@@ -27,14 +32,19 @@ _KEY = "entraide_local.mappings"
 _served: EventSourceMappings | None = None
 
 
-def serve(mappings: EventSourceMappings | None) -> None:
-    """Answer the mapping calls of this process from ``mappings`` (None: stop)."""
+@contextmanager
+def serving(mappings: EventSourceMappings) -> Iterator[EventSourceMappings]:
+    """Answer the mapping calls of this process from ``mappings`` meanwhile."""
     global _served
     from .iam.hook import register
 
     register()  # IAM's handler first, so that it refuses before this one answers
     _HOOK.install()
     _served = mappings
+    try:
+        yield mappings
+    finally:
+        _served = None
 
 
 def _on_call(model: Any, params: Any, **kwargs: Any) -> Any:
@@ -44,6 +54,8 @@ def _on_call(model: Any, params: Any, **kwargs: Any) -> Any:
         return None
     if operation not in ("GetEventSourceMapping", "UpdateEventSourceMapping"):
         return None
+    if not urlsplit(str(params.get("url", ""))).netloc.endswith(".amazonaws.com"):
+        return None  # a local stack's Lambda API, which answers for itself
     # before-call sees the serialized request: the UUID is the last segment of its path
     url_path = str(params.get("url_path", "")).rstrip("/")
     mapping = mappings.by_uuid.get(url_path.rsplit("/", 1)[-1])

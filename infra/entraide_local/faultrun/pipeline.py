@@ -53,7 +53,7 @@ from ..api import HttpRequest, build_routes, http_response, proxy_event
 from ..faults import FaultPlan, no_faults
 from ..filters import FilterCriteria
 from ..inprocess import environment as environment_set
-from ..mapping_hook import serve as serve_mappings
+from ..mapping_hook import serving
 from ..mappings import EventSourceMappings
 from ..provision import Deployment, provision
 from ..queues import to_lambda_record as sqs_record
@@ -202,7 +202,7 @@ class Pipeline:
             # item versions are no longer kept alive for moto's dashboard (moto_fixes)
             moto_fixes.install()
             stack.enter_context(mock_aws())
-            self._deploy()
+            self._deploy(stack)
             started = time.monotonic()
             last_move = last_schedules = last_progress = started
             while time.monotonic() - started < max_seconds:
@@ -293,15 +293,15 @@ class Pipeline:
         return moved
 
     # -- set-up ----------------------------------------------------------------------
-    def _deploy(self) -> None:
+    def _deploy(self, run: ExitStack) -> None:
+        """The template in moto, the functions loaded; what lasts the run is left on ``run``."""
         import boto3
 
         self.session = boto3.Session(region_name=REGION)
         self.deployment: Deployment = provision(self.template, self.session)
         self.table_name = str(self.deployment.outputs["TableName"])
         self.routes = build_routes(self.deployment)
-        self.mappings = EventSourceMappings(self.deployment)
-        serve_mappings(self.mappings)
+        self.mappings = run.enter_context(serving(EventSourceMappings(self.deployment)))
         self._probe()
         self.meter = CapacityMeter(self.table_name, self._indexes(), self._read_item)
         self.meter.install()

@@ -12,7 +12,7 @@ import pytest
 from entraide.activation.activation_store import ActivationStore
 from entraide_local.iam.hook import acting_as
 from entraide_local.iam.policies import function_policy
-from entraide_local.mapping_hook import serve
+from entraide_local.mapping_hook import serving
 from entraide_local.mappings import EventSourceMapping, EventSourceMappings
 from entraide_local.provision import Deployment
 from tests.factories import make_activation
@@ -32,10 +32,8 @@ DAY = 86_400.0
 
 @pytest.fixture
 def mappings(deployment: Deployment) -> Iterator[EventSourceMappings]:
-    registry = EventSourceMappings(deployment)
-    serve(registry)
-    yield registry
-    serve(None)
+    with serving(EventSourceMappings(deployment)) as registry:
+        yield registry
 
 
 @pytest.fixture
