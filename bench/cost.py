@@ -11,7 +11,8 @@ and each price's page):
   times on the same stack, the calls of one run counted and multiplied by the runs the
   schedule makes in 30 days (running 8,640 five-minute sweeps would count the same calls
   8,640 times); plus what sleeps and costs by the month (alarms, secrets, the relay
-  queue's idle polling), from the template.
+  queue's polling while its mapping is enabled, as the sleeping month's checks leave it),
+  from the template.
 
 Every AWS call a function makes is counted through botocore's events (service, operation,
 emails, messages), its DynamoDB units by the capacity meter of the fault run, its log bytes
@@ -82,6 +83,7 @@ X_LATENCY_SECONDS = 0.400
 PLATFORM_LOG_BYTES = 350
 #: A month, as the sleeping month counts it.
 MONTH = timedelta(days=30)
+MONTH_START = datetime(2026, 11, 1, tzinfo=UTC)
 HOURS_IN_MONTH = 720
 #: An SQS event source mapping polls an idle standard queue with long polls (20 s each):
 #: "When traffic is low, Lambda scales back the processing to five concurrent batches, and
@@ -105,6 +107,11 @@ QUIET_ALERT_SOURCES = [
         "replay": True,
     },
 ]
+#: What the watch reads in a quiet month: the networks' and the feed's recorded answers
+#: (``make run``'s), through their real clients: every source read well.
+QUIET_WATCH_ANSWERS = str(ROOT / "tests/fixtures/watch")
+#: A deployment that has been running: its relay mapping was last switched long ago.
+LONG_AGO = timedelta(days=1)
 _KEY = "bench.cost"
 
 
@@ -225,6 +232,8 @@ class CountedPipeline(Pipeline):
         self.traces: defaultdict[str, float] = defaultdict(float)
         self.printed_to = _Printed()
         self._api_sampled = api_sampling(load_template(self.template).document)
+        #: how many SQS mappings were enabled after each round of the sleeping month's runs
+        self.polling: list[int] = []
         _HOOK.install()
 
     def _usage(self, label: str, function: str) -> FunctionUsage:
@@ -293,7 +302,8 @@ class CountedPipeline(Pipeline):
 
     def _relay(self) -> bool:
         """Lambda's poller of the relay queue: its receives and deletes are the account's
-        SQS requests (counted apart; the queue's idle polling is priced by the month)."""
+        SQS requests (counted apart; the empty receives of an enabled mapping are priced by
+        the share of the month it is enabled: ``_monthly_fixtures``)."""
         frame = _Frame(self._usage("relay queue (Lambda's poller)", ""))
         token = _FRAME.set(frame)
         try:
@@ -317,7 +327,7 @@ class CountedPipeline(Pipeline):
 
             stack.enter_context(mock_aws())
             stack.enter_context(contextlib.redirect_stdout(self.printed_to))
-            self._deploy()
+            self._deploy(stack)
             scheduled = [
                 (spec.short_name, schedule)
                 for spec in template.functions.values()
@@ -330,6 +340,8 @@ class CountedPipeline(Pipeline):
             # what is due once per slot (this week's email to the operators, a digest),
             # which the counted runs would multiply by every run of the month. Those are
             # slot-bound, a few a month, and left out; the counted runs are steady ones.
+            for mapping in self.mappings:
+                mapping.last_modified -= LONG_AGO.total_seconds()
             self._fire_all(scheduled, 1)
             self.usage.clear()
             self.traces.clear()
@@ -339,7 +351,18 @@ class CountedPipeline(Pipeline):
                 fired, hours = _runs_in_a_month(schedule)
                 previous = monthly.get(name, (0, 0))
                 monthly[name] = (previous[0] + fired, max(previous[1], hours))
-            self._fire_all(scheduled, runs)
+            watch: Any = self.functions["watch"].module
+            real_clock = watch.utcnow
+            try:
+                for hour in range(runs):
+                    # The watch collects every third hour while asleep (collection_due): its
+                    # counted runs are the month's first hours, as many of them collecting as
+                    # in the month, whatever the hour the bench runs at.
+                    watch.utcnow = lambda hour=hour: MONTH_START + timedelta(hours=hour)
+                    self._fire_all(scheduled, 1)
+                    self.polling.append(sum(mapping.enabled for mapping in self.mappings))
+            finally:
+                watch.utcnow = real_clock
         # the meter stays installed and would go on counting a later run's calls under the
         # same labels: what an idle sweep spends is what it spent here
         self.idle_units = (dict(self.meter.writes), dict(self.meter.reads))
@@ -382,7 +405,7 @@ def api_sampling(document: Mapping[str, Any]) -> float:
 def _runs_in_a_month(schedule: ScheduleEvent) -> tuple[int, int]:
     """How often a schedule fires in 30 days from 1 November 2026, and in how many hours."""
     expression = parse_schedule(schedule.expression, schedule.timezone)
-    start = datetime(2026, 11, 1, tzinfo=UTC)
+    start = MONTH_START
     moment: datetime | None = start
     fired, hours = 0, set()
     while True:
@@ -458,19 +481,24 @@ def _per_function(usage: dict[str, FunctionUsage], scale: dict[str, float]) -> s
     return "\n".join(rows)
 
 
-def _monthly_fixtures() -> tuple[dict[tuple[str, str], float], list[str]]:
-    """What the template keeps and pays by the month, asleep or not."""
+def _monthly_fixtures(
+    polling: float | None = None,
+) -> tuple[dict[tuple[str, str], float], list[str]]:
+    """What the template keeps and pays by the month, asleep or not; ``polling``: how many
+    SQS mappings are enabled on average (as the sleeping month's checks left them; None:
+    every mapping of the template, all month)."""
     template = load_template(ROOT / "template.yaml")
     kinds = Counter(resource.type for resource in template.resources.values())
     alarms = kinds["AWS::CloudWatch::Alarm"]
     secrets = kinds["AWS::SecretsManager::Secret"]
     queues = sum(len(spec.events_of(QueueEvent)) for spec in template.functions.values())
-    receives = queues * IDLE_POLLERS * RECEIVES_PER_POLLER_MINUTE * 60 * HOURS_IN_MONTH
+    enabled = queues if polling is None else polling
+    receives = round(enabled * IDLE_POLLERS * RECEIVES_PER_POLLER_MINUTE * 60 * HOURS_IN_MONTH)
     notes = [
         f"{alarms} alarms, {secrets} Secrets Manager secrets in template.yaml;",
-        f"{queues} SQS event source mapping(s) polled while idle: {IDLE_POLLERS} long polls of"
-        f" 20 s at a time (Lambda's low-traffic upper bound; it may drop to 2)"
-        f" = {receives:,} receives a month",
+        f"{queues} SQS event source mapping(s), {enabled:g} enabled on average while asleep,"
+        f" each polled while enabled: {IDLE_POLLERS} long polls of 20 s at a time (Lambda's"
+        f" low-traffic upper bound; it may drop to 2) = {receives:,} receives a month",
     ]
     return {
         ("CloudWatch", "alarm-month (standard)"): alarms,
@@ -574,7 +602,11 @@ def month_bill(
     runs: int,
 ) -> tuple[list[Line], CountedPipeline, dict[str, tuple[int, int]], list[str]]:
     pipeline = CountedPipeline(Scenario(posts=2, fault_rate=0.0), sleeping=True)  # none posted
-    pipeline.settings = {**SETTINGS, "ALERT_SOURCES": json.dumps(QUIET_ALERT_SOURCES)}
+    pipeline.settings = {
+        **SETTINGS,
+        "ALERT_SOURCES": json.dumps(QUIET_ALERT_SOURCES),
+        "WATCH_RECORDED_ANSWERS": QUIET_WATCH_ANSWERS,
+    }
     monthly = pipeline.sleep(runs)
     scale = {
         label: monthly[used.function][0] / used.invocations
@@ -591,14 +623,19 @@ def month_bill(
     counted[("X-Ray", "trace recorded")] = sum(
         pipeline.traces[label] * scale.get(label, 1.0) for label in pipeline.usage
     )
-    fixtures, notes = _monthly_fixtures()
+    fixtures, notes = _monthly_fixtures(sum(pipeline.polling) / max(1, len(pipeline.polling)))
     return bill(_merge(counted, fixtures)), pipeline, monthly, notes
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3, help="runs of each schedule counted")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="runs of each schedule counted (a multiple of 3: the watch collects one hour in 3)",
+    )
     parser.add_argument("--skip-posts", action="store_true")
     args = parser.parse_args(argv)
     print(

@@ -16,6 +16,7 @@ mapping) gives it in the template (`provision.Deployment`).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -33,6 +34,9 @@ class EventSourceMapping:
     function_arn: str
     event_source_arn: str
     batch_size: int
+    #: when the mapping was created or last switched (epoch seconds): GetEventSourceMapping's
+    #: LastModified
+    last_modified: float = field(default_factory=time.time)
     _enabled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -53,6 +57,7 @@ class EventSourceMapping:
             "FunctionArn": self.function_arn,
             "BatchSize": self.batch_size,
             "State": state or ("Enabled" if self.enabled else "Disabled"),
+            "LastModified": self.last_modified,
         }
 
 
@@ -97,5 +102,6 @@ class EventSourceMappings:
                 mapping._enabled.set()
             else:
                 mapping._enabled.clear()
+            mapping.last_modified = time.time()
         for listener in list(self.listeners):
             listener(mapping)

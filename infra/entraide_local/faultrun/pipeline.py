@@ -12,8 +12,11 @@ capacity meter. The sources are emulated as AWS runs them:
   synchronous Invoke, here in process, one at a time); a failed batch is retried from its
   first failed record up to ``MaximumRetryAttempts``, then its failure record goes to the
   ``OnFailure`` queue;
-- **SQS → Lambda** (the relay): batches of ``BatchSize``; what the handler does not report
-  done is received again, and after ``maxReceiveCount`` SQS moves it to the dead-letter
+- **SQS → Lambda** (the relay): batches of ``BatchSize``, only while the relay's event source
+  mapping is enabled (activation_events switches it through Lambda's API, answered in
+  process from the deployment's mappings: ``mapping_hook``; a message left in a disabled
+  mapping's queue would show as a loss); what the handler does not report done is received
+  again, and after ``maxReceiveCount`` SQS moves it to the dead-letter
   queue; a message's visibility timeout is the function's (compressed) timeout, and a
   deferred message waits its ``DelaySeconds`` (at least one second);
 - **EventBridge**: the schedules (sweeps, reconciliations, notices) fire when the rest is
@@ -50,6 +53,8 @@ from ..api import HttpRequest, build_routes, http_response, proxy_event
 from ..faults import FaultPlan, no_faults
 from ..filters import FilterCriteria
 from ..inprocess import environment as environment_set
+from ..mapping_hook import serving
+from ..mappings import EventSourceMappings
 from ..provision import Deployment, provision
 from ..queues import to_lambda_record as sqs_record
 from ..schedules import scheduled_event
@@ -197,7 +202,7 @@ class Pipeline:
             # item versions are no longer kept alive for moto's dashboard (moto_fixes)
             moto_fixes.install()
             stack.enter_context(mock_aws())
-            self._deploy()
+            self._deploy(stack)
             started = time.monotonic()
             last_move = last_schedules = last_progress = started
             while time.monotonic() - started < max_seconds:
@@ -288,13 +293,15 @@ class Pipeline:
         return moved
 
     # -- set-up ----------------------------------------------------------------------
-    def _deploy(self) -> None:
+    def _deploy(self, run: ExitStack) -> None:
+        """The template in moto, the functions loaded; what lasts the run is left on ``run``."""
         import boto3
 
         self.session = boto3.Session(region_name=REGION)
         self.deployment: Deployment = provision(self.template, self.session)
         self.table_name = str(self.deployment.outputs["TableName"])
         self.routes = build_routes(self.deployment)
+        self.mappings = run.enter_context(serving(EventSourceMappings(self.deployment)))
         self._probe()
         self.meter = CapacityMeter(self.table_name, self._indexes(), self._read_item)
         self.meter.install()
@@ -672,6 +679,8 @@ class Pipeline:
     def _relay(self) -> bool:
         function = self.functions["relay"]
         [source] = self.deployment.function("relay").spec.events_of(QueueEvent)
+        if not self.mappings.of(function.logical_id, source.name).enabled:
+            return False  # Lambda does not poll a disabled mapping's queue
         url = str(self.deployment.outputs["RelayQueueUrl"])
         arn = self.deployment.resolve(source.queue)
         sqs = self.client("sqs")

@@ -55,7 +55,7 @@ _BY_PROTOCOL = {
 }
 
 
-class _Body:
+class ResponseBody:
     """The `raw` of an AWSResponse: botocore reads it through `stream()`."""
 
     def __init__(self, body: bytes) -> None:
@@ -94,7 +94,7 @@ def denial_response(operation_model: Any, message: str, url: str = "") -> tuple[
             "RetryAttempts": 0,
         }
     )
-    return AWSResponse(url, spec.status, header_map, _Body(body)), parsed
+    return AWSResponse(url, spec.status, header_map, ResponseBody(body)), parsed
 
 
 def _body(

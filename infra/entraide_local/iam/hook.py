@@ -150,6 +150,13 @@ def install(policy: Mapping[str, Any], principal: str) -> None:
     _process_wide = enforcement
 
 
+def register() -> None:
+    """Register the hook on every botocore object of the process, with no policy yet: a
+    hook that answers calls itself (`mapping_hook`) registers after it, so that IAM decides
+    first."""
+    _HOOK.install()
+
+
 def uninstall() -> None:
     """Stop the process-wide enforcement (`acting_as` blocks keep theirs)."""
     global _process_wide

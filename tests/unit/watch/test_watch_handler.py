@@ -101,6 +101,23 @@ def test_a_run_read_again_the_same_day_keeps_one_copy(watch: PolicedHandler, tab
 
 
 @responses.activate
+def test_a_healthy_run_emits_no_metric_and_says_what_it_kept_in_its_log_line(
+    watch: PolicedHandler, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given every readable source answering
+    serve_sources()
+    # When the watch collects
+    result = watch.lambda_handler({"collect": True}, FakeContext("watch"))
+    # Then no metric is printed (a custom metric is billed for every hour it is emitted in)
+    printed = capsys.readouterr().out.splitlines()
+    assert result["kept"] > 0
+    assert [line for line in printed if '"_aws"' in line] == []
+    # and the run's log line says how many items it kept
+    [collected] = [r for r in caplog.records if r.getMessage() == "Watch collected"]
+    assert collected.kept == result["kept"]
+
+
+@responses.activate
 def test_a_source_that_fails_leaves_the_others_kept(watch: PolicedHandler, table: Table) -> None:
     # Given Mastodon down and the feed answering
     responses.get(re.compile(r"https://piaille\.fr/.*"), status=503)
