@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{observed.failure_queues}; relay dead letters: {observed.dead_letters}; "
         f"IAM denials: {len(tally.iam_denials)}"
     )
+    for line in census.diagnosis():
+        print(line)
     writes, reads = pipeline.meter.writes, pipeline.meter.reads
     per_post = scenario.posts
     events_w = sum(v for k, v in writes.items() if not k.endswith("(schedule)"))
