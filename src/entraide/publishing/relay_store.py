@@ -118,11 +118,13 @@ def publication_states(
     ledger: LedgerStore, message: Mapping[str, Any], channels: Sequence[str]
 ) -> list[str]:
     """The ledger's line on each publication a relay message is about (one per channel):
-    done, due again and why, or held until when; "never claimed" when it holds none."""
+    done, due again and why, or held until when; "absente du registre" (operators read
+    French) when the ledger holds none."""
     lines = []
     for key in message_publications(message, channels):
         record = ledger.get(key)
-        lines.append(record.summary() if record else f"{key}: never claimed")
+        missing = f"{key}: absente du registre (jamais réservée)"
+        lines.append(record.summary() if record else missing)
     return lines
 
 

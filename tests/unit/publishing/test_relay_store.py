@@ -132,7 +132,7 @@ def test_an_operator_reads_where_a_dead_letters_publications_stand(stores: Store
     # Then each channel's line says its state, its attempts, when it is due and why
     assert lines == [
         "publish:post:P1: x=due attempts=1 due=10:10:00 error=X unavailable: 503",
-        "publish:bluesky:post:P1: never claimed",
+        "publish:bluesky:post:P1: absente du registre (jamais réservée)",
     ]
     # and a message for one channel speaks of that one alone
     assert len(publication_states(store.ledger, {**message, "channels": ["x"]}, ["x"])) == 1
