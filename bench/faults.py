@@ -61,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{observed.failure_queues}; relay dead letters: {observed.dead_letters}; "
         f"IAM denials: {len(tally.iam_denials)}"
     )
+    receipts = [r for rs in pipeline.relay_receipts.values() for r in rs]
+    burned = sum(1 for r in receipts if r.startswith("FAILED"))
+    print(
+        f"relay: {len(pipeline.relay_receipts)} messages, {len(receipts)} receives, "
+        f"{burned} failed (a receive burned)"
+    )
+    for line in census.diagnosis():
+        print(line)
     writes, reads = pipeline.meter.writes, pipeline.meter.reads
     per_post = scenario.posts
     events_w = sum(v for k, v in writes.items() if not k.endswith("(schedule)"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,8 +30,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from entraide.adapters.aws import again
 from entraide.adapters.queue import Queue
-from entraide.adapters.table import Table
+from entraide.adapters.table import ReadsRetried
 from entraide.effects.ledger import describe
 from entraide.observability import batch_processor, count, logger, metrics_when_any, redacted_errors
 from entraide.publishing.channels import FOR_CHANNELS, ChannelResult, X
@@ -47,7 +49,9 @@ from entraide.settings.publishing import RelaySettings
 from entraide.wiring_channels import relay_channels, retractor
 
 settings = RelaySettings.from_environ(os.environ)
-table = Table(settings.table_name)
+#: The relay's reads (the post, its publication, the budget) made again on an error, a
+#: little later: a failed read would otherwise defer the whole message.
+table = ReadsRetried(settings.table_name)
 channels = relay_channels(settings, table)
 retractions = retractor(table, channels)
 #: X's relay (always enabled: a dry run without credentials).
@@ -62,6 +66,15 @@ RECORD_TIME = timedelta(seconds=settings.relay_record_seconds)
 #: The name a retraction's outcome goes by: it is every channel's at once (each (post,
 #: channel) deletion is its own claim, so a message sent again redoes none that is done).
 RETRACTION = "retraction"
+#: A message is sent again (deferred, or dead-lettered) up to this many times in one
+#: invocation, while time is left, before its record fails: the relay's own SendMessage
+#: failing is a temporary failure like the rest, and a record that fails burns one of the
+#: queue's receives ("the number of times a message can be unsuccessfully dequeued before
+#: being moved to the dead-letter queue", SQS RedrivePolicy ``maxReceiveCount``). Sending a
+#: message twice (an answer lost) is harmless: its publications are claims in the ledger.
+SEND_ATTEMPTS = 3
+#: Seconds between those attempts (times the attempt), after botocore's own retries.
+SEND_PAUSE = 0.1
 
 
 def aws_trouble(error: Exception) -> bool:
@@ -71,13 +84,27 @@ def aws_trouble(error: Exception) -> bool:
     return isinstance(error, BotoCoreError | ClientError)
 
 
-def requeue(message: dict[str, Any], until: datetime, reason: str, *, attempt: int) -> None:
+TimeLeft = Callable[[], float]
+
+
+def send_surely(queue: Queue, body: str, time_left: TimeLeft, **options: Any) -> None:
+    """Send ``body`` to ``queue``, again on failure (see :data:`SEND_ATTEMPTS`)."""
+    again(
+        lambda: queue.send(body, **options),
+        attempts=SEND_ATTEMPTS,
+        step=SEND_PAUSE,
+        time_left=time_left,
+    )
+
+
+def requeue(
+    message: dict[str, Any], until: datetime, reason: str, *, attempt: int, time_left: TimeLeft
+) -> None:
     """Send the message again, due at ``until`` (the original is consumed)."""
     now = datetime.now(UTC)
     delay = defer_delay_seconds(until, now)
-    relay_queue.send(
-        json.dumps({**message, ATTEMPT: attempt}, ensure_ascii=False), delay_seconds=delay
-    )
+    body = json.dumps({**message, ATTEMPT: attempt}, ensure_ascii=False)
+    send_surely(relay_queue, body, time_left, delay_seconds=delay)
     count("RelayDeferred")
     logger.info(
         "Relay deferred",
@@ -90,7 +117,13 @@ def requeue(message: dict[str, Any], until: datetime, reason: str, *, attempt: i
     )
 
 
-def settle(message: dict[str, Any], result: ChannelResult, now: datetime, attempt: int) -> None:
+def settle(
+    message: dict[str, Any],
+    result: ChannelResult,
+    now: datetime,
+    attempt: int,
+    time_left: TimeLeft,
+) -> None:
     """What one channel's outcome asks of the queues: nothing, the message again later for
     this channel, or the dead-letter queue for this channel."""
     mine = message if result.channel == RETRACTION else {**message, FOR_CHANNELS: [result.channel]}
@@ -101,8 +134,11 @@ def settle(message: dict[str, Any], result: ChannelResult, now: datetime, attemp
             extra={"event": message.get("event"), "channel": result.channel, "error": str(error)},
         )
         count("RelayDeadLettered")
-        dead_letters.send(
-            json.dumps(mine, ensure_ascii=False), attributes={"reason": str(error)[:256]}
+        send_surely(
+            dead_letters,
+            json.dumps(mine, ensure_ascii=False),
+            time_left,
+            attributes={"reason": str(error)[:256]},
         )
         return
     if error is not None:
@@ -116,10 +152,22 @@ def settle(message: dict[str, Any], result: ChannelResult, now: datetime, attemp
             jitter=jitter,
             cap=settings.relay_retry_cap_seconds,
         )
-        requeue(mine, now + wait, f"{result.channel}: {describe(error)}", attempt=attempt + 1)
+        requeue(
+            mine,
+            now + wait,
+            f"{result.channel}: {describe(error)}",
+            attempt=attempt + 1,
+            time_left=time_left,
+        )
         return
     if isinstance(outcome, Deferred):
-        requeue(mine, outcome.until, f"{result.channel}: {outcome.reason}", attempt=attempt)
+        requeue(
+            mine,
+            outcome.until,
+            f"{result.channel}: {outcome.reason}",
+            attempt=attempt,
+            time_left=time_left,
+        )
         return
     logger.info(
         "Relay done",
@@ -148,8 +196,12 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     attempt = int(message.get(ATTEMPT, 0) or 0)
     remaining = timedelta(milliseconds=lambda_context.get_remaining_time_in_millis())
     now = datetime.now(UTC)
+
+    def time_left() -> float:
+        return lambda_context.get_remaining_time_in_millis() / 1000
+
     if remaining < RECORD_TIME:  # not enough time for a network: the next invocation takes it
-        requeue(message, now, "too little time left", attempt=attempt)
+        requeue(message, now, "too little time left", attempt=attempt, time_left=time_left)
         return
     deadline = now + remaining
     results = outcomes(message, deadline)
@@ -165,7 +217,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         # that are done skip the message when it comes back.
         raise faults[0]
     for result in results:
-        settle(message, result, now, attempt)
+        settle(message, result, now, attempt, time_left)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -35,7 +35,20 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
         print(f"{queue} : {count(sqs, url)} message(s)")
         for message in held(sqs, queue, url, limit=args.limit):
             print(f"  {message.message_id}  {message.summary}")
+            if queue == "relay":  # where its publications stand in the ledger
+                for line in _publication_states(target, message.body):
+                    print(f"      {line}")
     return 0
+
+
+def _publication_states(target: Target, body: dict[str, Any]) -> list[str]:
+    from entraide.adapters.table import Table
+    from entraide.effects.ledger_store import DynamoDBLedgerStore
+    from entraide.publishing.channels import KNOWN
+    from entraide.publishing.relay_store import publication_states
+
+    table = Table(target.output("TableName"), client=target.clients("dynamodb"))
+    return publication_states(DynamoDBLedgerStore(table), body, KNOWN)
 
 
 def cmd_dlq_redrive(args: argparse.Namespace) -> int:

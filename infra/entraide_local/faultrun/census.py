@@ -196,6 +196,59 @@ class Census:
             "contact messages": [f"{need}>{offer}" for need, offer in self.pairs],
         }
 
+    def lost_subjects(self) -> list[tuple[str, str]]:
+        """(effect, subject) of every effect expected and never delivered."""
+        delivered = self.delivered()
+        return [
+            (effect, subject)
+            for effect, subjects in self.expected().items()
+            for subject in dict.fromkeys(subjects)
+            if delivered.get(effect, Counter())[subject] == 0
+        ]
+
+    def diagnosis(self) -> list[str]:
+        """Why each relay dead letter and each lost tweet ended so: the ledger's record of
+        its publication; each receive of the dead letter (consumed, or failed: a receive
+        burned, with the AWS calls that failed meanwhile, before or after); the other
+        relay messages about the same subject, counted."""
+        pipeline, observed = self.pipeline, self.observed
+        lines: list[str] = []
+
+        def receipts(message_id: str) -> None:
+            for n, receipt in enumerate(pipeline.relay_receipts.get(message_id, []), 1):
+                lines.append(f"      {n}. {receipt}")
+
+        def about(subject: str, shown: str = "") -> None:
+            lines.extend(
+                f"    ledger {line}"
+                for key, line in observed.publications.items()
+                if key.rsplit(":", 1)[-1] == subject or f":{subject}:" in key
+            )
+            others = [
+                message_id
+                for message_id, what in pipeline.relay_about.items()
+                if what.endswith(f" {subject}") and message_id != shown
+            ]
+            burned = [m for m in others if any("FAILED" in r for r in pipeline.relay_receipts[m])]
+            lines.append(
+                f"    {len(others)} other message(s) about it, {len(burned)} with a receive burned"
+            )
+            if not shown:
+                for message_id in burned:
+                    lines.append(f"    message {message_id}:")
+                    receipts(message_id)
+
+        for message_id, what in observed.dead_letter_messages:
+            received = len(pipeline.relay_receipts.get(message_id, []))
+            lines.append(f"relay dead letter {message_id} ({what}), {received} receives:")
+            receipts(message_id)
+            about(what.rsplit(" ", 1)[-1], shown=message_id)
+        for effect, subject in self.lost_subjects():
+            lines.append(f"lost: {effect} {subject}")
+            if effect == "tweets":
+                about(subject)
+        return lines
+
     def rows(self) -> list[Row]:
         delivered = self.delivered()
         rows = []

@@ -157,6 +157,10 @@ class Observed:
     contacts_per_email: dict[str, int]  # address -> contact items (posts stored per person)
     failure_queues: dict[str, int]
     dead_letters: int
+    # the ledger's record of every publication, one line each (entraide.effects.model)
+    publications: dict[str, str] = field(default_factory=dict)
+    # what the relay's dead-letter queue holds: (message id, event and subject)
+    dead_letter_messages: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Pipeline:
@@ -177,6 +181,9 @@ class Pipeline:
         self.contacted: set[tuple[str, str]] = set()
         self.stream_seen = 0
         self._invoking = threading.Lock()
+        #: relay message id -> each receive: what became of it, and the faults on the way
+        self.relay_receipts: dict[str, list[str]] = {}
+        self.relay_about: dict[str, str] = {}  # relay message id -> its event and subject
 
     # -- the run ---------------------------------------------------------------------
     def run(
@@ -307,6 +314,7 @@ class Pipeline:
         self.meter.install()
         self.functions = {name: self._load(name) for name in FUNCTIONS}
         self.functions["relay"].module.relay.poster = self.x
+        self._watch_relay(self.functions["relay"].module)
         router: Any = self.functions["stream_router"].module
         router.consumers = {route: self._consumer(route) for route in router.consumers}
         self._open_activation()
@@ -325,6 +333,29 @@ class Pipeline:
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
+
+    def _watch_relay(self, module: Any) -> None:
+        """Note, per relay message and receive, whether the handler consumed it or failed
+        it (a receive burned), and which AWS calls failed meanwhile, before or after."""
+        handle = module.record_handler
+
+        def watched(record: Any, lambda_context: Any) -> None:
+            start = len(self.faults.injected)
+            outcome = "consumed"
+            try:
+                handle(record, lambda_context)
+            except Exception as error:
+                outcome = f"FAILED {type(error).__name__}"
+                raise
+            finally:
+                self.relay_about[record.message_id] = _about(json.loads(record.body))
+                faults = ", ".join(
+                    f"{f.service}.{f.operation} {f.when}" for f in self.faults.injected[start:]
+                )
+                receipts = self.relay_receipts.setdefault(record.message_id, [])
+                receipts.append(f"{outcome} [{faults}]")
+
+        module.record_handler = watched
 
     def _consumer(self, name: str) -> Any:
         """The router's synchronous Invoke of ``name``, in process: one at a time (the
@@ -761,7 +792,17 @@ class Pipeline:
                 url = self.deployment.outputs.get(output)
                 if url:
                     failures[output] = _count(sqs, str(url))
-            dead = _count(sqs, str(self.deployment.outputs["RelayDeadLetterQueueUrl"]))
+            dead_url = str(self.deployment.outputs["RelayDeadLetterQueueUrl"])
+            dead = _count(sqs, dead_url)
+            dead_letter_messages = []
+            while batch := sqs.receive_message(
+                QueueUrl=dead_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=600,
+            ).get("Messages", []):
+                for message in batch:
+                    about = _about(json.loads(message["Body"]))
+                    dead_letter_messages.append((message["MessageId"], about))
             items = _scan(self.client("dynamodb"), self.table_name)
             decided = self._decided_on_the_stream()
         matches = [
@@ -785,6 +826,8 @@ class Pipeline:
             contacts_per_email=contacts,
             failure_queues=failures,
             dead_letters=dead,
+            publications=_publications(items),
+            dead_letter_messages=dead_letter_messages,
         )
 
 
@@ -798,6 +841,24 @@ def _count(sqs: Any, url: str) -> int:
         ],
     )["Attributes"]
     return sum(int(count) for count in attributes.values())
+
+
+def _about(message: Mapping[str, Any]) -> str:
+    """A relay message's event and subject: ``post-approved <post id>``."""
+    return f"{message.get('event')} {message.get('post_id') or message.get('activation_id')}"
+
+
+def _publications(items: list[dict[str, Any]]) -> dict[str, str]:
+    """Subject -> the ledger's line on it, for every publication the run recorded."""
+    from entraide.adapters.table import Table
+    from entraide.effects.ledger_store import EFFECT_PREFIX, record_from_item
+
+    found = {}
+    for raw in items:
+        if raw["pk"]["S"].startswith(f"{EFFECT_PREFIX}publish:"):
+            record = record_from_item(Table.deserialise(raw))
+            found[record.key] = record.summary()
+    return found
 
 
 def _scan(client: Any, table: str) -> list[dict[str, Any]]:

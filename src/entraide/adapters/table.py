@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from entraide.adapters.aws import AwsClient
+from entraide.adapters.aws import AwsClient, again
 
 Item = dict[str, Any]
 
@@ -505,14 +505,7 @@ class ReadsRetried(Table):
         self.pause = pause
 
     def _again[T](self, read: Callable[[], T]) -> T:
-        for attempt in range(1, self.attempts):
-            try:
-                return read()
-            except Exception as error:
-                if not transient(error):
-                    raise
-                self.pause(0.05 * attempt)
-        return read()
+        return again(read, attempts=self.attempts, pause=self.pause, only=transient)
 
     def get(self, key: Item, *, projection: str | None = None) -> Item | None:
         return self._again(lambda: Table.get(self, key, projection=projection))

@@ -175,6 +175,27 @@ class Record:
     def held_by(self, holder: str) -> list[str]:
         return [entry.name for entry in self.entries if entry.held_by(holder)]
 
+    def summary(self) -> str:
+        """One line for an operator: each effect's state, attempts, holder and lease, when
+        it is due, its result or last error (identifiers and reasons only, never a text)."""
+
+        def moment(at: datetime | None) -> str:
+            return at.strftime("%H:%M:%S") if at else ""
+
+        parts = []
+        for entry in self.entries:
+            facts = [f"{entry.name}={entry.state.value}", f"attempts={entry.attempts}"]
+            if entry.state is State.CLAIMED:
+                facts.append(f"holder={entry.holder} lease={moment(entry.lease_until)}")
+            if entry.state is State.DUE:
+                facts.append(f"due={moment(entry.next_at)}")
+            if entry.result:
+                facts.append(f"result={entry.result}")
+            if entry.error:
+                facts.append(f"error={entry.error[:80]}")
+            parts.append(" ".join(facts))
+        return f"{self.key}: " + "; ".join(parts)
+
 
 @dataclass(frozen=True, slots=True)
 class Done:

@@ -31,7 +31,7 @@ the bench use is :mod:`.relay_memory`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -91,6 +91,41 @@ def activation_publication(activation_id: str, opened: bool, channel: str = CHAN
 def repost_publication(reference: str, channel: str = CHANNEL) -> str:
     """A repost of what the watch found (``reference``: :mod:`entraide.watch.item_store`)."""
     return f"{_publish(channel)}repost:{reference}"
+
+
+def message_publications(message: Mapping[str, Any], channels: Sequence[str]) -> list[str]:
+    """The ledger subjects a relay message is about, one per channel in ``channels`` (an
+    operator reads their state beside the message: ``entraide dlq list relay``)."""
+    event = str(message.get("event", ""))
+    keys: list[Callable[[str], str]] = []
+    if event == "post-approved" and isinstance(message.get("post_id"), str):
+        keys.append(lambda channel: post_publication(str(message["post_id"]), channel))
+    elif event in ("activation-opened", "activation-closed") and message.get("activation_id"):
+        opened = event == "activation-opened"
+        keys.append(
+            lambda channel: activation_publication(str(message["activation_id"]), opened, channel)
+        )
+    elif event == "editorial" and message.get("item_id"):
+        keys.append(lambda channel: editorial_publication(str(message["item_id"]), channel))
+    elif event == "watch-repost" and message.get("reference"):
+        keys.append(lambda channel: repost_publication(str(message["reference"]), channel))
+    named = message.get("channels")
+    wanted = named if isinstance(named, list) else list(channels)
+    return [key(str(channel)) for key in keys for channel in wanted]
+
+
+def publication_states(
+    ledger: LedgerStore, message: Mapping[str, Any], channels: Sequence[str]
+) -> list[str]:
+    """The ledger's line on each publication a relay message is about (one per channel):
+    done, due again and why, or held until when; "absente du registre" (operators read
+    French) when the ledger holds none."""
+    lines = []
+    for key in message_publications(message, channels):
+        record = ledger.get(key)
+        missing = f"{key}: absente du registre (jamais réservée)"
+        lines.append(record.summary() if record else missing)
+    return lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from entraide.publishing.channel_errors import (
 from entraide.publishing.x_answers import (
     PostedTweet,
 )
+from entraide_local.faults import AFTER, BEFORE, FaultPlan
 from entraide_local.provision import Deployment
 from tests.factories import NOW, make_activation, make_post
 from tests.unit.conftest import (
@@ -187,3 +188,67 @@ def test_x_down_defers_x_alone_and_bluesky_and_mastodon_announce_once(
     assert len(x.posted) == 1
     assert len(outbox_lines(tmp_path, "bluesky")) == 1
     assert len(outbox_lines(tmp_path, "mastodon")) == 1
+
+
+def dead_lettered(deployment: Deployment) -> int:
+    return len(waiting(deployment, "RelayDeadLetterQueueUrl"))
+
+
+def receive(relay: PolicedHandler, body: dict[str, Any], receives: int) -> dict[str, Any]:
+    """The handler's answer to the message's ``receives``-th delivery."""
+    event = sqs_event(body, "m-1")
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = str(receives)
+    result: dict[str, Any] = relay.lambda_handler(event, FakeContext("relay"))
+    return result
+
+
+def test_a_failed_send_again_is_tried_again_and_burns_no_receive(
+    relay: PolicedHandler, approved: dict[str, Any], deployment: Deployment
+) -> None:
+    # Given X down once (the message must be sent again, deferred), and the relay's own
+    # SendMessage failing twice, once before reaching SQS and once with its answer lost
+    x = DownX(down=1)
+    relay.relay.poster = x
+    plan = FaultPlan()
+    plan.fail("sqs", "SendMessage", BEFORE)
+    plan.fail("sqs", "SendMessage", AFTER)
+    # When the message is received
+    with plan.active():
+        result = receive(relay, {**approved, "channels": ["x"]}, 1)
+    # Then the record is consumed (no receive burned): the deferred copy is in the queue,
+    # twice where the lost answer made it so, and the DLQ is empty
+    assert result == {"batchItemFailures": []}
+    copies = waiting(deployment, "RelayQueueUrl")
+    assert [copy["body"]["post_id"] for copy in copies] == ["P1", "P1"]
+    assert dead_lettered(deployment) == 0
+    # When both copies come back, X up again
+    for n, copy in enumerate(copies, 2):
+        assert relay.lambda_handler(sqs_event(copy["body"], f"m-{n}"), FakeContext("relay")) == {
+            "batchItemFailures": []
+        }
+    # Then the post went out once
+    assert len(x.posted) == 1
+
+
+def test_a_send_again_failing_on_every_receive_ends_in_the_dlq_with_the_ledger_saying_why(
+    relay: PolicedHandler, approved: dict[str, Any], deployment: Deployment
+) -> None:
+    # Given X down, and SQS refusing every SendMessage of the relay (an outage of its own)
+    x = DownX(down=100)
+    relay.relay.poster = x
+    plan = FaultPlan()
+    plan.fail("sqs", "SendMessage", BEFORE, times=100)
+    # When the message is received five times (the queue's maxReceiveCount)
+    with plan.active():
+        results = [receive(relay, {**approved, "channels": ["x"]}, n) for n in range(1, 6)]
+    # Then each receive failed the record (SQS moves it to the DLQ, whose alarm fires),
+    # after three sends each time, and nothing was posted
+    assert all(result == {"batchItemFailures": [{"itemIdentifier": "m-1"}]} for result in results)
+    assert plan.count("sqs") == 5 * 3
+    assert x.posted == []
+    # and the ledger says the publication is due again, and why
+    record = relay.relay.store.ledger.get(relay.relay.store.post_key("P1"))
+    assert record is not None
+    [entry] = record.entries
+    assert entry.state.value == "due"
+    assert "X unavailable" in (entry.error or "")

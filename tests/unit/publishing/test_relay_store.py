@@ -24,6 +24,7 @@ from entraide.publishing.relay_store import (
     TweetRecord,
     digest_publication,
     post_publication,
+    publication_states,
 )
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -118,6 +119,23 @@ def test_a_released_claim_is_free_again_at_its_time_with_or_without_its_text(
     # a release that keeps the text (X may have posted): the next claim sends it again
     store.release(KEY, "relay-2", NOW + timedelta(minutes=10), "X timeout")
     assert claim(store, "relay-3", NOW + timedelta(minutes=11), send={"text": "t3"}).text == "t2"
+
+
+def test_an_operator_reads_where_a_dead_letters_publications_stand(stores: Stores) -> None:
+    # Given P1's publication on X released after X failed, and none yet on Bluesky
+    store = stores.store
+    claim(store, "relay-1", send={"text": "t1"})
+    store.release(KEY, "relay-1", NOW + timedelta(minutes=10), "X unavailable: 503")
+    message = {"event": "post-approved", "post_id": "P1"}
+    # When the operator lists the dead letter
+    lines = publication_states(store.ledger, message, ["x", "bluesky"])
+    # Then each channel's line says its state, its attempts, when it is due and why
+    assert lines == [
+        "publish:post:P1: x=due attempts=1 due=10:10:00 error=X unavailable: 503",
+        "publish:bluesky:post:P1: absente du registre (jamais réservée)",
+    ]
+    # and a message for one channel speaks of that one alone
+    assert len(publication_states(store.ledger, {**message, "channels": ["x"]}, ["x"])) == 1
 
 
 def test_a_post_a_digest_covers_is_that_digests_alone(stores: Stores) -> None:
