@@ -44,6 +44,7 @@ from entraide.costs.prices import PRICES_DATE, REGION, price_of
 from entraide.publishing import x_prices
 from entraide_local.botocore_events import ProcessHook
 from entraide_local.faultrun import pipeline as faultrun
+from entraide_local.faultrun.meter import ItemWrites
 from entraide_local.faultrun.pipeline import COMPRESSED, INVOCATION_MS, Pipeline
 from entraide_local.faultrun.world import Scenario
 from entraide_local.schedules import parse_schedule, scheduled_event
@@ -347,6 +348,7 @@ class CountedPipeline(Pipeline):
             self.traces.clear()
             self.meter.writes.clear()
             self.meter.reads.clear()
+            self.meter.items.clear()
             for name, schedule in scheduled:
                 fired, hours = _runs_in_a_month(schedule)
                 previous = monthly.get(name, (0, 0))
@@ -627,6 +629,29 @@ def month_bill(
     return bill(_merge(counted, fixtures)), pipeline, monthly, notes
 
 
+def item_writes(items: Mapping[tuple[str, str, str], ItemWrites], posts: int) -> str:
+    """Where the write units go, item by item: per post, each kind of item each function
+    writes and how (the sweeps' lines include what an idle sweep writes, which the lines per
+    function above subtract), its writes, the table's units and each index's."""
+    rows = [
+        "  DynamoDB writes per post, item by item (function, item kind pk/sk, operation):",
+        f"    {'function':<30}{'item':<26}{'operation':<22}{'writes':>7}{'table':>7}"
+        f"{'index':>7}{'W':>6}  indexes",
+    ]
+    for (label, kind, action), tally in sorted(items.items(), key=lambda item: -item[1].units):
+        if tally.units / posts < 0.05:
+            continue
+        indexes = ", ".join(
+            f"{name} {units / posts:.1f}" for name, units in sorted(tally.indexes.items()) if units
+        )
+        rows.append(
+            f"    {label:<30}{kind:<26}{action:<22}{tally.writes / posts:7.2f}"
+            f"{tally.table / posts:7.1f}{sum(tally.indexes.values()) / posts:7.1f}"
+            f"{tally.units / posts:6.1f}  {indexes}"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1000)
@@ -674,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, units in sorted(posts.writes.items(), key=lambda item: -item[1]):
             if units:
                 print(f"    {label:<32}{units / args.posts:6.1f} W per post")
+        print(item_writes(posts.pipeline.meter.items, args.posts))
         lines = posts.per_thousand()
         print(table(lines, title=f"\nbill of 1,000 posts (counted on {args.posts}, proportional)"))
         emails = sum(line.cost for line in lines if line.service == "SES")

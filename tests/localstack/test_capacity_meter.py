@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore import xform_name
 from moto import mock_aws
 
 from entraide_local.faultrun.meter import CapacityMeter, Index
@@ -101,3 +102,84 @@ def test_an_index_is_written_only_when_what_it_projects_changes(client: Any) -> 
     # When nothing changes that any index holds but the ALL one
     # Then INCLUDE and KEYS_ONLY are not written
     assert _units_of_update(client, meter, "SET note = :v", "c") == 2
+
+
+def _metered(client: Any, meter: CapacityMeter, operation: str, params: dict[str, Any]) -> None:
+    """One call, priced as botocore's events give it to the meter."""
+    model = client.meta.service_model.operation_model(operation)
+    context: dict[str, Any] = {}
+    with meter.measuring("decision"):
+        meter.begin(params, model, context)
+        getattr(client, xform_name(operation))(**params)
+        meter.end(SimpleNamespace(status_code=200), {}, model, context)
+
+
+def test_the_units_are_told_item_by_item(client: Any) -> None:
+    # Given a post in two indexes, and an effect subject
+    client.put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "POST#1"}, "sk": {"S": "POST"}, "g1": {"S": "pending"}},
+    )
+    meter = _meter(client)
+
+    # When one transaction moves the post's index key and puts a subject, checking an
+    # activation, and a lone update touches a notice
+    client.put_item(TableName=TABLE, Item={"pk": {"S": "ACTIVATION#a"}, "sk": {"S": "ACTIVATION"}})
+    _metered(
+        client,
+        meter,
+        "TransactWriteItems",
+        {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "POST#1"}, "sk": {"S": "POST"}},
+                        "UpdateExpression": "SET g1 = :v, g3 = :v",
+                        "ExpressionAttributeValues": {":v": {"S": "approved"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            "pk": {"S": "EFFECT#match:1:2"},
+                            "sk": {"S": "EFFECT"},
+                            "g3": {"S": "DUE#geomatch"},
+                        },
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "ACTIVATION#a"}, "sk": {"S": "ACTIVATION"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        },
+    )
+    _metered(
+        client,
+        meter,
+        "UpdateItem",
+        {
+            "TableName": TABLE,
+            "Key": {"pk": {"S": "NOTICE#p"}, "sk": {"S": "2026-12-07T10:00#1#2"}},
+            "UpdateExpression": "SET n = :v",
+            "ExpressionAttributeValues": {":v": {"S": "x"}},
+        },
+    )
+
+    # Then each kind of item is told apart with its operation, its table's units (twice in
+    # the transaction) and each index's: a moved key two, an entry one, a check no index
+    post = meter.items[("decision", "POST POST", "Update in tx")]
+    assert (post.writes, post.table, post.indexes) == (1, 2, {"everything": 2, "keys": 1})
+    subject = meter.items[("decision", "EFFECT#match EFFECT", "Put in tx")]
+    assert (subject.table, subject.indexes) == (2, {"keys": 1})
+    check = meter.items[("decision", "ACTIVATION ACTIVATION", "ConditionCheck in tx")]
+    assert (check.table, check.indexes) == (2, {})
+    notice = meter.items[("decision", "NOTICE <time>", "Update")]
+    assert (notice.writes, notice.units) == (1, 1)
+    # and the items add up to what the function is billed
+    assert sum(item.units for item in meter.items.values()) == meter.writes["decision"] == 11

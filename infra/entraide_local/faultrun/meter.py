@@ -27,7 +27,7 @@ import math
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..botocore_events import ProcessHook
@@ -105,6 +105,33 @@ class Index:
         return {name: value for name, value in attributes.items() if name in kept}
 
 
+def item_kind(key: Mapping[str, Any]) -> str:
+    """The kind of an item, from its typed key: the partition key's prefix (for an effect
+    subject, the subject's kind too) and the sort key's (a time, ``<time>``)."""
+    pk, sk = str(key["pk"].get("S", "")), str(key["sk"].get("S", ""))
+    head, _, rest = pk.partition("#")
+    if head == "EFFECT":
+        # a subject ``<kind>:…``, or a retraction ``<post id>#retracted#<channel>``
+        subject = rest.split(":", 1)[0] if ":" in rest else "retracted" * ("#retracted#" in rest)
+        head = f"EFFECT#{subject or '…'}"
+    sort = sk.split("#", 1)[0]
+    return f"{head} {'<time>' if sort[:1].isdigit() else sort}"
+
+
+@dataclass
+class ItemWrites:
+    """The writes of one kind of item by one way (a function, an operation): how many,
+    and the units of the table and of each index."""
+
+    writes: int = 0
+    table: float = 0.0
+    indexes: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def units(self) -> float:
+        return self.table + sum(self.indexes.values())
+
+
 @dataclass
 class _Snapshot:
     attributes: dict[str, Any] | None  # typed JSON, None when absent
@@ -123,6 +150,8 @@ class CapacityMeter:
         self._read_item = read_item  # (key typed JSON) -> typed attributes or None
         self.writes: dict[str, float] = {}
         self.reads: dict[str, float] = {}
+        #: (label, item kind, operation) -> its writes: where the units go, item by item
+        self.items: dict[tuple[str, str, str], ItemWrites] = {}
         self._lock = threading.Lock()
         self._active: contextvars.ContextVar[str | None] = contextvars.ContextVar(
             "meter_label", default=None
@@ -168,7 +197,7 @@ class CapacityMeter:
         failed = getattr(http_response, "status_code", 200) >= 300
         with self._lock:
             if name in _WRITES:
-                units = self._write_units(name, params, snapshots, failed)
+                units = self._write_units(label, name, params, snapshots, failed)
                 self.writes[label] = self.writes.get(label, 0.0) + units
             elif name in ("GetItem", "Query"):
                 units = self._read_units(name, params, parsed or {})
@@ -209,6 +238,7 @@ class CapacityMeter:
 
     def _write_units(
         self,
+        label: str,
         operation: str,
         params: Mapping[str, Any],
         before: Mapping[str, _Snapshot],
@@ -222,16 +252,47 @@ class CapacityMeter:
                 if kind == "ConditionCheck":
                     checked = {"pk": body["Key"]["pk"], "sk": body["Key"]["sk"]}
                     checks.add(json.dumps(checked, sort_keys=True))
+        actions = self._actions(operation, params)
         units = 0.0
         for key, old in before.items():
             new = old if failed or key in checks else self._snapshot(key)
-            units += factor * _units(max(old.size, new.size), WRITE_UNIT)
-            if not failed and key not in checks:
-                units += self._index_units(old.attributes, new.attributes)
+            table = factor * _units(max(old.size, new.size), WRITE_UNIT)
+            indexes = (
+                self._index_units(old.attributes, new.attributes)
+                if not failed and key not in checks
+                else {}
+            )
+            units += table + sum(indexes.values())
+            action = actions.get(key, operation.removesuffix("Item")) + (
+                " (failed)" if failed else ""
+            )
+            tally = self.items.setdefault((label, item_kind(json.loads(key)), action), ItemWrites())
+            tally.writes += 1
+            tally.table += table
+            for name, index_units in indexes.items():
+                tally.indexes[name] = tally.indexes.get(name, 0.0) + index_units
         return units
 
-    def _index_units(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> int:
-        units = 0
+    def _actions(self, operation: str, params: Mapping[str, Any]) -> dict[str, str]:
+        """How each item is written: Put, Update, Delete, ConditionCheck, in a transaction
+        (``tx``) or a batch, or alone."""
+        if operation == "TransactWriteItems":
+            kinds = [next(iter(action.items())) for action in params.get("TransactItems", [])]
+            keys = self._keys(operation, params)
+            return {key: f"{kind} in tx" for key, (kind, _) in zip(keys, kinds, strict=True)}
+        if operation == "BatchWriteItem":
+            requests = params.get("RequestItems", {}).get(self.table, [])
+            keys = self._keys(operation, params)
+            return {
+                key: ("Put" if "PutRequest" in r else "Delete") + " in batch"
+                for key, r in zip(keys, requests, strict=True)
+            }
+        return {}
+
+    def _index_units(
+        self, old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> dict[str, float]:
+        units: dict[str, float] = {}
         for index in self.indexes:
             old_in = old is not None and all(key in old for key in index.keys)
             new_in = new is not None and all(key in new for key in index.keys)
@@ -243,11 +304,11 @@ class CapacityMeter:
                 assert new is not None
                 keys_moved = any(old[key] != new[key] for key in index.keys)
                 if keys_moved:
-                    units += 2 * size
+                    units[index.name] = 2.0 * size
                 elif index.image(old) != index.image(new):
-                    units += size
+                    units[index.name] = float(size)
             else:
-                units += size
+                units[index.name] = float(size)
         return units
 
     def _index_size(self, index: Index, attributes: dict[str, Any] | None) -> int:
