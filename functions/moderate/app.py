@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from entraide.adapters.table import Table, changed_images, entity_of
+from entraide.adapters.table import ReadsRetried, Table, changed_images, entity_of
 from entraide.effects.ledger import scheduled
 from entraide.intake.post_store import post_from_item
 from entraide.moderation.effects import MODERATE
@@ -26,7 +26,11 @@ from entraide.wiring import effect_ledger, moderation_effects
 
 settings = ModerationSettings.from_environ(os.environ)
 table = Table(settings.table_name)
-moderation = moderation_effects(settings, table)
+# An effect's attempt reads the post, its contact, its activation and the poster's recent
+# texts before its one send: each read is made again on a transient error (as geomatch's
+# are), so that one failed read no longer costs the attempt (given up after the ledger's
+# 30, the moderator's email was lost and the post never decided).
+moderation = moderation_effects(settings, ReadsRetried(settings.table_name))
 ledger = effect_ledger(settings, table)
 processor = batch_processor(EventType.DynamoDBStreams)
 

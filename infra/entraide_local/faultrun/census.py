@@ -207,10 +207,12 @@ class Census:
         ]
 
     def diagnosis(self) -> list[str]:
-        """Why each relay dead letter and each lost tweet ended so: the ledger's record of
-        its publication; each receive of the dead letter (consumed, or failed: a receive
-        burned, with the AWS calls that failed meanwhile, before or after); the other
-        relay messages about the same subject, counted."""
+        """Why each relay dead letter and each lost effect ended so: for a lost effect, the
+        state of its posts and the ledger's record of every subject about them (or that
+        none exists: the subject was never recorded); for a dead letter or a lost tweet,
+        each receive of its relay messages (consumed, or failed: a receive burned, with the
+        AWS calls that failed meanwhile, before or after) and the other relay messages about
+        the same subject, counted."""
         pipeline, observed = self.pipeline, self.observed
         lines: list[str] = []
 
@@ -218,12 +220,17 @@ class Census:
             for n, receipt in enumerate(pipeline.relay_receipts.get(message_id, []), 1):
                 lines.append(f"      {n}. {receipt}")
 
-        def about(subject: str, shown: str = "") -> None:
-            lines.extend(
+        def ledger_of(post_id: str) -> None:
+            records = [
                 f"    ledger {line}"
-                for key, line in observed.publications.items()
-                if key.rsplit(":", 1)[-1] == subject or f":{subject}:" in key
-            )
+                for key, line in observed.ledger.items()
+                if key.rsplit(":", 1)[-1] == post_id or f":{post_id}:" in key
+            ]
+            lines.extend(records or [f"    ledger: no subject about {post_id}"])
+
+        def about(subject: str, shown: str = "") -> None:
+            if shown:
+                ledger_of(subject)
             others = [
                 message_id
                 for message_id, what in pipeline.relay_about.items()
@@ -245,6 +252,12 @@ class Census:
             about(what.rsplit(" ", 1)[-1], shown=message_id)
         for effect, subject in self.lost_subjects():
             lines.append(f"lost: {effect} {subject}")
+            for post_id in dict.fromkeys(subject.split(">")):
+                if "@" in post_id:  # a recipient, not a post
+                    continue
+                state = observed.post_states.get(post_id, "not in the table")
+                lines.append(f"    post {post_id}: {state}")
+                ledger_of(post_id)
             if effect == "tweets":
                 about(subject)
         return lines

@@ -157,8 +157,10 @@ class Observed:
     contacts_per_email: dict[str, int]  # address -> contact items (posts stored per person)
     failure_queues: dict[str, int]
     dead_letters: int
-    # the ledger's record of every publication, one line each (entraide.effects.model)
-    publications: dict[str, str] = field(default_factory=dict)
+    # the ledger's record of every subject, one line each (entraide.effects.model)
+    ledger: dict[str, str] = field(default_factory=dict)
+    # post id -> its status and version at the end of the run
+    post_states: dict[str, str] = field(default_factory=dict)
     # what the relay's dead-letter queue holds: (message id, event and subject)
     dead_letter_messages: list[tuple[str, str]] = field(default_factory=list)
 
@@ -826,7 +828,8 @@ class Pipeline:
             contacts_per_email=contacts,
             failure_queues=failures,
             dead_letters=dead,
-            publications=_publications(items),
+            ledger=_ledger(items),
+            post_states=_post_states(items),
             dead_letter_messages=dead_letter_messages,
         )
 
@@ -848,17 +851,32 @@ def _about(message: Mapping[str, Any]) -> str:
     return f"{message.get('event')} {message.get('post_id') or message.get('activation_id')}"
 
 
-def _publications(items: list[dict[str, Any]]) -> dict[str, str]:
-    """Subject -> the ledger's line on it, for every publication the run recorded."""
+def _ledger(items: list[dict[str, Any]]) -> dict[str, str]:
+    """Subject -> the ledger's line on it, for every subject the run recorded."""
     from entraide.adapters.table import Table
-    from entraide.effects.ledger_store import EFFECT_PREFIX, record_from_item
+    from entraide.effects.ledger_store import EFFECT_PREFIX, EFFECT_SORT, record_from_item
 
     found = {}
     for raw in items:
-        if raw["pk"]["S"].startswith(f"{EFFECT_PREFIX}publish:"):
+        if raw["pk"]["S"].startswith(EFFECT_PREFIX) and raw["sk"]["S"] == EFFECT_SORT:
             record = record_from_item(Table.deserialise(raw))
             found[record.key] = record.summary()
     return found
+
+
+def _post_states(items: list[dict[str, Any]]) -> dict[str, str]:
+    """Post id -> ``status vN`` of the post's item at the end of the run."""
+    from entraide.adapters.table import Table
+    from entraide.intake.post_store import post_from_item
+
+    return {
+        post.id: f"{post.status.value} v{post.version}"
+        for post in (
+            post_from_item(Table.deserialise(raw))
+            for raw in items
+            if raw.get("entity", {}).get("S") == "post"
+        )
+    }
 
 
 def _scan(client: Any, table: str) -> list[dict[str, Any]]:

@@ -217,6 +217,29 @@ def test_an_email_whose_answer_was_lost_is_sent_again_once_its_claim_expires(
     assert len(plan.lost) == 1
 
 
+def test_a_read_that_fails_once_does_not_hold_a_moderators_email_back(
+    activations: ActivationStore,
+    posts: PostStore,
+    two_moderators: PolicedHandler,
+    deployment: Deployment,
+) -> None:
+    # Given a new post, and DynamoDB failing the first read of its activation (throttled,
+    # a 5xx or no connection: a read to make again, a little later)
+    activations.create_activation(make_activation())
+    posts.create_post(POST, Contact(POSTER))
+    [event] = stream_events(deployment, "moderate")
+    plan = FaultPlan()
+    plan.fail("dynamodb", "GetItem", BEFORE, where=lambda p: "ACTIVATION#" in str(p.get("Key")))
+    # When the stream delivers the new post
+    with plan.active():
+        assert run(two_moderators, event) == {"batchItemFailures": []}
+    # Then the read failed once, and still every email went at once: no moderator's request
+    # waits for the ledger's next attempt (each attempt reads the post, its contact, its
+    # activation and the poster's recent texts; a fault on any of them used to cost it)
+    assert [(f.service, f.operation) for f in plan.injected] == [("dynamodb", "GetItem")]
+    assert recipients() == sorted([*MODERATORS, POSTER])
+
+
 def test_a_post_whose_record_never_reached_moderation_is_moderated_by_the_schedule(
     activations: ActivationStore,
     posts: PostStore,
