@@ -148,26 +148,13 @@ class LambdaApiApplication:
         return json_response(200, invocation.value, headers)
 
     def _event_source_mapping(self, request: HttpRequest, uuid: str) -> HttpResponse:
-        mapping = self.mappings.by_uuid.get(uuid)
-        if mapping is None:
-            return _error(
-                404,
-                "ResourceNotFoundException",
-                f"The resource you requested does not exist. (Service: Lambda; UUID: {uuid})",
-            )
-        if request.method == "GET":
-            return json_response(200, mapping.document())
-        try:
-            update = json.loads(request.body) if request.body.strip() else {}
-        except ValueError as error:
-            return _error(400, "InvalidRequestContentException", f"Not JSON: {error}")
-        unsupported = sorted(set(update) - {"Enabled"})
-        if unsupported or not isinstance(update.get("Enabled"), bool):
-            return _error(
-                400,
-                "InvalidParameterValueException",
-                f"Only Enabled is emulated locally (got {', '.join(unsupported) or 'no Enabled'})",
-            )
-        enabled = bool(update["Enabled"])
-        self.mappings.set_enabled(mapping, enabled)
-        return json_response(202, mapping.document("Enabling" if enabled else "Disabling"))
+        update = None
+        if request.method == "PUT":
+            try:
+                update = json.loads(request.body) if request.body.strip() else {}
+            except ValueError as error:
+                return _error(400, "InvalidRequestContentException", f"Not JSON: {error}")
+        answer = self.mappings.answer(uuid, update)
+        if answer.error:
+            return _error(answer.status, answer.error, answer.message)
+        return json_response(answer.status, answer.document)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,36 +57,28 @@ def _on_call(model: Any, params: Any, **kwargs: Any) -> Any:
     if not urlsplit(str(params.get("url", ""))).netloc.endswith(".amazonaws.com"):
         return None  # a local stack's Lambda API, which answers for itself
     # before-call sees the serialized request: the UUID is the last segment of its path
-    url_path = str(params.get("url_path", "")).rstrip("/")
-    mapping = mappings.by_uuid.get(url_path.rsplit("/", 1)[-1])
-    if mapping is None:
-        return _response(
-            model, 404, {"Type": "User", "Message": "The resource you requested does not exist."}
-        )
-    if operation == "GetEventSourceMapping":
-        return _response(model, 200, mapping.document())
-    update = json.loads(params.get("body") or b"{}")
-    unsupported = sorted(set(update) - {"Enabled"})
-    if unsupported:
-        message = f"Only Enabled is emulated locally (got {', '.join(unsupported)})"
-        return _response(model, 400, {"Type": "User", "Message": message})
-    enabled = bool(update["Enabled"])
-    mappings.set_enabled(mapping, enabled)
-    return _response(model, 202, mapping.document("Enabling" if enabled else "Disabling"))
+    mapping_id = str(params.get("url_path", "")).rstrip("/").rsplit("/", 1)[-1]
+    update = None
+    if operation == "UpdateEventSourceMapping":
+        update = json.loads(params.get("body") or b"{}")
+    answer = mappings.answer(mapping_id, update)
+    if answer.error:
+        document = {"Type": "User", "Message": answer.message}
+        return _response(model, answer.status, document, answer.error)
+    return _response(model, answer.status, answer.document)
 
 
-_ERRORS = {404: "ResourceNotFoundException", 400: "InvalidParameterValueException"}
-
-
-def _response(model: Any, status: int, document: dict[str, Any]) -> tuple[Any, Any]:
+def _response(
+    model: Any, status: int, document: Mapping[str, Any], error: str = ""
+) -> tuple[Any, Any]:
     """``(http_response, parsed)`` as botocore would have them from Lambda (REST-JSON)."""
     from botocore.awsrequest import AWSResponse, HeadersDict
     from botocore.parsers import create_parser
 
     request_id = str(uuid.uuid4())
     headers = {"x-amzn-requestid": request_id, "content-type": "application/json"}
-    if status in _ERRORS:
-        headers["x-amzn-errortype"] = _ERRORS[status]
+    if error:
+        headers["x-amzn-errortype"] = error
     body = json.dumps(document).encode()
     header_map = HeadersDict(headers)
     parsed = create_parser("rest-json").parse(

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .provision import Deployment, mapping_uuid
 from .template import QueueEvent
@@ -59,6 +60,17 @@ class EventSourceMapping:
             "State": state or ("Enabled" if self.enabled else "Disabled"),
             "LastModified": self.last_modified,
         }
+
+
+@dataclass(frozen=True)
+class MappingAnswer:
+    """Lambda's answer to GetEventSourceMapping or UpdateEventSourceMapping: the status,
+    the mapping's document, or an error's code and message."""
+
+    status: int
+    document: dict[str, object] = field(default_factory=dict)
+    error: str = ""
+    message: str = ""
 
 
 class EventSourceMappings:
@@ -105,3 +117,31 @@ class EventSourceMappings:
             mapping.last_modified = time.time()
         for listener in list(self.listeners):
             listener(mapping)
+
+    def answer(self, uuid: str, update: Mapping[str, Any] | None) -> MappingAnswer:
+        """GetEventSourceMapping (``update`` None) or UpdateEventSourceMapping, as Lambda
+        answers them: 200 and the mapping; 202 and ``Enabling``/``Disabling``; an unknown
+        UUID 404 ``ResourceNotFoundException``; any other field than ``Enabled`` 400
+        ``InvalidParameterValueException`` (not emulated, so refused rather than ignored).
+        The one answer of the local stack's Lambda API and of the in-process hook."""
+        mapping = self.by_uuid.get(uuid)
+        if mapping is None:
+            return MappingAnswer(
+                404,
+                error="ResourceNotFoundException",
+                message="The resource you requested does not exist. "
+                f"(Service: Lambda; UUID: {uuid})",
+            )
+        if update is None:
+            return MappingAnswer(200, mapping.document())
+        unsupported = sorted(set(update) - {"Enabled"})
+        if unsupported or not isinstance(update.get("Enabled"), bool):
+            got = ", ".join(unsupported) or "no Enabled"
+            return MappingAnswer(
+                400,
+                error="InvalidParameterValueException",
+                message=f"Only Enabled is emulated locally (got {got})",
+            )
+        enabled = bool(update["Enabled"])
+        self.set_enabled(mapping, enabled)
+        return MappingAnswer(202, mapping.document("Enabling" if enabled else "Disabling"))
