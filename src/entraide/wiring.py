@@ -58,6 +58,7 @@ def effect_ledger(settings: EffectSettings, table: Table) -> Ledger:
     return Ledger(
         DynamoDBLedgerStore(table),
         lease_margin=timedelta(seconds=settings.effect_lease_margin_seconds),
+        effect_time=timedelta(seconds=settings.effect_time_seconds),
         retry_base=timedelta(seconds=settings.effect_retry_base_seconds),
         retry_cap=timedelta(seconds=settings.effect_retry_cap_seconds),
         metric=count_metric,

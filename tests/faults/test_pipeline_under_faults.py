@@ -74,3 +74,18 @@ def test_every_call_was_allowed_by_its_function_policy(
 ) -> None:
     pipeline, _ = census
     assert pipeline.tally.iam_denials == []
+
+
+def test_effects_are_done_by_the_run_that_recorded_them(
+    census: tuple[Pipeline, list[Row]],
+) -> None:
+    pipeline, _ = census
+    # Then the moderation stream's own invocations claimed and completed most moderation
+    # effects (the path most posts take in AWS, where the function has 90 s), rather than
+    # leaving every one to its lease and the schedule's sweep
+    completions = {
+        label: tally.writes
+        for (label, kind, operation), tally in pipeline.meter.items.items()
+        if kind == "EFFECT#moderation EFFECT" and operation == "Update"
+    }
+    assert completions.get("moderate", 0) > completions.get("moderate (schedule)", 0)

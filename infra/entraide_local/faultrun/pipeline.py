@@ -23,8 +23,8 @@ capacity meter. The sources are emulated as AWS runs them:
   idle, as they would a few minutes later.
 
 Time is compressed through the functions' settings: the ledger retries in hundredths of a
-second, a claim's lease lasts the two seconds an invocation is given, the relay starts a
-record with one second left. The run ends when nothing has moved for ``idle_seconds``.
+second, a claim's lease lasts the two seconds an invocation is given, the ledger starts an
+effect and the relay a record with one second left. The run ends when nothing has moved for ``idle_seconds``.
 """
 
 from __future__ import annotations
@@ -81,6 +81,10 @@ COMPRESSED = {
     "EFFECT_RETRY_BASE_SECONDS": "0.05",
     "EFFECT_RETRY_CAP_SECONDS": "1",
     "EFFECT_LEASE_MARGIN_SECONDS": "0.2",
+    # an effect starts with a second left of the two an invocation is given, as the relay's
+    # records do: with AWS's three seconds no effect would ever start in the run that
+    # recorded it, and every one would wait for its lease and the sweep
+    "EFFECT_TIME_SECONDS": "1",
     # moto's indexes are consistent at once: the approval's match is due at the next sweep
     "MATCH_DELAY_SECONDS": "0.5",
     "RELAY_RETRY_BASE_SECONDS": "0.05",

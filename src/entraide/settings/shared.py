@@ -18,6 +18,9 @@ class EffectSettings(Settings):
     effect_lease_margin_seconds: float = Field(
         default=5.0, alias="EFFECT_LEASE_MARGIN_SECONDS", ge=0
     )
+    # No effect is started with less time left in the run: an email sent after the run's
+    # deadline would outlive its claim's lease.
+    effect_time_seconds: float = Field(default=3.0, alias="EFFECT_TIME_SECONDS", gt=0)
 
 
 class SigningSettings(Settings):
