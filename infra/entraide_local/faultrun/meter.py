@@ -399,14 +399,15 @@ class CapacityMeter:
             if operation == "TransactGetItems"
             else f"{operation} {'consistent' if strong else 'eventual'}"
         )
-        if parsed.get("Select") == "COUNT" or params.get("Select") == "COUNT":
+        if params.get("Select") == "COUNT":
+            # its answer carries no item to size: priced as one unit at least, a lower bound
             way += " count"
         total = 0.0
         for kind, size, index in reads:
             units = factor * _units(size, READ_UNIT)
             total += units
-            table, indexes = (0.0, {index: units}) if index else (units, {})
-            _tally(self.read_items, (label, kind, way), table, indexes)
+            indexes: dict[str, float] = {index: units} if index else {}
+            _tally(self.read_items, (label, kind, way), 0.0 if index else units, indexes)
         return total
 
 
