@@ -414,9 +414,10 @@ class PostStore:
             raise ConcurrentChange(f"Le message {post_id} existe déjà.") from exc
         raise exc  # conflicts still: a 5xx, and the client sends the request again
 
-    def keyed_post(self, key: str) -> KeyedPost | None:
-        """The post a request key created, if it did (a strongly consistent read)."""
-        item = self.table.get(intake_key(key))
+    def keyed_post(self, key: str, *, consistent: bool = True) -> KeyedPost | None:
+        """The post a request key created, if it did (a strongly consistent read unless
+        ``consistent`` is False: see :meth:`Table.get`)."""
+        item = self.table.get(intake_key(key), consistent=consistent)
         return KeyedPost(str(item["post_id"]), str(item["fingerprint"])) if item else None
 
     def get_post(self, post_id: str, *, consistent: bool = True) -> Post | None:
