@@ -509,3 +509,31 @@ def test_the_stream_side_reads_no_post_its_record_shows() -> None:
     assert len(outbox.sent) == 2
     assert [read[0] for read in store.reads].count("post") == 0
     assert [read[0] for read in store.reads].count("contact") == 1
+
+
+def test_a_decision_reads_its_post_once_eventually_consistent() -> None:
+    # Given a waiting post, whose reads are told
+    store = MemoryStore(PENDING)
+    # When a moderator approves it through their link
+    decided = desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    # Then it was read once, eventually consistent (its transition holds it to its version)
+    assert decided.status is PostStatus.APPROVED
+    assert store.reads == [("post", "P1", False)]
+
+
+def test_a_decision_on_a_stale_read_still_says_who_decided_first() -> None:
+    # Given a post approved a moment ago by Alice, and a read that does not see it yet
+    store = MemoryStore(PENDING)
+    desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+
+    class Lagging(MemoryStore):
+        def get_post(self, post_id: str, *, consistent: bool = True) -> Post | None:
+            return PENDING if not consistent else super().get_post(post_id)
+
+    lagging = Lagging(*store.posts.values())
+    # When Bob rejects it with his link
+    with pytest.raises(WrongPostStatus) as refused:
+        desk(lagging).decide("P1", LinkAction.REJECT, token(LinkAction.REJECT, actor=MODERATORS[1]))
+    # Then the transition's condition refuses it, naming Alice's approval
+    assert refused.value.post.status is PostStatus.APPROVED
+    assert lagging.posts["P1"].decided_by == MODERATORS[0]
