@@ -104,14 +104,21 @@ def test_an_index_is_written_only_when_what_it_projects_changes(client: Any) -> 
     assert _units_of_update(client, meter, "SET note = :v", "c") == 2
 
 
-def _metered(client: Any, meter: CapacityMeter, operation: str, params: dict[str, Any]) -> None:
-    """One call, priced as botocore's events give it to the meter."""
+def _metered(
+    client: Any,
+    meter: CapacityMeter,
+    operation: str,
+    params: dict[str, Any],
+    label: str = "decision",
+) -> None:
+    """One call of the function ``label``, priced from its real answer as botocore's events
+    give it to the meter."""
     model = client.meta.service_model.operation_model(operation)
     context: dict[str, Any] = {}
-    with meter.measuring("decision"):
+    with meter.measuring(label):
         meter.begin(params, model, context)
-        getattr(client, xform_name(operation))(**params)
-        meter.end(SimpleNamespace(status_code=200), {}, model, context)
+        answer = getattr(client, xform_name(operation))(**params)
+        meter.end(SimpleNamespace(status_code=200), answer, model, context)
 
 
 def test_the_units_are_told_item_by_item(client: Any) -> None:
@@ -185,16 +192,6 @@ def test_the_units_are_told_item_by_item(client: Any) -> None:
     assert sum(item.units for item in meter.items.values()) == meter.writes["decision"] == 11
 
 
-def _read(client: Any, meter: CapacityMeter, operation: str, params: dict[str, Any]) -> None:
-    """One read, priced from its real answer as botocore's events give it to the meter."""
-    model = client.meta.service_model.operation_model(operation)
-    context: dict[str, Any] = {}
-    with meter.measuring("relay"):
-        meter.begin(params, model, context)
-        answer = getattr(client, xform_name(operation))(**params)
-        meter.end(SimpleNamespace(status_code=200), answer, model, context)
-
-
 def test_the_reads_are_told_item_by_item(client: Any) -> None:
     # Given a post of 5 KB (two read units of 4 KB) in the ALL index, and three small
     # backlog items of which one is filtered out
@@ -218,19 +215,17 @@ def test_the_reads_are_told_item_by_item(client: Any) -> None:
         )
     meter = _meter(client)
     post_key = {"pk": {"S": "POST#1"}, "sk": {"S": "POST"}}
+    get = {"TableName": TABLE, "Key": post_key}
 
     # When the post is got strongly consistent, then eventually consistent, in a batch and in
     # a transaction, the backlog queried with a filter, and the index queried by status
-    _read(client, meter, "GetItem", {"TableName": TABLE, "Key": post_key, "ConsistentRead": True})
-    _read(client, meter, "GetItem", {"TableName": TABLE, "Key": post_key})
-    _read(client, meter, "BatchGetItem", {"RequestItems": {TABLE: {"Keys": [post_key]}}})
-    _read(
-        client,
-        meter,
-        "TransactGetItems",
-        {"TransactItems": [{"Get": {"TableName": TABLE, "Key": post_key}}]},
+    _metered(client, meter, "GetItem", {**get, "ConsistentRead": True}, "relay")
+    _metered(client, meter, "GetItem", get, "relay")
+    _metered(
+        client, meter, "BatchGetItem", {"RequestItems": {TABLE: {"Keys": [post_key]}}}, "relay"
     )
-    _read(
+    _metered(client, meter, "TransactGetItems", {"TransactItems": [{"Get": get}]}, "relay")
+    _metered(
         client,
         meter,
         "Query",
@@ -242,8 +237,9 @@ def test_the_reads_are_told_item_by_item(client: Any) -> None:
             "ExpressionAttributeValues": {":pk": {"S": "BACKLOG#x"}, ":queued": {"S": "queued"}},
             "ConsistentRead": True,
         },
+        "relay",
     )
-    _read(
+    _metered(
         client,
         meter,
         "Query",
@@ -253,6 +249,7 @@ def test_the_reads_are_told_item_by_item(client: Any) -> None:
             "KeyConditionExpression": "g1 = :status",
             "ExpressionAttributeValues": {":status": {"S": "STATUS#approved"}},
         },
+        "relay",
     )
 
     # Then each read is told by its kind of item (a query by its partition's prefix and
