@@ -111,6 +111,8 @@ class ModerationDesk:
         # own condition on status and version, which then reads the post strongly
         # consistent and answers who decided (WrongPostStatus), as before.
         post = self.store.get_post(post_id, consistent=False)
+        if post is None:  # gone, or a lagging read: the table says which
+            post = self.store.get_post(post_id, consistent=True)
         if post is None:
             raise PostNotFound(post_id)
         return post

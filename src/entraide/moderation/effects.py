@@ -128,7 +128,9 @@ class SubjectReads:
     on, is itself older than any read; a post decided a moment ago at worst brings its
     moderators a request the decision page answers "already decided", as a request sent a
     moment before the decision would; the conditional claims of the ledger, not these
-    reads, keep each email from being sent twice."""
+    reads, keep each email from being sent twice. A read that may be lagging never makes an
+    effect moot: a post missing or older than the subject's version, or a contact missing,
+    is read again strongly consistent before the effect is let go."""
 
     def __init__(
         self, store: ModerationStore, activations: ActivationReader, image: Post | None
@@ -147,12 +149,18 @@ class SubjectReads:
         if image is not None and image.id == post_id and image.version == version:
             return image
         if post_id not in self._posts:
-            self._posts[post_id] = self.store.get_post(post_id, consistent=False)
+            post = self.store.get_post(post_id, consistent=False)
+            if post is None or post.version < version:  # the read may lag: ask the table
+                post = self.store.get_post(post_id, consistent=True)
+            self._posts[post_id] = post
         return self._posts[post_id]
 
     def contact(self, post_id: str) -> Contact | None:
         if post_id not in self._contacts:
-            self._contacts[post_id] = self.store.get_contact(post_id, consistent=False)
+            contact = self.store.get_contact(post_id, consistent=False)
+            if contact is None:  # erased, or a lagging read: ask the table
+                contact = self.store.get_contact(post_id, consistent=True)
+            self._contacts[post_id] = contact
         return self._contacts[post_id]
 
     def activation(self, activation_id: str) -> Activation | None:

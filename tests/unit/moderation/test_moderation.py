@@ -496,6 +496,36 @@ def test_the_sweep_reads_a_subjects_post_contact_and_activation_once_eventually_
     ]
 
 
+def test_a_lagging_read_never_lets_an_effect_go() -> None:
+    # Given a new pending post left to the sweep, whose eventually consistent reads do not
+    # see the post nor its contact yet (written a moment ago)
+    store, outbox, moderation = mailing_effects(MODERATORS)
+
+    class Lagging(MemoryStore):
+        def get_post(self, post_id: str, *, consistent: bool = True) -> Post | None:
+            found = super().get_post(post_id, consistent=consistent)
+            return found if consistent else None
+
+        def get_contact(self, post_id: str, *, consistent: bool = True) -> Contact | None:
+            found = super().get_contact(post_id, consistent=consistent)
+            return found if consistent else None
+
+    lagging = Lagging(*store.posts.values())
+    moderation.store = lagging
+    subject = moderation.subject_of_change(None, PENDING)
+    assert subject is not None
+    clock = Clock(NOW)
+    ledger = Ledger(MemoryLedgerStore(), clock=clock)
+    # When its effects are done
+    report = ledger.run(subject, moderation.performer(), deadline=clock() + timedelta(seconds=30))
+    # Then nothing was taken for moot: both moderators and the poster got their email, the
+    # post and the contact read again strongly consistent, once each
+    assert sorted(message[0] for message in outbox.sent) == ["awaiting", "request", "request"]
+    assert report.done == 3
+    assert lagging.reads.count(("post", "P1", True)) == 1
+    assert lagging.reads.count(("contact", "P1", True)) == 1
+
+
 def test_the_stream_side_reads_no_post_its_record_shows() -> None:
     # Given the moderation of one moderator, and a new pending post's stream image
     store, outbox, moderation = mailing_effects(MODERATORS[:1])
