@@ -44,7 +44,7 @@ from entraide.costs.prices import PRICES_DATE, REGION, price_of
 from entraide.publishing import x_prices
 from entraide_local.botocore_events import ProcessHook
 from entraide_local.faultrun import pipeline as faultrun
-from entraide_local.faultrun.meter import ItemWrites
+from entraide_local.faultrun.meter import ItemUnits
 from entraide_local.faultrun.pipeline import COMPRESSED, INVOCATION_MS, Pipeline
 from entraide_local.faultrun.world import Scenario
 from entraide_local.schedules import parse_schedule, scheduled_event
@@ -349,6 +349,7 @@ class CountedPipeline(Pipeline):
             self.meter.writes.clear()
             self.meter.reads.clear()
             self.meter.items.clear()
+            self.meter.read_items.clear()
             for name, schedule in scheduled:
                 fired, hours = _runs_in_a_month(schedule)
                 previous = monthly.get(name, (0, 0))
@@ -556,6 +557,7 @@ class PostsBill:
     pipeline: CountedPipeline
     usage: dict[str, FunctionUsage]
     writes: dict[str, float]
+    reads: dict[str, float]
 
     def per_thousand(self) -> list[Line]:
         return bill({key: value * 1000 / self.posts for key, value in self.counted.items()})
@@ -597,7 +599,7 @@ def posts_bill(posts: int, idle: CountedPipeline) -> PostsBill:
         count for label, count in pipeline.traces.items() if not label.endswith("(schedule)")
     )
     metrics = set().union(*(used.metrics for used in usage.values()))
-    return PostsBill(posts, counted, len(metrics), pipeline, usage, writes)
+    return PostsBill(posts, counted, len(metrics), pipeline, usage, writes, reads)
 
 
 def month_bill(
@@ -629,23 +631,38 @@ def month_bill(
     return bill(_merge(counted, fixtures)), pipeline, monthly, notes
 
 
-def item_writes(items: Mapping[tuple[str, str, str], ItemWrites], posts: int) -> str:
-    """Where the write units go, item by item: per post, each kind of item each function
-    writes and how (the sweeps' lines include what an idle sweep writes, which the lines per
-    function above subtract), its writes, the table's units and each index's."""
+def units_per_post(units: Mapping[str, float], posts: int, name: str, unit: str) -> str:
+    """The units of ``name`` (writes, reads) per post, in all and by function."""
+    rows = [f"  DynamoDB: {sum(units.values()) / posts:.1f} {name} units per post"]
+    for label, spent in sorted(units.items(), key=lambda item: -item[1]):
+        if spent:
+            rows.append(f"    {label:<32}{spent / posts:6.1f} {unit} per post")
+    return "\n".join(rows)
+
+
+def item_units(
+    items: Mapping[tuple[str, str, str], ItemUnits], posts: int, name: str, unit: str
+) -> str:
+    """Where the units of ``name`` (writes, reads) go, item by item: per post, each kind of
+    item each function writes or reads and how (the sweeps' lines include what an idle sweep
+    spends, which the lines per function above subtract), how many, the table's units and
+    each index's."""
     rows = [
-        "  DynamoDB writes per post, item by item (function, item kind pk/sk, operation):",
-        f"    {'function':<30}{'item':<26}{'operation':<22}{'writes':>7}{'table':>7}"
-        f"{'index':>7}{'W':>6}  indexes",
+        f"  DynamoDB {name} per post, item by item (function, item kind pk/sk or a query's"
+        " partition and index, operation):",
+        f"    {'function':<30}{'item':<30}{'operation':<28}{name:>7}{'table':>7}"
+        f"{'index':>7}{unit:>6}  indexes",
     ]
     for (label, kind, action), tally in sorted(items.items(), key=lambda item: -item[1].units):
         if tally.units / posts < 0.05:
             continue
         indexes = ", ".join(
-            f"{name} {units / posts:.1f}" for name, units in sorted(tally.indexes.items()) if units
+            f"{index} {units / posts:.1f}"
+            for index, units in sorted(tally.indexes.items())
+            if units
         )
         rows.append(
-            f"    {label:<30}{kind:<26}{action:<22}{tally.writes / posts:7.2f}"
+            f"    {label:<30}{kind:<30}{action:<28}{tally.count / posts:7.2f}"
             f"{tally.table / posts:7.1f}{sum(tally.indexes.values()) / posts:7.1f}"
             f"{tally.units / posts:6.1f}  {indexes}"
         )
@@ -694,12 +711,11 @@ def main(argv: list[str] | None = None) -> int:
             f" {run.tally.schedule_runs} sweeps counted beyond an idle sweep)"
         )
         print(_per_function(posts.usage, {}))
-        written = sum(posts.writes.values())
-        print(f"  DynamoDB: {written / args.posts:.1f} write units per post")
-        for label, units in sorted(posts.writes.items(), key=lambda item: -item[1]):
-            if units:
-                print(f"    {label:<32}{units / args.posts:6.1f} W per post")
-        print(item_writes(posts.pipeline.meter.items, args.posts))
+        meter = posts.pipeline.meter
+        print(units_per_post(posts.writes, args.posts, "write", "W"))
+        print(item_units(meter.items, args.posts, "writes", "W"))
+        print(units_per_post(posts.reads, args.posts, "read", "R"))
+        print(item_units(meter.read_items, args.posts, "reads", "R"))
         lines = posts.per_thousand()
         print(table(lines, title=f"\nbill of 1,000 posts (counted on {args.posts}, proportional)"))
         emails = sum(line.cost for line in lines if line.service == "SES")

@@ -118,7 +118,13 @@ def relay_channels(settings: RelaySettings, table: Table) -> Channels:
             clock=lambda: datetime.now(UTC),
             public_base_url=settings.public_base_url,
             load_post=posts.get_post,
-            load_activation=activations.get_activation,
+            # Eventually consistent (half a unit): the activation is older than the approval
+            # (whose transaction checked it open), and what the text takes of it (hashtag,
+            # départements) may lag a second behind a change as it would by being read a
+            # second earlier ("DynamoDB read consistency", DynamoDB Developer Guide).
+            load_activation=lambda activation_id: activations.get_activation(
+                activation_id, consistent=False
+            ),
             digest_threshold=settings.digest_threshold,
             texts=texts_of(channel),
             metric=count_metric,

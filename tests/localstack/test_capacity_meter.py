@@ -104,14 +104,21 @@ def test_an_index_is_written_only_when_what_it_projects_changes(client: Any) -> 
     assert _units_of_update(client, meter, "SET note = :v", "c") == 2
 
 
-def _metered(client: Any, meter: CapacityMeter, operation: str, params: dict[str, Any]) -> None:
-    """One call, priced as botocore's events give it to the meter."""
+def _metered(
+    client: Any,
+    meter: CapacityMeter,
+    operation: str,
+    params: dict[str, Any],
+    label: str = "decision",
+) -> None:
+    """One call of the function ``label``, priced from its real answer as botocore's events
+    give it to the meter."""
     model = client.meta.service_model.operation_model(operation)
     context: dict[str, Any] = {}
-    with meter.measuring("decision"):
+    with meter.measuring(label):
         meter.begin(params, model, context)
-        getattr(client, xform_name(operation))(**params)
-        meter.end(SimpleNamespace(status_code=200), {}, model, context)
+        answer = getattr(client, xform_name(operation))(**params)
+        meter.end(SimpleNamespace(status_code=200), answer, model, context)
 
 
 def test_the_units_are_told_item_by_item(client: Any) -> None:
@@ -174,12 +181,89 @@ def test_the_units_are_told_item_by_item(client: Any) -> None:
     # Then each kind of item is told apart with its operation, its table's units (twice in
     # the transaction) and each index's: a moved key two, an entry one, a check no index
     post = meter.items[("decision", "POST POST", "Update in tx")]
-    assert (post.writes, post.table, post.indexes) == (1, 2, {"everything": 2, "keys": 1})
+    assert (post.count, post.table, post.indexes) == (1, 2, {"everything": 2, "keys": 1})
     subject = meter.items[("decision", "EFFECT#match EFFECT", "Put in tx")]
     assert (subject.table, subject.indexes) == (2, {"keys": 1})
     check = meter.items[("decision", "ACTIVATION ACTIVATION", "ConditionCheck in tx")]
     assert (check.table, check.indexes) == (2, {})
     notice = meter.items[("decision", "NOTICE <time>", "Update")]
-    assert (notice.writes, notice.units) == (1, 1)
+    assert (notice.count, notice.units) == (1, 1)
     # and the items add up to what the function is billed
     assert sum(item.units for item in meter.items.values()) == meter.writes["decision"] == 11
+
+
+def test_the_reads_are_told_item_by_item(client: Any) -> None:
+    # Given a post of 5 KB (two read units of 4 KB) in the ALL index, and three small
+    # backlog items of which one is filtered out
+    client.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": "POST#1"},
+            "sk": {"S": "POST"},
+            "g1": {"S": "STATUS#approved"},
+            "text": {"S": "é" * 2560},
+        },
+    )
+    for position, state in enumerate(("queued", "queued", "sent")):
+        client.put_item(
+            TableName=TABLE,
+            Item={
+                "pk": {"S": "BACKLOG#x"},
+                "sk": {"S": f"2026-12-07T10:0{position}"},
+                "state": {"S": state},
+            },
+        )
+    meter = _meter(client)
+    post_key = {"pk": {"S": "POST#1"}, "sk": {"S": "POST"}}
+    get = {"TableName": TABLE, "Key": post_key}
+
+    # When the post is got strongly consistent, then eventually consistent, in a batch and in
+    # a transaction, the backlog queried with a filter, and the index queried by status
+    _metered(client, meter, "GetItem", {**get, "ConsistentRead": True}, "relay")
+    _metered(client, meter, "GetItem", get, "relay")
+    _metered(
+        client, meter, "BatchGetItem", {"RequestItems": {TABLE: {"Keys": [post_key]}}}, "relay"
+    )
+    _metered(client, meter, "TransactGetItems", {"TransactItems": [{"Get": get}]}, "relay")
+    _metered(
+        client,
+        meter,
+        "Query",
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "#p = :pk",
+            "FilterExpression": "#s = :queued",
+            "ExpressionAttributeNames": {"#p": "pk", "#s": "state"},
+            "ExpressionAttributeValues": {":pk": {"S": "BACKLOG#x"}, ":queued": {"S": "queued"}},
+            "ConsistentRead": True,
+        },
+        "relay",
+    )
+    _metered(
+        client,
+        meter,
+        "Query",
+        {
+            "TableName": TABLE,
+            "IndexName": "everything",
+            "KeyConditionExpression": "g1 = :status",
+            "ExpressionAttributeValues": {":status": {"S": "STATUS#approved"}},
+        },
+        "relay",
+    )
+
+    # Then each read is told by its kind of item (a query by its partition's prefix and
+    # where it reads) and its way: 5 KB is two units consistent, one eventually, four in a
+    # transaction; the filtered query one unit all the same; the index query's units the
+    # index's
+    reads = {way: (t.count, t.table, t.indexes) for way, t in meter.read_items.items()}
+    assert reads == {
+        ("relay", "POST POST", "GetItem consistent"): (1, 2.0, {}),
+        ("relay", "POST POST", "GetItem eventual"): (1, 1.0, {}),
+        ("relay", "POST POST", "BatchGetItem eventual"): (1, 1.0, {}),
+        ("relay", "POST POST", "Get in tx"): (1, 4.0, {}),
+        ("relay", "BACKLOG table", "Query consistent"): (1, 1.0, {}),
+        ("relay", "STATUS everything", "Query eventual"): (1, 0.0, {"everything": 1.0}),
+    }
+    # and the items add up to what the function is billed
+    assert sum(t.units for t in meter.read_items.values()) == meter.reads["relay"] == 10

@@ -12,8 +12,13 @@ them before and after the call:
   leaving an index one write, an item whose index key changes two (delete and put), an item
   whose projected attributes change one, one whose changes are not projected (``KEYS_ONLY``,
   or ``INCLUDE`` of other attributes) none; each priced by what the index holds of the item;
-- a strongly consistent read costs one unit per 4 KB read (a Query: of everything it read),
-  an eventually consistent one half; an index query prices what the index holds.
+- a strongly consistent read costs one unit per 4 KB read (a Query or a Scan: of everything
+  it read, before its filter; a ``BatchGetItem``: of each item on its own), an eventually
+  consistent one half, a transactional one (``TransactGetItems``) twice; an index query prices
+  what the index holds.
+
+Every unit is also told item by item (:class:`ItemUnits`): by function, kind of item (its key's
+prefixes; for a Query its key condition's partition prefix and index) and operation.
 
 A size is DynamoDB's: attribute names and values in UTF-8 bytes, numbers about one byte per
 two digits, one byte for a boolean, three bytes per list or map plus one per element.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import contextvars
 import json
 import math
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -35,6 +41,7 @@ from ..botocore_events import ProcessHook
 WRITE_UNIT = 1024
 READ_UNIT = 4096
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+_READS = {"GetItem", "BatchGetItem", "TransactGetItems", "Query", "Scan"}
 _KEY = "entraide_local.faultrun.meter"
 
 
@@ -105,25 +112,47 @@ class Index:
         return {name: value for name, value in attributes.items() if name in kept}
 
 
-def item_kind(key: Mapping[str, Any]) -> str:
-    """The kind of an item, from its typed key: the partition key's prefix (for an effect
-    subject, the subject's kind too) and the sort key's (a time, ``<time>``)."""
-    pk, sk = str(key["pk"].get("S", "")), str(key["sk"].get("S", ""))
+def partition_kind(pk: str) -> str:
+    """The kind of a partition: its key's prefix (for an effect subject, the subject's kind
+    too)."""
     head, _, rest = pk.partition("#")
     if head == "EFFECT":
         # a subject ``<kind>:…``, or a retraction ``<post id>#retracted#<channel>``
         subject = rest.split(":", 1)[0] if ":" in rest else "retracted" * ("#retracted#" in rest)
         head = f"EFFECT#{subject or '…'}"
+    return head
+
+
+def item_kind(key: Mapping[str, Any]) -> str:
+    """The kind of an item, from its typed key: the partition key's prefix (for an effect
+    subject, the subject's kind too) and the sort key's (a time, ``<time>``)."""
+    pk, sk = str(key["pk"].get("S", "")), str(key["sk"].get("S", ""))
     sort = sk.split("#", 1)[0]
-    return f"{head} {'<time>' if sort[:1].isdigit() else sort}"
+    return f"{partition_kind(pk)} {'<time>' if sort[:1].isdigit() else sort}"
+
+
+def query_kind(params: Mapping[str, Any], partition: str) -> str:
+    """The kind of what a Query reads: its key condition's partition (``partition`` is the
+    name of the table's or the index's partition key) and where it reads, the index or the
+    table."""
+    names = params.get("ExpressionAttributeNames", {})
+    values = params.get("ExpressionAttributeValues", {})
+    value = "?"
+    for term in re.split(r"\s+and\s+", str(params.get("KeyConditionExpression", "")), flags=re.I):
+        left, equals, right = term.partition("=")
+        if equals and names.get(left.strip(), left.strip()) == partition:
+            value = str(values.get(right.strip(), {}).get("S", "?"))
+            break
+    return f"{partition_kind(value)} {params.get('IndexName', 'table')}"
 
 
 @dataclass
-class ItemWrites:
-    """The writes of one kind of item by one way (a function, an operation): how many,
-    and the units of the table and of each index."""
+class ItemUnits:
+    """The writes or the reads of one kind of item by one way (a function, an operation): how
+    many (items written; items got, or requests of a Query or a Scan), and the units of the
+    table and of each index."""
 
-    writes: int = 0
+    count: int = 0
     table: float = 0.0
     indexes: dict[str, float] = field(default_factory=dict)
 
@@ -151,7 +180,9 @@ class CapacityMeter:
         self.writes: dict[str, float] = {}
         self.reads: dict[str, float] = {}
         #: (label, item kind, operation) -> its writes: where the units go, item by item
-        self.items: dict[tuple[str, str, str], ItemWrites] = {}
+        self.items: dict[tuple[str, str, str], ItemUnits] = {}
+        #: the same for the reads
+        self.read_items: dict[tuple[str, str, str], ItemUnits] = {}
         self._lock = threading.Lock()
         self._active: contextvars.ContextVar[str | None] = contextvars.ContextVar(
             "meter_label", default=None
@@ -199,8 +230,8 @@ class CapacityMeter:
             if name in _WRITES:
                 units = self._write_units(label, name, params, snapshots, failed)
                 self.writes[label] = self.writes.get(label, 0.0) + units
-            elif name in ("GetItem", "Query"):
-                units = self._read_units(name, params, parsed or {})
+            elif name in _READS and not failed:
+                units = self._read_units(label, name, params, parsed or {})
                 self.reads[label] = self.reads.get(label, 0.0) + units
 
     def install(self) -> None:
@@ -266,11 +297,7 @@ class CapacityMeter:
             action = actions.get(key, operation.removesuffix("Item")) + (
                 " (failed)" if failed else ""
             )
-            tally = self.items.setdefault((label, item_kind(json.loads(key)), action), ItemWrites())
-            tally.writes += 1
-            tally.table += table
-            for name, index_units in indexes.items():
-                tally.indexes[name] = tally.indexes.get(name, 0.0) + index_units
+            _tally(self.items, (label, item_kind(json.loads(key)), action), table, indexes)
         return units
 
     def _actions(self, operation: str, params: Mapping[str, Any]) -> dict[str, str]:
@@ -315,16 +342,85 @@ class CapacityMeter:
         return item_size(index.image(attributes or {}))
 
     def _read_units(
-        self, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]
+        self, label: str, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]
     ) -> float:
-        strong = bool(params.get("ConsistentRead"))
+        """The units of one read call, each told in :attr:`read_items`."""
         if operation == "GetItem":
-            size = item_size(parsed.get("Item") or {})
-        else:
+            found = parsed.get("Item") or {}
+            reads = [(item_kind(params["Key"]), item_size(found), None)]
+            strong = bool(params.get("ConsistentRead"))
+        elif operation == "BatchGetItem":
+            # "each item in the batch is read separately": each rounded up to 4 KB on its own
+            asked = params.get("RequestItems", {}).get(self.table, {})
+            strong = bool(asked.get("ConsistentRead"))
+            found = {
+                json.dumps({"pk": item["pk"], "sk": item["sk"]}, sort_keys=True): item
+                for item in parsed.get("Responses", {}).get(self.table, [])
+            }
+            reads = [
+                (
+                    item_kind(key),
+                    item_size(
+                        found.get(
+                            json.dumps({"pk": key["pk"], "sk": key["sk"]}, sort_keys=True), {}
+                        )
+                    ),
+                    None,
+                )
+                for key in asked.get("Keys", [])
+            ]
+        elif operation == "TransactGetItems":
+            answers = parsed.get("Responses") or []
+            reads = []
+            for position, action in enumerate(params.get("TransactItems", [])):
+                answer = answers[position] if position < len(answers) else {}
+                reads.append(
+                    (item_kind(action["Get"]["Key"]), item_size(answer.get("Item") or {}), None)
+                )
+            strong = True
+        else:  # Query, Scan: one request, billed for everything it read before its filter
+            index = params.get("IndexName")
+            partition = next((i.partition for i in self.indexes if i.name == index), "pk")
+            kind = (
+                query_kind(params, partition)
+                if operation == "Query"
+                else f"<scan> {index or 'table'}"
+            )
             items = parsed.get("Items") or []
             size = sum(item_size(item) for item in items)
             returned, scanned = len(items), int(parsed.get("ScannedCount", len(items)) or 0)
             if returned and scanned > returned:  # filtered out, read all the same
                 size = size * scanned // returned
-        units = _units(size, READ_UNIT)
-        return float(units if strong else units / 2)
+            reads = [(kind, size, index)]
+            strong = bool(params.get("ConsistentRead"))
+        factor = 2.0 if operation == "TransactGetItems" else 1.0 if strong else 0.5
+        way = (
+            "Get in tx"
+            if operation == "TransactGetItems"
+            else f"{operation} {'consistent' if strong else 'eventual'}"
+        )
+        if params.get("Select") == "COUNT":
+            # its answer carries no item to size: priced as one unit at least, a lower bound
+            way += " count"
+        total = 0.0
+        for kind, size, index in reads:
+            units = factor * _units(size, READ_UNIT)
+            total += units
+            indexes: dict[str, float] = {index: units} if index else {}
+            _tally(self.read_items, (label, kind, way), 0.0 if index else units, indexes)
+        return total
+
+
+def _tally(
+    tallies: dict[tuple[str, str, str], ItemUnits],
+    way: tuple[str, str, str],
+    table: float,
+    indexes: Mapping[str, float],
+) -> None:
+    """Tell one write or read of an item (or one Query's request) under its way (function,
+    kind of item, operation)."""
+    tally = tallies.setdefault(way, ItemUnits())
+    tally.count += 1
+    tally.table += table
+    for name, units in indexes.items():
+        tally.indexes[name] = tally.indexes.get(name, 0.0) + units

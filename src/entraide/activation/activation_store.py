@@ -289,8 +289,9 @@ class ActivationStore:
     def create_activation(self, activation: Activation) -> None:
         self._create(activation_to_item(activation), activation)
 
-    def get_activation(self, activation_id: str) -> Activation | None:
-        item = self.table.get(activation_key(activation_id))
+    def get_activation(self, activation_id: str, *, consistent: bool = True) -> Activation | None:
+        """The activation (``consistent``: see :meth:`Table.get`)."""
+        item = self.table.get(activation_key(activation_id), consistent=consistent)
         return activation_from_item(item) if item else None
 
     def open_activations(self) -> list[Activation]:

@@ -170,13 +170,16 @@ class Table(AwsClient):
         return self.deserialise(raw) if raw else None
 
     # -- one item ----------------------------------------------------------------------
-    def get(self, key: Item, *, projection: str | None = None) -> Item | None:
-        """The item at ``key`` (a strongly consistent read), or None."""
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": self.serialise(key),
-            "ConsistentRead": True,
-        }
+    def get(
+        self, key: Item, *, projection: str | None = None, consistent: bool = True
+    ) -> Item | None:
+        """The item at ``key``, or None: a strongly consistent read unless ``consistent`` is
+        False, for a reader that a write of the last second may miss (an eventually
+        consistent read costs half: "the responses may not reflect the results of a recently
+        completed write operation", DynamoDB Developer Guide, "DynamoDB read consistency")."""
+        params: dict[str, Any] = {"TableName": self.table_name, "Key": self.serialise(key)}
+        if consistent:
+            params["ConsistentRead"] = True
         if projection:
             params["ProjectionExpression"] = projection
         raw = self.client.get_item(**params).get("Item")
@@ -507,8 +510,12 @@ class ReadsRetried(Table):
     def _again[T](self, read: Callable[[], T]) -> T:
         return again(read, attempts=self.attempts, pause=self.pause, only=transient)
 
-    def get(self, key: Item, *, projection: str | None = None) -> Item | None:
-        return self._again(lambda: Table.get(self, key, projection=projection))
+    def get(
+        self, key: Item, *, projection: str | None = None, consistent: bool = True
+    ) -> Item | None:
+        return self._again(
+            lambda: Table.get(self, key, projection=projection, consistent=consistent)
+        )
 
     def query_once(
         self,

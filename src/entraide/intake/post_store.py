@@ -40,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn, Protocol
@@ -289,6 +289,32 @@ class PostReader(Protocol):
     def get_contact(self, post_id: str) -> Contact | None: ...
 
 
+def changed_post(
+    post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None
+) -> Post:
+    """The post as :meth:`PostStore.transition` leaves it, from the post it changed: a
+    transaction answers no item ("ReturnValues" is not among TransactWriteItems' parameters),
+    and a read after it would cost a strongly consistent unit for what the write decided.
+    Every change of a post's public fields moves its version, which the write's condition
+    holds to ``post.version``: the other fields are the ones it had. Kept next to
+    ``_status_update``, whose every ``SET`` it repeats (a test holds both to the item read
+    back)."""
+    moment = parse_iso(iso(at))  # the item keeps the second
+    decided = to_status in (PostStatus.APPROVED, PostStatus.REJECTED)
+    ended = to_status not in (PostStatus.PENDING, PostStatus.APPROVED)
+    return replace(
+        post,
+        status=to_status,
+        version=post.version + 1,
+        decided_by=by if decided else post.decided_by,
+        decided_at=moment if decided else post.decided_at,
+        ended_at=post.ended_at if decided else moment,
+        reason=reason or post.reason,
+        title=mask_public_text(post.title) if ended else post.title,
+        description=mask_public_text(post.description) if ended else post.description,
+    )
+
+
 class PostStore:
     """Posts, their contact items and their posters' history, in the single table.
 
@@ -388,22 +414,29 @@ class PostStore:
             raise ConcurrentChange(f"Le message {post_id} existe déjà.") from exc
         raise exc  # conflicts still: a 5xx, and the client sends the request again
 
-    def keyed_post(self, key: str) -> KeyedPost | None:
-        """The post a request key created, if it did (a strongly consistent read)."""
-        item = self.table.get(intake_key(key))
+    def keyed_post(self, key: str, *, consistent: bool = True) -> KeyedPost | None:
+        """The post a request key created, if it did (a strongly consistent read unless
+        ``consistent`` is False: see :meth:`Table.get`)."""
+        item = self.table.get(intake_key(key), consistent=consistent)
         return KeyedPost(str(item["post_id"]), str(item["fingerprint"])) if item else None
 
-    def get_post(self, post_id: str) -> Post | None:
-        item = self.table.get(post_key(post_id))
+    def get_post(self, post_id: str, *, consistent: bool = True) -> Post | None:
+        """The post (``consistent``: see :meth:`Table.get`)."""
+        item = self.table.get(post_key(post_id), consistent=consistent)
         return post_from_item(item) if item else None
 
-    def get_contact(self, post_id: str) -> Contact | None:
-        item = self.table.get(contact_key(post_id))
+    def get_contact(self, post_id: str, *, consistent: bool = True) -> Contact | None:
+        """The post's contact (``consistent``: see :meth:`Table.get`)."""
+        item = self.table.get(contact_key(post_id), consistent=consistent)
         return contact_from_item(item) if item else None
 
-    def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]:
+    def recent_texts(
+        self, email: str, *, since: datetime, exclude_post: str, consistent: bool = True
+    ) -> list[str]:
         """Public texts of the poster's other posts since ``since`` (near-duplicate check)."""
-        return self.posters.recent_texts(email, since=since, exclude_post=exclude_post)
+        return self.posters.recent_texts(
+            email, since=since, exclude_post=exclude_post, consistent=consistent
+        )
 
     def posts_of(self, pseudonyms: Sequence[str]) -> list[Post]:
         """Every post of the person these pseudonyms name (one per key), oldest first."""
@@ -487,7 +520,7 @@ class PostStore:
                 self._raise_for_post_or_checks(post, exc, len(checks))
                 # the personal data went meanwhile (erased, expired): the post alone changes
             else:
-                return self._read_changed(post)
+                return changed_post(post, to_status, at=at, by=by, reason=reason)
         if not checks and not also:
             return self._write_status(post, change)
         try:
@@ -495,7 +528,7 @@ class PostStore:
         except TransactionCancelled as exc:
             self._raise_for_post_or_checks(post, exc, len(checks))
             raise
-        return self._read_changed(post)
+        return changed_post(post, to_status, at=at, by=by, reason=reason)
 
     def _raise_for_post_or_checks(self, post: Post, exc: TransactionCancelled, checks: int) -> None:
         """The caller's exception when the post's own condition (the first write) or one of
@@ -509,11 +542,6 @@ class PostStore:
             raise ConditionFailed() from exc
         if not failed:
             raise exc
-
-    def _read_changed(self, post: Post) -> Post:
-        changed = self.get_post(post.id)
-        assert changed is not None
-        return changed
 
     def _write_status(self, post: Post, change: Update) -> Post:
         try:
@@ -529,6 +557,7 @@ class PostStore:
     def _status_update(
         post: Post, to_status: PostStatus, *, at: datetime, by: str, reason: str | None
     ) -> Update:
+        """The write of :meth:`transition` (what it makes of the post: :func:`changed_post`)."""
         changes: Item = {
             ":to": to_status.value,
             ":from": post.status.value,

@@ -67,23 +67,34 @@ class PosterStore:
             raise RuntimeError("This store was built without the pseudonyms' key.")
         return self._pseudonyms
 
-    def _partition(self, pseudonym: str, since: datetime | None = None) -> Iterator[Item]:
+    def _partition(
+        self, pseudonym: str, since: datetime | None = None, *, consistent: bool = True
+    ) -> Iterator[Item]:
         condition, values = "pk = :pk", {":pk": poster_key(pseudonym)}
         if since is not None:
             condition += " AND sk >= :since"
             values[":since"] = iso(since)
-        return self.table.query(condition, values, consistent=True)
+        return self.table.query(condition, values, consistent=consistent)
 
-    def _history(self, pseudonym: str, since: datetime | None = None) -> Iterator[Item]:
+    def _history(
+        self, pseudonym: str, since: datetime | None = None, *, consistent: bool = True
+    ) -> Iterator[Item]:
         # the LINKS-SENT slot shares the partition (and sorts after every date)
-        return (i for i in self._partition(pseudonym, since) if i.get("entity") == HISTORY_ENTITY)
+        return (
+            item
+            for item in self._partition(pseudonym, since, consistent=consistent)
+            if item.get("entity") == HISTORY_ENTITY
+        )
 
-    def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]:
-        """Public texts of the poster's other posts since ``since`` (near-duplicate check)."""
+    def recent_texts(
+        self, email: str, *, since: datetime, exclude_post: str, consistent: bool = True
+    ) -> list[str]:
+        """Public texts of the poster's other posts since ``since`` (near-duplicate check;
+        ``consistent``: see :meth:`~entraide.adapters.table.Table.get`)."""
         return [
             str(item["text"])
             for pseudonym in self.pseudonyms.candidates(email)
-            for item in self._history(pseudonym, since)
+            for item in self._history(pseudonym, since, consistent=consistent)
             if item["post_id"] != exclude_post
         ]
 

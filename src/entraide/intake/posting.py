@@ -54,7 +54,7 @@ class PostSink(Protocol):
         key: RequestKey | None = ...,
     ) -> None: ...
 
-    def keyed_post(self, key: str) -> KeyedPost | None: ...
+    def keyed_post(self, key: str, *, consistent: bool = ...) -> KeyedPost | None: ...
 
     def get_post(self, post_id: str) -> Post | None: ...
 
@@ -82,10 +82,11 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def replayed(posts: PostSink, request: RequestKey) -> Intake | None:
+def replayed(posts: PostSink, request: RequestKey, *, consistent: bool = True) -> Intake | None:
     """The post ``request``'s key created before, if any (RequestKeyReused when the key
-    came with another request)."""
-    known = posts.keyed_post(request.key)
+    came with another request); ``consistent``: whether the key is read strongly
+    consistent."""
+    known = posts.keyed_post(request.key, consistent=consistent)
     if known is None:
         return None
     if known.fingerprint != request.fingerprint:
@@ -118,7 +119,14 @@ def submit_post(
     from entraide.kernel.departements import departement_name
 
     request = RequestKey(key, fingerprint(fields)) if key else None
-    if request is not None and (earlier := replayed(posts, request)) is not None:
+    # Read first, eventually consistent (half a strongly consistent read: "the responses
+    # may not reflect the results of a recently completed write operation", DynamoDB
+    # Developer Guide, "DynamoDB read consistency"): a key written a moment ago and missed
+    # here fails the post's transaction on its own condition (KeyTaken), and is read again
+    # below, strongly consistent, then. The read spares a repeated request that cancelled
+    # transaction.
+    earlier = replayed(posts, request, consistent=False) if request is not None else None
+    if earlier is not None:
         return earlier
     fields = dict(fields)
     if fields.pop(HONEYPOT_FIELD, ""):

@@ -35,7 +35,7 @@ WITHDRAWABLE = (PostStatus.PENDING, PostStatus.APPROVED)
 class DecisionStore(Protocol):
     """What a decision reads and changes (a :class:`~entraide.intake.post_store.PostStore`)."""
 
-    def get_post(self, post_id: str) -> Post | None: ...
+    def get_post(self, post_id: str, *, consistent: bool = ...) -> Post | None: ...
 
     def transition(
         self,
@@ -104,7 +104,15 @@ class ModerationDesk:
         return post, link
 
     def _post(self, post_id: str) -> Post:
-        post = self.store.get_post(post_id)
+        # Eventually consistent (half a unit): "the responses may not reflect the results of
+        # a recently completed write operation" (DynamoDB Developer Guide, "DynamoDB read
+        # consistency"). A link comes by an email sent well after the post was written; a
+        # decision or a withdrawal made a moment ago and missed here fails the transition's
+        # own condition on status and version, which then reads the post strongly
+        # consistent and answers who decided (WrongPostStatus), as before.
+        post = self.store.get_post(post_id, consistent=False)
+        if post is None:  # gone, or a lagging read: the table says which
+            post = self.store.get_post(post_id, consistent=True)
         if post is None:
             raise PostNotFound(post_id)
         return post

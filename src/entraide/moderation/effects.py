@@ -95,11 +95,13 @@ class ModerationStore(Protocol):
     """What the stream side reads of posts (a :class:`~entraide.intake.post_store.PostStore`):
     the sweep reads a post, the reconciliation those that entered a status lately."""
 
-    def get_post(self, post_id: str) -> Post | None: ...
+    def get_post(self, post_id: str, *, consistent: bool = ...) -> Post | None: ...
 
-    def get_contact(self, post_id: str) -> Contact | None: ...
+    def get_contact(self, post_id: str, *, consistent: bool = ...) -> Contact | None: ...
 
-    def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]: ...
+    def recent_texts(
+        self, email: str, *, since: datetime, exclude_post: str, consistent: bool = ...
+    ) -> list[str]: ...
 
     def entered_since(self, status: PostStatus, since: datetime) -> list[Post]: ...
 
@@ -108,7 +110,86 @@ class ActivationReader(Protocol):
     """The activation of a post (an
     :class:`~entraide.activation.activation_store.ActivationStore`)."""
 
-    def get_activation(self, activation_id: str) -> Activation | None: ...
+    def get_activation(
+        self, activation_id: str, *, consistent: bool = ...
+    ) -> Activation | None: ...
+
+
+class SubjectReads:
+    """What the effects of one subject read, each read once in an invocation: the post (from
+    the stream record's image when it is the subject's version), its contact, its activation
+    and the pre-screen's flags (the same for every moderator's email).
+
+    Every read is eventually consistent (half the units of a strongly consistent one): "the
+    responses may not reflect the results of a recently completed write operation. If you
+    repeat your read request after a short time, the response should eventually return the
+    more recent item" (DynamoDB Developer Guide, "DynamoDB read consistency"). No decision
+    here rests on the last second's write: the stream's image, which the stream side acts
+    on, is itself older than any read; a post decided a moment ago at worst brings its
+    moderators a request the decision page answers "already decided", as a request sent a
+    moment before the decision would; the conditional claims of the ledger, not these
+    reads, keep each email from being sent twice. A read that may be lagging never makes an
+    effect moot: a post missing or older than the subject's version, or a contact missing,
+    is read again strongly consistent before the effect is let go."""
+
+    def __init__(
+        self, store: ModerationStore, activations: ActivationReader, image: Post | None
+    ) -> None:
+        self.store = store
+        self.activations = activations
+        self.image = image
+        self._posts: dict[str, Post | None] = {}
+        self._contacts: dict[str, Contact | None] = {}
+        self._activations: dict[str, Activation | None] = {}
+        self._flags: dict[tuple[str, int], list[Any]] = {}
+
+    def post(self, record: Record) -> Post | None:
+        post_id, version = str(record.data["post_id"]), int(record.data["version"])
+        image = self.image
+        if image is not None and image.id == post_id and image.version == version:
+            return image
+        if post_id not in self._posts:
+            post = self.store.get_post(post_id, consistent=False)
+            if post is None or post.version < version:  # the read may lag: ask the table
+                post = self.store.get_post(post_id, consistent=True)
+            self._posts[post_id] = post
+        return self._posts[post_id]
+
+    def contact(self, post_id: str) -> Contact | None:
+        if post_id not in self._contacts:
+            contact = self.store.get_contact(post_id, consistent=False)
+            if contact is None:  # erased, or a lagging read: ask the table
+                contact = self.store.get_contact(post_id, consistent=True)
+            self._contacts[post_id] = contact
+        return self._contacts[post_id]
+
+    def activation(self, activation_id: str) -> Activation | None:
+        if activation_id not in self._activations:
+            self._activations[activation_id] = self.activations.get_activation(
+                activation_id, consistent=False
+            )
+        return self._activations[activation_id]
+
+    def flags(self, post: Post) -> list[Any]:
+        """What the pre-screen finds in the post (told to each moderator)."""
+        from entraide.moderation.prescreen import prescreen
+
+        if (post.id, post.version) not in self._flags:
+            contact = self.contact(post.id)
+            recent = (
+                self.store.recent_texts(
+                    contact.email,
+                    since=post.created_at - NEAR_DUPLICATE_WINDOW,
+                    exclude_post=post.id,
+                    consistent=False,
+                )
+                if contact
+                else []
+            )
+            activation = self.activation(post.activation_id)
+            found = prescreen(post, activation=activation, recent_texts=recent)
+            self._flags[(post.id, post.version)] = list(found)
+        return self._flags[(post.id, post.version)]
 
 
 class ModerationEmails(Protocol):
@@ -198,10 +279,12 @@ class ModerationEffects:
     # -- doing it ----------------------------------------------------------------------
     def performer(self, image: Post | None = None) -> Perform:
         """What does the effects of a subject: ``image`` is the post as the stream record
-        shows it; without one (the sweep), the post is read from the table."""
+        shows it; without one (the sweep), the post is read from the table, once for all
+        the effects of the subject (as its contact and its activation: :class:`SubjectReads`)."""
+        reads = SubjectReads(self.store, self.activations, image)
 
         def perform(entry: Entry, record: Record) -> str:
-            return self.perform(entry, record, image)
+            return self.perform(entry, record, reads)
 
         return perform
 
@@ -209,15 +292,9 @@ class ModerationEffects:
         """The sweep's performer for a subject of this function."""
         return self.performer() if record.key.startswith("moderation:") else None
 
-    def _post_of(self, record: Record, image: Post | None) -> Post | None:
-        version = int(record.data["version"])
-        if image is not None and image.id == record.data["post_id"] and image.version == version:
-            return image
-        return self.store.get_post(str(record.data["post_id"]))
-
-    def perform(self, entry: Entry, record: Record, image: Post | None) -> str:
+    def perform(self, entry: Entry, record: Record, reads: SubjectReads) -> str:
         """Carry out one effect; an effect the post has outgrown is ``moot`` (done)."""
-        post = self._post_of(record, image)
+        post = reads.post(record)
         if post is None:
             return "moot: the post is gone"
         version = int(record.data["version"])
@@ -232,9 +309,9 @@ class ModerationEffects:
                 return "moot: no longer a moderator"
             if post.status is not PostStatus.PENDING or post.version != version:
                 return "moot: already decided"
-            return self.mailer.send(self.moderation_request(post, moderator))
+            return self.mailer.send(self.moderation_request(post, moderator, reads))
         emails = self.emails()
-        contact = self.store.get_contact(post.id)
+        contact = reads.contact(post.id)
         if contact is None:  # the poster's data was erased: nobody to tell
             return "moot: no contact"
         if kind == EffectKind.AWAITING_NOTICE:
@@ -258,31 +335,17 @@ class ModerationEffects:
         )
         return self.mailer.send(message)
 
-    def moderation_request(self, post: Post, moderator: str) -> Any:
+    def moderation_request(self, post: Post, moderator: str, reads: SubjectReads) -> Any:
         """The email of one moderator, with links signed for them."""
         return self.emails().moderation_request(
             post,
-            activation=self.activations.get_activation(post.activation_id),
-            flags=self.flags(post),
+            activation=reads.activation(post.activation_id),
+            flags=reads.flags(post),
             approve_url=self.links.moderation_url(post, LinkAction.APPROVE, moderator),
             reject_url=self.links.moderation_url(post, LinkAction.REJECT, moderator),
             moderators=[moderator],
             link_ttl_hours=self.link_ttl_hours,
         )
-
-    def flags(self, post: Post) -> list[Any]:
-        from entraide.moderation.prescreen import prescreen
-
-        contact = self.store.get_contact(post.id)
-        recent = (
-            self.store.recent_texts(
-                contact.email, since=post.created_at - NEAR_DUPLICATE_WINDOW, exclude_post=post.id
-            )
-            if contact
-            else []
-        )
-        activation = self.activations.get_activation(post.activation_id)
-        return list(prescreen(post, activation=activation, recent_texts=recent))
 
     # -- what the stream never brought -------------------------------------------------
     def reconcile(self, ledger: Ledger, *, now: datetime, deadline: datetime) -> Report:

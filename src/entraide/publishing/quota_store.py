@@ -69,6 +69,12 @@ class DynamoDBBudget:
     """The budget shared by every relay instance, in the single table (see module doc)."""
 
     max_attempts = 8
+    #: How long (seconds) the budget as :meth:`remaining` read it stands for the first read
+    #: of the next :meth:`reserve`: a relay asks what is left, then spends a unit, a moment
+    #: apart. The spend's write holds it to the version read (and to no block since), so a
+    #: unit spent or a block set by another relay meanwhile fails it, and the budget is
+    #: read again as before: one strongly consistent read of the item instead of two.
+    seen_for = 2.0
 
     def __init__(
         self,
@@ -85,6 +91,7 @@ class DynamoDBBudget:
         self.name = name
         self.key: Item = {"pk": f"{QUOTA_PREFIX}{name}", "sk": BUDGET}
         self.clock = clock
+        self._seen: tuple[float, State] | None = None  # (monotonic time, what remaining read)
 
     @property
     def limits(self) -> QuotaLimits:
@@ -99,8 +106,17 @@ class DynamoDBBudget:
         version = int(item["version"]) if "version" in item else None
         return _counts(item.get("counts") or {}), blocked, version
 
+    def _first_read(self, now: datetime) -> State:
+        """The state :meth:`remaining` read a moment ago (once), else the item read now."""
+        seen, self._seen = self._seen, None
+        if seen is not None and time.monotonic() - seen[0] < self.seen_for:
+            return seen[1]
+        return self._read(now)
+
     def remaining(self, now: datetime | None = None, *, cost: int = 0) -> int:
-        counts, blocked, _ = self._read(now or self.clock())
+        state = self._read(now or self.clock())
+        self._seen = (time.monotonic(), state)
+        counts, blocked, _ = state
         return units_left(
             self._windows, counts, blocked, now or self.clock(), money=self._money, cost=cost
         )
@@ -121,7 +137,7 @@ class DynamoDBBudget:
         by_name = {window.name: window for window in self._limits.all_windows()}
         for attempt in range(self.max_attempts):
             at = now or self.clock()
-            counts, blocked, version = self._read(at)
+            counts, blocked, version = self._first_read(at) if attempt == 0 else self._read(at)
             verdict = evaluate(
                 self._limits.windows_of(spender),
                 counts,

@@ -459,8 +459,13 @@ class DynamoDBRelayStore(RelayStore):
 
     # -- backlog -----------------------------------------------------------
     def add_backlog(self, entry: BacklogEntry) -> BacklogEntry:
-        # Read first: a deferred message comes back many times, a read costs less than a write.
-        known = self.table.get(_backlog_key(entry, self.channel))
+        # Read first: a deferred message comes back many times, a read costs less than a
+        # write. Eventually consistent (half a unit; "the responses may not reflect the
+        # results of a recently completed write operation", DynamoDB Developer Guide,
+        # "DynamoDB read consistency"): an entry added a moment ago and missed here is
+        # written again by the update below, which keeps when it first joined
+        # (``if_not_exists``) and answers the entry as it is.
+        known = self.table.get(_backlog_key(entry, self.channel), consistent=False)
         if known:
             return _entry_from_item(known)
         stored = self.table.write(

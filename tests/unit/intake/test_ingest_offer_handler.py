@@ -316,3 +316,33 @@ def test_a_post_for_an_activation_closed_after_the_index_was_read_is_refused(
         )
     # Then nothing is stored under the closed activation
     assert posts.get_post("LATE") is None
+
+
+def test_a_key_read_first_eventually_consistent_and_missed_still_makes_one_post(
+    handler: PolicedHandler, table: Table, aude: Activation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the request keys' reads told, and an eventually consistent read that has not
+    # seen yet a key written a moment ago (DynamoDB's replica may lag behind the write)
+    store = handler.posts.table
+    get = store.get
+    reads: list[bool] = []
+
+    def lagging(key: dict[str, Any], **options: Any) -> Any:
+        if not str(key["pk"]).startswith("INTAKE-KEY#"):
+            return get(key, **options)
+        reads.append(options.get("consistent", True))
+        return get(key, **options) if options.get("consistent", True) else None
+
+    monkeypatch.setattr(store, "get", lagging)
+    # When a request is sent, then again with its key at once
+    first = post_json(handler, NEED, "lagging-1")
+    # Then the first read its key eventually consistent (half a unit), once
+    assert reads == [False]
+    again = post_json(handler, NEED, "lagging-1")
+    # and the second, missing the key, was stopped by the key's own condition and read it
+    # again strongly consistent: the same post, one post stored
+    assert reads == [False, False, True]
+    assert again["statusCode"] == 201
+    assert json.loads(again["body"])["id"] == json.loads(first["body"])["id"]
+    assert again["multiValueHeaders"]["Idempotent-Replayed"] == ["true"]
+    assert len(posts_of(table)) == 1

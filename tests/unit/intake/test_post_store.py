@@ -115,3 +115,35 @@ def test_an_approved_post_enters_the_cell_index_and_leaves_it_when_withdrawn(
     }
     posts.transition(approved, PostStatus.WITHDRAWN, at=NOW, by="poster")
     assert cell_of("P1") is None
+
+
+def test_a_transition_answers_the_post_as_the_table_holds_it_without_reading_it_back(
+    posts: PostStore, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a post with its contact, whose every read of the table is told
+    posts.create_post(POST, CONTACT)
+    reads: list[str] = []
+    get = table.get
+
+    def told(key: dict[str, Any], **options: Any) -> Any:
+        reads.append(str(key["pk"]).split("#")[0])
+        return get(key, **options)
+
+    monkeypatch.setattr(table, "get", told)
+    current = posts.get_post("P1")
+    assert current is not None
+    # When it is approved, then withdrawn (ended: its text masked), each in a transaction
+    # with its contact's lifetime, a few seconds and microseconds apart
+    at = NOW + timedelta(seconds=3, microseconds=400)
+    steps = [
+        (PostStatus.APPROVED, at, "moderation@example.org", None),
+        (PostStatus.WITHDRAWN, at + timedelta(hours=2), "poster", "Trouvé ailleurs"),
+    ]
+    for status, moment, by, reason in steps:
+        reads.clear()
+        answered = posts.transition(current, status, at=moment, by=by, reason=reason)
+        # Then each reads the contact alone (its lifetime), never the post it wrote
+        assert reads == ["CONTACT"]
+        # and answers the post exactly as the table now holds it
+        assert answered == posts.get_post("P1")
+        current = answered

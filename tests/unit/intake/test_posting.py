@@ -53,7 +53,7 @@ class MemoryTable:
                 raise ConditionFailed()
         self.posts.append((post, contact))
 
-    def keyed_post(self, key: str) -> None:
+    def keyed_post(self, key: str, *, consistent: bool = True) -> None:
         return None
 
     def get_post(self, post_id: str) -> Post | None:

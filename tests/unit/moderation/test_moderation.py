@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from entraide.activation.activation_store import ActivationStore
 from entraide.adapters.table import Check, ConditionFailed, Table, Write
+from entraide.effects.ledger import Ledger
 from entraide.effects.ledger_store import DynamoDBLedgerStore
+from entraide.effects.memory import MemoryLedgerStore
 from entraide.effects.model import Policy, State
 from entraide.intake.post_store import PostStore
 from entraide.kernel.errors import (
@@ -31,7 +34,7 @@ from entraide.moderation.effects import (
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import POSTER, ExpiredLink, InvalidLink, LinkAction, LinkSigner
 from entraide.web.refusals import describe_refusal
-from tests.factories import NOW, make_activation, make_post
+from tests.factories import NOW, Clock, make_activation, make_post
 
 MODERATORS = ("alice@moderation.example", "bob@moderation.example")
 PENDING = make_post(kind=Kind.OFFER, category=Category.TRANSPORT, title="Camionnette")
@@ -42,17 +45,25 @@ class MemoryStore:
 
     def __init__(self, *posts: Post) -> None:
         self.posts = {post.id: post for post in posts}
+        #: every read: (what, its key, strongly consistent)
+        self.reads: list[tuple[str, str, bool]] = []
 
-    def get_post(self, post_id: str) -> Post | None:
+    def get_post(self, post_id: str, *, consistent: bool = True) -> Post | None:
+        self.reads.append(("post", post_id, consistent))
         return self.posts.get(post_id)
 
-    def get_contact(self, post_id: str) -> Contact | None:
+    def get_contact(self, post_id: str, *, consistent: bool = True) -> Contact | None:
+        self.reads.append(("contact", post_id, consistent))
         return Contact("poster@example.org")
 
-    def get_activation(self, activation_id: str) -> Activation | None:
+    def get_activation(self, activation_id: str, *, consistent: bool = True) -> Activation | None:
+        self.reads.append(("activation", activation_id, consistent))
         return None
 
-    def recent_texts(self, email: str, *, since: datetime, exclude_post: str) -> list[str]:
+    def recent_texts(
+        self, email: str, *, since: datetime, exclude_post: str, consistent: bool = True
+    ) -> list[str]:
+        self.reads.append(("recent texts", exclude_post, consistent))
         return []
 
     def transition(
@@ -424,3 +435,135 @@ def test_an_approval_refused_by_a_closed_activation_records_nothing_to_match(
     # Then the post is still pending and nothing is due for matching
     assert DynamoDBLedgerStore(table).get("match:P1:2") is None
     assert DynamoDBLedgerStore(table).due(GEOMATCH, NOW + timedelta(days=1), limit=10) == []
+
+
+class Outbox:
+    """The mailer and the emails: each message a tuple, each send its message's id."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, ...]] = []
+
+    def send(self, message: tuple[str, ...]) -> str:
+        self.sent.append(message)
+        return f"m{len(self.sent)}"
+
+    def moderation_request(self, post: Post, **arguments: Any) -> tuple[str, ...]:
+        return ("request", post.id, *arguments["moderators"])
+
+    def awaiting_moderation(self, post: Post, *, to: str, withdraw_url: str) -> tuple[str, ...]:
+        return ("awaiting", post.id, to)
+
+
+def mailing_effects(
+    moderators: tuple[str, ...],
+) -> tuple[MemoryStore, Outbox, ModerationEffects]:
+    """The stream side over a store that tells its reads, mailing to an outbox."""
+    store = MemoryStore(PENDING)
+    outbox = Outbox()
+    moderation = ModerationEffects(
+        store=store,
+        activations=store,
+        mailer=outbox,
+        emails=lambda: outbox,
+        announcer=None,
+        links=LinkBook(signer=lambda: signer_at(NOW), moderators=moderators),
+        link_ttl_hours=72,
+    )
+    return store, outbox, moderation
+
+
+def test_the_sweep_reads_a_subjects_post_contact_and_activation_once_eventually_consistent() -> (
+    None
+):
+    # Given a new pending post whose effects the stream left to the sweep (no image), and
+    # two moderators
+    store, outbox, moderation = mailing_effects(MODERATORS)
+    subject = moderation.subject_of_change(None, PENDING)
+    assert subject is not None
+    clock = Clock(NOW)
+    ledger = Ledger(MemoryLedgerStore(), clock=clock)
+    # When its three effects are done in one run
+    ledger.run(subject, moderation.performer(), deadline=clock() + timedelta(seconds=30))
+    # Then both moderators and the poster got their email
+    assert sorted(message[0] for message in outbox.sent) == ["awaiting", "request", "request"]
+    # and the post, its contact, its activation and the poster's recent texts were each read
+    # once (not once per email), eventually consistent
+    assert sorted(store.reads) == [
+        ("activation", PENDING.activation_id, False),
+        ("contact", "P1", False),
+        ("post", "P1", False),
+        ("recent texts", "P1", False),
+    ]
+
+
+def test_a_lagging_read_never_lets_an_effect_go() -> None:
+    # Given a new pending post left to the sweep, whose eventually consistent reads do not
+    # see the post nor its contact yet (written a moment ago)
+    store, outbox, moderation = mailing_effects(MODERATORS)
+
+    class Lagging(MemoryStore):
+        def get_post(self, post_id: str, *, consistent: bool = True) -> Post | None:
+            found = super().get_post(post_id, consistent=consistent)
+            return found if consistent else None
+
+        def get_contact(self, post_id: str, *, consistent: bool = True) -> Contact | None:
+            found = super().get_contact(post_id, consistent=consistent)
+            return found if consistent else None
+
+    lagging = Lagging(*store.posts.values())
+    moderation.store = lagging
+    subject = moderation.subject_of_change(None, PENDING)
+    assert subject is not None
+    clock = Clock(NOW)
+    ledger = Ledger(MemoryLedgerStore(), clock=clock)
+    # When its effects are done
+    report = ledger.run(subject, moderation.performer(), deadline=clock() + timedelta(seconds=30))
+    # Then nothing was taken for moot: both moderators and the poster got their email, the
+    # post and the contact read again strongly consistent, once each
+    assert sorted(message[0] for message in outbox.sent) == ["awaiting", "request", "request"]
+    assert report.done == 3
+    assert lagging.reads.count(("post", "P1", True)) == 1
+    assert lagging.reads.count(("contact", "P1", True)) == 1
+
+
+def test_the_stream_side_reads_no_post_its_record_shows() -> None:
+    # Given the moderation of one moderator, and a new pending post's stream image
+    store, outbox, moderation = mailing_effects(MODERATORS[:1])
+    subject = moderation.subject_of_change(None, PENDING)
+    assert subject is not None
+    clock = Clock(NOW)
+    ledger = Ledger(MemoryLedgerStore(), clock=clock)
+    # When its effects are done from the image
+    ledger.run(subject, moderation.performer(PENDING), deadline=clock() + timedelta(seconds=30))
+    # Then the post itself is never read, its contact once
+    assert len(outbox.sent) == 2
+    assert [read[0] for read in store.reads].count("post") == 0
+    assert [read[0] for read in store.reads].count("contact") == 1
+
+
+def test_a_decision_reads_its_post_once_eventually_consistent() -> None:
+    # Given a waiting post, whose reads are told
+    store = MemoryStore(PENDING)
+    # When a moderator approves it through their link
+    decided = desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+    # Then it was read once, eventually consistent (its transition holds it to its version)
+    assert decided.status is PostStatus.APPROVED
+    assert store.reads == [("post", "P1", False)]
+
+
+def test_a_decision_on_a_stale_read_still_says_who_decided_first() -> None:
+    # Given a post approved a moment ago by Alice, and a read that does not see it yet
+    store = MemoryStore(PENDING)
+    desk(store).decide("P1", LinkAction.APPROVE, token(LinkAction.APPROVE))
+
+    class Lagging(MemoryStore):
+        def get_post(self, post_id: str, *, consistent: bool = True) -> Post | None:
+            return PENDING if not consistent else super().get_post(post_id)
+
+    lagging = Lagging(*store.posts.values())
+    # When Bob rejects it with his link
+    with pytest.raises(WrongPostStatus) as refused:
+        desk(lagging).decide("P1", LinkAction.REJECT, token(LinkAction.REJECT, actor=MODERATORS[1]))
+    # Then the transition's condition refuses it, naming Alice's approval
+    assert refused.value.post.status is PostStatus.APPROVED
+    assert lagging.posts["P1"].decided_by == MODERATORS[0]

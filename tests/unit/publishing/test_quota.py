@@ -400,3 +400,30 @@ def test_two_budgets_with_different_names_do_not_share_units(table: Table) -> No
     assert isinstance(DynamoDBBudget(table, limits, name="a").reserve(NOW), Reservation)
     assert isinstance(DynamoDBBudget(table, limits, name="b").reserve(NOW), Reservation)
     assert isinstance(DynamoDBBudget(table, limits, name="a").reserve(NOW), Denied)
+
+
+def test_a_spend_right_after_asking_what_is_left_reads_the_budget_once(table: Table) -> None:
+    # Given 2 a day, and the budget's reads told
+    budget = RacingBudget(table, QuotaLimits(per_24h=2), rival=lambda: None)
+    # When a relay asks what is left, then spends a unit
+    assert budget.remaining(NOW) == 2
+    assert not isinstance(budget.reserve(NOW), Denied)
+    # Then the budget item was read once, and the unit is spent
+    assert budget.reads == 1
+    assert counts_of(table) == {"24h#2026-11-26T10:00:00Z": 1}
+
+
+def test_a_unit_spent_by_another_relay_after_asking_what_is_left_is_not_spent_twice(
+    table: Table,
+) -> None:
+    # Given 2 a day, one spent, and two relays sharing the table
+    limits = QuotaLimits(per_24h=2)
+    ours, other = DynamoDBBudget(table, limits), DynamoDBBudget(table, limits)
+    spend(other, NOW)
+    # When ours sees one unit left, and the other relay takes it before ours spends
+    assert ours.remaining(NOW) == 1
+    assert not isinstance(other.reserve(NOW), Denied)
+    result = ours.reserve(NOW)
+    # Then our write, held to the version we read, fails; we read again and are refused
+    assert isinstance(result, Denied)
+    assert counts_of(table) == {"24h#2026-11-26T10:00:00Z": 2}

@@ -252,3 +252,29 @@ def test_a_send_again_failing_on_every_receive_ends_in_the_dlq_with_the_ledger_s
     [entry] = record.entries
     assert entry.state.value == "due"
     assert "X unavailable" in (entry.error or "")
+
+
+def test_an_approved_post_reads_its_activation_and_backlog_entry_eventually_consistent(
+    relay: PolicedHandler, approved: dict[str, Any]
+) -> None:
+    # Given the relay's reads of items told by kind and consistency
+    reads: dict[str, list[bool]] = {}
+
+    def told(params: dict[str, Any], **_: Any) -> None:
+        kind = params["Key"]["pk"]["S"].split("#")[0]
+        reads.setdefault(kind, []).append(bool(params.get("ConsistentRead")))
+
+    relay.table.client.meta.events.register("provide-client-params.dynamodb.GetItem", told)
+    # When an approved post's message is handled
+    assert relay.lambda_handler(sqs_event(approved), FakeContext("relay")) == {
+        "batchItemFailures": []
+    }
+    # Then its activation (older than the approval) and its backlog entry (written again if
+    # missed) were read eventually consistent; the post (still approved?) strongly
+    # consistent, and each channel's budget (what may be spent) too, once for asking what
+    # is left and spending
+    assert set(reads["ACTIVATION"]) == {False}
+    assert set(reads["BACKLOG"]) == {False}
+    assert set(reads["POST"]) == {True}
+    channels = len(reads["POST"])
+    assert reads["QUOTA"] == [True] * channels

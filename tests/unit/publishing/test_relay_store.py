@@ -259,3 +259,27 @@ def test_a_tweet_item_is_indexed_by_month(table: Table) -> None:
     assert raw["gsi2sk"] == {"S": "2026-11-26T10:00:00Z#1890"}
     assert raw["post_ids"] == {"L": [{"S": "P1"}, {"S": "P2"}]}
     assert raw["kind"] == {"S": "digest"}
+
+
+def test_a_post_added_again_and_missed_by_a_lagging_read_keeps_when_it_first_joined(
+    table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a post that joined the backlog at 10:01, and reads of the backlog told, the
+    # eventually consistent ones not seeing it yet (a replica behind the write)
+    store = DynamoDBRelayStore(table)
+    first = store.add_backlog(entry("P1", minute=1))
+    get = table.get
+    reads: list[bool] = []
+
+    def lagging(key: dict[str, Any], **options: Any) -> Any:
+        reads.append(options.get("consistent", True))
+        return get(key, **options) if options.get("consistent", True) else None
+
+    monkeypatch.setattr(table, "get", lagging)
+    # When its message comes back at 10:30
+    again = store.add_backlog(entry("P1", minute=1, queued_at=NOW + timedelta(minutes=30)))
+    # Then the entry was read eventually consistent (half a unit), and is still one entry,
+    # queued since 10:01
+    assert reads == [False]
+    assert again == first
+    assert store.backlog_size("A1") == 1
