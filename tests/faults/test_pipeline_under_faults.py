@@ -79,13 +79,15 @@ def test_every_call_was_allowed_by_its_function_policy(
 def test_effects_are_done_by_the_run_that_recorded_them(
     census: tuple[Pipeline, list[Row]],
 ) -> None:
-    pipeline, _ = census
-    # Then the moderation stream's own invocations claimed and completed most moderation
-    # effects (the path most posts take in AWS, where the function has 90 s), rather than
-    # leaving every one to its lease and the schedule's sweep
-    completions = {
-        label: tally.writes
+    pipeline, rows = census
+    # Then the moderation stream's own invocations claimed and completed effects (the path
+    # most posts take in AWS, where the function has 90 s), at least one a post, rather than
+    # leaving every one to its lease and the schedule's sweep; how many the sweep takes over
+    # depends on the faults met and on timing (a seed fixes the first, not the second)
+    updates = {
+        label: tally.count
         for (label, kind, operation), tally in pipeline.meter.items.items()
         if kind == "EFFECT#moderation EFFECT" and operation == "Update"
     }
-    assert completions.get("moderate", 0) > completions.get("moderate (schedule)", 0)
+    posts = next(row.expected for row in rows if row.effect == "posts stored")
+    assert updates.get("moderate", 0) >= posts
