@@ -195,6 +195,12 @@ class DynamoDBLedgerStore(LedgerStore):
         item = self.table.get(effect_key(key))
         return record_from_item(item) if item else None
 
+    def known(self, key: str) -> bool:
+        # Eventually consistent, half a read unit: "the responses may not reflect the results
+        # of a recently completed write operation" (DynamoDB Developer Guide, "DynamoDB read
+        # consistency"); a subject missed is opened again, and open's condition refuses it.
+        return self.table.get(effect_key(key), projection="pk", consistent=False) is not None
+
     def due(self, owner: str, now: datetime, *, limit: int) -> list[str]:
         partition, sort = INDEX_KEYS[BY_DUE]
         items = self.table.query(

@@ -30,6 +30,10 @@ class MemoryLedgerStore(LedgerStore):
         with self._lock:
             return self.records.get(key)
 
+    def known(self, key: str) -> bool:
+        with self._lock:
+            return key in self.records
+
     def due(self, owner: str, now: datetime, *, limit: int) -> list[str]:
         with self._lock:
             waiting = [

@@ -233,6 +233,12 @@ class LedgerStore(ABC):
     def get(self, key: str) -> Record | None: ...
 
     @abstractmethod
+    def known(self, key: str) -> bool:
+        """Whether the subject ``key`` is recorded, as a read that may lag a second behind a
+        write tells it: a subject missed is then opened again, which its condition refuses
+        (a replay), and resumed."""
+
+    @abstractmethod
     def claim(
         self,
         seen: Record,

@@ -17,6 +17,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from entraide.activation.activation_store import ActivationStore
+from entraide.effects.ledger_store import DynamoDBLedgerStore
 from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Contact, PostStatus
 from entraide_local.faults import AFTER, BEFORE, FaultPlan
@@ -339,3 +340,25 @@ def test_an_address_ses_refuses_reaches_no_log_line_no_metric_and_no_error(
     assert "refuse.par.ses" not in written
     assert "07 11 22 33 44" not in written
     assert refused not in json.dumps(results)
+
+
+def test_a_subject_the_reconciliation_misses_in_a_lagging_read_is_not_done_twice(
+    activations: ActivationStore,
+    posts: PostStore,
+    two_moderators: PolicedHandler,
+    deployment: Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a new post moderated from its stream record (three emails)
+    activations.create_activation(make_activation())
+    posts.create_post(POST, Contact(POSTER))
+    [event] = stream_events(deployment, "moderate")
+    run(two_moderators, event)
+    assert len(sent_mail()) == 3
+    # When the schedule's reconciliation reads its subject eventually consistent, and the
+    # read lags behind the write (the subject looks unknown)
+    monkeypatch.setattr(DynamoDBLedgerStore, "known", lambda self, key: False)
+    result = run(two_moderators, SCHEDULE)
+    # Then opening it again is refused by its condition, and nothing is sent twice
+    assert result["reconciled"]["done"] == 0
+    assert len(sent_mail()) == 3
