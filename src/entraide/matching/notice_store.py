@@ -8,23 +8,23 @@ contact item carries: :mod:`entraide.privacy.pseudonyms`), never by the address 
   TTL ``expires_at`` after ``memory`` (the retention of personal data after a post ends,
   30 days by default: a notice is queued while both posts are public, so it goes no later
   than that after they end);
-* ``pk = NOTICE#<digest>``, ``sk = QUEUED#<need id>#<offer id>``: the replay guard of
-  :meth:`NoticeStore.queue`; TTL ``memory``;
 * ``pk = NOTICE#<digest>``, ``sk = SENT``: the send slot (``sent_at`` of the last
   email, the ``claim`` token; see :mod:`entraide.matching.slot_store`); TTL
   ``min_interval`` + 1 day;
 * ``pk = NOTICE-DUE``, ``sk = <due at>#<digest>``: "look at this recipient from
   ``<due at>`` on" (``digest``, ``due_at``); TTL ``memory``.
 
-Every item has an ``entity`` (``match-notice``, ``match-notice-queued``,
-``match-notice-sent``, ``match-notice-due``) that no stream filter of posts matches.
+Every item has an ``entity`` (``match-notice``, ``match-notice-sent``,
+``match-notice-due``) that no stream filter of posts matches.
 
 Access patterns:
 
-* queue a match: ``QUEUED`` with ``attribute_not_exists`` (a replayed match cancels the
-  whole transaction: nothing new), the ``PENDING`` item, a ``NOTICE-DUE`` item, for each
-  recipient, in the transaction that records the match itself (geomatch), or in one of
-  their own (:meth:`NoticeStore.queue`);
+* queue a match: the ``PENDING`` item and a ``NOTICE-DUE`` item for each recipient, in the
+  transaction that records the match itself (geomatch). Its replay guard is the match item
+  (``MATCH#<need>#<offer>``, ``attribute_not_exists``, never deleted): a replayed match
+  cancels the whole transaction, so a pair's notices are queued once, for ever. A replay
+  guard per recipient (``QUEUED#<need>#<offer>``, once written in the same transaction)
+  guarded nothing more and cost two write units per side;
 * a recipient's pending notices: ``Query pk = NOTICE#<digest> AND begins_with(sk,
   "PENDING#")`` (oldest first), then ``BatchWriteItem`` deletes those sent or stale;
 * who is due (the scheduled flush, every 15 min): ``Query pk = NOTICE-DUE AND sk <=
@@ -44,12 +44,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from entraide.adapters.table import Item, Put, Table, TransactionCancelled, Write
+from entraide.adapters.table import Item, Put, Table, Write
 from entraide.kernel.times import epoch, iso, parse_iso
 from entraide.matching.slot_store import SlotStore
 from entraide.observability import logger
 
-#: How long a queued match is remembered (replay guard) and a pending notice kept, by
+#: How long a pending notice and its due hint are kept, by
 #: default: the retention of personal data after a post ends (settings: RETENTION_DAYS).
 NOTICE_MEMORY = timedelta(days=30)
 #: The send slot record outlives its interval by this much, then TTL removes it.
@@ -58,7 +58,6 @@ SENT_MEMORY_MARGIN = timedelta(days=1)
 NOTICE_PREFIX = "NOTICE#"
 DUE_PARTITION = "NOTICE-DUE"
 PENDING_PREFIX = "PENDING#"
-QUEUED_PREFIX = "QUEUED#"
 SENT_SK = "SENT"
 
 
@@ -143,9 +142,9 @@ def _due_item(digest: str, due_at: datetime, memory: timedelta) -> Item:
 
 
 class NoticeStore:
-    """Pending notices, their replay guards, due hints and send slots, in the single table.
+    """Pending notices, due hints and send slots, in the single table.
 
-    ``memory``: how long notices, replay guards and due hints live (see the module).
+    ``memory``: how long notices and due hints live (see the module).
     """
 
     def __init__(self, table: Table, *, memory: timedelta = NOTICE_MEMORY) -> None:
@@ -187,30 +186,21 @@ class NoticeStore:
         distance_km: float,
         now: datetime,
         due_at: datetime,
-    ) -> bool:
-        """Queue one notice for ``digest``, due at ``due_at``; False when it was queued
-        before (a replay: nothing new is written)."""
-        writes = self.queue_writes(
-            digest,
-            role,
-            need_id=need_id,
-            offer_id=offer_id,
-            distance_km=distance_km,
-            now=now,
-            due_at=due_at,
+    ) -> None:
+        """Queue one notice for ``digest``, due at ``due_at``, in a transaction of its own.
+        No replay guard of its own: geomatch queues in the transaction of the match, whose
+        item is the guard (:meth:`queue_writes`)."""
+        self.table.transact(
+            self.queue_writes(
+                digest,
+                role,
+                need_id=need_id,
+                offer_id=offer_id,
+                distance_km=distance_km,
+                now=now,
+                due_at=due_at,
+            )
         )
-        return self.enqueue(writes)
-
-    def enqueue(self, writes: list[Write]) -> bool:
-        """Make :meth:`queue_writes`' writes in one transaction; False when the notice was
-        queued before (a replay: nothing new is written)."""
-        try:
-            self.table.transact(writes)
-        except TransactionCancelled as exc:
-            if exc.condition_failed:
-                return False  # queued before: a replay
-            raise
-        return True
 
     def queue_writes(
         self,
@@ -223,18 +213,12 @@ class NoticeStore:
         now: datetime,
         due_at: datetime,
     ) -> list[Write]:
-        """The writes that queue one notice, each conditional on not being there yet, to
-        make in one transaction (with the match they tell of, or alone)."""
-        queued = {
-            "pk": _notice_pk(digest),
-            "sk": f"{QUEUED_PREFIX}{need_id}#{offer_id}",
-            "entity": "match-notice-queued",
-            "queued_at": iso(now),
-            "expires_at": epoch(now + self.memory),
-        }
+        """The writes that queue one notice: the pending notice (never over another) and
+        the due hint that brings the scheduled flush to it, for the transaction that
+        records the match they tell of (the match item's condition is their replay
+        guard)."""
         pending = _pending_to_item(digest, role, need_id, offer_id, distance_km, now, self.memory)
         return [
-            Put(item=queued, condition="attribute_not_exists(pk)"),
             Put(item=pending, condition="attribute_not_exists(pk)"),
             Put(item=_due_item(digest, due_at, self.memory)),
         ]
@@ -264,8 +248,9 @@ class NoticeStore:
         return left
 
     def forget_recipients(self, digests: Iterable[str]) -> int:
-        """Delete every item of these recipients (erasure on request): their notices,
-        replay guards, send slot and due hints. Returns how many items were deleted."""
+        """Delete every item of these recipients (erasure on request): their notices (and
+        the replay guards earlier releases wrote), send slot and due hints. Returns how
+        many items were deleted."""
         wanted = set(digests)
 
         def partition(pk: str) -> Iterator[Item]:
