@@ -52,6 +52,9 @@ from entraide.observability import logger
 #: How long a pending notice and its due hint are kept, by
 #: default: the retention of personal data after a post ends (settings: RETENTION_DAYS).
 NOTICE_MEMORY = timedelta(days=30)
+#: A due hint further ahead than this is read before it is written (``move_due``): no
+#: flush, whatever its clock, sees it due before it is there.
+HINT_READ_AHEAD = timedelta(minutes=1)
 #: The send slot record outlives its interval by this much, then TTL removes it.
 SENT_MEMORY_MARGIN = timedelta(days=1)
 
@@ -223,18 +226,34 @@ class NoticeStore:
             Put(item=_due_item(digest, due_at, self.memory)),
         ]
 
-    def put_due(self, digest: str, due_at: datetime) -> str:
-        """Write the due hint of ``digest`` at ``due_at``; returns its sort key."""
-        item = _due_item(digest, due_at, self.memory)
-        self.table.write(Put(item=item))
-        return str(item["sk"])
-
-    def move_due(self, digest: str, due_at: datetime, hints: Iterable[str]) -> None:
+    def move_due(
+        self,
+        digest: str,
+        due_at: datetime,
+        hints: Iterable[str],
+        *,
+        now: datetime | None = None,
+    ) -> None:
         """Look at ``digest`` again at ``due_at``, instead of at its old ``hints``: the new
         hint is written first (a failure in between leaves both, never neither), then the
         old ones are deleted, except the new one when it falls in the second of an old one
-        (a hint's key is to the second: it is the same item, written again)."""
-        kept = self.put_due(digest, due_at)
+        (a hint's key is to the second: it is the same item, written again).
+
+        With ``now``, a hint due more than :data:`HINT_READ_AHEAD` later is read first and
+        not written again when it is there: the match's transaction wrote it at that very
+        second (the end of the hour of a person emailed less than an hour ago, or the end
+        of the grouping delay), so each further match of the hour costs no write here. It
+        is safe only for a hint not yet due: the flush deletes a hint once it has seen it
+        due, never before, so a hint read there stays there until its time."""
+        item = _due_item(digest, due_at, self.memory)
+        kept = str(item["sk"])
+        there = (
+            now is not None
+            and due_at > now + HINT_READ_AHEAD
+            and self.table.get({"pk": DUE_PARTITION, "sk": kept}, projection="pk") is not None
+        )
+        if not there:
+            self.table.write(Put(item=item))
         self.forget(digest, (), [hint for hint in hints if hint != kept])
 
     def forget(self, digest: str, notices: Iterable[PendingNotice], hints: Iterable[str]) -> int:
@@ -285,6 +304,13 @@ class NoticeStore:
             memory=SENT_MEMORY_MARGIN,
             token=token,
         )
+
+    def slot_taken(
+        self, digest: str, now: datetime, interval: timedelta, token: str
+    ) -> datetime | None:
+        """When the last email went, if the slot would be refused to ``token`` now (read,
+        not claimed: see :meth:`SlotStore.taken`); None when it may be claimed."""
+        return self.slots.taken(_slot_key(digest), now=now, interval=interval, token=token)
 
     def release_slot(self, digest: str, token: str) -> None:
         """Give the slot back (nothing was sent). The slot was free: forgetting it is exact."""

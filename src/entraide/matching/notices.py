@@ -257,7 +257,7 @@ class NoticeBook:
             return 0
         ready_at = pending[0].queued_at + self.grouping_delay
         if ready_at > now:
-            self.notices.move_due(digest, ready_at, hints)
+            self.notices.move_due(digest, ready_at, hints, now=now)
             return 0
         batch = pending[: self.max_per_email]
         key = email_subject(digest, batch[0])
@@ -266,9 +266,13 @@ class NoticeBook:
             # An email of these notices was started: finish it, or its bookkeeping.
             report = self.ledger.resume(key, self._performer, deadline=deadline)
             return self._after(digest, hints, key, report.done, now)
-        claim = self.notices.claim_slot(digest, now, self.min_interval, token=key)
-        if isinstance(claim, datetime):  # emailed less than min_interval ago
-            self.notices.move_due(digest, claim + self.min_interval, hints)
+        # emailed less than min_interval ago: read (another match of the hour), or refused
+        # by the claim (a concurrent flush took the slot since)
+        claim = self.notices.slot_taken(
+            digest, now, self.min_interval, key
+        ) or self.notices.claim_slot(digest, now, self.min_interval, token=key)
+        if isinstance(claim, datetime):
+            self.notices.move_due(digest, claim + self.min_interval, hints, now=now)
             return 0
         subject = Subject(
             key=key,
@@ -304,7 +308,9 @@ class NoticeBook:
         # The next look, when something waits; a retry due within the second of the hint
         # being handled is that same hint, kept (moved, not deleted after being written).
         if record is not None and email is not None and email.open:
-            self.notices.move_due(digest, record.wake_at() or now, hints)
+            # a run that finds the same email still claimed (the other side of its pair)
+            # reads the hint the first wrote at the claim's end, rather than writing it again
+            self.notices.move_due(digest, record.wake_at() or now, hints, now=now)
         elif self.pending(digest):
             self.notices.move_due(digest, now + self.min_interval, hints)
         else:
