@@ -53,8 +53,10 @@ from entraide.observability import logger
 #: default: the retention of personal data after a post ends (settings: RETENTION_DAYS).
 NOTICE_MEMORY = timedelta(days=30)
 #: A due hint further ahead than this is read before it is written (``move_due``): no
-#: flush, whatever its clock, sees it due before it is there.
-HINT_READ_AHEAD = timedelta(minutes=1)
+#: flush sees it due before the read is over. It covers the read's own time and the
+#: difference between two functions' clocks, which the ledger's leases already take to be
+#: well under their 5 s margin.
+HINT_READ_AHEAD = timedelta(seconds=5)
 #: The send slot record outlives its interval by this much, then TTL removes it.
 SENT_MEMORY_MARGIN = timedelta(days=1)
 
@@ -239,12 +241,15 @@ class NoticeStore:
         old ones are deleted, except the new one when it falls in the second of an old one
         (a hint's key is to the second: it is the same item, written again).
 
-        With ``now``, a hint due more than :data:`HINT_READ_AHEAD` later is read first and
-        not written again when it is there: the match's transaction wrote it at that very
-        second (the end of the hour of a person emailed less than an hour ago, or the end
-        of the grouping delay), so each further match of the hour costs no write here. It
-        is safe only for a hint not yet due: the flush deletes a hint once it has seen it
-        due, never before, so a hint read there stays there until its time."""
+        With ``now`` (the clock read just before), a hint due more than
+        :data:`HINT_READ_AHEAD` later is read first, and not written again when it is there:
+        written at that very second by the match's transaction (the end of the hour of a
+        person emailed less than an hour ago, the end of the grouping delay) or by the run
+        that left an email claimed (its lease's end), so a further match costs no write
+        here. Safe only for a hint not yet due: a flush deletes a hint after it has found it
+        due and handled its recipient (whose notices were queued before this read), never
+        before, so a hint read there stays until its time.
+        """
         item = _due_item(digest, due_at, self.memory)
         kept = str(item["sk"])
         there = (

@@ -257,7 +257,7 @@ class NoticeBook:
             return 0
         ready_at = pending[0].queued_at + self.grouping_delay
         if ready_at > now:
-            self.notices.move_due(digest, ready_at, hints, now=now)
+            self.notices.move_due(digest, ready_at, hints, now=self.now())
             return 0
         batch = pending[: self.max_per_email]
         key = email_subject(digest, batch[0])
@@ -272,7 +272,7 @@ class NoticeBook:
             digest, now, self.min_interval, key
         ) or self.notices.claim_slot(digest, now, self.min_interval, token=key)
         if isinstance(claim, datetime):
-            self.notices.move_due(digest, claim + self.min_interval, hints, now=now)
+            self.notices.move_due(digest, claim + self.min_interval, hints, now=self.now())
             return 0
         subject = Subject(
             key=key,
@@ -310,7 +310,7 @@ class NoticeBook:
         if record is not None and email is not None and email.open:
             # a run that finds the same email still claimed (the other side of its pair)
             # reads the hint the first wrote at the claim's end, rather than writing it again
-            self.notices.move_due(digest, record.wake_at() or now, hints, now=now)
+            self.notices.move_due(digest, record.wake_at() or now, hints, now=self.now())
         elif self.pending(digest):
             self.notices.move_due(digest, now + self.min_interval, hints)
         else:
