@@ -16,9 +16,13 @@ record the router gave up never reaches geomatch. So the approval itself records
 transaction, that the post must be matched: a subject of the effects ledger
 (:func:`match_subject`, one effect ``match``), due once the index has caught up (its
 delay) and swept by geomatch's schedule (:class:`MatchDue`), retried like every effect
-until it is done (given up and alarmed after the ledger's attempts). The sweep reads the
-pairs before writing them (a conditional write that fails costs as much as one that
-succeeds); the stream stays the fast path, which people hear of within seconds.
+until it is done (given up and alarmed after the ledger's attempts). The stream stays the
+fast path, which people hear of within seconds.
+
+Both paths read a pair before writing it (:func:`match_new_post`): two counterparts
+approved close together each find the other, and the second transaction would be cancelled
+by the match item's condition, billed all the same. A cancelled transaction of a match and
+its notices costs about 10 write units; the read of the missing pair, one read unit.
 
 Match items carry ids, categories, départements and the distance: no contact detail.
 
@@ -113,15 +117,26 @@ def match_new_post(
     now: datetime,
     limit: int = DEFAULT_LIMIT,
     notices: NoticeWrites | None = None,
-    known_first: bool = False,
 ) -> list[Match]:
     """Find the counterparts of a newly approved post and record every pair, nearest first,
     each with its notices (``notices``) in the same transaction.
 
     A post that is not approved matches nothing (empty list, nothing written). Replaying
     the call records nothing twice: the pairs already recorded come back with
-    ``new=False``. With ``known_first``, a recorded pair is read before it is written (and
-    left out of the result).
+    ``new=False``.
+
+    Each pair is read before it is written. DynamoDB bills a write whose condition fails
+    as it bills one that succeeds, and a transaction twice per item ("DynamoDB performs two
+    underlying reads or writes of every item in the transaction", developer guide,
+    transaction-apis.html, "Capacity management for transactions"): the second side's
+    transaction of a pair (the match, and each side's pending notice and due hint) would
+    cost about 10 write units for nothing. A strongly consistent read "of an item up to
+    4 KB requires one read unit" (read-write-operations.html, "Capacity unit consumption
+    for read operations"), a missing item included: one read request unit ($0.1485 a
+    million in eu-west-3) against 10 write request units ($0.7423 a million each,
+    ``entraide.costs.prices``). The read is consistent so that a pair written a moment
+    ago by the other side's run is seen; two runs that read at the same instant still both
+    write, and the match item's condition keeps one.
     """
     if post.status is not PostStatus.APPROVED:
         return []
@@ -129,7 +144,8 @@ def match_new_post(
     results: list[Match] = []
     for hit in found:
         need, offer = (post, hit.post) if post.kind is Kind.NEED else (hit.post, post)
-        if known_first and matches.exists(need.id, offer.id):
+        if matches.exists(need.id, offer.id):
+            results.append(Match(need=need, offer=offer, distance_km=hit.distance_km, new=False))
             continue
         match = Match(need=need, offer=offer, distance_km=hit.distance_km, new=True)
         also = notices(match) if notices is not None else ()
@@ -202,6 +218,5 @@ class MatchDue:
             radius_km=self.radius_km,
             now=self.now(),
             notices=self.notices,
-            known_first=True,
         )
         return f"{sum(1 for match in recorded if match.new)} new"

@@ -8,23 +8,23 @@ contact item carries: :mod:`entraide.privacy.pseudonyms`), never by the address 
   TTL ``expires_at`` after ``memory`` (the retention of personal data after a post ends,
   30 days by default: a notice is queued while both posts are public, so it goes no later
   than that after they end);
-* ``pk = NOTICE#<digest>``, ``sk = QUEUED#<need id>#<offer id>``: the replay guard of
-  :meth:`NoticeStore.queue`; TTL ``memory``;
 * ``pk = NOTICE#<digest>``, ``sk = SENT``: the send slot (``sent_at`` of the last
   email, the ``claim`` token; see :mod:`entraide.matching.slot_store`); TTL
   ``min_interval`` + 1 day;
 * ``pk = NOTICE-DUE``, ``sk = <due at>#<digest>``: "look at this recipient from
   ``<due at>`` on" (``digest``, ``due_at``); TTL ``memory``.
 
-Every item has an ``entity`` (``match-notice``, ``match-notice-queued``,
-``match-notice-sent``, ``match-notice-due``) that no stream filter of posts matches.
+Every item has an ``entity`` (``match-notice``, ``match-notice-sent``,
+``match-notice-due``) that no stream filter of posts matches.
 
 Access patterns:
 
-* queue a match: ``QUEUED`` with ``attribute_not_exists`` (a replayed match cancels the
-  whole transaction: nothing new), the ``PENDING`` item, a ``NOTICE-DUE`` item, for each
-  recipient, in the transaction that records the match itself (geomatch), or in one of
-  their own (:meth:`NoticeStore.queue`);
+* queue a match: the ``PENDING`` item and a ``NOTICE-DUE`` item for each recipient, in the
+  transaction that records the match itself (geomatch). Its replay guard is the match item
+  (``MATCH#<need>#<offer>``, ``attribute_not_exists``, never deleted): a replayed match
+  cancels the whole transaction, so a pair's notices are queued once, for ever. A replay
+  guard per recipient (``QUEUED#<need>#<offer>``, once written in the same transaction)
+  guarded nothing more and cost two write units per side;
 * a recipient's pending notices: ``Query pk = NOTICE#<digest> AND begins_with(sk,
   "PENDING#")`` (oldest first), then ``BatchWriteItem`` deletes those sent or stale;
 * who is due (the scheduled flush, every 15 min): ``Query pk = NOTICE-DUE AND sk <=
@@ -44,21 +44,25 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from entraide.adapters.table import Item, Put, Table, TransactionCancelled, Write
+from entraide.adapters.table import Item, Put, Table, Write
 from entraide.kernel.times import epoch, iso, parse_iso
 from entraide.matching.slot_store import SlotStore
 from entraide.observability import logger
 
-#: How long a queued match is remembered (replay guard) and a pending notice kept, by
+#: How long a pending notice and its due hint are kept, by
 #: default: the retention of personal data after a post ends (settings: RETENTION_DAYS).
 NOTICE_MEMORY = timedelta(days=30)
+#: A due hint further ahead than this is read before it is written (``move_due``): no
+#: flush sees it due before the read is over. It covers the read's own time and the
+#: difference between two functions' clocks, which the ledger's leases already take to be
+#: well under their 5 s margin.
+HINT_READ_AHEAD = timedelta(seconds=5)
 #: The send slot record outlives its interval by this much, then TTL removes it.
 SENT_MEMORY_MARGIN = timedelta(days=1)
 
 NOTICE_PREFIX = "NOTICE#"
 DUE_PARTITION = "NOTICE-DUE"
 PENDING_PREFIX = "PENDING#"
-QUEUED_PREFIX = "QUEUED#"
 SENT_SK = "SENT"
 
 
@@ -143,9 +147,9 @@ def _due_item(digest: str, due_at: datetime, memory: timedelta) -> Item:
 
 
 class NoticeStore:
-    """Pending notices, their replay guards, due hints and send slots, in the single table.
+    """Pending notices, due hints and send slots, in the single table.
 
-    ``memory``: how long notices, replay guards and due hints live (see the module).
+    ``memory``: how long notices and due hints live (see the module).
     """
 
     def __init__(self, table: Table, *, memory: timedelta = NOTICE_MEMORY) -> None:
@@ -187,30 +191,21 @@ class NoticeStore:
         distance_km: float,
         now: datetime,
         due_at: datetime,
-    ) -> bool:
-        """Queue one notice for ``digest``, due at ``due_at``; False when it was queued
-        before (a replay: nothing new is written)."""
-        writes = self.queue_writes(
-            digest,
-            role,
-            need_id=need_id,
-            offer_id=offer_id,
-            distance_km=distance_km,
-            now=now,
-            due_at=due_at,
+    ) -> None:
+        """Queue one notice for ``digest``, due at ``due_at``, in a transaction of its own.
+        No replay guard of its own: geomatch queues in the transaction of the match, whose
+        item is the guard (:meth:`queue_writes`)."""
+        self.table.transact(
+            self.queue_writes(
+                digest,
+                role,
+                need_id=need_id,
+                offer_id=offer_id,
+                distance_km=distance_km,
+                now=now,
+                due_at=due_at,
+            )
         )
-        return self.enqueue(writes)
-
-    def enqueue(self, writes: list[Write]) -> bool:
-        """Make :meth:`queue_writes`' writes in one transaction; False when the notice was
-        queued before (a replay: nothing new is written)."""
-        try:
-            self.table.transact(writes)
-        except TransactionCancelled as exc:
-            if exc.condition_failed:
-                return False  # queued before: a replay
-            raise
-        return True
 
     def queue_writes(
         self,
@@ -223,34 +218,47 @@ class NoticeStore:
         now: datetime,
         due_at: datetime,
     ) -> list[Write]:
-        """The writes that queue one notice, each conditional on not being there yet, to
-        make in one transaction (with the match they tell of, or alone)."""
-        queued = {
-            "pk": _notice_pk(digest),
-            "sk": f"{QUEUED_PREFIX}{need_id}#{offer_id}",
-            "entity": "match-notice-queued",
-            "queued_at": iso(now),
-            "expires_at": epoch(now + self.memory),
-        }
+        """The writes that queue one notice: the pending notice (never over another) and
+        the due hint that brings the scheduled flush to it, for the transaction that
+        records the match they tell of (the match item's condition is their replay
+        guard)."""
         pending = _pending_to_item(digest, role, need_id, offer_id, distance_km, now, self.memory)
         return [
-            Put(item=queued, condition="attribute_not_exists(pk)"),
             Put(item=pending, condition="attribute_not_exists(pk)"),
             Put(item=_due_item(digest, due_at, self.memory)),
         ]
 
-    def put_due(self, digest: str, due_at: datetime) -> str:
-        """Write the due hint of ``digest`` at ``due_at``; returns its sort key."""
-        item = _due_item(digest, due_at, self.memory)
-        self.table.write(Put(item=item))
-        return str(item["sk"])
-
-    def move_due(self, digest: str, due_at: datetime, hints: Iterable[str]) -> None:
+    def move_due(
+        self,
+        digest: str,
+        due_at: datetime,
+        hints: Iterable[str],
+        *,
+        now: datetime | None = None,
+    ) -> None:
         """Look at ``digest`` again at ``due_at``, instead of at its old ``hints``: the new
         hint is written first (a failure in between leaves both, never neither), then the
         old ones are deleted, except the new one when it falls in the second of an old one
-        (a hint's key is to the second: it is the same item, written again)."""
-        kept = self.put_due(digest, due_at)
+        (a hint's key is to the second: it is the same item, written again).
+
+        With ``now`` (the clock read just before), a hint due more than
+        :data:`HINT_READ_AHEAD` later is read first, and not written again when it is there:
+        written at that very second by the match's transaction (the end of the hour of a
+        person emailed less than an hour ago, the end of the grouping delay) or by the run
+        that left an email claimed (its lease's end), so a further match costs no write
+        here. Safe only for a hint not yet due: a flush deletes a hint after it has found it
+        due and handled its recipient (whose notices were queued before this read), never
+        before, so a hint read there stays until its time.
+        """
+        item = _due_item(digest, due_at, self.memory)
+        kept = str(item["sk"])
+        there = (
+            now is not None
+            and due_at > now + HINT_READ_AHEAD
+            and self.table.get({"pk": DUE_PARTITION, "sk": kept}, projection="pk") is not None
+        )
+        if not there:
+            self.table.write(Put(item=item))
         self.forget(digest, (), [hint for hint in hints if hint != kept])
 
     def forget(self, digest: str, notices: Iterable[PendingNotice], hints: Iterable[str]) -> int:
@@ -264,8 +272,9 @@ class NoticeStore:
         return left
 
     def forget_recipients(self, digests: Iterable[str]) -> int:
-        """Delete every item of these recipients (erasure on request): their notices,
-        replay guards, send slot and due hints. Returns how many items were deleted."""
+        """Delete every item of these recipients (erasure on request): their notices (and
+        the replay guards earlier releases wrote), send slot and due hints. Returns how
+        many items were deleted."""
         wanted = set(digests)
 
         def partition(pk: str) -> Iterator[Item]:
@@ -300,6 +309,13 @@ class NoticeStore:
             memory=SENT_MEMORY_MARGIN,
             token=token,
         )
+
+    def slot_taken(
+        self, digest: str, now: datetime, interval: timedelta, token: str
+    ) -> datetime | None:
+        """When the last email went, if the slot would be refused to ``token`` now (read,
+        not claimed: see :meth:`SlotStore.taken`); None when it may be claimed."""
+        return self.slots.taken(_slot_key(digest), now=now, interval=interval, token=token)
 
     def release_slot(self, digest: str, token: str) -> None:
         """Give the slot back (nothing was sent). The slot was free: forgetting it is exact."""

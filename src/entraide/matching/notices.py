@@ -7,7 +7,7 @@ each recipient ONE email listing all their pending notices, unless that person a
 had one less than ``min_interval`` ago (one hour by default): the notices wait, and the
 scheduled flush sends them, grouped, once the hour is over.
 
-The notices, their replay guards, the due hints and the send slot are items of
+The notices, the due hints and the send slot are items of
 :mod:`entraide.matching.notice_store`; the email itself is composed by the web side
 (``compose``, :func:`entraide.web.match_emails.match_notice` in production).
 
@@ -41,6 +41,7 @@ from entraide.intake.post_store import PostReader
 from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
 from entraide.matching.counterparts import GEOMATCH
+from entraide.matching.match_store import MatchStore
 from entraide.matching.notice_store import NoticeStore, PendingNotice, Role
 from entraide.observability import logger
 
@@ -112,6 +113,7 @@ class NoticeBook:
         grouping_delay: timedelta = timedelta(0),
         max_per_email: int = MAX_MATCHES_PER_EMAIL,
         now: Callable[[], datetime] = utcnow,
+        matches: MatchStore | None = None,
     ) -> None:
         if min_interval <= timedelta(0) or grouping_delay < timedelta(0) or max_per_email < 1:
             raise ValueError("min_interval > 0, grouping_delay >= 0, max_per_email >= 1")
@@ -124,6 +126,7 @@ class NoticeBook:
         self.grouping_delay = grouping_delay
         self.max_per_email = max_per_email
         self.now = now
+        self.matches = matches or MatchStore(notices.table)
 
     # -- reads -----------------------------------------------------------------------
     def last_sent(self, digest: str) -> datetime | None:
@@ -140,21 +143,24 @@ class NoticeBook:
 
     # -- queue -----------------------------------------------------------------------
     def queue(self, match: MatchView) -> None:
-        """Add a pending notice for the need's poster (the offer) and the helper (the need).
+        """Record ``match`` with a pending notice for the need's poster (the offer) and the
+        helper (the need), in one transaction, as geomatch does.
 
-        Idempotent: a replayed match adds nothing (conditional puts). A side whose contact
-        was erased is skipped; a match between two posts of the same person tells nobody.
-        Recipients are named by the pseudonym their contact item carries, never by address.
+        Idempotent: a replayed match adds nothing (the match item's condition cancels the
+        transaction). A side whose contact was erased is skipped; a match between two posts
+        of the same person tells nobody. Recipients are named by the pseudonym their
+        contact item carries, never by address.
         """
         self._queue(match)
 
     def _queue(self, match: MatchView) -> list[str]:
         """:meth:`queue`; returns the digests concerned (queued now or before)."""
-        digests = []
-        for digest, writes in self._sides(match):
-            digests.append(digest)
-            self.notices.enqueue(writes)
-        return digests
+        sides = self._sides(match)
+        writes = [write for _, side in sides for write in side]
+        self.matches.record_match(
+            match.need, match.offer, match.distance_km, self.now(), also=writes
+        )
+        return [digest for digest, _ in sides]
 
     def queue_writes(self, match: MatchView) -> list[Write]:
         """The writes that queue the notices of ``match``, for the transaction that records
@@ -251,7 +257,7 @@ class NoticeBook:
             return 0
         ready_at = pending[0].queued_at + self.grouping_delay
         if ready_at > now:
-            self.notices.move_due(digest, ready_at, hints)
+            self.notices.move_due(digest, ready_at, hints, now=self.now())
             return 0
         batch = pending[: self.max_per_email]
         key = email_subject(digest, batch[0])
@@ -260,9 +266,13 @@ class NoticeBook:
             # An email of these notices was started: finish it, or its bookkeeping.
             report = self.ledger.resume(key, self._performer, deadline=deadline)
             return self._after(digest, hints, key, report.done, now)
-        claim = self.notices.claim_slot(digest, now, self.min_interval, token=key)
-        if isinstance(claim, datetime):  # emailed less than min_interval ago
-            self.notices.move_due(digest, claim + self.min_interval, hints)
+        # emailed less than min_interval ago: read (another match of the hour), or refused
+        # by the claim (a concurrent flush took the slot since)
+        claim = self.notices.slot_taken(
+            digest, now, self.min_interval, key
+        ) or self.notices.claim_slot(digest, now, self.min_interval, token=key)
+        if isinstance(claim, datetime):
+            self.notices.move_due(digest, claim + self.min_interval, hints, now=self.now())
             return 0
         subject = Subject(
             key=key,
@@ -298,7 +308,9 @@ class NoticeBook:
         # The next look, when something waits; a retry due within the second of the hint
         # being handled is that same hint, kept (moved, not deleted after being written).
         if record is not None and email is not None and email.open:
-            self.notices.move_due(digest, record.wake_at() or now, hints)
+            # a run that finds the same email still claimed (the other side of its pair)
+            # reads the hint the first wrote at the claim's end, rather than writing it again
+            self.notices.move_due(digest, record.wake_at() or now, hints, now=self.now())
         elif self.pending(digest):
             self.notices.move_due(digest, now + self.min_interval, hints)
         else:

@@ -95,6 +95,24 @@ class SlotStore:
         except ConditionFailed:
             return
 
+    def taken(
+        self, key: Item, *, now: datetime, interval: timedelta, token: str
+    ) -> datetime | None:
+        """When the last message went, if :meth:`claim` would now refuse the slot to
+        ``token`` (a message less than ``interval`` ago, under another claim); else None.
+
+        A read, so that a sender who would lose the claim does not pay for it: DynamoDB
+        bills a write whose condition fails as one that succeeds, a strongly consistent
+        read of an item up to 4 KB one read unit (developer guide,
+        read-write-operations.html). The claim stays the guard of two senders."""
+        item = self.table.get(key) or {}
+        sent = item.get("sent_at")
+        if not sent or item.get("claim") == token:
+            return None
+        last = parse_iso(str(sent))
+        # the claim's own comparison: ``sent_at`` against the cutoff, both to the second
+        return last if last > parse_iso(iso(now - interval)) else None
+
     def last_sent(self, key: Item) -> datetime | None:
         """When the last message of this slot went (within the slot item's life)."""
         item = self.table.get(key)

@@ -17,6 +17,7 @@ from entraide.intake.post_store import PostStore
 from entraide.kernel.geo import geohash
 from entraide.kernel.model import Category, Contact, Kind, Post, PostStatus
 from entraide.kernel.postcodes import resolve
+from entraide.matching.contact_links import ContactLinks
 from entraide.matching.counterparts import (
     GEOMATCH,
     Match,
@@ -31,7 +32,8 @@ from entraide.matching.counterparts import (
 from entraide.matching.match_store import MatchStore
 from entraide.matching.nearby import NearbySearch, Page
 from entraide.matching.zorder import destination_point
-from tests.factories import NOW, Clock, make_post
+from tests.factories import NOW, Clock, make_post, pseudonym_of
+from tests.unit.matching.test_notices import RecordingMailer, book_for
 
 CARCASSONNE = (43.20938, 2.34399)
 
@@ -431,3 +433,52 @@ def test_a_pair_is_recorded_with_its_notices_or_not_at_all(posts: PostStore, tab
     assert not store.exists("NEED", "OFFER")
     assert store.record_match(need, offer, 2.0, NOW, also=[Put(item=notice.item)]) is True
     assert store.exists("NEED", "OFFER")
+
+
+class TransactionCounter(Table):
+    """The table, counting the transactions it makes and those cancelled (each billed)."""
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(table.table_name, client=table.client)
+        self.made = 0
+        self.cancelled = 0
+
+    def transact(self, writes: Any) -> None:
+        try:
+            super().transact(writes)
+        except TransactionCancelled:
+            self.cancelled += 1
+            raise
+        self.made += 1
+
+
+def test_two_counterparts_approved_together_cost_one_transaction_on_the_stream(
+    posts: PostStore, table: Table, links: ContactLinks, clock: Clock
+) -> None:
+    # Given a need and an offer approved together, both in the index when their stream
+    # records reach geomatch
+    need = publish(posts, located("NEED", *CARCASSONNE))
+    offer = publish(posts, located("OFFER", *near(2.0), kind=Kind.OFFER))
+    counter, mailer = TransactionCounter(table), RecordingMailer()
+    store = MatchStore(counter)
+    book = book_for(table, mailer, links, now=clock)
+    # When geomatch's stream path handles the need's record, then the offer's (each finds
+    # the other), each flushing the people concerned as the handler does
+    found = []
+    for post in (need, offer):
+        matches = match_new_post(
+            post, search=NearbySearch(posts), matches=store, now=clock(), notices=book.queue_writes
+        )
+        book.flush_for(matches)
+        found.append(pairs(matches))
+    # Then one transaction records the pair with its notices, and none is cancelled (the
+    # second side read the pair first); each person is told of it once
+    assert (counter.made, counter.cancelled) == (1, 0)
+    assert found == [[("NEED", "OFFER", True)], [("NEED", "OFFER", False)]]
+    assert matched(store) == [("NEED", "OFFER")]
+    assert [message.to for message in mailer.sent] == [
+        ("need@example.org",),
+        ("offer@example.org",),
+    ]
+    assert book.pending(pseudonym_of("need@example.org")) == []
+    assert book.pending(pseudonym_of("offer@example.org")) == []

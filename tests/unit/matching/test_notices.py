@@ -236,6 +236,64 @@ def test_a_fourth_match_twenty_minutes_later_waits_for_the_end_of_the_hour(
     assert [i for i in notice_items(table) if i["pk"]["S"] == DUE_PARTITION] == []
 
 
+class CountingWrites(Table):
+    """The table, naming every write it is asked for (billed, whether its condition holds
+    or not)."""
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(table.table_name, client=table.client)
+        self.writes: list[str] = []
+
+    def write(self, write: Any, **options: Any) -> Any:
+        self.writes.append(type(write).__name__)
+        return super().write(write, **options)
+
+    def transact(self, writes: Any) -> None:
+        self.writes += [f"{type(write).__name__} in tx" for write in writes]
+        super().transact(writes)
+
+    def batch_delete(self, keys: Any, **options: Any) -> int:
+        keys = list(keys)
+        self.writes += ["Delete in batch"] * len(keys)
+        return super().batch_delete(keys, **options)
+
+
+def test_a_further_match_within_the_hour_is_flushed_without_a_write(
+    posts: PostStore,
+    table: Table,
+    mailer: RecordingMailer,
+    links: ContactLinks,
+    clock: Clock,
+    under_policy: UnderPolicy,
+) -> None:
+    # Given a person in need emailed of a first offer ten minutes ago
+    counting = CountingWrites(table)
+    book = book_for(counting, mailer, links, now=clock)
+    need, offers = need_and_offers(posts, 2)
+    book.notify([FakeMatch(need, offers[0], 3.0)])
+    sent_at = clock()
+    clock.advance(minutes=10)
+    # When a second offer is matched with them (its transaction queues the notice and the
+    # due hint at the end of the hour) and geomatch flushes them under its role
+    book.queue(FakeMatch(need, offers[1], 2.0))
+    counting.writes.clear()
+    with under_policy("GeomatchFunction"):
+        flushed = book.flush(pseudonym_of(NEEDY))
+    # Then nothing is sent and nothing written: the slot is read as taken (no claim that
+    # fails, billed all the same), the hour's due hint is read, not written again
+    assert flushed == 0
+    assert counting.writes == []
+    assert pseudonym_of(NEEDY) in book.due_recipients(sent_at + HOUR)
+    # and at the end of the hour the scheduled flush tells them of the second offer (and
+    # the second helper of their need)
+    clock.moment = sent_at + HOUR
+    assert book.flush() == 2
+    _, second = mailer.to(NEEDY)
+    assert offers[1].title in second.text
+    assert offers[0].title not in second.text
+    assert book.due_recipients(clock() + 2 * HOUR) == {}
+
+
 def test_with_a_grouping_delay_matches_arriving_together_share_the_first_email(
     posts: PostStore, table: Table, mailer: RecordingMailer, links: ContactLinks, clock: Clock
 ) -> None:
