@@ -281,3 +281,69 @@ def test_the_sweep_looks_at_its_owner_only(ledger: Ledger, clock: Clock) -> None
 def test_a_subject_needs_distinct_effect_names() -> None:
     with pytest.raises(ValueError, match="distinct"):
         Subject("s", "o", (Effect("a"), Effect("a")))
+
+
+class RefusingCompletions(MemoryLedgerStore):
+    """A store that refuses the first ``refusals`` completions (DynamoDB throttling)."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+        self.completions: list[Any] = []
+
+    def finish(self, key: str, name: str, state: State, **kwargs: Any) -> Record | None:
+        self.completions.append(state)
+        if len(self.completions) <= self.refusals:
+            raise throttled()
+        return super().finish(key, name, state, **kwargs)
+
+
+def test_a_completion_refused_for_a_while_is_recorded_while_the_run_has_time(
+    clock: Clock,
+) -> None:
+    # Given a store that refuses an effect's completion six times in a row, and a run with
+    # time left
+    store = RefusingCompletions(refusals=6)
+    ledger = Ledger(store, clock=clock, pause=lambda seconds: clock.advance(seconds=seconds))
+    world = World()
+    # When the effect is done
+    report = ledger.run(
+        subject(Effect("awaiting-notice")), world.perform, deadline=clock() + DEADLINE
+    )
+    # Then its completion is recorded on the seventh try, and no sweep does it again
+    assert (report.done, report.unknown, len(store.completions)) == (1, 0, 7)
+    clock.advance(minutes=10)
+    assert sweep(ledger, clock, world)["done"] == 0
+    assert world.done == ["awaiting-notice"]
+
+
+def test_a_completion_refused_until_the_deadline_is_left_to_the_lease(clock: Clock) -> None:
+    # Given a store that refuses every completion, and a run with a second left
+    store = RefusingCompletions(refusals=1_000)
+    ledger = Ledger(
+        store,
+        clock=clock,
+        pause=lambda seconds: clock.advance(seconds=seconds),
+        effect_time=timedelta(seconds=0.5),
+    )
+    deadline = clock() + timedelta(seconds=1)
+    world = World()
+    # When the effect is done
+    report = ledger.run(subject(Effect("awaiting-notice")), world.perform, deadline=deadline)
+    # Then the completion is tried while the run has time, never after its deadline, and the
+    # effect is left unrecorded (its lease decides)
+    assert report.unknown == 1
+    assert 4 < len(store.completions) < 12
+    assert clock() <= deadline
+
+
+def test_completions_are_tried_a_bounded_number_of_times() -> None:
+    # Given a clock that does not move (a run's pauses not felt), and every completion refused
+    refusing = RefusingCompletions(refusals=1_000)
+    ledger = Ledger(refusing, clock=Clock(NOW), pause=lambda seconds: None)
+    # When an effect is done
+    report = ledger.run(
+        subject(Effect("awaiting-notice")), World().perform, deadline=NOW + DEADLINE
+    )
+    # Then its completion was tried twelve times, not for ever
+    assert (report.unknown, len(refusing.completions)) == (1, 12)
