@@ -26,8 +26,10 @@ The life of one effect::
   effect's *policy*:
 
   - :attr:`Policy.AT_LEAST_ONCE`: claimed again and done again once the lease is over. A
-    duplicate then happens only where a response was lost (an email twice); where the other
-    side refuses a repeat (X refuses a text it already has), it is exactly once;
+    duplicate then happens only where a response was lost (an email twice), or where the
+    completion could not be recorded while the run had time (it is tried again until the
+    deadline, ``COMPLETION_ATTEMPTS`` at most); where the other side refuses a repeat (X
+    refuses a text it already has), it is exactly once;
   - :attr:`Policy.AT_MOST_ONCE`: never done again; the effect is *in doubt* (metric and
     alarm ``EffectInDoubt``), for a channel where a repeat would be worse than a loss.
 
