@@ -39,6 +39,10 @@ The life of one effect::
 
 Every step is a conditional write on the subject's one item: of two runs, one wins each
 step; a step repeated after its own lost response is recognised by its holder.
+
+Why one module: the rules above are one state machine, and :class:`Ledger` is its every
+step (run, resume, sweep, work, complete, release, settle, the retries of a step): read
+apart, a step's guarantee would be out of sight of the steps it relies on.
 """
 
 from __future__ import annotations
