@@ -472,6 +472,22 @@ RETRYABLE_CODES = frozenset(
 )
 
 
+def _missing(found: object) -> bool:
+    return found is None
+
+
+def read_settled[T](
+    read: Callable[[bool], T | None], *, lagging: Callable[[T | None], bool] = _missing
+) -> T | None:
+    """``read(consistent)`` made eventually consistent (half a unit), and made again strongly
+    consistent when its answer may be a lag behind a recent write (``lagging``: by default,
+    nothing found), for a reader whose decision a stale answer must not make: "the
+    responses may not reflect the results of a recently completed write operation"
+    (DynamoDB Developer Guide, "DynamoDB read consistency")."""
+    found = read(False)
+    return read(True) if lagging(found) else found
+
+
 def transient(error: BaseException) -> bool:
     """Whether ``error`` may not happen again on the same request: a code DynamoDB says to
     retry, any 5xx, or the network (no connection, a timeout, a connection cut)."""

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from entraide.adapters.table import Check, ConditionFailed, Write
+from entraide.adapters.table import Check, ConditionFailed, Write, read_settled
 from entraide.kernel.errors import ActivationClosed, PostNotFound, UnknownDecision, WrongPostStatus
 from entraide.kernel.model import Post, PostStatus
 from entraide.moderation.links import LinkBook
@@ -110,9 +110,8 @@ class ModerationDesk:
         # decision or a withdrawal made a moment ago and missed here fails the transition's
         # own condition on status and version, which then reads the post strongly
         # consistent and answers who decided (WrongPostStatus), as before.
-        post = self.store.get_post(post_id, consistent=False)
-        if post is None:  # gone, or a lagging read: the table says which
-            post = self.store.get_post(post_id, consistent=True)
+        # gone, or a lagging read: read again strongly consistent, the table says which
+        post = read_settled(lambda consistent: self.store.get_post(post_id, consistent=consistent))
         if post is None:
             raise PostNotFound(post_id)
         return post

@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from entraide.adapters.table import read_settled
 from entraide.effects.model import Effect, Entry, Perform, Record, Subject
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
 from entraide.moderation.links import LinkBook
@@ -149,18 +150,17 @@ class SubjectReads:
         if image is not None and image.id == post_id and image.version == version:
             return image
         if post_id not in self._posts:
-            post = self.store.get_post(post_id, consistent=False)
-            if post is None or post.version < version:  # the read may lag: ask the table
-                post = self.store.get_post(post_id, consistent=True)
-            self._posts[post_id] = post
+            self._posts[post_id] = read_settled(
+                lambda consistent: self.store.get_post(post_id, consistent=consistent),
+                lagging=lambda post: post is None or post.version < version,
+            )
         return self._posts[post_id]
 
     def contact(self, post_id: str) -> Contact | None:
-        if post_id not in self._contacts:
-            contact = self.store.get_contact(post_id, consistent=False)
-            if contact is None:  # erased, or a lagging read: ask the table
-                contact = self.store.get_contact(post_id, consistent=True)
-            self._contacts[post_id] = contact
+        if post_id not in self._contacts:  # erased, or a lagging read: read_settled asks again
+            self._contacts[post_id] = read_settled(
+                lambda consistent: self.store.get_contact(post_id, consistent=consistent)
+            )
         return self._contacts[post_id]
 
     def activation(self, activation_id: str) -> Activation | None:

@@ -72,6 +72,20 @@ def relay_messages(deployment: Deployment) -> list[dict[str, Any]]:
     return messages
 
 
+def new_post_record(
+    activations: ActivationStore,
+    posts: PostStore,
+    deployment: Deployment,
+    contact: Contact | None = None,
+) -> dict[str, Any]:
+    """A new pending post in an open activation (its poster's ``contact``, by default
+    ``POSTER``'s), and its stream record for moderation."""
+    activations.create_activation(make_activation())
+    posts.create_post(POST, contact or Contact(POSTER))
+    [event] = stream_events(deployment, "moderate")
+    return event
+
+
 def run(moderate: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = moderate.lambda_handler(event, FakeContext("moderate"))
     return result
@@ -81,9 +95,7 @@ def test_a_new_post_emails_each_moderator_and_the_poster_once_even_when_replayed
     activations: ActivationStore, posts: PostStore, moderate: ModuleType, deployment: Deployment
 ) -> None:
     # Given a new pending post in an open activation, and its stream record
-    activations.create_activation(make_activation())
-    posts.create_post(POST, Contact("sinistre@example.org"))
-    [event] = stream_events(deployment, "moderate")
+    event = new_post_record(activations, posts, deployment, Contact("sinistre@example.org"))
     # When the batch is delivered, then delivered again
     assert run(moderate, event) == {"batchItemFailures": []}
     assert run(moderate, event) == {"batchItemFailures": []}
@@ -174,9 +186,7 @@ def test_a_refused_email_to_the_poster_never_holds_the_moderators_back(
     deployment: Deployment,
 ) -> None:
     # Given a new post, and SES refusing the poster's email (as in the SES sandbox)
-    activations.create_activation(make_activation())
-    posts.create_post(POST, Contact(POSTER))
-    [event] = stream_events(deployment, "moderate")
+    event = new_post_record(activations, posts, deployment)
     plan = FaultPlan()
     plan.fail("sesv2", "SendEmail", BEFORE, where=to_poster)
     # When the stream delivers the new post
@@ -199,9 +209,7 @@ def test_an_email_whose_answer_was_lost_is_sent_again_once_its_claim_expires(
     deployment: Deployment,
 ) -> None:
     # Given SES sending Alice's email but its answer lost on the way back
-    activations.create_activation(make_activation())
-    posts.create_post(POST, Contact(POSTER))
-    [event] = stream_events(deployment, "moderate")
+    event = new_post_record(activations, posts, deployment)
     plan = FaultPlan()
     plan.fail("sesv2", "SendEmail", AFTER, where=to_alice)
     with plan.active():
@@ -226,9 +234,7 @@ def test_a_read_that_fails_once_does_not_hold_a_moderators_email_back(
 ) -> None:
     # Given a new post, and DynamoDB failing the first read of its activation (throttled,
     # a 5xx or no connection: a read to make again, a little later)
-    activations.create_activation(make_activation())
-    posts.create_post(POST, Contact(POSTER))
-    [event] = stream_events(deployment, "moderate")
+    event = new_post_record(activations, posts, deployment)
     plan = FaultPlan()
     plan.fail("dynamodb", "GetItem", BEFORE, where=lambda p: "ACTIVATION#" in str(p.get("Key")))
     # When the stream delivers the new post
@@ -313,9 +319,7 @@ def test_an_address_ses_refuses_reaches_no_log_line_no_metric_and_no_error(
 
     # Given a new post whose poster's address SES refuses, naming it
     refused = "refuse.par.ses@example.org"
-    activations.create_activation(make_activation())
-    posts.create_post(POST, Contact(refused, "07 11 22 33 44"))
-    [event] = stream_events(deployment, "moderate")
+    event = new_post_record(activations, posts, deployment, Contact(refused, "07 11 22 33 44"))
     moderate.moderation.mailer._client = RefusingRecipient(refused)
     log_handler = logger.registered_handler
     assert isinstance(log_handler, logging.StreamHandler)
@@ -350,9 +354,7 @@ def test_a_subject_the_reconciliation_misses_in_a_lagging_read_is_not_done_twice
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a new post moderated from its stream record (three emails)
-    activations.create_activation(make_activation())
-    posts.create_post(POST, Contact(POSTER))
-    [event] = stream_events(deployment, "moderate")
+    event = new_post_record(activations, posts, deployment)
     run(two_moderators, event)
     assert len(sent_mail()) == 3
     # When the schedule's reconciliation reads its subject eventually consistent, and the
