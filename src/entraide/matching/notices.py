@@ -296,7 +296,7 @@ class NoticeBook:
         if (
             email is not None
             and email.state is State.DONE
-            and (email.result or "").startswith(MOOT)
+            and (email.result or "").startswith(f"{MOOT}:")  # an SES id may begin "moot"
         ):
             done = 0  # nothing was worth telling: the slot is not used
             self.notices.release_slot(digest, key)

@@ -509,6 +509,30 @@ def test_a_withdrawn_offer_is_not_told_and_does_not_use_the_slot(
     assert len(mailer.to(NEEDY)) == 1
 
 
+class MootLikeIds(RecordingMailer):
+    """SES's message ids are opaque (moto's are random lowercase letters): this one begins
+    as the result of an email with nothing to tell does."""
+
+    def send(self, message: EmailMessage) -> str:
+        return "mootzqfhwxyabcde-" + super().send(message)
+
+
+def test_an_email_whose_message_id_begins_like_moot_keeps_its_slot(
+    posts: PostStore, table: Table, links: ContactLinks, clock: Clock
+) -> None:
+    # Given SES answers a message id that begins with "moot"
+    mailer = MootLikeIds()
+    book = book_for(table, mailer, links, now=clock)
+    need, [offer] = need_and_offers(posts, 1)
+    # When the person in need is told of an offer
+    book.notify([FakeMatch(need, offer, 3.0)])
+    # Then it counts as sent: the hour's slot is used, a further match waits for it
+    assert len(mailer.to(NEEDY)) == 1
+    assert book.last_sent(pseudonym_of(NEEDY)) == clock()
+    book.notify([FakeMatch(need, add(posts, approved(Kind.OFFER), "autre@example.net"), 1.0)])
+    assert len(mailer.to(NEEDY)) == 1
+
+
 def test_a_match_between_two_posts_of_one_person_tells_nobody(
     posts: PostStore, table: Table, book: NoticeBook, mailer: RecordingMailer
 ) -> None:
