@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table(rows))
     tally = pipeline.tally
+    print(f"the run ended: {tally.ended}")
     if tally.out_of_time:
         print(f"stopped after {args.max_hours} h with work left: what was left is counted lost")
     print(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import hashlib
 import json
 import re
 from collections import Counter
@@ -54,10 +53,6 @@ class Row:
         return self.duplicated - self.explained
 
 
-def _digest(address: str) -> str:
-    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
-
-
 class Census:
     """Counts a finished run (see the module documentation)."""
 
@@ -69,7 +64,9 @@ class Census:
         self.id_of_email = {
             post.email: observed.post_ids.get(post.index) for post in pipeline.planned
         }
-        self.email_of_digest = {_digest(post.email): post.email for post in pipeline.planned}
+        # the ledger names a recipient of notices by their pseudonym (an HMAC under the
+        # deployment's key), which the contact items of the run carry
+        self.email_of_digest = dict(observed.pseudonyms)
         self.approved = {pid for pid, post in self.post_of.items() if post.approve}
         self.pairs = self._pairs()
         self.lost = self._lost_answers()
@@ -252,6 +249,8 @@ class Census:
             about(what.rsplit(" ", 1)[-1], shown=message_id)
         for effect, subject in self.lost_subjects():
             lines.append(f"lost: {effect} {subject}")
+            if effect == "match notices":
+                lines.extend(self._recipient_records(subject.rsplit(">", 1)[-1]))
             for post_id in dict.fromkeys(subject.split(">")):
                 if "@" in post_id:  # a recipient, not a post
                     continue
@@ -260,6 +259,20 @@ class Census:
                 ledger_of(post_id)
             if effect == "tweets":
                 about(subject)
+        return lines
+
+    def _recipient_records(self, address: str) -> list[str]:
+        """A match notice's recipient: the ledger's record of each email of theirs, and
+        the notice items they still have (pending notices, send slot, due hints)."""
+        observed = self.observed
+        digest = next((d for d, a in observed.pseudonyms.items() if a == address), "")
+        lines = [
+            f"    ledger {line}"
+            for key, line in observed.ledger.items()
+            if key.startswith(f"notice:{digest}:")
+        ] or ["    ledger: no email of notices to this recipient"]
+        items = observed.notice_items.get(digest, [])
+        lines += [f"    {line}" for line in items] or ["    no notice item left for them"]
         return lines
 
     def rows(self) -> list[Row]:

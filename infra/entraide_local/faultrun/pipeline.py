@@ -146,6 +146,7 @@ class Tally:
     rounds: int = 0
     seconds: float = 0.0
     out_of_time: bool = False  # stopped by ``max_seconds``, with work left
+    ended: str = ""  # how the run ended, in words
 
 
 @dataclass
@@ -168,6 +169,13 @@ class Observed:
     post_states: dict[str, str] = field(default_factory=dict)
     # what the relay's dead-letter queue holds: (message id, event and subject)
     dead_letter_messages: list[tuple[str, str]] = field(default_factory=list)
+    # recipient's digest -> their match-notice items left (pending notices, send slot, due
+    # hints), one line each: what a lost notice's recipient still had waiting
+    notice_items: dict[str, list[str]] = field(default_factory=dict)
+    # how the run ended: nothing left to do, nothing moved for too long, or out of time
+    ended: str = ""
+    # a contact's pseudonym (the HMAC that names its person in notices) -> its address
+    pseudonyms: dict[str, str] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -234,12 +242,18 @@ class Pipeline:
                 idle = time.monotonic() - last_move
                 if moved:
                     last_move = time.monotonic()
-                elif idle > stuck_seconds or (idle > idle_seconds and not self._work_left()):
+                elif idle > stuck_seconds:
+                    left = ", with work left" if self._work_left() else ""
+                    self.tally.ended = f"nothing moved for {stuck_seconds:.0f} s{left}"
+                    break
+                elif idle > idle_seconds and not self._work_left():
+                    self.tally.ended = "nothing left to do"
                     break
                 else:
                     time.sleep(0.2)  # leases and X's one-second blocks run out
             else:
                 self.tally.out_of_time = True
+                self.tally.ended = f"out of time after {max_seconds:.0f} s, with work left"
             self.tally.seconds = time.monotonic() - started
             return self._observe()
 
@@ -831,10 +845,13 @@ class Pipeline:
             if i["pk"]["S"].startswith("MATCH#")
         ]
         contacts: dict[str, int] = {}
+        pseudonyms: dict[str, str] = {}
         for item in items:
             if item.get("entity", {}).get("S") == "contact":
                 address = item["email"]["S"]
                 contacts[address] = contacts.get(address, 0) + 1
+                if "pseudonym" in item:
+                    pseudonyms[item["pseudonym"]["S"]] = address
         return Observed(
             post_ids=dict(self.post_ids),
             decisions=decided,
@@ -849,6 +866,9 @@ class Pipeline:
             ledger=_ledger(items),
             post_states=_post_states(items),
             dead_letter_messages=dead_letter_messages,
+            notice_items=_notice_items(items),
+            pseudonyms=pseudonyms,
+            ended=self.tally.ended,
         )
 
 
@@ -879,6 +899,30 @@ def _ledger(items: list[dict[str, Any]]) -> dict[str, str]:
         if raw["pk"]["S"].startswith(EFFECT_PREFIX) and raw["sk"]["S"] == EFFECT_SORT:
             record = record_from_item(Table.deserialise(raw))
             found[record.key] = record.summary()
+    return found
+
+
+def _notice_items(items: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Recipient's digest -> a line for each match-notice item of theirs left in the table
+    (``entraide.matching.notice_store``): its key and the times it holds."""
+    from entraide.adapters.table import Table
+
+    found: dict[str, list[str]] = {}
+    for raw in items:
+        item = Table.deserialise(raw)
+        pk, sk = str(item["pk"]), str(item["sk"])
+        if pk.startswith("NOTICE#"):
+            digest = pk.removeprefix("NOTICE#")
+        elif pk == "NOTICE-DUE":
+            digest = str(item.get("digest", ""))
+        else:
+            continue
+        times = " ".join(
+            f"{name}={item[name]}"
+            for name in ("queued_at", "sent_at", "claim", "due_at")
+            if name in item
+        )
+        found.setdefault(digest, []).append(f"{pk[:10]} {sk} {times}".rstrip())
     return found
 
 
