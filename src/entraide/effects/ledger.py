@@ -17,7 +17,9 @@ The life of one effect::
 
 - **A claim expires with the function's timeout.** The lease of a claim is the invocation's
   deadline (what Lambda's context says remains) plus a margin: once it is over, the holder
-  was killed or is gone, and nobody else could have held it meanwhile.
+  was killed or is gone, and nobody else could have held it meanwhile. A claim is an
+  attempt: a run with less than ``effect_time`` left claims nothing (what it finds due stays
+  due), so that runs short of time never bring an effect to its last attempt untried.
 - **A failure before the effect releases the claim.** When the service answered with an
   error, or was never reached (:func:`failed_before`), nothing happened: the effect is due
   again after a backoff, and given up (alarmed) after ``max_attempts``.
@@ -220,6 +222,12 @@ class Ledger:
         if perform is None:  # the owner no longer knows this kind of subject
             logger.error("Effects of an unknown subject", extra={"subject": key})
             report.failed += 1
+            return report
+        if self.clock() + self.effect_time > deadline:
+            # A claim is an attempt: one taken without the time to perform would bring the
+            # effect to its last attempt, then give it up, without it ever being tried (a
+            # schedule whose sweep took its time, a flush of many recipients). Left as it is.
+            report.left += len(names)
             return report
         holder = self.new_holder()
         lease = deadline + self.lease_margin

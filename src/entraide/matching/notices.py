@@ -242,7 +242,12 @@ class NoticeBook:
     ) -> int:
         sent = 0
         until = deadline or self._deadline()
-        for digest, hints in due.items():
+        for position, (digest, hints) in enumerate(due.items()):
+            if self.now() + self.ledger.effect_time > until:
+                # the rest keep their due hints: the next run takes them up, rather than
+                # this one claiming their slots and emails without the time to send them
+                logger.info("Match notices left to the next run", extra={"n": len(due) - position})
+                break
             try:
                 sent += self._flush_one(digest, hints, until)
             except Exception:

@@ -189,6 +189,30 @@ def test_effects_after_the_deadline_are_left_to_the_sweep(ledger: Ledger, clock:
     assert sweep(ledger, clock, world)["done"] == 3
 
 
+def test_a_run_without_time_for_an_effect_does_not_claim_it(
+    store: LedgerStore, clock: Clock
+) -> None:
+    # Given an effect left to the sweep (its first run had no time), and runs that each
+    # come with less time than an effect needs (a schedule whose sweep took its time)
+    ledger = Ledger(store, clock=clock, max_attempts=3, pause=lambda seconds: None)
+    world = World()
+    ledger.run(EMAILS, world.perform, deadline=clock() + ledger.effect_time / 2)
+    clock.advance(minutes=1)
+    perform: Callable[[Record], Any] = lambda record: world.perform  # noqa: E731
+    # When more such runs resume it than the ledger's attempts
+    for _ in range(5):
+        report = ledger.resume(EMAILS.key, perform, deadline=clock() + ledger.effect_time / 2)
+        assert (report.done, report.left) == (0, 3)
+        clock.advance(minutes=1)
+    # Then none claimed it (a claim is an attempt): it is not given up, and the first run
+    # with time does each effect once
+    record = store.get(EMAILS.key)
+    assert record is not None
+    assert [entry.attempts for entry in record.entries] == [1, 1, 1]
+    assert sweep(ledger, clock, world)["done"] == 3
+    assert world.done == ["moderation-request:a", "moderation-request:b", "awaiting-notice"]
+
+
 def test_an_effect_failing_every_time_is_given_up_and_alarmed(
     store: LedgerStore, clock: Clock
 ) -> None:

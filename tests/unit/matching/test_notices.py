@@ -509,6 +509,28 @@ def test_a_withdrawn_offer_is_not_told_and_does_not_use_the_slot(
     assert len(mailer.to(NEEDY)) == 1
 
 
+def test_a_flush_without_time_left_leaves_every_recipient_to_the_next(
+    posts: PostStore, table: Table, book: NoticeBook, mailer: RecordingMailer, clock: Clock
+) -> None:
+    # Given a person in need told of nothing yet, and many runs of the scheduled flush with
+    # less time left than an email needs (its sweep took the rest)
+    need, [offer] = need_and_offers(posts, 1)
+    book.queue(FakeMatch(need, offer, 3.0))
+    short = clock() + book.ledger.effect_time / 2
+    # When they flush, more of them than the ledger's attempts at an email
+    for _ in range(book.ledger.max_attempts + 2):
+        assert book.flush(deadline=short) == 0
+        clock.advance(minutes=1)
+        short = clock() + book.ledger.effect_time / 2
+    # Then none claimed the hour's slot or started the email, and the next run with time
+    # sends it once
+    assert mailer.sent == []
+    assert book.last_sent(pseudonym_of(NEEDY)) is None
+    assert not [item for item in all_items(table) if item["pk"]["S"].startswith("EFFECT#notice")]
+    assert book.flush(deadline=clock() + timedelta(seconds=30)) == 2
+    assert len(mailer.to(NEEDY)) == 1
+
+
 class MootLikeIds(RecordingMailer):
     """SES's message ids are opaque (moto's are random lowercase letters): this one begins
     as the result of an email with nothing to tell does."""
