@@ -32,7 +32,6 @@ def _run_without_notices() -> tuple[Pipeline, Observed, str, str]:
             "notice:h-need:fedcba9876543210": "notice:h-need:fedcba9876543210: email=done",
         },
         notice_items={"h-offer": ["NOTICE#h-o PENDING#2026-12-07T18:00:00Z#n#o queued_at=…"]},
-        ended="nothing moved for 120 s, with work left",
         pseudonyms={"h-need": need.email, "h-offer": offer.email},
     )
     return pipeline, observed, need.email, offer.email

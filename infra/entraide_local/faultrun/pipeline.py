@@ -172,8 +172,6 @@ class Observed:
     # recipient's digest -> their match-notice items left (pending notices, send slot, due
     # hints), one line each: what a lost notice's recipient still had waiting
     notice_items: dict[str, list[str]] = field(default_factory=dict)
-    # how the run ended: nothing left to do, nothing moved for too long, or out of time
-    ended: str = ""
     # a contact's pseudonym (the HMAC that names its person in notices) -> its address
     pseudonyms: dict[str, str] = field(default_factory=dict)
 
@@ -868,7 +866,6 @@ class Pipeline:
             dead_letter_messages=dead_letter_messages,
             notice_items=_notice_items(items),
             pseudonyms=pseudonyms,
-            ended=self.tally.ended,
         )
 
 

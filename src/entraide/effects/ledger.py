@@ -177,6 +177,11 @@ class Ledger:
         remaining = timedelta(milliseconds=int(context.get_remaining_time_in_millis()))
         return self.clock() + remaining
 
+    def has_time(self, deadline: datetime) -> bool:
+        """Whether a run ending at ``deadline`` has the time to start an effect (and so to
+        claim one: a claim is an attempt)."""
+        return self.clock() + self.effect_time <= deadline
+
     # -- a subject's effects, now ----------------------------------------------------
     def run(self, subject: Subject, perform: Perform, *, deadline: datetime) -> Report:
         """Record ``subject`` and do its effects now, in order, each on its own.
@@ -223,7 +228,7 @@ class Ledger:
             logger.error("Effects of an unknown subject", extra={"subject": key})
             report.failed += 1
             return report
-        if self.clock() + self.effect_time > deadline:
+        if not self.has_time(deadline):
             # A claim is an attempt: one taken without the time to perform would bring the
             # effect to its last attempt, then give it up, without it ever being tried (a
             # schedule whose sweep took its time, a flush of many recipients). Left as it is.
@@ -253,7 +258,7 @@ class Ledger:
         report = Report()
         due = self._retry(lambda: self.store.due(owner, self.clock(), limit=limit))
         for key in due or []:
-            if self.clock() + self.effect_time > deadline:
+            if not self.has_time(deadline):
                 break
             try:
                 report.add(self.resume(key, perform_for, deadline=deadline))
@@ -270,7 +275,7 @@ class Ledger:
         report = Report(subjects=1)
         mine = record.held_by(holder)
         for position, name in enumerate(mine):
-            if self.clock() + self.effect_time > deadline:
+            if not self.has_time(deadline):
                 report.left += len(mine) - position  # left to the lease, then the sweep
                 break
             entry = record.entry(name)

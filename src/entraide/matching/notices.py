@@ -243,7 +243,7 @@ class NoticeBook:
         sent = 0
         until = deadline or self._deadline()
         for position, (digest, hints) in enumerate(due.items()):
-            if self.now() + self.ledger.effect_time > until:
+            if not self.ledger.has_time(until):
                 # the rest keep their due hints: the next run takes them up, rather than
                 # this one claiming their slots and emails without the time to send them
                 logger.info("Match notices left to the next run", extra={"n": len(due) - position})
