@@ -102,6 +102,10 @@ class RunningStack:
         )
 
     def item_count(self) -> int:
+        """The table's items once every stream and queue is idle: what a request wrote, and
+        not what the consumers of an earlier test's records write a moment later (under a
+        loaded machine, the stream's pollers lag)."""
+        self.stack.drain(timeout=30)
         # A Scan is fine in a test: it counts everything, whatever the access patterns.
         return int(self.dynamodb.scan(TableName=self.table_name, Select="COUNT")["Count"])
 
