@@ -88,3 +88,7 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.moment += timedelta(**delta)
         return self.moment
+
+
+class Killed(BaseException):
+    """The run's end without a word: Lambda's timeout, the process killed."""

@@ -176,6 +176,28 @@ class Observed:
     pseudonyms: dict[str, str] = field(default_factory=dict)
 
 
+def unlisted_open_subjects(dynamodb: Any, table_name: str) -> bool:
+    """Whether an effect subject that may be listed in ``by_due`` has an effect open and is
+    not listed: a subject listed only when left whose run died before listing it, which
+    its owner's reconciliation resumes. A Scan (what no index shows): for the end of a run."""
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=table_name,
+        FilterExpression=(
+            "begins_with(pk, :effect) AND #open > :zero AND #indexed = :listable"
+            " AND attribute_not_exists(gsi5pk)"
+        ),
+        ExpressionAttributeNames={"#open": "open", "#indexed": "indexed"},
+        ExpressionAttributeValues={
+            ":effect": {"S": "EFFECT#"},
+            ":zero": {"N": "0"},
+            ":listable": {"BOOL": True},
+        },
+    ):
+        if page["Items"]:
+            return True
+    return False
+
+
 class Pipeline:
     """One fault run of ``scenario`` (see the module documentation)."""
 
@@ -283,8 +305,10 @@ class Pipeline:
         return moved
 
     def _work_left(self) -> bool:
-        """Whether anything is still due: an effect in the ledger's index, a notice waiting
-        for its hour, a message in the relay's queue, a post not decided yet."""
+        """Whether anything is still due: an effect in the ledger's index or stranded out
+        of it (a moderation subject whose run died before listing it: the reconciliation's),
+        a notice waiting for its hour, a message in the relay's queue, a post not decided
+        yet."""
         dynamodb, sqs = self.client("dynamodb"), self.client("sqs")
         with no_faults():
             for owner in ("moderate", "activation_events", "contact", "geomatch", "relay"):
@@ -297,6 +321,8 @@ class Pipeline:
                 )
                 if found["Items"]:
                     return True
+            if unlisted_open_subjects(dynamodb, self.table_name):
+                return True
             notices = dynamodb.query(
                 TableName=self.table_name,
                 KeyConditionExpression="pk = :pk",

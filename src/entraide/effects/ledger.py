@@ -35,6 +35,10 @@ The life of one effect::
   - :attr:`Policy.AT_MOST_ONCE`: never done again; the effect is *in doubt* (metric and
     alarm ``EffectInDoubt``), for a channel where a repeat would be worse than a loss.
 
+- **What is left is listed for the sweep.** A subject is listed in the owner's index while
+  an effect is open, from its opening, or (:attr:`Listing.LEFT`) only once a run leaves an
+  effect open: such a subject whose run dies before it could list it is *stranded*
+  (:meth:`Record.stranded`), and its owner's reconciliation resumes it.
 - **The effects of a subject are independent.** Each is claimed, done and completed on its
   own, in the subject's order (the moderators' emails first): one failing never stops the
   others.
@@ -389,8 +393,14 @@ class Ledger:
         wake = record.wake_at()
         if not record.indexed or wake is None or wake == record.index_at:
             return
+        if record.index_at is None:
+            # Not listed yet (Listing.LEFT): this write is how the sweep will find what is
+            # left. It raises when it cannot be made, so that the run's source brings the
+            # subject back (a stream record retried) rather than leaving it unlisted.
+            self._retry(lambda: self.store.reschedule(record, wake))
+            return
         try:
-            self.store.reschedule(record.key, wake)
+            self.store.reschedule(record, wake)
         except Exception as error:  # the sweep finds it at its older time anyway
             logger.info(
                 "Reschedule failed", extra={"subject": record.key, "error": describe(error)}

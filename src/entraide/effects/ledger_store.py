@@ -6,7 +6,8 @@ One item per subject (docs/data-model.md)::
     entity = effect, subject, owner, data (ids to redo the effects), names (their order),
     effects = {<name>: {policy, state, attempts, holder, lease, next, result, error, data}},
     open (how many effects are due or claimed), created_at, expires_at (TTL),
-    gsi5pk = DUE#<owner>, gsi5sk = <when to look at it next>#<subject>   (while open)
+    gsi5pk = DUE#<owner>, gsi5sk = <when to look at it next>#<subject>   (while open: see
+                                                                         Listing)
 
 Times inside ``effects`` are epoch milliseconds. The ``by_due`` index (``gsi5pk``,
 ``gsi5sk``) projects the keys only: changing an effect's state writes nothing to it (a write
@@ -144,7 +145,7 @@ def _opening_put(subject: Subject, record: Record, now: datetime) -> Put:
         "names": [entry.name for entry in record.entries],
         "effects": {entry.name: _entry_item(entry) for entry in record.entries},
         "open": len(record.entries),
-        "indexed": subject.indexed,
+        "indexed": record.indexed,
         "created_at": iso(now),
         "expires_at": epoch(now + subject.memory),
     }
@@ -195,11 +196,13 @@ class DynamoDBLedgerStore(LedgerStore):
         item = self.table.get(effect_key(key))
         return record_from_item(item) if item else None
 
-    def known(self, key: str) -> bool:
+    def peek(self, key: str) -> Record | None:
         # Eventually consistent, half a read unit: "the responses may not reflect the results
         # of a recently completed write operation" (DynamoDB Developer Guide, "DynamoDB read
         # consistency"); a subject missed is opened again, and open's condition refuses it.
-        return self.table.get(effect_key(key), projection="pk", consistent=False) is not None
+        # The whole item costs what its key alone would ("rounded up to the next 4 KB").
+        item = self.table.get(effect_key(key), consistent=False)
+        return record_from_item(item) if item else None
 
     def due(self, owner: str, now: datetime, *, limit: int) -> list[str]:
         partition, sort = INDEX_KEYS[BY_DUE]
@@ -395,16 +398,21 @@ class DynamoDBLedgerStore(LedgerStore):
                     return current  # ours, answer lost
             return None
 
-    def reschedule(self, key: str, at: datetime) -> None:
-        _, sort = INDEX_KEYS[BY_DUE]
+    def reschedule(self, record: Record, at: datetime) -> None:
+        partition, sort = INDEX_KEYS[BY_DUE]
         try:
             self.table.write(
                 Update(
-                    key=effect_key(key),
-                    expression="SET #sort = :sort",
+                    key=effect_key(record.key),
+                    # the partition too: a subject listed only when left enters the index here
+                    expression="SET #partition = :partition, #sort = :sort",
                     condition="#open > :zero",
-                    names={"#sort": sort, "#open": "open"},
-                    values={":sort": _index_sort(at, key), ":zero": 0},
+                    names={"#partition": partition, "#sort": sort, "#open": "open"},
+                    values={
+                        ":partition": f"{DUE_PREFIX}{record.owner}",
+                        ":sort": _index_sort(at, record.key),
+                        ":zero": 0,
+                    },
                 )
             )
         except ConditionFailed:

@@ -30,9 +30,8 @@ class MemoryLedgerStore(LedgerStore):
         with self._lock:
             return self.records.get(key)
 
-    def known(self, key: str) -> bool:
-        with self._lock:
-            return key in self.records
+    def peek(self, key: str) -> Record | None:
+        return self.get(key)
 
     def due(self, owner: str, now: datetime, *, limit: int) -> list[str]:
         with self._lock:
@@ -161,8 +160,8 @@ class MemoryLedgerStore(LedgerStore):
                 replace(entry, state=State.DUE, next_at=retry_at, error=error, data=kept),
             )
 
-    def reschedule(self, key: str, at: datetime) -> None:
+    def reschedule(self, record: Record, at: datetime) -> None:
         with self._lock:
-            record = self.records.get(key)
-            if record is not None and record.open_count:
-                self.records[key] = replace(record, index_at=at)
+            current = self.records.get(record.key)
+            if current is not None and current.open_count:
+                self.records[record.key] = replace(current, index_at=at)

@@ -28,6 +28,24 @@ class Policy(StrEnum):
     AT_MOST_ONCE = "at-most-once"  # never again: in doubt, alarmed
 
 
+class Listing(StrEnum):
+    """When a subject is listed in the sweep's index (``by_due``) while an effect is open.
+
+    A listing costs two index writes (entering, leaving); it buys the one way the owner's
+    sweep finds a subject nothing else brings back."""
+
+    #: From its opening: nothing else would bring it back (a subject recorded in another
+    #: owner's transaction, a person's request answered once).
+    OPEN = "open"
+    #: Only once a run leaves an effect open (failed, not recorded, no time left): the run
+    #: that records it usually finishes it, and one that dies before is redone by its
+    #: source (a stream record retried) and found by the owner's reconciliation.
+    LEFT = "left"
+    #: Never: the owner finds the subject again by itself (its key is derived from what
+    #: it reads).
+    NEVER = "never"
+
+
 class State(StrEnum):
     DUE = "due"
     CLAIMED = "claimed"
@@ -61,9 +79,7 @@ class Subject:
     effects: tuple[Effect, ...]
     data: Mapping[str, Any] = field(default_factory=dict)
     memory: timedelta = DEFAULT_MEMORY
-    # False: the owner finds the subject again by itself (its key is derived from what it
-    # reads), so the sweep's index need not list it (two index writes saved).
-    indexed: bool = True
+    listing: Listing = Listing.OPEN
 
     def __post_init__(self) -> None:
         names = [effect.name for effect in self.effects]
@@ -89,8 +105,9 @@ class Subject:
             )
             for effect in self.effects
         )
-        record = Record(self.key, self.owner, entries, dict(self.data), indexed=self.indexed)
-        if not self.indexed:
+        indexed = self.listing is not Listing.NEVER
+        record = Record(self.key, self.owner, entries, dict(self.data), indexed=indexed)
+        if self.listing is not Listing.OPEN:
             return record
         return replace(record, index_at=record.wake_at() or now)
 
@@ -149,7 +166,8 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class Record:
     """A subject as the ledger holds it: its effects in order; ``index_at`` is when the
-    sweep looks at it next (None once nothing is open)."""
+    sweep looks at it next (None once nothing is open, or while it is not listed);
+    ``indexed``: whether it may be listed at all (:class:`Listing`)."""
 
     key: str
     owner: str
@@ -174,6 +192,12 @@ class Record:
 
     def held_by(self, holder: str) -> list[str]:
         return [entry.name for entry in self.entries if entry.held_by(holder)]
+
+    def stranded(self, now: datetime) -> bool:
+        """Left open by runs that are gone, and out of the sweep's index: a subject listed
+        only when left (:attr:`Listing.LEFT`) whose run died before it could list it."""
+        held = any(e.state is State.CLAIMED and not e.expired(now) for e in self.entries)
+        return self.indexed and self.index_at is None and self.open_count > 0 and not held
 
     def summary(self) -> str:
         """One line for an operator: each effect's state, attempts, holder and lease, when
@@ -233,10 +257,11 @@ class LedgerStore(ABC):
     def get(self, key: str) -> Record | None: ...
 
     @abstractmethod
-    def known(self, key: str) -> bool:
-        """Whether the subject ``key`` is recorded, as a read that may lag a second behind a
-        write tells it: a subject missed is then opened again, which its condition refuses
-        (a replay), and resumed."""
+    def peek(self, key: str) -> Record | None:
+        """The subject ``key`` as a read that may lag a second behind a write tells it (half
+        the cost of :meth:`get`): a subject missed is then opened again, which its
+        condition refuses (a replay), and resumed; one seen older than it is is read again
+        before anything is claimed."""
 
     @abstractmethod
     def claim(
@@ -288,8 +313,9 @@ class LedgerStore(ABC):
         ``data`` when given: what it held no longer stands)."""
 
     @abstractmethod
-    def reschedule(self, key: str, at: datetime) -> None:
-        """The sweep looks at the subject next at ``at`` (nothing if nothing is open)."""
+    def reschedule(self, record: Record, at: datetime) -> None:
+        """The sweep looks at the subject next at ``at``, listed in its index if it was not
+        (nothing if nothing is open)."""
 
     @abstractmethod
     def due(self, owner: str, now: datetime, *, limit: int) -> list[str]:

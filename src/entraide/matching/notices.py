@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from entraide.effects.model import Done, Effect, Entry, Record, State, Subject
+from entraide.effects.model import Done, Effect, Entry, Listing, Record, State, Subject
 from entraide.intake.post_store import PostReader
 from entraide.kernel.model import Contact, Kind, Post, PostStatus
 from entraide.kernel.times import utcnow
@@ -284,7 +284,7 @@ class NoticeBook:
             owner=GEOMATCH,
             effects=(Effect("email"),),
             data={"digest": digest, "notices": [notice.sk for notice in batch]},
-            indexed=False,
+            listing=Listing.NEVER,
         )
         try:
             report = self.ledger.run(subject, self.perform, deadline=deadline)

@@ -27,7 +27,9 @@ The stream records the subject and does its effects at once; what fails, or what
 run left, is finished by the scheduled sweep (:meth:`ModerationEffects.performer_for`). A
 post whose change never reached the stream consumer (a batch given up, a failure queue) is
 found by :meth:`ModerationEffects.reconcile`, which reads the posts that entered a status in
-the last hour: nothing waits on the stream's memory.
+the last hour: nothing waits on the stream's memory. The sweep's index lists a subject only
+once a run leaves an effect open (``Listing.LEFT``): one whose run died before that is
+redone by its stream record's retry, or resumed by the reconciliation.
 
 The emails are composed by the web side (``emails`` gives its composers), handed over by
 wiring. The HTTP side (function ``decision``) is :mod:`.desk`.
@@ -43,7 +45,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from entraide.adapters.table import read_settled
-from entraide.effects.model import Effect, Entry, Perform, Record, Subject
+from entraide.effects.model import Effect, Entry, Listing, Perform, Record, Subject
 from entraide.kernel.model import Activation, Contact, Post, PostStatus
 from entraide.moderation.links import LinkBook
 from entraide.moderation.signing import LinkAction
@@ -266,6 +268,11 @@ class ModerationEffects:
             owner=MODERATE,
             effects=tuple(effects),
             data={"post_id": new.id, "version": new.version, "status": new.status.value},
+            # Listed for the sweep only when a run leaves an effect open: the run that
+            # records it usually does them all, and one that dies first is brought back by
+            # the stream (its record retried) and by the reconciliation (stranded). Two index
+            # writes saved on each subject, four a post.
+            listing=Listing.LEFT,
         )
 
     def subject_of_post(self, post: Post) -> Subject | None:
@@ -349,8 +356,10 @@ class ModerationEffects:
 
     # -- what the stream never brought -------------------------------------------------
     def reconcile(self, ledger: Ledger, *, now: datetime, deadline: datetime) -> Report:
-        """Record and do the subjects of posts that entered a status in the last hour and
-        that the ledger does not know (their stream record never reached this function)."""
+        """The subjects of posts that entered a status in the last hour: recorded and done
+        when the ledger does not know them (their stream record never reached this
+        function), resumed when stranded (their run died before it could list what it
+        left for the sweep, and the stream did not bring them back)."""
         from entraide.effects.ledger import Report, describe
 
         report = Report()
@@ -360,10 +369,17 @@ class ModerationEffects:
                 subject = self.subject_of_post(post)
                 if subject is None:
                     continue
+                if not ledger.has_time(deadline):
+                    return report
                 try:  # one post's trouble never stops the others
                     # read at every run of the hour for every post: half a unit each
-                    if not ledger.store.known(subject.key):
+                    seen = ledger.store.peek(subject.key)
+                    if seen is None:
                         report.add(ledger.run(subject, self.performer(post), deadline=deadline))
+                    elif seen.stranded(ledger.clock()):  # as the sweep would, had it been listed
+                        report.add(
+                            ledger.resume(subject.key, self.performer_for, deadline=deadline)
+                        )
                 except Exception as error:
                     logger.warning(
                         "Reconciliation of a post failed; tried again next time",

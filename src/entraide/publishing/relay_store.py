@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from entraide.adapters.table import BY_MONTH, Item, Put, Table, Update
 from entraide.effects.ledger_store import DynamoDBLedgerStore
-from entraide.effects.model import Effect, LedgerStore, State, Subject
+from entraide.effects.model import Effect, LedgerStore, Listing, State, Subject
 from entraide.kernel.model import Category, Kind
 from entraide.kernel.times import epoch, iso, month_of, months_between, parse_iso
 
@@ -308,7 +308,7 @@ class RelayStore(ABC):
             (Effect(self.channel, data=dict(send or {})),),
             dict(about or {}),
             memory=PUBLICATION_MEMORY,
-            indexed=False,
+            listing=Listing.NEVER,
         )
         opened = self.ledger.open(subject, holder=holder, lease_until=lease_until, now=now)
         if opened is not None:

@@ -11,10 +11,19 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from entraide.adapters.table import Table
 from entraide.effects.ledger import Ledger
-from entraide.effects.ledger_store import DynamoDBLedgerStore
+from entraide.effects.ledger_store import DynamoDBLedgerStore, effect_key
 from entraide.effects.memory import MemoryLedgerStore
-from entraide.effects.model import Effect, Entry, LedgerStore, Policy, Record, State, Subject
-from tests.factories import NOW, Clock
+from entraide.effects.model import (
+    Effect,
+    Entry,
+    LedgerStore,
+    Listing,
+    Policy,
+    Record,
+    State,
+    Subject,
+)
+from tests.factories import NOW, Clock, Killed
 
 DEADLINE = timedelta(seconds=30)
 
@@ -300,6 +309,145 @@ def test_the_sweep_looks_at_its_owner_only(ledger: Ledger, clock: Clock) -> None
     clock.advance(minutes=5)
     assert sweep(ledger, clock, world)["subjects"] == 0
     assert ledger.store.due("contact", clock(), limit=10) == ["contact:X"]
+
+
+LISTED_WHEN_LEFT = Subject(
+    key="moderation:P2:v1",
+    owner="moderate",
+    effects=(Effect("moderation-request:a"), Effect("awaiting-notice")),
+    data={"post_id": "P2"},
+    listing=Listing.LEFT,
+)
+
+
+def listed(store: LedgerStore, key: str) -> bool:
+    """Whether the subject is in the sweep's index: for the table, its item carries the
+    index's keys (an index write each time they come or go)."""
+    if isinstance(store, DynamoDBLedgerStore):
+        item = store.table.get(effect_key(key))
+        assert item is not None
+        return "gsi5pk" in item or "gsi5sk" in item
+    record = store.get(key)
+    assert record is not None
+    return record.index_at is not None
+
+
+def test_a_subject_listed_when_left_never_enters_the_index_when_its_run_does_it_all(
+    ledger: Ledger, clock: Clock
+) -> None:
+    # Given a subject listed only when a run leaves something, and a world that notes
+    # whether the subject was listed while each effect was being done
+    world = World()
+    seen_listed: list[bool] = []
+
+    def perform(entry: Entry, record: Record) -> str:
+        seen_listed.append(listed(ledger.store, record.key))
+        return world.perform(entry, record)
+
+    # When its run does both effects
+    report = ledger.run(LISTED_WHEN_LEFT, perform, deadline=clock() + DEADLINE)
+    # Then it was never in the sweep's index (recorded without its keys, none written after)
+    assert report.done == 2
+    assert seen_listed == [False, False]
+    assert not listed(ledger.store, LISTED_WHEN_LEFT.key)
+    assert ledger.store.due("moderate", clock() + timedelta(days=1), limit=10) == []
+
+
+def test_a_subject_listed_when_left_is_listed_when_an_effect_fails_and_the_sweep_does_it(
+    ledger: Ledger, clock: Clock
+) -> None:
+    # Given the first effect refused by SES (nothing sent)
+    world = World()
+    world.fail("moderation-request:a", throttled())
+    # When the subject runs
+    report = ledger.run(LISTED_WHEN_LEFT, world.perform, deadline=clock() + DEADLINE)
+    # Then what is left is listed for the sweep, which does it once its backoff is over
+    assert (report.done, report.retried) == (1, 1)
+    assert listed(ledger.store, LISTED_WHEN_LEFT.key)
+    clock.advance(minutes=2)
+    assert sweep(ledger, clock, world)["done"] == 1
+    assert world.done == ["awaiting-notice", "moderation-request:a"]
+    # and it leaves the index when nothing is open
+    assert not listed(ledger.store, LISTED_WHEN_LEFT.key)
+
+
+def test_a_subject_whose_run_died_before_listing_it_is_stranded_then_resumed(
+    ledger: Ledger, clock: Clock
+) -> None:
+    # Given a run killed during its first effect, after recording the subject
+    world = World()
+
+    def dies(entry: Entry, record: Record) -> str:
+        raise Killed
+
+    with pytest.raises(Killed):
+        ledger.run(LISTED_WHEN_LEFT, dies, deadline=clock() + DEADLINE)
+    # Then the subject is out of the sweep's index, and not stranded while its claims last
+    assert ledger.store.due("moderate", clock() + timedelta(days=1), limit=10) == []
+    seen = ledger.store.peek(LISTED_WHEN_LEFT.key)
+    assert seen is not None
+    assert not seen.stranded(clock())
+    # When the claims' lease is over, it is stranded, and resuming it (the owner's
+    # reconciliation) does each effect once
+    clock.advance(seconds=DEADLINE.total_seconds() + 10)
+    seen = ledger.store.peek(LISTED_WHEN_LEFT.key)
+    assert seen is not None
+    assert seen.stranded(clock())
+    perform: Callable[[Record], Any] = lambda record: world.perform  # noqa: E731
+    report = ledger.resume(LISTED_WHEN_LEFT.key, perform, deadline=clock() + DEADLINE)
+    assert report.done == 2
+    assert world.done == ["moderation-request:a", "awaiting-notice"]
+    done = ledger.store.peek(LISTED_WHEN_LEFT.key)
+    assert done is not None
+    assert not done.stranded(clock())
+
+
+def test_a_subject_listed_from_its_opening_is_never_stranded(ledger: Ledger, clock: Clock) -> None:
+    # Given a subject listed from its opening whose run was killed
+    def dies(entry: Entry, record: Record) -> str:
+        raise Killed
+
+    with pytest.raises(Killed):
+        ledger.run(EMAILS, dies, deadline=clock() + DEADLINE)
+    clock.advance(hours=1)
+    # Then its sweep finds it: it is not the reconciliation's to resume
+    seen = ledger.store.peek(EMAILS.key)
+    assert seen is not None
+    assert not seen.stranded(clock())
+    assert ledger.store.due("moderate", clock(), limit=10) == [EMAILS.key]
+
+
+class RefusingListings(MemoryLedgerStore):
+    """A store that refuses to list subjects in the sweep's index (DynamoDB throttling)
+    while ``refusing``."""
+
+    refusing = True
+
+    def reschedule(self, record: Record, at: Any) -> None:
+        if self.refusing:
+            raise throttled()
+        super().reschedule(record, at)
+
+
+def test_a_subject_that_could_not_be_listed_fails_its_run_so_that_its_source_retries(
+    clock: Clock,
+) -> None:
+    # Given an effect refused by SES, and a store refusing every listing
+    store = RefusingListings()
+    ledger = Ledger(store, clock=clock, pause=lambda seconds: None)
+    world = World()
+    world.fail("moderation-request:a", throttled())
+    # When the subject runs, it cannot list what is left: the run fails (the stream record
+    # is retried) rather than leave an effect nobody would come back to
+    with pytest.raises(ClientError):
+        ledger.run(LISTED_WHEN_LEFT, world.perform, deadline=clock() + DEADLINE)
+    assert world.done == ["awaiting-notice"]
+    # and the retried record, once the store lists again, leaves it listed for the sweep
+    store.refusing = False
+    ledger.run(LISTED_WHEN_LEFT, world.perform, deadline=clock() + DEADLINE)
+    clock.advance(minutes=2)
+    assert sweep(ledger, clock, world)["done"] == 1
+    assert world.done == ["awaiting-notice", "moderation-request:a"]
 
 
 def test_a_subject_needs_distinct_effect_names() -> None:

@@ -22,7 +22,7 @@ from entraide.intake.post_store import PostStore
 from entraide.kernel.model import Contact, PostStatus
 from entraide_local.faults import AFTER, BEFORE, FaultPlan
 from entraide_local.provision import Deployment
-from tests.factories import NOW, Clock, make_activation, make_post
+from tests.factories import NOW, Clock, Killed, make_activation, make_post
 from tests.unit.conftest import (
     FakeContext,
     PolicedHandler,
@@ -359,8 +359,47 @@ def test_a_subject_the_reconciliation_misses_in_a_lagging_read_is_not_done_twice
     assert len(sent_mail()) == 3
     # When the schedule's reconciliation reads its subject eventually consistent, and the
     # read lags behind the write (the subject looks unknown)
-    monkeypatch.setattr(DynamoDBLedgerStore, "known", lambda self, key: False)
+    monkeypatch.setattr(DynamoDBLedgerStore, "peek", lambda self, key: None)
     result = run(two_moderators, SCHEDULE)
     # Then opening it again is refused by its condition, and nothing is sent twice
     assert result["reconciled"]["done"] == 0
+    assert len(sent_mail()) == 3
+
+
+def test_a_post_whose_run_died_after_recording_its_subject_is_moderated_by_the_schedule(
+    activations: ActivationStore,
+    posts: PostStore,
+    two_moderators: PolicedHandler,
+    deployment: Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a new post whose stream run is killed at its first email, after recording the
+    # subject (which a run lists for the sweep only when it leaves something), and whose
+    # record is not delivered again (its retries given up)
+    event = new_post_record(activations, posts, deployment)
+    mailer = two_moderators.moderation.mailer
+    send = mailer.send
+    kills = [Killed()]
+
+    def killed_once(message: Any) -> str:
+        if kills:
+            raise kills.pop()
+        return str(send(message))
+
+    monkeypatch.setattr(mailer, "send", killed_once)
+    with pytest.raises(Killed):
+        run(two_moderators, event)
+    subject = posts.table.get({"pk": f"EFFECT#moderation:{POST.id}:v1", "sk": "EFFECT"})
+    assert subject is not None
+    assert "gsi5pk" not in subject
+    # When the schedule runs while the dead run's claims last, then once they are over
+    clock = two_moderators.ledger.clock
+    during = run(two_moderators, SCHEDULE)
+    clock.advance(minutes=5)
+    after = run(two_moderators, SCHEDULE)
+    # Then the reconciliation left it to its holder first, then sent each email once
+    assert (during["reconciled"]["done"], after["reconciled"]["done"]) == (0, 3)
+    assert recipients() == sorted([*MODERATORS, POSTER])
+    # and a later schedule sends nothing more
+    assert run(two_moderators, SCHEDULE)["reconciled"]["done"] == 0
     assert len(sent_mail()) == 3
