@@ -336,6 +336,7 @@ def test_an_address_ses_refuses_reaches_no_log_line_no_metric_and_no_error(
     subject = posts.table.get({"pk": f"EFFECT#moderation:{POST.id}:v1", "sk": "EFFECT"})
     assert subject is not None
     assert subject["effects"]["awaiting-notice"]["state"] != "done"
+    assert subject["gsi5pk"] == "DUE#moderate"  # listed, under moderate's policy
     assert refused not in json.dumps(subject, default=str)
     # and the failure was logged, by SES's code, without the address
     written = logs.getvalue() + "".join(capsys.readouterr())  # log lines, EMF metrics
@@ -403,3 +404,30 @@ def test_a_post_whose_run_died_after_recording_its_subject_is_moderated_by_the_s
     # and a later schedule sends nothing more
     assert run(two_moderators, SCHEDULE)["reconciled"]["done"] == 0
     assert len(sent_mail()) == 3
+
+
+class ShortContext(FakeContext):
+    """An invocation with less time left than an effect needs (its sweep took the rest)."""
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 500
+
+
+def test_a_schedule_without_time_left_reconciles_nothing_and_the_next_one_does(
+    activations: ActivationStore,
+    posts: PostStore,
+    two_moderators: PolicedHandler,
+    deployment: Deployment,
+) -> None:
+    # Given a new post whose stream record is never delivered
+    activations.create_activation(make_activation())
+    posts.create_post(POST, Contact(POSTER))
+    # When the schedule runs with less time left than an effect needs
+    short = two_moderators.lambda_handler(SCHEDULE, ShortContext("moderate"))
+    # Then it records and claims nothing (a claim is an attempt), and the next run with
+    # time sends each email once
+    assert short["reconciled"]["subjects"] == 0
+    assert posts.table.get({"pk": f"EFFECT#moderation:{POST.id}:v1", "sk": "EFFECT"}) is None
+    assert run(two_moderators, SCHEDULE)["reconciled"]["done"] == 3
+    assert recipients() == sorted([*MODERATORS, POSTER])
