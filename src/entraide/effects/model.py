@@ -260,8 +260,8 @@ class LedgerStore(ABC):
     def peek(self, key: str) -> Record | None:
         """The subject ``key`` as a read that may lag a second behind a write tells it (half
         the cost of :meth:`get`): a subject missed is then opened again, which its
-        condition refuses (a replay), and resumed; one seen older than it is is read again
-        before anything is claimed."""
+        condition refuses (a replay), and resumed; what is claimed is decided on a
+        strongly consistent read (:meth:`get`), never on this one."""
 
     @abstractmethod
     def claim(
