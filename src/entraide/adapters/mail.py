@@ -139,11 +139,16 @@ PERMANENT_SES_ERRORS = frozenset(
 
 class MailError(Exception):
     """SES did not take an email. The text names SES's error code, never an address:
-    SES's own message names the refused recipients, and would reach logs and errors."""
+    SES's own message names the refused recipients, and would reach logs and errors.
 
-    def __init__(self, code: str) -> None:
+    ``unsent``: SES answered with this error, or was never reached, so the email was not
+    sent and may be sent again at once; False when the answer was lost on the way back (a
+    read timeout, a connection cut after sending): it may have gone."""
+
+    def __init__(self, code: str, *, unsent: bool = True) -> None:
         super().__init__(f"SES did not send the email ({code}).")
         self.code = code
+        self.unsent = unsent
 
 
 class MailRejected(MailError):
@@ -156,13 +161,19 @@ class MailUnavailable(MailError):
 
 def _mail_error(error: Exception) -> MailError | None:
     """The typed error for what the SES client raised; None for anything else."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+    )
 
-    if isinstance(error, ClientError):
+    if isinstance(error, ClientError):  # SES answered: nothing was sent
         code = str(error.response.get("Error", {}).get("Code") or "ClientError")
         return (MailRejected if code in PERMANENT_SES_ERRORS else MailUnavailable)(code)
     if isinstance(error, BotoCoreError):  # timeouts, connection errors
-        return MailUnavailable(type(error).__name__)
+        never_reached = isinstance(error, EndpointConnectionError | ConnectTimeoutError)
+        return MailUnavailable(type(error).__name__, unsent=never_reached)
     return None
 
 

@@ -96,10 +96,17 @@ ERROR_MAX = 200
 def failed_before(error: BaseException) -> bool:
     """Whether ``error`` proves the effect did not happen: the service answered with an
     error (a botocore ``ClientError``: throttled, refused, failed) or was never reached
-    (no connection). A timeout reading the answer, or a cut connection, proves nothing."""
+    (no connection). A timeout reading the answer, or a cut connection, proves nothing.
+    The mail adapter raises its own errors (SES's text names the address) and says which
+    kind each one is."""
     if isinstance(error, NotDone):
         return True
     from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+    from entraide.adapters.mail import MailError
+
+    if isinstance(error, MailError):
+        return error.unsent
 
     return isinstance(error, ClientError | EndpointConnectionError | ConnectTimeoutError)
 

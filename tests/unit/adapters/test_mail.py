@@ -23,7 +23,13 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -41,6 +47,7 @@ from entraide.adapters.mail import (
 REGION = "eu-west-3"
 SENDER = "alertes@shareentraide.example"
 RECIPIENT = "moderation@entraide.example"
+SES_ENDPOINT = "https://email.eu-west-3.amazonaws.com"
 SUBJECT = "[ShareEntraide] À modérer : Offre d'aide – Hébergement – Trèbes (11)"
 APPROVE_URL = "https://entraide.example/Prod/moderation/01J?d=approve&t=abc"
 REJECT_URL = "https://entraide.example/Prod/moderation/01J?d=reject&t=def"
@@ -178,19 +185,36 @@ def test_an_ses_refusal_becomes_a_typed_error_without_the_address(
     # When sending
     with pytest.raises(typed) as caught:
         mailer.send(message())
-    # Then the error says what SES answered, never whom to
+    # Then the error says what SES answered, never whom to, and that nothing was sent
     assert caught.value.code == code
+    assert caught.value.unsent
     assert RECIPIENT not in str(caught.value)
     assert RECIPIENT not in "".join(traceback.format_exception(caught.value))
 
 
-def test_a_network_failure_is_unavailable() -> None:
-    class Unreachable:
+@pytest.mark.parametrize(
+    ("failure", "unsent"),
+    [
+        (EndpointConnectionError(endpoint_url=SES_ENDPOINT), True),  # never reached
+        (ConnectTimeoutError(endpoint_url=SES_ENDPOINT), True),
+        (ReadTimeoutError(endpoint_url=SES_ENDPOINT), False),  # sent, its answer lost
+        (ConnectionClosedError(endpoint_url=SES_ENDPOINT), False),
+    ],
+)
+def test_a_network_failure_is_unavailable_and_says_whether_the_email_may_have_gone(
+    failure: Exception, unsent: bool
+) -> None:
+    # Given SES out of reach, or its answer lost on the way back
+    class Network:
         def send_email(self, **params: Any) -> Any:
-            raise EndpointConnectionError(endpoint_url="https://email.eu-west-3.amazonaws.com")
+            raise failure
 
-    with pytest.raises(MailUnavailable, match="EndpointConnectionError"):
-        Mailer(SENDER, client=Unreachable()).send(message())
+    # When sending
+    with pytest.raises(MailUnavailable, match=type(failure).__name__) as caught:
+        Mailer(SENDER, client=Network()).send(message())
+    # Then the error says whether the email was surely not sent (the ledger then tries it
+    # again after its backoff) or may have gone (left to its claim's lease)
+    assert caught.value.unsent is unsent
 
 
 def test_attachments_turn_the_message_into_mixed_parts(ses: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from entraide.adapters.table import Table
+from entraide.adapters.mail import MailRejected, MailUnavailable
 from entraide.effects.ledger import Ledger
 from entraide.effects.ledger_store import DynamoDBLedgerStore, effect_key
 from entraide.effects.memory import MemoryLedgerStore
@@ -26,19 +26,6 @@ from entraide.effects.model import (
 from tests.factories import NOW, Clock, Killed
 
 DEADLINE = timedelta(seconds=30)
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def store(request: pytest.FixtureRequest) -> LedgerStore:
-    if request.param == "memory":
-        return MemoryLedgerStore()
-    table: Table = request.getfixturevalue("table")
-    return DynamoDBLedgerStore(table)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
 
 
 @pytest.fixture
@@ -107,6 +94,40 @@ def test_every_effect_is_done_once_and_a_replay_does_nothing(ledger: Ledger, clo
     ]
     # and nothing is left for the sweep
     assert ledger.store.due("moderate", clock() + timedelta(days=1), limit=10) == []
+
+
+@pytest.mark.parametrize(
+    ("refusal", "state"),
+    [
+        (MailRejected("MessageRejected"), State.DUE),  # SES answered: not sent
+        (MailUnavailable("TooManyRequestsException"), State.DUE),
+        (MailUnavailable("EndpointConnectionError"), State.DUE),  # never reached
+        (MailUnavailable("ReadTimeoutError", unsent=False), State.CLAIMED),  # may have gone
+    ],
+)
+def test_an_email_ses_did_not_send_waits_for_the_backoff_and_one_that_may_have_gone_for_its_lease(
+    ledger: Ledger, clock: Clock, refusal: Exception, state: State
+) -> None:
+    # Given the mail adapter's typed error for an email (SES's own text names the address)
+    world = World()
+    world.fail("awaiting-notice", refusal)
+    # When the subject runs
+    once = subject(Effect("awaiting-notice"))
+    report = ledger.run(once, world.perform, deadline=clock() + DEADLINE)
+    # Then an email surely not sent is due again after the backoff, the error kept (a day
+    # of attempts before it is given up); one that may have gone waits for its claim's lease
+    record = ledger.store.get("post:P1:v1")
+    assert record is not None
+    entry = record.entry("awaiting-notice")
+    assert entry.state is state
+    if state is State.DUE:
+        assert (report.retried, report.unknown) == (1, 0)
+        assert entry.error is not None
+        assert entry.error.startswith(type(refusal).__name__)
+        assert entry.next_at is not None
+        assert entry.next_at > clock()
+    else:
+        assert (report.retried, report.unknown) == (0, 1)
 
 
 def test_a_failure_before_one_effect_stops_none_of_the_others_and_it_is_retried(
