@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 from entraide.cli_dlq import add_dlq_commands
 from entraide.cli_editorial import add_editorial_commands
+from entraide.cli_effects import add_effects_commands
 from entraide.cli_keys import add_keys_commands
 from entraide.cli_privacy import add_privacy_commands
 from entraide.cli_sources import add_sources_commands
-from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
+from entraide.cli_target import DEFAULT_STACK, CliError, add_target_arguments, resolve_target
 from entraide.cli_watch import add_watch_commands
 from entraide.kernel.errors import DomainError
 from entraide.kernel.model import Activation, AlertLevel, Hazard
@@ -213,11 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     activation = commands.add_parser("activation", help="open, close and list activations")
-    activation.add_argument("--table", default=os.environ.get("ENTRAIDE_TABLE"))
-    activation.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
-    activation.add_argument(
-        "--aws", action="store_true", help="ignore a running local stack and use AWS"
-    )
+    add_target_arguments(activation)
     actions = activation.add_subparsers(dest="action", required=True)
 
     open_ = actions.add_parser(
@@ -306,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     fire.set_defaults(handler=cmd_local_fire)
 
     add_dlq_commands(commands, state)
+    add_effects_commands(commands, state)
     add_editorial_commands(commands, state)
     add_watch_commands(commands, state)
     add_keys_commands(commands)

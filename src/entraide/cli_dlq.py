@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
-from entraide.cli_target import DEFAULT_STACK, CliError, Target, resolve_target
+from entraide.cli_target import CliError, Target, add_target_arguments, resolve_target
 
 
 def _failure_queues(args: argparse.Namespace) -> tuple[Target, Any]:
@@ -88,9 +87,7 @@ def cmd_dlq_redrive(args: argparse.Namespace) -> int:
 def add_dlq_commands(commands: Any, state: argparse.ArgumentParser) -> None:
     """The ``dlq`` command and its actions, on the main parser's subcommands."""
     dlq = commands.add_parser("dlq", help="the failure queues: what they hold, sending it back")
-    dlq.add_argument("--table", default=os.environ.get("ENTRAIDE_TABLE"))
-    dlq.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
-    dlq.add_argument("--aws", action="store_true", help="ignore a running local stack")
+    add_target_arguments(dlq)
     dlq_actions = dlq.add_subparsers(dest="action", required=True)
     queues = ["relay", "scheduled", "stream"]
     dlq_list = dlq_actions.add_parser("list", parents=[state], help="what each queue holds")

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from entraide.cli_target import DEFAULT_STACK, CliError, resolve_target
+from entraide.cli_target import CliError, add_target_arguments, resolve_target
 
 if TYPE_CHECKING:
     from entraide.editorial.calendar import EditorialItem
@@ -132,9 +131,7 @@ def cmd_editorial_move(args: argparse.Namespace) -> int:
 def add_editorial_commands(commands: Any, state: argparse.ArgumentParser) -> None:
     """The ``editorial`` command and its actions, on the main parser's subcommands."""
     editorial = commands.add_parser("editorial", help="the editorial calendar")
-    editorial.add_argument("--table", default=os.environ.get("ENTRAIDE_TABLE"))
-    editorial.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
-    editorial.add_argument("--aws", action="store_true", help="ignore a running local stack")
+    add_target_arguments(editorial)
     actions = editorial.add_subparsers(dest="action", required=True)
 
     import_ = actions.add_parser(

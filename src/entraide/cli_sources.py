@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from entraide.cli_target import DEFAULT_STACK, deployed_alert_sources, resolve_target
+from entraide.cli_target import add_target_arguments, deployed_alert_sources, resolve_target
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
@@ -93,9 +93,7 @@ def _moment(text: str) -> Any:
 def add_sources_commands(commands: Any, state: argparse.ArgumentParser) -> None:
     """The ``sources`` command and its actions, on the main parser's subcommands."""
     sources = commands.add_parser("sources", help="the official alert sources")
-    sources.add_argument("--table", default=os.environ.get("ENTRAIDE_TABLE"))
-    sources.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
-    sources.add_argument("--aws", action="store_true", help="ignore a running local stack")
+    add_target_arguments(sources)
     source_actions = sources.add_subparsers(dest="action", required=True)
     check = source_actions.add_parser(
         "check",

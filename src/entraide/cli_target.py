@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,15 @@ class Target:
         if name not in self.outputs:
             raise CliError(f"{self.description} : pas de sortie {name}.")
         return self.outputs[name]
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--table``, ``--stack`` and ``--aws``: where a command acts (:func:`resolve_target`)."""
+    parser.add_argument("--table", default=os.environ.get("ENTRAIDE_TABLE"))
+    parser.add_argument("--stack", default=os.environ.get("ENTRAIDE_STACK", DEFAULT_STACK))
+    parser.add_argument(
+        "--aws", action="store_true", help="ignore a running local stack and use AWS"
+    )
 
 
 def local_state(path: Path) -> dict[str, Any] | None:

@@ -275,6 +275,25 @@ class Table(AwsClient):
             items = [self.deserialise(raw) for raw in page.get("Items", [])]
             yield items, int(page.get("ScannedCount", len(items)))
 
+    def scan_pages(
+        self,
+        *,
+        filter: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[list[Item], int]]:
+        """Every page of a Scan of the whole table: the items ``filter`` keeps and how many
+        items DynamoDB read for it. For operators' commands, never a function's: a Scan
+        reads, and bills, every item of the table ("a Scan consumes the same amount of read
+        capacity, regardless of whether a filter expression is present", DynamoDB Developer
+        Guide, "Scanning tables in DynamoDB")."""
+        params = _expression({"TableName": self.table_name}, names, values or {})
+        if filter:
+            params["FilterExpression"] = filter
+        for page in self.client.get_paginator("scan").paginate(**params):
+            items = [self.deserialise(raw) for raw in page.get("Items", [])]
+            yield items, int(page.get("ScannedCount", len(items)))
+
     def query_once(
         self,
         condition: str,

@@ -10,10 +10,11 @@ so that nothing waits on a stream's or a queue's memory: a scheduled sweep
 The life of one effect::
 
     due ──claim──▶ claimed (holder, lease) ──done──▶ done
-     ▲                │ │
-     └──release───────┘ └── lease over, never completed ──▶ claimed again (at least once)
-        (failed before                                   ──▶ in doubt (at most once)
-         the effect)
+     ▲ ▲              │ │
+     │ └──release─────┘ └── lease over, never completed ──▶ claimed again (at least once)
+     │   (failed before the effect;                      ──▶ in doubt (at most once)
+     │    at its last attempt: given up)
+     └──rearm (an operator, the cause fixed: Ledger.rearm)── given up, in doubt
 
 - **A claim expires with the function's timeout.** The lease of a claim is the invocation's
   deadline (what Lambda's context says remains) plus a margin: once it is over, the holder
@@ -59,9 +60,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from entraide.effects.model import (
+    LOOK_STATES,
     Done,
     Entry,
     LedgerStore,
@@ -71,6 +74,7 @@ from entraide.effects.model import (
     State,
     Subject,
 )
+from entraide.kernel.errors import ConcurrentChange
 from entraide.kernel.times import utcnow
 from entraide.observability import logger
 from entraide.privacy.detection import redact_contact
@@ -147,6 +151,15 @@ class Report:
 
     def as_dict(self) -> dict[str, int]:
         return {counter.name: getattr(self, counter.name) for counter in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Rearmed:
+    """What :meth:`Ledger.rearm` made due again of a subject (``names``: none when nothing
+    of it was given up or in doubt), and the subject as it now stands."""
+
+    record: Record
+    names: tuple[str, ...]
 
 
 def _no_metric(name: str, value: float) -> None:
@@ -280,6 +293,26 @@ class Ledger:
                 )
                 report.failed += 1
         return report
+
+    # -- an operator's step ------------------------------------------------------------
+    def rearm(self, key: str, *, in_doubt: bool = False) -> Rearmed | None:
+        """Make the effects of the subject ``key`` that were given up due now, with a fresh
+        count of attempts (a day of SES refusals over, say); with ``in_doubt``, those in
+        doubt too, once an operator checked that they did not happen. Its owner takes them
+        up: its sweep, or its next run for a subject never listed. None when the ledger
+        holds no subject ``key``."""
+        states = LOOK_STATES if in_doubt else frozenset({State.GIVEN_UP})
+        for _ in range(LEDGER_WRITE_ATTEMPTS):
+            record = self._retry(lambda: self.store.get(key))
+            if record is None:
+                return None
+            names = [entry.name for entry in record.entries if entry.state in states]
+            if not names:
+                return Rearmed(record, ())
+            rearmed = self._retry(partial(self.store.rearm, record, names, now=self.clock()))
+            if rearmed is not None:
+                return Rearmed(rearmed, tuple(names))
+        raise ConcurrentChange(f"Le sujet {key} a changé pendant la relance : la refaire.")
 
     # -- the steps ---------------------------------------------------------------------
     def _work(self, record: Record, holder: str, perform: Perform, deadline: datetime) -> Report:

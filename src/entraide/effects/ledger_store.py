@@ -27,7 +27,7 @@ condition beside the way it recognises its own earlier success; split, the two w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -244,14 +244,9 @@ class DynamoDBLedgerStore(LedgerStore):
             ":lease": _ms(lease_until),
         }
         sets: list[str] = []
-        conditions: list[str] = []
         for slot, name in enumerate(names):
-            entry = seen.entry(name)
             path = _Path(expression_names, name, slot)
-            values[f":s{slot}"] = entry.state.value
-            values[f":a{slot}"] = entry.attempts
-            values[f":n{slot}"] = entry.attempts + 1
-            conditions.append(f"{path.state} = :s{slot} AND {path.attempts} = :a{slot}")
+            values[f":n{slot}"] = seen.entry(name).attempts + 1
             sets += [
                 f"{path.state} = :claimed",
                 f"{path.holder} = :holder",
@@ -261,24 +256,14 @@ class DynamoDBLedgerStore(LedgerStore):
             if data is not None and name in data:
                 values[f":d{slot}"] = dict(data[name])
                 sets.append(f"{path.data} = :d{slot}")
-        try:
-            changed = self.table.write(
-                Update(
-                    key=effect_key(seen.key),
-                    expression="SET " + ", ".join(sets),
-                    condition=" AND ".join(conditions),
-                    names=expression_names,
-                    values=values,
-                ),
-                returns="ALL_NEW",
-            )
-        except ConditionFailed:
-            current = self.get(seen.key)
-            if current is not None and set(names) <= set(current.held_by(holder)):
-                return current
-            return None
-        assert changed is not None
-        return record_from_item(changed)
+        return self._change_as_seen(
+            seen,
+            names,
+            "SET " + ", ".join(sets),
+            expression_names,
+            values,
+            ours=lambda current: set(names) <= set(current.held_by(holder)),
+        )
 
     def finish(
         self,
@@ -418,7 +403,78 @@ class DynamoDBLedgerStore(LedgerStore):
         except ConditionFailed:
             return  # nothing open any more: it stays out of the index
 
+    def rearm(self, seen: Record, names: Sequence[str], *, now: datetime) -> Record | None:
+        expression_names: dict[str, str] = {"#open": "open"}
+        values: Item = {":due": State.DUE.value, ":zero": 0, ":next": _ms(now), ":n": len(names)}
+        sets: list[str] = []
+        removes: list[str] = []
+        seen.check_rearmable(names)
+        for slot, name in enumerate(names):
+            path = _Path(expression_names, name, slot)
+            sets += [f"{path.state} = :due", f"{path.attempts} = :zero", f"{path.next} = :next"]
+            removes += [path.holder, path.lease]
+        if seen.indexed:  # listed for the owner's sweep, due now
+            partition, sort = INDEX_KEYS[BY_DUE]
+            expression_names |= {"#partition": partition, "#sort": sort}
+            values[":partition"] = f"{DUE_PREFIX}{seen.owner}"
+            values[":sort"] = _index_sort(now, seen.key)
+            sets += ["#partition = :partition", "#sort = :sort"]
+        return self._change_as_seen(
+            seen,
+            names,
+            f"SET {', '.join(sets)} REMOVE {', '.join(removes)} ADD #open :n",
+            expression_names,
+            values,
+            ours=lambda current: all(current.entry(name).rearmed for name in names),
+        )
+
+    def every(self, *, read: Callable[[int], None] | None = None) -> Iterator[Record]:
+        total = 0
+        for items, scanned in self.table.scan_pages(
+            filter="begins_with(pk, :effect)", values={":effect": EFFECT_PREFIX}
+        ):
+            total += scanned
+            if read is not None:
+                read(total)
+            yield from (record_from_item(item) for item in items)
+
     # -- shared steps --------------------------------------------------------------------
+    def _change_as_seen(
+        self,
+        seen: Record,
+        names: Sequence[str],
+        expression: str,
+        expression_names: dict[str, str],
+        values: Item,
+        *,
+        ours: Callable[[Record], bool],
+    ) -> Record | None:
+        """Apply ``expression`` if each effect of ``names`` is still as ``seen`` shows it
+        (its state and attempts); when it is not, the subject as it now is if ``ours`` says
+        the change is there already (a write whose answer was lost), else None."""
+        conditions = []
+        for slot, name in enumerate(names):
+            entry, path = seen.entry(name), _Path(expression_names, name, slot)
+            values[f":s{slot}"] = entry.state.value
+            values[f":a{slot}"] = entry.attempts
+            conditions.append(f"{path.state} = :s{slot} AND {path.attempts} = :a{slot}")
+        try:
+            changed = self.table.write(
+                Update(
+                    key=effect_key(seen.key),
+                    expression=expression,
+                    condition=" AND ".join(conditions),
+                    names=expression_names,
+                    values=values,
+                ),
+                returns="ALL_NEW",
+            )
+        except ConditionFailed:
+            current = self.get(seen.key)
+            return current if current is not None and ours(current) else None
+        assert changed is not None
+        return record_from_item(changed)
+
     def _apply(self, update: Update, also: Sequence[Write]) -> Record:
         if also:
             self.table.transact([update, *also])

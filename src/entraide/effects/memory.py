@@ -8,7 +8,7 @@ lives on :class:`~entraide.effects.ledger.Entry` and
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,15 @@ from entraide.effects.model import OPEN_STATES, Entry, LedgerStore, Record, Stat
 
 if TYPE_CHECKING:
     from entraide.adapters.table import Write
+
+
+def _as_seen(record: Record, seen: Record, names: Sequence[str]) -> bool:
+    """Whether each effect of ``names`` is still as ``seen`` shows it (state, attempts)."""
+    return all(
+        (record.entry(name).state, record.entry(name).attempts)
+        == (seen.entry(name).state, seen.entry(name).attempts)
+        for name in names
+    )
 
 
 class MemoryLedgerStore(LedgerStore):
@@ -62,6 +71,14 @@ class MemoryLedgerStore(LedgerStore):
         self.records[key] = changed
         return changed
 
+    def _change_each(
+        self, key: str, names: Sequence[str], change: Callable[[Entry], Entry]
+    ) -> Record:
+        record = self.records[key]
+        for name in names:
+            record = self._change(key, name, change(record.entry(name)))
+        return record
+
     def claim(
         self,
         seen: Record,
@@ -78,25 +95,20 @@ class MemoryLedgerStore(LedgerStore):
                 return None
             if set(names) <= set(record.held_by(holder)):
                 return record
-            for name in names:
-                current, before = record.entry(name), seen.entry(name)
-                if (current.state, current.attempts) != (before.state, before.attempts):
-                    return None
-            for name in names:
-                entry = record.entry(name)
-                record = self._change(
-                    seen.key,
-                    name,
-                    replace(
-                        entry,
-                        state=State.CLAIMED,
-                        holder=holder,
-                        lease_until=lease_until,
-                        attempts=entry.attempts + 1,
-                        data=dict((data or {}).get(name, entry.data)),
-                    ),
-                )
-            return record
+            if not _as_seen(record, seen, names):
+                return None
+            return self._change_each(
+                seen.key,
+                names,
+                lambda entry: replace(
+                    entry,
+                    state=State.CLAIMED,
+                    holder=holder,
+                    lease_until=lease_until,
+                    attempts=entry.attempts + 1,
+                    data=dict((data or {}).get(entry.name, entry.data)),
+                ),
+            )
 
     def finish(
         self,
@@ -129,10 +141,9 @@ class MemoryLedgerStore(LedgerStore):
             record = self.records.get(seen.key)
             if record is None:
                 return None
-            current, before = record.entry(name), seen.entry(name)
-            if (current.state, current.attempts) != (before.state, before.attempts):
+            if not _as_seen(record, seen, [name]):
                 return None
-            return self._change(seen.key, name, replace(current, state=state))
+            return self._change(seen.key, name, replace(record.entry(name), state=state))
 
     def release(
         self,
@@ -165,3 +176,31 @@ class MemoryLedgerStore(LedgerStore):
             current = self.records.get(record.key)
             if current is not None and current.open_count:
                 self.records[record.key] = replace(current, index_at=at)
+
+    def rearm(self, seen: Record, names: Sequence[str], *, now: datetime) -> Record | None:
+        with self._lock:
+            record = self.records.get(seen.key)
+            if record is None:
+                return None
+            seen.check_rearmable(names)
+            if not _as_seen(record, seen, names):
+                again = all(record.entry(name).rearmed for name in names)
+                return record if again else None  # made due again already: ours
+            record = self._change_each(
+                seen.key,
+                names,
+                lambda entry: replace(
+                    entry, state=State.DUE, attempts=0, holder=None, lease_until=None, next_at=now
+                ),
+            )
+            if record.indexed:
+                record = replace(record, index_at=now)
+                self.records[seen.key] = record
+            return record
+
+    def every(self, *, read: Callable[[int], None] | None = None) -> Iterator[Record]:
+        with self._lock:
+            records = list(self.records.values())
+        if read is not None:
+            read(len(records))
+        yield from records

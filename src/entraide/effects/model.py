@@ -7,7 +7,7 @@ See :mod:`entraide.effects.ledger` for what they mean together; the table's stor
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,6 +55,8 @@ class State(StrEnum):
 
 
 OPEN_STATES = frozenset({State.DUE, State.CLAIMED})
+#: The states an operator looks at (alarm ``EffectNeedsLook``) and may make due again.
+LOOK_STATES = frozenset({State.GIVEN_UP, State.IN_DOUBT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,12 @@ class Entry:
     def held_by(self, holder: str) -> bool:
         return self.state is State.CLAIMED and self.holder == holder
 
+    @property
+    def rearmed(self) -> bool:
+        """Due and never tried: as an operator's rearm leaves an ended effect
+        (:meth:`LedgerStore.rearm`), or as a waiting effect is opened."""
+        return self.state is State.DUE and self.attempts == 0
+
     def wake_at(self) -> datetime | None:
         """When this effect needs looking at again (None once it is finished)."""
         if self.state is State.DUE:
@@ -192,6 +200,17 @@ class Record:
 
     def held_by(self, holder: str) -> list[str]:
         return [entry.name for entry in self.entries if entry.held_by(holder)]
+
+    def needing_look(self) -> list[str]:
+        """The effects given up or in doubt, the ones an operator looks at."""
+        return [entry.name for entry in self.entries if entry.state in LOOK_STATES]
+
+    def check_rearmable(self, names: Sequence[str]) -> None:
+        """Refuse to make due again an effect that is not given up or in doubt (a claimed
+        one is another run's; a done one was done)."""
+        for name in names:
+            if (state := self.entry(name).state) not in LOOK_STATES:
+                raise ValueError(f"rearm() makes an ended effect due again, not {state}")
 
     def stranded(self, now: datetime) -> bool:
         """Left open by runs that are gone, and out of the sweep's index: a subject listed
@@ -320,3 +339,15 @@ class LedgerStore(ABC):
     @abstractmethod
     def due(self, owner: str, now: datetime, *, limit: int) -> list[str]:
         """Keys of ``owner``'s subjects to look at by ``now``, the most overdue first."""
+
+    @abstractmethod
+    def rearm(self, seen: Record, names: Sequence[str], *, now: datetime) -> Record | None:
+        """Make ``names`` (ended, given up or in doubt, as ``seen`` shows them) due again at
+        ``now`` with a fresh count of attempts, the subject listed for its owner's sweep
+        unless it is never listed; None when one of them changed since ``seen``."""
+
+    @abstractmethod
+    def every(self, *, read: Callable[[int], None] | None = None) -> Iterator[Record]:
+        """Every subject, in no order: for an operator's look, never for a function (a
+        Scan of the whole table in DynamoDB). ``read``: told how many items were read so
+        far, page after page."""

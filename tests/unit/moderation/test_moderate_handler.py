@@ -431,3 +431,53 @@ def test_a_schedule_without_time_left_reconciles_nothing_and_the_next_one_does(
     assert posts.table.get({"pk": f"EFFECT#moderation:{POST.id}:v1", "sk": "EFFECT"}) is None
     assert run(two_moderators, SCHEDULE)["reconciled"]["done"] == 3
     assert recipients() == sorted([*MODERATORS, POSTER])
+
+
+def test_an_email_ses_refused_all_day_goes_once_when_an_operator_rearms_it(
+    activations: ActivationStore,
+    posts: PostStore,
+    two_moderators: PolicedHandler,
+    deployment: Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from entraide.cli import main as entraide
+    from entraide.cli_target import Target
+
+    # Given SES refusing the poster's email at each attempt (the account's sending paused)
+    # until the ledger gives it up (two attempts here, about a day's thirty deployed)
+    ledger = two_moderators.ledger
+    monkeypatch.setattr(ledger, "max_attempts", 2)
+    key = f"moderation:{POST.id}:v1"
+    event = new_post_record(activations, posts, deployment)
+    plan = FaultPlan()
+    plan.fail("sesv2", "SendEmail", BEFORE, where=to_poster, times=10)
+    with plan.active():
+        run(two_moderators, event)
+        ledger.clock.advance(hours=2)
+        run(two_moderators, SCHEDULE)
+    record = DynamoDBLedgerStore(posts.table).get(key)
+    assert record is not None
+    assert len(record.needing_look()) == 1
+    assert recipients() == sorted(MODERATORS)
+    # When SES takes emails again, and an operator lists, then rearms, what was given up
+    target = Target(dict(deployment.outputs), boto3.client, "test stack")
+    monkeypatch.setattr("entraide.cli_effects.resolve_target", lambda args: target)
+    monkeypatch.setattr("entraide.cli_effects.utcnow", ledger.clock)
+    assert entraide(["effects", "list", "--owner", "moderate"]) == 0
+    listed = capsys.readouterr().out
+    assert entraide(["effects", "rearm", "--all"]) == 0
+    rearmed = capsys.readouterr().out
+    # Then the list names the subject and its given-up email, never the poster's address
+    assert f"[moderate] {key}: " in listed
+    assert "=given-up attempts=2" in listed
+    assert "1 sujet(s) avec un effet abandonné ou en doute" in listed
+    assert POSTER not in listed
+    assert f"{key} : relancé (" in rearmed
+    assert "1 sujet(s) relancé(s)" in rearmed
+    # and the moderation schedule sends the poster's email, once
+    run(two_moderators, SCHEDULE)
+    run(two_moderators, SCHEDULE)
+    assert recipients() == sorted([*MODERATORS, POSTER])
+    assert entraide(["effects", "rearm", key]) == 0
+    assert f"{key} : rien à relancer" in capsys.readouterr().out
