@@ -47,7 +47,7 @@ def _ledger(args: argparse.Namespace) -> Ledger:
     table = target.output("TableName")
     print(f"→ {target.description}, table {table}", file=sys.stderr)
     store = DynamoDBLedgerStore(Table(table, client=target.clients("dynamodb")))
-    return Ledger(store, clock=lambda: utcnow())
+    return Ledger(store, clock=lambda: utcnow())  # read at each call: tests set the clock
 
 
 def _progress(read: int) -> None:
@@ -56,15 +56,11 @@ def _progress(read: int) -> None:
 
 def _needing_look(ledger: Ledger, owner: str | None, in_doubt: bool) -> list[Record]:
     """The subjects with an effect given up (or in doubt), a Scan of the whole table."""
-    from entraide.effects.model import State
-
-    wanted = {State.GIVEN_UP, State.IN_DOUBT} if in_doubt else {State.GIVEN_UP}
     return sorted(
         (
             record
             for record in ledger.store.every(read=_progress)
-            if (owner is None or record.owner == owner)
-            and any(entry.state in wanted for entry in record.entries)
+            if (owner is None or record.owner == owner) and record.needing_look(in_doubt=in_doubt)
         ),
         key=lambda record: record.key,
     )

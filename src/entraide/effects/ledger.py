@@ -64,7 +64,6 @@ from functools import partial
 from typing import Any
 
 from entraide.effects.model import (
-    LOOK_STATES,
     Done,
     Entry,
     LedgerStore,
@@ -301,12 +300,11 @@ class Ledger:
         doubt too, once an operator checked that they did not happen. Its owner takes them
         up: its sweep, or its next run for a subject never listed. None when the ledger
         holds no subject ``key``."""
-        states = LOOK_STATES if in_doubt else frozenset({State.GIVEN_UP})
         for _ in range(LEDGER_WRITE_ATTEMPTS):
             record = self._retry(lambda: self.store.get(key))
             if record is None:
                 return None
-            names = [entry.name for entry in record.entries if entry.state in states]
+            names = record.needing_look(in_doubt=in_doubt)
             if not names:
                 return Rearmed(record, ())
             rearmed = self._retry(partial(self.store.rearm, record, names, now=self.clock()))

@@ -201,9 +201,11 @@ class Record:
     def held_by(self, holder: str) -> list[str]:
         return [entry.name for entry in self.entries if entry.held_by(holder)]
 
-    def needing_look(self) -> list[str]:
-        """The effects given up or in doubt, the ones an operator looks at."""
-        return [entry.name for entry in self.entries if entry.state in LOOK_STATES]
+    def needing_look(self, *, in_doubt: bool = True) -> list[str]:
+        """The effects an operator looks at: given up, and in doubt unless ``in_doubt`` is
+        False (those are made due again only once checked not to have happened)."""
+        states = LOOK_STATES if in_doubt else {State.GIVEN_UP}
+        return [entry.name for entry in self.entries if entry.state in states]
 
     def check_rearmable(self, names: Sequence[str]) -> None:
         """Refuse to make due again an effect that is not given up or in doubt (a claimed
